@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Checks for text that crosses trust boundaries (license bodies, D-Bus
+ * arguments, HTTP bodies), and small string helpers. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Well-formed UTF-8 (no overlongs, no surrogates), no control characters
+ * (tab allowed only if allow_tab). */
+bool utf8_is_printable(const char *s, size_t len, bool allow_tab);
+
+/* 1..max characters of [A-Za-z0-9._-], not starting with '.' or '-': safe as
+ * a file name, a D-Bus path element (after escaping) and a URL segment. */
+bool identifier_is_valid(const char *s, size_t max);
+
+/* Lower-case hex of exactly len characters. */
+bool hex_is_valid(const char *s, size_t len);
+
+/* Skips leading and trailing ASCII whitespace in place; returns s. */
+char *strstrip(char *s);
+
+char *strdup_or_null(const char *s);

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "test-util.h"
+#include "fileio.h"
+#include "strutil.h"
+
+static EVP_PKEY *vendor_key, *device_key;
+static char *device_pub;
+
+static int setup(void **state) {
+        if (ed25519_generate(&vendor_key) < 0 || ed25519_generate(&device_key) < 0)
+                return -1;
+        return ed25519_public_base64(device_key, &device_pub);
+}
+
+static int teardown(void **state) {
+        EVP_PKEY_free(vendor_key);
+        EVP_PKEY_free(device_key);
+        free(device_pub);
+        return 0;
+}
+
+static char *sign_test_license(void) {
+        _cleanup_(license_done) License l = LICENSE_INIT;
+        char *text = NULL;
+
+        test_license_fill(&l, device_pub);
+        assert_int_equal(license_sign(&l, vendor_key, &text), 0);
+        return text;
+}
+
+static void test_round_trip(void **state) {
+        _cleanup_free_ char *text = sign_test_license();
+        _cleanup_(license_done) License l = LICENSE_INIT;
+
+        assert_int_equal(license_verify_with_key(text, strlen(text), vendor_key, &l, NULL), 0);
+        assert_string_equal(l.id, "acme-0001");
+        assert_string_equal(l.product, "com.example.app");
+        assert_string_equal(l.licensee, "ACME Corp");
+        assert_int_equal(l.type, LICENSE_SUBSCRIPTION);
+        assert_int_equal(l.issued, T0);
+        assert_int_equal(l.not_after, T0 + 365 * SEC_PER_DAY);
+        assert_int_equal(l.n_features, 3);
+        assert_int_equal(license_find_feature(&l, "seats")->limit, 2);
+        assert_int_equal(license_find_feature(&l, "export")->expires, T0 + 30 * SEC_PER_DAY);
+        assert_null(license_find_feature(&l, "nope"));
+        assert_string_equal(l.properties[0].value, "Enterprise");
+        assert_string_equal(l.machine_id, TEST_MACHINE_ID);
+        assert_string_equal(l.device_key, device_pub);
+        assert_int_equal(l.validation_interval, SEC_PER_DAY);
+        assert_int_equal(l.grace_period, 14 * SEC_PER_DAY);
+
+        /* Formatting what was parsed gives the same bytes: the body is canonical. */
+        _cleanup_(license_done) License orig = LICENSE_INIT;
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL;
+        size_t n1, n2;
+        test_license_fill(&orig, device_pub);
+        assert_int_equal(license_format_body(&orig, &b1, &n1), 0);
+        assert_int_equal(license_format_body(&l, &b2, &n2), 0);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(b1, b2, n1);
+}
+
+/* Any change to the signed bytes must be caught: flip every bit of the body
+ * and re-armor it with the original signature. */
+static void test_every_body_bit_flip_rejected(void **state) {
+        _cleanup_free_ char *text = sign_test_license();
+        _cleanup_(armor_done) Armor a = {};
+        size_t flips = 0;
+
+        assert_int_equal(armor_decode(text, strlen(text), "LICENSE", &a, NULL), 0);
+        for (size_t i = 0; i < a.body_len; i++)
+                for (int bit = 0; bit < 8; bit++) {
+                        _cleanup_free_ char *tampered = NULL;
+                        _cleanup_(license_done) License l = LICENSE_INIT;
+                        CoreError err = {};
+
+                        a.body[i] ^= (uint8_t) (1u << bit);
+                        assert_int_equal(armor_encode("LICENSE", a.key_id, a.signature, a.body, a.body_len,
+                                                      &tampered),
+                                         0);
+                        a.body[i] ^= (uint8_t) (1u << bit);
+                        assert_int_equal(license_verify_with_key(tampered, strlen(tampered), vendor_key, &l, &err),
+                                         -EBADMSG);
+                        assert_non_null(strstr(err.message, "signature does not match"));
+                        flips++;
+                }
+        assert_int_equal(flips, a.body_len * 8);
+}
+
+/* Flip every bit of the armored text: either it is rejected, or (whitespace
+ * and the ignored low bits of base64 padding) it yields the very same body. */
+static void test_every_armor_bit_flip_harmless(void **state) {
+        _cleanup_free_ char *text = sign_test_license();
+        _cleanup_(license_done) License orig = LICENSE_INIT;
+        _cleanup_free_ char *orig_body = NULL;
+        size_t n = strlen(text), orig_len, rejected = 0;
+
+        assert_int_equal(license_verify_with_key(text, n, vendor_key, &orig, NULL), 0);
+        assert_int_equal(license_format_body(&orig, &orig_body, &orig_len), 0);
+
+        for (size_t i = 0; i < n; i++)
+                for (int bit = 0; bit < 8; bit++) {
+                        _cleanup_(license_done) License l = LICENSE_INIT;
+                        _cleanup_free_ char *body = NULL;
+                        size_t len;
+
+                        text[i] ^= (char) (1u << bit);
+                        if (license_verify_with_key(text, n, vendor_key, &l, NULL) < 0)
+                                rejected++;
+                        else {
+                                assert_int_equal(license_format_body(&l, &body, &len), 0);
+                                assert_int_equal(len, orig_len);
+                                assert_memory_equal(body, orig_body, len);
+                        }
+                        text[i] ^= (char) (1u << bit);
+                }
+        /* Nearly all flips are outright rejections. */
+        assert_true(rejected > n * 8 * 9 / 10);
+}
+
+static void expect_body_error(const char *body, const char *needle) {
+        _cleanup_(license_done) License l = LICENSE_INIT;
+        CoreError err = {};
+
+        if (license_parse_body((const uint8_t *) body, strlen(body), &l, &err) >= 0)
+                fail_msg("accepted: %s", body);
+        if (!strstr(err.message, needle))
+                fail_msg("expected '%s' in '%s'", needle, err.message);
+}
+
+#define HEAD "licensed-license: 1\nid: x1\nrevision: 1\nproduct: com.example.app\nlicensee: A\n"
+
+static void test_body_errors(void **state) {
+        static const struct {
+                const char *body, *needle;
+        } table[] = {
+                {"", "empty"},
+                {HEAD "type: perpetual\nissued: 2026-01-01", "does not end with a newline"},
+                {"licensed-license: 2\n", "version 2 is not supported"},
+                {"id: x\nlicensed-license: 1\n", "must come first"},
+                {HEAD "type: perpetual\n", "'issued' is missing"},
+                {HEAD "issued: 2026-01-01\n", "'type' is missing"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nid: again\n", "'id' appears twice"},
+                {HEAD "type: forever\nissued: 2026-01-01\n", "unknown license type"},
+                {HEAD "type: trial\nissued: 2026-01-01\n", "needs not-after"},
+                {HEAD "type: trial\nissued: 2026-01-01\nnot-after: 2025-01-01\n", "not later"},
+                {HEAD "type: perpetual\nissued: yesterday\n", "not a UTC time"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nfrobnicate: yes\n", "unknown field 'frobnicate'"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nfeature: Bad Name\n", "bad feature name"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nfeature: a\nfeature: a\n", "listed twice"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nfeature: a limit=0\n", "bad feature limit"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nfeature: a color=red\n", "unknown feature attribute"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nproperty: novalue\n", "name=value"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nmachine-id: 1234\n", "32 hex"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nmachine-id: 0123456789abcdef0123456789abcdef\n",
+                 "come together"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\ngrace-period: long\n", "not a duration"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nserver-url: ftp://x\n", "http(s)"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nlicensee\n", "not 'name: value'"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nnote: \x01\n", "not printable"},
+                {HEAD "type: perpetual\nissued: 2026-01-01\nnote: \xc3\x28\n", "not printable"},
+                {"licensed-license: 1\nid: ../etc/passwd\n", "bad license id"},
+                {"licensed-license: 1\nid: x\nproduct: Not/Valid\n", "bad product id"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                expect_body_error(table[i].body, table[i].needle);
+}
+
+static void test_products(void **state) {
+        _cleanup_free_ char *text = sign_test_license();
+        _cleanup_pkey_ EVP_PKEY *other = NULL;
+        TrustKey tk = {.key = vendor_key}, tk_other;
+        Product p[2] = {
+                {.id = (char *) "com.example.app", .trust_keys = &tk, .n_trust_keys = 1},
+                {.id = (char *) "com.other.tool", .trust_keys = &tk_other, .n_trust_keys = 1},
+        };
+        ProductSet set = {.products = p, .n_products = 2};
+        const Product *found = NULL;
+        CoreError err = {};
+
+        assert_int_equal(ed25519_generate(&other), 0);
+        assert_int_equal(key_id_from_key(vendor_key, tk.id), 0);
+        tk_other.key = other;
+        assert_int_equal(key_id_from_key(other, tk_other.id), 0);
+
+        {
+                _cleanup_(license_done) License l = LICENSE_INIT;
+                assert_int_equal(license_verify_with_products(text, strlen(text), &set, &l, &found, NULL), 0);
+                assert_ptr_equal(found, &p[0]);
+        }
+        /* The product that names it does not trust the key that signed it. */
+        {
+                _cleanup_(license_done) License l = LICENSE_INIT;
+                p[0].trust_keys = &tk_other;
+                p[1].trust_keys = &tk;
+                assert_int_equal(license_verify_with_products(text, strlen(text), &set, &l, &found, &err), -EPERM);
+                assert_non_null(strstr(err.message, "does not trust"));
+        }
+        /* No product trusts it at all. */
+        {
+                _cleanup_(license_done) License l = LICENSE_INIT;
+                p[1].trust_keys = &tk_other;
+                assert_int_equal(license_verify_with_products(text, strlen(text), &set, &l, &found, &err),
+                                 -ENOKEY);
+                assert_non_null(strstr(err.message, "no installed product trusts"));
+        }
+}
+
+/* Committed vectors: tests/vectors/ holds a key pair and licenses signed
+ * with it; whoever changes the format must keep them verifying. */
+static void test_vectors(void **state) {
+        const char *dir = getenv("TEST_VECTORS_DIR");
+        _cleanup_free_ char *pub = NULL, *path = NULL, *text = NULL, *expect = NULL;
+        _cleanup_pkey_ EVP_PKEY *key = NULL;
+        size_t len;
+
+        assert_non_null(dir);
+        assert_int_equal(asprintf(&path, "%s/vendor.pub", dir) > 0, 1);
+        assert_int_equal(read_file(path, 4096, &pub, NULL), 0);
+        assert_int_equal(ed25519_public_from_base64(strstrip(pub), &key, NULL), 0);
+
+        static const struct {
+                const char *file;
+                int result;
+        } table[] = {
+                {"perpetual.lic", 0}, {"subscription.lic", 0}, {"trial.lic", 0},
+                {"bound.lic", 0},     {"tampered.lic", -EBADMSG}, {"truncated.lic", -EBADMSG},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                _cleanup_(license_done) License l = LICENSE_INIT;
+                free(path);
+                free(text);
+                text = NULL;
+                assert_int_equal(asprintf(&path, "%s/%s", dir, table[i].file) > 0, 1);
+                assert_int_equal(read_file(path, ARMOR_MAX_SIZE, &text, &len), 0);
+                if (license_verify_with_key(text, len, key, &l, NULL) != table[i].result)
+                        fail_msg("%s: unexpected result", table[i].file);
+        }
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_every_body_bit_flip_rejected),
+                cmocka_unit_test(test_every_armor_bit_flip_harmless),
+                cmocka_unit_test(test_body_errors),
+                cmocka_unit_test(test_products),
+                cmocka_unit_test(test_vectors),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
