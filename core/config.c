@@ -20,21 +20,29 @@ static const char *const config_settings[] = {
 
 static const char *setting_type_to_string(const config_setting_t *s) {
         switch (config_setting_type(s)) {
-        case CONFIG_TYPE_GROUP: return "a group";
+        case CONFIG_TYPE_GROUP:
+                return "a group";
         case CONFIG_TYPE_INT:
-        case CONFIG_TYPE_INT64: return "an integer";
-        case CONFIG_TYPE_FLOAT: return "a float";
-        case CONFIG_TYPE_STRING: return "a string";
-        case CONFIG_TYPE_BOOL: return "a boolean";
-        case CONFIG_TYPE_ARRAY: return "an array";
-        case CONFIG_TYPE_LIST: return "a list";
-        default: return "of unknown type";
+        case CONFIG_TYPE_INT64:
+                return "an integer";
+        case CONFIG_TYPE_FLOAT:
+                return "a float";
+        case CONFIG_TYPE_STRING:
+                return "a string";
+        case CONFIG_TYPE_BOOL:
+                return "a boolean";
+        case CONFIG_TYPE_ARRAY:
+                return "an array";
+        case CONFIG_TYPE_LIST:
+                return "a list";
+        default:
+                return "of unknown type";
         }
 }
 
 /* "FILE:LINE: message", or "FILE: message" when libconfig has no line. */
-_printf_(5, 6) static int setting_error(CoreError *err, int error, const char *path, const config_setting_t *s,
-                                        const char *fmt, ...) {
+_printf_(5, 6) static int setting_error(CoreError *err, int error, const char *path,
+                                        const config_setting_t *s, const char *fmt, ...) {
         char msg[MESSAGE_MAX];
         const char *file = path;
         unsigned line = 0;
@@ -135,8 +143,8 @@ static int get_duration(const config_setting_t *root, const char *name, const ch
                 long long v = config_setting_get_int64(s);
 
                 if (v < 0 || v > INT64_MAX / 4)
-                        return setting_error(err, EINVAL, path, s, "%s must be a duration of 0 or more seconds",
-                                             name);
+                        return setting_error(err, EINVAL, path, s,
+                                             "%s must be a duration of 0 or more seconds", name);
                 *ret = (int64_t) v;
                 return 1;
         }
@@ -152,9 +160,10 @@ static int get_duration(const config_setting_t *root, const char *name, const ch
                 return 1;
         }
         default:
-                return setting_error(err, EINVAL, path, s,
-                                     "%s must be a duration (integer seconds or a string like \"30s\"), not %s",
-                                     name, setting_type_to_string(s));
+                return setting_error(
+                        err, EINVAL, path, s,
+                        "%s must be a duration (integer seconds or a string like \"30s\"), not %s", name,
+                        setting_type_to_string(s));
         }
 }
 
@@ -202,7 +211,7 @@ static const char *printable_or(const char *s) {
 void licensed_config_init(Config *c) {
         assert(c);
 
-        *c = (Config) {
+        *c = (Config){
                 .idle_timeout = CONFIG_DEFAULT_IDLE_TIMEOUT,
                 .max_grace_period = CONFIG_DEFAULT_MAX_GRACE_PERIOD,
                 .clock_tolerance = CONFIG_DEFAULT_CLOCK_TOLERANCE,
@@ -258,7 +267,8 @@ int licensed_config_load(Config *c, const char *path, CoreError *err) {
                 return r;
         if (r > 0) {
                 if (v[0] != '/' || strlen(v) >= PATH_MAX || !utf8_is_printable(v, strlen(v), false))
-                        return setting_error(err, EINVAL, path, s, "ca_file must be an absolute path, not '%.80s'",
+                        return setting_error(err, EINVAL, path, s,
+                                             "ca_file must be an absolute path, not '%.80s'",
                                              printable_or(v));
                 ca_file = strdup(v);
                 if (!ca_file)
@@ -270,10 +280,11 @@ int licensed_config_load(Config *c, const char *path, CoreError *err) {
                 return r;
         if (r > 0) {
                 if (!proxy_is_valid(v))
-                        return setting_error(err, EINVAL, path, s,
-                                             "proxy must be a URL like http://proxy.example.com:3128 (schemes "
-                                             "http, https, socks4, socks4a, socks5, socks5h), not '%.80s'",
-                                             printable_or(v));
+                        return setting_error(
+                                err, EINVAL, path, s,
+                                "proxy must be a URL like http://proxy.example.com:3128 (schemes "
+                                "http, https, socks4, socks4a, socks5, socks5h), not '%.80s'",
+                                printable_or(v));
                 proxy = strdup(v);
                 if (!proxy)
                         return -ENOMEM;
@@ -299,5 +310,5 @@ void licensed_config_done(Config *c) {
                 return;
         free(c->ca_file);
         free(c->proxy);
-        *c = (Config) {};
+        *c = (Config){};
 }

@@ -30,21 +30,29 @@ static inline void closedirp(DIR **d) {
 
 static const char *setting_type_to_string(const config_setting_t *s) {
         switch (config_setting_type(s)) {
-        case CONFIG_TYPE_GROUP: return "a group";
+        case CONFIG_TYPE_GROUP:
+                return "a group";
         case CONFIG_TYPE_INT:
-        case CONFIG_TYPE_INT64: return "an integer";
-        case CONFIG_TYPE_FLOAT: return "a float";
-        case CONFIG_TYPE_STRING: return "a string";
-        case CONFIG_TYPE_BOOL: return "a boolean";
-        case CONFIG_TYPE_ARRAY: return "an array";
-        case CONFIG_TYPE_LIST: return "a list";
-        default: return "of unknown type";
+        case CONFIG_TYPE_INT64:
+                return "an integer";
+        case CONFIG_TYPE_FLOAT:
+                return "a float";
+        case CONFIG_TYPE_STRING:
+                return "a string";
+        case CONFIG_TYPE_BOOL:
+                return "a boolean";
+        case CONFIG_TYPE_ARRAY:
+                return "an array";
+        case CONFIG_TYPE_LIST:
+                return "a list";
+        default:
+                return "of unknown type";
         }
 }
 
 /* "FILE:LINE: message", or "FILE: message" when libconfig has no line. */
-_printf_(5, 6) static int setting_error(CoreError *err, int error, const char *path, const config_setting_t *s,
-                                        const char *fmt, ...) {
+_printf_(5, 6) static int setting_error(CoreError *err, int error, const char *path,
+                                        const config_setting_t *s, const char *fmt, ...) {
         char msg[MESSAGE_MAX];
         const char *file = path;
         unsigned line = 0;
@@ -136,7 +144,8 @@ static int get_string(const config_setting_t *root, const char *name, bool requi
         s = config_setting_get_member(root, name);
         if (!s) {
                 if (required)
-                        return setting_error(err, EINVAL, path, NULL, "required setting '%s' is missing", name);
+                        return setting_error(err, EINVAL, path, NULL, "required setting '%s' is missing",
+                                             name);
                 *ret_setting = NULL;
                 *ret = NULL;
                 return 0;
@@ -164,8 +173,8 @@ static int get_duration(const config_setting_t *root, const char *name, const ch
                 long long v = config_setting_get_int64(s);
 
                 if (v < 0 || v > INT64_MAX / 4)
-                        return setting_error(err, EINVAL, path, s, "%s must be a duration of 0 or more seconds",
-                                             name);
+                        return setting_error(err, EINVAL, path, s,
+                                             "%s must be a duration of 0 or more seconds", name);
                 *ret = (int64_t) v;
                 return 0;
         }
@@ -181,9 +190,10 @@ static int get_duration(const config_setting_t *root, const char *name, const ch
                 return 0;
         }
         default:
-                return setting_error(err, EINVAL, path, s,
-                                     "%s must be a duration (integer seconds or a string like \"14d\"), not %s",
-                                     name, setting_type_to_string(s));
+                return setting_error(
+                        err, EINVAL, path, s,
+                        "%s must be a duration (integer seconds or a string like \"14d\"), not %s", name,
+                        setting_type_to_string(s));
         }
 }
 
@@ -218,8 +228,8 @@ static int get_url(const config_setting_t *root, const char *name, const char *p
                 return r;
         if (!url_is_valid(v))
                 return setting_error(err, EINVAL, path, s,
-                                     "%s must be an http:// or https:// URL without spaces, not '%.80s'", name,
-                                     utf8_is_printable(v, strlen(v), false) ? v : "(unprintable)");
+                                     "%s must be an http:// or https:// URL without spaces, not '%.80s'",
+                                     name, utf8_is_printable(v, strlen(v), false) ? v : "(unprintable)");
         *ret = strdup(v);
         if (!*ret)
                 return -ENOMEM;
@@ -234,9 +244,10 @@ static int parse_trusted_keys(const config_setting_t *root, const char *path, Pr
         if (!s)
                 return setting_error(err, EINVAL, path, NULL, "required setting 'trusted_keys' is missing");
         if (!config_setting_is_array(s) && !config_setting_is_list(s))
-                return setting_error(err, EINVAL, path, s,
-                                     "trusted_keys must be an array of base64 strings like [ \"...\" ], not %s",
-                                     setting_type_to_string(s));
+                return setting_error(
+                        err, EINVAL, path, s,
+                        "trusted_keys must be an array of base64 strings like [ \"...\" ], not %s",
+                        setting_type_to_string(s));
         /* Errors about one key name the line of "trusted_keys =": libconfig stamps an
          * element with the line of the token after it, wrong for the last element. */
         n = config_setting_length(s);
@@ -255,8 +266,9 @@ static int parse_trusted_keys(const config_setting_t *root, const char *path, Pr
                 int r;
 
                 if (config_setting_type(e) != CONFIG_TYPE_STRING)
-                        return setting_error(err, EINVAL, path, s, "trusted_keys[%d] must be a string, not %s",
-                                             i, setting_type_to_string(e));
+                        return setting_error(err, EINVAL, path, s,
+                                             "trusted_keys[%d] must be a string, not %s", i,
+                                             setting_type_to_string(e));
 
                 r = ed25519_public_from_base64(config_setting_get_string(e), &k->key, &kerr);
                 if (r == -ENOMEM)
@@ -275,7 +287,8 @@ static int parse_trusted_keys(const config_setting_t *root, const char *path, Pr
                 for (size_t j = 0; j + 1 < p->n_trust_keys; j++)
                         if (streq(p->trust_keys[j].id, k->id))
                                 return setting_error(err, EINVAL, path, s,
-                                                     "trusted_keys[%d] is the same key as trusted_keys[%zu]", i, j);
+                                                     "trusted_keys[%d] is the same key as trusted_keys[%zu]",
+                                                     i, j);
         }
         return 0;
 }
@@ -305,10 +318,11 @@ int product_load_file(const char *path, Product *ret, CoreError *err) {
         if (r < 0)
                 return r;
         if (!product_id_is_valid(v))
-                return setting_error(err, EINVAL, path, s,
-                                     "id '%.140s' is not a valid product id (1-128 characters of a-z, 0-9, '.', "
-                                     "'_' and '-', starting with a letter or digit)",
-                                     utf8_is_printable(v, strlen(v), false) ? v : "(unprintable)");
+                return setting_error(
+                        err, EINVAL, path, s,
+                        "id '%.140s' is not a valid product id (1-128 characters of a-z, 0-9, '.', "
+                        "'_' and '-', starting with a letter or digit)",
+                        utf8_is_printable(v, strlen(v), false) ? v : "(unprintable)");
         p.id = strdup(v);
         if (!p.id)
                 return -ENOMEM;
@@ -348,7 +362,7 @@ int product_load_file(const char *path, Product *ret, CoreError *err) {
                 return -ENOMEM;
 
         *ret = p;
-        p = (Product) {};
+        p = (Product){};
         return 0;
 }
 
@@ -363,7 +377,7 @@ void product_done(Product *p) {
         for (size_t i = 0; i < p->n_trust_keys; i++)
                 EVP_PKEY_free(p->trust_keys[i].key);
         free(p->trust_keys);
-        *p = (Product) {};
+        *p = (Product){};
 }
 
 /* One file name seen in the directories; path NULL means masked. */
@@ -383,7 +397,7 @@ static void product_file_list_done(ProductFileList *l) {
                 free(l->files[i].path);
         }
         free(l->files);
-        *l = (ProductFileList) {};
+        *l = (ProductFileList){};
 }
 
 static int product_file_cmp(const void *a, const void *b) {
@@ -398,7 +412,8 @@ static bool file_name_is_product(const char *name) {
         return name[0] != '.' && n > 5 && streq(name + n - 5, ".conf");
 }
 
-static void warnf(ProductWarnFunc warn, void *userdata, const char *path, const char *fmt, ...) _printf_(4, 5);
+static void warnf(ProductWarnFunc warn, void *userdata, const char *path, const char *fmt, ...)
+        _printf_(4, 5);
 static void warnf(ProductWarnFunc warn, void *userdata, const char *path, const char *fmt, ...) {
         char msg[MESSAGE_MAX];
         va_list ap;
@@ -532,8 +547,9 @@ int product_set_load(ProductSet *set, const char *const *dirs, size_t n_dirs, Pr
 
                 other = product_set_find(&s, p.id);
                 if (other) {
-                        warnf(warn, userdata, path, "%s: product '%s' is already defined in %s, ignoring this file",
-                              path, p.id, other->source_path);
+                        warnf(warn, userdata, path,
+                              "%s: product '%s' is already defined in %s, ignoring this file", path, p.id,
+                              other->source_path);
                         product_done(&p);
                         continue;
                 }
@@ -548,7 +564,7 @@ int product_set_load(ProductSet *set, const char *const *dirs, size_t n_dirs, Pr
         }
 
         *set = s;
-        s = (ProductSet) {};
+        s = (ProductSet){};
         return 0;
 }
 
@@ -558,7 +574,7 @@ void product_set_done(ProductSet *set) {
         for (size_t i = 0; i < set->n_products; i++)
                 product_done(set->products + i);
         free(set->products);
-        *set = (ProductSet) {};
+        *set = (ProductSet){};
 }
 
 const Product *product_set_find(const ProductSet *set, const char *id) {

@@ -158,20 +158,20 @@ static void test_each_setting(void **state) {
                 size_t offset; /* of the int64_t field expected to change */
                 int64_t value;
         } cases[] = {
-                { "idle_timeout = 0;", offsetof(Config, idle_timeout), 0 },
-                { "idle_timeout = \"0\";", offsetof(Config, idle_timeout), 0 },
-                { "idle_timeout = 120;", offsetof(Config, idle_timeout), 120 },
-                { "idle_timeout = \"2m\";", offsetof(Config, idle_timeout), 120 },
-                { "idle_timeout = \"45s\";", offsetof(Config, idle_timeout), 45 },
-                { "max_grace_period = \"60d\";", offsetof(Config, max_grace_period), 60 * SEC_PER_DAY },
-                { "max_grace_period = 0;", offsetof(Config, max_grace_period), 0 },
-                { "max_grace_period = 5000000000L;", offsetof(Config, max_grace_period), INT64_C(5000000000) },
-                { "clock_tolerance = \"1w\";", offsetof(Config, clock_tolerance), 7 * SEC_PER_DAY },
-                { "clock_tolerance = 0;", offsetof(Config, clock_tolerance), 0 },
-                { "clock_tolerance = 0x10;", offsetof(Config, clock_tolerance), 16 },
-                { "http_timeout = 1;", offsetof(Config, http_timeout), 1 },
-                { "http_timeout = \"3h\";", offsetof(Config, http_timeout), 3 * SEC_PER_HOUR },
-                { "http_timeout : \"90\"", offsetof(Config, http_timeout), 90 },
+                {"idle_timeout = 0;", offsetof(Config, idle_timeout), 0},
+                {"idle_timeout = \"0\";", offsetof(Config, idle_timeout), 0},
+                {"idle_timeout = 120;", offsetof(Config, idle_timeout), 120},
+                {"idle_timeout = \"2m\";", offsetof(Config, idle_timeout), 120},
+                {"idle_timeout = \"45s\";", offsetof(Config, idle_timeout), 45},
+                {"max_grace_period = \"60d\";", offsetof(Config, max_grace_period), 60 * SEC_PER_DAY},
+                {"max_grace_period = 0;", offsetof(Config, max_grace_period), 0},
+                {"max_grace_period = 5000000000L;", offsetof(Config, max_grace_period), INT64_C(5000000000)},
+                {"clock_tolerance = \"1w\";", offsetof(Config, clock_tolerance), 7 * SEC_PER_DAY},
+                {"clock_tolerance = 0;", offsetof(Config, clock_tolerance), 0},
+                {"clock_tolerance = 0x10;", offsetof(Config, clock_tolerance), 16},
+                {"http_timeout = 1;", offsetof(Config, http_timeout), 1},
+                {"http_timeout = \"3h\";", offsetof(Config, http_timeout), 3 * SEC_PER_HOUR},
+                {"http_timeout : \"90\"", offsetof(Config, http_timeout), 90},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -196,12 +196,12 @@ static void test_strings(void **state) {
                 const char *ca_file;
                 const char *proxy;
         } cases[] = {
-                { "ca_file = \"/etc/ssl/ca.pem\";", "/etc/ssl/ca.pem", NULL },
-                { "proxy = \"http://proxy:3128\";", NULL, "http://proxy:3128" },
-                { "proxy = \"https://user:pw@proxy.example.com:8443/\";", NULL,
-                  "https://user:pw@proxy.example.com:8443/" },
-                { "proxy = \"socks5h://127.0.0.1:1080\";", NULL, "socks5h://127.0.0.1:1080" },
-                { "proxy = \"HTTP://PROXY\"; ca_file = \"/a b/c.pem\";", "/a b/c.pem", "HTTP://PROXY" },
+                {"ca_file = \"/etc/ssl/ca.pem\";", "/etc/ssl/ca.pem", NULL},
+                {"proxy = \"http://proxy:3128\";", NULL, "http://proxy:3128"},
+                {"proxy = \"https://user:pw@proxy.example.com:8443/\";", NULL,
+                 "https://user:pw@proxy.example.com:8443/"},
+                {"proxy = \"socks5h://127.0.0.1:1080\";", NULL, "socks5h://127.0.0.1:1080"},
+                {"proxy = \"HTTP://PROXY\"; ca_file = \"/a b/c.pem\";", "/a b/c.pem", "HTTP://PROXY"},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -226,35 +226,37 @@ static void test_errors(void **state) {
                 const char *error; /* expected message after "PATH" */
         } cases[] = {
                 /* bad durations */
-                { "idle_timeout = \"soon\";", ":1: idle_timeout: 'soon' is not a duration" },
-                { "idle_timeout = \"30 s\";", ":1: idle_timeout: '30 s' is not a duration" },
-                { "idle_timeout = \"-1\";", ":1: idle_timeout: '-1' is not a duration" },
-                { "\nclock_tolerance = -5;", ":2: clock_tolerance must be a duration of 0 or more seconds" },
-                { "max_grace_period = 1.5;",
-                  ":1: max_grace_period must be a duration (integer seconds or a string like \"30s\"), not a float" },
-                { "idle_timeout = true;", ":1: idle_timeout must be a duration (integer seconds or a string like "
-                                          "\"30s\"), not a boolean" },
-                { "idle_timeout = [ 1 ];", ":1: idle_timeout must be a duration" },
-                { "max_grace_period = 9223372036854775807L;",
-                  ":1: max_grace_period must be a duration of 0 or more seconds" },
-                { "http_timeout = 0;", ":1: http_timeout must be more than 0 seconds" },
-                { "idle_timeout = 5;\n\nhttp_timeout = \"0s\";", ":3: http_timeout must be more than 0 seconds" },
+                {"idle_timeout = \"soon\";", ":1: idle_timeout: 'soon' is not a duration"},
+                {"idle_timeout = \"30 s\";", ":1: idle_timeout: '30 s' is not a duration"},
+                {"idle_timeout = \"-1\";", ":1: idle_timeout: '-1' is not a duration"},
+                {"\nclock_tolerance = -5;", ":2: clock_tolerance must be a duration of 0 or more seconds"},
+                {"max_grace_period = 1.5;", ":1: max_grace_period must be a duration (integer seconds or a "
+                                            "string like \"30s\"), not a float"},
+                {"idle_timeout = true;",
+                 ":1: idle_timeout must be a duration (integer seconds or a string like "
+                 "\"30s\"), not a boolean"},
+                {"idle_timeout = [ 1 ];", ":1: idle_timeout must be a duration"},
+                {"max_grace_period = 9223372036854775807L;",
+                 ":1: max_grace_period must be a duration of 0 or more seconds"},
+                {"http_timeout = 0;", ":1: http_timeout must be more than 0 seconds"},
+                {"idle_timeout = 5;\n\nhttp_timeout = \"0s\";",
+                 ":3: http_timeout must be more than 0 seconds"},
                 /* bad strings */
-                { "ca_file = \"ca.pem\";", ":1: ca_file must be an absolute path, not 'ca.pem'" },
-                { "ca_file = \"\";", ":1: ca_file must be an absolute path, not ''" },
-                { "ca_file = 5;", ":1: ca_file must be a string, not an integer" },
-                { "proxy = \"proxy:3128\";", ":1: proxy must be a URL like http://proxy.example.com:3128" },
-                { "proxy = \"ftp://proxy\";", ":1: proxy must be a URL like" },
-                { "proxy = \"http://\";", ":1: proxy must be a URL like" },
-                { "proxy = \"http://a b:1\";", ":1: proxy must be a URL like" },
-                { "proxy = \"\";", ":1: proxy must be a URL like" },
-                { "proxy = { host = \"x\"; };", ":1: proxy must be a string, not a group" },
+                {"ca_file = \"ca.pem\";", ":1: ca_file must be an absolute path, not 'ca.pem'"},
+                {"ca_file = \"\";", ":1: ca_file must be an absolute path, not ''"},
+                {"ca_file = 5;", ":1: ca_file must be a string, not an integer"},
+                {"proxy = \"proxy:3128\";", ":1: proxy must be a URL like http://proxy.example.com:3128"},
+                {"proxy = \"ftp://proxy\";", ":1: proxy must be a URL like"},
+                {"proxy = \"http://\";", ":1: proxy must be a URL like"},
+                {"proxy = \"http://a b:1\";", ":1: proxy must be a URL like"},
+                {"proxy = \"\";", ":1: proxy must be a URL like"},
+                {"proxy = { host = \"x\"; };", ":1: proxy must be a string, not a group"},
                 /* unknown settings */
-                { "idle_timeout = 5;\nidle_timout = 10;", ":2: unknown setting 'idle_timout'" },
-                { "http = { timeout = 5; };", ":1: unknown setting 'http'" },
+                {"idle_timeout = 5;\nidle_timout = 10;", ":2: unknown setting 'idle_timout'"},
+                {"http = { timeout = 5; };", ":1: unknown setting 'http'"},
                 /* syntax errors */
-                { "idle_timeout = 5;\nhttp_timeout 10;\n", ":2: syntax error" },
-                { "idle_timeout = 5;\nidle_timeout = 6;\n", ":2: duplicate setting name" },
+                {"idle_timeout = 5;\nhttp_timeout 10;\n", ":2: syntax error"},
+                {"idle_timeout = 5;\nidle_timeout = 6;\n", ":2: duplicate setting name"},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -277,8 +279,9 @@ static void test_errors(void **state) {
 /* A file loads over what is already there; a bad file changes nothing. */
 static void test_layering(void **state) {
         _cleanup_free_ char *full = data_path("full.conf"), *partial = data_path("partial.conf");
-        _cleanup_free_ char *bad = write_tmp(*state, "layer-bad.conf",
-                                             "idle_timeout = 1;\nca_file = \"/other.pem\";\nproxy = \"nope\";\n");
+        _cleanup_free_ char *bad =
+                write_tmp(*state, "layer-bad.conf",
+                          "idle_timeout = 1;\nca_file = \"/other.pem\";\nproxy = \"nope\";\n");
         _cleanup_free_ char *ca = write_tmp(*state, "layer-ca.conf", "ca_file = \"/other.pem\";\n");
         CoreError err = {};
         Config c;
@@ -320,16 +323,11 @@ static void test_not_regular(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_defaults),
-                cmocka_unit_test(test_missing_file),
-                cmocka_unit_test(test_empty_file),
-                cmocka_unit_test(test_full_strings),
-                cmocka_unit_test(test_integers),
-                cmocka_unit_test(test_each_setting),
-                cmocka_unit_test(test_strings),
-                cmocka_unit_test(test_errors),
-                cmocka_unit_test(test_layering),
-                cmocka_unit_test(test_not_regular),
+                cmocka_unit_test(test_defaults),   cmocka_unit_test(test_missing_file),
+                cmocka_unit_test(test_empty_file), cmocka_unit_test(test_full_strings),
+                cmocka_unit_test(test_integers),   cmocka_unit_test(test_each_setting),
+                cmocka_unit_test(test_strings),    cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_layering),   cmocka_unit_test(test_not_regular),
         };
 
         return cmocka_run_group_tests_name("config", tests, setup, teardown);

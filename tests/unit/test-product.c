@@ -111,21 +111,21 @@ static void test_id_is_valid(void **state) {
                 const char *id;
                 bool valid;
         } cases[] = {
-                { "com.example.app", true },
-                { "a", true },
-                { "0", true },
-                { "x1_y-z.w", true },
-                { "9lives", true },
-                { "", false },
-                { ".hidden", false },
-                { "-dash", false },
-                { "_under", false },
-                { "Com.Example", false },
-                { "com.example.App", false },
-                { "com example", false },
-                { "com/example", false },
-                { "com:example", false },
-                { "caf\xc3\xa9", false },
+                {"com.example.app", true},
+                {"a", true},
+                {"0", true},
+                {"x1_y-z.w", true},
+                {"9lives", true},
+                {"", false},
+                {".hidden", false},
+                {"-dash", false},
+                {"_under", false},
+                {"Com.Example", false},
+                {"com.example.App", false},
+                {"com example", false},
+                {"com/example", false},
+                {"com:example", false},
+                {"caf\xc3\xa9", false},
         };
         char longid[130];
 
@@ -210,25 +210,27 @@ static void test_load_variants(void **state) {
                 int64_t grace_period;
                 size_t n_keys;
         } cases[] = {
-                { "id=\"a\"; name=\"A\"; trusted_keys=[\"" K1 "\"]; validation_interval=0;", 0,
-                  PRODUCT_DEFAULT_GRACE_PERIOD, 1 },
-                { "id=\"a\"; name=\"A\"; trusted_keys=[\"" K1 "\"]; validation_interval=\"0\"; grace_period=\"0\";",
-                  0, 0, 1 },
-                { "id=\"a\"; name=\"A\"; trusted_keys=[\"" K1 "\"]; validation_interval=\"12h\"; grace_period=90;",
-                  12 * SEC_PER_HOUR, 90, 1 },
-                { "id=\"a\"; name=\"A\"; trusted_keys=[\"" K1 "\"]; grace_period=\"2w\";",
-                  PRODUCT_DEFAULT_VALIDATION_INTERVAL, 14 * SEC_PER_DAY, 1 },
-                { "id=\"a\"; name=\"A\"; trusted_keys=[\"" K1 "\"]; grace_period=5000000000L;",
-                  PRODUCT_DEFAULT_VALIDATION_INTERVAL, INT64_C(5000000000), 1 },
+                {"id=\"a\"; name=\"A\"; trusted_keys=[\"" K1 "\"]; validation_interval=0;", 0,
+                 PRODUCT_DEFAULT_GRACE_PERIOD, 1},
+                {"id=\"a\"; name=\"A\"; trusted_keys=[\"" K1
+                 "\"]; validation_interval=\"0\"; grace_period=\"0\";",
+                 0, 0, 1},
+                {"id=\"a\"; name=\"A\"; trusted_keys=[\"" K1
+                 "\"]; validation_interval=\"12h\"; grace_period=90;",
+                 12 * SEC_PER_HOUR, 90, 1},
+                {"id=\"a\"; name=\"A\"; trusted_keys=[\"" K1 "\"]; grace_period=\"2w\";",
+                 PRODUCT_DEFAULT_VALIDATION_INTERVAL, 14 * SEC_PER_DAY, 1},
+                {"id=\"a\"; name=\"A\"; trusted_keys=[\"" K1 "\"]; grace_period=5000000000L;",
+                 PRODUCT_DEFAULT_VALIDATION_INTERVAL, INT64_C(5000000000), 1},
                 /* a libconfig list works as well as an array */
-                { "id=\"a\"; name=\"A\"; trusted_keys=(\"" K1 "\", \"" K2 "\", \"" K3 "\");",
-                  PRODUCT_DEFAULT_VALIDATION_INTERVAL, PRODUCT_DEFAULT_GRACE_PERIOD, 3 },
+                {"id=\"a\"; name=\"A\"; trusted_keys=(\"" K1 "\", \"" K2 "\", \"" K3 "\");",
+                 PRODUCT_DEFAULT_VALIDATION_INTERVAL, PRODUCT_DEFAULT_GRACE_PERIOD, 3},
                 /* settings in any order, colon assignment, comments */
-                { "// c++ comment\ngrace_period : 60 /* inline */ ; trusted_keys : [\"" K1 "\"]\n"
-                  "name : \"A\"; id : \"a\";",
-                  PRODUCT_DEFAULT_VALIDATION_INTERVAL, 60, 1 },
-                { "id=\"a\"; name=\"A\"; trusted_keys=[\"" K1 "\"]; server_url=\"HTTP://Host:8080/x?y=1\";",
-                  PRODUCT_DEFAULT_VALIDATION_INTERVAL, PRODUCT_DEFAULT_GRACE_PERIOD, 1 },
+                {"// c++ comment\ngrace_period : 60 /* inline */ ; trusted_keys : [\"" K1 "\"]\n"
+                 "name : \"A\"; id : \"a\";",
+                 PRODUCT_DEFAULT_VALIDATION_INTERVAL, 60, 1},
+                {"id=\"a\"; name=\"A\"; trusted_keys=[\"" K1 "\"]; server_url=\"HTTP://Host:8080/x?y=1\";",
+                 PRODUCT_DEFAULT_VALIDATION_INTERVAL, PRODUCT_DEFAULT_GRACE_PERIOD, 1},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -254,87 +256,96 @@ static void test_load_errors(void **state) {
                 const char *error; /* expected message after "PATH" */
         } cases[] = {
                 /* required settings */
-                { "name = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\n", ": required setting 'id' is missing" },
-                { "id = \"a\";\ntrusted_keys = [ \"" K1 "\" ];\n", ": required setting 'name' is missing" },
-                { "id = \"a\";\nname = \"A\";\n", ": required setting 'trusted_keys' is missing" },
-                { "", ": required setting 'id' is missing" },
+                {"name = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\n", ": required setting 'id' is missing"},
+                {"id = \"a\";\ntrusted_keys = [ \"" K1 "\" ];\n", ": required setting 'name' is missing"},
+                {"id = \"a\";\nname = \"A\";\n", ": required setting 'trusted_keys' is missing"},
+                {"", ": required setting 'id' is missing"},
                 /* id */
-                { "id = \"Com.Example\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\n",
-                  ":1: id 'Com.Example' is not a valid product id" },
-                { "name = \"A\";\n\nid = \"\";\ntrusted_keys = [ \"" K1 "\" ];\n",
-                  ":3: id '' is not a valid product id" },
-                { "id = \"-a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\n",
-                  ":1: id '-a' is not a valid product id" },
-                { "id = 5;\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\n",
-                  ":1: id must be a string, not an integer" },
+                {"id = \"Com.Example\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\n",
+                 ":1: id 'Com.Example' is not a valid product id"},
+                {"name = \"A\";\n\nid = \"\";\ntrusted_keys = [ \"" K1 "\" ];\n",
+                 ":3: id '' is not a valid product id"},
+                {"id = \"-a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\n",
+                 ":1: id '-a' is not a valid product id"},
+                {"id = 5;\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\n",
+                 ":1: id must be a string, not an integer"},
                 /* name */
-                { "id = \"a\";\nname = \"\";\ntrusted_keys = [ \"" K1 "\" ];\n",
-                  ":2: name must be 1 to 256 bytes of printable UTF-8 text" },
-                { "id = \"a\";\nname = \"tab\\there\";\ntrusted_keys = [ \"" K1 "\" ];\n",
-                  ":2: name must be 1 to 256 bytes of printable UTF-8 text" },
-                { "id = \"a\";\nname = \"bad \xff utf8\";\ntrusted_keys = [ \"" K1 "\" ];\n",
-                  ":2: name must be 1 to 256 bytes of printable UTF-8 text" },
-                { "id = \"a\";\nname = [ \"A\" ];\ntrusted_keys = [ \"" K1 "\" ];\n",
-                  ":2: name must be a string, not an array" },
+                {"id = \"a\";\nname = \"\";\ntrusted_keys = [ \"" K1 "\" ];\n",
+                 ":2: name must be 1 to 256 bytes of printable UTF-8 text"},
+                {"id = \"a\";\nname = \"tab\\there\";\ntrusted_keys = [ \"" K1 "\" ];\n",
+                 ":2: name must be 1 to 256 bytes of printable UTF-8 text"},
+                {"id = \"a\";\nname = \"bad \xff utf8\";\ntrusted_keys = [ \"" K1 "\" ];\n",
+                 ":2: name must be 1 to 256 bytes of printable UTF-8 text"},
+                {"id = \"a\";\nname = [ \"A\" ];\ntrusted_keys = [ \"" K1 "\" ];\n",
+                 ":2: name must be a string, not an array"},
                 /* trusted_keys */
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\", \"not base64!\" ];\n",
-                  ":3: trusted_keys[1] is not a valid Ed25519 public key: " },
-                { "id = \"a\";\nname = \"A\";\n\ntrusted_keys = [\n        \"" K1 "\",\n        \"aGVsbG8=\"\n];\n",
-                  ":4: trusted_keys[1] is not a valid Ed25519 public key: " },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"\" ];\n",
-                  ":3: trusted_keys[0] is not a valid Ed25519 public key: " },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \" " K1 "\" ];\n",
-                  ":3: trusted_keys[0] is not a valid Ed25519 public key: " },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\", \"" K2 "\", \"" K1 "\" ];\n",
-                  ":3: trusted_keys[2] is the same key as trusted_keys[0]" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ ];\n",
-                  ":3: trusted_keys must list 1 to 16 keys, not 0" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = \"" K1 "\";\n",
-                  ":3: trusted_keys must be an array of base64 strings like [ \"...\" ], not a string" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = ( \"" K1 "\", 5 );\n",
-                  ":3: trusted_keys[1] must be a string, not an integer" },
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\", \"not base64!\" ];\n",
+                 ":3: trusted_keys[1] is not a valid Ed25519 public key: "},
+                {"id = \"a\";\nname = \"A\";\n\ntrusted_keys = [\n        \"" K1
+                 "\",\n        \"aGVsbG8=\"\n];\n",
+                 ":4: trusted_keys[1] is not a valid Ed25519 public key: "},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"\" ];\n",
+                 ":3: trusted_keys[0] is not a valid Ed25519 public key: "},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \" " K1 "\" ];\n",
+                 ":3: trusted_keys[0] is not a valid Ed25519 public key: "},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\", \"" K2 "\", \"" K1 "\" ];\n",
+                 ":3: trusted_keys[2] is the same key as trusted_keys[0]"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ ];\n",
+                 ":3: trusted_keys must list 1 to 16 keys, not 0"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = \"" K1 "\";\n",
+                 ":3: trusted_keys must be an array of base64 strings like [ \"...\" ], not a string"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = ( \"" K1 "\", 5 );\n",
+                 ":3: trusted_keys[1] must be a string, not an integer"},
                 /* URLs */
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\nserver_url = \"ftp://example.com\";\n",
-                  ":4: server_url must be an http:// or https:// URL without spaces, not 'ftp://example.com'" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\nserver_url = \"example.com\";\n",
-                  ":4: server_url must be an http:// or https:// URL" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\nserver_url = \"https://\";\n",
-                  ":4: server_url must be an http:// or https:// URL" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\nserver_url = \"https:///path\";\n",
-                  ":4: server_url must be an http:// or https:// URL" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\nserver_url = \"https://a b\";\n",
-                  ":4: server_url must be an http:// or https:// URL" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\n\noffline_url = \"\";\n",
-                  ":5: offline_url must be an http:// or https:// URL" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\noffline_url = true;\n",
-                  ":4: offline_url must be a string, not a boolean" },
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1
+                 "\" ];\nserver_url = \"ftp://example.com\";\n",
+                 ":4: server_url must be an http:// or https:// URL without spaces, not "
+                 "'ftp://example.com'"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1
+                 "\" ];\nserver_url = \"example.com\";\n",
+                 ":4: server_url must be an http:// or https:// URL"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\nserver_url = \"https://\";\n",
+                 ":4: server_url must be an http:// or https:// URL"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1
+                 "\" ];\nserver_url = \"https:///path\";\n",
+                 ":4: server_url must be an http:// or https:// URL"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1
+                 "\" ];\nserver_url = \"https://a b\";\n",
+                 ":4: server_url must be an http:// or https:// URL"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\n\noffline_url = \"\";\n",
+                 ":5: offline_url must be an http:// or https:// URL"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\noffline_url = true;\n",
+                 ":4: offline_url must be a string, not a boolean"},
                 /* durations */
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\nvalidation_interval = \"7 days\";\n",
-                  ":4: validation_interval: '7 days' is not a duration" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\nvalidation_interval = -1;\n",
-                  ":4: validation_interval must be a duration of 0 or more seconds" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\ngrace_period = 1.5;\n",
-                  ":4: grace_period must be a duration (integer seconds or a string like \"14d\"), not a float" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\ngrace_period = false;\n",
-                  ":4: grace_period must be a duration" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\ngrace_period = \"\";\n",
-                  ":4: grace_period: '' is not a duration" },
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1
+                 "\" ];\nvalidation_interval = \"7 days\";\n",
+                 ":4: validation_interval: '7 days' is not a duration"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\nvalidation_interval = -1;\n",
+                 ":4: validation_interval must be a duration of 0 or more seconds"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\ngrace_period = 1.5;\n",
+                 ":4: grace_period must be a duration (integer seconds or a string like \"14d\"), not a "
+                 "float"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\ngrace_period = false;\n",
+                 ":4: grace_period must be a duration"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\ngrace_period = \"\";\n",
+                 ":4: grace_period: '' is not a duration"},
                 /* unknown settings: a typo must not be silently ignored */
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\nsever_url = \"https://x\";\n",
-                  ":4: unknown setting 'sever_url'" },
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\n\n\nextra = { server_url = \"https://x\"; };\n",
-                  ":6: unknown setting 'extra'" },
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1 "\" ];\nsever_url = \"https://x\";\n",
+                 ":4: unknown setting 'sever_url'"},
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys = [ \"" K1
+                 "\" ];\n\n\nextra = { server_url = \"https://x\"; };\n",
+                 ":6: unknown setting 'extra'"},
                 /* syntax errors name the line */
-                { "id = \"a\";\nname = \"A\";\ntrusted_keys [ \"" K1 "\" ];\n", ":3: syntax error" },
-                { "id = \"a\";\nname = = \"A\";\n", ":2: syntax error" },
-                { "id = \"a\";\nid = \"b\";\nname = \"A\";\n", ":2: duplicate setting name" },
+                {"id = \"a\";\nname = \"A\";\ntrusted_keys [ \"" K1 "\" ];\n", ":3: syntax error"},
+                {"id = \"a\";\nname = = \"A\";\n", ":2: syntax error"},
+                {"id = \"a\";\nid = \"b\";\nname = \"A\";\n", ":2: duplicate setting name"},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *path = write_tmp(*state, "bad.conf", cases[i].content);
                 _cleanup_free_ char *expected = NULL;
                 CoreError err = {};
-                Product p = { .id = (char *) "untouched" };
+                Product p = {.id = (char *) "untouched"};
                 int r;
 
                 assert_true(asprintf(&expected, "%s%s", path, cases[i].error) >= 0);
@@ -414,7 +425,7 @@ static void test_set_precedence(void **state) {
         _cleanup_free_ char *vendor = data_path("vendor"), *admin = data_path("admin"),
                             *missing = data_path("no-such-dir");
         _cleanup_free_ char *broken = NULL, *extra = NULL, *dup = NULL, *app = NULL;
-        const char *dirs[] = { vendor, admin, missing };
+        const char *dirs[] = {vendor, admin, missing};
         ProductSet set;
         Warnings w = {};
         const Product *p;
@@ -479,7 +490,7 @@ static void test_set_precedence(void **state) {
 
 static void test_set_reverse_precedence(void **state) {
         _cleanup_free_ char *vendor = data_path("vendor"), *admin = data_path("admin");
-        const char *dirs[] = { admin, vendor };
+        const char *dirs[] = {admin, vendor};
         ProductSet set;
         const Product *p;
 

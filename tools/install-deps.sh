@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Installs what building, the demo and the tests need, from Debian 12's
+# archive only. Idempotent: runs apt-get only when something is missing.
+set -euo pipefail
+
+packages=(
+        # build
+        gcc meson ninja-build pkg-config
+        libsystemd-dev libssl-dev libconfig-dev libjson-c-dev
+        libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev libqrencode-dev libpam0g-dev
+        # runtime pieces the demo and tests start for real
+        dbus openssl
+        # tests
+        libcmocka-dev python3 python3-pytest python3-dbus python3-dbusmock python3-gi
+        libpam-wrapper pamtester faketime valgrind clang
+        # system tier
+        debootstrap systemd-container
+)
+
+missing=()
+for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+        exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Runs every test tier and ends with one line "N passed, N failed[, N skipped]"
+# summing them all. Exits non-zero if anything failed, including a tier that
+# ran no test at all. Used by README.md and .ci/run.
+#
+#   tools/run-tests.sh            all tiers
+#   TIERS="unit integration" tools/run-tests.sh   a subset (for development)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+tools/install-deps.sh || { echo "dependencies could not be installed"; echo "0 passed, 1 failed"; exit 1; }
+
+TIERS=${TIERS:-"unit integration asan-unit asan-integration"}
+PY=/usr/bin/python3 # Debian's, with python3-pytest and python3-dbusmock
+total_passed=0 total_failed=0 total_skipped=0
+summary=()
+
+record() { # NAME PASSED FAILED SKIPPED
+        local name=$1 p=$2 f=$3 s=$4
+        if [ $((p + f + s)) -eq 0 ]; then
+                echo "tier $name ran no test: counted as a failure"
+                f=1
+        fi
+        summary+=("$(printf '%-18s %4d passed, %d failed, %d skipped' "$name" "$p" "$f" "$s")")
+        total_passed=$((total_passed + p))
+        total_failed=$((total_failed + f))
+        total_skipped=$((total_skipped + s))
+}
+
+build() { # DIR [MESON OPTIONS...]
+        local dir=$1
+        shift
+        if [ -f "$dir/build.ninja" ]; then
+                meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1
+        else
+                meson setup "$dir" "$@" >"$dir.setup.log" 2>&1
+        fi || { cat "$dir.setup.log"; return 1; }
+        ninja -C "$dir" >"$dir.build.log" 2>&1 || { tail -50 "$dir.build.log"; return 1; }
+}
+
+unit_tier() { # NAME BUILDDIR
+        local name=$1 dir=$2
+        echo "=== $name"
+        meson test -C "$dir" --suite unit --print-errorlogs --num-processes 2 >"$dir/unit.log" 2>&1
+        grep -E '^ *[0-9]+/[0-9]+ ' "$dir/unit.log" | sed 's/^/  /'
+        grep -q -E 'FAIL|ERROR' "$dir/unit.log" && sed -n '/Summary of Failures/,$p' "$dir/unit.log"
+        record "$name" $($PY tests/tally.py meson "$dir/meson-logs/testlog.json")
+}
+
+integration_tier() { # NAME BUILDDIR
+        local name=$1 dir=$2
+        echo "=== $name"
+        LICENSED_BUILD_DIR="$top/$dir" $PY -m pytest tests/integration -q -p no:cacheprovider \
+                --junitxml="$top/$dir/integration.xml" -o junit_family=xunit2 2>&1 | tail -40
+        record "$name" $($PY tests/tally.py junit "$dir/integration.xml")
+}
+
+want() { [[ " $TIERS " == *" $1 "* ]]; }
+
+if want unit || want integration; then
+        if build build-ci -Dwerror=true -Dbuildtype=debugoptimized; then
+                want unit && unit_tier unit build-ci
+                want integration && integration_tier integration build-ci
+        else
+                record build-ci 0 1 0
+        fi
+fi
+
+if want asan-unit || want asan-integration; then
+        export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+        export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+        if build build-asan -Dwerror=true -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false; then
+                want asan-unit && unit_tier asan-unit build-asan
+                want asan-integration && integration_tier asan-integration build-asan
+        else
+                record build-asan 0 1 0
+        fi
+        unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+line="$total_passed passed, $total_failed failed"
+[ "$total_skipped" -gt 0 ] && line="$line, $total_skipped skipped"
+echo "$line"
+[ "$total_failed" -eq 0 ]
