@@ -74,7 +74,6 @@ void evaluate(const License *l, const LocalState *st, const char *feature, int64
         Verdict v = {.reason = REASON_NOT_INSTALLED};
 
         assert(st);
-        assert(feature);
         assert(ret);
 
         if (!l) {
@@ -111,14 +110,14 @@ void evaluate(const License *l, const LocalState *st, const char *feature, int64
                 goto done;
         }
 
-        f = license_find_feature(l, feature);
-        if (!f) {
+        f = feature ? license_find_feature(l, feature) : NULL;
+        if (feature && !f) {
                 deny(&v, REASON_NOT_INSTALLED, TIME_UNSET);
                 goto done;
         }
-        v.limit = f->limit;
-        v.expires = earliest(l->not_after, f->expires);
-        if (f->expires != TIME_UNSET && now >= f->expires) {
+        v.limit = f ? f->limit : 0;
+        v.expires = earliest(l->not_after, f ? f->expires : TIME_UNSET);
+        if (f && f->expires != TIME_UNSET && now >= f->expires) {
                 deny(&v, REASON_FEATURE_EXPIRED, TIME_UNSET);
                 goto done;
         }
@@ -155,7 +154,7 @@ void evaluate(const License *l, const LocalState *st, const char *feature, int64
                         v.valid_until = earliest(v.valid_until, due);
         }
 
-        if (st->want_seat && f->limit > 0 && st->seats_in_use >= f->limit) {
+        if (st->want_seat && f && f->limit > 0 && st->seats_in_use >= f->limit) {
                 deny(&v, REASON_LIMIT_REACHED, TIME_UNSET);
                 goto done;
         }

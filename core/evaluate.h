@@ -52,7 +52,8 @@ typedef struct Verdict {
         uint32_t limit;      /* seat limit of the feature, 0 if not counted */
 } Verdict;
 
-/* l may be NULL (no license for the product). release_date is TIME_UNSET
+/* l may be NULL (no license for the product). feature may be NULL for the
+ * status of the license as a whole (no feature rules). release_date is TIME_UNSET
  * when the caller gives none (maintenance is then not checked). */
 void evaluate(const License *l, const LocalState *st, const char *feature, int64_t now, int64_t release_date,
               Verdict *ret);

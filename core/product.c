@@ -1,21 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <dirent.h>
-#include <fcntl.h>
-#include <libconfig.h>
 #include <stdarg.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "conf-file.h"
 #include "product.h"
 #include "strutil.h"
 
 #define PRODUCT_ID_MAX 128
 #define PRODUCT_NAME_MAX 256
-#define PRODUCT_URL_MAX 2048
 #define PRODUCT_TRUST_KEYS_MAX 16
-#define PRODUCT_FILE_SIZE_MAX (1024 * 1024)
+
+/* Quoted when a duration setting has the wrong type. */
+#define DURATION_EXAMPLE "14d"
 
 #define MESSAGE_MAX sizeof(((CoreError *) NULL)->message)
 
@@ -28,194 +27,10 @@ static inline void closedirp(DIR **d) {
                 closedir(*d);
 }
 
-static const char *setting_type_to_string(const config_setting_t *s) {
-        switch (config_setting_type(s)) {
-        case CONFIG_TYPE_GROUP:
-                return "a group";
-        case CONFIG_TYPE_INT:
-        case CONFIG_TYPE_INT64:
-                return "an integer";
-        case CONFIG_TYPE_FLOAT:
-                return "a float";
-        case CONFIG_TYPE_STRING:
-                return "a string";
-        case CONFIG_TYPE_BOOL:
-                return "a boolean";
-        case CONFIG_TYPE_ARRAY:
-                return "an array";
-        case CONFIG_TYPE_LIST:
-                return "a list";
-        default:
-                return "of unknown type";
-        }
-}
-
-/* "FILE:LINE: message", or "FILE: message" when libconfig has no line. */
-_printf_(5, 6) static int setting_error(CoreError *err, int error, const char *path,
-                                        const config_setting_t *s, const char *fmt, ...) {
-        char msg[MESSAGE_MAX];
-        const char *file = path;
-        unsigned line = 0;
-        va_list ap;
-
-        if (!err)
-                return error < 0 ? error : -error;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-
-        if (s) {
-                if (config_setting_source_file(s))
-                        file = config_setting_source_file(s);
-                line = config_setting_source_line(s);
-        }
-        if (line > 0)
-                return core_error_set(err, error, "%s:%u: %s", file, line, msg);
-        return core_error_set(err, error, "%s: %s", file, msg);
-}
-
-/* Opens path as a regular file (never blocking on a FIFO) and parses it. */
-static int read_config_file(config_t *cfg, const char *path, CoreError *err) {
-        _cleanup_close_ int fd = -1;
-        _cleanup_fclose_ FILE *f = NULL;
-        struct stat st;
-        int r;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-                r = -errno;
-                return core_error_set(err, r, "%s: cannot open: %s", path, strerror(-r));
-        }
-        if (fstat(fd, &st) < 0) {
-                r = -errno;
-                return core_error_set(err, r, "%s: cannot stat: %s", path, strerror(-r));
-        }
-        if (!S_ISREG(st.st_mode))
-                return core_error_set(err, EINVAL, "%s: not a regular file", path);
-        if (st.st_size > PRODUCT_FILE_SIZE_MAX)
-                return core_error_set(err, EFBIG, "%s: file is larger than %d bytes", path,
-                                      PRODUCT_FILE_SIZE_MAX);
-
-        f = fdopen(fd, "r");
-        if (!f) {
-                r = -errno;
-                return core_error_set(err, r, "%s: cannot open: %s", path, strerror(-r));
-        }
-        fd = -1; /* owned by f now */
-
-        if (config_read(cfg, f) != CONFIG_TRUE) {
-                const char *file = config_error_file(cfg) ?: path;
-
-                if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
-                        return core_error_set(err, EIO, "%s: %s", file,
-                                              config_error_text(cfg) ?: "read error");
-                return core_error_set(err, EINVAL, "%s:%d: %s", file, config_error_line(cfg),
-                                      config_error_text(cfg) ?: "syntax error");
-        }
-        return 0;
-}
-
-static int check_unknown_settings(const config_setting_t *root, const char *path, CoreError *err) {
-        int n = config_setting_length(root);
-
-        for (int i = 0; i < n; i++) {
-                const config_setting_t *s = config_setting_get_elem(root, (unsigned) i);
-                const char *name = config_setting_name(s);
-                bool known = false;
-
-                for (size_t j = 0; j < ELEMENTSOF(product_settings); j++)
-                        if (name && streq(name, product_settings[j])) {
-                                known = true;
-                                break;
-                        }
-                if (!known)
-                        return setting_error(err, EINVAL, path, s, "unknown setting '%s'", name ?: "?");
-        }
-        return 0;
-}
-
-/* Returns 1 and the string if the setting exists, 0 if it does not (an error
- * if required). */
-static int get_string(const config_setting_t *root, const char *name, bool required, const char *path,
-                      const config_setting_t **ret_setting, const char **ret, CoreError *err) {
-        const config_setting_t *s;
-
-        s = config_setting_get_member(root, name);
-        if (!s) {
-                if (required)
-                        return setting_error(err, EINVAL, path, NULL, "required setting '%s' is missing",
-                                             name);
-                *ret_setting = NULL;
-                *ret = NULL;
-                return 0;
-        }
-        if (config_setting_type(s) != CONFIG_TYPE_STRING)
-                return setting_error(err, EINVAL, path, s, "%s must be a string, not %s", name,
-                                     setting_type_to_string(s));
-        *ret_setting = s;
-        *ret = config_setting_get_string(s);
-        return 1;
-}
-
-/* Integer seconds or a duration string; absent leaves *ret alone. */
-static int get_duration(const config_setting_t *root, const char *name, const char *path, int64_t *ret,
-                        CoreError *err) {
-        const config_setting_t *s;
-
-        s = config_setting_get_member(root, name);
-        if (!s)
-                return 0;
-
-        switch (config_setting_type(s)) {
-        case CONFIG_TYPE_INT:
-        case CONFIG_TYPE_INT64: {
-                long long v = config_setting_get_int64(s);
-
-                if (v < 0 || v > INT64_MAX / 4)
-                        return setting_error(err, EINVAL, path, s,
-                                             "%s must be a duration of 0 or more seconds", name);
-                *ret = (int64_t) v;
-                return 0;
-        }
-        case CONFIG_TYPE_STRING: {
-                CoreError derr = {};
-                int64_t v;
-                int r;
-
-                r = duration_parse(config_setting_get_string(s), &v, &derr);
-                if (r < 0)
-                        return setting_error(err, r, path, s, "%s: %s", name, core_error_message(&derr, r));
-                *ret = v;
-                return 0;
-        }
-        default:
-                return setting_error(
-                        err, EINVAL, path, s,
-                        "%s must be a duration (integer seconds or a string like \"14d\"), not %s", name,
-                        setting_type_to_string(s));
-        }
-}
-
-static bool url_is_valid(const char *s) {
-        const char *rest;
-        size_t n = strlen(s);
-
-        if (n > PRODUCT_URL_MAX)
-                return false;
-        if (strncasecmp(s, "https://", 8) == 0)
-                rest = s + 8;
-        else if (strncasecmp(s, "http://", 7) == 0)
-                rest = s + 7;
-        else
-                return false;
-        if (!*rest || *rest == '/')
-                return false; /* no host */
-        for (const char *p = s; *p; p++)
-                if ((unsigned char) *p <= ' ' || (unsigned char) *p >= 0x7f)
-                        return false;
-        return true;
-}
+static const char *const url_schemes[] = {
+        "http://",
+        "https://",
+};
 
 static int get_url(const config_setting_t *root, const char *name, const char *path, char **ret,
                    CoreError *err) {
@@ -223,13 +38,14 @@ static int get_url(const config_setting_t *root, const char *name, const char *p
         const char *v;
         int r;
 
-        r = get_string(root, name, false, path, &s, &v, err);
+        r = conf_get_string(root, name, false, path, &s, &v, err);
         if (r <= 0)
                 return r;
-        if (!url_is_valid(v))
-                return setting_error(err, EINVAL, path, s,
-                                     "%s must be an http:// or https:// URL without spaces, not '%.80s'",
-                                     name, utf8_is_printable(v, strlen(v), false) ? v : "(unprintable)");
+        if (!conf_url_is_valid(v, url_schemes, ELEMENTSOF(url_schemes)))
+                return conf_setting_error(
+                        err, EINVAL, path, s,
+                        "%s must be an http:// or https:// URL without spaces, not '%.80s'", name,
+                        conf_printable_value(v));
         *ret = strdup(v);
         if (!*ret)
                 return -ENOMEM;
@@ -242,18 +58,20 @@ static int parse_trusted_keys(const config_setting_t *root, const char *path, Pr
 
         s = config_setting_get_member(root, "trusted_keys");
         if (!s)
-                return setting_error(err, EINVAL, path, NULL, "required setting 'trusted_keys' is missing");
+                return conf_setting_error(err, EINVAL, path, NULL,
+                                          "required setting 'trusted_keys' is missing");
         if (!config_setting_is_array(s) && !config_setting_is_list(s))
-                return setting_error(
+                return conf_setting_error(
                         err, EINVAL, path, s,
                         "trusted_keys must be an array of base64 strings like [ \"...\" ], not %s",
-                        setting_type_to_string(s));
+                        conf_setting_type_to_string(s));
         /* Errors about one key name the line of "trusted_keys =": libconfig stamps an
          * element with the line of the token after it, wrong for the last element. */
         n = config_setting_length(s);
         if (n < 1 || n > PRODUCT_TRUST_KEYS_MAX)
-                return setting_error(err, EINVAL, path, s, "trusted_keys must list 1 to %d keys, not %d",
-                                     PRODUCT_TRUST_KEYS_MAX, n);
+                return conf_setting_error(err, EINVAL, path, s,
+                                          "trusted_keys must list 1 to %d keys, not %d",
+                                          PRODUCT_TRUST_KEYS_MAX, n);
 
         p->trust_keys = calloc((size_t) n, sizeof(TrustKey));
         if (!p->trust_keys)
@@ -266,29 +84,29 @@ static int parse_trusted_keys(const config_setting_t *root, const char *path, Pr
                 int r;
 
                 if (config_setting_type(e) != CONFIG_TYPE_STRING)
-                        return setting_error(err, EINVAL, path, s,
-                                             "trusted_keys[%d] must be a string, not %s", i,
-                                             setting_type_to_string(e));
+                        return conf_setting_error(err, EINVAL, path, s,
+                                                  "trusted_keys[%d] must be a string, not %s", i,
+                                                  conf_setting_type_to_string(e));
 
                 r = ed25519_public_from_base64(config_setting_get_string(e), &k->key, &kerr);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
-                        return setting_error(err, EINVAL, path, s,
-                                             "trusted_keys[%d] is not a valid Ed25519 public key: %s", i,
-                                             core_error_message(&kerr, r));
+                        return conf_setting_error(err, EINVAL, path, s,
+                                                  "trusted_keys[%d] is not a valid Ed25519 public key: %s",
+                                                  i, core_error_message(&kerr, r));
                 p->n_trust_keys++;
 
                 r = key_id_from_key(k->key, k->id);
                 if (r < 0)
-                        return setting_error(err, r, path, s,
-                                             "trusted_keys[%d] is not a valid Ed25519 public key: %s", i,
-                                             strerror(-r));
+                        return conf_setting_error(err, r, path, s,
+                                                  "trusted_keys[%d] is not a valid Ed25519 public key: %s",
+                                                  i, strerror(-r));
                 for (size_t j = 0; j + 1 < p->n_trust_keys; j++)
                         if (streq(p->trust_keys[j].id, k->id))
-                                return setting_error(err, EINVAL, path, s,
-                                                     "trusted_keys[%d] is the same key as trusted_keys[%zu]",
-                                                     i, j);
+                                return conf_setting_error(
+                                        err, EINVAL, path, s,
+                                        "trusted_keys[%d] is the same key as trusted_keys[%zu]", i, j);
         }
         return 0;
 }
@@ -305,34 +123,35 @@ int product_load_file(const char *path, Product *ret, CoreError *err) {
 
         config_init(&cfg);
 
-        r = read_config_file(&cfg, path, err);
+        r = conf_file_read(&cfg, path, /* missing_ok= */ false, err);
         if (r < 0)
                 return r;
 
         root = config_root_setting(&cfg);
-        r = check_unknown_settings(root, path, err);
+        r = conf_check_unknown_settings(root, product_settings, ELEMENTSOF(product_settings), path, err);
         if (r < 0)
                 return r;
 
-        r = get_string(root, "id", true, path, &s, &v, err);
+        r = conf_get_string(root, "id", true, path, &s, &v, err);
         if (r < 0)
                 return r;
         if (!product_id_is_valid(v))
-                return setting_error(
+                return conf_setting_error(
                         err, EINVAL, path, s,
                         "id '%.140s' is not a valid product id (1-128 characters of a-z, 0-9, '.', "
                         "'_' and '-', starting with a letter or digit)",
-                        utf8_is_printable(v, strlen(v), false) ? v : "(unprintable)");
+                        conf_printable_value(v));
         p.id = strdup(v);
         if (!p.id)
                 return -ENOMEM;
 
-        r = get_string(root, "name", true, path, &s, &v, err);
+        r = conf_get_string(root, "name", true, path, &s, &v, err);
         if (r < 0)
                 return r;
         if (v[0] == '\0' || strlen(v) > PRODUCT_NAME_MAX || !utf8_is_printable(v, strlen(v), false))
-                return setting_error(err, EINVAL, path, s,
-                                     "name must be 1 to %d bytes of printable UTF-8 text", PRODUCT_NAME_MAX);
+                return conf_setting_error(err, EINVAL, path, s,
+                                          "name must be 1 to %d bytes of printable UTF-8 text",
+                                          PRODUCT_NAME_MAX);
         p.name = strdup(v);
         if (!p.name)
                 return -ENOMEM;
@@ -349,11 +168,12 @@ int product_load_file(const char *path, Product *ret, CoreError *err) {
                 return r;
 
         p.validation_interval = PRODUCT_DEFAULT_VALIDATION_INTERVAL;
-        r = get_duration(root, "validation_interval", path, &p.validation_interval, err);
+        r = conf_get_duration(root, "validation_interval", DURATION_EXAMPLE, path, &p.validation_interval,
+                              err);
         if (r < 0)
                 return r;
         p.grace_period = PRODUCT_DEFAULT_GRACE_PERIOD;
-        r = get_duration(root, "grace_period", path, &p.grace_period, err);
+        r = conf_get_duration(root, "grace_period", DURATION_EXAMPLE, path, &p.grace_period, err);
         if (r < 0)
                 return r;
 

@@ -29,7 +29,7 @@ static const char *const issue_help =
         "  --not-before TIME          --not-after TIME   --maintenance-until TIME\n"
         "  --feature NAME[:limit=N,expires=TIME]   (repeatable)\n"
         "  --property NAME=VALUE      (repeatable)\n"
-        "  --license-key KEY          The customer's license key\n"
+        "  --license-key KEY          The customer's license key (stored masked)\n"
         "  --machine-id HEX --device-key BASE64   Bind to one machine\n"
         "  --nonce HEX                The request this answers\n"
         "  --validation-interval DURATION  --grace-period DURATION  --server-url URL\n"
@@ -64,11 +64,16 @@ static int apply_field(License *l, int which, const char *v, CoreError *err) {
         case ARG_DEVICE_KEY: return replace_string(&l->device_key, v);
         case ARG_NONCE: return replace_string(&l->nonce, v);
         case ARG_SERVER_URL: return replace_string(&l->server_url, v);
-        case ARG_LICENSE_KEY:
+        case ARG_LICENSE_KEY: {
+                /* Only the masked key goes into the license: it is shown and
+                 * exported freely, and the full key could activate elsewhere. */
+                char masked[LICENSE_KEY_STRING_SIZE];
                 r = license_key_normalize(v, key, err);
                 if (r < 0)
                         return r;
-                return replace_string(&l->key, key);
+                license_key_mask(key, masked);
+                return replace_string(&l->key, masked);
+        }
         case ARG_REVISION: {
                 char *end;
                 unsigned long n;

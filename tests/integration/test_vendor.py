@@ -149,6 +149,16 @@ def test_key_new_and_check(vendor):
     assert p.returncode != 0 and "group 2 looks wrong" in p.stderr
 
 
+def test_license_key_is_stored_masked(vendor, tmp_path, signing_key):
+    key, pub = signing_key
+    k = vendor("key", "new").stdout.strip()
+    lic = tmp_path / "k.lic"
+    issue(vendor, key, lic, "--license-key", k.lower())
+    j = json.loads(vendor("--json", "inspect", "--public-key", str(pub), str(lic)).stdout)["license"]
+    g = k.split("-")
+    assert j["key"] == f"{g[0]}-*****-*****-*****-{g[4]}"
+
+
 def test_help_everywhere(vendor):
     assert "Commands:" in vendor("--help").stdout
     for verb in (["keygen"], ["key", "new"], ["issue"], ["inspect"]):

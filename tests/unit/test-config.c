@@ -1,70 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
-#include <ftw.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "config.h"
-
-typedef struct TestState {
-        char tmpdir[64];
-} TestState;
+#include "test-files.h"
 
 static char *data_path(const char *rel) {
-        const char *d = getenv("TEST_DATA_DIR");
-        char *p;
-
-        assert_true(asprintf(&p, "%s/config/%s", d ? d : "tests/unit/data", rel) >= 0);
-        return p;
-}
-
-static char *write_tmp(const TestState *st, const char *name, const char *content) {
-        FILE *f;
-        char *p;
-
-        assert_true(asprintf(&p, "%s/%s", st->tmpdir, name) >= 0);
-        f = fopen(p, "we");
-        assert_non_null(f);
-        assert_true(fputs(content, f) >= 0);
-        assert_int_equal(fclose(f), 0);
-        return p;
-}
-
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
-        (void) sb;
-        (void) type;
-        (void) ftw;
-        return remove(path);
+        return test_data_path("config", rel);
 }
 
 static int setup(void **state) {
-        TestState *st = calloc(1, sizeof(TestState));
-
-        if (!st)
-                return -1;
-        snprintf(st->tmpdir, sizeof(st->tmpdir), "/tmp/test-config-XXXXXX");
-        if (!mkdtemp(st->tmpdir)) {
-                free(st);
-                return -1;
-        }
-        *state = st;
-        return 0;
-}
-
-static int teardown(void **state) {
-        TestState *st = *state;
-
-        nftw(st->tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-        free(st);
-        return 0;
+        return test_tmpdir_setup(state, "test-config");
 }
 
 static void assert_defaults(const Config *c) {
@@ -105,7 +48,7 @@ static void test_missing_file(void **state) {
 }
 
 static void test_empty_file(void **state) {
-        _cleanup_free_ char *path = write_tmp(*state, "empty.conf", "# nothing set\n");
+        _cleanup_free_ char *path = test_write_tmp(*state, "empty.conf", "# nothing set\n");
         CoreError err = {};
         Config c;
 
@@ -175,7 +118,7 @@ static void test_each_setting(void **state) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_free_ char *path = write_tmp(*state, "one.conf", cases[i].content);
+                _cleanup_free_ char *path = test_write_tmp(*state, "one.conf", cases[i].content);
                 CoreError err = {};
                 Config c, d;
 
@@ -205,7 +148,7 @@ static void test_strings(void **state) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_free_ char *path = write_tmp(*state, "strings.conf", cases[i].content);
+                _cleanup_free_ char *path = test_write_tmp(*state, "strings.conf", cases[i].content);
                 CoreError err = {};
                 Config c;
 
@@ -260,7 +203,7 @@ static void test_errors(void **state) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_free_ char *path = write_tmp(*state, "bad.conf", cases[i].content);
+                _cleanup_free_ char *path = test_write_tmp(*state, "bad.conf", cases[i].content);
                 _cleanup_free_ char *expected = NULL;
                 CoreError err = {};
                 Config c;
@@ -280,9 +223,9 @@ static void test_errors(void **state) {
 static void test_layering(void **state) {
         _cleanup_free_ char *full = data_path("full.conf"), *partial = data_path("partial.conf");
         _cleanup_free_ char *bad =
-                write_tmp(*state, "layer-bad.conf",
-                          "idle_timeout = 1;\nca_file = \"/other.pem\";\nproxy = \"nope\";\n");
-        _cleanup_free_ char *ca = write_tmp(*state, "layer-ca.conf", "ca_file = \"/other.pem\";\n");
+                test_write_tmp(*state, "layer-bad.conf",
+                               "idle_timeout = 1;\nca_file = \"/other.pem\";\nproxy = \"nope\";\n");
+        _cleanup_free_ char *ca = test_write_tmp(*state, "layer-ca.conf", "ca_file = \"/other.pem\";\n");
         CoreError err = {};
         Config c;
 
@@ -330,5 +273,5 @@ int main(void) {
                 cmocka_unit_test(test_layering),   cmocka_unit_test(test_not_regular),
         };
 
-        return cmocka_run_group_tests_name("config", tests, setup, teardown);
+        return cmocka_run_group_tests_name("config", tests, setup, test_tmpdir_teardown);
 }

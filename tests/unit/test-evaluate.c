@@ -159,12 +159,31 @@ static void test_no_validation_policy(void **state) {
         assert_int_equal(v.valid_until, T0 + 365 * DAY);
 }
 
+/* The license as a whole: feature rules do not apply, the rest does. */
+static void test_license_level(void **state) {
+        _cleanup_(license_done) License l = LICENSE_INIT;
+        LocalState st = {.machine_id = TEST_MACHINE_ID, .device_key = DEVICE, .installed = T0,
+                         .validation_interval = DAY, .grace_period = 14 * DAY};
+        Verdict v;
+
+        test_license_fill(&l, DEVICE);
+        evaluate(&l, &st, NULL, T0 + 40 * DAY, TIME_UNSET, &v); /* past the export feature's end */
+        assert_int_equal(v.reason, REASON_VALIDATION_REQUIRED);
+        st.last_validation = T0 + 40 * DAY - 10;
+        evaluate(&l, &st, NULL, T0 + 40 * DAY, TIME_UNSET, &v);
+        assert_int_equal(v.reason, REASON_LICENSED);
+        assert_int_equal(v.expires, T0 + 365 * DAY);
+        evaluate(&l, &st, NULL, T0 + 365 * DAY, TIME_UNSET, &v);
+        assert_int_equal(v.reason, REASON_EXPIRED);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_every_reason_covered),
                 cmocka_unit_test(test_strings),
                 cmocka_unit_test(test_no_validation_policy),
+                cmocka_unit_test(test_license_level),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,19 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
-#include <ftw.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "crypto.h"
 #include "product.h"
+#include "test-files.h"
 
 /* Real Ed25519 public keys (openssl genpkey -algorithm ed25519), and their
  * key ids computed independently: base64 -d | sha256sum | cut -c1-16. */
@@ -24,60 +12,12 @@
 #define K3 "gZfzjbHPLXkRpb5Up8YsTNDN89c/IBug73Yrzlhw3zo="
 #define K3_ID "48daeeaa95777b04"
 
-typedef struct TestState {
-        char tmpdir[64];
-} TestState;
-
-static const char *data_dir(void) {
-        const char *d = getenv("TEST_DATA_DIR");
-        return d ? d : "tests/unit/data";
-}
-
 static char *data_path(const char *rel) {
-        char *p;
-        assert_true(asprintf(&p, "%s/product/%s", data_dir(), rel) >= 0);
-        return p;
-}
-
-static char *write_tmp(const TestState *st, const char *name, const char *content) {
-        FILE *f;
-        char *p;
-
-        assert_true(asprintf(&p, "%s/%s", st->tmpdir, name) >= 0);
-        f = fopen(p, "we");
-        assert_non_null(f);
-        assert_int_equal(fputs(content, f) >= 0, 1);
-        assert_int_equal(fclose(f), 0);
-        return p;
-}
-
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
-        (void) sb;
-        (void) type;
-        (void) ftw;
-        return remove(path);
+        return test_data_path("product", rel);
 }
 
 static int setup(void **state) {
-        TestState *st = calloc(1, sizeof(TestState));
-
-        if (!st)
-                return -1;
-        snprintf(st->tmpdir, sizeof(st->tmpdir), "/tmp/test-product-XXXXXX");
-        if (!mkdtemp(st->tmpdir)) {
-                free(st);
-                return -1;
-        }
-        *state = st;
-        return 0;
-}
-
-static int teardown(void **state) {
-        TestState *st = *state;
-
-        nftw(st->tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-        free(st);
-        return 0;
+        return test_tmpdir_setup(state, "test-product");
 }
 
 /* Collects warnings from product_set_load(). */
@@ -94,16 +34,6 @@ static void collect_warning(const char *path, const char *message, void *userdat
         snprintf(w->paths[w->n], sizeof(w->paths[w->n]), "%s", path);
         snprintf(w->messages[w->n], sizeof(w->messages[w->n]), "%s", message);
         w->n++;
-}
-
-static void assert_has_prefix(const char *s, const char *prefix) {
-        if (strncmp(s, prefix, strlen(prefix)) != 0)
-                fail_msg("\"%s\" does not start with \"%s\"", s, prefix);
-}
-
-static void assert_contains(const char *s, const char *needle) {
-        if (!strstr(s, needle))
-                fail_msg("\"%s\" does not contain \"%s\"", s, needle);
 }
 
 static void test_id_is_valid(void **state) {
@@ -234,7 +164,7 @@ static void test_load_variants(void **state) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_free_ char *path = write_tmp(*state, "variant.conf", cases[i].content);
+                _cleanup_free_ char *path = test_write_tmp(*state, "variant.conf", cases[i].content);
                 CoreError err = {};
                 Product p;
                 int r;
@@ -342,7 +272,7 @@ static void test_load_errors(void **state) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_free_ char *path = write_tmp(*state, "bad.conf", cases[i].content);
+                _cleanup_free_ char *path = test_write_tmp(*state, "bad.conf", cases[i].content);
                 _cleanup_free_ char *expected = NULL;
                 CoreError err = {};
                 Product p = {.id = (char *) "untouched"};
@@ -373,7 +303,7 @@ static void test_load_bad_key_count(void **state) {
         fputs("];\n", f);
         assert_int_equal(fclose(f), 0);
 
-        path = write_tmp(*state, "many.conf", content);
+        path = test_write_tmp(*state, "many.conf", content);
         assert_int_equal(product_load_file(path, &p, &err), -EINVAL);
         assert_contains(err.message, ":3: trusted_keys must list 1 to 16 keys, not 17");
 }
@@ -387,7 +317,7 @@ static void test_load_long_name(void **state) {
         name[256] = 0;
         snprintf(content, sizeof(content), "id=\"a\"; name=\"%s\"; trusted_keys=[\"%s\"];", name, K1);
         {
-                _cleanup_free_ char *path = write_tmp(*state, "name256.conf", content);
+                _cleanup_free_ char *path = test_write_tmp(*state, "name256.conf", content);
                 assert_int_equal(product_load_file(path, &p, &err), 0);
                 assert_int_equal(strlen(p.name), 256);
                 product_done(&p);
@@ -397,7 +327,7 @@ static void test_load_long_name(void **state) {
         name[257] = 0;
         snprintf(content, sizeof(content), "id=\"a\"; name=\"%s\"; trusted_keys=[\"%s\"];", name, K1);
         {
-                _cleanup_free_ char *path = write_tmp(*state, "name257.conf", content);
+                _cleanup_free_ char *path = test_write_tmp(*state, "name257.conf", content);
                 assert_int_equal(product_load_file(path, &p, &err), -EINVAL);
                 assert_contains(err.message, ":1: name must be 1 to 256 bytes");
         }
@@ -634,5 +564,5 @@ int main(void) {
                 cmocka_unit_test(test_set_dangling_symlink),
         };
 
-        return cmocka_run_group_tests_name("product", tests, setup, teardown);
+        return cmocka_run_group_tests_name("product", tests, setup, test_tmpdir_teardown);
 }

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The documents that cross the air gap besides licenses (docs/offline.md):
+ *
+ *   ACTIVATION REQUEST   machine -> vendor   signed by the device key
+ *   VALIDATION REQUEST   machine -> vendor   signed by the device key
+ *   DEACTIVATION PROOF   machine -> vendor   signed by the device key
+ *   VALIDATION RECEIPT   vendor -> machine   signed by a product trust key
+ *
+ * They use the same armor as licenses and "name: value" bodies. A machine
+ * document carries the device public key it is signed with: verifying it
+ * proves possession of that key (the key id header must match it). Each
+ * carries a nonce so an answer can be tied to the one request it answers,
+ * and a newer request invalidates an older one. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "error.h"
+#include "product.h"
+
+typedef enum MachineRequestType {
+        MACHINE_REQUEST_ACTIVATION,
+        MACHINE_REQUEST_VALIDATION,
+        MACHINE_REQUEST_DEACTIVATION,
+        _MACHINE_REQUEST_TYPE_MAX,
+        _MACHINE_REQUEST_TYPE_INVALID = -1,
+} MachineRequestType;
+
+typedef struct MachineRequest {
+        MachineRequestType type;
+        char *product;      /* all types */
+        char *key;          /* activation: the full license key, canonical form */
+        char *license_id;   /* validation, deactivation */
+        uint32_t revision;  /* validation, deactivation: the installed revision */
+        char *machine_id;   /* 32 hex, all types */
+        char *device_key;   /* base64 Ed25519 public key, all types */
+        char *nonce;        /* 32 hex, all types */
+        int64_t created;    /* all types */
+        char *hostname;     /* optional, informational only */
+} MachineRequest;
+
+#define MACHINE_REQUEST_INIT {.type = _MACHINE_REQUEST_TYPE_INVALID}
+
+/* Armor kind for a type: "ACTIVATION REQUEST", ... */
+const char *machine_request_kind(MachineRequestType t);
+
+void machine_request_done(MachineRequest *r);
+
+/* Checks the fields for the type, formats the body, signs it with
+ * device_key (whose public half must equal r->device_key). */
+int machine_request_sign(const MachineRequest *r, EVP_PKEY *device_key, char **ret);
+
+/* Decodes any of the three machine documents (or only expected_type if it is
+ * not _MACHINE_REQUEST_TYPE_INVALID), verifies the signature against the
+ * device key inside and the Key-Id against that key, and parses strictly.
+ * Errors are -EBADMSG with a sentence. */
+int machine_request_verify(const char *text, size_t len, MachineRequestType expected_type, MachineRequest *ret,
+                           CoreError *err);
+
+typedef enum ReceiptStatus {
+        RECEIPT_VALID,
+        RECEIPT_REVOKED,
+        _RECEIPT_STATUS_MAX,
+        _RECEIPT_STATUS_INVALID = -1,
+} ReceiptStatus;
+
+typedef struct ValidationReceipt {
+        char *license_id;
+        char *product;
+        char *machine_id;
+        char *nonce;       /* the nonce of the VALIDATION REQUEST it answers */
+        int64_t validated; /* when the vendor validated it */
+        ReceiptStatus status;
+} ValidationReceipt;
+
+#define VALIDATION_RECEIPT_INIT {.status = _RECEIPT_STATUS_INVALID}
+
+const char *receipt_status_to_string(ReceiptStatus s);
+void validation_receipt_done(ValidationReceipt *r);
+
+/* Signs with a vendor key. */
+int validation_receipt_sign(const ValidationReceipt *r, EVP_PKEY *vendor_key, char **ret);
+
+/* Verifies with the given key, then parses. */
+int validation_receipt_verify_with_key(const char *text, size_t len, EVP_PKEY *key, ValidationReceipt *ret,
+                                       CoreError *err);
+
+/* Finds the trust key by the Key-Id, verifies, parses, and checks that the
+ * product it names trusts that key (as license_verify_with_products does). */
+int validation_receipt_verify_with_products(const char *text, size_t len, const ProductSet *products,
+                                            ValidationReceipt *ret, CoreError *err);
+
+/* 16 random bytes as 32 lower-case hex digits plus NUL. */
+int nonce_generate(char out[static 33]);
