@@ -126,7 +126,7 @@ static int parse_header(Armor *a, const char *line, size_t len, bool *have_id, b
                                       lineno);
         nlen = (size_t) (colon - line);
         v = colon + 1;
-        while (v < line + len && *v == ' ')
+        while (v < line + len && (*v == ' ' || *v == '\t'))
                 v++;
         vlen = (size_t) (line + len - v);
 
@@ -266,7 +266,7 @@ int armor_verify(const Armor *a, EVP_PKEY *key, CoreError *err) {
                                       key_id);
         r = ed25519_verify(key, a->body, a->body_len, a->signature, sizeof(a->signature));
         if (r < 0)
-                return core_error_set(err, EBADMSG,
+                return core_error_set(err, EKEYREJECTED,
                                       "the signature does not match: the %s was altered or damaged",
                                       kind_lower(a->kind, kbuf));
         return 0;

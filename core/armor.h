@@ -47,6 +47,8 @@ int armor_decode(const char *text, size_t len, const char *expected_kind, Armor 
 /* Signs body with key and armors it. */
 int armor_sign(EVP_PKEY *key, const char *kind, const uint8_t *body, size_t body_len, char **ret);
 
-/* Verifies a decoded block against key. -EBADMSG with a clear message if the
- * signature does not match. */
+/* Verifies a decoded block against key: -ENOKEY if it names another key,
+ * -EKEYREJECTED (with a clear message) if the signature does not match.
+ * Malformed input is -EBADMSG everywhere else, so callers can tell
+ * "damaged or forged" from "not even a document". */
 int armor_verify(const Armor *a, EVP_PKEY *key, CoreError *err);

@@ -198,6 +198,9 @@ static int parse_property(ParseState *ps, const Field *f) {
                                       LICENSE_PROPERTIES_MAX);
         if (!eq || !eq[1])
                 return core_error_set(ps->err, EBADMSG, "line %u: property must be name=value", f->line);
+        if (strlen(eq + 1) > LICENSE_TEXT_MAX)
+                return core_error_set(ps->err, EBADMSG, "line %u: property value longer than %d bytes", f->line,
+                                      LICENSE_TEXT_MAX);
         p.name = strndup(f->value, (size_t) (eq - f->value));
         if (!p.name)
                 return -ENOMEM;
@@ -457,7 +460,10 @@ int license_verify_with_products(const char *text, size_t len, const ProductSet 
                 return core_error_set(err, ENOENT,
                                       "the license is for product %s, which is not installed on this machine",
                                       l.product);
-        if (!product_find_trust_key(product, a.key_id))
+        /* Compare the keys themselves: a 64-bit id names a key, it does not
+         * prove which one. */
+        EVP_PKEY *own = product_find_trust_key(product, a.key_id);
+        if (!own || EVP_PKEY_eq(own, key) != 1)
                 return core_error_set(err, EPERM, "the license for %s is signed by key %s, which %s does not trust",
                                       l.product, a.key_id, l.product);
         *ret = l;
@@ -532,6 +538,7 @@ int license_add_feature_spec(License *l, const char *spec, CoreError *err) {
         char *attrs, *save = NULL, *tok;
         int64_t expires = TIME_UNSET;
         uint32_t limit = 0;
+        bool have_limit = false, have_expires = false;
 
         if (!copy)
                 return -ENOMEM;
@@ -539,12 +546,17 @@ int license_add_feature_spec(License *l, const char *spec, CoreError *err) {
         if (attrs)
                 *attrs++ = 0;
         for (tok = attrs ? strtok_r(attrs, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+                if ((strncmp(tok, "limit=", 6) == 0 && have_limit) ||
+                    (strncmp(tok, "expires=", 8) == 0 && have_expires))
+                        return core_error_set(err, EINVAL, "feature %s: '%.32s' is given twice", copy, tok);
                 if (strncmp(tok, "limit=", 6) == 0) {
+                        have_limit = true;
                         if (parse_u32(tok + 6, &limit) < 0 || limit == 0)
                                 return core_error_set(err, EINVAL, "feature %s: limit must be a positive number",
                                                       copy);
                 } else if (strncmp(tok, "expires=", 8) == 0) {
                         int r = time_parse_rfc3339(tok + 8, &expires, err);
+                        have_expires = true;
                         if (r < 0) {
                                 core_error_prefix(err, "feature %s: ", copy);
                                 return r;

@@ -17,8 +17,8 @@
  *   property: edition=Enterprise
  *   machine-id: <32 hex>
  *   device-key: <base64 Ed25519 public key>
- *   validation-interval: 7d
- *   grace-period: 14d
+ *   validation-interval: 1d
+ *   grace-period: 2w
  *
  * The body is parsed only after its signature verifies. */
 
@@ -80,8 +80,9 @@ typedef struct License {
         char *server_url;            /* NULL: product default */
 } License;
 
-/* Use for every declaration, so a _cleanup_(license_done) on an early
- * return frees nothing it shouldn't. */
+/* Use for every declaration: it sets the "not given" values (type unset,
+ * policy from the product), which a zeroed License would not, and makes a
+ * _cleanup_(license_done) on an early return safe. */
 #define LICENSE_INIT                                                                                        \
         {                                                                                                   \
                 .type = _LICENSE_TYPE_INVALID, .validation_interval = -1, .grace_period = -1                \

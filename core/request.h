@@ -44,6 +44,13 @@ typedef struct MachineRequest {
 
 #define MACHINE_REQUEST_INIT {.type = _MACHINE_REQUEST_TYPE_INVALID}
 
+/* Longest hostname a request may carry. */
+#define MACHINE_REQUEST_HOSTNAME_MAX 255
+
+/* The body's "type:" value: "activation", "validation", "deactivation". */
+const char *machine_request_type_to_string(MachineRequestType t);
+MachineRequestType machine_request_type_from_string(const char *s);
+
 /* Armor kind for a type: "ACTIVATION REQUEST", ... */
 const char *machine_request_kind(MachineRequestType t);
 
@@ -56,7 +63,11 @@ int machine_request_sign(const MachineRequest *r, EVP_PKEY *device_key, char **r
 /* Decodes any of the three machine documents (or only expected_type if it is
  * not _MACHINE_REQUEST_TYPE_INVALID), verifies the signature against the
  * device key inside and the Key-Id against that key, and parses strictly.
- * Errors are -EBADMSG with a sentence. */
+ * Errors come with a sentence: -EBADMSG for a malformed document (wrong
+ * kind, bad or missing fields, armor and body types that disagree),
+ * -EPROTONOSUPPORT for a newer format version, -ENOKEY if the Key-Id is not
+ * that of the device key inside, -EKEYREJECTED (as from armor_verify) if
+ * the signature does not match. */
 int machine_request_verify(const char *text, size_t len, MachineRequestType expected_type, MachineRequest *ret,
                            CoreError *err);
 
@@ -79,6 +90,7 @@ typedef struct ValidationReceipt {
 #define VALIDATION_RECEIPT_INIT {.status = _RECEIPT_STATUS_INVALID}
 
 const char *receipt_status_to_string(ReceiptStatus s);
+ReceiptStatus receipt_status_from_string(const char *s);
 void validation_receipt_done(ValidationReceipt *r);
 
 /* Signs with a vendor key. */

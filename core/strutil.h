@@ -22,3 +22,7 @@ bool hex_is_valid(const char *s, size_t len);
 char *strstrip(char *s);
 
 char *strdup_or_null(const char *s);
+
+static inline bool isempty(const char *s) {
+        return !s || !*s;
+}

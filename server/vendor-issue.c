@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* licensed-vendor issue: build a License from a spec file and/or flags, sign it. */
+/* licensed-vendor issue: build a License from a spec file and/or flags, sign it.
+ * 'answer' (vendor-offline.c) builds its license with the same code. */
 
+#include <assert.h>
 #include <getopt.h>
 #include <libconfig.h>
 #include <stdio.h>
@@ -38,7 +40,9 @@ static const char *const issue_help =
 enum {
         ARG_ID = 0x100, ARG_REVISION, ARG_PRODUCT, ARG_LICENSEE, ARG_TYPE, ARG_ISSUED, ARG_NOT_BEFORE,
         ARG_NOT_AFTER, ARG_MAINTENANCE, ARG_FEATURE, ARG_PROPERTY, ARG_LICENSE_KEY, ARG_MACHINE_ID,
-        ARG_DEVICE_KEY, ARG_NONCE, ARG_INTERVAL, ARG_GRACE, ARG_SERVER_URL, ARG_SPEC, ARG_SIGNING_KEY,
+        ARG_DEVICE_KEY, ARG_NONCE, ARG_INTERVAL, ARG_GRACE, ARG_SERVER_URL,
+        /* not license fields: */
+        ARG_SPEC, ARG_SIGNING_KEY, ARG_REQUEST,
 };
 
 static int replace_string(char **dst, const char *v) {
@@ -248,110 +252,128 @@ out:
         return r;
 }
 
-int verb_issue(int argc, char *argv[], void *userdata) {
-        static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
-                {"output", required_argument, NULL, 'o'},
-                {"signing-key", required_argument, NULL, ARG_SIGNING_KEY},
-                {"spec", required_argument, NULL, ARG_SPEC},
-                {"id", required_argument, NULL, ARG_ID},
-                {"revision", required_argument, NULL, ARG_REVISION},
-                {"product", required_argument, NULL, ARG_PRODUCT},
-                {"licensee", required_argument, NULL, ARG_LICENSEE},
-                {"type", required_argument, NULL, ARG_TYPE},
-                {"issued", required_argument, NULL, ARG_ISSUED},
-                {"not-before", required_argument, NULL, ARG_NOT_BEFORE},
-                {"not-after", required_argument, NULL, ARG_NOT_AFTER},
-                {"maintenance-until", required_argument, NULL, ARG_MAINTENANCE},
-                {"feature", required_argument, NULL, ARG_FEATURE},
-                {"property", required_argument, NULL, ARG_PROPERTY},
-                {"license-key", required_argument, NULL, ARG_LICENSE_KEY},
-                {"machine-id", required_argument, NULL, ARG_MACHINE_ID},
-                {"device-key", required_argument, NULL, ARG_DEVICE_KEY},
-                {"nonce", required_argument, NULL, ARG_NONCE},
-                {"validation-interval", required_argument, NULL, ARG_INTERVAL},
-                {"grace-period", required_argument, NULL, ARG_GRACE},
-                {"server-url", required_argument, NULL, ARG_SERVER_URL},
-                {},
-        };
-        _cleanup_(license_done) License l = LICENSE_INIT;
-        _cleanup_pkey_ EVP_PKEY *key = NULL;
-        _cleanup_free_ char *text = NULL, *body = NULL;
-        const char *output = NULL, *signing_key = NULL, *spec = NULL;
+static const struct option license_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"output", required_argument, NULL, 'o'},
+        {"signing-key", required_argument, NULL, ARG_SIGNING_KEY},
+        {"request", required_argument, NULL, ARG_REQUEST},
+        {"spec", required_argument, NULL, ARG_SPEC},
+        {"id", required_argument, NULL, ARG_ID},
+        {"revision", required_argument, NULL, ARG_REVISION},
+        {"product", required_argument, NULL, ARG_PRODUCT},
+        {"licensee", required_argument, NULL, ARG_LICENSEE},
+        {"type", required_argument, NULL, ARG_TYPE},
+        {"issued", required_argument, NULL, ARG_ISSUED},
+        {"not-before", required_argument, NULL, ARG_NOT_BEFORE},
+        {"not-after", required_argument, NULL, ARG_NOT_AFTER},
+        {"maintenance-until", required_argument, NULL, ARG_MAINTENANCE},
+        {"feature", required_argument, NULL, ARG_FEATURE},
+        {"property", required_argument, NULL, ARG_PROPERTY},
+        {"license-key", required_argument, NULL, ARG_LICENSE_KEY},
+        {"machine-id", required_argument, NULL, ARG_MACHINE_ID},
+        {"device-key", required_argument, NULL, ARG_DEVICE_KEY},
+        {"nonce", required_argument, NULL, ARG_NONCE},
+        {"validation-interval", required_argument, NULL, ARG_INTERVAL},
+        {"grace-period", required_argument, NULL, ARG_GRACE},
+        {"server-url", required_argument, NULL, ARG_SERVER_URL},
+        {},
+};
+
+int vendor_license_from_argv(int argc, char *argv[], LicenseArgs *args, License *l) {
+        const char *spec = NULL;
         CoreError err = {};
-        size_t body_len;
         int c, r;
 
-        license_init(&l);
-        l.type = LICENSE_PERPETUAL;
-        l.revision = 1;
+        assert(args);
+        assert(l);
+
+        license_init(l);
+        l->type = LICENSE_PERPETUAL;
+        l->revision = 1;
 
         /* Two passes: the spec first, so flags override it whatever their order. */
         verb_getopt_reset();
-        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "ho:", license_options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        fputs(issue_help, stdout);
-                        return 0;
-                case 'o': output = optarg; break;
-                case ARG_SIGNING_KEY: signing_key = optarg; break;
+                        fputs(args->help, stdout);
+                        return 1;
+                case 'o': args->output = optarg; break;
+                case ARG_SIGNING_KEY: args->signing_key = optarg; break;
                 case ARG_SPEC: spec = optarg; break;
+                case ARG_REQUEST:
+                        if (!args->want_request)
+                                return vendor_error(-EINVAL, "%s: --request is for 'answer'", args->verb);
+                        args->request = optarg;
+                        break;
                 case '?': return -EINVAL;
                 default: break;
                 }
         if (optind < argc)
-                return vendor_error(-EINVAL, "issue: unexpected argument '%s'", argv[optind]);
-        if (!signing_key)
-                return vendor_error(-EINVAL, "issue: --signing-key FILE is required");
+                return vendor_error(-EINVAL, "%s: unexpected argument '%s'", args->verb, argv[optind]);
+        if (!args->signing_key)
+                return vendor_error(-EINVAL, "%s: --signing-key FILE is required", args->verb);
         if (spec) {
-                r = load_spec(&l, spec, &err);
+                r = load_spec(l, spec, &err);
                 if (r < 0)
-                        return vendor_error(r, "issue: %s", core_error_message(&err, r));
+                        return vendor_error(r, "%s: %s", args->verb, core_error_message(&err, r));
         }
         verb_getopt_reset();
-        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "ho:", license_options, NULL)) >= 0) {
                 if (c < ARG_ID || c >= ARG_SPEC)
                         continue;
-                r = apply_field(&l, c, optarg, &err);
+                r = apply_field(l, c, optarg, &err);
                 if (r < 0)
-                        return vendor_error(r, "issue: %s", core_error_message(&err, r));
+                        return vendor_error(r, "%s: %s", args->verb, core_error_message(&err, r));
         }
+        if (l->issued == TIME_UNSET)
+                l->issued = now_realtime();
+        return 0;
+}
 
-        if (l.issued == TIME_UNSET)
-                l.issued = now_realtime();
-        if (!l.id)
-                return vendor_error(-EINVAL, "issue: --id is required");
-        if (!l.product)
-                return vendor_error(-EINVAL, "issue: --product is required");
-        if (!l.licensee)
-                return vendor_error(-EINVAL, "issue: --licensee is required");
+int vendor_license_sign(const char *verb, const License *l, const char *signing_key, const char *output) {
+        _cleanup_pkey_ EVP_PKEY *key = NULL;
+        _cleanup_free_ char *text = NULL, *body = NULL;
+        CoreError err = {};
+        size_t body_len;
+        int r;
+
+        if (!l->id)
+                return vendor_error(-EINVAL, "%s: --id is required", verb);
+        if (!l->product)
+                return vendor_error(-EINVAL, "%s: --product is required", verb);
+        if (!l->licensee)
+                return vendor_error(-EINVAL, "%s: --licensee is required", verb);
 
         /* Check the document as the receiving side will, before signing it. */
-        r = license_format_body(&l, &body, &body_len);
+        r = license_format_body(l, &body, &body_len);
         if (r < 0)
-                return vendor_error(r, "issue: the license fields are not valid (check id, product, machine-id "
-                                       "and device-key together)");
+                return vendor_error(r, "%s: the license fields are not valid (check id, product, machine-id "
+                                       "and device-key together)", verb);
         {
                 _cleanup_(license_done) License check = LICENSE_INIT;
                 license_init(&check);
                 r = license_parse_body((const uint8_t *) body, body_len, &check, &err);
                 if (r < 0)
-                        return vendor_error(r, "issue: %s", core_error_message(&err, r));
+                        return vendor_error(r, "%s: %s", verb, core_error_message(&err, r));
         }
 
         r = ed25519_load_private(signing_key, &key, &err);
         if (r < 0)
-                return vendor_error(r, "issue: %s", core_error_message(&err, r));
-        r = license_sign(&l, key, &text);
+                return vendor_error(r, "%s: %s", verb, core_error_message(&err, r));
+        r = license_sign(l, key, &text);
         if (r < 0)
-                return vendor_error(r, "issue: cannot sign: %s", strerror(-r));
+                return vendor_error(r, "%s: cannot sign: %s", verb, strerror(-r));
+        return vendor_write_output(verb, output, text);
+}
 
-        if (!output) {
-                fputs(text, stdout);
-                return fflush(stdout) == 0 ? 0 : -EIO;
-        }
-        r = write_file_atomic(output, text, strlen(text), 0644);
-        if (r < 0)
-                return vendor_error(r, "issue: cannot write %s: %s", output, strerror(-r));
-        return 0;
+int verb_issue(int argc, char *argv[], void *userdata) {
+        _cleanup_(license_done) License l = LICENSE_INIT;
+        LicenseArgs args = {.verb = "issue", .help = issue_help};
+        int r;
+
+        r = vendor_license_from_argv(argc, argv, &args, &l);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        return vendor_license_sign("issue", &l, args.signing_key, args.output);
 }

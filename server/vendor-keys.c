@@ -120,6 +120,11 @@ static int key_check(int argc, char *argv[]) {
         CoreError err = {};
         int r;
 
+        if (argc == 2 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
+                printf("licensed-vendor key check KEY\n\nChecks a typed license key and prints it in canonical "
+                       "form, or names the group with the typo.\n");
+                return 0;
+        }
         if (argc != 2)
                 return vendor_error(-EINVAL, "key check: exactly one KEY is needed");
         r = license_key_normalize(argv[1], key, &err);
@@ -130,6 +135,11 @@ static int key_check(int argc, char *argv[]) {
 }
 
 int verb_key(int argc, char *argv[], void *userdata) {
+        if (streq(argv[1], "--help") || streq(argv[1], "-h")) {
+                printf("licensed-vendor key new [--count N]   print new license keys\n"
+                       "licensed-vendor key check KEY         check a typed key, print it canonical\n");
+                return 0;
+        }
         if (streq(argv[1], "new"))
                 return key_new(argc - 1, argv + 1);
         if (streq(argv[1], "check"))

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* licensed-vendor: the vendor's tool to make keys and sign licenses. */
+/* licensed-vendor: the vendor's tool to make keys, sign licenses and answer
+ * the offline documents machines send (docs/offline.md). */
 
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "armor.h"
 #include "build-info.h"
+#include "fileio.h"
 #include "macro.h"
 #include "vendor.h"
 #include "verbs.h"
@@ -14,7 +17,8 @@
 static const char *const help_text =
         "licensed-vendor [OPTIONS] COMMAND ...\n"
         "\n"
-        "Make signing keys and license keys, issue and inspect signed licenses.\n"
+        "Make signing keys and license keys, issue and inspect signed licenses,\n"
+        "answer offline requests.\n"
         "\n"
         "Commands:\n"
         "  keygen --output PREFIX       Create an Ed25519 signing key pair:\n"
@@ -24,6 +28,16 @@ static const char *const help_text =
         "  issue --signing-key FILE ... Sign a license (see 'licensed-vendor issue --help')\n"
         "  inspect --public-key FILE [LICENSE|-]\n"
         "                               Verify a license and print its fields\n"
+        "\n"
+        "Offline (air-gapped) machines, see docs/offline.md:\n"
+        "  answer --signing-key FILE --request FILE|- ...\n"
+        "                               Verify an activation request and sign a license\n"
+        "                               bound to the machine that made it\n"
+        "  receipt --signing-key FILE --request FILE|- [--revoked]\n"
+        "                               Verify a validation request and sign a receipt\n"
+        "  check-proof [FILE|-]         Verify a deactivation proof and print it\n"
+        "  check-request [FILE|-]       Verify an activation or validation request and\n"
+        "                               print it\n"
         "\n"
         "Options:\n"
         "  -h --help     Show this help\n"
@@ -41,6 +55,32 @@ int vendor_error(int r, const char *fmt, ...) {
         va_end(ap);
         fputc('\n', stderr);
         return r;
+}
+
+int vendor_read_document(const char *verb, const char *path, char **ret, size_t *ret_len) {
+        int r;
+
+        r = streq(path, "-") ? read_stream(stdin, ARMOR_MAX_SIZE, ret, ret_len)
+                             : read_file(path, ARMOR_MAX_SIZE, ret, ret_len);
+        if (r == -EFBIG)
+                return vendor_error(r, "%s: %s is larger than any signed document (%d bytes max)", verb, path,
+                                    ARMOR_MAX_SIZE);
+        if (r < 0)
+                return vendor_error(r, "%s: cannot read %s: %s", verb, path, strerror(-r));
+        return 0;
+}
+
+int vendor_write_output(const char *verb, const char *output, const char *text) {
+        int r;
+
+        if (!output) {
+                fputs(text, stdout);
+                return fflush(stdout) == 0 ? 0 : vendor_error(-EIO, "%s: cannot write to stdout", verb);
+        }
+        r = write_file_atomic(output, text, strlen(text), 0644);
+        if (r < 0)
+                return vendor_error(r, "%s: cannot write %s: %s", verb, output, strerror(-r));
+        return 0;
 }
 
 void verb_getopt_reset(void) {
@@ -81,6 +121,10 @@ int main(int argc, char *argv[]) {
                 {"key", 2, VERB_ANY, verb_key},
                 {"issue", 1, VERB_ANY, verb_issue},
                 {"inspect", 1, VERB_ANY, verb_inspect},
+                {"answer", 1, VERB_ANY, verb_answer},
+                {"receipt", 1, VERB_ANY, verb_receipt},
+                {"check-proof", 1, VERB_ANY, verb_check},
+                {"check-request", 1, VERB_ANY, verb_check},
                 {},
         };
         VendorOptions o = {};

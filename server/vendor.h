@@ -5,6 +5,9 @@
  * the dispatcher in vendor.c. */
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "license.h"
 
 typedef struct VendorOptions {
         bool json;
@@ -14,6 +17,40 @@ int verb_keygen(int argc, char *argv[], void *userdata);
 int verb_key(int argc, char *argv[], void *userdata);
 int verb_issue(int argc, char *argv[], void *userdata);
 int verb_inspect(int argc, char *argv[], void *userdata);
+int verb_answer(int argc, char *argv[], void *userdata);
+int verb_receipt(int argc, char *argv[], void *userdata);
+/* check-proof and check-request */
+int verb_check(int argc, char *argv[], void *userdata);
+
+/* 'issue' and 'answer' share their options, spec file and signing
+ * (vendor-issue.c). */
+typedef struct LicenseArgs {
+        const char *verb;  /* for messages */
+        const char *help;  /* printed for --help */
+        bool want_request; /* accept --request FILE */
+        /* filled in from the options: */
+        const char *signing_key;
+        const char *output;
+        const char *request;
+} LicenseArgs;
+
+/* Parses the options, loads --spec and applies the field flags over it into
+ * l (which it initializes); issued defaults to now. Returns 0, 1 if --help
+ * was printed, or negative errno after printing the error. */
+int vendor_license_from_argv(int argc, char *argv[], LicenseArgs *args, License *l);
+
+/* Checks that l has id, product and licensee and will parse on the other
+ * side, signs it with the private key in signing_key, and writes it to
+ * output (atomically) or stdout. Prints its errors. */
+int vendor_license_sign(const char *verb, const License *l, const char *signing_key, const char *output);
+
+/* Reads an armored document from path ("-": stdin), at most ARMOR_MAX_SIZE.
+ * Prints its errors. */
+int vendor_read_document(const char *verb, const char *path, char **ret, size_t *ret_len);
+
+/* Writes text to output atomically (mode 0644), or to stdout if output is
+ * NULL. Prints its errors. */
+int vendor_write_output(const char *verb, const char *output, const char *text);
 
 /* Prints "licensed-vendor: <message>" to stderr; returns r. */
 int vendor_error(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -12,7 +12,7 @@ packages=(
         # runtime pieces the demo and tests start for real
         dbus openssl
         # tests
-        libcmocka-dev python3 python3-pytest python3-dbus python3-dbusmock python3-gi
+        libcmocka-dev python3 python3-pytest python3-cryptography python3-dbus python3-dbusmock python3-gi
         libpam-wrapper pamtester faketime valgrind clang
         # system tier
         debootstrap systemd-container

@@ -35,3 +35,47 @@ def vendor(tmp_path):
         return run([exe, *args], check=check, input=input)
 
     return _run
+
+
+@pytest.fixture
+def vendor_keys(vendor, tmp_path):
+    """A fresh vendor signing key pair for a test."""
+    prefix = tmp_path / "vendor"
+    vendor("keygen", "--output", str(prefix))
+    return str(prefix) + ".key", str(prefix) + ".pub"
+
+
+def write_product(products_dir, product_id, pub_path, **extra):
+    os.makedirs(products_dir, exist_ok=True)
+    with open(pub_path) as f:
+        pub = f.read().strip()
+    lines = [f'id = "{product_id}";', f'name = "Test product {product_id}";', f'trusted_keys = [ "{pub}" ];']
+    for k, v in extra.items():
+        lines.append(f'{k} = "{v}";')
+    with open(os.path.join(products_dir, product_id + ".conf"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def stack(tmp_path, vendor_keys):
+    """A private bus with mock polkitd and licensed serving com.example.app."""
+    from harness import Bus, Client, Daemon, Polkit
+
+    products = str(tmp_path / "products")
+    write_product(products, "com.example.app", vendor_keys[1], offline_url="https://vendor.example/offline")
+    bus = Bus(str(tmp_path))
+    polkit = daemon = None
+    try:
+        polkit = Polkit(bus)
+        daemon = Daemon(bus, str(tmp_path / "state"), products)
+        s = type("Stack", (), {})()
+        s.bus, s.polkit, s.daemon, s.client = bus, polkit, daemon, Client(bus)
+        s.products, s.tmp = products, tmp_path
+        s.signing_key, s.public_key = vendor_keys
+        yield s
+    finally:
+        if daemon:
+            daemon.stop()
+        if polkit:
+            polkit.stop()
+        bus.stop()

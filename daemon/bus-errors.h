@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* org.licensed.License1.Error.*: every name a client may see, documented in
+ * docs/dbus-api.md. */
+
+#define BUS_ERROR_PREFIX "org.licensed.License1.Error."
+#define BUS_ERROR_NO_SUCH_LICENSE BUS_ERROR_PREFIX "NoSuchLicense"
+#define BUS_ERROR_NO_SUCH_PRODUCT BUS_ERROR_PREFIX "NoSuchProduct"
+#define BUS_ERROR_INVALID_KEY BUS_ERROR_PREFIX "InvalidKey"
+#define BUS_ERROR_INVALID_LICENSE BUS_ERROR_PREFIX "InvalidLicense"
+#define BUS_ERROR_BAD_SIGNATURE BUS_ERROR_PREFIX "BadSignature"
+#define BUS_ERROR_UNTRUSTED_KEY BUS_ERROR_PREFIX "UntrustedKey"
+#define BUS_ERROR_WRONG_MACHINE BUS_ERROR_PREFIX "WrongMachine"
+#define BUS_ERROR_NOT_BOUND BUS_ERROR_PREFIX "NotBound"
+#define BUS_ERROR_NONCE_MISMATCH BUS_ERROR_PREFIX "NonceMismatch"
+#define BUS_ERROR_STALE_REVISION BUS_ERROR_PREFIX "StaleRevision"
+#define BUS_ERROR_NOT_SUPPORTED BUS_ERROR_PREFIX "NotSupported"
+#define BUS_ERROR_STORAGE_FAILURE BUS_ERROR_PREFIX "StorageFailure"
+#define BUS_ERROR_INVALID_ARGUMENT BUS_ERROR_PREFIX "InvalidArgument"

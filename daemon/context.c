@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
+#include <stdlib.h>
+#include <systemd/sd-daemon.h>
+
+#include "build-info.h"
+#include "context.h"
+#include "log.h"
+#include "timeutil.h"
+
+static void warn_product(const char *path, const char *message, void *userdata) {
+        /* The message names the file and line already. */
+        log_warning("Ignoring product file: %s", message);
+}
+
+static int context_connect_bus(Context *c) {
+        int r;
+
+        if (c->options.bus_address) {
+                r = sd_bus_new(&c->bus);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to allocate a bus: %m");
+                r = sd_bus_set_address(c->bus, c->options.bus_address);
+                if (r < 0)
+                        return log_error_errno(r, "Bad bus address %s: %m", c->options.bus_address);
+                (void) sd_bus_set_bus_client(c->bus, true);
+                (void) sd_bus_negotiate_creds(c->bus, true, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID);
+                r = sd_bus_start(c->bus);
+        } else
+                r = sd_bus_open_system(&c->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the bus: %m");
+        return 0;
+}
+
+static int context_load_clock(Context *c) {
+        int64_t hw;
+        int r;
+
+        r = store_load_clock(&c->store, &hw);
+        if (r == -ENOENT)
+                hw = TIME_UNSET;
+        else if (r < 0) {
+                _cleanup_free_ char *path = store_path(&c->store, NULL, "clock", NULL), *moved = NULL;
+                /* Losing the mark only loses rollback protection for the past;
+                 * it is rebuilt from now on. */
+                if (path && store_quarantine(&c->store, path, &moved) >= 0)
+                        log_error("The clock file is damaged and was moved to %s.", moved);
+                hw = TIME_UNSET;
+        }
+        c->time_high_water = hw;
+        c->clock_saved = hw;
+        (void) context_now(c);
+        return 0;
+}
+
+int context_new(const Options *o, Context **ret) {
+        _cleanup_(context_freep) Context *c = NULL;
+        CoreError err = {};
+        int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return log_oom();
+        c->options = *o;
+        licensed_config_init(&c->config);
+
+        r = licensed_config_load(&c->config, o->config_file, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", core_error_message(&err, r));
+        r = product_set_load(&c->products, o->product_dirs, o->n_product_dirs, warn_product, c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load products: %m");
+        if (c->products.n_products == 0)
+                log_warning("No products are installed (no *.conf in the products.d directories); every check "
+                            "will answer not-installed.");
+
+        r = store_open(&c->store, o->state_dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the state directory %s: %m", o->state_dir);
+        r = context_load_device(c);
+        if (r < 0)
+                return r;
+        r = context_load_clock(c);
+        if (r < 0)
+                return r;
+
+        r = sd_event_default(&c->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+        r = context_connect_bus(c);
+        if (r < 0)
+                return r;
+
+        r = context_load_licenses(c);
+        if (r < 0)
+                return r;
+        r = manager_dbus_register(c);
+        if (r < 0)
+                return r;
+        r = license_dbus_register(c);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_attach_event(c->bus, c->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+
+        /* Take the name last: once it is ours, calls arrive, and everything
+         * they need is in place. */
+        r = sd_bus_request_name(c->bus, BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire the bus name %s (is licensed running already?): %m",
+                                       BUS_NAME);
+
+        context_reevaluate(c);
+        c->announce = true;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+Context *context_free(Context *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_entries; i++) {
+                Entry *e = c->entries[i];
+                free(e->id);
+                free(e->object_path);
+                free(e->text);
+                free(e->feature_reasons);
+                license_done(&e->license);
+                free(e);
+        }
+        free(c->entries);
+        sd_event_source_unref(c->reevaluate_source);
+        sd_event_source_unref(c->idle_source);
+        sd_bus_flush_close_unref(c->bus);
+        sd_event_unref(c->event);
+        EVP_PKEY_free(c->device_key);
+        free(c->device_key_b64);
+        store_done(&c->store);
+        product_set_done(&c->products);
+        licensed_config_done(&c->config);
+        free(c);
+        return NULL;
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Context *c = userdata;
+
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down.");
+        return sd_event_exit(c->event, 0);
+}
+
+int context_run(Context *c) {
+        _cleanup_free_ char *summary = NULL;
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        r = sd_event_add_signal(c->event, NULL, SIGTERM, on_exit_signal, c);
+        if (r >= 0)
+                r = sd_event_add_signal(c->event, NULL, SIGINT, on_exit_signal, c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to handle signals: %m");
+
+        if (context_summary(c, &summary) >= 0)
+                (void) sd_notifyf(false, "READY=1\nSTATUS=%s", summary);
+        log_info("licensed %s ready: %s", PACKAGE_VERSION, summary ?: "");
+
+        r = sd_event_loop(c->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}

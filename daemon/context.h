@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The one context of licensed: it owns the event loop, the bus, the config,
+ * the products, the store and the installed licenses. main() makes one,
+ * runs it, and maps the result to an exit code. */
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "evaluate.h"
+#include "license.h"
+#include "product.h"
+#include "store.h"
+
+#define LICENSE_OBJECT_PREFIX "/org/licensed/License1/license"
+#define MANAGER_OBJECT "/org/licensed/License1"
+#define MANAGER_INTERFACE "org.licensed.License1.Manager"
+#define LICENSE_INTERFACE "org.licensed.License1.License"
+#define BUS_NAME "org.licensed.License1"
+
+typedef struct Context Context;
+
+/* An installed license. */
+typedef struct Entry {
+        Context *context; /* owner; the bus vtable's userdata is the Entry */
+        char *id;
+        char *object_path;
+        char *text; /* armored, exactly as installed: what Export returns */
+        License license;
+        const Product *product;
+        LicenseState state;
+        Reason *feature_reasons; /* last announced reason per feature, for FeatureChanged */
+        Reason status;           /* last announced license-level status */
+} Entry;
+
+typedef struct Options {
+        const char *bus_address; /* NULL: the system bus */
+        const char *state_dir;
+        const char *runtime_dir;
+        const char *config_file;
+        const char *const *product_dirs; /* increasing precedence */
+        size_t n_product_dirs;
+} Options;
+
+struct Context {
+        sd_event *event;
+        sd_bus *bus;
+        Options options;
+        Config config;
+        ProductSet products;
+        Store store;
+
+        EVP_PKEY *device_key;
+        char *device_key_b64;
+        char machine_id[33];
+
+        Entry **entries;
+        size_t n_entries;
+
+        int64_t time_high_water; /* latest trusted wall-clock time */
+        int64_t clock_saved;     /* what is on disk */
+        sd_event_source *reevaluate_source;
+        sd_event_source *idle_source;
+
+        unsigned n_pending_calls; /* polkit checks in flight: never exit on idle with these */
+        bool announce;            /* false during start-up: the first evaluation is not news */
+};
+
+int context_new(const Options *o, Context **ret);
+Context *context_free(Context *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Context *, context_free);
+int context_run(Context *c);
+
+/* licenses.c: the installed set ----------------------------------------- */
+
+Entry *context_find_entry(Context *c, const char *id);
+/* Verifies and adds (or, for an upgrade, replaces) a license read from disk
+ * or handed in; takes ownership of *l. */
+int context_add_entry(Context *c, const char *id, const char *text, License *l, const Product *p,
+                      const LicenseState *st, Entry **ret);
+void context_remove_entry(Context *c, Entry *e);
+int context_load_licenses(Context *c);
+
+/* The local state evaluate() needs for an entry. */
+void entry_local_state(const Context *c, const Entry *e, LocalState *ret);
+/* Best verdict for product/feature over all installed licenses. */
+void context_check_feature(Context *c, const char *product, const char *feature, int64_t release_date,
+                           Verdict *ret);
+Reason entry_status(Context *c, const Entry *e, int64_t now);
+
+/* Current time, raising the high-water mark as it goes. */
+int64_t context_now(Context *c);
+/* Re-evaluates everything, emits FeatureChanged/PropertiesChanged for what
+ * changed, and arms a timer for the next instant a verdict may change. */
+void context_reevaluate(Context *c);
+
+/* Manager-level overview for the State/Summary properties and sd_notify. */
+const char *context_state(Context *c);
+int context_summary(Context *c, char **ret);
+int64_t context_next_validation(Context *c);
+
+/* device.c ------------------------------------------------------------- */
+int context_load_device(Context *c);
+
+/* dbus registration (manager-dbus.c, license-dbus.c) -------------------- */
+int manager_dbus_register(Context *c);
+int license_dbus_register(Context *c);
+int license_dbus_emit_added(Context *c, Entry *e);
+int license_dbus_emit_removed(Context *c, const char *id, const char *path);
+int license_dbus_emit_changed(Context *c, Entry *e);
+
+static inline uint64_t usec_from_sec(int64_t t) {
+        return t <= 0 ? 0 : (uint64_t) t * UINT64_C(1000000);
+}

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The set of installed licenses: loading, lookup, evaluation, and telling
+ * the bus when a verdict changes. */
+
+#include <assert.h>
+#include <stdlib.h>
+
+#include "context.h"
+#include "log.h"
+#include "timeutil.h"
+
+/* Persist the clock at most this often from the check path; state changes
+ * persist it at once. */
+#define CLOCK_SAVE_INTERVAL (10 * SEC_PER_MINUTE)
+
+static void entry_free(Entry *e) {
+        if (!e)
+                return;
+        free(e->id);
+        free(e->object_path);
+        free(e->text);
+        free(e->feature_reasons);
+        license_done(&e->license);
+        free(e);
+}
+
+Entry *context_find_entry(Context *c, const char *id) {
+        for (size_t i = 0; i < c->n_entries; i++)
+                if (streq(c->entries[i]->id, id))
+                        return c->entries[i];
+        return NULL;
+}
+
+int context_add_entry(Context *c, const char *id, const char *text, License *l, const Product *p,
+                      const LicenseState *st, Entry **ret) {
+        Entry *e, *old;
+        int r;
+
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->context = c;
+        e->id = strdup(id);
+        e->text = strdup(text);
+        e->feature_reasons = calloc(l->n_features ?: 1, sizeof(Reason));
+        if (!e->id || !e->text || !e->feature_reasons) {
+                entry_free(e);
+                return -ENOMEM;
+        }
+        r = sd_bus_path_encode(LICENSE_OBJECT_PREFIX, id, &e->object_path);
+        if (r < 0) {
+                entry_free(e);
+                return r;
+        }
+        e->license = *l;
+        license_init(l);
+        e->product = p;
+        e->state = *st;
+        /* Nothing announced yet: the first reevaluation reports every feature. */
+        for (size_t i = 0; i < e->license.n_features; i++)
+                e->feature_reasons[i] = _REASON_INVALID;
+        e->status = _REASON_INVALID;
+
+        old = context_find_entry(c, id);
+        if (old) {
+                for (size_t i = 0; i < c->n_entries; i++)
+                        if (c->entries[i] == old)
+                                c->entries[i] = e;
+                entry_free(old);
+        } else {
+                Entry **n = realloc(c->entries, (c->n_entries + 1) * sizeof(Entry *));
+                if (!n) {
+                        entry_free(e);
+                        return -ENOMEM;
+                }
+                c->entries = n;
+                c->entries[c->n_entries++] = e;
+        }
+        if (ret)
+                *ret = e;
+        return 0;
+}
+
+void context_remove_entry(Context *c, Entry *e) {
+        for (size_t i = 0; i < c->n_entries; i++)
+                if (c->entries[i] == e) {
+                        memmove(c->entries + i, c->entries + i + 1, (c->n_entries - i - 1) * sizeof(Entry *));
+                        c->n_entries--;
+                        break;
+                }
+        entry_free(e);
+}
+
+typedef struct LoadState {
+        Context *c;
+        unsigned loaded, failed;
+} LoadState;
+
+static void loaded_one(const char *id, const char *text, size_t len, const LicenseState *st, void *userdata) {
+        LoadState *ls = userdata;
+        Context *c = ls->c;
+        _cleanup_(license_done) License l = LICENSE_INIT;
+        const Product *p = NULL;
+        CoreError err = {};
+        int r;
+
+        /* Stored licenses are verified again at every start: the state dir
+         * is not trusted more than the license itself. */
+        r = license_verify_with_products(text, len, &c->products, &l, &p, &err);
+        if (r >= 0 && !streq(l.id, id))
+                r = core_error_set(&err, EBADMSG, "file name says %s but the license is %s", id, l.id);
+        if (r < 0) {
+                _cleanup_free_ char *path = store_path(&c->store, "licenses", id, ".lic"), *moved = NULL;
+
+                /* A product file may simply be missing (uninstalled, or a typo
+                 * in products.d): keep the license where it is for that case. */
+                if (r == -ENOKEY || r == -ENOENT) {
+                        log_warning("License %s is not usable and stays stored: %s", id,
+                                    core_error_message(&err, r));
+                        ls->failed++;
+                        return;
+                }
+                if (path && store_quarantine(&c->store, path, &moved) >= 0)
+                        log_error("License %s is damaged and was moved to %s: %s", id, moved,
+                                  core_error_message(&err, r));
+                ls->failed++;
+                return;
+        }
+        r = context_add_entry(c, id, text, &l, p, st, NULL);
+        if (r < 0) {
+                log_error_errno(r, "Failed to add license %s: %m", id);
+                ls->failed++;
+                return;
+        }
+        ls->loaded++;
+}
+
+static void damaged_one(const char *path, const char *why, const char *moved_to, void *userdata) {
+        log_error("%s is damaged (%s) and was moved to %s; the license keeps working without it", path, why,
+                  moved_to);
+}
+
+int context_load_licenses(Context *c) {
+        LoadState ls = {.c = c};
+        int r;
+
+        r = store_load_licenses(&c->store, loaded_one, damaged_one, &ls);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s/licenses: %m", c->store.dir);
+        log_info("Loaded %u license(s)%s.", ls.loaded, ls.failed ? ", some could not be used (see above)" : "");
+        return 0;
+}
+
+/* Evaluation -------------------------------------------------------------- */
+
+int64_t context_now(Context *c) {
+        int64_t now = now_realtime();
+
+        /* The high-water mark only moves forward; a clock behind it is what
+         * evaluate() reports as clock-rollback. */
+        if (now > c->time_high_water) {
+                c->time_high_water = now;
+                if (now - c->clock_saved >= CLOCK_SAVE_INTERVAL) {
+                        int r = store_save_clock(&c->store, now);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to save the clock high-water mark: %m");
+                        else
+                                c->clock_saved = now;
+                }
+        }
+        return now;
+}
+
+void entry_local_state(const Context *c, const Entry *e, LocalState *ret) {
+        const char *server = e->license.server_url ?: e->product->server_url;
+        /* The license's own policy rules; the product default applies only
+         * where there is a server to validate against, or a license from an
+         * offline-only vendor would run out for want of a server. */
+        int64_t interval = e->license.validation_interval >= 0 ? e->license.validation_interval
+                           : server                            ? e->product->validation_interval
+                                                               : 0;
+        int64_t grace = e->license.grace_period >= 0 ? e->license.grace_period : e->product->grace_period;
+
+        if (grace > c->config.max_grace_period)
+                grace = c->config.max_grace_period;
+        *ret = (LocalState) {
+                .machine_id = c->machine_id,
+                .device_key = c->device_key_b64,
+                .revoked = e->state.revoked,
+                .installed = e->state.installed,
+                .last_validation = e->state.last_validation,
+                .time_high_water = c->time_high_water,
+                .clock_tolerance = c->config.clock_tolerance,
+                .validation_interval = interval,
+                .grace_period = grace,
+        };
+}
+
+Reason entry_status(Context *c, const Entry *e, int64_t now) {
+        LocalState st;
+        Verdict v;
+
+        entry_local_state(c, e, &st);
+        evaluate(&e->license, &st, NULL, now, TIME_UNSET, &v);
+        return v.reason;
+}
+
+/* Which verdict to report when several licenses speak for one feature:
+ * licensed beats grace beats any denial; among denials the one that tells
+ * the administrator most about what to do. */
+static int verdict_rank(const Verdict *v) {
+        switch (v->reason) {
+        case REASON_LICENSED: return 100;
+        case REASON_GRACE: return 90;
+        case REASON_NOT_INSTALLED: return 0;
+        default: return 10;
+        }
+}
+
+void context_check_feature(Context *c, const char *product, const char *feature, int64_t release_date,
+                           Verdict *ret) {
+        int64_t now = context_now(c);
+        Verdict best = {.reason = REASON_NOT_INSTALLED};
+
+        for (size_t i = 0; i < c->n_entries; i++) {
+                Entry *e = c->entries[i];
+                LocalState st;
+                Verdict v;
+
+                if (!streq(e->license.product, product))
+                        continue;
+                entry_local_state(c, e, &st);
+                evaluate(&e->license, &st, feature, now, release_date, &v);
+                if (verdict_rank(&v) > verdict_rank(&best) ||
+                    (verdict_rank(&v) == verdict_rank(&best) && v.expires > best.expires))
+                        best = v;
+        }
+        *ret = best;
+}
+
+/* Change announcements ------------------------------------------------------ */
+
+static int on_reevaluate_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        context_reevaluate(userdata);
+        return 0;
+}
+
+void context_reevaluate(Context *c) {
+        int64_t now = context_now(c), next = TIME_UNSET;
+        bool any_changed = false;
+        int r;
+
+        for (size_t i = 0; i < c->n_entries; i++) {
+                Entry *e = c->entries[i];
+                LocalState st;
+                Verdict v;
+                bool changed = false;
+
+                entry_local_state(c, e, &st);
+                for (size_t k = 0; k < e->license.n_features; k++) {
+                        const char *name = e->license.features[k].name;
+
+                        evaluate(&e->license, &st, name, now, TIME_UNSET, &v);
+                        if (v.valid_until != TIME_UNSET && v.valid_until > now &&
+                            (next == TIME_UNSET || v.valid_until < next))
+                                next = v.valid_until;
+                        if (v.reason == e->feature_reasons[k])
+                                continue;
+                        e->feature_reasons[k] = v.reason;
+                        changed = true;
+                        if (!c->announce)
+                                continue;
+                        r = sd_bus_emit_signal(c->bus, MANAGER_OBJECT, MANAGER_INTERFACE, "FeatureChanged", "ssbs",
+                                               e->license.product, name, v.licensed, reason_to_string(v.reason));
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to emit FeatureChanged: %m");
+                }
+                evaluate(&e->license, &st, NULL, now, TIME_UNSET, &v);
+                if (v.reason != e->status) {
+                        e->status = v.reason;
+                        changed = true;
+                }
+                if (changed && c->announce) {
+                        any_changed = true;
+                        (void) license_dbus_emit_changed(c, e);
+                }
+        }
+        if (any_changed) {
+                r = sd_bus_emit_properties_changed(c->bus, MANAGER_OBJECT, MANAGER_INTERFACE, "State", "Summary",
+                                                   "LicenseCount", "NextValidation", NULL);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to emit PropertiesChanged: %m");
+        }
+
+        /* Wake up when the next verdict may change (expiry, end of grace). */
+        if (next == TIME_UNSET) {
+                if (c->reevaluate_source)
+                        (void) sd_event_source_set_enabled(c->reevaluate_source, SD_EVENT_OFF);
+                return;
+        }
+        if (!c->reevaluate_source) {
+                r = sd_event_add_time(c->event, &c->reevaluate_source, CLOCK_REALTIME, usec_from_sec(next),
+                                      UINT64_C(1000000) /* 1 s accuracy */, on_reevaluate_timer, c);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to arm the re-evaluation timer: %m");
+                return;
+        }
+        (void) sd_event_source_set_time(c->reevaluate_source, usec_from_sec(next));
+        (void) sd_event_source_set_enabled(c->reevaluate_source, SD_EVENT_ONESHOT);
+}
+
+/* Overview ------------------------------------------------------------------- */
+
+const char *context_state(Context *c) {
+        int64_t now = context_now(c);
+        bool grace = false, trouble = false;
+
+        if (c->n_entries == 0)
+                return "empty";
+        for (size_t i = 0; i < c->n_entries; i++) {
+                Reason r = entry_status(c, c->entries[i], now);
+                if (r == REASON_GRACE)
+                        grace = true;
+                else if (r != REASON_LICENSED)
+                        trouble = true;
+        }
+        return trouble ? "trouble" : grace ? "grace" : "ok";
+}
+
+int context_summary(Context *c, char **ret) {
+        int64_t now = context_now(c), next = context_next_validation(c), min_grace = TIME_UNSET;
+        unsigned active = 0, grace = 0, other = 0;
+        char nextbuf[80] = "", gracebuf[64] = "", ts[RFC3339_MAX];
+
+        for (size_t i = 0; i < c->n_entries; i++) {
+                Entry *e = c->entries[i];
+                Reason r = entry_status(c, e, now);
+                if (r == REASON_LICENSED)
+                        active++;
+                else if (r == REASON_GRACE) {
+                        LocalState st;
+                        Verdict v;
+                        grace++;
+                        entry_local_state(c, e, &st);
+                        evaluate(&e->license, &st, NULL, now, TIME_UNSET, &v);
+                        if (min_grace == TIME_UNSET || v.grace_end < min_grace)
+                                min_grace = v.grace_end;
+                } else
+                        other++;
+        }
+        if (grace > 0)
+                snprintf(gracebuf, sizeof(gracebuf), " (%lld days left)", (long long) days_left(now, min_grace));
+        if (next != TIME_UNSET)
+                snprintf(nextbuf, sizeof(nextbuf), "; next validation %s", time_format_rfc3339(next, ts));
+        if (asprintf(ret, "%zu license%s: %u active, %u in grace%s, %u not licensed%s", c->n_entries,
+                     c->n_entries == 1 ? "" : "s", active, grace, gracebuf, other, nextbuf) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int64_t context_next_validation(Context *c) {
+        int64_t next = TIME_UNSET;
+
+        for (size_t i = 0; i < c->n_entries; i++) {
+                Entry *e = c->entries[i];
+                LocalState st;
+                int64_t due;
+
+                entry_local_state(c, e, &st);
+                if (st.validation_interval <= 0 || e->state.revoked)
+                        continue;
+                due = (e->state.last_validation ?: e->state.installed) + st.validation_interval;
+                if (next == TIME_UNSET || due < next)
+                        next = due;
+        }
+        return next;
+}

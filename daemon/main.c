@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* licensed: the license manager daemon. main() only parses the command
+ * line and maps run()'s result to an exit code. */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "build-info.h"
+#include "context.h"
+#include "log.h"
+
+#define MAX_PRODUCT_DIRS 8
+
+static const char *const help =
+        "licensed [OPTIONS]\n"
+        "\n"
+        "The license manager daemon. Normally started by D-Bus activation through\n"
+        "licensed.service; run by hand for tests and demos.\n"
+        "\n"
+        "  -h --help                Show this help\n"
+        "     --version             Show the version\n"
+        "     --bus-address=ADDRESS Serve on this bus instead of the system bus\n"
+        "     --state-dir=DIR       Default: " STATE_DIR "\n"
+        "     --runtime-dir=DIR     Default: " RUNTIME_DIR "\n"
+        "     --config=FILE         Default: " CONFIG_FILE "\n"
+        "     --products-dir=DIR    Read products from DIR (repeatable, later wins);\n"
+        "                           default: " VENDOR_PRODUCTS_DIR " then\n"
+        "                           " ADMIN_PRODUCTS_DIR "\n"
+        "  -v --verbose             Log debug messages\n";
+
+static int parse_argv(int argc, char *argv[], Options *o, const char **dirs) {
+        enum { ARG_VERSION = 0x100, ARG_BUS, ARG_STATE, ARG_RUNTIME, ARG_CONFIG, ARG_PRODUCTS };
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
+                {"bus-address", required_argument, NULL, ARG_BUS},
+                {"state-dir", required_argument, NULL, ARG_STATE},
+                {"runtime-dir", required_argument, NULL, ARG_RUNTIME},
+                {"config", required_argument, NULL, ARG_CONFIG},
+                {"products-dir", required_argument, NULL, ARG_PRODUCTS},
+                {"verbose", no_argument, NULL, 'v'},
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hv", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        fputs(help, stdout);
+                        return 0;
+                case ARG_VERSION:
+                        printf("licensed %s\n", PACKAGE_VERSION);
+                        return 0;
+                case ARG_BUS: o->bus_address = optarg; break;
+                case ARG_STATE: o->state_dir = optarg; break;
+                case ARG_RUNTIME: o->runtime_dir = optarg; break;
+                case ARG_CONFIG: o->config_file = optarg; break;
+                case ARG_PRODUCTS:
+                        if (o->n_product_dirs >= MAX_PRODUCT_DIRS) {
+                                fprintf(stderr, "licensed: at most %d --products-dir\n", MAX_PRODUCT_DIRS);
+                                return -EINVAL;
+                        }
+                        dirs[o->n_product_dirs++] = optarg;
+                        break;
+                case 'v': log_set_max_level(LOG_DEBUG); break;
+                default: return -EINVAL;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "licensed: unexpected argument '%s'\n", argv[optind]);
+                return -EINVAL;
+        }
+        if (o->n_product_dirs == 0) {
+                dirs[o->n_product_dirs++] = VENDOR_PRODUCTS_DIR;
+                dirs[o->n_product_dirs++] = ADMIN_PRODUCTS_DIR;
+        }
+        o->product_dirs = dirs;
+        return 1;
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(context_freep) Context *c = NULL;
+        const char *dirs[MAX_PRODUCT_DIRS];
+        Options o = {
+                .state_dir = STATE_DIR,
+                .runtime_dir = RUNTIME_DIR,
+                .config_file = CONFIG_FILE,
+        };
+        int r;
+
+        r = parse_argv(argc, argv, &o, dirs);
+        if (r <= 0)
+                return r;
+        r = context_new(&o, &c);
+        if (r < 0)
+                return r;
+        return context_run(c);
+}
+
+int main(int argc, char *argv[]) {
+        return run(argc, argv) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.licensed.License1.Manager on /org/licensed/License1. Each changing
+ * method: parse -> validate -> authorize (polkit.c) -> mutate
+ * (operations.h) -> emit -> reply. */
+
+#include <stdlib.h>
+
+#include "build-info.h"
+#include "bus-errors.h"
+#include "license-key.h"
+#include "log.h"
+#include "operations.h"
+#include "polkit.h"
+#include "strutil.h"
+#include "timeutil.h"
+
+static int reply_bus_error(sd_bus_message *m, int r, sd_bus_error *error) {
+        if (sd_bus_error_is_set(error))
+                return sd_bus_reply_method_error(m, error);
+        return sd_bus_reply_method_errno(m, r, NULL);
+}
+
+static int validate_product_arg(Context *c, const char *product, bool must_exist, sd_bus_error *error) {
+        if (!product_id_is_valid(product))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'%.64s' is not a product id (a-z 0-9 . _ -, up to 128 characters).",
+                                         product);
+        if (must_exist && !product_set_find(&c->products, product))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_PRODUCT,
+                                         "Product %s is not installed on this machine (no products.d file for it).",
+                                         product);
+        return 0;
+}
+
+static int find_entry_arg(Context *c, const char *id, Entry **ret, sd_bus_error *error) {
+        if (!identifier_is_valid(id, LICENSE_ID_MAX))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "'%.64s' is not a license id.", id);
+        *ret = context_find_entry(c, id);
+        if (!*ret)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_LICENSE,
+                                         "No license %s is installed; 'licensectl list' shows what is.", id);
+        return 0;
+}
+
+/* Read-only methods ----------------------------------------------------------- */
+
+static int method_check_feature(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *product, *feature;
+        uint64_t release_usec;
+        Verdict v;
+        int r;
+
+        r = sd_bus_message_read(m, "sst", &product, &feature, &release_usec);
+        if (r < 0)
+                return r;
+        r = validate_product_arg(c, product, false, error);
+        if (r < 0)
+                return r;
+        if (!license_name_is_valid(feature))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'%.64s' is not a feature name (a-z 0-9 . _ -, up to 64 characters).",
+                                         feature);
+        context_check_feature(c, product, feature, (int64_t) (release_usec / UINT64_C(1000000)), &v);
+        return sd_bus_reply_method_return(m, "bstt", v.licensed, reason_to_string(v.reason),
+                                          usec_from_sec(v.expires), usec_from_sec(v.grace_end));
+}
+
+static int method_list_licenses(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Context *c = userdata;
+        int64_t now = context_now(c);
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssssto)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_entries; i++) {
+                Entry *e = c->entries[i];
+                r = sd_bus_message_append(reply, "(ssssto)", e->id, e->license.product, e->license.licensee,
+                                          reason_to_string(entry_status(c, e, now)),
+                                          usec_from_sec(e->license.not_after), e->object_path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_products(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Context *c = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->products.n_products; i++) {
+                const Product *p = &c->products.products[i];
+                r = sd_bus_message_append(reply, "(ssss)", p->id, p->name, p->server_url ?: "",
+                                          p->offline_url ?: "");
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_license(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *id;
+        Entry *e;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &id);
+        if (r < 0)
+                return r;
+        r = find_entry_arg(c, id, &e, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "o", e->object_path);
+}
+
+static int method_export(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *id;
+        Entry *e;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &id);
+        if (r < 0)
+                return r;
+        r = find_entry_arg(c, id, &e, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "s", e->text);
+}
+
+/* Changing methods -------------------------------------------------------------
+ * Each is split in two: the handler parses and validates, then the
+ * continuation (called directly for root, or after polkit answers) re-reads
+ * the arguments, which were validated already, and does the work. */
+
+static int activate_continue(Context *c, sd_bus_message *m) {
+        return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
+                                          "Online activation is not available in this version of licensed; use "
+                                          "offline activation (licensectl activate --offline KEY).");
+}
+
+static int read_key_arg(const char *key, char out[static LICENSE_KEY_STRING_SIZE], sd_bus_error *error) {
+        CoreError err = {};
+        int r = license_key_normalize(key, out, &err);
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_KEY, "The license key is not valid: %s.",
+                                         core_error_message(&err, r));
+        return 0;
+}
+
+static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *product, *key;
+        char canonical[LICENSE_KEY_STRING_SIZE];
+        int interactive, r;
+
+        r = sd_bus_message_read(m, "ssb", &product, &key, &interactive);
+        if (r < 0)
+                return r;
+        r = validate_product_arg(c, product, true, error);
+        if (r < 0)
+                return r;
+        r = read_key_arg(key, canonical, error);
+        if (r < 0)
+                return r;
+        return polkit_authorize(c, m, "activate", interactive, activate_continue);
+}
+
+static int request_activation_continue(Context *c, sd_bus_message *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *request = NULL;
+        char canonical[LICENSE_KEY_STRING_SIZE];
+        const char *product, *key;
+        const Product *p;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "ss", &product, &key);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        r = read_key_arg(key, canonical, &error);
+        if (r >= 0)
+                r = op_request_activation(c, product, canonical, &request, &error);
+        if (r < 0)
+                return reply_bus_error(m, r, &error);
+        p = product_set_find(&c->products, product);
+        return sd_bus_reply_method_return(m, "ss", request, p && p->offline_url ? p->offline_url : "");
+}
+
+static int method_request_offline_activation(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *product, *key;
+        char canonical[LICENSE_KEY_STRING_SIZE];
+        int interactive, r;
+
+        r = sd_bus_message_read(m, "ssb", &product, &key, &interactive);
+        if (r < 0)
+                return r;
+        r = validate_product_arg(c, product, true, error);
+        if (r < 0)
+                return r;
+        r = read_key_arg(key, canonical, error);
+        if (r < 0)
+                return r;
+        return polkit_authorize(c, m, "activate", interactive, request_activation_continue);
+}
+
+static int install_continue(Context *c, sd_bus_message *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *text;
+        Entry *e;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &text);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        r = op_install(c, text, &e, &error);
+        if (r < 0)
+                return reply_bus_error(m, r, &error);
+        return sd_bus_reply_method_return(m, "o", e->object_path);
+}
+
+static int method_install_license(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *text;
+        int interactive, r;
+
+        r = sd_bus_message_read(m, "sb", &text, &interactive);
+        if (r < 0)
+                return r;
+        if (strlen(text) > ARMOR_MAX_SIZE)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_LICENSE,
+                                         "The text is %zu bytes; no license is larger than %d.", strlen(text),
+                                         ARMOR_MAX_SIZE);
+        return polkit_authorize(c, m, "install", interactive, install_continue);
+}
+
+static int deactivate_continue(Context *c, sd_bus_message *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *proof = NULL;
+        const char *id;
+        Entry *e;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &id);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        /* Looked up again: it may have gone while polkit was asking. */
+        r = find_entry_arg(c, id, &e, &error);
+        if (r >= 0)
+                r = op_deactivate(c, e, &proof, &error);
+        if (r < 0)
+                return reply_bus_error(m, r, &error);
+        return sd_bus_reply_method_return(m, "s", proof);
+}
+
+static int method_deactivate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *id;
+        int offline, interactive, r;
+        Entry *e;
+
+        r = sd_bus_message_read(m, "sbb", &id, &offline, &interactive);
+        if (r < 0)
+                return r;
+        r = find_entry_arg(c, id, &e, error);
+        if (r < 0)
+                return r;
+        if (!offline)
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_SUPPORTED,
+                                         "Online deactivation is not available in this version of licensed; "
+                                         "deactivate offline (licensectl deactivate --offline %s) and send the "
+                                         "proof to your vendor.",
+                                         id);
+        return polkit_authorize(c, m, "deactivate", interactive, deactivate_continue);
+}
+
+static int validate_continue(Context *c, sd_bus_message *m) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *id;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &id);
+        if (r >= 0)
+                r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        for (size_t i = 0; r >= 0 && i < c->n_entries; i++) {
+                Entry *e = c->entries[i];
+                const char *url = e->license.server_url ?: e->product->server_url;
+
+                if (!isempty(id) && !streq(id, e->id))
+                        continue;
+                /* Honest about what this version can do: without online
+                 * validation, only an offline receipt validates. */
+                if (!url)
+                        r = sd_bus_message_append(reply, "(sss)", e->id, "skipped",
+                                                  "no validation server; validate offline if required");
+                else
+                        r = sd_bus_message_append(reply, "(sss)", e->id, "failed",
+                                                  "online validation is not available in this version; "
+                                                  "validate offline (licensectl validate --offline ID)");
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_validate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *id;
+        int interactive, r;
+        Entry *e;
+
+        r = sd_bus_message_read(m, "sb", &id, &interactive);
+        if (r < 0)
+                return r;
+        if (!isempty(id)) {
+                r = find_entry_arg(c, id, &e, error);
+                if (r < 0)
+                        return r;
+        }
+        return polkit_authorize(c, m, "validate", interactive, validate_continue);
+}
+
+static int request_validation_continue(Context *c, sd_bus_message *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *request = NULL;
+        const char *id;
+        Entry *e;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &id);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        r = find_entry_arg(c, id, &e, &error);
+        if (r >= 0)
+                r = op_request_validation(c, e, &request, &error);
+        if (r < 0)
+                return reply_bus_error(m, r, &error);
+        return sd_bus_reply_method_return(m, "s", request);
+}
+
+static int method_request_offline_validation(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *id;
+        int interactive, r;
+        Entry *e;
+
+        r = sd_bus_message_read(m, "sb", &id, &interactive);
+        if (r < 0)
+                return r;
+        r = find_entry_arg(c, id, &e, error);
+        if (r < 0)
+                return r;
+        return polkit_authorize(c, m, "validate", interactive, request_validation_continue);
+}
+
+/* Properties ------------------------------------------------------------------- */
+
+static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        _cleanup_free_ char *summary = NULL;
+
+        if (streq(property, "Version"))
+                return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+        if (streq(property, "MachineId"))
+                return sd_bus_message_append(reply, "s", c->machine_id);
+        if (streq(property, "DeviceKey"))
+                return sd_bus_message_append(reply, "s", c->device_key_b64);
+        if (streq(property, "State"))
+                return sd_bus_message_append(reply, "s", context_state(c));
+        if (context_summary(c, &summary) < 0)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "s", summary);
+}
+
+static int property_get_license_count(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error) {
+        Context *c = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) c->n_entries);
+}
+
+static int property_get_next_validation(sd_bus *bus, const char *path, const char *interface,
+                                        const char *property, sd_bus_message *reply, void *userdata,
+                                        sd_bus_error *error) {
+        return sd_bus_message_append(reply, "t", usec_from_sec(context_next_validation(userdata)));
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("MachineId", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("DeviceKey", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Summary", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LicenseCount", "u", property_get_license_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NextValidation", "t", property_get_next_validation, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_NAMES("CheckFeature", "sst", SD_BUS_PARAM(product) SD_BUS_PARAM(feature)
+                                 SD_BUS_PARAM(release_date), "bstt", SD_BUS_PARAM(licensed) SD_BUS_PARAM(reason)
+                                 SD_BUS_PARAM(expires) SD_BUS_PARAM(grace_end), method_check_feature,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListLicenses", NULL, , "a(ssssto)", SD_BUS_PARAM(licenses), method_list_licenses,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListProducts", NULL, , "a(ssss)", SD_BUS_PARAM(products), method_list_products,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetLicense", "s", SD_BUS_PARAM(id), "o", SD_BUS_PARAM(license),
+                                 method_get_license, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Activate", "ssb", SD_BUS_PARAM(product) SD_BUS_PARAM(key)
+                                 SD_BUS_PARAM(interactive), "o", SD_BUS_PARAM(license), method_activate,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RequestOfflineActivation", "ssb", SD_BUS_PARAM(product) SD_BUS_PARAM(key)
+                                 SD_BUS_PARAM(interactive), "ss", SD_BUS_PARAM(request) SD_BUS_PARAM(url),
+                                 method_request_offline_activation, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("InstallLicense", "sb", SD_BUS_PARAM(text) SD_BUS_PARAM(interactive), "o",
+                                 SD_BUS_PARAM(license), method_install_license, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Deactivate", "sbb", SD_BUS_PARAM(id) SD_BUS_PARAM(offline)
+                                 SD_BUS_PARAM(interactive), "s", SD_BUS_PARAM(proof), method_deactivate,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Validate", "sb", SD_BUS_PARAM(id) SD_BUS_PARAM(interactive), "a(sss)",
+                                 SD_BUS_PARAM(results), method_validate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RequestOfflineValidation", "sb", SD_BUS_PARAM(id) SD_BUS_PARAM(interactive),
+                                 "s", SD_BUS_PARAM(request), method_request_offline_validation,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Export", "s", SD_BUS_PARAM(id), "s", SD_BUS_PARAM(text), method_export,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_NAMES("LicenseAdded", "so", SD_BUS_PARAM(id) SD_BUS_PARAM(license), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("LicenseRemoved", "so", SD_BUS_PARAM(id) SD_BUS_PARAM(license), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("FeatureChanged", "ssbs", SD_BUS_PARAM(product) SD_BUS_PARAM(feature)
+                                 SD_BUS_PARAM(licensed) SD_BUS_PARAM(reason), 0),
+        SD_BUS_VTABLE_END,
+};
+
+int manager_dbus_register(Context *c) {
+        int r;
+
+        r = sd_bus_add_object_vtable(c->bus, NULL, MANAGER_OBJECT, MANAGER_INTERFACE, manager_vtable, c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the manager object: %m");
+        /* org.freedesktop.DBus.ObjectManager, so clients see every license. */
+        r = sd_bus_add_object_manager(c->bus, NULL, MANAGER_OBJECT);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the object manager: %m");
+        return 0;
+}

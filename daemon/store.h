@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The state directory, and nothing else touches it. Layout (docs/state.md):
+ *
+ *   device.key                  this machine's Ed25519 key, 0600
+ *   clock                       the time high-water mark
+ *   licenses/ID.lic             a license exactly as installed (armored)
+ *   licenses/ID.state           what this machine knows about it
+ *   pending/PRODUCT.activation  nonce of the latest offline activation request
+ *   deactivated/ID.proof        deactivation proofs, kept for the administrator
+ *   quarantine/                 damaged files moved aside, never deleted
+ *
+ * Every write is write_file_atomic(). A license is committed when its .lic
+ * file is renamed into place; a .lic without .state is complete (installed at
+ * its mtime, never validated); a .state without .lic is a leftover of a
+ * removal and is deleted. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "license.h"
+
+typedef struct LicenseState {
+        int64_t installed;
+        int64_t last_validation; /* TIME_UNSET: never */
+        int64_t last_attempt;    /* last validation attempt, successful or not */
+        bool revoked;
+        char validation_nonce[33]; /* pending offline validation request, "" if none */
+        char last_error[256];      /* last validation failure, "" if none */
+} LicenseState;
+
+typedef struct Store {
+        char *dir;
+} Store;
+
+int store_open(Store *s, const char *dir);
+void store_done(Store *s);
+
+/* Path of a file in the store, malloc'd. */
+char *store_path(const Store *s, const char *subdir, const char *name, const char *suffix);
+
+/* Calls found() for each committed license, with its armored text. Damaged
+ * state files are quarantined (reported through damaged()) and replaced by
+ * defaults; orphan state files are removed. */
+typedef void (*StoreLicenseFunc)(const char *id, const char *text, size_t len, const LicenseState *st,
+                                 void *userdata);
+typedef void (*StoreDamagedFunc)(const char *path, const char *why, const char *moved_to, void *userdata);
+int store_load_licenses(Store *s, StoreLicenseFunc found, StoreDamagedFunc damaged, void *userdata);
+
+/* Commits the license text, then its state. */
+int store_save_license(Store *s, const char *id, const char *text, const LicenseState *st);
+int store_save_state(Store *s, const char *id, const LicenseState *st);
+/* Removes the license, then its state. */
+int store_remove_license(Store *s, const char *id);
+
+/* Moves a file into quarantine/; returns the new path in *ret_moved. */
+int store_quarantine(Store *s, const char *path, char **ret_moved);
+
+int store_save_pending(Store *s, const char *product, const char *nonce);
+/* -ENOENT if none. out must hold 33 bytes. */
+int store_load_pending(Store *s, const char *product, char out[static 33]);
+int store_remove_pending(Store *s, const char *product);
+
+int store_save_proof(Store *s, const char *id, const char *proof);
+
+int store_save_clock(Store *s, int64_t high_water);
+/* -ENOENT if none. */
+int store_load_clock(Store *s, int64_t *ret);

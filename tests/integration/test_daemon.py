@@ -1,0 +1,356 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""licensed over a real private bus: the offline round trip, every install
+error, upgrades, deactivation and moving, polkit, restarts, damaged state."""
+import os
+import xml.etree.ElementTree as ET
+
+import dbus
+import pytest
+
+from conftest import SOURCE, run, write_product
+from harness import LICENSE, MANAGER, MANAGER_PATH, SERVICE, Daemon, call_as
+
+PRODUCT = "com.example.app"
+KEY = "00001-00002-00003-00004-00005"
+
+
+def request_activation(stack, key=KEY, product=PRODUCT):
+    req, url = stack.client.manager.RequestOfflineActivation(product, key, False)
+    return str(req), str(url)
+
+
+def answer(stack, vendor, request, *extra, lid="lic-1"):
+    p = stack.tmp / f"{lid}-{abs(hash(request)) % 10**8}.lic"
+    vendor("answer", "--signing-key", stack.signing_key, "--request", "-", "--id", lid, "--licensee", "Test Ltd",
+           "--feature", "reports", "--feature", "seats:limit=2", "--output", str(p), *extra, input=request)
+    return p.read_text()
+
+
+def activate(stack, vendor, *extra, lid="lic-1"):
+    req, _ = request_activation(stack)
+    text = answer(stack, vendor, req, *extra, lid=lid)
+    path = stack.client.manager.InstallLicense(text, False)
+    return text, str(path)
+
+
+def dbus_error(call, *args):
+    with pytest.raises(dbus.exceptions.DBusException) as e:
+        call(*args)
+    return e.value.get_dbus_name(), e.value.get_dbus_message()
+
+
+def test_introspection_matches_the_xml(stack, vendor):
+    """The XML in dbus/ is the API's source of truth."""
+    activate(stack, vendor)
+
+    def interfaces(xml_text):
+        root = ET.fromstring(xml_text)
+        out = {}
+        for iface in root.findall("interface"):
+            name = iface.get("name")
+            if name.startswith("org.freedesktop.DBus"):
+                continue
+            members = set()
+            for m in iface.findall("method"):
+                members.add(("method", m.get("name"),
+                             tuple((a.get("name"), a.get("type"), a.get("direction", "in")) for a in m.findall("arg"))))
+            for s in iface.findall("signal"):
+                members.add(("signal", s.get("name"), tuple((a.get("name"), a.get("type")) for a in s.findall("arg"))))
+            for p in iface.findall("property"):
+                members.add(("property", p.get("name"), p.get("type"), p.get("access")))
+            out[name] = members
+        return out
+
+    with open(os.path.join(SOURCE, "dbus", "org.licensed.License1.xml")) as f:
+        expected = interfaces(f.read())
+    conn = stack.client.conn
+    live = interfaces(conn.get_object(SERVICE, MANAGER_PATH).Introspect(dbus_interface="org.freedesktop.DBus.Introspectable"))
+    lic_path = stack.client.manager.GetLicense("lic-1")
+    live.update(interfaces(conn.get_object(SERVICE, lic_path).Introspect(dbus_interface="org.freedesktop.DBus.Introspectable")))
+    assert set(live) == set(expected)
+    for name in expected:
+        assert live[name] == expected[name], f"{name}: only live {live[name] - expected[name]}, only xml {expected[name] - live[name]}"
+    # and busctl, as an administrator would look
+    out = run(["busctl", f"--address={stack.bus.address}", "introspect", SERVICE, MANAGER_PATH]).stdout
+    assert ".CheckFeature" in out and ".InstallLicense" in out
+
+
+def test_nothing_installed(stack):
+    assert stack.client.check(PRODUCT, "reports") == (False, "not-installed")
+    assert stack.client.check("com.unknown.product", "x") == (False, "not-installed")
+    p = stack.client.props()
+    assert p["State"] == "empty" and p["LicenseCount"] == 0
+    assert len(p["MachineId"]) == 32
+
+
+@pytest.mark.parametrize("product,feature", [("Bad Product", "reports"), (PRODUCT, "Bad Feature"),
+                                             ("../etc", "x"), (PRODUCT, "x" * 100), ("", "")])
+def test_check_feature_rejects_bad_arguments(stack, product, feature):
+    name, msg = dbus_error(stack.client.manager.CheckFeature, product, feature, dbus.UInt64(0))
+    assert name == "org.freedesktop.DBus.Error.InvalidArgs"
+    assert "is not a" in msg
+
+
+def test_offline_round_trip(stack, vendor):
+    req, url = request_activation(stack)
+    assert req.startswith("-----BEGIN LICENSED ACTIVATION REQUEST-----")
+    assert url == "https://vendor.example/offline"
+    info = vendor("check-request", "-", input=req).stdout
+    assert KEY in info  # the vendor sees the full key, to look up the entitlement
+    text = answer(stack, vendor, req)
+    path = stack.client.manager.InstallLicense(text, False)
+    assert path == "/org/licensed/License1/license/lic_2d1"
+    assert stack.client.check(PRODUCT, "reports") == (True, "licensed")
+    assert stack.client.check(PRODUCT, "seats") == (True, "licensed")
+    assert stack.client.check(PRODUCT, "other") == (False, "not-installed")
+    props = stack.client.license_props("lic-1")
+    assert props["Licensee"] == "Test Ltd" and props["Status"] == "licensed"
+    assert props["Key"] == "00001-*****-*****-*****-00005"
+    feats = {f[0]: f for f in props["Features"]}
+    assert feats["seats"][5] == 2 and feats["reports"][1]
+    lst = stack.client.manager.ListLicenses()
+    assert [(str(x[0]), str(x[1]), str(x[3])) for x in lst] == [("lic-1", PRODUCT, "licensed")]
+    assert stack.client.props()["State"] == "ok"
+    # Export gives the license back, verifiable by anyone with the public key
+    exported = str(stack.client.manager.Export("lic-1"))
+    assert vendor("inspect", "--public-key", stack.public_key, "-", input=exported).returncode == 0
+    # and it survives a restart
+    stack.daemon.restart()
+    assert stack.client.check(PRODUCT, "reports") == (True, "licensed")
+
+
+def test_install_same_file_twice_is_fine(stack, vendor):
+    text, path = activate(stack, vendor)
+    assert stack.client.manager.InstallLicense(text, False) == path
+
+
+def test_text_around_the_license_is_tolerated(stack, vendor):
+    req, _ = request_activation(stack)
+    text = answer(stack, vendor, req)
+    mail = "Hello,\r\nhere is your license:\r\n\r\n" + text.replace("\n", "\r\n") + "\r\nBest regards\r\n"
+    stack.client.manager.InstallLicense(mail, False)
+    assert stack.client.check(PRODUCT, "reports") == (True, "licensed")
+    assert str(stack.client.manager.Export("lic-1")).startswith("-----BEGIN LICENSED LICENSE-----\nKey-Id:")
+
+
+def tamper(text):
+    lines = text.split("\n")
+    i = next(i for i, l in enumerate(lines) if l and ":" not in l and not l.startswith("-----"))
+    c = lines[i][5]
+    lines[i] = lines[i][:5] + ("A" if c != "A" else "B") + lines[i][6:]
+    return "\n".join(lines)
+
+
+def test_install_errors_change_nothing(stack, vendor, tmp_path):
+    req, _ = request_activation(stack)
+    good = answer(stack, vendor, req)
+    m = stack.client.manager
+
+    # tampered
+    assert dbus_error(m.InstallLicense, tamper(good), False)[0] == "org.licensed.License1.Error.BadSignature"
+    # truncated and garbage
+    name, msg = dbus_error(m.InstallLicense, good[:len(good) // 2], False)
+    assert name == "org.licensed.License1.Error.InvalidLicense" and "truncated" in msg
+    assert dbus_error(m.InstallLicense, "hello", False)[0] == "org.licensed.License1.Error.InvalidLicense"
+    # a request is not a license
+    name, msg = dbus_error(m.InstallLicense, req, False)
+    assert "ACTIVATION REQUEST" in msg
+    # signed by a key no product trusts
+    vendor("keygen", "--output", str(tmp_path / "rogue"))
+    rogue = tmp_path / "rogue.lic"
+    vendor("answer", "--signing-key", str(tmp_path / "rogue.key"), "--request", "-", "--id", "lic-1",
+           "--licensee", "X", "--feature", "reports", "--output", str(rogue), input=req)
+    name, msg = dbus_error(m.InstallLicense, rogue.read_text(), False)
+    assert name == "org.licensed.License1.Error.UntrustedKey"
+    # not bound to a machine
+    unbound = tmp_path / "unbound.lic"
+    vendor("issue", "--signing-key", stack.signing_key, "--id", "u-1", "--product", PRODUCT, "--licensee", "X",
+           "--output", str(unbound))
+    assert dbus_error(m.InstallLicense, unbound.read_text(), False)[0] == "org.licensed.License1.Error.NotBound"
+    # bound to another machine
+    other = tmp_path / "other.lic"
+    vendor("issue", "--signing-key", stack.signing_key, "--id", "o-1", "--product", PRODUCT, "--licensee", "X",
+           "--machine-id", "f" * 32, "--device-key", "i9Yz/Evri598a63NwLaEK/QhVCNTY2Lg0oSmub/nWrI=",
+           "--output", str(other))
+    name, msg = dbus_error(m.InstallLicense, other.read_text(), False)
+    assert name == "org.licensed.License1.Error.WrongMachine" and "f" * 32 in msg
+    # huge
+    name, _ = dbus_error(m.InstallLicense, "A" * (300 * 1024), False)
+    assert name == "org.licensed.License1.Error.InvalidLicense"
+
+    assert stack.client.props()["LicenseCount"] == 0
+    assert os.listdir(os.path.join(stack.daemon.state_dir, "licenses")) == []
+    # the good one still installs after all that
+    m.InstallLicense(good, False)
+    assert stack.client.check(PRODUCT, "reports") == (True, "licensed")
+
+
+def test_newer_request_invalidates_older(stack, vendor):
+    old_req, _ = request_activation(stack)
+    new_req, _ = request_activation(stack)
+    old_lic = answer(stack, vendor, old_req)
+    name, msg = dbus_error(stack.client.manager.InstallLicense, old_lic, False)
+    assert name == "org.licensed.License1.Error.NonceMismatch" and "newer request" in msg
+    stack.client.manager.InstallLicense(answer(stack, vendor, new_req), False)
+    assert stack.client.check(PRODUCT, "reports") == (True, "licensed")
+
+
+def test_upgrade_with_higher_revision(stack, vendor):
+    activate(stack, vendor, "--maintenance-until", "2026-06-01")
+    assert stack.client.check(PRODUCT, "reports", 1790000000 * 10**6) == (False, "maintenance-expired")
+    assert stack.client.check(PRODUCT, "analytics") == (False, "not-installed")
+    mid = str(stack.client.props()["MachineId"])
+    dk = str(stack.client.props()["DeviceKey"])
+    up = stack.tmp / "up.lic"
+    base = ["--signing-key", stack.signing_key, "--id", "lic-1", "--product", PRODUCT, "--licensee", "Test Ltd",
+            "--machine-id", mid, "--device-key", dk, "--feature", "reports", "--feature", "analytics",
+            "--maintenance-until", "2027-06-01", "--output", str(up)]
+    vendor("issue", "--revision", "2", *base)
+    stack.client.manager.InstallLicense(up.read_text(), False)
+    assert stack.client.check(PRODUCT, "analytics") == (True, "licensed")
+    assert stack.client.check(PRODUCT, "reports", 1790000000 * 10**6) == (True, "licensed")
+    assert stack.client.license_props("lic-1")["Revision"] == 2
+    # going back is refused
+    vendor("issue", "--revision", "1", *base)
+    name, _ = dbus_error(stack.client.manager.InstallLicense, up.read_text(), False)
+    assert name == "org.licensed.License1.Error.StaleRevision"
+    assert stack.client.license_props("lic-1")["Revision"] == 2
+
+
+def test_deactivate_and_move_to_another_machine(stack, vendor, tmp_path):
+    text, _ = activate(stack, vendor)
+    m = stack.client.manager
+    name, msg = dbus_error(m.Deactivate, "lic-1", False, False)
+    assert name == "org.licensed.License1.Error.NotSupported" and "--offline" in msg
+    proof = str(m.Deactivate("lic-1", True, False))
+    assert proof.startswith("-----BEGIN LICENSED DEACTIVATION PROOF-----")
+    out = vendor("check-proof", "-", input=proof).stdout
+    assert "lic-1" in out
+    assert stack.client.check(PRODUCT, "reports") == (False, "not-installed")
+    assert dbus_error(m.Export, "lic-1")[0] == "org.licensed.License1.Error.NoSuchLicense"
+    assert os.path.exists(os.path.join(stack.daemon.state_dir, "deactivated", "lic-1.proof"))
+    # the old license file is useless after the move, and on another machine
+    name, _ = dbus_error(m.InstallLicense, text, False)
+    assert name == "org.licensed.License1.Error.NonceMismatch"
+
+    # machine B: another daemon, own state (own device key), on its own bus
+    from harness import Bus, Client
+    bus_b = Bus(str(tmp_path))
+    daemon_b = Daemon(bus_b, str(tmp_path / "state-b"), stack.products)
+    try:
+        b = Client(bus_b)
+        name, _ = dbus_error(b.manager.InstallLicense, text, False)
+        assert name == "org.licensed.License1.Error.WrongMachine"
+        req, _ = b.manager.RequestOfflineActivation(PRODUCT, KEY, False)
+        lic_b = answer(stack, vendor, str(req), lid="lic-1")
+        b.manager.InstallLicense(lic_b, False)
+        assert b.check(PRODUCT, "reports") == (True, "licensed")
+        # and B's license is of no use on A
+        assert dbus_error(m.InstallLicense, lic_b, False)[0] == "org.licensed.License1.Error.WrongMachine"
+    finally:
+        daemon_b.stop()
+        bus_b.stop()
+
+
+def test_offline_validation_and_revocation(stack, vendor):
+    activate(stack, vendor, "--validation-interval", "1d", "--grace-period", "14d")
+    m = stack.client.manager
+    before = stack.client.license_props("lic-1")["LastValidation"]
+    req = str(m.RequestOfflineValidation("lic-1", False))
+    assert req.startswith("-----BEGIN LICENSED VALIDATION REQUEST-----")
+    receipt = vendor("receipt", "--signing-key", stack.signing_key, "--request", "-", input=req).stdout
+    path = m.InstallLicense(receipt, False)
+    assert str(path).endswith("lic_2d1")
+    assert stack.client.license_props("lic-1")["LastValidation"] >= before
+    # the same receipt again: its request was answered already
+    assert dbus_error(m.InstallLicense, receipt, False)[0] == "org.licensed.License1.Error.NonceMismatch"
+    # revoked
+    req = str(m.RequestOfflineValidation("lic-1", False))
+    revoked = vendor("receipt", "--signing-key", stack.signing_key, "--request", "-", "--revoked", input=req).stdout
+    m.InstallLicense(revoked, False)
+    assert stack.client.check(PRODUCT, "reports") == (False, "revoked")
+    assert stack.client.license_props("lic-1")["Status"] == "revoked"
+    stack.daemon.restart()
+    assert stack.client.check(PRODUCT, "reports") == (False, "revoked")
+
+
+def test_validate_is_honest_about_online(stack, vendor):
+    activate(stack, vendor)
+    results = stack.client.manager.Validate("", False)
+    assert [(str(r[0]), str(r[1])) for r in results] == [("lic-1", "skipped")]
+    assert dbus_error(stack.client.manager.Validate, "nope", False)[0] == "org.licensed.License1.Error.NoSuchLicense"
+
+
+def test_unknown_product_and_key_errors(stack):
+    m = stack.client.manager
+    name, msg = dbus_error(m.RequestOfflineActivation, "com.other.app", KEY, False)
+    assert name == "org.licensed.License1.Error.NoSuchProduct"
+    name, msg = dbus_error(m.RequestOfflineActivation, PRODUCT, "00001-00002-0000X-00004-00005", False)
+    assert name == "org.licensed.License1.Error.InvalidKey" and "group 3" in msg
+    name, msg = dbus_error(m.Activate, PRODUCT, KEY, False)
+    assert name == "org.licensed.License1.Error.NotSupported"
+    assert dbus_error(m.GetLicense, "../../etc/passwd")[0] == "org.freedesktop.DBus.Error.InvalidArgs"
+
+
+def test_polkit_denies_unprivileged_callers(stack, vendor):
+    req, _ = request_activation(stack)
+    text = answer(stack, vendor, req)
+    addr = stack.bus.address
+    # reading is open to everyone
+    r = call_as("nobody", addr, "CheckFeature", PRODUCT, "reports", 0)
+    assert r["ok"] and r["result"][1] == "not-installed"
+    # changing is not, unless polkit says so
+    r = call_as("nobody", addr, "InstallLicense", text, False)
+    assert not r["ok"] and r["name"] == "org.freedesktop.DBus.Error.AccessDenied"
+    assert "Not authorized for org.licensed.License1.install" in r["message"]
+    r = call_as("nobody", addr, "RequestOfflineActivation", PRODUCT, KEY, False)
+    assert not r["ok"] and "org.licensed.License1.activate" in r["message"]
+    assert stack.client.props()["LicenseCount"] == 0
+    # the denied request did not replace the pending one: the answer still installs
+    stack.polkit.allow("install")
+    r = call_as("nobody", addr, "InstallLicense", text, False)
+    assert r["ok"], r
+    assert stack.client.check(PRODUCT, "reports") == (True, "licensed")
+    r = call_as("nobody", addr, "Deactivate", "lic-1", True, False)
+    assert not r["ok"] and "org.licensed.License1.deactivate" in r["message"]
+    assert stack.client.check(PRODUCT, "reports") == (True, "licensed")
+
+
+def test_without_polkit_only_root(stack, vendor):
+    stack.polkit.stop()
+    r = call_as("nobody", stack.bus.address, "RequestOfflineActivation", PRODUCT, KEY, False)
+    assert not r["ok"] and "polkit is not available" in r["message"]
+    activate(stack, vendor)  # root still can
+
+
+def test_damaged_state_is_set_aside(stack, vendor):
+    activate(stack, vendor)
+    activate(stack, vendor, lid="lic-2")
+    lic_dir = os.path.join(stack.daemon.state_dir, "licenses")
+    stack.daemon.stop()
+    with open(os.path.join(lic_dir, "lic-1.state"), "w") as f:
+        f.write("garbage\x01\n")
+    with open(os.path.join(lic_dir, "lic-2.lic"), "r+") as f:
+        t = f.read()
+        f.seek(0)
+        f.write(tamper(t))
+    with open(os.path.join(lic_dir, "lic-3.lic.#abc123"), "w") as f:
+        f.write("half-written")
+    stack.daemon.start()
+    # lic-1 keeps working without its state; lic-2 is quarantined, not deleted
+    assert stack.client.check(PRODUCT, "reports") == (True, "licensed")
+    ids = [str(x[0]) for x in stack.client.manager.ListLicenses()]
+    assert ids == ["lic-1"]
+    quarantine = os.listdir(os.path.join(stack.daemon.state_dir, "quarantine"))
+    assert any(q.startswith("lic-2.lic.") for q in quarantine)
+    assert any(q.startswith("lic-1.state.") for q in quarantine)
+    assert not os.path.exists(os.path.join(lic_dir, "lic-3.lic.#abc123"))
+    log = stack.daemon.read_log()
+    assert "damaged" in log
+
+
+def test_kill_during_operations_loses_nothing(stack, vendor):
+    text, _ = activate(stack, vendor)
+    stack.daemon.kill()
+    stack.daemon.start()
+    assert stack.client.check(PRODUCT, "reports") == (True, "licensed")
