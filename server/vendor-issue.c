@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "conf-file.h"
 #include "crypto.h"
 #include "fileio.h"
 #include "license-key.h"
@@ -160,9 +161,23 @@ static int spec_features(License *l, config_setting_t *s, const char *path, Core
                 if (config_setting_type(e) == CONFIG_TYPE_STRING)
                         r = license_add_feature_spec(l, config_setting_get_string(e), err);
                 else if (config_setting_type(e) == CONFIG_TYPE_GROUP) {
-                        config_setting_lookup_string(e, "name", &name);
-                        config_setting_lookup_string(e, "expires", &expires);
-                        config_setting_lookup_int(e, "limit", &limit);
+                        static const char *const known[] = {"name", "expires", "limit"};
+                        config_setting_t *ls = config_setting_get_member(e, "limit");
+
+                        /* Strict like the rest of the file: "limt = 5" must not
+                         * silently issue an uncounted feature. */
+                        r = conf_check_unknown_settings(e, known, ELEMENTSOF(known), path, err);
+                        if (r < 0)
+                                return r;
+                        if (!config_setting_lookup_string(e, "name", &name))
+                                return conf_setting_error(err, EINVAL, path, e, "a feature needs name = \"...\";");
+                        if (config_setting_get_member(e, "expires") &&
+                            !config_setting_lookup_string(e, "expires", &expires))
+                                return conf_setting_error(err, EINVAL, path, e, "expires must be a string date");
+                        if (ls && config_setting_type(ls) != CONFIG_TYPE_INT)
+                                return conf_setting_error(err, EINVAL, path, ls, "limit must be an integer");
+                        if (ls)
+                                limit = config_setting_get_int(ls);
                         if (limit < 0)
                                 return core_error_set(err, EINVAL, "%s:%d: limit must be positive", path,
                                                       config_setting_source_line(e));
@@ -207,14 +222,10 @@ static int load_spec(License *l, const char *path, CoreError *err) {
         int r = 0;
 
         config_init(&cfg);
-        if (!config_read_file(&cfg, path)) {
-                if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
-                        r = core_error_set(err, ENOENT, "cannot read spec file %s", path);
-                else
-                        r = core_error_set(err, EINVAL, "%s:%d: %s", path, config_error_line(&cfg),
-                                           config_error_text(&cfg));
+        /* The same safe reading (size limit, no FIFOs) as every config file. */
+        r = conf_file_read(&cfg, path, false, err);
+        if (r < 0)
                 goto out;
-        }
         root = config_root_setting(&cfg);
         for (int i = 0; i < config_setting_length(root) && r >= 0; i++) {
                 config_setting_t *s = config_setting_get_elem(root, (unsigned) i);

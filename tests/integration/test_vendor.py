@@ -131,6 +131,21 @@ def test_spec_errors_name_the_line(vendor, tmp_path, signing_key):
     assert p.returncode != 0 and f"{spec}:2:" in p.stderr
 
 
+@pytest.mark.parametrize("feature,message", [
+    ('{ name = "seats"; limt = 5; }', "limt"),
+    ('{ name = "seats"; limit = "5"; }', "limit must be an integer"),
+    ('{ limit = 5; }', "needs name"),
+])
+def test_spec_feature_groups_are_strict(vendor, tmp_path, signing_key, feature, message):
+    key, _ = signing_key
+    spec = tmp_path / "f.conf"
+    spec.write_text(f'id = "x";\nproduct = "com.example.app";\nlicensee = "L";\nfeatures = ( {feature} );\n')
+    out = tmp_path / "f.lic"
+    p = vendor("issue", "--signing-key", str(key), "--spec", str(spec), "--output", str(out), check=False)
+    assert p.returncode != 0 and message in p.stderr, p.stderr
+    assert not out.exists()
+
+
 def test_private_key_permissions_enforced(vendor, tmp_path, signing_key):
     key, _ = signing_key
     os.chmod(key, 0o644)
