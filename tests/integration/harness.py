@@ -3,6 +3,7 @@
 python-dbusmock's polkitd on it, and licensed from the build tree. Every
 process started here is stopped by its PID."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -107,10 +108,21 @@ class Daemon:
         conn.close()
 
     def stop(self):
-        if self.proc:
-            stop(self.proc)
-            self.log.close()
-            self.proc = None
+        """Stops licensed by SIGTERM and insists on a clean exit: under
+        ASan/UBSan/valgrind a finding makes the test fail, not just a log."""
+        if not self.proc:
+            return
+        stop(self.proc)
+        code = self.proc.returncode
+        self.log.close()
+        self.proc = None
+        log = self.read_log()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                       "ERROR SUMMARY: [1-9]", "definitely lost: [1-9]"):
+            if re.search(marker, log):
+                raise AssertionError(f"licensed reported '{marker}':\n{log[-6000:]}")
+        if code != 0:
+            raise AssertionError(f"licensed exited with {code} on SIGTERM:\n{log[-3000:]}")
 
     def kill(self):
         self.proc.kill()

@@ -354,3 +354,45 @@ def test_kill_during_operations_loses_nothing(stack, vendor):
     stack.daemon.kill()
     stack.daemon.start()
     assert stack.client.check(PRODUCT, "reports") == (True, "licensed")
+
+
+def test_signals_on_every_change(stack, vendor):
+    """LicenseAdded/Removed, FeatureChanged, PropertiesChanged and the
+    ObjectManager signals, as a client listening on the bus sees them."""
+    from gi.repository import GLib
+    from dbus.mainloop.glib import DBusGMainLoop
+    import threading
+
+    loop_conn = dbus.bus.BusConnection(stack.bus.address, mainloop=DBusGMainLoop())
+    seen = []
+    lock = threading.Lock()
+
+    def record(*args, **kw):
+        with lock:
+            seen.append((kw["member"], [str(a) if not isinstance(a, (dbus.Array, dbus.Dictionary)) else a for a in args]))
+
+    loop_conn.add_signal_receiver(record, sender_keyword="sender", member_keyword="member", bus_name=SERVICE)
+    ctx = GLib.MainContext.default()
+
+    def pump(until, timeout=5.0):
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ctx.iteration(False)
+            with lock:
+                if until(seen):
+                    return
+            time.sleep(0.01)
+        raise AssertionError(f"signals seen: {seen}")
+
+    pump(lambda s: True, 0.2)  # let the match rule reach the bus
+    activate(stack, vendor)
+    pump(lambda s: {"LicenseAdded", "InterfacesAdded", "FeatureChanged", "PropertiesChanged"} <= {m for m, _ in s})
+    fc = [a for m, a in seen if m == "FeatureChanged"]
+    assert [PRODUCT, "reports", "1", "licensed"] in fc
+    seen.clear()
+    stack.client.manager.Deactivate("lic-1", True, False)
+    pump(lambda s: {"LicenseRemoved", "InterfacesRemoved", "FeatureChanged"} <= {m for m, _ in s})
+    fc = [a for m, a in seen if m == "FeatureChanged"]
+    assert [PRODUCT, "reports", "0", "not-installed"] in fc
+    loop_conn.close()
