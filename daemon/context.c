@@ -8,6 +8,8 @@
 #include "log.h"
 #include "timeutil.h"
 
+static int on_bus_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);
+
 static void warn_product(const char *path, const char *message, void *userdata) {
         /* The message names the file and line already. */
         log_warning("Ignoring product file: %s", message);
@@ -105,6 +107,13 @@ int context_new(const Options *o, Context **ret) {
         r = sd_bus_attach_event(c->bus, c->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        r = sd_bus_add_filter(c->bus, NULL, on_bus_message, c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch bus traffic: %m");
+        /* Pings systemd's watchdog from the loop itself when WatchdogSec= is set. */
+        r = sd_event_set_watchdog(c->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the watchdog: %m");
 
         /* Take the name last: once it is ours, calls arrive, and everything
          * they need is in place. */
@@ -145,6 +154,73 @@ Context *context_free(Context *c) {
         return NULL;
 }
 
+/* Idle exit -------------------------------------------------------------------
+ * After idle_timeout without a call, licensed gives up its bus name and
+ * exits once the bus confirms: a call that arrives before that is still
+ * answered (it was queued to us first); one that arrives after goes to the
+ * bus, which activates a new licensed. */
+
+static int on_name_released(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Context *c = userdata;
+
+        log_debug("Bus name released; exiting.");
+        return sd_event_exit(c->event, 0);
+}
+
+static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
+        Context *c = userdata;
+        int r;
+
+        if (c->n_pending_calls > 0) {
+                context_idle_touch(c); /* someone is typing a password */
+                return 0;
+        }
+        log_info("Idle for %llds, exiting; the next call starts licensed again.",
+                 (long long) c->config.idle_timeout);
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Idle, exiting.");
+        c->exiting = true;
+        r = sd_bus_release_name_async(c->bus, NULL, BUS_NAME, on_name_released, c);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to release the bus name, exiting anyway: %m");
+                return sd_event_exit(c->event, 0);
+        }
+        return 0;
+}
+
+void context_idle_touch(Context *c) {
+        uint64_t now;
+        int r;
+
+        if (c->config.idle_timeout <= 0 || c->exiting)
+                return;
+        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+        now += (uint64_t) c->config.idle_timeout * UINT64_C(1000000);
+        if (!c->idle_source) {
+                r = sd_event_add_time(c->event, &c->idle_source, CLOCK_MONOTONIC, now, UINT64_C(100000), on_idle,
+                                      c);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to arm the idle timer, staying up: %m");
+                return;
+        }
+        (void) sd_event_source_set_time(c->idle_source, now);
+        (void) sd_event_source_set_enabled(c->idle_source, SD_EVENT_ONESHOT);
+}
+
+static int on_bus_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        uint8_t type;
+
+        if (sd_bus_message_get_type(m, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL)
+                context_idle_touch(userdata);
+        return 0; /* let it through to the handlers */
+}
+
+void context_notify_status(Context *c) {
+        _cleanup_free_ char *summary = NULL;
+
+        if (context_summary(c, &summary) >= 0)
+                (void) sd_notifyf(false, "STATUS=%s", summary);
+}
+
 static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Context *c = userdata;
 
@@ -170,6 +246,7 @@ int context_run(Context *c) {
         if (context_summary(c, &summary) >= 0)
                 (void) sd_notifyf(false, "READY=1\nSTATUS=%s", summary);
         log_info("licensed %s ready: %s", PACKAGE_VERSION, summary ?: "");
+        context_idle_touch(c);
 
         r = sd_event_loop(c->event);
         if (r < 0)

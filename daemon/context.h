@@ -14,6 +14,7 @@
 #include "license.h"
 #include "product.h"
 #include "store.h"
+#include "timeutil.h"
 
 #define LICENSE_OBJECT_PREFIX "/org/licensed/License1/license"
 #define MANAGER_OBJECT "/org/licensed/License1"
@@ -34,7 +35,20 @@ typedef struct Entry {
         LicenseState state;
         Reason *feature_reasons; /* last announced reason per feature, for FeatureChanged */
         Reason status;           /* last announced license-level status */
+        int64_t warned_days_left; /* last grace warning sent, -1 if none */
 } Entry;
+
+/* A recently logged denial, so a program asking in a loop does not flood
+ * the journal. */
+typedef struct Denial {
+        char product[129];
+        char feature[65];
+        Reason reason;
+        int64_t logged;
+} Denial;
+
+#define DENIALS_MAX 64
+#define DENIAL_LOG_INTERVAL SEC_PER_HOUR
 
 typedef struct Options {
         const char *bus_address; /* NULL: the system bus */
@@ -66,7 +80,10 @@ struct Context {
         sd_event_source *idle_source;
 
         unsigned n_pending_calls; /* polkit checks in flight: never exit on idle with these */
+        bool exiting;             /* the bus name is being released */
         bool announce;            /* false during start-up: the first evaluation is not news */
+        Denial denials[DENIALS_MAX];
+        size_t next_denial; /* ring index */
 };
 
 int context_new(const Options *o, Context **ret);
@@ -90,12 +107,20 @@ void entry_local_state(const Context *c, const Entry *e, LocalState *ret);
 void context_check_feature(Context *c, const char *product, const char *feature, int64_t release_date,
                            Verdict *ret);
 Reason entry_status(Context *c, const Entry *e, int64_t now);
+/* Logs a "feature denied" event for a caller, at most once an hour for the
+ * same product, feature and reason. */
+void context_note_denial(Context *c, const char *product, const char *feature, Reason reason);
 
 /* Current time, raising the high-water mark as it goes. */
 int64_t context_now(Context *c);
 /* Re-evaluates everything, emits FeatureChanged/PropertiesChanged for what
  * changed, and arms a timer for the next instant a verdict may change. */
 void context_reevaluate(Context *c);
+
+/* Idle exit (context.c): any bus traffic pushes the deadline back. */
+void context_idle_touch(Context *c);
+/* Tells systemd the one-line summary (systemctl status). */
+void context_notify_status(Context *c);
 
 /* Manager-level overview for the State/Summary properties and sd_notify. */
 const char *context_state(Context *c);

@@ -5,6 +5,7 @@
 
 #include "armor.h"
 #include "bus-errors.h"
+#include "events.h"
 #include "log.h"
 #include "operations.h"
 #include "request.h"
@@ -133,8 +134,10 @@ static int install_license(Context *c, const char *text, Entry **ret, sd_bus_err
         if (r < 0)
                 return sd_bus_error_set_errno(error, r);
 
-        log_info("%s license %s (revision %u) for %s, licensee %s.", upgrade ? "Upgraded" : "Installed", e->id,
-                 e->license.revision, e->license.product, e->license.licensee);
+        event_emit(EVENT_INSTALLED, LOG_NOTICE,
+                   &(EventFields) {.license_id = e->id, .product = e->license.product, .days_left = -1},
+                   "%s license %s (revision %u) for %s, licensee %s.", upgrade ? "Upgraded" : "Installed", e->id,
+                   e->license.revision, e->license.product, e->license.licensee);
         (void) license_dbus_emit_added(c, e);
         context_reevaluate(c);
         *ret = e;
@@ -184,8 +187,11 @@ static int install_receipt(Context *c, const char *text, Entry **ret, sd_bus_err
         if (r < 0)
                 return storage_error(error, r, "store the validation result");
         e->state = st;
-        log_info("License %s: offline validation receipt installed, status %s.", e->id,
-                 receipt_status_to_string(rc.status));
+        if (rc.status == RECEIPT_VALID)
+                event_emit(EVENT_VALIDATION_OK, LOG_INFO,
+                           &(EventFields) {.license_id = e->id, .product = e->license.product, .days_left = -1},
+                           "License %s of %s was validated (offline receipt).", e->id, e->license.product);
+        /* A revocation is announced by the re-evaluation below, as a status change. */
         (void) license_dbus_emit_changed(c, e);
         context_reevaluate(c);
         *ret = e;

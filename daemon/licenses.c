@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "context.h"
+#include "events.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -60,6 +61,7 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         for (size_t i = 0; i < e->license.n_features; i++)
                 e->feature_reasons[i] = _REASON_INVALID;
         e->status = _REASON_INVALID;
+        e->warned_days_left = -1;
 
         old = context_find_entry(c, id);
         if (old) {
@@ -238,7 +240,86 @@ void context_check_feature(Context *c, const char *product, const char *feature,
         *ret = best;
 }
 
+void context_note_denial(Context *c, const char *product, const char *feature, Reason reason) {
+        int64_t now = context_now(c);
+        Denial *d;
+
+        for (size_t i = 0; i < DENIALS_MAX; i++) {
+                d = &c->denials[i];
+                if (d->logged && d->reason == reason && streq(d->product, product) && streq(d->feature, feature)) {
+                        if (now - d->logged < DENIAL_LOG_INTERVAL && now >= d->logged)
+                                return;
+                        goto log;
+                }
+        }
+        d = &c->denials[c->next_denial];
+        c->next_denial = (c->next_denial + 1) % DENIALS_MAX;
+        snprintf(d->product, sizeof(d->product), "%s", product);
+        snprintf(d->feature, sizeof(d->feature), "%s", feature);
+        d->reason = reason;
+log:
+        d->logged = now;
+        event_emit(EVENT_FEATURE_DENIED, LOG_NOTICE,
+                   &(EventFields) {.product = product, .feature = feature, .reason = reason_to_string(reason),
+                                   .days_left = -1},
+                   "Feature %s of %s was denied: %s.", feature, product, reason_to_description(reason));
+}
+
 /* Change announcements ------------------------------------------------------ */
+
+/* Grace warnings start this many days before the grace period ends, one a day. */
+#define GRACE_WARNING_DAYS 7
+
+/* Journal events for a license whose status changed from old to v->reason. */
+static void announce_status(Context *c, Entry *e, Reason old, const Verdict *v, int64_t now) {
+        EventFields f = {.license_id = e->id, .product = e->license.product,
+                         .reason = reason_to_string(v->reason), .days_left = -1};
+
+        switch (v->reason) {
+        case REASON_GRACE:
+                f.days_left = days_left(now, v->grace_end);
+                if (old != REASON_GRACE) {
+                        event_emit(EVENT_GRACE_ENTERED, LOG_WARNING, &f,
+                                   "License %s of %s could not be validated and is in its grace period: "
+                                   "%lld days left.",
+                                   e->id, e->license.product, (long long) f.days_left);
+                        e->warned_days_left = f.days_left;
+                } else if (f.days_left <= GRACE_WARNING_DAYS && f.days_left != e->warned_days_left) {
+                        event_emit(EVENT_GRACE_WARNING, LOG_WARNING, &f,
+                                   "License %s of %s: the grace period ends in %lld days; validate it.", e->id,
+                                   e->license.product, (long long) f.days_left);
+                        e->warned_days_left = f.days_left;
+                }
+                return;
+        case REASON_VALIDATION_REQUIRED:
+                if (old != v->reason)
+                        event_emit(EVENT_GRACE_EXPIRED, LOG_ERR, &f,
+                                   "License %s of %s: the grace period is over and its features are no longer "
+                                   "licensed until it is validated.",
+                                   e->id, e->license.product);
+                break;
+        case REASON_EXPIRED:
+                if (old != v->reason)
+                        event_emit(EVENT_EXPIRED, LOG_ERR, &f, "License %s of %s has expired.", e->id,
+                                   e->license.product);
+                break;
+        case REASON_REVOKED:
+                if (old != v->reason)
+                        event_emit(EVENT_REVOKED, LOG_ERR, &f, "License %s of %s was revoked by the vendor.", e->id,
+                                   e->license.product);
+                break;
+        case REASON_CLOCK_ROLLBACK:
+                if (old != v->reason)
+                        event_emit(EVENT_CLOCK_ROLLBACK, LOG_ERR, &f,
+                                   "The system clock is behind a time licensed already saw; license %s of %s is "
+                                   "not honoured until the clock is fixed.",
+                                   e->id, e->license.product);
+                break;
+        default:
+                break;
+        }
+        e->warned_days_left = -1;
+}
 
 static int on_reevaluate_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         context_reevaluate(userdata);
@@ -276,6 +357,10 @@ void context_reevaluate(Context *c) {
                                 log_warning_errno(r, "Failed to emit FeatureChanged: %m");
                 }
                 evaluate(&e->license, &st, NULL, now, TIME_UNSET, &v);
+                if (c->announce)
+                        announce_status(c, e, e->status, &v, now);
+                if (v.reason == REASON_GRACE && (next == TIME_UNSET || now + SEC_PER_DAY < next))
+                        next = now + SEC_PER_DAY; /* daily, for the warnings */
                 if (v.reason != e->status) {
                         e->status = v.reason;
                         changed = true;
@@ -286,6 +371,7 @@ void context_reevaluate(Context *c) {
                 }
         }
         if (any_changed) {
+                context_notify_status(c);
                 r = sd_bus_emit_properties_changed(c->bus, MANAGER_OBJECT, MANAGER_INTERFACE, "State", "Summary",
                                                    "LicenseCount", "NextValidation", NULL);
                 if (r < 0)

@@ -62,6 +62,10 @@ static int method_check_feature(sd_bus_message *m, void *userdata, sd_bus_error 
                                          "'%.64s' is not a feature name (a-z 0-9 . _ -, up to 64 characters).",
                                          feature);
         context_check_feature(c, product, feature, (int64_t) (release_usec / UINT64_C(1000000)), &v);
+        /* "Not installed" is what every unlicensed probe gets; a denial by an
+         * installed license is worth the administrator's attention. */
+        if (!v.licensed && v.reason != REASON_NOT_INSTALLED)
+                context_note_denial(c, product, feature, v.reason);
         return sd_bus_reply_method_return(m, "bstt", v.licensed, reason_to_string(v.reason),
                                           usec_from_sec(v.expires), usec_from_sec(v.grace_end));
 }

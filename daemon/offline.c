@@ -7,6 +7,7 @@
 
 #include "bus-errors.h"
 #include "license-key.h"
+#include "events.h"
 #include "log.h"
 #include "operations.h"
 #include "request.h"
@@ -130,7 +131,9 @@ int op_deactivate(Context *c, Entry *e, char **ret, sd_bus_error *error) {
         e->license.n_features = 0; /* names now owned by features[] */
 
         context_remove_entry(c, e);
-        log_info("Deactivated license %s; proof kept in %s/deactivated/%s.proof.", id, c->store.dir, id);
+        event_emit(EVENT_DEACTIVATED, LOG_NOTICE, &(EventFields) {.license_id = id, .product = product, .days_left = -1},
+                   "Deactivated license %s of %s; the proof is kept in %s/deactivated/%s.proof.", id, product,
+                   c->store.dir, id);
         (void) license_dbus_emit_removed(c, id, path);
 
         /* Tell listeners what each feature of the removed license is now. */

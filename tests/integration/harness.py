@@ -40,17 +40,26 @@ def stop(proc, timeout=10):
 
 
 class Bus:
-    """A private system-type bus."""
+    """A private bus. With service_dir, it activates services from there
+    (as the system bus does with dbus/org.licensed.License1.service)."""
 
-    def __init__(self, tmp):
-        out = open(os.path.join(tmp, "dbus-daemon.out"), "w+")
-        self.proc = subprocess.Popen(["dbus-daemon", "--config-file", BUS_CONF, "--nofork", "--print-address=1"],
+    def __init__(self, tmp, service_dir=None):
+        conf = BUS_CONF
+        if service_dir:
+            # A session-type bus activates by exec'ing directly; a system-type
+            # one would need the setuid launch helper.
+            with open(BUS_CONF) as f:
+                text = f.read()
+            text = text.replace("<type>system</type>", f"<type>session</type>\n  <servicedir>{service_dir}</servicedir>")
+            conf = os.path.join(tmp, "bus-activation.conf")
+            with open(conf, "w") as f:
+                f.write(text)
+        self.proc = subprocess.Popen(["dbus-daemon", "--config-file", conf, "--nofork", "--print-address=1"],
                                      stdout=subprocess.PIPE, text=True)
         self.address = self.proc.stdout.readline().strip()
         if not self.address:
             stop(self.proc)
             raise RuntimeError("dbus-daemon did not start")
-        out.close()
 
     def connect(self):
         return dbus.bus.BusConnection(self.address)
@@ -85,7 +94,11 @@ class Daemon:
         self.bus = bus
         self.state_dir = state_dir
         self.products_dir = products_dir
-        self.config = config or os.path.join(state_dir + ".conf")
+        self.config = config or state_dir + ".conf"
+        if not config:
+            # Tests stop the daemon themselves; idle exit has its own test.
+            with open(self.config, "w") as f:
+                f.write("idle_timeout = 0;\n")
         self.log_path = state_dir + ".log"
         self.extra_env = extra_env or {}
         self.proc = None

@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* licensectl: tables, colours, the pager, JSON, times and documents. */
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "ctl-output.h"
+#include "evaluate.h"
+#include "fileio.h"
+#include "timeutil.h"
+
+/* ---- colours ---- */
+
+static int colors = -1;
+
+bool colors_enabled(void) {
+        if (colors < 0) {
+                const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+
+                colors = isatty(STDOUT_FILENO) && !(no_color && *no_color) && !streq_ptr(term, "dumb");
+        }
+        return colors;
+}
+
+const char *ansi_highlight(void) {
+        return colors_enabled() ? "\033[1m" : "";
+}
+
+const char *ansi_normal(void) {
+        return colors_enabled() ? "\033[0m" : "";
+}
+
+/* The words licensed answers with: the reasons of CheckFeature (also the
+ * status of a license), the outcomes of Validate and the State. */
+typedef enum Tone {
+        TONE_NONE,
+        TONE_GOOD,
+        TONE_WARN,
+        TONE_BAD,
+} Tone;
+
+/* Tones for the words the daemon sends; their meanings come from core's
+ * reason_to_description(), the one place that explains a reason. */
+static const struct {
+        const char *word;
+        Tone tone;
+} words[] = {
+        {"licensed", TONE_GOOD},
+        {"grace", TONE_WARN},
+        {"not-installed", TONE_NONE},
+        {"not-activated", TONE_BAD},
+        {"expired", TONE_BAD},
+        {"feature-expired", TONE_BAD},
+        {"maintenance-expired", TONE_BAD},
+        {"validation-required", TONE_BAD},
+        {"revoked", TONE_BAD},
+        {"clock-rollback", TONE_BAD},
+        {"wrong-machine", TONE_BAD},
+        {"limit-reached", TONE_BAD},
+        {"ok", TONE_GOOD},
+        {"skipped", TONE_WARN},
+        {"failed", TONE_BAD},
+        {"trouble", TONE_BAD},
+};
+
+static ssize_t word_find(const char *word) {
+        for (size_t i = 0; i < ELEMENTSOF(words); i++)
+                if (streq(words[i].word, word))
+                        return (ssize_t) i;
+        return -1;
+}
+
+const char *reason_description(const char *reason) {
+        return reason_to_description(reason_from_string(reason));
+}
+
+const char *status_color(const char *status) {
+        static const char *const ansi[] = {
+                [TONE_NONE] = "",
+                [TONE_GOOD] = "\033[0;32m",
+                [TONE_WARN] = "\033[0;33m",
+                [TONE_BAD] = "\033[1;31m",
+        };
+
+        ssize_t i;
+
+        if (!colors_enabled() || !status)
+                return "";
+        i = word_find(status);
+        return i < 0 ? "" : ansi[words[i].tone];
+}
+
+/* ---- pager ---- */
+
+static pid_t pager_pid = 0;
+
+/* Whether the first word of command is an executable: in $PATH, or as a
+ * path. */
+static bool command_exists(const char *command) {
+        _cleanup_free_ char *name = strndup(command, strcspn(command, " \t"));
+        const char *path = getenv("PATH") ?: "/usr/bin:/bin";
+
+        if (!name || !*name)
+                return false;
+        if (strchr(name, '/'))
+                return access(name, X_OK) == 0;
+        while (*path) {
+                size_t n = strcspn(path, ":");
+                _cleanup_free_ char *full = NULL;
+
+                if (n > 0 && asprintf(&full, "%.*s/%s", (int) n, path, name) >= 0 && access(full, X_OK) == 0)
+                        return true;
+                path += n;
+                if (*path == ':')
+                        path++;
+        }
+        return false;
+}
+
+void pager_open(const Ctl *c) {
+        const char *pager = getenv("PAGER");
+        int fds[2];
+        pid_t pid;
+
+        if (!c->pager || pager_pid > 0 || !isatty(STDOUT_FILENO))
+                return;
+        if (pager && (!*pager || streq(pager, "cat")))
+                return;
+        if (!command_exists(pager ?: "less"))
+                return;
+
+        (void) colors_enabled(); /* decide while stdout is still the terminal */
+        fflush(stdout);
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return;
+        pid = fork();
+        if (pid < 0) {
+                close(fds[0]);
+                close(fds[1]);
+                return;
+        }
+        if (pid == 0) {
+                if (dup2(fds[0], STDIN_FILENO) < 0)
+                        _exit(EXIT_FAILURE);
+                if (pager)
+                        execl("/bin/sh", "sh", "-c", pager, (char *) NULL);
+                else
+                        execlp("less", "less", "-FRSX", (char *) NULL);
+                _exit(127);
+        }
+        if (dup2(fds[1], STDOUT_FILENO) < 0) {
+                /* Output keeps going to the terminal; let the pager see EOF. */
+                close(fds[0]);
+                close(fds[1]);
+                (void) waitpid(pid, NULL, 0);
+                return;
+        }
+        close(fds[0]);
+        close(fds[1]);
+        /* Quitting the pager early is not an error of ours. */
+        (void) signal(SIGPIPE, SIG_IGN);
+        pager_pid = pid;
+}
+
+void pager_close(void) {
+        if (pager_pid <= 0)
+                return;
+        fflush(stdout);
+        close(STDOUT_FILENO);
+        while (waitpid(pager_pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        pager_pid = 0;
+}
+
+/* ---- times ---- */
+
+static int64_t usec_to_sec(uint64_t usec) {
+        return (int64_t) (usec / USEC_PER_SEC);
+}
+
+static const char *format_relative(int64_t t, char buf[static 32]) {
+        int64_t d = t - now_realtime(), a = d < 0 ? -d : d, n;
+        const char *unit;
+
+        if (a >= 2 * SEC_PER_DAY)
+                n = a / SEC_PER_DAY, unit = "days";
+        else if (a >= 2 * SEC_PER_HOUR)
+                n = a / SEC_PER_HOUR, unit = "hours";
+        else if (a >= 2 * SEC_PER_MINUTE)
+                n = a / SEC_PER_MINUTE, unit = "minutes";
+        else
+                return "now";
+        if (d >= 0)
+                snprintf(buf, 32, "in %lld %s", (long long) n, unit);
+        else
+                snprintf(buf, 32, "%lld %s ago", (long long) n, unit);
+        return buf;
+}
+
+const char *format_timestamp(uint64_t usec, char buf[static CTL_TIME_MAX], const char *unset) {
+        char rfc[RFC3339_MAX], rel[32];
+
+        if (usec == 0)
+                return unset;
+        time_format_rfc3339(usec_to_sec(usec), rfc);
+        if (strlen(rfc) == 20) { /* "2027-12-31T00:00:00Z" -> "2027-12-31 00:00:00 UTC" */
+                rfc[10] = ' ';
+                rfc[19] = 0;
+        }
+        snprintf(buf, CTL_TIME_MAX, "%s UTC (%s)", rfc, format_relative(usec_to_sec(usec), rel));
+        return buf;
+}
+
+const char *format_date(uint64_t usec, char buf[static CTL_TIME_MAX], const char *unset) {
+        char rfc[RFC3339_MAX];
+
+        if (usec == 0)
+                return unset;
+        time_format_rfc3339(usec_to_sec(usec), rfc);
+        snprintf(buf, CTL_TIME_MAX, "%.10s", rfc);
+        return buf;
+}
+
+const char *format_duration(uint64_t usec, char buf[static CTL_TIME_MAX], const char *unset) {
+        if (usec == 0)
+                return unset;
+        return duration_format(usec_to_sec(usec), buf);
+}
+
+json_object *json_timestamp(uint64_t usec) {
+        char rfc[RFC3339_MAX];
+
+        if (usec == 0)
+                return NULL;
+        return json_object_new_string(time_format_rfc3339(usec_to_sec(usec), rfc));
+}
+
+json_object *json_string_or_null(const char *s) {
+        return s ? json_object_new_string(s) : NULL;
+}
+
+json_object *json_for_id(const Ctl *c, const char *id) {
+        json_object *o;
+
+        if (!c->json || !(o = json_object_new_object()))
+                return NULL;
+        json_object_object_add(o, "id", json_object_new_string(id));
+        return o;
+}
+
+int json_print(json_object *o) {
+        if (!o)
+                return ctl_oom();
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        return 0;
+}
+
+/* ---- fields ---- */
+
+void print_field(int width, const char *label, const char *color, const char *fmt, ...) {
+        va_list ap;
+
+        if (label)
+                printf("%*s: ", width, label);
+        else
+                printf("%*s", width + 2, "");
+        fputs(color ?: "", stdout);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        printf("%s\n", color && *color ? ansi_normal() : "");
+}
+
+/* ---- tables ---- */
+
+typedef struct Cell {
+        char *text;
+        const char *color;
+} Cell;
+
+struct Table {
+        const char **headers;
+        size_t n_columns;
+        Cell *cells;
+        size_t n_cells;
+        size_t allocated;
+};
+
+Table *table_new(const char *header, ...) {
+        Table *t = calloc(1, sizeof(Table));
+        va_list ap;
+
+        if (!t)
+                return NULL;
+        va_start(ap, header);
+        for (const char *h = header; h; h = va_arg(ap, const char *)) {
+                const char **n = reallocarray(t->headers, t->n_columns + 1, sizeof(char *));
+                if (!n) {
+                        va_end(ap);
+                        return table_free(t);
+                }
+                t->headers = n;
+                t->headers[t->n_columns++] = h;
+        }
+        va_end(ap);
+        return t;
+}
+
+Table *table_free(Table *t) {
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < t->n_cells; i++)
+                free(t->cells[i].text);
+        free(t->cells);
+        free(t->headers);
+        free(t);
+        return NULL;
+}
+
+static int table_add_cell_take(Table *t, char *text, const char *color) {
+        if (!text)
+                return -ENOMEM;
+        if (t->n_cells >= t->allocated) {
+                size_t n = t->allocated ? t->allocated * 2 : 16;
+                Cell *c = reallocarray(t->cells, n, sizeof(Cell));
+                if (!c) {
+                        free(text);
+                        return -ENOMEM;
+                }
+                t->cells = c;
+                t->allocated = n;
+        }
+        t->cells[t->n_cells++] = (Cell) {.text = text, .color = color && *color ? color : NULL};
+        return 0;
+}
+
+int table_add_cell(Table *t, const char *text, const char *color) {
+        return table_add_cell_take(t, strdup(text ?: ""), color);
+}
+
+int table_add_cellf(Table *t, const char *fmt, ...) {
+        char *text;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&text, fmt, ap);
+        va_end(ap);
+        return table_add_cell_take(t, r < 0 ? NULL : text, NULL);
+}
+
+size_t table_rows(const Table *t) {
+        return t->n_columns ? (t->n_cells + t->n_columns - 1) / t->n_columns : 0;
+}
+
+/* Terminal columns of UTF-8 text, counting each code point as one. */
+static size_t text_width(const char *s) {
+        size_t n = 0;
+
+        for (; *s; s++)
+                if (((unsigned char) *s & 0xc0) != 0x80)
+                        n++;
+        return n;
+}
+
+static void print_cell(FILE *f, const char *text, const char *color, size_t pad, bool last) {
+        if (color)
+                fprintf(f, "%s%s%s", color, text, ansi_normal());
+        else
+                fputs(text, f);
+        if (last)
+                fputc('\n', f);
+        else
+                fprintf(f, "%*s", (int) (pad - text_width(text) + 2), "");
+}
+
+int table_print(const Table *t, FILE *f, bool legend) {
+        _cleanup_free_ size_t *width = calloc(t->n_columns ?: 1, sizeof(size_t));
+        size_t rows = table_rows(t);
+
+        if (!width)
+                return -ENOMEM;
+        for (size_t col = 0; col < t->n_columns; col++) {
+                if (legend)
+                        width[col] = text_width(t->headers[col]);
+                for (size_t row = 0; row < rows; row++) {
+                        size_t i = row * t->n_columns + col;
+                        if (i < t->n_cells && text_width(t->cells[i].text) > width[col])
+                                width[col] = text_width(t->cells[i].text);
+                }
+        }
+
+        if (legend)
+                for (size_t col = 0; col < t->n_columns; col++)
+                        print_cell(f, t->headers[col], colors_enabled() ? ansi_highlight() : NULL, width[col],
+                                   col + 1 == t->n_columns);
+        for (size_t row = 0; row < rows; row++)
+                for (size_t col = 0; col < t->n_columns; col++) {
+                        size_t i = row * t->n_columns + col;
+                        print_cell(f, i < t->n_cells ? t->cells[i].text : "", i < t->n_cells ? t->cells[i].color : NULL,
+                                   width[col], col + 1 == t->n_columns);
+                }
+        return 0;
+}
+
+/* ---- documents ---- */
+
+int ctl_write_document(const Ctl *c, const char *text, const char *what, bool secret) {
+        _cleanup_free_ char *with_newline = NULL;
+        size_t len = strlen(text);
+        int r, status = 0;
+
+        /* A document ends with a line break, whatever the daemon sent. */
+        if (len == 0 || text[len - 1] != '\n') {
+                if (asprintf(&with_newline, "%s\n", text) < 0)
+                        return ctl_oom();
+                text = with_newline;
+                len++;
+        }
+
+        if (c->output && !streq(c->output, "-")) {
+                mode_t mask = umask(0);
+
+                umask(mask);
+                r = write_file_atomic(c->output, text, len, secret ? 0600 : 0666 & ~mask);
+                if (r >= 0) {
+                        /* With --json, stdout is the JSON's. */
+                        fprintf(c->json ? stderr : stdout, "Wrote the %s to %s.\n", what, c->output);
+                        return 0;
+                }
+                if (c->json) /* the JSON on stdout carries the document */
+                        return ctl_error(CTL_EXIT_FAILURE, "cannot write %s: %s.", c->output, strerror(-r));
+                status = ctl_error(CTL_EXIT_FAILURE, "cannot write %s: %s. Here is the %s; keep it:", c->output,
+                                   strerror(-r), what);
+        }
+
+        fputs(text, stdout);
+        if (fflush(stdout) != 0 || ferror(stdout))
+                return ctl_error(CTL_EXIT_FAILURE, "cannot write to standard output: %m");
+        return status;
+}
+
+int ctl_emit_document(const Ctl *c, json_object *o, const char *json_key, const char *text, const char *what,
+                      bool secret) {
+        int r = 0;
+
+        if (*text && (!c->json || (c->output && !streq(c->output, "-"))))
+                r = ctl_write_document(c, text, what, secret);
+        if (!c->json)
+                return r;
+        if (!o)
+                return ctl_oom();
+        json_object_object_add(o, json_key, *text ? json_object_new_string(text) : NULL);
+        return json_print(o) ?: r;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* licensectl status: the state of this machine, as hostnamectl shows a host. */
+
+#include <inttypes.h>
+#include <stddef.h>
+
+#include "ctl-bus.h"
+#include "ctl-list.h"
+#include "ctl-output.h"
+
+#define STATUS_LABEL_WIDTH 15
+
+typedef struct ManagerInfo {
+        const char *version;
+        const char *machine_id;
+        const char *device_key;
+        const char *state;
+        const char *summary;
+        uint32_t license_count;
+        uint64_t next_validation;
+} ManagerInfo;
+
+static const CtlProperty manager_properties[] = {
+        {"Version", "s", NULL, offsetof(ManagerInfo, version)},
+        {"MachineId", "s", NULL, offsetof(ManagerInfo, machine_id)},
+        {"DeviceKey", "s", NULL, offsetof(ManagerInfo, device_key)},
+        {"State", "s", NULL, offsetof(ManagerInfo, state)},
+        {"Summary", "s", NULL, offsetof(ManagerInfo, summary)},
+        {"LicenseCount", "u", NULL, offsetof(ManagerInfo, license_count)},
+        {"NextValidation", "t", NULL, offsetof(ManagerInfo, next_validation)},
+        {},
+};
+
+static int print_status_json(const ManagerInfo *m, const LicenseRow *rows, size_t n) {
+        json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+        if (!o || !a) {
+                json_object_put(o);
+                json_object_put(a);
+                return ctl_oom();
+        }
+        json_object_object_add(o, "version", json_string_or_null(m->version));
+        json_object_object_add(o, "machine_id", json_string_or_null(m->machine_id));
+        json_object_object_add(o, "device_key", json_string_or_null(m->device_key));
+        json_object_object_add(o, "state", json_string_or_null(m->state));
+        json_object_object_add(o, "summary", json_string_or_null(m->summary));
+        json_object_object_add(o, "license_count", json_object_new_int64(m->license_count));
+        json_object_object_add(o, "next_validation", json_timestamp(m->next_validation));
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(a, license_row_to_json(&rows[i]));
+        json_object_object_add(o, "licenses", a);
+        return json_print(o);
+}
+
+static int print_license_lines(const Ctl *c, const LicenseRow *rows, size_t n) {
+        _cleanup_(table_freep) Table *t = table_new("ID", "PRODUCT", "STATUS", "EXPIRES", NULL);
+
+        if (!t)
+                return ctl_oom();
+        for (size_t i = 0; i < n; i++) {
+                char buf[CTL_TIME_MAX];
+
+                if (table_add_cell(t, rows[i].id, NULL) < 0 || table_add_cell(t, rows[i].product, NULL) < 0 ||
+                    table_add_cell(t, rows[i].status, status_color(rows[i].status)) < 0 ||
+                    table_add_cell(t, format_date(rows[i].expires, buf, "never"), NULL) < 0)
+                        return ctl_oom();
+        }
+        putchar('\n');
+        if (table_print(t, stdout, c->legend) < 0)
+                return ctl_oom();
+        return 0;
+}
+
+int verb_status(_unused_ int argc, _unused_ char *argv[], void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *props = NULL, *list = NULL;
+        _cleanup_free_ LicenseRow *rows = NULL;
+        ManagerInfo m = {};
+        char buf[CTL_TIME_MAX];
+        Ctl *c = userdata;
+        size_t n = 0;
+        int r;
+
+        r = ctl_get_all(c, LICENSED_PATH, LICENSED_MANAGER_INTERFACE, manager_properties, &m, &props);
+        if (r != 0)
+                return r;
+        r = ctl_list_licenses(c, false, &list, &rows, &n);
+        if (r != 0)
+                return r;
+
+        pager_open(c);
+        if (c->json)
+                return print_status_json(&m, rows, n);
+
+        print_field(STATUS_LABEL_WIDTH, "State", status_color(m.state), "%s", m.state ?: "unknown");
+        if (m.summary && *m.summary)
+                print_field(STATUS_LABEL_WIDTH, "Summary", NULL, "%s", m.summary);
+        print_field(STATUS_LABEL_WIDTH, "Licenses", NULL, "%" PRIu32, m.license_count);
+        print_field(STATUS_LABEL_WIDTH, "Next validation", NULL, "%s",
+                    format_timestamp(m.next_validation, buf, "none due"));
+        print_field(STATUS_LABEL_WIDTH, "Machine ID", NULL, "%s", m.machine_id ?: "unknown");
+        if (m.device_key && *m.device_key)
+                print_field(STATUS_LABEL_WIDTH, "Device key", NULL, "%s", m.device_key);
+        print_field(STATUS_LABEL_WIDTH, "Daemon version", NULL, "%s", m.version ?: "unknown");
+
+        if (n > 0)
+                return print_license_lines(c, rows, n);
+        return 0;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* licensectl validate: ask the vendor's server now, or make an offline
+ * validation request to carry to the vendor. */
+
+#include "ctl-bus.h"
+#include "ctl-output.h"
+
+static int validate_offline(Ctl *c, const char *id) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *request;
+        int r;
+
+        r = ctl_call(c, "RequestOfflineValidation", CTL_TIMEOUT_LONG_USEC, &reply, "sb", id, c->interactive);
+        if (r == 0)
+                r = ctl_read_reply(reply, "RequestOfflineValidation", "s", &request);
+        if (r != 0)
+                return r;
+
+        r = ctl_emit_document(c, json_for_id(c, id), "request", request, "validation request", false);
+        if (r != 0 || c->json)
+                return r;
+        fprintf(instructions_stream(c->output),
+                "Send this validation request to your vendor; then install the receipt you receive with:\n"
+                "  licensectl install RECEIPT-FILE\n");
+        return 0;
+}
+
+int verb_validate(int argc, char *argv[], void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        const char *id = argc > 1 ? argv[1] : "", *outcome, *message;
+        json_object *a = NULL;
+        Ctl *c = userdata;
+        bool failed = false;
+        size_t n = 0;
+        int r;
+
+        if (c->offline) {
+                if (!*id)
+                        return ctl_error(CTL_EXIT_USAGE, "validate --offline needs the ID of one license.");
+                return validate_offline(c, id);
+        }
+        if (c->output)
+                return ctl_error(CTL_EXIT_USAGE, "--output goes with --offline.");
+
+        r = ctl_call(c, "Validate", CTL_TIMEOUT_LONG_USEC, &reply, "sb", id, c->interactive);
+        if (r != 0)
+                return r;
+
+        t = table_new("ID", "OUTCOME", "MESSAGE", NULL);
+        if (!t || (c->json && !(a = json_object_new_array())))
+                return ctl_oom();
+
+        r = sd_bus_message_enter_container(reply, 'a', "(sss)");
+        while (r >= 0) {
+                const char *lid;
+
+                r = sd_bus_message_read(reply, "(sss)", &lid, &outcome, &message);
+                if (r <= 0)
+                        break;
+                n++;
+                failed = failed || streq(outcome, "failed") || streq(outcome, "revoked");
+                if (a) {
+                        json_object *o = json_object_new_object();
+
+                        json_object_object_add(o, "id", json_object_new_string(lid));
+                        json_object_object_add(o, "outcome", json_object_new_string(outcome));
+                        json_object_object_add(o, "message", json_object_new_string(message));
+                        json_object_array_add(a, o);
+                } else if (table_add_cell(t, lid, NULL) < 0 ||
+                           table_add_cell(t, outcome, status_color(outcome)) < 0 ||
+                           table_add_cell(t, message, NULL) < 0)
+                        return ctl_oom();
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
+        if (r < 0) {
+                json_object_put(a);
+                return ctl_error(CTL_EXIT_FAILURE, "licensed sent validation results that cannot be read: %s",
+                                 strerror(-r));
+        }
+
+        if (a) {
+                r = json_print(a);
+                if (r != 0)
+                        return r;
+        } else {
+                if (n > 0 && table_print(t, stdout, c->legend) < 0)
+                        return ctl_oom();
+                if (c->legend)
+                        printf("%s%zu license%s validated.\n", n > 0 ? "\n" : "", n, n == 1 ? "" : "s");
+        }
+        /* So that the timer's service fails, and shows in "systemctl --failed". */
+        return failed ? CTL_EXIT_NO : CTL_EXIT_SUCCESS;
+}

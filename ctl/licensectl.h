@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* licensectl: the administrator's CLI. One file per group of verbs; this
+ * header ties them to the dispatcher in licensectl.c.
+ *
+ * Convention inside ctl/: a function that reports a failure to the user
+ * (prints "licensectl: ...") returns the exit status to end with, 0 meaning
+ * "go on". Helpers that print nothing return negative errno as in core/. */
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+
+#include "macro.h"
+
+/* Exit statuses, the same for every verb (documented in --help and
+ * licensectl(1)). 1 is the "no" of a question, so that "check" works as an
+ * ExecCondition=. */
+enum {
+        CTL_EXIT_SUCCESS = 0,
+        CTL_EXIT_NO = 1,          /* check: not licensed; validate: failed or revoked */
+        CTL_EXIT_USAGE = 2,       /* bad options or arguments, detected before asking licensed */
+        CTL_EXIT_UNREACHABLE = 3, /* the bus or licensed cannot be reached, or did not answer in time */
+        CTL_EXIT_FAILURE = 4,     /* anything else: licensed refused, a file cannot be read... */
+};
+
+/* D-Bus times and durations are µs; core's are seconds. */
+#define USEC_PER_SEC UINT64_C(1000000)
+
+typedef enum QrMode {
+        QR_AUTO,
+        QR_ALWAYS,
+        QR_NEVER,
+} QrMode;
+
+typedef enum SortBy {
+        SORT_ID,
+        SORT_EXPIRY,
+        SORT_PRODUCT,
+        SORT_STATUS,
+} SortBy;
+
+typedef struct Ctl {
+        /* global options */
+        bool json;
+        bool interactive; /* polkit may ask for a password */
+        bool pager;
+        bool legend;
+        const char *bus_address; /* NULL: the system bus */
+
+        /* verb options, checked in licensectl.c against the verb */
+        bool offline;
+        bool quiet;
+        const char *product;
+        const char *status;
+        const char *output;
+        SortBy sort;
+        QrMode qr;
+        uint64_t release_date; /* µs since the epoch, 0 = not given */
+
+        sd_bus *bus; /* connected on first use */
+} Ctl;
+
+int verb_status(int argc, char *argv[], void *userdata);
+int verb_list(int argc, char *argv[], void *userdata);
+int verb_products(int argc, char *argv[], void *userdata);
+int verb_show(int argc, char *argv[], void *userdata);
+int verb_activate(int argc, char *argv[], void *userdata);
+int verb_install(int argc, char *argv[], void *userdata);
+int verb_deactivate(int argc, char *argv[], void *userdata);
+int verb_export(int argc, char *argv[], void *userdata);
+int verb_validate(int argc, char *argv[], void *userdata);
+int verb_check(int argc, char *argv[], void *userdata);
+
+/* Prints "licensectl: <sentence>" to stderr; returns status. */
+int ctl_error(int status, const char *fmt, ...) _printf_(2, 3);
+
+static inline int ctl_oom(void) {
+        return ctl_error(CTL_EXIT_FAILURE, "out of memory");
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The activation server's database: entitlements (what a license key
+ * allows) and activations (which machines hold a seat of it). One
+ * interface, implemented over SQLite in storage-sqlite.c; every function
+ * is one transaction, so several server processes and licensed-vendor may
+ * share one database. See docs/protocol.md, "Storage".
+ *
+ * Functions return negative errno; the ones whose failure is the caller's
+ * input or the database state also fill in a CoreError sentence. Expected
+ * outcomes of the seat logic are errno values named at each function. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "license-key.h"
+#include "license.h"
+
+typedef struct Storage Storage;
+
+typedef struct Entitlement {
+        char key[LICENSE_KEY_STRING_SIZE]; /* canonical license key */
+        /* What an activated machine gets, not yet bound: product, licensee,
+         * type, not-before/not-after, maintenance-until, features,
+         * properties, validation policy, and the revision. id, issued, key,
+         * machine-id, device-key and nonce are unset. */
+        License license;
+        uint32_t seats;  /* machines that may hold it at once, >= 1 */
+        bool revoked;
+        int64_t created;
+        int64_t updated;
+        uint32_t active; /* active activations; filled in when read */
+} Entitlement;
+
+#define ENTITLEMENT_INIT {.license = LICENSE_INIT}
+
+void entitlement_done(Entitlement *e);
+
+typedef struct Activation {
+        int64_t id;
+        char key[LICENSE_KEY_STRING_SIZE];
+        char *license_id;
+        char *machine_id;
+        char *device_key;
+        char *hostname;    /* may be NULL */
+        char *nonce;       /* of the request that activated it last */
+        uint32_t revision; /* of the license last sent to the machine */
+        int64_t activated;
+        int64_t last_seen;
+        int64_t released;  /* TIME_UNSET while the machine holds its seat */
+} Activation;
+
+void activation_done(Activation *a);
+void activation_array_free(Activation *a, size_t n);
+void entitlement_array_free(Entitlement *e, size_t n);
+
+/* Opens (creating if needed, mode 0600) and migrates the database. WAL
+ * journal, a busy timeout for other processes. -EPROTONOSUPPORT if the
+ * database was made by a newer version. */
+int storage_open(const char *path, Storage **ret, CoreError *err);
+Storage *storage_close(Storage *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Storage *, storage_close);
+
+/* Adds e (key, license template, seats); revision 1. -EEXIST if the key
+ * exists. */
+int storage_entitlement_create(Storage *s, const Entitlement *e, CoreError *err);
+
+/* -ENOENT if the key is unknown. */
+int storage_entitlement_get(Storage *s, const char *key, Entitlement *ret, CoreError *err);
+
+/* All entitlements, oldest first. */
+int storage_entitlement_list(Storage *s, Entitlement **ret, size_t *ret_n, CoreError *err);
+
+/* Replaces the license template and seats of e->key and bumps the revision
+ * to e->license.revision + 1, if the stored revision is still
+ * e->license.revision (else -ESTALE: someone else changed it meanwhile).
+ * -ENOENT if the key is unknown. */
+int storage_entitlement_upgrade(Storage *s, const Entitlement *e, CoreError *err);
+
+/* Marks the key revoked. -ENOENT if unknown. */
+int storage_entitlement_revoke(Storage *s, const char *key, CoreError *err);
+
+/* What a machine asks for when it activates. */
+typedef struct ActivationClaim {
+        const char *key;     /* canonical */
+        const char *product; /* must be the entitlement's */
+        const char *license_id;
+        const char *machine_id;
+        const char *device_key;
+        const char *hostname; /* may be NULL */
+        const char *nonce;
+        int64_t now;
+} ActivationClaim;
+
+/* Takes a seat of the key for the machine (machine id + device key), in
+ * one transaction: the same machine gets its seat back, a new one gets a
+ * free seat. Returns in ret_e the entitlement as read in that transaction
+ * and in ret_a the activation, whose revision is set to the entitlement's.
+ * Errors: -ENOENT unknown key, -EXDEV another product, -EKEYREVOKED
+ * revoked, -EUSERS no free seat (ret_e is filled in even then, so the
+ * caller can say how many seats there are). */
+int storage_activate(Storage *s, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a, CoreError *err);
+
+/* The activation a license id names, released or not. -ENOENT if none. */
+int storage_activation_get(Storage *s, const char *license_id, Activation *ret, CoreError *err);
+
+/* All activations, of one key or (key NULL) of all keys, oldest first. */
+int storage_activation_list(Storage *s, const char *key, Activation **ret, size_t *ret_n, CoreError *err);
+
+/* Records that the machine of activation id validated at now and holds
+ * revision. */
+int storage_activation_seen(Storage *s, int64_t id, uint32_t revision, int64_t now, CoreError *err);
+
+/* Frees the seat of activation id on the machine's signed proof, whose
+ * nonce is recorded so that the same proof cannot be replayed: -EALREADY
+ * if it was used before. Releasing a released activation is not an
+ * error. */
+int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, int64_t now, CoreError *err);
+
+/* The vendor frees the seats the machine machine_id holds of key (a lost
+ * machine); *ret_n says how many. -ENOENT if it holds none. */
+int storage_release_machine(Storage *s, const char *key, const char *machine_id, int64_t now, unsigned *ret_n,
+                            CoreError *err);
