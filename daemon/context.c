@@ -2,6 +2,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-id128.h>
+#include <time.h>
 
 #include "build-info.h"
 #include "context.h"
@@ -36,22 +38,32 @@ static int context_connect_bus(Context *c) {
 }
 
 static int context_load_clock(Context *c) {
-        int64_t hw;
+        sd_id128_t boot;
+        ClockMark m = {};
+        struct timespec ts;
         int r;
 
-        r = store_load_clock(&c->store, &hw);
-        if (r == -ENOENT)
-                hw = TIME_UNSET;
-        else if (r < 0) {
+        if (sd_id128_get_boot(&boot) >= 0)
+                sd_id128_to_string(boot, c->boot_id);
+        clock_gettime(CLOCK_BOOTTIME, &ts);
+
+        r = store_load_clock(&c->store, &m);
+        if (r < 0 && r != -ENOENT) {
                 _cleanup_free_ char *path = store_path(&c->store, NULL, "clock", NULL), *moved = NULL;
                 /* Losing the mark only loses rollback protection for the past;
                  * it is rebuilt from now on. */
                 if (path && store_quarantine(&c->store, path, &moved) >= 0)
                         log_error("The clock file is damaged and was moved to %s.", moved);
-                hw = TIME_UNSET;
+                m = (ClockMark) {};
         }
-        c->time_high_water = hw;
-        c->clock_saved = hw;
+        c->time_high_water = m.high_water;
+        c->clock_saved = m.high_water;
+        /* Same boot: CLOCK_BOOTTIME tells how much time really passed while
+         * licensed was not running. After a reboot only the mark is known. */
+        if (c->boot_id[0] && streq(m.boot_id, c->boot_id) && m.boottime > 0 && ts.tv_sec >= m.boottime)
+                c->hw_boottime = m.boottime;
+        else
+                c->hw_boottime = (int64_t) ts.tv_sec;
         (void) context_now(c);
         return 0;
 }
@@ -249,6 +261,8 @@ int context_run(Context *c) {
         context_idle_touch(c);
 
         r = sd_event_loop(c->event);
+        (void) context_now(c);
+        context_save_clock(c);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return 0;

@@ -75,6 +75,8 @@ struct Context {
         size_t n_entries;
 
         int64_t time_high_water; /* latest trusted wall-clock time */
+        int64_t hw_boottime;     /* CLOCK_BOOTTIME seconds when time_high_water was set */
+        char boot_id[33];
         int64_t clock_saved;     /* what is on disk */
         sd_event_source *reevaluate_source;
         sd_event_source *idle_source;
@@ -113,6 +115,7 @@ void context_note_denial(Context *c, const char *product, const char *feature, R
 
 /* Current time, raising the high-water mark as it goes. */
 int64_t context_now(Context *c);
+void context_save_clock(Context *c);
 /* Re-evaluates everything, emits FeatureChanged/PropertiesChanged for what
  * changed, and arms a timer for the next instant a verdict may change. */
 void context_reevaluate(Context *c);

@@ -13,6 +13,8 @@
 /* Persist the clock at most this often from the check path; state changes
  * persist it at once. */
 #define CLOCK_SAVE_INTERVAL (10 * SEC_PER_MINUTE)
+/* Re-evaluate at least this often, whatever the next known deadline. */
+#define REEVALUATE_MAX_DELAY SEC_PER_HOUR
 
 static void entry_free(Entry *e) {
         if (!e)
@@ -155,21 +157,41 @@ int context_load_licenses(Context *c) {
 
 /* Evaluation -------------------------------------------------------------- */
 
-int64_t context_now(Context *c) {
-        int64_t now = now_realtime();
+static int64_t boottime_now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_BOOTTIME, &ts);
+        return (int64_t) ts.tv_sec;
+}
 
-        /* The high-water mark only moves forward; a clock behind it is what
-         * evaluate() reports as clock-rollback. */
+void context_save_clock(Context *c) {
+        ClockMark m = {.high_water = c->time_high_water, .boottime = c->hw_boottime};
+        int r;
+
+        memcpy(m.boot_id, c->boot_id, sizeof(m.boot_id));
+        r = store_save_clock(&c->store, &m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to save the clock high-water mark: %m");
+        else
+                c->clock_saved = c->time_high_water;
+}
+
+int64_t context_now(Context *c) {
+        int64_t now = now_realtime(), boot = boottime_now();
+
+        /* Real time passes at least as fast as CLOCK_BOOTTIME, which no one
+         * can set: the mark moves with it, and moves further when the wall
+         * clock is ahead. A wall clock behind the mark is what evaluate()
+         * reports as clock-rollback. */
+        if (c->hw_boottime > 0 && boot > c->hw_boottime) {
+                c->time_high_water += boot - c->hw_boottime;
+                c->hw_boottime = boot;
+        }
         if (now > c->time_high_water) {
                 c->time_high_water = now;
-                if (now - c->clock_saved >= CLOCK_SAVE_INTERVAL) {
-                        int r = store_save_clock(&c->store, now);
-                        if (r < 0)
-                                log_warning_errno(r, "Failed to save the clock high-water mark: %m");
-                        else
-                                c->clock_saved = now;
-                }
+                c->hw_boottime = boot;
         }
+        if (c->time_high_water - c->clock_saved >= CLOCK_SAVE_INTERVAL)
+                context_save_clock(c);
         return now;
 }
 
@@ -371,6 +393,7 @@ void context_reevaluate(Context *c) {
                 }
         }
         if (any_changed) {
+                context_save_clock(c); /* a state change is a time worth remembering */
                 context_notify_status(c);
                 r = sd_bus_emit_properties_changed(c->bus, MANAGER_OBJECT, MANAGER_INTERFACE, "State", "Summary",
                                                    "LicenseCount", "NextValidation", NULL);
@@ -378,20 +401,26 @@ void context_reevaluate(Context *c) {
                         log_warning_errno(r, "Failed to emit PropertiesChanged: %m");
         }
 
-        /* Wake up when the next verdict may change (expiry, end of grace). */
-        if (next == TIME_UNSET) {
-                if (c->reevaluate_source)
-                        (void) sd_event_source_set_enabled(c->reevaluate_source, SD_EVENT_OFF);
-                return;
-        }
+        /* Wake up when the next verdict may change (expiry, end of grace),
+         * and at least hourly: the delay runs on CLOCK_MONOTONIC, so a wall
+         * clock that jumps is noticed within the hour either way. */
+        int64_t delay = next == TIME_UNSET ? REEVALUATE_MAX_DELAY : next - now;
+        uint64_t mono;
+
+        if (delay > REEVALUATE_MAX_DELAY)
+                delay = REEVALUATE_MAX_DELAY;
+        if (delay < 1)
+                delay = 1;
+        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &mono);
+        mono += (uint64_t) delay * UINT64_C(1000000);
         if (!c->reevaluate_source) {
-                r = sd_event_add_time(c->event, &c->reevaluate_source, CLOCK_REALTIME, usec_from_sec(next),
+                r = sd_event_add_time(c->event, &c->reevaluate_source, CLOCK_MONOTONIC, mono,
                                       UINT64_C(1000000) /* 1 s accuracy */, on_reevaluate_timer, c);
                 if (r < 0)
                         log_warning_errno(r, "Failed to arm the re-evaluation timer: %m");
                 return;
         }
-        (void) sd_event_source_set_time(c->reevaluate_source, usec_from_sec(next));
+        (void) sd_event_source_set_time(c->reevaluate_source, mono);
         (void) sd_event_source_set_enabled(c->reevaluate_source, SD_EVENT_ONESHOT);
 }
 

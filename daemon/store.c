@@ -311,16 +311,20 @@ int store_save_proof(Store *s, const char *id, const char *proof) {
         return save_small(s, "deactivated", id, ".proof", proof, 0600);
 }
 
-int store_save_clock(Store *s, int64_t high_water) {
-        char text[64], ts[RFC3339_MAX];
+int store_save_clock(Store *s, const ClockMark *m) {
+        char text[160], ts[RFC3339_MAX];
 
-        snprintf(text, sizeof(text), "high-water: %s\n", time_format_rfc3339(high_water, ts));
+        snprintf(text, sizeof(text), "high-water: %s\nboot-id: %s\nboottime: %lld\n",
+                 time_format_rfc3339(m->high_water, ts), m->boot_id[0] ? m->boot_id : "unknown",
+                 (long long) m->boottime);
         return save_small(s, NULL, "clock", NULL, text, 0600);
 }
 
-int store_load_clock(Store *s, int64_t *ret) {
+int store_load_clock(Store *s, ClockMark *ret) {
         _cleanup_free_ char *path = store_path(s, NULL, "clock", NULL), *text = NULL;
         _cleanup_(fields_done) Fields f = {};
+        ClockMark m = {};
+        bool have_hw = false;
         size_t len;
         int r;
 
@@ -331,8 +335,27 @@ int store_load_clock(Store *s, int64_t *ret) {
                 return r;
         r = fields_parse(text, len, &f, NULL);
         if (r < 0)
-                return r;
-        if (f.n != 1 || !streq(f.items[0].name, "high-water"))
                 return -EBADMSG;
-        return time_parse_rfc3339(f.items[0].value, ret, NULL);
+        for (size_t i = 0; i < f.n; i++) {
+                const char *n = f.items[i].name, *v = f.items[i].value;
+                if (streq(n, "high-water")) {
+                        if (time_parse_rfc3339(v, &m.high_water, NULL) < 0)
+                                return -EBADMSG;
+                        have_hw = true;
+                } else if (streq(n, "boot-id")) {
+                        if (hex_is_valid(v, 32))
+                                memcpy(m.boot_id, v, 33);
+                } else if (streq(n, "boottime")) {
+                        char *end;
+                        errno = 0;
+                        m.boottime = strtoll(v, &end, 10);
+                        if (errno || *end || m.boottime < 0)
+                                return -EBADMSG;
+                } else
+                        return -EBADMSG;
+        }
+        if (!have_hw)
+                return -EBADMSG;
+        *ret = m;
+        return 0;
 }

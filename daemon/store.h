@@ -65,6 +65,15 @@ int store_remove_pending(Store *s, const char *product);
 
 int store_save_proof(Store *s, const char *id, const char *proof);
 
-int store_save_clock(Store *s, int64_t high_water);
-/* -ENOENT if none. */
-int store_load_clock(Store *s, int64_t *ret);
+/* The time high-water mark, with the boot it was seen in and the
+ * CLOCK_BOOTTIME then, so the same boot can tell how much real time passed
+ * whatever the wall clock says. */
+typedef struct ClockMark {
+        int64_t high_water; /* wall clock, seconds */
+        char boot_id[33];   /* "" if unknown */
+        int64_t boottime;   /* CLOCK_BOOTTIME seconds at high_water */
+} ClockMark;
+
+int store_save_clock(Store *s, const ClockMark *m);
+/* -ENOENT if none, -EBADMSG if damaged. */
+int store_load_clock(Store *s, ClockMark *ret);
