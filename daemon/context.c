@@ -7,6 +7,7 @@
 
 #include "build-info.h"
 #include "context.h"
+#include "http.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -106,6 +107,9 @@ int context_new(const Options *o, Context **ret) {
         if (r < 0)
                 return r;
 
+        r = http_client_new(c, &c->http);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the HTTP client: %m");
         r = context_load_licenses(c);
         if (r < 0)
                 return r;
@@ -153,6 +157,7 @@ Context *context_free(Context *c) {
                 free(e);
         }
         free(c->entries);
+        http_client_free(c->http);
         sd_event_source_unref(c->reevaluate_source);
         sd_event_source_unref(c->idle_source);
         sd_bus_flush_close_unref(c->bus);

@@ -81,7 +81,8 @@ struct Context {
         sd_event_source *reevaluate_source;
         sd_event_source *idle_source;
 
-        unsigned n_pending_calls; /* polkit checks in flight: never exit on idle with these */
+        struct HttpClient *http;
+        unsigned n_pending_calls; /* polkit checks and server requests in flight: no idle exit */
         bool exiting;             /* the bus name is being released */
         bool announce;            /* false during start-up: the first evaluation is not news */
         Denial denials[DENIALS_MAX];

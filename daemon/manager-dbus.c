@@ -9,6 +9,7 @@
 #include "bus-errors.h"
 #include "license-key.h"
 #include "log.h"
+#include "online.h"
 #include "operations.h"
 #include "polkit.h"
 #include "strutil.h"
@@ -156,9 +157,16 @@ static int method_export(sd_bus_message *m, void *userdata, sd_bus_error *error)
  * the arguments, which were validated already, and does the work. */
 
 static int activate_continue(Context *c, sd_bus_message *m) {
-        return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
-                                          "Online activation is not available in this version of licensed; use "
-                                          "offline activation (licensectl activate --offline KEY).");
+        char canonical[LICENSE_KEY_STRING_SIZE];
+        const char *product, *key;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "ss", &product, &key);
+        if (r < 0 || license_key_normalize(key, canonical, NULL) < 0)
+                return sd_bus_reply_method_errno(m, r < 0 ? r : -EINVAL, NULL);
+        return online_activate(c, m, product, canonical);
 }
 
 static int read_key_arg(const char *key, char out[static LICENSE_KEY_STRING_SIZE], sd_bus_error *error) {
@@ -264,18 +272,22 @@ static int deactivate_continue(Context *c, sd_bus_message *m) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *proof = NULL;
         const char *id;
+        int offline;
         Entry *e;
         int r;
 
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
-                r = sd_bus_message_read(m, "s", &id);
+                r = sd_bus_message_read(m, "sb", &id, &offline);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         /* Looked up again: it may have gone while polkit was asking. */
         r = find_entry_arg(c, id, &e, &error);
-        if (r >= 0)
-                r = op_deactivate(c, e, &proof, &error);
+        if (r < 0)
+                return reply_bus_error(m, r, &error);
+        if (!offline)
+                return online_deactivate(c, m, e);
+        r = op_deactivate(c, e, &proof, &error);
         if (r < 0)
                 return reply_bus_error(m, r, &error);
         return sd_bus_reply_method_return(m, "s", proof);
@@ -293,48 +305,19 @@ static int method_deactivate(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = find_entry_arg(c, id, &e, error);
         if (r < 0)
                 return r;
-        if (!offline)
-                return sd_bus_error_setf(error, BUS_ERROR_NOT_SUPPORTED,
-                                         "Online deactivation is not available in this version of licensed; "
-                                         "deactivate offline (licensectl deactivate --offline %s) and send the "
-                                         "proof to your vendor.",
-                                         id);
         return polkit_authorize(c, m, "deactivate", interactive, deactivate_continue);
 }
 
 static int validate_continue(Context *c, sd_bus_message *m) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *id;
         int r;
 
         r = sd_bus_message_rewind(m, true);
         if (r >= 0)
                 r = sd_bus_message_read(m, "s", &id);
-        if (r >= 0)
-                r = sd_bus_message_new_method_return(m, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(sss)");
-        for (size_t i = 0; r >= 0 && i < c->n_entries; i++) {
-                Entry *e = c->entries[i];
-                const char *url = e->license.server_url ?: e->product->server_url;
-
-                if (!isempty(id) && !streq(id, e->id))
-                        continue;
-                /* Honest about what this version can do: without online
-                 * validation, only an offline receipt validates. */
-                if (!url)
-                        r = sd_bus_message_append(reply, "(sss)", e->id, "skipped",
-                                                  "no validation server; validate offline if required");
-                else
-                        r = sd_bus_message_append(reply, "(sss)", e->id, "failed",
-                                                  "online validation is not available in this version; "
-                                                  "validate offline (licensectl validate --offline ID)");
-        }
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
-        return sd_bus_send(NULL, reply, NULL);
+        return online_validate(c, m, id);
 }
 
 static int method_validate(sd_bus_message *m, void *userdata, sd_bus_error *error) {

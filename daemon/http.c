@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <systemd/sd-event.h>
+
+#include "build-info.h"
+#include "context.h"
+#include "http.h"
+#include "log.h"
+
+typedef struct Request Request;
+struct Request {
+        Request *next, *prev; /* in HttpClient.requests */
+        HttpClient *client;
+        CURL *easy;
+        struct curl_slist *headers;
+        char *body_out;
+        char *buf;
+        size_t len, cap;
+        bool too_big;
+        char errbuf[CURL_ERROR_SIZE];
+        HttpDoneFunc done;
+        void *userdata;
+};
+
+struct HttpClient {
+        Context *context;
+        CURLM *multi;
+        sd_event_source *timer;
+        Request *requests;
+        unsigned pending;
+};
+
+/* Socket and timer plumbing -------------------------------------------------- */
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static void check_done(HttpClient *h);
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
+        HttpClient *h = userdata;
+        sd_event_source *s = socketp;
+        uint32_t events = 0;
+        int r;
+
+        if (what == CURL_POLL_REMOVE) {
+                if (s) {
+                        sd_event_source_disable_unref(s);
+                        curl_multi_assign(h->multi, fd, NULL);
+                }
+                return 0;
+        }
+        if (what & CURL_POLL_IN)
+                events |= EPOLLIN;
+        if (what & CURL_POLL_OUT)
+                events |= EPOLLOUT;
+        if (s)
+                return sd_event_source_set_io_events(s, events) < 0 ? -1 : 0;
+        r = sd_event_add_io(h->context->event, &s, fd, events, on_io, h);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to watch an HTTP socket: %m");
+                return -1;
+        }
+        curl_multi_assign(h->multi, fd, s);
+        return 0;
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        HttpClient *h = userdata;
+        int action = 0, running;
+
+        if (revents & EPOLLIN)
+                action |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                action |= CURL_CSELECT_OUT;
+        if (revents & (EPOLLERR | EPOLLHUP))
+                action |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(h->multi, fd, action, &running);
+        check_done(h);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        HttpClient *h = userdata;
+        int running;
+
+        curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        check_done(h);
+        return 0;
+}
+
+static int on_timer_change(CURLM *multi, long timeout_ms, void *userdata) {
+        HttpClient *h = userdata;
+        uint64_t now;
+        int r;
+
+        if (timeout_ms < 0) {
+                if (h->timer)
+                        (void) sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
+                return 0;
+        }
+        (void) sd_event_now(h->context->event, CLOCK_MONOTONIC, &now);
+        now += (uint64_t) timeout_ms * 1000;
+        if (!h->timer) {
+                r = sd_event_add_time(h->context->event, &h->timer, CLOCK_MONOTONIC, now, 1000, on_timer, h);
+                return r < 0 ? -1 : 0;
+        }
+        (void) sd_event_source_set_time(h->timer, now);
+        (void) sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* Requests ------------------------------------------------------------------- */
+
+static size_t on_data(char *data, size_t size, size_t n, void *userdata) {
+        Request *rq = userdata;
+        size_t k = size * n;
+
+        if (rq->len + k > HTTP_RESPONSE_MAX) {
+                rq->too_big = true;
+                return 0; /* makes curl fail the transfer */
+        }
+        if (rq->len + k + 1 > rq->cap) {
+                size_t ncap = (rq->len + k + 1) * 2;
+                char *b = realloc(rq->buf, ncap > HTTP_RESPONSE_MAX + 1 ? HTTP_RESPONSE_MAX + 1 : ncap);
+                if (!b)
+                        return 0;
+                rq->buf = b;
+                rq->cap = ncap > HTTP_RESPONSE_MAX + 1 ? HTTP_RESPONSE_MAX + 1 : ncap;
+        }
+        memcpy(rq->buf + rq->len, data, k);
+        rq->len += k;
+        rq->buf[rq->len] = 0;
+        return k;
+}
+
+static void request_free(Request *rq) {
+        if (!rq)
+                return;
+        if (rq->prev)
+                rq->prev->next = rq->next;
+        else if (rq->client->requests == rq)
+                rq->client->requests = rq->next;
+        if (rq->next)
+                rq->next->prev = rq->prev;
+        if (rq->easy) {
+                curl_multi_remove_handle(rq->client->multi, rq->easy);
+                curl_easy_cleanup(rq->easy);
+        }
+        curl_slist_free_all(rq->headers);
+        free(rq->body_out);
+        free(rq->buf);
+        free(rq);
+}
+
+static int errno_from_curl(CURLcode code) {
+        switch (code) {
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY: return -EHOSTUNREACH;
+        case CURLE_COULDNT_CONNECT: return -ECONNREFUSED;
+        case CURLE_OPERATION_TIMEDOUT: return -ETIMEDOUT;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_SSL_CACERT_BADFILE: return -EKEYREJECTED;
+        case CURLE_WRITE_ERROR: return -EFBIG;
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+        case CURLE_GOT_NOTHING:
+        case CURLE_PARTIAL_FILE: return -ECONNRESET;
+        default: return -EIO;
+        }
+}
+
+static void check_done(HttpClient *h) {
+        CURLMsg *msg;
+        int left;
+
+        while ((msg = curl_multi_info_read(h->multi, &left))) {
+                Request *rq = NULL;
+                HttpResult res = {};
+
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &rq);
+                if (msg->data.result == CURLE_OK) {
+                        curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &res.status);
+                        res.body = rq->buf ?: "";
+                        res.body_len = rq->len;
+                } else {
+                        res.error = rq->too_big ? -EFBIG : errno_from_curl(msg->data.result);
+                        res.message = rq->too_big ? "the answer is larger than any license server sends"
+                                      : rq->errbuf[0] ? rq->errbuf
+                                                      : curl_easy_strerror(msg->data.result);
+                }
+                h->pending--;
+                rq->done(h->context, &res, rq->userdata);
+                request_free(rq);
+        }
+}
+
+int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFunc done, void *userdata) {
+        Context *c = h->context;
+        Request *rq;
+        CURLMcode mc;
+
+        rq = calloc(1, sizeof(*rq));
+        if (!rq)
+                return -ENOMEM;
+        rq->client = h;
+        rq->done = done;
+        rq->userdata = userdata;
+        rq->body_out = strdup(body);
+        rq->easy = curl_easy_init();
+        rq->headers = curl_slist_append(NULL, "Content-Type: application/json");
+        if (rq->headers)
+                rq->headers = curl_slist_append(rq->headers, "Accept: application/json");
+        if (!rq->body_out || !rq->easy || !rq->headers) {
+                request_free(rq);
+                return -ENOMEM;
+        }
+        curl_easy_setopt(rq->easy, CURLOPT_URL, url);
+        curl_easy_setopt(rq->easy, CURLOPT_PRIVATE, rq);
+        curl_easy_setopt(rq->easy, CURLOPT_POSTFIELDS, rq->body_out);
+        curl_easy_setopt(rq->easy, CURLOPT_HTTPHEADER, rq->headers);
+        curl_easy_setopt(rq->easy, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(rq->easy, CURLOPT_WRITEDATA, rq);
+        curl_easy_setopt(rq->easy, CURLOPT_ERRORBUFFER, rq->errbuf);
+        curl_easy_setopt(rq->easy, CURLOPT_USERAGENT, "licensed/" PACKAGE_VERSION);
+        curl_easy_setopt(rq->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(rq->easy, CURLOPT_TIMEOUT, (long) c->config.http_timeout);
+        curl_easy_setopt(rq->easy, CURLOPT_CONNECTTIMEOUT, (long) (c->config.http_timeout < 10 ? c->config.http_timeout : 10));
+        curl_easy_setopt(rq->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(rq->easy, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(rq->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(rq->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+        /* Only the configured proxy: a daemon must not pick up whatever
+         * environment it was started with. */
+        curl_easy_setopt(rq->easy, CURLOPT_PROXY, c->config.proxy ?: "");
+        if (c->config.ca_file)
+                curl_easy_setopt(rq->easy, CURLOPT_CAINFO, c->config.ca_file);
+
+        mc = curl_multi_add_handle(h->multi, rq->easy);
+        if (mc != CURLM_OK) {
+                request_free(rq);
+                return -EIO;
+        }
+        rq->next = h->requests;
+        if (h->requests)
+                h->requests->prev = rq;
+        h->requests = rq;
+        h->pending++;
+        return 0;
+}
+
+unsigned http_pending(const HttpClient *h) {
+        return h ? h->pending : 0;
+}
+
+int http_client_new(Context *c, HttpClient **ret) {
+        HttpClient *h;
+
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->context = c;
+        h->multi = curl_multi_init();
+        if (!h->multi) {
+                free(h);
+                return -ENOMEM;
+        }
+        curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+        curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+        curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
+        curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+        *ret = h;
+        return 0;
+}
+
+HttpClient *http_client_free(HttpClient *h) {
+        if (!h)
+                return NULL;
+        /* Requests still in flight are dropped: their callers' replies are
+         * lost with the process anyway. */
+        while (h->requests)
+                request_free(h->requests);
+        curl_multi_cleanup(h->multi);
+        sd_event_source_disable_unref(h->timer);
+        free(h);
+        curl_global_cleanup();
+        return NULL;
+}

@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bus-errors.h"
+#include "events.h"
+#include "http.h"
+#include "log.h"
+#include "online.h"
+#include "operations.h"
+#include "request.h"
+#include "strutil.h"
+
+/* Transient failures (refused, reset, 5xx) are retried this many times,
+ * after 2 s and 6 s, within one call: the timer runs again tomorrow. */
+#define RETRY_ATTEMPTS 3
+
+const char *entry_server_url(const Entry *e) {
+        return e->license.server_url ?: e->product->server_url;
+}
+
+static char *endpoint(const char *base, const char *path) {
+        size_t n = strlen(base);
+        char *url;
+
+        while (n > 0 && base[n - 1] == '/')
+                n--;
+        if (asprintf(&url, "%.*s%s", (int) n, base, path) < 0)
+                return NULL;
+        return url;
+}
+
+static char *json_body(const char *name, const char *value) {
+        json_object *o = json_object_new_object();
+        char *s;
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, name, json_object_new_string(value));
+        s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+        return s;
+}
+
+/* Turns an HTTP result into a JSON object, or fills error with why not. */
+static json_object *parse_answer(const HttpResult *res, const char *url, sd_bus_error *error) {
+        json_tokener *tok;
+        json_object *o, *e, *msg;
+
+        if (res->error < 0) {
+                sd_bus_error_setf(error, BUS_ERROR_SERVER_UNREACHABLE,
+                                  "Could not reach the licensing server %s: %s.", url,
+                                  res->message ?: strerror(-res->error));
+                return NULL;
+        }
+        tok = json_tokener_new_ex(32);
+        if (!tok) {
+                sd_bus_error_set_errno(error, -ENOMEM);
+                return NULL;
+        }
+        o = json_tokener_parse_ex(tok, res->body, (int) res->body_len);
+        if (o && json_tokener_get_parse_end(tok) != res->body_len) {
+                json_object_put(o);
+                o = NULL;
+        }
+        json_tokener_free(tok);
+        if (!o || !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                sd_bus_error_setf(error, BUS_ERROR_BAD_SERVER_RESPONSE,
+                                  "The licensing server %s answered HTTP %ld with something that is not a JSON "
+                                  "object; nothing was changed.",
+                                  url, res->status);
+                return NULL;
+        }
+        if (res->status != 200) {
+                const char *text = NULL;
+                if (json_object_object_get_ex(o, "error", &e) && json_object_object_get_ex(e, "message", &msg) &&
+                    json_object_is_type(msg, json_type_string))
+                        text = json_object_get_string(msg);
+                sd_bus_error_setf(error, res->status >= 500 ? BUS_ERROR_SERVER_UNREACHABLE : BUS_ERROR_SERVER_REFUSED,
+                                  "The licensing server refused (HTTP %ld): %s", res->status,
+                                  text ? text : "no reason given");
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+/* A string member, or NULL if absent; sets error if present but not a string. */
+static const char *get_string(json_object *o, const char *name, bool required, sd_bus_error *error) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, name, &v) || json_object_is_type(v, json_type_null)) {
+                if (required)
+                        sd_bus_error_setf(error, BUS_ERROR_BAD_SERVER_RESPONSE,
+                                          "The licensing server's answer has no \"%s\"; nothing was changed.", name);
+                return NULL;
+        }
+        if (!json_object_is_type(v, json_type_string)) {
+                sd_bus_error_setf(error, BUS_ERROR_BAD_SERVER_RESPONSE,
+                                  "The licensing server's \"%s\" is not a string; nothing was changed.", name);
+                return NULL;
+        }
+        return json_object_get_string(v);
+}
+
+static bool transient(const HttpResult *res) {
+        return res->error == -ECONNREFUSED || res->error == -ECONNRESET || (res->error == 0 && res->status >= 500);
+}
+
+/* Activation -------------------------------------------------------------------- */
+
+typedef struct ActivateCall {
+        sd_bus_message *m;
+        char *url;
+} ActivateCall;
+
+static void activate_done(Context *c, const HttpResult *res, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        ActivateCall *ac = userdata;
+        json_object *o;
+        const char *license;
+        Entry *e = NULL;
+        int r = -EIO;
+
+        o = parse_answer(res, ac->url, &error);
+        license = o ? get_string(o, "license", true, &error) : NULL;
+        /* Everything a server sends is verified like an offline license:
+         * signature, product trust, binding to this machine, nonce. */
+        if (license)
+                r = op_install(c, license, &e, &error);
+        if (r >= 0) {
+                event_emit(EVENT_ACTIVATED, LOG_NOTICE,
+                           &(EventFields) {.license_id = e->id, .product = e->license.product, .days_left = -1},
+                           "Activated license %s for %s online.", e->id, e->license.product);
+                r = sd_bus_reply_method_return(ac->m, "o", e->object_path);
+        } else
+                r = sd_bus_reply_method_error(ac->m, &error);
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to Activate: %m");
+        json_object_put(o);
+        sd_bus_message_unref(ac->m);
+        free(ac->url);
+        free(ac);
+        c->n_pending_calls--;
+}
+
+int online_activate(Context *c, sd_bus_message *m, const char *product, const char *key) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *request = NULL, *body = NULL;
+        const Product *p = product_set_find(&c->products, product);
+        ActivateCall *ac;
+        int r;
+
+        if (!p->server_url)
+                return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
+                                                  "Product %s has no licensing server; activate offline "
+                                                  "(licensectl activate --offline KEY).",
+                                                  product);
+        r = op_request_activation(c, product, key, &request, &error);
+        if (r < 0)
+                return sd_bus_reply_method_error(m, &error);
+        body = json_body("request", request);
+        ac = calloc(1, sizeof(*ac));
+        if (!body || !ac) {
+                free(ac);
+                return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
+        }
+        ac->m = sd_bus_message_ref(m);
+        ac->url = endpoint(p->server_url, "/v1/activate");
+        r = ac->url ? http_post_json(c->http, ac->url, body, activate_done, ac) : -ENOMEM;
+        if (r < 0) {
+                sd_bus_message_unref(ac->m);
+                free(ac->url);
+                free(ac);
+                return sd_bus_reply_method_errno(m, r, NULL);
+        }
+        c->n_pending_calls++;
+        return 1;
+}
+
+/* Validation --------------------------------------------------------------------
+ * One call validates one or all licenses, in parallel; it replies when the
+ * last one is done. Each result: id, outcome, message. */
+
+typedef struct ValidateCall ValidateCall;
+
+typedef struct ValidateOne {
+        ValidateCall *call;
+        char *id;
+        char *url;
+        char *body;
+        unsigned attempt;
+        sd_event_source *retry;
+        const char *outcome; /* static string */
+        char message[512];
+} ValidateOne;
+
+struct ValidateCall {
+        Context *c;
+        sd_bus_message *m;
+        ValidateOne *items;
+        size_t n, remaining;
+};
+
+static void validate_call_reply(ValidateCall *vc) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(vc->m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        for (size_t i = 0; r >= 0 && i < vc->n; i++)
+                r = sd_bus_message_append(reply, "(sss)", vc->items[i].id, vc->items[i].outcome,
+                                          vc->items[i].message);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to Validate: %m");
+}
+
+static void validate_call_free(ValidateCall *vc) {
+        for (size_t i = 0; i < vc->n; i++) {
+                free(vc->items[i].id);
+                free(vc->items[i].url);
+                free(vc->items[i].body);
+                sd_event_source_disable_unref(vc->items[i].retry);
+        }
+        free(vc->items);
+        sd_bus_message_unref(vc->m);
+        free(vc);
+}
+
+/* Drops one reference: the last one replies and frees the call. */
+static void validate_call_release(ValidateCall *vc) {
+        if (--vc->remaining == 0) {
+                Context *c = vc->c;
+                validate_call_reply(vc);
+                validate_call_free(vc);
+                c->n_pending_calls--;
+        }
+}
+
+static void one_done(ValidateOne *one, const char *outcome, const char *fmt, ...) _printf_(3, 4);
+static void one_done(ValidateOne *one, const char *outcome, const char *fmt, ...) {
+        va_list ap;
+
+        one->outcome = outcome;
+        va_start(ap, fmt);
+        vsnprintf(one->message, sizeof(one->message), fmt, ap);
+        va_end(ap);
+        validate_call_release(one->call);
+}
+
+/* The server could not be reached or refused: keep the license, record the
+ * attempt, and say where the grace period stands. */
+static void validation_failed(Context *c, ValidateOne *one, const char *why) {
+        Entry *e = context_find_entry(c, one->id);
+        LicenseState st;
+        LocalState ls;
+        Verdict v;
+        int r;
+
+        if (!e) {
+                one_done(one, "failed", "%s (the license was removed meanwhile)", why);
+                return;
+        }
+        st = e->state;
+        st.last_attempt = context_now(c);
+        snprintf(st.last_error, sizeof(st.last_error), "%s", why);
+        r = store_save_state(&c->store, e->id, &st);
+        if (r < 0)
+                log_warning_errno(r, "Failed to record the failed validation of %s: %m", e->id);
+        else
+                e->state = st;
+        entry_local_state(c, e, &ls);
+        evaluate(&e->license, &ls, NULL, context_now(c), TIME_UNSET, &v);
+        event_emit(EVENT_VALIDATION_FAILED, LOG_WARNING,
+                   &(EventFields) {.license_id = e->id, .product = e->license.product,
+                                   .reason = reason_to_string(v.reason),
+                                   .days_left = v.reason == REASON_GRACE ? days_left(context_now(c), v.grace_end) : -1},
+                   "Validation of license %s of %s failed: %s", e->id, e->license.product, why);
+        if (v.reason == REASON_GRACE)
+                one_done(one, "failed", "%s; in grace, %lld days left", why,
+                         (long long) days_left(context_now(c), v.grace_end));
+        else
+                one_done(one, "failed", "%s; status %s", why, reason_to_string(v.reason));
+        context_reevaluate(c);
+}
+
+static int send_validation(ValidateOne *one);
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        ValidateOne *one = userdata;
+
+        one->retry = sd_event_source_disable_unref(one->retry);
+        if (send_validation(one) < 0)
+                validation_failed(one->call->c, one, "could not send the request");
+        return 0;
+}
+
+static void validate_done(Context *c, const HttpResult *res, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        ValidateOne *one = userdata;
+        json_object *o;
+        const char *status, *receipt, *license;
+        Entry *e;
+        int r;
+
+        if (transient(res) && one->attempt < RETRY_ATTEMPTS) {
+                uint64_t now;
+                (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+                now += (one->attempt == 1 ? 2 : 6) * UINT64_C(1000000);
+                r = sd_event_add_time(c->event, &one->retry, CLOCK_MONOTONIC, now, 1000, on_retry, one);
+                if (r >= 0)
+                        return;
+        }
+        o = parse_answer(res, one->url, &error);
+        if (!o) {
+                validation_failed(c, one, error.message);
+                return;
+        }
+        status = get_string(o, "status", true, &error);
+        receipt = status ? get_string(o, "receipt", true, &error) : NULL;
+        license = receipt ? get_string(o, "license", false, &error) : NULL;
+        if (!receipt || sd_bus_error_is_set(&error)) {
+                validation_failed(c, one, error.message);
+                json_object_put(o);
+                return;
+        }
+        /* An upgraded license first (it answers this very request), then the
+         * receipt; both are verified like anything installed offline. */
+        if (license) {
+                r = op_install(c, license, &e, &error);
+                if (r < 0) {
+                        validation_failed(c, one, error.message);
+                        json_object_put(o);
+                        return;
+                }
+        }
+        r = op_install(c, receipt, &e, &error);
+        if (r < 0) {
+                validation_failed(c, one, error.message);
+                json_object_put(o);
+                return;
+        }
+        if (e->state.revoked)
+                one_done(one, "revoked", "the vendor revoked this license");
+        else
+                one_done(one, "ok", "%s", license ? "validated; a newer license was installed" : "validated");
+        json_object_put(o);
+}
+
+static int send_validation(ValidateOne *one) {
+        Context *c = one->call->c;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *request = NULL;
+        Entry *e = context_find_entry(c, one->id);
+        int r;
+
+        if (!e)
+                return -ENOENT;
+        /* A fresh request (and nonce) per attempt. */
+        r = op_request_validation(c, e, &request, &error);
+        if (r < 0)
+                return r;
+        free(one->body);
+        one->body = json_body("request", request);
+        if (!one->body)
+                return -ENOMEM;
+        one->attempt++;
+        return http_post_json(c->http, one->url, one->body, validate_done, one);
+}
+
+int online_validate(Context *c, sd_bus_message *m, const char *id) {
+        ValidateCall *vc;
+        size_t n = 0;
+
+        vc = calloc(1, sizeof(*vc));
+        if (!vc)
+                return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
+        vc->c = c;
+        vc->items = calloc(c->n_entries ?: 1, sizeof(ValidateOne));
+        if (!vc->items) {
+                free(vc);
+                return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
+        }
+        vc->m = sd_bus_message_ref(m);
+        for (size_t i = 0; i < c->n_entries; i++) {
+                Entry *e = c->entries[i];
+                ValidateOne *one = &vc->items[n];
+                const char *url = entry_server_url(e);
+
+                if (!isempty(id) && !streq(id, e->id))
+                        continue;
+                one->call = vc;
+                one->id = strdup(e->id);
+                one->url = url ? endpoint(url, "/v1/validate") : NULL;
+                if (!one->id || (url && !one->url)) {
+                        vc->n = n + 1;
+                        validate_call_free(vc);
+                        return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
+                }
+                n++;
+        }
+        vc->n = n;
+        c->n_pending_calls++;
+        /* One reference per license plus one held while sending, so a
+         * completion inside the loop cannot free the call under us. */
+        vc->remaining = n + 1;
+        for (size_t i = 0; i < n; i++) {
+                ValidateOne *one = &vc->items[i];
+                if (!one->url)
+                        one_done(one, "skipped", "no validation server; validate offline if required");
+                else if (send_validation(one) < 0)
+                        validation_failed(c, one, "could not send the request");
+        }
+        validate_call_release(vc);
+        return 1;
+}
+
+/* Deactivation -------------------------------------------------------------------- */
+
+typedef struct DeactivateCall {
+        sd_bus_message *m;
+        char *id;
+        char *url;
+        char *proof;
+} DeactivateCall;
+
+static void deactivate_done(Context *c, const HttpResult *res, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *local_proof = NULL;
+        DeactivateCall *dc = userdata;
+        json_object *o;
+        Entry *e;
+        int r;
+
+        o = parse_answer(res, dc->url, &error);
+        if (o && !get_string(o, "status", true, &error))
+                o = (json_object_put(o), NULL);
+        if (!o) {
+                /* Nothing removed: the seat is still taken on the server. */
+                r = sd_bus_reply_method_errorf(dc->m, error.name, "%s The license is still installed; "
+                                               "deactivate offline (licensectl deactivate --offline %s) to remove "
+                                               "it and send the proof to your vendor.",
+                                               error.message, dc->id);
+                goto finish;
+        }
+        json_object_put(o);
+        e = context_find_entry(c, dc->id);
+        r = e ? op_deactivate(c, e, &local_proof, &error) : 0;
+        if (r < 0)
+                r = sd_bus_reply_method_error(dc->m, &error);
+        else
+                /* The server freed the seat: no proof for the administrator to carry. */
+                r = sd_bus_reply_method_return(dc->m, "s", "");
+finish:
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to Deactivate: %m");
+        sd_bus_message_unref(dc->m);
+        free(dc->id);
+        free(dc->url);
+        free(dc->proof);
+        free(dc);
+        c->n_pending_calls--;
+}
+
+int online_deactivate(Context *c, sd_bus_message *m, Entry *e) {
+        _cleanup_free_ char *body = NULL;
+        const char *url = entry_server_url(e);
+        MachineRequest rq = {
+                .type = MACHINE_REQUEST_DEACTIVATION,
+                .product = e->license.product,
+                .license_id = e->id,
+                .revision = e->license.revision,
+                .machine_id = c->machine_id,
+                .device_key = c->device_key_b64,
+        };
+        DeactivateCall *dc;
+        char nonce[33];
+        int r;
+
+        if (!url)
+                return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
+                                                  "License %s has no licensing server; deactivate offline "
+                                                  "(licensectl deactivate --offline %s).",
+                                                  e->id, e->id);
+        dc = calloc(1, sizeof(*dc));
+        if (!dc)
+                return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
+        r = nonce_generate(nonce);
+        rq.nonce = nonce;
+        rq.created = context_now(c);
+        if (r >= 0)
+                r = machine_request_sign(&rq, c->device_key, &dc->proof);
+        dc->id = strdup(e->id);
+        dc->url = endpoint(url, "/v1/deactivate");
+        body = dc->proof ? json_body("proof", dc->proof) : NULL;
+        if (r >= 0 && (!dc->id || !dc->url || !body))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = http_post_json(c->http, dc->url, body, deactivate_done, dc);
+        if (r < 0) {
+                free(dc->id);
+                free(dc->url);
+                free(dc->proof);
+                free(dc);
+                return sd_bus_reply_method_errno(m, r, NULL);
+        }
+        dc->m = sd_bus_message_ref(m);
+        c->n_pending_calls++;
+        return 1;
+}

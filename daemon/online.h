@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The methods that talk to a product's licensing server (docs/protocol.md).
+ * Each takes the method call, sends its request without blocking the bus,
+ * and replies when the server has answered (or could not be reached). */
+
+#include <systemd/sd-bus.h>
+
+#include "context.h"
+
+int online_activate(Context *c, sd_bus_message *m, const char *product, const char *key);
+/* id NULL or "" for every license. */
+int online_validate(Context *c, sd_bus_message *m, const char *id);
+int online_deactivate(Context *c, sd_bus_message *m, Entry *e);
+
+/* The license's server, or its product's; NULL if neither has one. */
+const char *entry_server_url(const Entry *e);
