@@ -437,10 +437,8 @@ int license_verify_with_products(const char *text, size_t len, const ProductSet 
                 return r;
 
         /* The key id picks the key; the body is still unparsed and untrusted,
-         * so the product it claims cannot be used to choose. A vendor may
-         * sign several products with one key, so any product's copy will do. */
-        for (size_t i = 0; i < products->n_products && !key; i++)
-                key = product_find_trust_key(&products->products[i], a.key_id);
+         * so the product it claims cannot be used to choose. */
+        key = product_set_find_any_key(products, a.key_id);
         if (!key)
                 return core_error_set(err, ENOKEY,
                                       "the license is signed by key %s, which no installed product trusts",
@@ -453,19 +451,9 @@ int license_verify_with_products(const char *text, size_t len, const ProductSet 
                 core_error_prefix(err, "signed license body is invalid: ");
                 return r;
         }
-        /* Now that the body is authentic: the product it names must itself
-         * trust the signing key, or one vendor could license another's product. */
-        product = product_set_find(products, l.product);
-        if (!product)
-                return core_error_set(err, ENOENT,
-                                      "the license is for product %s, which is not installed on this machine",
-                                      l.product);
-        /* Compare the keys themselves: a 64-bit id names a key, it does not
-         * prove which one. */
-        EVP_PKEY *own = product_find_trust_key(product, a.key_id);
-        if (!own || EVP_PKEY_eq(own, key) != 1)
-                return core_error_set(err, EPERM, "the license for %s is signed by key %s, which %s does not trust",
-                                      l.product, a.key_id, l.product);
+        r = product_set_check_signer(products, l.product, a.key_id, key, "license", &product, err);
+        if (r < 0)
+                return r;
         *ret = l;
         license_init(&l);
         if (ret_product)

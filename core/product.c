@@ -431,3 +431,28 @@ bool product_id_is_valid(const char *s) {
                         return false;
         return true;
 }
+
+EVP_PKEY *product_set_find_any_key(const ProductSet *set, const char *key_id) {
+        EVP_PKEY *key = NULL;
+
+        for (size_t i = 0; set && i < set->n_products && !key; i++)
+                key = product_find_trust_key(&set->products[i], key_id);
+        return key;
+}
+
+int product_set_check_signer(const ProductSet *set, const char *product_id, const char *key_id, EVP_PKEY *key,
+                             const char *what, const Product **ret_product, CoreError *err) {
+        const Product *p = product_set_find(set, product_id);
+        EVP_PKEY *own;
+
+        if (!p)
+                return core_error_set(err, ENOENT, "the %s is for product %s, which is not installed on this machine",
+                                      what, product_id);
+        own = product_find_trust_key(p, key_id);
+        if (!own || EVP_PKEY_eq(own, key) != 1)
+                return core_error_set(err, EPERM, "the %s for %s is signed by key %s, which %s does not trust", what,
+                                      product_id, key_id, product_id);
+        if (ret_product)
+                *ret_product = p;
+        return 0;
+}

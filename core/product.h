@@ -59,3 +59,16 @@ EVP_PKEY *product_find_trust_key(const Product *p, const char *key_id);
 /* True if s is a valid product id: 1-128 chars of [a-z0-9._-], starting with
  * a letter or digit. */
 bool product_id_is_valid(const char *s);
+
+/* Signed documents from vendors (licenses, receipts) are checked in two
+ * steps around their signature. First, before the body is trusted: the key
+ * with this id from any product (a vendor may sign several products with
+ * one key); NULL if none trusts it. */
+EVP_PKEY *product_set_find_any_key(const ProductSet *set, const char *key_id);
+
+/* Then, once the body is authentic: the product it names must be installed
+ * and trust exactly the key that signed it (compared as keys: an id names a
+ * key, it does not prove which one). what is "license" or "receipt" for the
+ * message. Returns 0, -ENOENT or -EPERM. */
+int product_set_check_signer(const ProductSet *set, const char *product_id, const char *key_id, EVP_PKEY *key,
+                             const char *what, const Product **ret_product, CoreError *err);

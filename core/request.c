@@ -516,7 +516,6 @@ static int receipt_verify(const char *text, size_t len, EVP_PKEY *key, const Pro
                           ValidationReceipt *ret, CoreError *err) {
         _cleanup_(armor_done) Armor a = {};
         _cleanup_(validation_receipt_done) ValidationReceipt rc = VALIDATION_RECEIPT_INIT;
-        const Product *product;
         int r;
 
         assert(text || len == 0);
@@ -526,8 +525,8 @@ static int receipt_verify(const char *text, size_t len, EVP_PKEY *key, const Pro
         if (r < 0)
                 return r;
         /* As for licenses: the still untrusted body cannot choose the key. */
-        for (size_t i = 0; products && i < products->n_products && !key; i++)
-                key = product_find_trust_key(&products->products[i], a.key_id);
+        if (!key)
+                key = product_set_find_any_key(products, a.key_id);
         if (!key)
                 return core_error_set(err, ENOKEY,
                                       "the receipt is signed by key %s, which no installed product trusts",
@@ -541,16 +540,9 @@ static int receipt_verify(const char *text, size_t len, EVP_PKEY *key, const Pro
                 return r;
         }
         if (products) {
-                product = product_set_find(products, rc.product);
-                if (!product)
-                        return core_error_set(err, ENOENT,
-                                              "the receipt is for product %s, which is not installed on this "
-                                              "machine",
-                                              rc.product);
-                if (!product_find_trust_key(product, a.key_id))
-                        return core_error_set(err, EPERM,
-                                              "the receipt for %s is signed by key %s, which %s does not trust",
-                                              rc.product, a.key_id, rc.product);
+                r = product_set_check_signer(products, rc.product, a.key_id, key, "receipt", NULL, err);
+                if (r < 0)
+                        return r;
         }
         *ret = rc;
         rc = (ValidationReceipt) VALIDATION_RECEIPT_INIT;

@@ -120,6 +120,9 @@ void context_save_clock(Context *c);
 /* Re-evaluates everything, emits FeatureChanged/PropertiesChanged for what
  * changed, and arms a timer for the next instant a verdict may change. */
 void context_reevaluate(Context *c);
+/* After any change to the installed set or a license's state: the Manager's
+ * properties, systemd's STATUS= and the clock mark. */
+void context_state_changed(Context *c);
 
 /* Idle exit (context.c): any bus traffic pushes the deadline back. */
 void context_idle_touch(Context *c);

@@ -63,6 +63,9 @@ static int check_nonce(Context *c, const License *l, const Entry *existing, bool
         }
         if (existing && existing->license.nonce && streq(existing->license.nonce, l->nonce))
                 return 0;
+        /* An upgrade the server sends with its answer to our validation. */
+        if (existing && existing->state.validation_nonce[0] && streq(existing->state.validation_nonce, l->nonce))
+                return 0;
         if (have_pending)
                 return sd_bus_error_setf(error, BUS_ERROR_NONCE_MISMATCH,
                                          "License %s answers an older activation request; a newer request "
@@ -140,6 +143,7 @@ static int install_license(Context *c, const char *text, Entry **ret, sd_bus_err
                    e->license.revision, e->license.product, e->license.licensee);
         (void) license_dbus_emit_added(c, e);
         context_reevaluate(c);
+        context_state_changed(c);
         *ret = e;
         return 0;
 }
@@ -194,6 +198,7 @@ static int install_receipt(Context *c, const char *text, Entry **ret, sd_bus_err
         /* A revocation is announced by the re-evaluation below, as a status change. */
         (void) license_dbus_emit_changed(c, e);
         context_reevaluate(c);
+        context_state_changed(c);
         *ret = e;
         return 0;
 }

@@ -140,8 +140,15 @@ static void loaded_one(const char *id, const char *text, size_t len, const Licen
 }
 
 static void damaged_one(const char *path, const char *why, const char *moved_to, void *userdata) {
-        log_error("%s is damaged (%s) and was moved to %s; the license keeps working without it", path, why,
-                  moved_to);
+        size_t n = strlen(path);
+
+        if (n > 6 && streq(path + n - 6, ".state"))
+                log_error("%s is damaged (%s) and was moved to %s; its license keeps working, as installed at "
+                          "the file's time and never validated",
+                          path, why, moved_to);
+        else
+                log_error("%s cannot be used (%s) and was moved to %s; that license is not loaded", path, why,
+                          moved_to);
 }
 
 int context_load_licenses(Context *c) {
@@ -241,6 +248,13 @@ static int verdict_rank(const Verdict *v) {
         }
 }
 
+/* Whether a ends after b, where TIME_UNSET means never. */
+static bool expires_later(int64_t a, int64_t b) {
+        if (a == TIME_UNSET)
+                return b != TIME_UNSET;
+        return b != TIME_UNSET && a > b;
+}
+
 void context_check_feature(Context *c, const char *product, const char *feature, int64_t release_date,
                            Verdict *ret) {
         int64_t now = context_now(c);
@@ -256,7 +270,7 @@ void context_check_feature(Context *c, const char *product, const char *feature,
                 entry_local_state(c, e, &st);
                 evaluate(&e->license, &st, feature, now, release_date, &v);
                 if (verdict_rank(&v) > verdict_rank(&best) ||
-                    (verdict_rank(&v) == verdict_rank(&best) && v.expires > best.expires))
+                    (verdict_rank(&v) == verdict_rank(&best) && expires_later(v.expires, best.expires)))
                         best = v;
         }
         *ret = best;
@@ -392,14 +406,8 @@ void context_reevaluate(Context *c) {
                         (void) license_dbus_emit_changed(c, e);
                 }
         }
-        if (any_changed) {
-                context_save_clock(c); /* a state change is a time worth remembering */
-                context_notify_status(c);
-                r = sd_bus_emit_properties_changed(c->bus, MANAGER_OBJECT, MANAGER_INTERFACE, "State", "Summary",
-                                                   "LicenseCount", "NextValidation", NULL);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to emit PropertiesChanged: %m");
-        }
+        if (any_changed)
+                context_state_changed(c);
 
         /* Wake up when the next verdict may change (expiry, end of grace),
          * and at least hourly: the delay runs on CLOCK_MONOTONIC, so a wall
@@ -422,6 +430,17 @@ void context_reevaluate(Context *c) {
         }
         (void) sd_event_source_set_time(c->reevaluate_source, mono);
         (void) sd_event_source_set_enabled(c->reevaluate_source, SD_EVENT_ONESHOT);
+}
+
+void context_state_changed(Context *c) {
+        int r;
+
+        context_save_clock(c); /* a state change is a time worth remembering */
+        context_notify_status(c);
+        r = sd_bus_emit_properties_changed(c->bus, MANAGER_OBJECT, MANAGER_INTERFACE, "State", "Summary",
+                                           "LicenseCount", "NextValidation", NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit PropertiesChanged: %m");
 }
 
 /* Overview ------------------------------------------------------------------- */

@@ -145,6 +145,7 @@ int op_deactivate(Context *c, Entry *e, char **ret, sd_bus_error *error) {
                 free(features[i]);
         }
         context_reevaluate(c);
+        context_state_changed(c);
         *ret = TAKE_PTR(proof);
         return 0;
 }

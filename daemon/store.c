@@ -132,14 +132,25 @@ int store_save_state(Store *s, const char *id, const LicenseState *st) {
 
 int store_save_license(Store *s, const char *id, const char *text, const LicenseState *st) {
         _cleanup_free_ char *path = store_path(s, "licenses", id, ".lic");
+        bool existed;
         int r;
 
         if (!path)
                 return -ENOMEM;
-        r = write_file_atomic(path, text, strlen(text), 0600);
+        existed = access(path, F_OK) >= 0;
+        /* State first: the license is committed by its .lic rename, so a
+         * failure before that changes nothing (an orphan .state of a new
+         * license is removed here, or at the next load). */
+        r = store_save_state(s, id, st);
         if (r < 0)
                 return r;
-        return store_save_state(s, id, st);
+        r = write_file_atomic(path, text, strlen(text), 0600);
+        if (r < 0 && !existed) {
+                _cleanup_free_ char *state = store_path(s, "licenses", id, ".state");
+                if (state)
+                        (void) unlink(state);
+        }
+        return r;
 }
 
 int store_remove_license(Store *s, const char *id) {

@@ -12,9 +12,9 @@
  *   quarantine/                 damaged files moved aside, never deleted
  *
  * Every write is write_file_atomic(). A license is committed when its .lic
- * file is renamed into place; a .lic without .state is complete (installed at
- * its mtime, never validated); a .state without .lic is a leftover of a
- * removal and is deleted. */
+ * file is renamed into place, after its .state; a .lic without .state is
+ * complete (installed at its mtime, never validated); a .state without .lic
+ * is a leftover of a removal or a failed install and is deleted. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,7 +49,7 @@ typedef void (*StoreLicenseFunc)(const char *id, const char *text, size_t len, c
 typedef void (*StoreDamagedFunc)(const char *path, const char *why, const char *moved_to, void *userdata);
 int store_load_licenses(Store *s, StoreLicenseFunc found, StoreDamagedFunc damaged, void *userdata);
 
-/* Commits the license text, then its state. */
+/* Commits the state, then the license text. */
 int store_save_license(Store *s, const char *id, const char *text, const LicenseState *st);
 int store_save_state(Store *s, const char *id, const LicenseState *st);
 /* Removes the license, then its state. */

@@ -9,34 +9,7 @@ import pytest
 
 from conftest import SOURCE, run, write_product
 from harness import LICENSE, MANAGER, MANAGER_PATH, SERVICE, Daemon, call_as
-
-PRODUCT = "com.example.app"
-KEY = "00001-00002-00003-00004-00005"
-
-
-def request_activation(stack, key=KEY, product=PRODUCT):
-    req, url = stack.client.manager.RequestOfflineActivation(product, key, False)
-    return str(req), str(url)
-
-
-def answer(stack, vendor, request, *extra, lid="lic-1"):
-    p = stack.tmp / f"{lid}-{abs(hash(request)) % 10**8}.lic"
-    vendor("answer", "--signing-key", stack.signing_key, "--request", "-", "--id", lid, "--licensee", "Test Ltd",
-           "--feature", "reports", "--feature", "seats:limit=2", "--output", str(p), *extra, input=request)
-    return p.read_text()
-
-
-def activate(stack, vendor, *extra, lid="lic-1"):
-    req, _ = request_activation(stack)
-    text = answer(stack, vendor, req, *extra, lid=lid)
-    path = stack.client.manager.InstallLicense(text, False)
-    return text, str(path)
-
-
-def dbus_error(call, *args):
-    with pytest.raises(dbus.exceptions.DBusException) as e:
-        call(*args)
-    return e.value.get_dbus_name(), e.value.get_dbus_message()
+from licensing import KEY, PRODUCT, activate, answer, dbus_error, request_activation
 
 
 def test_introspection_matches_the_xml(stack, vendor):
@@ -392,7 +365,16 @@ def test_signals_on_every_change(stack, vendor):
     assert [PRODUCT, "reports", "1", "licensed"] in fc
     seen.clear()
     stack.client.manager.Deactivate("lic-1", True, False)
-    pump(lambda s: {"LicenseRemoved", "InterfacesRemoved", "FeatureChanged"} <= {m for m, _ in s})
+    pump(lambda s: {"LicenseRemoved", "InterfacesRemoved", "FeatureChanged", "PropertiesChanged"} <= {m for m, _ in s})
     fc = [a for m, a in seen if m == "FeatureChanged"]
     assert [PRODUCT, "reports", "0", "not-installed"] in fc
     loop_conn.close()
+
+
+def test_perpetual_license_wins_over_an_expiring_one(stack, vendor):
+    """Two licenses grant the same feature: the answer is the better one, and
+    'never expires' is better than any date."""
+    activate(stack, vendor, "--type", "subscription", "--not-after", "2030-01-01", lid="sub-1")
+    activate(stack, vendor, lid="perp-1")
+    licensed, reason, expires, _ = stack.client.manager.CheckFeature(PRODUCT, "reports", dbus.UInt64(0))
+    assert (bool(licensed), str(reason), int(expires)) == (True, "licensed", 0)
