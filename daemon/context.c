@@ -8,6 +8,7 @@
 #include "build-info.h"
 #include "context.h"
 #include "http.h"
+#include "seats.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -157,6 +158,7 @@ Context *context_free(Context *c) {
                 free(e);
         }
         free(c->entries);
+        seats_free_all(c);
         http_client_free(c->http);
         sd_event_source_unref(c->reevaluate_source);
         sd_event_source_unref(c->idle_source);
@@ -188,8 +190,8 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         Context *c = userdata;
         int r;
 
-        if (c->n_pending_calls > 0) {
-                context_idle_touch(c); /* someone is typing a password */
+        if (c->n_pending_calls > 0 || seats_total(c) > 0) {
+                context_idle_touch(c); /* a password being typed, a server answering, a seat held */
                 return 0;
         }
         log_info("Idle for %llds, exiting; the next call starts licensed again.",

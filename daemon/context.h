@@ -82,6 +82,7 @@ struct Context {
         sd_event_source *idle_source;
 
         struct HttpClient *http;
+        struct Seat *seats;
         unsigned n_pending_calls; /* polkit checks and server requests in flight: no idle exit */
         bool exiting;             /* the bus name is being released */
         bool announce;            /* false during start-up: the first evaluation is not news */
@@ -106,9 +107,10 @@ int context_load_licenses(Context *c);
 
 /* The local state evaluate() needs for an entry. */
 void entry_local_state(const Context *c, const Entry *e, LocalState *ret);
-/* Best verdict for product/feature over all installed licenses. */
+/* Best verdict for product/feature over all installed licenses. With
+ * want_seat, a counted feature whose seats are all taken is limit-reached. */
 void context_check_feature(Context *c, const char *product, const char *feature, int64_t release_date,
-                           Verdict *ret);
+                           bool want_seat, Verdict *ret);
 Reason entry_status(Context *c, const Entry *e, int64_t now);
 /* Logs a "feature denied" event for a caller, at most once an hour for the
  * same product, feature and reason. */

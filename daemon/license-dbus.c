@@ -9,6 +9,7 @@
 #include "log.h"
 #include "timeutil.h"
 #include "context.h"
+#include "seats.h"
 
 static int license_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                                void **ret_found, sd_bus_error *error) {
@@ -120,7 +121,7 @@ static int property_get_features(sd_bus *bus, const char *path, const char *inte
                 evaluate(&e->license, &st, f->name, now, TIME_UNSET, &v);
                 r = sd_bus_message_append(reply, "(sbsttuu)", f->name, v.licensed, reason_to_string(v.reason),
                                           usec_from_sec(v.expires), usec_from_sec(v.grace_end), f->limit,
-                                          (uint32_t) 0);
+                                          (uint32_t) seats_in_use(c, e->license.product, f->name));
                 if (r < 0)
                         return r;
         }

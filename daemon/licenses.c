@@ -7,6 +7,7 @@
 
 #include "context.h"
 #include "events.h"
+#include "seats.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -256,7 +257,7 @@ static bool expires_later(int64_t a, int64_t b) {
 }
 
 void context_check_feature(Context *c, const char *product, const char *feature, int64_t release_date,
-                           Verdict *ret) {
+                           bool want_seat, Verdict *ret) {
         int64_t now = context_now(c);
         Verdict best = {.reason = REASON_NOT_INSTALLED};
 
@@ -268,6 +269,8 @@ void context_check_feature(Context *c, const char *product, const char *feature,
                 if (!streq(e->license.product, product))
                         continue;
                 entry_local_state(c, e, &st);
+                st.want_seat = want_seat;
+                st.seats_in_use = want_seat ? seats_in_use(c, product, feature) : 0;
                 evaluate(&e->license, &st, feature, now, release_date, &v);
                 if (verdict_rank(&v) > verdict_rank(&best) ||
                     (verdict_rank(&v) == verdict_rank(&best) && expires_later(v.expires, best.expires)))

@@ -12,6 +12,7 @@
 #include "online.h"
 #include "operations.h"
 #include "polkit.h"
+#include "seats.h"
 #include "strutil.h"
 #include "timeutil.h"
 
@@ -62,13 +63,67 @@ static int method_check_feature(sd_bus_message *m, void *userdata, sd_bus_error 
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "'%.64s' is not a feature name (a-z 0-9 . _ -, up to 64 characters).",
                                          feature);
-        context_check_feature(c, product, feature, (int64_t) (release_usec / UINT64_C(1000000)), &v);
+        context_check_feature(c, product, feature, (int64_t) (release_usec / UINT64_C(1000000)), false, &v);
         /* "Not installed" is what every unlicensed probe gets; a denial by an
          * installed license is worth the administrator's attention. */
         if (!v.licensed && v.reason != REASON_NOT_INSTALLED)
                 context_note_denial(c, product, feature, v.reason);
         return sd_bus_reply_method_return(m, "bstt", v.licensed, reason_to_string(v.reason),
                                           usec_from_sec(v.expires), usec_from_sec(v.grace_end));
+}
+
+static int read_product_feature(sd_bus_message *m, Context *c, const char **product, const char **feature,
+                                sd_bus_error *error) {
+        int r = sd_bus_message_read(m, "ss", product, feature);
+        if (r < 0)
+                return r;
+        r = validate_product_arg(c, *product, false, error);
+        if (r < 0)
+                return r;
+        if (!license_name_is_valid(*feature))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'%.64s' is not a feature name (a-z 0-9 . _ -, up to 64 characters).",
+                                         *feature);
+        return 0;
+}
+
+static int method_check_out(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *product, *feature;
+        Verdict v;
+        int r;
+
+        r = read_product_feature(m, c, &product, &feature, error);
+        if (r < 0)
+                return r;
+        /* A holder asking again keeps its seat, whatever the count. */
+        context_check_feature(c, product, feature, TIME_UNSET, !seats_held_by(c, m, product, feature), &v);
+        if (v.licensed && v.limit > 0) {
+                r = seats_take(c, m, product, feature);
+                if (r < 0)
+                        return r;
+        }
+        if (!v.licensed && v.reason != REASON_NOT_INSTALLED)
+                context_note_denial(c, product, feature, v.reason);
+        return sd_bus_reply_method_return(m, "bsuu", v.licensed, reason_to_string(v.reason),
+                                          (uint32_t) seats_in_use(c, product, feature), v.limit);
+}
+
+static int method_return(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *product, *feature;
+        int r;
+
+        r = read_product_feature(m, c, &product, &feature, error);
+        if (r < 0)
+                return r;
+        r = seats_return(c, m, product, feature);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SEAT, "This client holds no seat of %s/%s.", product,
+                                         feature);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, NULL);
 }
 
 static int method_list_licenses(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -419,6 +474,11 @@ static const sd_bus_vtable manager_vtable[] = {
                                  SD_BUS_PARAM(release_date), "bstt", SD_BUS_PARAM(licensed) SD_BUS_PARAM(reason)
                                  SD_BUS_PARAM(expires) SD_BUS_PARAM(grace_end), method_check_feature,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("CheckOut", "ss", SD_BUS_PARAM(product) SD_BUS_PARAM(feature), "bsuu",
+                                 SD_BUS_PARAM(granted) SD_BUS_PARAM(reason) SD_BUS_PARAM(in_use) SD_BUS_PARAM(limit),
+                                 method_check_out, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Return", "ss", SD_BUS_PARAM(product) SD_BUS_PARAM(feature), NULL, ,
+                                 method_return, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ListLicenses", NULL, , "a(ssssto)", SD_BUS_PARAM(licenses), method_list_licenses,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ListProducts", NULL, , "a(ssss)", SD_BUS_PARAM(products), method_list_products,

@@ -139,7 +139,7 @@ int op_deactivate(Context *c, Entry *e, char **ret, sd_bus_error *error) {
         /* Tell listeners what each feature of the removed license is now. */
         for (size_t i = 0; i < n_features; i++) {
                 Verdict v;
-                context_check_feature(c, product, features[i], TIME_UNSET, &v);
+                context_check_feature(c, product, features[i], TIME_UNSET, false, &v);
                 (void) sd_bus_emit_signal(c->bus, MANAGER_OBJECT, MANAGER_INTERFACE, "FeatureChanged", "ssbs",
                                           product, features[i], v.licensed, reason_to_string(v.reason));
                 free(features[i]);

@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Counted seats: one per client connection, freed by Return or when the
+client goes away, visible in the Features property; no idle exit while
+seats are held."""
+import os
+import subprocess
+import time
+
+import dbus
+import pytest
+
+from conftest import write_product
+from harness import MANAGER, MANAGER_PATH, PY, SERVICE, Bus, Client, Daemon, wait_for
+
+PRODUCT = "com.example.app"
+
+
+def install_counted(stack, vendor, limit=2):
+    req, _ = stack.client.manager.RequestOfflineActivation(PRODUCT, "00001-00002-00003-00004-00005", False)
+    lic = stack.tmp / "seats.lic"
+    vendor("answer", "--signing-key", stack.signing_key, "--request", "-", "--id", "s-1", "--licensee", "T",
+           "--feature", f"seats:limit={limit}", "--feature", "reports", "--output", str(lic), input=str(req))
+    stack.client.manager.InstallLicense(lic.read_text(), False)
+
+
+def manager(conn):
+    return dbus.Interface(conn.get_object(SERVICE, MANAGER_PATH), MANAGER)
+
+
+def in_use(stack):
+    feats = {str(f[0]): f for f in stack.client.license_props("s-1")["Features"]}
+    return int(feats["seats"][6])
+
+
+def test_seats_are_counted_and_freed(stack, vendor):
+    install_counted(stack, vendor)
+    a, b, c = (stack.bus.connect() for _ in range(3))
+    granted, reason, used, limit = manager(a).CheckOut(PRODUCT, "seats")
+    assert (bool(granted), str(reason), int(used), int(limit)) == (True, "licensed", 1, 2)
+    # asking again while holding one changes nothing
+    assert int(manager(a).CheckOut(PRODUCT, "seats")[2]) == 1
+    assert bool(manager(b).CheckOut(PRODUCT, "seats")[0])
+    granted, reason, used, limit = manager(c).CheckOut(PRODUCT, "seats")
+    assert (bool(granted), str(reason), int(used)) == (False, "limit-reached", 2)
+    assert in_use(stack) == 2
+    # CheckFeature is not a checkout: still licensed for anyone asking
+    assert stack.client.check(PRODUCT, "seats") == (True, "licensed")
+    # Return frees one
+    manager(a).Return(PRODUCT, "seats")
+    assert bool(manager(c).CheckOut(PRODUCT, "seats")[0])
+    # a client that goes away loses its seat
+    b.close()
+    wait_for(lambda: in_use(stack) == 1, what="the seat of a closed connection to be freed")
+    # returning what one does not hold is an error
+    with pytest.raises(dbus.exceptions.DBusException) as e:
+        manager(a).Return(PRODUCT, "seats")
+    assert e.value.get_dbus_name() == "org.licensed.License1.Error.NoSeat"
+    # an uncounted feature is granted without a seat
+    granted, reason, used, limit = manager(a).CheckOut(PRODUCT, "reports")
+    assert (bool(granted), int(used), int(limit)) == (True, 0, 0)
+
+
+def test_seat_of_a_killed_process_is_freed(stack, vendor):
+    install_counted(stack, vendor, limit=1)
+    holder = subprocess.Popen([PY, "-c", f"""
+import dbus, sys, time
+conn = dbus.bus.BusConnection({stack.bus.address!r})
+m = dbus.Interface(conn.get_object({SERVICE!r}, {MANAGER_PATH!r}), {MANAGER!r})
+print(bool(m.CheckOut({PRODUCT!r}, "seats")[0]), flush=True)
+time.sleep(60)
+"""], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "True"
+        assert str(stack.client.manager.CheckOut(PRODUCT, "seats")[1]) == "limit-reached"
+        holder.kill()
+        holder.wait(10)
+        wait_for(lambda: bool(stack.client.manager.CheckOut(PRODUCT, "seats")[0]), what="the seat to be freed")
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(10)
+
+
+def test_no_idle_exit_while_seats_are_held(tmp_path, vendor_keys, vendor):
+    products = str(tmp_path / "products")
+    write_product(products, PRODUCT, vendor_keys[1])
+    conf = str(tmp_path / "licensed.conf")
+    with open(conf, "w") as f:
+        f.write('idle_timeout = "1s";\n')
+    bus = Bus(str(tmp_path))
+    daemon = Daemon(bus, str(tmp_path / "state"), products, config=conf)
+    try:
+        client = Client(bus)
+        req, _ = client.manager.RequestOfflineActivation(PRODUCT, "00001-00002-00003-00004-00005", False)
+        lic = tmp_path / "l.lic"
+        vendor("answer", "--signing-key", vendor_keys[0], "--request", "-", "--id", "s-1", "--licensee", "T",
+               "--feature", "seats:limit=1", "--output", str(lic), input=str(req))
+        client.manager.InstallLicense(lic.read_text(), False)
+        holder = bus.connect()
+        assert bool(manager(holder).CheckOut(PRODUCT, "seats")[0])
+        time.sleep(3)
+        assert daemon.proc.poll() is None, "licensed exited while a seat was held"
+        manager(holder).Return(PRODUCT, "seats")
+        daemon.proc.wait(timeout=15)
+        assert daemon.proc.returncode == 0
+        daemon.proc = None
+    finally:
+        if daemon.proc:
+            daemon.stop()
+        bus.stop()
