@@ -22,6 +22,30 @@ static int mkdir_mode(const char *path, mode_t mode) {
         return 0;
 }
 
+/* A crash inside write_file_atomic() leaves "NAME.#random": the rename never
+ * happened, so the file it was replacing is intact and the temporary is
+ * garbage. */
+static void remove_temporaries_in(const char *path) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.' && strstr(de->d_name, ".#"))
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+}
+
+static void store_remove_temporaries(Store *s) {
+        remove_temporaries_in(s->dir);
+        for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
+                _cleanup_free_ char *p = NULL;
+                if (!streq(subdirs[i], "quarantine") && asprintf(&p, "%s/%s", s->dir, subdirs[i]) >= 0)
+                        remove_temporaries_in(p);
+        }
+}
+
 int store_open(Store *s, const char *dir) {
         int r;
 
@@ -41,7 +65,10 @@ int store_open(Store *s, const char *dir) {
                         return r;
         }
         s->dir = strdup(dir);
-        return s->dir ? 0 : -ENOMEM;
+        if (!s->dir)
+                return -ENOMEM;
+        store_remove_temporaries(s);
+        return 0;
 }
 
 void store_done(Store *s) {
