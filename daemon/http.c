@@ -183,6 +183,7 @@ static void check_done(HttpClient *h) {
                 curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &rq);
                 if (msg->data.result == CURLE_OK) {
                         curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &res.status);
+                        curl_easy_getinfo(rq->easy, CURLINFO_CONTENT_TYPE, &res.content_type);
                         res.body = rq->buf ?: "";
                         res.body_len = rq->len;
                 } else {
@@ -213,6 +214,10 @@ int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFun
         rq->headers = curl_slist_append(NULL, "Content-Type: application/json");
         if (rq->headers)
                 rq->headers = curl_slist_append(rq->headers, "Accept: application/json");
+        /* No "Expect: 100-continue": it costs a round trip (or a second's
+         * wait) on every request bigger than 1 KiB, which ours are. */
+        if (rq->headers)
+                rq->headers = curl_slist_append(rq->headers, "Expect:");
         if (!rq->body_out || !rq->easy || !rq->headers) {
                 request_free(rq);
                 return -ENOMEM;

@@ -17,6 +17,7 @@ typedef struct HttpResult {
         int error;            /* 0, or negative errno for transport failures */
         const char *message;  /* what went wrong in transport terms, or NULL */
         long status;          /* HTTP status when error == 0 */
+        const char *content_type; /* as sent, or NULL */
         const char *body;     /* NUL-terminated, may be empty */
         size_t body_len;
 } HttpResult;

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "bus-errors.h"
 #include "events.h"
@@ -14,8 +15,11 @@
 #include "strutil.h"
 
 /* Transient failures (refused, reset, 5xx) are retried this many times,
- * after 2 s and 6 s, within one call: the timer runs again tomorrow. */
+ * after 2 s and 6 s, within one call: the timer runs again tomorrow. A
+ * retry is made only if it can end within the budget, so a Validate call
+ * always answers well inside licensectl's 90 s. */
 #define RETRY_ATTEMPTS 3
+#define RETRY_BUDGET_USEC (60 * UINT64_C(1000000))
 
 const char *entry_server_url(const Entry *e) {
         return e->license.server_url ?: e->product->server_url;
@@ -44,9 +48,28 @@ static char *json_body(const char *name, const char *value) {
         return s;
 }
 
+/* Parses a body as one JSON object, or returns NULL. */
+static json_object *parse_object(const HttpResult *res) {
+        json_tokener *tok = json_tokener_new_ex(32);
+        json_object *o;
+
+        if (!tok)
+                return NULL;
+        o = json_tokener_parse_ex(tok, res->body, (int) res->body_len);
+        if (o && json_tokener_get_parse_end(tok) != res->body_len) {
+                json_object_put(o);
+                o = NULL;
+        }
+        json_tokener_free(tok);
+        if (o && !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                o = NULL;
+        }
+        return o;
+}
+
 /* Turns an HTTP result into a JSON object, or fills error with why not. */
 static json_object *parse_answer(const HttpResult *res, const char *url, sd_bus_error *error) {
-        json_tokener *tok;
         json_object *o, *e, *msg;
 
         if (res->error < 0) {
@@ -55,34 +78,32 @@ static json_object *parse_answer(const HttpResult *res, const char *url, sd_bus_
                                   res->message ?: strerror(-res->error));
                 return NULL;
         }
-        tok = json_tokener_new_ex(32);
-        if (!tok) {
-                sd_bus_error_set_errno(error, -ENOMEM);
-                return NULL;
-        }
-        o = json_tokener_parse_ex(tok, res->body, (int) res->body_len);
-        if (o && json_tokener_get_parse_end(tok) != res->body_len) {
-                json_object_put(o);
-                o = NULL;
-        }
-        json_tokener_free(tok);
-        if (!o || !json_object_is_type(o, json_type_object)) {
-                json_object_put(o);
-                sd_bus_error_setf(error, BUS_ERROR_BAD_SERVER_RESPONSE,
-                                  "The licensing server %s answered HTTP %ld with something that is not a JSON "
-                                  "object; nothing was changed.",
-                                  url, res->status);
-                return NULL;
-        }
+        o = parse_object(res);
         if (res->status != 200) {
                 const char *text = NULL;
-                if (json_object_object_get_ex(o, "error", &e) && json_object_object_get_ex(e, "message", &msg) &&
+                if (o && json_object_object_get_ex(o, "error", &e) && json_object_object_get_ex(e, "message", &msg) &&
                     json_object_is_type(msg, json_type_string))
                         text = json_object_get_string(msg);
+                /* 5xx: the server is in trouble, as good as unreachable (and
+                 * worth a retry); 4xx: it refused this request. */
                 sd_bus_error_setf(error, res->status >= 500 ? BUS_ERROR_SERVER_UNREACHABLE : BUS_ERROR_SERVER_REFUSED,
-                                  "The licensing server refused (HTTP %ld): %s", res->status,
+                                  "The licensing server %s answered HTTP %ld: %s", url, res->status,
                                   text ? text : "no reason given");
                 json_object_put(o);
+                return NULL;
+        }
+        if (!res->content_type || strncasecmp(res->content_type, "application/json", 16) != 0) {
+                sd_bus_error_setf(error, BUS_ERROR_BAD_SERVER_RESPONSE,
+                                  "The licensing server %s answered %s, not JSON; nothing was changed.", url,
+                                  res->content_type ?: "without a content type");
+                json_object_put(o);
+                return NULL;
+        }
+        if (!o) {
+                sd_bus_error_setf(error, BUS_ERROR_BAD_SERVER_RESPONSE,
+                                  "The licensing server %s answered something that is not a JSON object; nothing "
+                                  "was changed.",
+                                  url);
                 return NULL;
         }
         return o;
@@ -193,6 +214,7 @@ typedef struct ValidateOne {
         char *url;
         char *body;
         unsigned attempt;
+        uint64_t started; /* CLOCK_MONOTONIC, first attempt */
         sd_event_source *retry;
         const char *outcome; /* static string */
         char message[512];
@@ -312,12 +334,14 @@ static void validate_done(Context *c, const HttpResult *res, void *userdata) {
         int r;
 
         if (transient(res) && one->attempt < RETRY_ATTEMPTS) {
-                uint64_t now;
+                uint64_t now, at;
                 (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
-                now += (one->attempt == 1 ? 2 : 6) * UINT64_C(1000000);
-                r = sd_event_add_time(c->event, &one->retry, CLOCK_MONOTONIC, now, 1000, on_retry, one);
-                if (r >= 0)
-                        return;
+                at = now + (one->attempt == 1 ? 2 : 6) * UINT64_C(1000000);
+                if (at + (uint64_t) c->config.http_timeout * UINT64_C(1000000) <= one->started + RETRY_BUDGET_USEC) {
+                        r = sd_event_add_time(c->event, &one->retry, CLOCK_MONOTONIC, at, 1000, on_retry, one);
+                        if (r >= 0)
+                                return;
+                }
         }
         o = parse_answer(res, one->url, &error);
         if (!o) {
@@ -372,7 +396,8 @@ static int send_validation(ValidateOne *one) {
         one->body = json_body("request", request);
         if (!one->body)
                 return -ENOMEM;
-        one->attempt++;
+        if (one->attempt++ == 0)
+                (void) sd_event_now(c->event, CLOCK_MONOTONIC, &one->started);
         return http_post_json(c->http, one->url, one->body, validate_done, one);
 }
 

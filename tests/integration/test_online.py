@@ -1,0 +1,180 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""licensed against a licensing server on loopback that answers well, and
+against one that fails in every way a server or network can: a clear
+named error each time, the stored license untouched, the grace period
+running, and the bus never blocked."""
+import os
+import threading
+import time
+
+import dbus
+import pytest
+
+from conftest import binary, write_product
+from fakeserver import FakeServer
+from harness import Bus, Client, Daemon, Polkit
+
+PRODUCT = "com.example.app"
+KEY = "00001-00002-00003-00004-00005"
+
+
+@pytest.fixture
+def online(tmp_path, vendor_keys, vendor):
+    server = FakeServer(binary("licensed-vendor"), vendor_keys[0])
+    products = str(tmp_path / "products")
+    write_product(products, PRODUCT, vendor_keys[1], server_url=server.url)
+    conf = str(tmp_path / "licensed.conf")
+    with open(conf, "w") as f:
+        f.write('idle_timeout = 0;\nhttp_timeout = "4s";\n')
+    bus = Bus(str(tmp_path))
+    polkit = Polkit(bus)
+    daemon = Daemon(bus, str(tmp_path / "state"), products, config=conf)
+    o = type("Online", (), {})()
+    o.server, o.bus, o.daemon, o.client, o.tmp = server, bus, daemon, Client(bus), tmp_path
+    o.signing_key, o.public_key, o.conf = vendor_keys[0], vendor_keys[1], conf
+    try:
+        yield o
+    finally:
+        daemon.stop()
+        polkit.stop()
+        bus.stop()
+        server.stop()
+
+
+def dbus_error(call, *args):
+    with pytest.raises(dbus.exceptions.DBusException) as e:
+        call(*args)
+    return e.value.get_dbus_name(), e.value.get_dbus_message()
+
+
+def licenses_dir(o):
+    d = os.path.join(o.daemon.state_dir, "licenses")
+    return {f: open(os.path.join(d, f)).read() for f in sorted(os.listdir(d))}
+
+
+def test_online_activation_validation_deactivation(online):
+    m = online.client.manager
+    path = m.Activate(PRODUCT, KEY, False, timeout=30)
+    assert str(path).endswith("srv_2d1")
+    assert online.client.check(PRODUCT, "reports") == (True, "licensed")
+    assert online.server.requests[-1][0] == "/v1/activate"
+    results = [(str(a), str(b)) for a, b, _ in m.Validate("", False, timeout=30)]
+    assert results == [("srv-1", "ok")]
+    assert online.server.requests[-1][0] == "/v1/validate"
+    assert str(m.Deactivate("srv-1", False, False, timeout=30)) == ""
+    assert online.server.requests[-1][0] == "/v1/deactivate"
+    assert online.client.check(PRODUCT, "reports") == (False, "not-installed")
+
+
+@pytest.mark.parametrize("mode,error,words", [
+    ("refuse-seat", "ServerRefused", "seat limit reached"),
+    ("500", "ServerUnreachable", "HTTP 500"),
+    ("garbage", "BadServerResponse", "not a JSON object"),
+    ("wrong-types", "BadServerResponse", "not a string"),
+    ("huge", "ServerUnreachable", "larger than any"),
+    ("reset", "ServerUnreachable", ""),
+    ("drip", "ServerUnreachable", "timed out"),
+    ("wrong-content-type", "BadServerResponse", "text/html"),
+])
+def test_activation_against_a_failing_server(online, mode, error, words):
+    online.server.mode = mode
+    name, msg = dbus_error(online.client.manager.Activate, PRODUCT, KEY, False)
+    assert name == f"org.licensed.License1.Error.{error}", (name, msg)
+    assert words in msg
+    assert licenses_dir(online) == {}
+    assert online.client.check(PRODUCT, "reports") == (False, "not-installed")
+
+
+def test_connection_refused(online):
+    online.server.stop()
+    name, msg = dbus_error(online.client.manager.Activate, PRODUCT, KEY, False)
+    assert name == "org.licensed.License1.Error.ServerUnreachable" and "Could not reach" in msg
+
+
+def test_wrong_signature_machine_or_nonce_is_refused(online, vendor, tmp_path):
+    m = online.client.manager
+    mid, dk = str(online.client.props()["MachineId"]), str(online.client.props()["DeviceKey"])
+    vendor("keygen", "--output", str(tmp_path / "rogue"))
+    rogue = tmp_path / "rogue.lic"
+    other = tmp_path / "other.lic"
+    old = tmp_path / "old.lic"
+    base = ["--id", "srv-1", "--product", PRODUCT, "--licensee", "X", "--feature", "reports"]
+    # an old nonce: answer a request that a newer one replaced
+    req, _ = m.RequestOfflineActivation(PRODUCT, KEY, False)
+    vendor("answer", "--signing-key", online.signing_key, "--request", "-", "--id", "srv-1", "--licensee", "X",
+           "--feature", "reports", "--output", str(old), input=str(req))
+    vendor("issue", "--signing-key", str(tmp_path / "rogue.key"), *base, "--machine-id", mid, "--device-key", dk,
+           "--output", str(rogue))
+    vendor("issue", "--signing-key", online.signing_key, *base, "--machine-id", "e" * 32, "--device-key", dk,
+           "--output", str(other))
+    online.server.altered = {"rogue-signature": rogue.read_text(), "other-machine": other.read_text(),
+                             "old-nonce": old.read_text()}
+    for mode, error in [("rogue-signature", "UntrustedKey"), ("other-machine", "WrongMachine"),
+                        ("old-nonce", "NonceMismatch")]:
+        online.server.mode = mode
+        name, msg = dbus_error(m.Activate, PRODUCT, KEY, False)
+        assert name == f"org.licensed.License1.Error.{error}", (mode, name, msg)
+        assert licenses_dir(online) == {}
+
+
+def test_validation_failure_keeps_the_license_and_grace(online):
+    m = online.client.manager
+    m.Activate(PRODUCT, KEY, False, timeout=30)
+    before = licenses_dir(online)["srv-1.lic"]
+    for mode in ("500", "garbage", "wrong-types", "reset", "wrong-content-type"):
+        online.server.mode = mode
+        results = m.Validate("srv-1", False, timeout=60)
+        assert [str(r[1]) for r in results] == ["failed"], (mode, results)
+        assert licenses_dir(online)["srv-1.lic"] == before
+        assert online.client.check(PRODUCT, "reports") == (True, "licensed")
+    online.server.stop()
+    results = m.Validate("", False, timeout=60)
+    assert str(results[0][1]) == "failed" and "Could not reach" in str(results[0][2])
+    log = online.daemon.read_log()
+    assert "a3a121cd96be44088571fa0a4e1bd943" in log  # validation failed event
+
+
+def test_transient_failures_are_retried(online):
+    m = online.client.manager
+    m.Activate(PRODUCT, KEY, False, timeout=30)
+    online.server.mode = "500"
+    n = len(online.server.requests)
+    results = m.Validate("srv-1", False, timeout=60)
+    assert str(results[0][1]) == "failed"
+    assert len(online.server.requests) - n == 3  # three attempts
+
+
+def test_a_stalled_server_does_not_block_the_bus(online, tmp_path):
+    """While a validation waits 30 s on a stalled server, CheckFeature keeps
+    answering at once."""
+    with open(online.conf, "w") as f:
+        f.write('idle_timeout = 0;\nhttp_timeout = "40s";\n')
+    online.daemon.restart()
+    m = online.client.manager
+    m.Activate(PRODUCT, KEY, False, timeout=30)
+    online.server.mode = "stall"
+    online.server.stall_seconds = 30
+    conn = online.bus.connect()
+    result = {}
+
+    def validate():
+        mm = dbus.Interface(conn.get_object("org.licensed.License1", "/org/licensed/License1"),
+                            "org.licensed.License1.Manager")
+        result["r"] = mm.Validate("srv-1", False, timeout=120)
+
+    t = threading.Thread(target=validate)
+    t0 = time.monotonic()
+    t.start()
+    time.sleep(1)
+    worst = 0.0
+    calls = 0
+    while time.monotonic() - t0 < 29:
+        s = time.monotonic()
+        assert online.client.check(PRODUCT, "reports") == (True, "licensed")
+        worst = max(worst, time.monotonic() - s)
+        calls += 1
+        time.sleep(0.05)
+    t.join(120)
+    assert "r" in result
+    print(f"CheckFeature during a 30 s stall: {calls} calls, worst {worst * 1000:.1f} ms")
+    assert worst < 0.5, f"CheckFeature took {worst:.3f} s while the server stalled"
