@@ -8,6 +8,7 @@
 #include "context.h"
 #include "events.h"
 #include "seats.h"
+#include "snapshot.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -15,7 +16,7 @@
  * persist it at once. */
 #define CLOCK_SAVE_INTERVAL (10 * SEC_PER_MINUTE)
 /* Re-evaluate at least this often, whatever the next known deadline. */
-#define REEVALUATE_MAX_DELAY SEC_PER_HOUR
+#define REEVALUATE_MAX_DELAY SNAPSHOT_REFRESH_INTERVAL
 
 static void entry_free(Entry *e) {
         if (!e)
@@ -412,9 +413,13 @@ void context_reevaluate(Context *c) {
         if (any_changed)
                 context_state_changed(c);
 
+        /* The fast path for clients: verdicts and until when they hold. */
+        (void) snapshot_write(c);
+
         /* Wake up when the next verdict may change (expiry, end of grace),
-         * and at least hourly: the delay runs on CLOCK_MONOTONIC, so a wall
-         * clock that jumps is noticed within the hour either way. */
+         * and at least every SNAPSHOT_REFRESH_INTERVAL, so the snapshot never
+         * grows old enough for clients to refuse it; the delay runs on
+         * CLOCK_MONOTONIC, so a wall clock that jumps is noticed too. */
         int64_t delay = next == TIME_UNSET ? REEVALUATE_MAX_DELAY : next - now;
         uint64_t mono;
 

@@ -44,13 +44,14 @@ static void fill_product(Context *c, Entry **group, size_t n, SnapshotRecord *re
 
                         entry_local_state(c, group[k], &st);
                         evaluate(l, &st, rec->feature, now, TIME_UNSET, &v);
-                        if (v.valid_until != TIME_UNSET && (valid_until == TIME_UNSET || v.valid_until < valid_until))
+                        if (v.valid_until != TIME_UNSET &&
+                            (valid_until == TIME_UNSET || v.valid_until < valid_until))
                                 valid_until = v.valid_until;
                         if (reaches_maintenance(v.reason) && l->maintenance_until != TIME_UNSET &&
                             (release_limit == TIME_UNSET || l->maintenance_until < release_limit))
                                 release_limit = l->maintenance_until;
                 }
-                context_check_feature(c, rec->product, rec->feature, TIME_UNSET, &rec->verdict);
+                context_check_feature(c, rec->product, rec->feature, TIME_UNSET, false, &rec->verdict);
                 rec->verdict.valid_until = valid_until;
                 rec->release_limit = release_limit;
         }
@@ -68,6 +69,8 @@ static int collect_records(Context *c, int64_t now, SnapshotRecord **ret, size_t
         records = calloc(n_features ?: 1, sizeof(SnapshotRecord));
         if (!sorted || !records)
                 return -ENOMEM;
+        if (c->n_entries == 0)
+                goto done;
         memcpy(sorted, c->entries, c->n_entries * sizeof(Entry *));
         qsort(sorted, c->n_entries, sizeof(Entry *), entry_compare_product);
 
@@ -77,7 +80,7 @@ static int collect_records(Context *c, int64_t now, SnapshotRecord **ret, size_t
 
                 for (end = g; end < c->n_entries && streq(sorted[end]->license.product, product); end++)
                         for (size_t k = 0; k < sorted[end]->license.n_features; k++)
-                                records[n++] = (SnapshotRecord) {
+                                records[n++] = (SnapshotRecord){
                                         .product = product,
                                         .feature = sorted[end]->license.features[k].name,
                                 };
@@ -90,6 +93,7 @@ static int collect_records(Context *c, int64_t now, SnapshotRecord **ret, size_t
                 n = unique;
                 fill_product(c, sorted + g, end - g, records + first, n - first, now);
         }
+done:
         *ret = TAKE_PTR(records);
         *ret_n = n;
         return 0;
@@ -106,7 +110,8 @@ static uint64_t open_previous(const char *path, int *ret_fd) {
         fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t) st.st_size < sizeof(h))
                 return 1;
-        if (pread(fd, &h, sizeof(h), 0) != (ssize_t) sizeof(h) || memcmp(h.magic, SNAPSHOT_MAGIC, sizeof(h.magic)) != 0)
+        if (pread(fd, &h, sizeof(h), 0) != (ssize_t) sizeof(h) ||
+            memcmp(h.magic, SNAPSHOT_MAGIC, sizeof(h.magic)) != 0)
                 return 1;
         *ret_fd = TAKE_FD(fd);
         return h.version == SNAPSHOT_VERSION ? h.generation + 1 : 1;
@@ -150,8 +155,10 @@ int snapshot_write(Context *c) {
         if (r < 0)
                 return log_warning_errno(r, "Failed to write %s: %m", path);
         /* Readers that mapped the old file drop it at their next lookup. */
-        if (old_fd >= 0 && pwrite(old_fd, &one, sizeof(one), offsetof(SnapshotHeader, superseded)) != sizeof(one))
+        if (old_fd >= 0 &&
+            pwrite(old_fd, &one, sizeof(one), offsetof(SnapshotHeader, superseded)) != sizeof(one))
                 log_warning_errno(-errno, "Failed to mark the previous snapshot as superseded: %m");
-        log_debug("Wrote %s: generation %llu, %zu feature(s).", path, (unsigned long long) info.generation, n);
+        log_debug("Wrote %s: generation %llu, %zu feature(s).", path, (unsigned long long) info.generation,
+                  n);
         return 0;
 }

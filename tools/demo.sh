@@ -43,8 +43,8 @@ echo 'idle_timeout = 0;' >licensed.conf
 dbus-daemon --config-file="$top/tests/integration/data/bus.conf" --print-address=1 --print-pid=1 --fork >bus.out 2>/dev/null
 address=$(sed -n 1p bus.out)
 bus_pid=$(sed -n 2p bus.out)
-"$top/build/daemon/licensed" --bus-address="$address" --state-dir=state --products-dir=products \
-        --config=licensed.conf >licensed.log 2>&1 &
+"$top/build/daemon/licensed" --bus-address="$address" --state-dir=state --runtime-dir=run \
+        --products-dir=products --config=licensed.conf >licensed.log 2>&1 &
 daemon_pid=$!
 for _ in $(seq 100); do
         busctl --address="$address" status org.licensed.License1 >/dev/null 2>&1 && break

@@ -6,13 +6,14 @@ set -euo pipefail
 
 packages=(
         # build
-        gcc meson ninja-build pkg-config
+        gcc make meson ninja-build pkg-config
         libsystemd-dev libssl-dev libconfig-dev libjson-c-dev
         libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev libqrencode-dev libpam0g-dev
         # runtime pieces the demo and tests start for real
         dbus openssl
         # tests
         libcmocka-dev python3 python3-pytest python3-cryptography python3-dbus python3-dbusmock python3-gi
+        chromium python3-websocket
         libpam-wrapper pamtester faketime valgrind clang
         # system tier
         debootstrap systemd-container

@@ -12,7 +12,7 @@ top=$PWD
 
 tools/install-deps.sh || { echo "dependencies could not be installed"; echo "0 passed, 1 failed"; exit 1; }
 
-TIERS=${TIERS:-"unit integration asan-unit asan-integration"}
+TIERS=${TIERS:-"unit integration system asan-unit asan-integration"}
 PY=/usr/bin/python3 # Debian's, with python3-pytest and python3-dbusmock
 total_passed=0 total_failed=0 total_skipped=0
 summary=()
@@ -49,12 +49,12 @@ unit_tier() { # NAME BUILDDIR
         record "$name" $($PY tests/tally.py meson "$dir/meson-logs/testlog.json")
 }
 
-integration_tier() { # NAME BUILDDIR
-        local name=$1 dir=$2
+pytest_tier() { # NAME BUILDDIR SUITE (a directory under tests/)
+        local name=$1 dir=$2 suite=$3
         echo "=== $name"
-        LICENSED_BUILD_DIR="$top/$dir" $PY -m pytest tests/integration -q -p no:cacheprovider \
-                --junitxml="$top/$dir/integration.xml" -o junit_family=xunit2 2>&1 | tail -40
-        record "$name" $($PY tests/tally.py junit "$dir/integration.xml")
+        LICENSED_BUILD_DIR="$top/$dir" $PY -m pytest "tests/$suite" -q -p no:cacheprovider \
+                --junitxml="$top/$dir/$suite.xml" -o junit_family=xunit2 2>&1 | tail -40
+        record "$name" $($PY tests/tally.py junit "$dir/$suite.xml")
 }
 
 want() { [[ " $TIERS " == *" $1 "* ]]; }
@@ -62,9 +62,22 @@ want() { [[ " $TIERS " == *" $1 "* ]]; }
 if want unit || want integration; then
         if build build-ci -Dwerror=true -Dbuildtype=debugoptimized; then
                 want unit && unit_tier unit build-ci
-                want integration && integration_tier integration build-ci
+                want integration && pytest_tier integration build-ci integration
         else
                 record build-ci 0 1 0
+        fi
+fi
+
+# Real systemd in a booted container: the build installed as a distribution
+# would. The Debian rootfs is built once per machine (about 1.5 min) and cached
+# outside the tree. In CI (CI=true) not being able to boot one is a failure.
+if want system; then
+        if build build-system -Dwerror=true -Dbuildtype=debugoptimized \
+                --prefix=/usr --sysconfdir=/etc --localstatedir=/var; then
+                tests/system/rootfs.sh >/dev/null || echo "system: the rootfs could not be built (see above)"
+                pytest_tier system build-system system
+        else
+                record build-system 0 1 0
         fi
 fi
 
@@ -73,7 +86,7 @@ if want asan-unit || want asan-integration; then
         export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
         if build build-asan -Dwerror=true -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false; then
                 want asan-unit && unit_tier asan-unit build-asan
-                want asan-integration && integration_tier asan-integration build-asan
+                want asan-integration && pytest_tier asan-integration build-asan integration
         else
                 record build-asan 0 1 0
         fi

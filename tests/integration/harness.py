@@ -99,6 +99,7 @@ class Daemon:
             # Tests stop the daemon themselves; idle exit has its own test.
             with open(self.config, "w") as f:
                 f.write("idle_timeout = 0;\n")
+        self.runtime_dir = state_dir + ".run"  # never the host's /run/licensed
         self.log_path = state_dir + ".log"
         self.extra_env = extra_env or {}
         self.proc = None
@@ -106,7 +107,8 @@ class Daemon:
 
     def start(self):
         args = [binary("licensed"), f"--bus-address={self.bus.address}", f"--state-dir={self.state_dir}",
-                f"--products-dir={self.products_dir}", f"--config={self.config}"]
+                f"--products-dir={self.products_dir}", f"--config={self.config}",
+                f"--runtime-dir={self.runtime_dir}"]
         wrapper = os.environ.get("LICENSED_DAEMON_WRAPPER")  # e.g. valgrind
         if wrapper:
             args = wrapper.split() + args

@@ -29,7 +29,7 @@ def test_idle_exit_and_reactivation(tmp_path, vendor_keys):
     (services / "org.licensed.License1.service").write_text(
         "[D-BUS Service]\nName=org.licensed.License1\n"
         f"Exec=/bin/sh -c 'exec {binary('licensed')} --bus-address=$DBUS_STARTER_ADDRESS --state-dir={state} "
-        f"--products-dir={products} --config={conf} >>{log} 2>&1'\n")
+        f"--products-dir={products} --config={conf} --runtime-dir={state}.run >>{log} 2>&1'\n")
     bus = Bus(str(tmp_path), service_dir=str(services))
     daemon = None
     activated_pid = None

@@ -61,7 +61,12 @@ mirror() {
         done
         for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
                 [ -f "$f" ] || continue
-                url=$(awk -v suite="$SUITE" '$1 == "deb" { for (i = 2; i < NF; i++) if ($i !~ /^\[/ && $(i+1) == suite) { print $i; exit } }' "$f")
+                # one-line: deb [options] URL SUITE COMPONENTS...
+                url=$(awk -v suite="$SUITE" '
+                        $1 == "deb" {
+                                for (i = 2; i < NF; i++)
+                                        if ($i !~ /^\[/ && $(i + 1) == suite) { print $i; exit }
+                        }' "$f")
                 [ -n "$url" ] && { echo "$url"; return; }
         done
         echo http://deb.debian.org/debian
@@ -123,9 +128,11 @@ for unit in apt-daily.timer apt-daily-upgrade.timer console-getty.service getty@
 done
 touch "$tmp/.complete"
 mv "$tmp" "$rootfs"
-# Older recipes' trees are no longer used.
+# Older recipes' trees, unless a running test still has one under its overlay.
 for old in "$cache"/rootfs-*; do
-        [ "$old" = "$rootfs" ] || rm -rf --one-file-system "$old"
+        [ "$old" = "$rootfs" ] && continue
+        grep -qF "lowerdir=${old}," /proc/self/mountinfo || grep -qF "lowerdir=${old}:" /proc/self/mountinfo ||
+                rm -rf --one-file-system "$old"
 done
 echo "rootfs.sh: built in $((SECONDS - start)) s" >&2
 echo "$rootfs"

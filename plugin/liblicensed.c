@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* liblicensed: the public API (licensed.h). The snapshot answers when it
+ * can (fastpath.c); otherwise one CheckFeature call on a private bus
+ * connection opened for this call, with a deadline that covers connecting,
+ * authenticating and the reply. */
+
+#include <assert.h>
+#include <time.h>
+#include <systemd/sd-bus.h>
+
+#include "build-info.h"
+#include "evaluate.h"
+#include "fastpath.h"
+#include "license.h"
+#include "licensed.h"
+#include "macro.h"
+#include "product.h"
+#include "snapshot.h"
+#include "strutil.h"
+#include "timeutil.h"
+
+#define DEFAULT_TIMEOUT_MS 5000u
+#define MAX_TIMEOUT_MS (10u * 60u * 1000u)
+#define USEC_PER_SEC UINT64_C(1000000)
+#define USEC_PER_MSEC UINT64_C(1000)
+
+static uint64_t usec_from_sec(int64_t t) {
+        return t <= 0 ? 0 : (uint64_t) t * USEC_PER_SEC;
+}
+
+static uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static uint64_t timeout_usec(void) {
+        const char *e = secure_getenv("LICENSED_TIMEOUT_MS");
+        unsigned long ms;
+        char *end;
+
+        if (isempty(e))
+                return DEFAULT_TIMEOUT_MS * USEC_PER_MSEC;
+        errno = 0;
+        ms = strtoul(e, &end, 10);
+        if (errno != 0 || *end || ms == 0 || ms > MAX_TIMEOUT_MS)
+                return DEFAULT_TIMEOUT_MS * USEC_PER_MSEC;
+        return (uint64_t) ms * USEC_PER_MSEC;
+}
+
+/* The snapshot belongs to the system bus's daemon: with another bus and no
+ * snapshot named, there is none. "" turns it off. */
+static const char *snapshot_path(void) {
+        const char *e = secure_getenv("LICENSED_SNAPSHOT");
+
+        if (e)
+                return *e ? e : NULL;
+        if (!isempty(secure_getenv("LICENSED_BUS_ADDRESS")))
+                return NULL;
+        return RUNTIME_DIR "/" SNAPSHOT_FILE_NAME;
+}
+
+static int bus_open(sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *address = secure_getenv("LICENSED_BUS_ADDRESS");
+        int r;
+
+        if (isempty(address)) {
+                r = sd_bus_open_system_with_description(&bus, "liblicensed");
+                if (r < 0)
+                        return r;
+        } else {
+                r = sd_bus_new(&bus);
+                if (r < 0)
+                        return r;
+                (void) sd_bus_set_description(bus, "liblicensed");
+                r = sd_bus_set_address(bus, address);
+                if (r < 0)
+                        return r;
+                r = sd_bus_set_bus_client(bus, true);
+                if (r < 0)
+                        return r;
+                r = sd_bus_start(bus);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+/* What a D-Bus error reply means to the caller. */
+static int errno_from_bus_error(const sd_bus_error *e) {
+        static const struct {
+                const char *name;
+                int error;
+        } table[] = {
+                {SD_BUS_ERROR_SERVICE_UNKNOWN, ECONNREFUSED},
+                {SD_BUS_ERROR_NAME_HAS_NO_OWNER, ECONNREFUSED},
+                {SD_BUS_ERROR_DISCONNECTED, ECONNRESET},
+                {SD_BUS_ERROR_NO_REPLY, ETIMEDOUT},
+                {SD_BUS_ERROR_TIMEOUT, ETIMEDOUT},
+                {"org.freedesktop.DBus.Error.TimedOut", ETIMEDOUT},
+                {SD_BUS_ERROR_INVALID_ARGS, EINVAL},
+                {SD_BUS_ERROR_ACCESS_DENIED, EACCES},
+                {SD_BUS_ERROR_NO_MEMORY, ENOMEM},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (sd_bus_error_has_name(e, table[i].name))
+                        return -table[i].error;
+        /* Bus activation that failed (org.freedesktop.DBus.Error.Spawn.*):
+         * the daemon is not there. */
+        if (e->name && strncmp(e->name, "org.freedesktop.DBus.Error.Spawn.", 33) == 0)
+                return -ECONNREFUSED;
+        return -EPROTO;
+}
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        sd_bus_message **reply = userdata;
+
+        *reply = sd_bus_message_ref(m);
+        return 0;
+}
+
+/* One CheckFeature call; every wait is bounded by the deadline, including
+ * the connection's authentication, which sd_bus_call() would wait for
+ * without one. */
+static int call_check_feature(const char *product, const char *feature, uint64_t release_date_usec,
+                              sd_bus_message **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        uint64_t timeout = timeout_usec(), deadline = now_monotonic_usec() + timeout;
+        int r;
+
+        r = bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, "org.licensed.License1", "/org/licensed/License1",
+                                           "org.licensed.License1.Manager", "CheckFeature");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "sst", product, feature, release_date_usec);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_async(bus, &slot, m, on_reply, &reply, timeout);
+        if (r < 0)
+                return r;
+        while (!reply) {
+                uint64_t now;
+
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                now = now_monotonic_usec();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                r = sd_bus_wait(bus, deadline - now);
+                if (r < 0 && r != -EINTR)
+                        return r;
+        }
+        *ret = TAKE_PTR(reply);
+        return 0;
+}
+
+/* A reason from the daemon: a short lower-case word, maybe newer than us. */
+static bool reason_is_plausible(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n >= LICENSED_REASON_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '-'))
+                        return false;
+        return true;
+}
+
+static int check_via_bus(const char *product, const char *feature, uint64_t release_date_usec,
+                         licensed_verdict *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *reason;
+        uint64_t expires, grace_end;
+        int licensed, r;
+
+        r = call_check_feature(product, feature, release_date_usec, &reply);
+        if (r < 0)
+                return r;
+        if (sd_bus_message_is_method_error(reply, NULL))
+                return errno_from_bus_error(sd_bus_message_get_error(reply));
+        r = sd_bus_message_read(reply, "bstt", &licensed, &reason, &expires, &grace_end);
+        if (r < 0 || !reason_is_plausible(reason))
+                return -EPROTO;
+        *ret = (licensed_verdict){
+                .licensed = licensed,
+                .expires_usec = expires,
+                .grace_end_usec = grace_end,
+                .source = LICENSED_SOURCE_DAEMON,
+        };
+        memcpy(ret->reason, reason, strlen(reason) + 1);
+        return 0;
+}
+
+static int check_via_snapshot(const char *product, const char *feature, uint64_t release_date_usec,
+                              licensed_verdict *ret) {
+        const char *path = snapshot_path(), *reason;
+        Verdict v;
+        int r;
+
+        if (!path)
+                return -ENOENT;
+        /* Whole seconds, as the daemon rounds. */
+        r = fastpath_check(path, product, feature, (int64_t) (release_date_usec / USEC_PER_SEC),
+                           now_realtime(), &v);
+        if (r < 0)
+                return r;
+        reason = reason_to_string(v.reason);
+        if (!reason)
+                return -EBADMSG;
+        *ret = (licensed_verdict){
+                .licensed = v.licensed,
+                .expires_usec = usec_from_sec(v.expires),
+                .grace_end_usec = usec_from_sec(v.grace_end),
+                .source = LICENSED_SOURCE_SNAPSHOT,
+        };
+        snprintf(ret->reason, sizeof(ret->reason), "%s", reason);
+        return 0;
+}
+
+_public_ int licensed_check_feature_flags(const char *product, const char *feature,
+                                          uint64_t release_date_usec, licensed_verdict *ret,
+                                          unsigned flags) {
+        licensed_verdict v;
+        int r;
+
+        if (!product_id_is_valid(product) || !license_name_is_valid(feature) || !ret)
+                return -EINVAL;
+        if ((flags & ~(unsigned) (LICENSED_CHECK_NO_SNAPSHOT | LICENSED_CHECK_SNAPSHOT_ONLY)) ||
+            ((flags & LICENSED_CHECK_NO_SNAPSHOT) && (flags & LICENSED_CHECK_SNAPSHOT_ONLY)))
+                return -EINVAL;
+
+        if (!(flags & LICENSED_CHECK_NO_SNAPSHOT)) {
+                r = check_via_snapshot(product, feature, release_date_usec, &v);
+                if (r >= 0) {
+                        *ret = v;
+                        return 0;
+                }
+                if (flags & LICENSED_CHECK_SNAPSHOT_ONLY)
+                        return -ENODATA;
+        }
+        r = check_via_bus(product, feature, release_date_usec, &v);
+        if (r < 0)
+                return r;
+        *ret = v;
+        return 0;
+}
+
+_public_ int licensed_check_feature(const char *product, const char *feature, uint64_t release_date_usec,
+                                    licensed_verdict *ret) {
+        return licensed_check_feature_flags(product, feature, release_date_usec, ret, 0);
+}
+
+_public_ const char *licensed_reason_description(const char *reason) {
+        return reason_to_description(reason_from_string(reason)) ?: "unknown reason";
+}
+
+_public_ const char *licensed_version(void) {
+        return PACKAGE_VERSION;
+}
