@@ -80,6 +80,8 @@ void evaluate(const License *l, const LocalState *st, const char *feature, int64
                 *ret = v;
                 return;
         }
+        /* Known whatever the verdict, so a denial still shows the end date. */
+        v.expires = l->not_after;
 
         /* A clock behind what we already trusted is not a free extension:
          * checked first, since every rule below reads the clock. */

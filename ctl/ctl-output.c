@@ -186,7 +186,8 @@ static const char *format_relative(int64_t t, char buf[static 32]) {
         const char *unit;
 
         if (a >= 2 * SEC_PER_DAY)
-                n = a / SEC_PER_DAY, unit = "days";
+                /* Future days round up, as the daemon's "days left" does. */
+                n = d > 0 ? days_left(0, a) : a / SEC_PER_DAY, unit = "days";
         else if (a >= 2 * SEC_PER_HOUR)
                 n = a / SEC_PER_HOUR, unit = "hours";
         else if (a >= 2 * SEC_PER_MINUTE)

@@ -88,8 +88,8 @@ int context_new(const Options *o, Context **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to load products: %m");
         if (c->products.n_products == 0)
-                log_warning("No products are installed (no *.conf in the products.d directories); every check "
-                            "will answer not-installed.");
+                log_warning("No usable product files (none in the products.d directories, or none that "
+                            "loaded: see above); every check will answer not-installed.");
 
         r = store_open(&c->store, o->state_dir);
         if (r < 0)

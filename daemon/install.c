@@ -49,16 +49,22 @@ static int check_binding(Context *c, const License *l, sd_bus_error *error) {
 
 /* A license that answers a request must answer the latest one for its
  * product; an upgrade may repeat the nonce of the license it replaces. */
-static int check_nonce(Context *c, const License *l, const Entry *existing, bool *ret_consumes_pending,
-                       sd_bus_error *error) {
+static int check_nonce(Context *c, const License *l, const Entry *existing, const char *expected_nonce,
+                       bool *ret_consumes_pending, bool *ret_fresh, sd_bus_error *error) {
         char pending[33];
         bool have_pending = store_load_pending(&c->store, l->product, pending) >= 0;
 
         *ret_consumes_pending = false;
+        *ret_fresh = false;
         if (!l->nonce)
                 return 0;
+        if (expected_nonce && streq(expected_nonce, l->nonce)) {
+                *ret_fresh = true;
+                return 0;
+        }
         if (have_pending && streq(pending, l->nonce)) {
                 *ret_consumes_pending = true;
+                *ret_fresh = true;
                 return 0;
         }
         if (existing && existing->license.nonce && streq(existing->license.nonce, l->nonce))
@@ -77,13 +83,14 @@ static int check_nonce(Context *c, const License *l, const Entry *existing, bool
                                  l->id);
 }
 
-static int install_license(Context *c, const char *text, Entry **ret, sd_bus_error *error) {
+static int install_license(Context *c, const char *text, const char *expected_nonce, Entry **ret,
+                           sd_bus_error *error) {
         _cleanup_(license_done) License l = LICENSE_INIT;
         const Product *p = NULL;
         CoreError err = {};
         Entry *existing, *e;
         LicenseState st = {};
-        bool consumes_pending, upgrade;
+        bool consumes_pending, fresh, upgrade;
         int64_t now = context_now(c);
         int r;
 
@@ -104,15 +111,18 @@ static int install_license(Context *c, const char *text, Entry **ret, sd_bus_err
                         *ret = existing; /* installing the same file twice is fine */
                         return 0;
                 }
-                if (l.revision <= existing->license.revision)
-                        return sd_bus_error_setf(error, BUS_ERROR_STALE_REVISION,
-                                                 "License %s revision %u is not newer than the installed "
-                                                 "revision %u; nothing was changed.",
-                                                 l.id, l.revision, existing->license.revision);
         }
-        r = check_nonce(c, &l, existing, &consumes_pending, error);
+        r = check_nonce(c, &l, existing, expected_nonce, &consumes_pending, &fresh, error);
         if (r < 0)
                 return r;
+        /* A higher revision upgrades; the same revision replaces only when it
+         * answers this machine's current request (activating again). */
+        if (existing && (l.revision < existing->license.revision ||
+                         (l.revision == existing->license.revision && !fresh)))
+                return sd_bus_error_setf(error, BUS_ERROR_STALE_REVISION,
+                                         "License %s revision %u is not newer than the installed revision %u; "
+                                         "nothing was changed.",
+                                         l.id, l.revision, existing->license.revision);
 
         /* The vendor's signature at issue time is as good as a validation
          * then; re-installing an old file cannot move that back. */
@@ -194,7 +204,7 @@ static int install_receipt(Context *c, const char *text, Entry **ret, sd_bus_err
         if (rc.status == RECEIPT_VALID)
                 event_emit(EVENT_VALIDATION_OK, LOG_INFO,
                            &(EventFields) {.license_id = e->id, .product = e->license.product, .days_left = -1},
-                           "License %s of %s was validated (offline receipt).", e->id, e->license.product);
+                           "License %s of %s was validated by the vendor.", e->id, e->license.product);
         /* A revocation is announced by the re-evaluation below, as a status change. */
         (void) license_dbus_emit_changed(c, e);
         context_reevaluate(c);
@@ -203,7 +213,7 @@ static int install_receipt(Context *c, const char *text, Entry **ret, sd_bus_err
         return 0;
 }
 
-int op_install(Context *c, const char *text, Entry **ret, sd_bus_error *error) {
+int op_install(Context *c, const char *text, const char *expected_nonce, Entry **ret, sd_bus_error *error) {
         _cleanup_(armor_done) Armor a = {};
         _cleanup_free_ char *canonical = NULL;
         CoreError err = {};
@@ -219,7 +229,7 @@ int op_install(Context *c, const char *text, Entry **ret, sd_bus_error *error) {
         if (r < 0)
                 return sd_bus_error_set_errno(error, r);
         if (streq(a.kind, "LICENSE"))
-                return install_license(c, canonical, ret, error);
+                return install_license(c, canonical, expected_nonce, ret, error);
         if (streq(a.kind, "VALIDATION RECEIPT"))
                 return install_receipt(c, canonical, ret, error);
         return sd_bus_error_setf(error, BUS_ERROR_INVALID_LICENSE,

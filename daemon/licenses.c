@@ -490,8 +490,10 @@ int context_summary(Context *c, char **ret) {
                 } else
                         other++;
         }
-        if (grace > 0)
-                snprintf(gracebuf, sizeof(gracebuf), " (%lld days left)", (long long) days_left(now, min_grace));
+        if (grace > 0) {
+                int64_t d = days_left(now, min_grace);
+                snprintf(gracebuf, sizeof(gracebuf), " (%lld day%s left)", (long long) d, d == 1 ? "" : "s");
+        }
         if (next != TIME_UNSET)
                 snprintf(nextbuf, sizeof(nextbuf), "; next validation %s", time_format_rfc3339(next, ts));
         if (asprintf(ret, "%zu license%s: %u active, %u in grace%s, %u not licensed%s", c->n_entries,

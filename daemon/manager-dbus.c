@@ -266,7 +266,7 @@ static int request_activation_continue(Context *c, sd_bus_message *m) {
                 return sd_bus_reply_method_errno(m, r, NULL);
         r = read_key_arg(key, canonical, &error);
         if (r >= 0)
-                r = op_request_activation(c, product, canonical, &request, &error);
+                r = op_request_activation(c, product, canonical, true, &request, NULL, &error);
         if (r < 0)
                 return reply_bus_error(m, r, &error);
         p = product_set_find(&c->products, product);
@@ -302,7 +302,7 @@ static int install_continue(Context *c, sd_bus_message *m) {
                 r = sd_bus_message_read(m, "s", &text);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
-        r = op_install(c, text, &e, &error);
+        r = op_install(c, text, NULL, &e, &error);
         if (r < 0)
                 return reply_bus_error(m, r, &error);
         return sd_bus_reply_method_return(m, "o", e->object_path);

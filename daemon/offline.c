@@ -33,7 +33,8 @@ static int sign_request(Context *c, MachineRequest *rq, char **ret, sd_bus_error
         return 0;
 }
 
-int op_request_activation(Context *c, const char *product, const char *key, char **ret, sd_bus_error *error) {
+int op_request_activation(Context *c, const char *product, const char *key, bool record_pending, char **ret,
+                          char *ret_nonce, sd_bus_error *error) {
         char nonce[33], hostname[256];
         MachineRequest rq = {.type = MACHINE_REQUEST_ACTIVATION, .product = (char *) product, .key = (char *) key};
         int r;
@@ -45,6 +46,10 @@ int op_request_activation(Context *c, const char *product, const char *key, char
         r = sign_request(c, &rq, ret, error);
         if (r < 0)
                 return r;
+        if (ret_nonce)
+                memcpy(ret_nonce, nonce, sizeof(nonce));
+        if (!record_pending)
+                return 0;
         /* From now on only a license answering this nonce is accepted. */
         r = store_save_pending(&c->store, product, nonce);
         if (r < 0) {
@@ -82,7 +87,7 @@ int op_request_validation(Context *c, Entry *e, char **ret, sd_bus_error *error)
                                          "Could not record the request: %s. Nothing was changed.", strerror(-r));
         }
         e->state = st;
-        log_info("Created offline validation request %.8s... for license %s.", nonce, e->id);
+        log_debug("Created validation request %.8s... for license %s.", nonce, e->id);
         return 0;
 }
 

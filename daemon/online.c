@@ -136,6 +136,7 @@ static bool transient(const HttpResult *res) {
 typedef struct ActivateCall {
         sd_bus_message *m;
         char *url;
+        char nonce[33];
 } ActivateCall;
 
 static void activate_done(Context *c, const HttpResult *res, void *userdata) {
@@ -151,7 +152,7 @@ static void activate_done(Context *c, const HttpResult *res, void *userdata) {
         /* Everything a server sends is verified like an offline license:
          * signature, product trust, binding to this machine, nonce. */
         if (license)
-                r = op_install(c, license, &e, &error);
+                r = op_install(c, license, ac->nonce, &e, &error);
         if (r >= 0) {
                 event_emit(EVENT_ACTIVATED, LOG_NOTICE,
                            &(EventFields) {.license_id = e->id, .product = e->license.product, .days_left = -1},
@@ -173,6 +174,7 @@ int online_activate(Context *c, sd_bus_message *m, const char *product, const ch
         _cleanup_free_ char *request = NULL, *body = NULL;
         const Product *p = product_set_find(&c->products, product);
         ActivateCall *ac;
+        char nonce[33];
         int r;
 
         if (!p->server_url)
@@ -180,7 +182,7 @@ int online_activate(Context *c, sd_bus_message *m, const char *product, const ch
                                                   "Product %s has no licensing server; activate offline "
                                                   "(licensectl activate --offline KEY).",
                                                   product);
-        r = op_request_activation(c, product, key, &request, &error);
+        r = op_request_activation(c, product, key, false, &request, nonce, &error);
         if (r < 0)
                 return sd_bus_reply_method_error(m, &error);
         body = json_body("request", request);
@@ -190,6 +192,7 @@ int online_activate(Context *c, sd_bus_message *m, const char *product, const ch
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
         }
         ac->m = sd_bus_message_ref(m);
+        memcpy(ac->nonce, nonce, sizeof(nonce));
         ac->url = endpoint(p->server_url, "/v1/activate");
         r = ac->url ? http_post_json(c->http, ac->url, body, activate_done, ac) : -ENOMEM;
         if (r < 0) {
@@ -359,14 +362,14 @@ static void validate_done(Context *c, const HttpResult *res, void *userdata) {
         /* An upgraded license first (it answers this very request), then the
          * receipt; both are verified like anything installed offline. */
         if (license) {
-                r = op_install(c, license, &e, &error);
+                r = op_install(c, license, NULL, &e, &error);
                 if (r < 0) {
                         validation_failed(c, one, error.message);
                         json_object_put(o);
                         return;
                 }
         }
-        r = op_install(c, receipt, &e, &error);
+        r = op_install(c, receipt, NULL, &e, &error);
         if (r < 0) {
                 validation_failed(c, one, error.message);
                 json_object_put(o);
@@ -419,9 +422,14 @@ int online_validate(Context *c, sd_bus_message *m, const char *id) {
                 Entry *e = c->entries[i];
                 ValidateOne *one = &vc->items[n];
                 const char *url = entry_server_url(e);
+                LocalState st;
 
                 if (!isempty(id) && !streq(id, e->id))
                         continue;
+                /* Nothing to ask a server about a license that needs no validation. */
+                entry_local_state(c, e, &st);
+                if (st.validation_interval <= 0)
+                        url = NULL;
                 one->call = vc;
                 one->id = strdup(e->id);
                 one->url = url ? endpoint(url, "/v1/validate") : NULL;
@@ -440,7 +448,7 @@ int online_validate(Context *c, sd_bus_message *m, const char *id) {
         for (size_t i = 0; i < n; i++) {
                 ValidateOne *one = &vc->items[i];
                 if (!one->url)
-                        one_done(one, "skipped", "no validation server; validate offline if required");
+                        one_done(one, "skipped", "needs no online validation (no server, or no validation interval)");
                 else if (send_validation(one) < 0)
                         validation_failed(c, one, "could not send the request");
         }

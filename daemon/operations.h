@@ -9,11 +9,16 @@
 
 #include "context.h"
 
-/* A LICENSE (new, or a higher revision) or a VALIDATION RECEIPT. */
-int op_install(Context *c, const char *text, Entry **ret, sd_bus_error *error);
+/* A LICENSE (new, or a higher revision) or a VALIDATION RECEIPT.
+ * expected_nonce, if not NULL, is the nonce of a request this very call
+ * sent (online activation): a license answering it is fresh. */
+int op_install(Context *c, const char *text, const char *expected_nonce, Entry **ret, sd_bus_error *error);
 
-/* Offline activation step 1; returns the armored request. */
-int op_request_activation(Context *c, const char *product, const char *key, char **ret, sd_bus_error *error);
+/* Activation request, step 1. With record_pending (offline), its nonce
+ * becomes the product's pending one; online activation keeps it to itself
+ * (ret_nonce, 33 bytes) so a pending offline request stays valid. */
+int op_request_activation(Context *c, const char *product, const char *key, bool record_pending, char **ret,
+                          char *ret_nonce, sd_bus_error *error);
 
 /* Offline validation step 1; returns the armored request. */
 int op_request_validation(Context *c, Entry *e, char **ret, sd_bus_error *error);

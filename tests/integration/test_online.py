@@ -101,6 +101,7 @@ def test_wrong_signature_machine_or_nonce_is_refused(online, vendor, tmp_path):
     base = ["--id", "srv-1", "--product", PRODUCT, "--licensee", "X", "--feature", "reports"]
     # an old nonce: answer a request that a newer one replaced
     req, _ = m.RequestOfflineActivation(PRODUCT, KEY, False)
+    m.RequestOfflineActivation(PRODUCT, KEY, False)
     vendor("answer", "--signing-key", online.signing_key, "--request", "-", "--id", "srv-1", "--licensee", "X",
            "--feature", "reports", "--output", str(old), input=str(req))
     vendor("issue", "--signing-key", str(tmp_path / "rogue.key"), *base, "--machine-id", mid, "--device-key", dk,
@@ -115,6 +116,33 @@ def test_wrong_signature_machine_or_nonce_is_refused(online, vendor, tmp_path):
         name, msg = dbus_error(m.Activate, PRODUCT, KEY, False)
         assert name == f"org.licensed.License1.Error.{error}", (mode, name, msg)
         assert licenses_dir(online) == {}
+
+
+def test_online_activation_keeps_a_pending_offline_request(online, vendor, tmp_path):
+    """Trying online must not cancel an offline request already on its way
+    to the vendor; activating again on the same machine is fine."""
+    m = online.client.manager
+    req, _ = m.RequestOfflineActivation(PRODUCT, KEY, False)
+    online.server.mode = "500"
+    dbus_error(m.Activate, PRODUCT, KEY, False)
+    lic = tmp_path / "offline.lic"
+    vendor("answer", "--signing-key", online.signing_key, "--request", "-", "--id", "srv-1", "--licensee", "X",
+           "--feature", "reports", "--output", str(lic), input=str(req))
+    m.InstallLicense(lic.read_text(), False)
+    online.server.mode = "good"
+    m.Activate(PRODUCT, KEY, False, timeout=30)  # same id and revision, fresh answer: replaces
+    assert online.client.check(PRODUCT, "reports") == (True, "licensed")
+    assert str(online.client.license_props("srv-1")["Licensee"]) == "Fake Ltd"
+
+
+def test_licenses_needing_no_validation_are_not_sent(online, vendor):
+    m = online.client.manager
+    online.server.extra_answer_args = ["--validation-interval", "0"]
+    m.Activate(PRODUCT, KEY, False, timeout=30)
+    n = len(online.server.requests)
+    results = [(str(a), str(b)) for a, b, _ in m.Validate("", False, timeout=30)]
+    assert results == [("srv-1", "skipped")]
+    assert len(online.server.requests) == n
 
 
 def test_validation_failure_keeps_the_license_and_grace(online):
