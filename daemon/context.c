@@ -75,6 +75,14 @@ int context_new(const Options *o, Context **ret) {
         CoreError err = {};
         int r;
 
+        /* Blocked before the bus name is ours: a SIGTERM from then on must
+         * reach the event loop, not kill the process mid-way. */
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
         c = calloc(1, sizeof(*c));
         if (!c)
                 return log_oom();
@@ -158,6 +166,7 @@ Context *context_free(Context *c) {
                 free(e);
         }
         free(c->entries);
+        context_index_done(c);
         seats_free_all(c);
         http_client_free(c->http);
         sd_event_source_unref(c->reevaluate_source);
@@ -249,13 +258,8 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 
 int context_run(Context *c) {
         _cleanup_free_ char *summary = NULL;
-        sigset_t mask;
         int r;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
         r = sd_event_add_signal(c->event, NULL, SIGTERM, on_exit_signal, c);
         if (r >= 0)
                 r = sd_event_add_signal(c->event, NULL, SIGINT, on_exit_signal, c);

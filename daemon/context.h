@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "evaluate.h"
+#include "hashmap.h"
 #include "license.h"
 #include "product.h"
 #include "store.h"
@@ -23,9 +24,17 @@
 #define BUS_NAME "org.licensed.License1"
 
 typedef struct Context Context;
+typedef struct Entry Entry;
+
+/* The licenses of one product, for lookups that must not scan them all. */
+typedef struct ProductEntries {
+        char *product;
+        Entry **items;
+        size_t n;
+} ProductEntries;
 
 /* An installed license. */
-typedef struct Entry {
+struct Entry {
         Context *context; /* owner; the bus vtable's userdata is the Entry */
         char *id;
         char *object_path;
@@ -36,7 +45,7 @@ typedef struct Entry {
         Reason *feature_reasons; /* last announced reason per feature, for FeatureChanged */
         Reason status;           /* last announced license-level status */
         int64_t warned_days_left; /* last grace warning sent, -1 if none */
-} Entry;
+};
 
 /* A recently logged denial, so a program asking in a loop does not flood
  * the journal. */
@@ -73,6 +82,8 @@ struct Context {
 
         Entry **entries;
         size_t n_entries;
+        Hashmap by_id;      /* id -> Entry */
+        Hashmap by_product; /* product -> ProductEntries */
 
         int64_t time_high_water; /* latest trusted wall-clock time */
         int64_t hw_boottime;     /* CLOCK_BOOTTIME seconds when time_high_water was set */
@@ -98,11 +109,14 @@ int context_run(Context *c);
 /* licenses.c: the installed set ----------------------------------------- */
 
 Entry *context_find_entry(Context *c, const char *id);
+/* The licenses of a product (never NULL; n may be 0). */
+const ProductEntries *context_product_entries(Context *c, const char *product);
 /* Verifies and adds (or, for an upgrade, replaces) a license read from disk
  * or handed in; takes ownership of *l. */
 int context_add_entry(Context *c, const char *id, const char *text, License *l, const Product *p,
                       const LicenseState *st, Entry **ret);
 void context_remove_entry(Context *c, Entry *e);
+void context_index_done(Context *c);
 int context_load_licenses(Context *c);
 
 /* The local state evaluate() needs for an entry. */

@@ -30,10 +30,77 @@ static void entry_free(Entry *e) {
 }
 
 Entry *context_find_entry(Context *c, const char *id) {
-        for (size_t i = 0; i < c->n_entries; i++)
-                if (streq(c->entries[i]->id, id))
-                        return c->entries[i];
-        return NULL;
+        return hashmap_get(&c->by_id, id);
+}
+
+const ProductEntries *context_product_entries(Context *c, const char *product) {
+        static const ProductEntries none = {};
+        ProductEntries *pe = hashmap_get(&c->by_product, product);
+        return pe ?: &none;
+}
+
+/* Index maintenance: every change to c->entries goes through these two. */
+static int index_add(Context *c, Entry *e) {
+        ProductEntries *pe = hashmap_get(&c->by_product, e->license.product);
+        Entry **n;
+        int r;
+
+        if (!pe) {
+                pe = calloc(1, sizeof(*pe));
+                if (!pe || !(pe->product = strdup(e->license.product))) {
+                        free(pe);
+                        return -ENOMEM;
+                }
+                r = hashmap_put(&c->by_product, pe->product, pe);
+                if (r < 0) {
+                        free(pe->product);
+                        free(pe);
+                        return r;
+                }
+        }
+        n = realloc(pe->items, (pe->n + 1) * sizeof(Entry *));
+        if (!n)
+                return -ENOMEM;
+        pe->items = n;
+        pe->items[pe->n++] = e;
+        r = hashmap_put(&c->by_id, e->id, e);
+        if (r < 0) {
+                pe->n--;
+                return r;
+        }
+        return 0;
+}
+
+static void index_remove(Context *c, Entry *e) {
+        ProductEntries *pe = hashmap_get(&c->by_product, e->license.product);
+
+        hashmap_remove(&c->by_id, e->id);
+        if (!pe)
+                return;
+        for (size_t i = 0; i < pe->n; i++)
+                if (pe->items[i] == e) {
+                        pe->items[i] = pe->items[--pe->n];
+                        break;
+                }
+        if (pe->n == 0) {
+                hashmap_remove(&c->by_product, pe->product);
+                free(pe->product);
+                free(pe->items);
+                free(pe);
+        }
+}
+
+void context_index_done(Context *c) {
+        for (size_t i = 0; i < c->by_product.n_slots; i++) {
+                ProductEntries *pe = c->by_product.slots[i].key ? c->by_product.slots[i].value : NULL;
+                if (pe) {
+                        free(pe->product);
+                        free(pe->items);
+                        free(pe);
+                }
+        }
+        hashmap_done(&c->by_product);
+        hashmap_done(&c->by_id);
 }
 
 int context_add_entry(Context *c, const char *id, const char *text, License *l, const Product *p,
@@ -68,26 +135,40 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         e->warned_days_left = -1;
 
         old = context_find_entry(c, id);
-        if (old) {
-                for (size_t i = 0; i < c->n_entries; i++)
-                        if (c->entries[i] == old)
-                                c->entries[i] = e;
-                entry_free(old);
-        } else {
+        if (!old) {
                 Entry **n = realloc(c->entries, (c->n_entries + 1) * sizeof(Entry *));
                 if (!n) {
                         entry_free(e);
                         return -ENOMEM;
                 }
                 c->entries = n;
-                c->entries[c->n_entries++] = e;
         }
+        r = index_add(c, e);
+        if (r < 0) {
+                entry_free(e);
+                return r;
+        }
+        if (old) {
+                /* index_add() replaced the id mapping; drop old's product slot. */
+                ProductEntries *pe = hashmap_get(&c->by_product, old->license.product);
+                for (size_t i = 0; pe && i < pe->n; i++)
+                        if (pe->items[i] == old) {
+                                pe->items[i] = pe->items[--pe->n];
+                                break;
+                        }
+                for (size_t i = 0; i < c->n_entries; i++)
+                        if (c->entries[i] == old)
+                                c->entries[i] = e;
+                entry_free(old);
+        } else
+                c->entries[c->n_entries++] = e;
         if (ret)
                 *ret = e;
         return 0;
 }
 
 void context_remove_entry(Context *c, Entry *e) {
+        index_remove(c, e);
         for (size_t i = 0; i < c->n_entries; i++)
                 if (c->entries[i] == e) {
                         memmove(c->entries + i, c->entries + i + 1, (c->n_entries - i - 1) * sizeof(Entry *));
@@ -260,15 +341,14 @@ static bool expires_later(int64_t a, int64_t b) {
 void context_check_feature(Context *c, const char *product, const char *feature, int64_t release_date,
                            bool want_seat, Verdict *ret) {
         int64_t now = context_now(c);
+        const ProductEntries *pe = context_product_entries(c, product);
         Verdict best = {.reason = REASON_NOT_INSTALLED};
 
-        for (size_t i = 0; i < c->n_entries; i++) {
-                Entry *e = c->entries[i];
+        for (size_t i = 0; i < pe->n; i++) {
+                Entry *e = pe->items[i];
                 LocalState st;
                 Verdict v;
 
-                if (!streq(e->license.product, product))
-                        continue;
                 entry_local_state(c, e, &st);
                 st.want_seat = want_seat;
                 st.seats_in_use = want_seat ? seats_in_use(c, product, feature) : 0;

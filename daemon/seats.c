@@ -37,9 +37,9 @@ static void seat_remove(Context *c, Seat *seat) {
                         *p = seat->next;
                         break;
                 }
-        for (size_t i = 0; i < c->n_entries; i++)
-                if (streq(c->entries[i]->license.product, seat->product))
-                        (void) license_dbus_emit_changed(c, c->entries[i]);
+        const ProductEntries *pe = context_product_entries(c, seat->product);
+        for (size_t i = 0; i < pe->n; i++)
+                (void) license_dbus_emit_changed(c, pe->items[i]);
         seat_free(seat);
         context_idle_touch(c);
 }
@@ -101,9 +101,9 @@ int seats_take(Context *c, sd_bus_message *m, const char *product, const char *f
         }
         seat->next = c->seats;
         c->seats = seat;
-        for (size_t i = 0; i < c->n_entries; i++)
-                if (streq(c->entries[i]->license.product, product))
-                        (void) license_dbus_emit_changed(c, c->entries[i]);
+        const ProductEntries *pe = context_product_entries(c, product);
+        for (size_t i = 0; i < pe->n; i++)
+                (void) license_dbus_emit_changed(c, pe->items[i]);
         return 1;
 }
 
