@@ -28,14 +28,15 @@ typedef struct Entitlement {
          * properties, validation policy, and the revision. id, issued, key,
          * machine-id, device-key and nonce are unset. */
         License license;
-        uint32_t seats;  /* machines that may hold it at once, >= 1 */
+        uint32_t seats; /* machines that may hold it at once, >= 1 */
         bool revoked;
         int64_t created;
         int64_t updated;
         uint32_t active; /* active activations; filled in when read */
 } Entitlement;
 
-#define ENTITLEMENT_INIT {.license = LICENSE_INIT}
+#define ENTITLEMENT_INIT                                                                                    \
+        { .license = LICENSE_INIT }
 
 void entitlement_done(Entitlement *e);
 
@@ -50,7 +51,7 @@ typedef struct Activation {
         uint32_t revision; /* of the license last sent to the machine */
         int64_t activated;
         int64_t last_seen;
-        int64_t released;  /* TIME_UNSET while the machine holds its seat */
+        int64_t released; /* TIME_UNSET while the machine holds its seat */
 } Activation;
 
 void activation_done(Activation *a);
@@ -102,7 +103,8 @@ typedef struct ActivationClaim {
  * Errors: -ENOENT unknown key, -EXDEV another product, -EKEYREVOKED
  * revoked, -EUSERS no free seat (ret_e is filled in even then, so the
  * caller can say how many seats there are). */
-int storage_activate(Storage *s, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a, CoreError *err);
+int storage_activate(Storage *s, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a,
+                     CoreError *err);
 
 /* The activation a license id names, released or not. -ENOENT if none. */
 int storage_activation_get(Storage *s, const char *license_id, Activation *ret, CoreError *err);
@@ -122,5 +124,5 @@ int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, 
 
 /* The vendor frees the seats the machine machine_id holds of key (a lost
  * machine); *ret_n says how many. -ENOENT if it holds none. */
-int storage_release_machine(Storage *s, const char *key, const char *machine_id, int64_t now, unsigned *ret_n,
-                            CoreError *err);
+int storage_release_machine(Storage *s, const char *key, const char *machine_id, int64_t now,
+                            unsigned *ret_n, CoreError *err);

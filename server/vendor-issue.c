@@ -342,9 +342,9 @@ int vendor_license_from_argv(int argc, char *argv[], LicenseArgs *args, License 
         return 0;
 }
 
-int vendor_license_sign(const char *verb, const License *l, const char *signing_key, const char *output) {
-        _cleanup_pkey_ EVP_PKEY *key = NULL;
-        _cleanup_free_ char *text = NULL, *body = NULL;
+int vendor_license_check(const char *verb, const License *l) {
+        _cleanup_(license_done) License check = LICENSE_INIT;
+        _cleanup_free_ char *body = NULL;
         CoreError err = {};
         size_t body_len;
         int r;
@@ -361,14 +361,21 @@ int vendor_license_sign(const char *verb, const License *l, const char *signing_
         if (r < 0)
                 return vendor_error(r, "%s: the license fields are not valid (check id, product, machine-id "
                                        "and device-key together)", verb);
-        {
-                _cleanup_(license_done) License check = LICENSE_INIT;
-                license_init(&check);
-                r = license_parse_body((const uint8_t *) body, body_len, &check, &err);
-                if (r < 0)
-                        return vendor_error(r, "%s: %s", verb, core_error_message(&err, r));
-        }
+        r = license_parse_body((const uint8_t *) body, body_len, &check, &err);
+        if (r < 0)
+                return vendor_error(r, "%s: %s", verb, core_error_message(&err, r));
+        return 0;
+}
 
+int vendor_license_sign(const char *verb, const License *l, const char *signing_key, const char *output) {
+        _cleanup_pkey_ EVP_PKEY *key = NULL;
+        _cleanup_free_ char *text = NULL;
+        CoreError err = {};
+        int r;
+
+        r = vendor_license_check(verb, l);
+        if (r < 0)
+                return r;
         r = ed25519_load_private(signing_key, &key, &err);
         if (r < 0)
                 return vendor_error(r, "%s: %s", verb, core_error_message(&err, r));
@@ -376,6 +383,13 @@ int vendor_license_sign(const char *verb, const License *l, const char *signing_
         if (r < 0)
                 return vendor_error(r, "%s: cannot sign: %s", verb, strerror(-r));
         return vendor_write_output(verb, output, text);
+}
+
+int vendor_license_apply_option(License *l, const char *option, const char *value, CoreError *err) {
+        for (const struct option *o = license_options; o->name; o++)
+                if (streq(o->name, option) && o->val >= ARG_ID && o->val < ARG_SPEC)
+                        return apply_field(l, o->val, value, err);
+        return core_error_set(err, EINVAL, "'%s' is not a license field", option);
 }
 
 int verb_issue(int argc, char *argv[], void *userdata) {

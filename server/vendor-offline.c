@@ -10,6 +10,7 @@
 #include "crypto.h"
 #include "license-key.h"
 #include "license.h"
+#include "receipt.h"
 #include "request.h"
 #include "timeutil.h"
 #include "vendor.h"
@@ -132,7 +133,6 @@ int verb_receipt(int argc, char *argv[], void *userdata) {
         _cleanup_pkey_ EVP_PKEY *key = NULL;
         _cleanup_free_ char *text = NULL;
         const char *signing_key = NULL, *request = NULL, *output = NULL;
-        ValidationReceipt rc;
         bool revoked = false;
         CoreError err = {};
         int c, r;
@@ -164,16 +164,7 @@ int verb_receipt(int argc, char *argv[], void *userdata) {
         if (r < 0)
                 return vendor_error(r, "receipt: %s", core_error_message(&err, r));
 
-        /* Borrows the request's strings: not to be freed. */
-        rc = (ValidationReceipt) {
-                .license_id = req.license_id,
-                .product = req.product,
-                .machine_id = req.machine_id,
-                .nonce = req.nonce,
-                .validated = now_realtime(),
-                .status = revoked ? RECEIPT_REVOKED : RECEIPT_VALID,
-        };
-        r = validation_receipt_sign(&rc, key, &text);
+        r = receipt_sign_for_request(&req, revoked ? RECEIPT_REVOKED : RECEIPT_VALID, key, &text);
         if (r < 0)
                 return vendor_error(r, "receipt: cannot sign: %s", strerror(-r));
         return vendor_write_output("receipt", output, text);

@@ -39,6 +39,18 @@ static const char *const help_text =
         "  check-request [FILE|-]       Verify an activation or validation request and\n"
         "                               print it\n"
         "\n"
+        "The activation server's database (licensed-server --db FILE):\n"
+        "  entitlement create --db FILE --product ID --licensee TEXT [--seats N] ...\n"
+        "                               Make a license key the server activates; prints it\n"
+        "  entitlement list --db FILE   List the license keys\n"
+        "  activations --db FILE [--key KEY]\n"
+        "                               List the machines that activated\n"
+        "  revoke --db FILE --key KEY   Revoke a key (machines learn it when they validate)\n"
+        "  upgrade --db FILE --key KEY [--feature ...] [--maintenance-until ...] ...\n"
+        "                               Change what a key grants (a new revision)\n"
+        "  release --db FILE --key KEY --machine-id MACHINE\n"
+        "                               Free the seat of a lost machine\n"
+        "\n"
         "Options:\n"
         "  -h --help     Show this help\n"
         "     --version  Show the version\n"
@@ -125,6 +137,11 @@ int main(int argc, char *argv[]) {
                 {"receipt", 1, VERB_ANY, verb_receipt},
                 {"check-proof", 1, VERB_ANY, verb_check},
                 {"check-request", 1, VERB_ANY, verb_check},
+                {"entitlement", 2, VERB_ANY, verb_entitlement},
+                {"activations", 1, VERB_ANY, verb_activations},
+                {"revoke", 1, VERB_ANY, verb_revoke},
+                {"upgrade", 1, VERB_ANY, verb_upgrade},
+                {"release", 1, VERB_ANY, verb_release},
                 {},
         };
         VendorOptions o = {};

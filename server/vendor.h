@@ -21,6 +21,13 @@ int verb_answer(int argc, char *argv[], void *userdata);
 int verb_receipt(int argc, char *argv[], void *userdata);
 /* check-proof and check-request */
 int verb_check(int argc, char *argv[], void *userdata);
+/* The activation server's database (vendor-admin.c): entitlement create,
+ * entitlement list, activations, revoke, upgrade, release. */
+int verb_entitlement(int argc, char *argv[], void *userdata);
+int verb_activations(int argc, char *argv[], void *userdata);
+int verb_revoke(int argc, char *argv[], void *userdata);
+int verb_upgrade(int argc, char *argv[], void *userdata);
+int verb_release(int argc, char *argv[], void *userdata);
 
 /* 'issue' and 'answer' share their options, spec file and signing
  * (vendor-issue.c). */
@@ -39,10 +46,19 @@ typedef struct LicenseArgs {
  * was printed, or negative errno after printing the error. */
 int vendor_license_from_argv(int argc, char *argv[], LicenseArgs *args, License *l);
 
-/* Checks that l has id, product and licensee and will parse on the other
- * side, signs it with the private key in signing_key, and writes it to
- * output (atomically) or stdout. Prints its errors. */
+/* Checks l (vendor_license_check), signs it with the private key in
+ * signing_key, and writes it to output (atomically) or stdout. Prints its
+ * errors. */
 int vendor_license_sign(const char *verb, const License *l, const char *signing_key, const char *output);
+
+/* Checks that l has id, product and licensee and that its body parses as
+ * the receiving side will parse it. Prints its errors. */
+int vendor_license_check(const char *verb, const License *l);
+
+/* Applies one license field, named by its 'issue' option without the
+ * dashes ("feature", "not-after", ...), with the checks 'issue' makes:
+ * the same syntax for 'issue' and the entitlements of the server. */
+int vendor_license_apply_option(License *l, const char *option, const char *value, CoreError *err);
 
 /* Reads an armored document from path ("-": stdin), at most ARMOR_MAX_SIZE.
  * Prints its errors. */

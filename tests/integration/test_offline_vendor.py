@@ -6,80 +6,13 @@ The machine side (licensectl activate --offline, ...) is played here by
 Python: requests are built and signed with the `cryptography` module exactly
 as the format says, which also checks the format is implementable from its
 documentation alone."""
-import base64
 import datetime
-import hashlib
 import json
 
 import pytest
 
-ed25519 = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
-serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
-
-PRODUCT = "com.example.app"
-MACHINE_ID = "0123456789abcdef0123456789abcdef"
-NONCE = "00112233445566778899aabbccddeeff"
-KINDS = {
-    "activation": "ACTIVATION REQUEST",
-    "validation": "VALIDATION REQUEST",
-    "deactivation": "DEACTIVATION PROOF",
-}
-
-
-def key_id(raw):
-    return hashlib.sha256(raw).digest()[:8].hex()
-
-
-def armor(kind, kid, signature, body):
-    b64 = base64.b64encode(body).decode()
-    lines = [f"-----BEGIN LICENSED {kind}-----", f"Key-Id: {kid}",
-             f"Signature: {base64.b64encode(signature).decode()}", ""]
-    lines += [b64[i:i + 64] for i in range(0, len(b64), 64)]
-    lines.append(f"-----END LICENSED {kind}-----")
-    return "\n".join(lines) + "\n"
-
-
-def dearmor(text):
-    """Returns (kind, headers, body bytes)."""
-    lines = text.strip().split("\n")
-    kind = lines[0][len("-----BEGIN LICENSED "):-5]
-    blank = lines.index("")
-    headers = dict(l.split(": ", 1) for l in lines[1:blank])
-    body = base64.b64decode("".join(lines[blank + 1:-1]))
-    return kind, headers, body
-
-
-class Device:
-    """The machine: its device key, and the documents it signs."""
-
-    def __init__(self):
-        self.key = ed25519.Ed25519PrivateKey.generate()
-        self.raw = self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        self.pub = base64.b64encode(self.raw).decode()
-        self.key_id = key_id(self.raw)
-
-    def body(self, type, **over):
-        fields = {
-            "licensed-request": "1",
-            "type": type,
-            "product": PRODUCT,
-            "machine-id": MACHINE_ID,
-            "device-key": self.pub,
-            "nonce": NONCE,
-            "created": "2026-01-01T00:00:00Z",
-            "hostname": "build-01.example.com",
-        }
-        if type == "activation":
-            fields["key"] = over.pop("key")
-        else:
-            fields["license-id"] = "acme-0001"
-            fields["revision"] = "2"
-        fields.update(over)
-        return "".join(f"{k}: {v}\n" for k, v in fields.items() if v is not None).encode()
-
-    def sign(self, type, kind=None, kid=None, **over):
-        body = self.body(type, **over)
-        return armor(kind or KINDS[type], kid or self.key_id, self.key.sign(body), body)
+pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
+from machine import MACHINE_ID, NONCE, PRODUCT, Device, armor, dearmor, tamper, verify  # noqa: E402
 
 
 @pytest.fixture
@@ -143,8 +76,7 @@ def test_answer_rejects_a_tampered_request(vendor, tmp_path, signing_key, licens
     text = device.sign("activation", key=license_key)
     kind, headers, body = dearmor(text)
     # The machine id changed after signing.
-    edited = armor(kind, headers["Key-Id"], base64.b64decode(headers["Signature"]),
-                   body.replace(MACHINE_ID.encode(), b"f" * 32))
+    edited = tamper(text, MACHINE_ID.encode(), b"f" * 32)
     p = answer(vendor, key, write(tmp_path, "req.txt", edited), check=False)
     assert p.returncode != 0
     assert "NOT VALID" in p.stderr and "signature does not match" in p.stderr
@@ -194,14 +126,9 @@ def test_answer_product_and_binding_must_agree(vendor, tmp_path, signing_key, li
 
 
 def verify_receipt(text, pub):
-    kind, headers, body = dearmor(text)
-    assert kind == "VALIDATION RECEIPT"
-    raw = base64.b64decode(pub.read_text().strip())
-    assert headers["Key-Id"] == key_id(raw)
-    ed25519.Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(headers["Signature"]), body)
-    lines = body.decode().splitlines()
-    assert lines[0] == "licensed-receipt: 1"
-    return dict(l.split(": ", 1) for l in lines)
+    f = verify(text, pub.read_text(), "VALIDATION RECEIPT")
+    assert dearmor(text)[2].decode().splitlines()[0] == "licensed-receipt: 1"
+    return f
 
 
 @pytest.mark.parametrize("revoked", [False, True])
@@ -230,10 +157,7 @@ def test_receipt_rejects_what_is_not_a_good_validation_request(vendor, tmp_path,
                input=device.sign("activation", key=license_key))
     assert p.returncode != 0 and "not a VALIDATION REQUEST" in p.stderr
 
-    text = device.sign("validation")
-    kind, headers, body = dearmor(text)
-    edited = armor(kind, headers["Key-Id"], base64.b64decode(headers["Signature"]),
-                   body.replace(b"revision: 2", b"revision: 3"))
+    edited = tamper(device.sign("validation"), b"revision: 2", b"revision: 3")
     p = vendor("receipt", "--signing-key", str(key), "--request", "-", input=edited, check=False)
     assert p.returncode != 0 and "signature does not match" in p.stderr and p.stdout == ""
 
@@ -257,10 +181,7 @@ def test_check_proof(vendor, tmp_path, device):
 
 
 def test_check_proof_rejects_tampering(vendor, tmp_path, device):
-    text = device.sign("deactivation")
-    kind, headers, body = dearmor(text)
-    edited = armor(kind, headers["Key-Id"], base64.b64decode(headers["Signature"]),
-                   body.replace(b"acme-0001", b"acme-0002"))
+    edited = tamper(device.sign("deactivation"), b"acme-0001", b"acme-0002")
     p = vendor("check-proof", "-", input=edited, check=False)
     assert p.returncode == 1 and "NOT VALID" in p.stderr and "signature does not match" in p.stderr
     assert p.stdout == ""

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The JSON API of licensed-server (docs/protocol.md). Every machine request
+ * is one of the signed documents of docs/offline.md, so the server knows
+ * the sender holds the device key it names; the database decides the rest.
+ * Handler order: parse -> verify -> look up -> mutate -> sign -> reply. */
+
+#include <assert.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "build-info.h"
+#include "license-key.h"
+#include "receipt.h"
+#include "request.h"
+#include "server.h"
+#include "timeutil.h"
+
+/* Replies ------------------------------------------------------------------ */
+
+void reply_done(Reply *r) {
+        json_object_put(r->body);
+        r->body = NULL;
+}
+
+int reply_error(Reply *r, unsigned status, const char *code, const char *fmt, ...) {
+        json_object *e = json_object_new_object(), *root = json_object_new_object();
+        char message[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(message, sizeof(message), fmt, ap);
+        va_end(ap);
+        json_object_object_add(e, "code", json_object_new_string(code));
+        json_object_object_add(e, "message", json_object_new_string(message));
+        json_object_object_add(root, "error", e);
+        reply_done(r);
+        r->status = status;
+        r->body = root;
+        snprintf(r->note, sizeof(r->note), "%s: %s", code, message);
+        return 0;
+}
+
+static void reply_ok(Reply *r, json_object *body) {
+        reply_done(r);
+        r->status = 200;
+        r->body = body;
+}
+
+static int reply_internal(Reply *r, const char *what, int error, const CoreError *err) {
+        /* The details are for the vendor's log, not for the client. */
+        server_log("%s: %s", what, core_error_message(err, error));
+        return reply_error(r, 500, "internal", "the server could not %s; try again later", what);
+}
+
+static void add_string(json_object *o, const char *name, const char *value) {
+        json_object_object_add(o, name, json_object_new_string(value));
+}
+
+/* Requests ---------------------------------------------------------------- */
+
+/* Reads member (a string holding an armored machine document) from the
+ * body and verifies it. Returns 0, or negative after filling the reply. */
+static int read_document(json_object *body, const char *member, MachineRequestType type, MachineRequest *ret,
+                         Reply *reply) {
+        const char *kind = machine_request_kind(type);
+        json_object *v;
+        CoreError err = {};
+        int r;
+
+        if (!json_object_object_get_ex(body, member, &v) || !json_object_is_type(v, json_type_string)) {
+                reply_error(reply, 400, "bad-request",
+                            "the body needs \"%s\": a string holding the armored %s", member, kind);
+                return -EINVAL;
+        }
+        r = machine_request_verify(json_object_get_string(v), (size_t) json_object_get_string_len(v), type,
+                                   ret, &err);
+        if (r == -EKEYREJECTED || r == -ENOKEY) {
+                reply_error(reply, 400, "invalid-signature", "%s", core_error_message(&err, r));
+                return r;
+        }
+        if (r < 0) {
+                reply_error(reply, 400, "invalid-request", "%s", core_error_message(&err, r));
+                return r;
+        }
+        return 0;
+}
+
+/* The license id of the activation of key on one machine: the key's first
+ * group (as in the masked key) and 64 bits of SHA-256 over key, machine id
+ * and device key. Stable, so the same machine gets the same id back; a
+ * valid identifier of 22 characters. */
+static int license_id_for(const char *key, const char *machine_id, const char *device_key,
+                          char out[static LICENSE_ID_MAX + 1]) {
+        _cleanup_free_ char *input = NULL;
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned md_len;
+        int n;
+
+        n = asprintf(&input, "%s\n%s\n%s", key, machine_id, device_key);
+        if (n < 0)
+                return -ENOMEM;
+        if (EVP_Digest(input, (size_t) n, md, &md_len, EVP_sha256(), NULL) != 1)
+                return -EIO;
+        n = snprintf(out, LICENSE_ID_MAX + 1, "%.*s-", LICENSE_KEY_GROUP_LEN, key);
+        for (int i = 0; i < 8; i++)
+                n += snprintf(out + n, (size_t) (LICENSE_ID_MAX + 1 - n), "%02x", md[i]);
+        return 0;
+}
+
+static int set_copy(char **dst, const char *v) {
+        char *c = strdup(v);
+        if (!c)
+                return -ENOMEM;
+        free(*dst);
+        *dst = c;
+        return 0;
+}
+
+/* Turns the entitlement's unbound template into the license of activation
+ * a, answering the request with nonce, and signs it. */
+static int sign_license(Server *s, Entitlement *e, const Activation *a, const char *nonce, char **ret) {
+        char masked[LICENSE_KEY_STRING_SIZE];
+        License *l = &e->license;
+        int r;
+
+        license_key_mask(e->key, masked);
+        r = set_copy(&l->id, a->license_id);
+        if (r >= 0)
+                r = set_copy(&l->key, masked);
+        if (r >= 0)
+                r = set_copy(&l->machine_id, a->machine_id);
+        if (r >= 0)
+                r = set_copy(&l->device_key, a->device_key);
+        if (r >= 0)
+                r = set_copy(&l->nonce, nonce);
+        if (r < 0)
+                return r;
+        l->issued = now_realtime();
+        return license_sign(l, s->signing_key, ret);
+}
+
+/* Reads the machine document in member and finds the activation its
+ * license id names, which must be bound to the machine that signed it.
+ * Returns 0, or negative after filling in the reply. */
+static int find_activation(Server *s, json_object *body, const char *member, MachineRequestType type,
+                           MachineRequest *req, Activation *a, Reply *reply) {
+        CoreError err = {};
+        int r;
+
+        r = read_document(body, member, type, req, reply);
+        if (r < 0)
+                return r;
+        r = storage_activation_get(s->storage, req->license_id, a, &err);
+        if (r == -ENOENT)
+                reply_error(reply, 404, "unknown-license", "%s", err.message);
+        else if (r < 0)
+                reply_internal(reply, "read the activation", r, &err);
+        else if (!streq(a->machine_id, req->machine_id) || !streq(a->device_key, req->device_key)) {
+                reply_error(reply, 403, "wrong-machine", "the license %s is bound to another machine",
+                            a->license_id);
+                r = -EPERM;
+        }
+        return r;
+}
+
+/* Handlers ------------------------------------------------------------------ */
+
+/* POST /v1/activate and /v1/offline. */
+int api_activate(Server *s, json_object *body, Reply *reply) {
+        _cleanup_(machine_request_done) MachineRequest req = MACHINE_REQUEST_INIT;
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        _cleanup_free_ char *text = NULL;
+        char license_id[LICENSE_ID_MAX + 1], masked[LICENSE_KEY_STRING_SIZE];
+        CoreError err = {};
+        json_object *o;
+        int r;
+
+        if (read_document(body, "request", MACHINE_REQUEST_ACTIVATION, &req, reply) < 0)
+                return 0;
+        license_key_mask(req.key, masked);
+        r = license_id_for(req.key, req.machine_id, req.device_key, license_id);
+        if (r < 0)
+                return reply_internal(reply, "derive a license id", r, NULL);
+
+        r = storage_activate(s->storage,
+                             &(ActivationClaim){
+                                     .key = req.key,
+                                     .product = req.product,
+                                     .license_id = license_id,
+                                     .machine_id = req.machine_id,
+                                     .device_key = req.device_key,
+                                     .hostname = req.hostname,
+                                     .nonce = req.nonce,
+                                     .now = now_realtime(),
+                             },
+                             &e, &a, &err);
+        switch (r) {
+        case -ENOENT:
+                return reply_error(reply, 404, "unknown-key",
+                                   "the license key %s is not known to this server", masked);
+        case -EXDEV:
+                return reply_error(reply, 403, "wrong-product", "%s", err.message);
+        case -EKEYREVOKED:
+                return reply_error(reply, 403, "revoked", "%s", err.message);
+        case -EUSERS:
+                return reply_error(reply, 409, "seat-limit", "%s", err.message);
+        default:
+                if (r < 0)
+                        return reply_internal(reply, "store the activation", r, &err);
+        }
+
+        r = sign_license(s, &e, &a, req.nonce, &text);
+        if (r < 0)
+                return reply_internal(reply, "sign the license", r, NULL);
+        o = json_object_new_object();
+        add_string(o, "license_id", license_id);
+        add_string(o, "license", text);
+        reply_ok(reply, o);
+        snprintf(reply->note, sizeof(reply->note),
+                 "key %s, machine %s: license %s revision %" PRIu32 ", %" PRIu32 " of %" PRIu32 " seats",
+                 masked, req.machine_id, license_id, e.license.revision, e.active, e.seats);
+        return 0;
+}
+
+/* POST /v1/validate */
+int api_validate(Server *s, json_object *body, Reply *reply) {
+        _cleanup_(machine_request_done) MachineRequest req = MACHINE_REQUEST_INIT;
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        _cleanup_free_ char *receipt = NULL, *license = NULL;
+        ReceiptStatus status;
+        uint32_t holds;
+        CoreError err = {};
+        bool revoked;
+        json_object *o;
+        int r;
+
+        if (find_activation(s, body, "request", MACHINE_REQUEST_VALIDATION, &req, &a, reply) < 0)
+                return 0;
+        r = storage_entitlement_get(s->storage, a.key, &e, &err);
+        if (r < 0)
+                return reply_internal(reply, "read the entitlement", r, &err);
+        if (!streq(e.license.product, req.product))
+                return reply_error(reply, 403, "wrong-product", "the license %s is for %s, not for %s",
+                                   a.license_id, e.license.product, req.product);
+
+        /* A seat the vendor released (a lost machine) no longer licenses the
+         * machine that held it: it hears "revoked" like a revoked key. */
+        revoked = e.revoked || a.released != TIME_UNSET;
+        status = revoked ? RECEIPT_REVOKED : RECEIPT_VALID;
+        r = receipt_sign_for_request(&req, status, s->signing_key, &receipt);
+        if (r < 0)
+                return reply_internal(reply, "sign the receipt", r, NULL);
+
+        /* An upgrade reaches the machine here: a higher revision of the same
+         * license, bound to the same machine, answering this request. */
+        holds = req.revision;
+        if (!revoked && e.license.revision > req.revision) {
+                r = sign_license(s, &e, &a, req.nonce, &license);
+                if (r < 0)
+                        return reply_internal(reply, "sign the license", r, NULL);
+                holds = e.license.revision;
+        }
+        r = storage_activation_seen(s->storage, a.id, holds, now_realtime(), &err);
+        if (r < 0)
+                server_log("cannot record the validation of %s: %s", a.license_id,
+                           core_error_message(&err, r));
+
+        o = json_object_new_object();
+        add_string(o, "status", receipt_status_to_string(status));
+        add_string(o, "receipt", receipt);
+        if (license)
+                add_string(o, "license", license);
+        reply_ok(reply, o);
+        snprintf(reply->note, sizeof(reply->note), "license %s revision %" PRIu32 ": %s%s", a.license_id,
+                 req.revision, receipt_status_to_string(status),
+                 license ? ", sent the upgraded license" : "");
+        return 0;
+}
+
+/* POST /v1/deactivate */
+int api_deactivate(Server *s, json_object *body, Reply *reply) {
+        _cleanup_(machine_request_done) MachineRequest req = MACHINE_REQUEST_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        CoreError err = {};
+        json_object *o;
+        int r;
+
+        if (find_activation(s, body, "proof", MACHINE_REQUEST_DEACTIVATION, &req, &a, reply) < 0)
+                return 0;
+        r = storage_activation_release(s->storage, a.id, req.nonce, now_realtime(), &err);
+        if (r == -EALREADY)
+                return reply_error(reply, 409, "proof-used", "%s", err.message);
+        if (r < 0)
+                return reply_internal(reply, "release the seat", r, &err);
+
+        o = json_object_new_object();
+        add_string(o, "status", "released");
+        reply_ok(reply, o);
+        snprintf(reply->note, sizeof(reply->note), "license %s, machine %s: seat released", a.license_id,
+                 a.machine_id);
+        return 0;
+}
+
+/* GET /v1/health */
+int api_health(Server *s, json_object *body, Reply *reply) {
+        json_object *o = json_object_new_object();
+
+        add_string(o, "status", "ok");
+        add_string(o, "version", PACKAGE_VERSION);
+        reply_ok(reply, o);
+        return 0;
+}

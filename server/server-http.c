@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* licensed-server's HTTP side on libmicrohttpd: a thread pool with internal
+ * polling, bounded bodies, slow clients timed out, routing, JSON parsing
+ * and the replies. Whatever a client sends, it gets a JSON error it can
+ * read, and the server carries on. */
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include "server.h"
+
+/* A body larger than SERVER_BODY_MAX is read and dropped up to this much,
+ * so the client reads the 413 reply; beyond it the connection is closed. */
+#define BODY_DISCARD_MAX (1024 * 1024)
+#define JSON_DEPTH_MAX 16
+#define CONNECTIONS_MAX 256
+
+typedef struct Route {
+        const char *method; /* GET also answers HEAD */
+        const char *path;
+        ApiHandler api; /* NULL: the offline page */
+} Route;
+
+static const Route routes[] = {
+        {"POST", "/v1/activate", api_activate},
+        {"POST", "/v1/validate", api_validate},
+        {"POST", "/v1/deactivate", api_deactivate},
+        {"POST", "/v1/offline", api_activate},
+        {"GET", "/v1/health", api_health},
+        {"GET", "/", NULL},
+        {"GET", "/offline", NULL},
+};
+
+/* One per HTTP request, from its headers to its completion. */
+typedef struct Request {
+        const Route *route;
+        Reply early; /* an error known from the headers, sent once the body is read */
+        char *body;
+        size_t len;
+        size_t dropped;
+} Request;
+
+void server_log(const char *fmt, ...) {
+        char line[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        /* One fprintf per line: stdio locks the stream, threads do not interleave. */
+        fprintf(stderr, "licensed-server: %s\n", line);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+        char line[1024];
+        size_t n;
+
+        vsnprintf(line, sizeof(line), fmt, ap);
+        n = strlen(line);
+        while (n > 0 && line[n - 1] == '\n')
+                line[--n] = 0;
+        server_log("microhttpd: %s", line);
+}
+
+static const Route *route_find(const char *method, const char *url, bool *ret_path_known) {
+        bool head = streq(method, "HEAD");
+
+        *ret_path_known = false;
+        for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
+                if (!streq(url, routes[i].path))
+                        continue;
+                *ret_path_known = true;
+                if (streq(method, routes[i].method) || (head && streq(routes[i].method, "GET")))
+                        return &routes[i];
+        }
+        return NULL;
+}
+
+/* application/json, optionally with parameters; a charset must be UTF-8. */
+static bool content_type_is_json(const char *v) {
+        const char *semi, *cs;
+        size_t n;
+
+        if (!v)
+                return false;
+        v += strspn(v, " \t");
+        semi = strchr(v, ';');
+        n = semi ? (size_t) (semi - v) : strlen(v);
+        while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+                n--;
+        if (n != strlen("application/json") || strncasecmp(v, "application/json", n) != 0)
+                return false;
+        for (cs = semi; cs; cs = strchr(cs + 1, ';')) {
+                const char *p = cs + 1 + strspn(cs + 1, " \t");
+                if (strncasecmp(p, "charset=", 8) == 0) {
+                        p += 8;
+                        if (*p == '"')
+                                p++;
+                        if (strncasecmp(p, "utf-8", 5) != 0 || strchr("\"; \t", p[5]) == NULL)
+                                return false;
+                }
+        }
+        return true;
+}
+
+/* Checks what the headers say, before any body is read. */
+static void check_headers(struct MHD_Connection *c, Request *rq, const char *method, const char *url) {
+        const char *length, *type;
+        bool known;
+
+        rq->route = route_find(method, url, &known);
+        if (!rq->route) {
+                if (known)
+                        reply_error(&rq->early, 405, "method-not-allowed", "%s is not allowed on %s", method,
+                                    url);
+                else
+                        reply_error(&rq->early, 404, "not-found", "there is nothing at %s", url);
+                return;
+        }
+        if (!streq(rq->route->method, "POST"))
+                return;
+        type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!content_type_is_json(type)) {
+                reply_error(&rq->early, 415, "unsupported-media-type",
+                            "the body must be JSON with Content-Type: application/json (got %s)",
+                            type ? type : "no Content-Type");
+                return;
+        }
+        length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (length && strtoull(length, NULL, 10) > SERVER_BODY_MAX)
+                reply_error(&rq->early, 413, "too-large", "the body is larger than %d bytes",
+                            SERVER_BODY_MAX);
+}
+
+/* Parses the body into a JSON object; fills in the reply if it is not one. */
+static int parse_body(const Request *rq, json_object **ret, Reply *reply) {
+        json_tokener *tok;
+        json_object *o = NULL;
+        enum json_tokener_error e;
+        size_t end;
+
+        if (rq->len == 0)
+                reply_error(reply, 400, "invalid-json", "the body is empty; it must be a JSON object");
+        else if (memchr(rq->body, 0, rq->len))
+                reply_error(reply, 400, "invalid-json", "the body contains a NUL byte");
+        if (reply->status)
+                return -EINVAL;
+
+        tok = json_tokener_new_ex(JSON_DEPTH_MAX);
+        if (!tok)
+                return -ENOMEM;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        o = json_tokener_parse_ex(tok, rq->body, (int) rq->len);
+        e = json_tokener_get_error(tok);
+        end = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+        if (e == json_tokener_continue)
+                reply_error(reply, 400, "invalid-json", "the body is not valid JSON: it ends too early");
+        else if (e != json_tokener_success)
+                reply_error(reply, 400, "invalid-json", "the body is not valid JSON: %s at byte %zu",
+                            json_tokener_error_desc(e), end);
+        else if (end + strspn(rq->body + end, " \t\r\n") != rq->len)
+                reply_error(reply, 400, "invalid-json",
+                            "the body is not valid JSON: there is more text after the value, at byte %zu",
+                            end);
+        else if (!json_object_is_type(o, json_type_object))
+                reply_error(reply, 400, "bad-request", "the body must be a JSON object");
+        else {
+                *ret = o;
+                return 0;
+        }
+        json_object_put(o);
+        return -EINVAL;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status, const char *content_type,
+                                     const char *text, const char *csp, const char *allow) {
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+
+        resp = MHD_create_response_from_buffer(strlen(text), (void *) text, MHD_RESPMEM_MUST_COPY);
+        if (!resp)
+                return MHD_NO;
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        if (csp) {
+                MHD_add_response_header(resp, "Content-Security-Policy", csp);
+                MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+                MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        }
+        if (allow)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        ret = MHD_queue_response(c, status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static void peer_name(struct MHD_Connection *c, char *buf, size_t size) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+        snprintf(buf, size, "?");
+        if (sa && sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, buf, (socklen_t) size);
+        else if (sa && sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, buf, (socklen_t) size);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, const char *method, const char *url,
+                                  Reply *reply) {
+        const char *allow = NULL;
+        char peer[INET6_ADDRSTRLEN];
+
+        if (reply->status == 405)
+                for (size_t i = 0; i < ELEMENTSOF(routes); i++)
+                        if (streq(routes[i].path, url))
+                                allow = streq(routes[i].method, "GET") ? "GET, HEAD" : routes[i].method;
+        peer_name(c, peer, sizeof(peer));
+        server_log("%s %s %s: %u%s%s", peer, method, url, reply->status, reply->note[0] ? " " : "",
+                   reply->note);
+        return send_response(c, reply->status, "application/json",
+                             json_object_to_json_string_ext(
+                                     reply->body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                             NULL, allow);
+}
+
+/* The request is complete: answer it. */
+static enum MHD_Result dispatch(Server *s, struct MHD_Connection *c, Request *rq, const char *method,
+                                const char *url) {
+        _cleanup_(reply_done) Reply reply = {};
+        json_object *body = NULL;
+
+        if (rq->early.status)
+                return send_reply(c, method, url, &rq->early);
+        if (rq->dropped > 0) {
+                reply_error(&reply, 413, "too-large", "the body is larger than %d bytes", SERVER_BODY_MAX);
+                return send_reply(c, method, url, &reply);
+        }
+        if (!rq->route->api) {
+                char peer[INET6_ADDRSTRLEN];
+
+                peer_name(c, peer, sizeof(peer));
+                server_log("%s %s %s: 200 the offline page", peer, method, url);
+                return send_response(c, 200, "text/html; charset=utf-8", s->page.html, s->page.csp, NULL);
+        }
+        if (streq(rq->route->method, "POST") && parse_body(rq, &body, &reply) < 0)
+                return reply.status ? send_reply(c, method, url, &reply) : MHD_NO;
+        rq->route->api(s, body, &reply);
+        json_object_put(body);
+        if (!reply.status)
+                reply_error(&reply, 500, "internal", "the server has no answer");
+        return send_reply(c, method, url, &reply);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+        Server *s = cls;
+        Request *rq = *con_cls;
+
+        if (!rq) {
+                rq = calloc(1, sizeof(*rq));
+                if (!rq)
+                        return MHD_NO;
+                *con_cls = rq;
+                check_headers(c, rq, method, url);
+                /* A body too large to even read through: answer now, MHD
+                 * closes the connection after the reply. */
+                if (rq->early.status == 413)
+                        return send_reply(c, method, url, &rq->early);
+                return MHD_YES;
+        }
+
+        if (*upload_data_size > 0) {
+                size_t n = *upload_data_size;
+                char *m;
+
+                *upload_data_size = 0;
+                if (rq->early.status || rq->dropped > 0 || rq->len + n > SERVER_BODY_MAX) {
+                        rq->dropped += n;
+                        return rq->dropped + rq->len > BODY_DISCARD_MAX ? MHD_NO : MHD_YES;
+                }
+                m = realloc(rq->body, rq->len + n + 1);
+                if (!m)
+                        return MHD_NO;
+                rq->body = m;
+                memcpy(rq->body + rq->len, upload_data, n);
+                rq->len += n;
+                rq->body[rq->len] = 0;
+                return MHD_YES;
+        }
+        return dispatch(s, c, rq, method, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+        Request *rq = *con_cls;
+
+        if (!rq)
+                return;
+        reply_done(&rq->early);
+        free(rq->body);
+        free(rq);
+        *con_cls = NULL;
+}
+
+int server_http_start(Server *s, CoreError *err) {
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+        struct MHD_OptionItem opts[16];
+        size_t n = 0;
+
+#define OPT(o, v, p) (opts[n++] = (struct MHD_OptionItem){(o), (intptr_t) (v), (p)})
+        OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL); /* first, or MHD logs the rest its own way */
+        OPT(MHD_OPTION_SOCK_ADDR, 0, &s->listen);
+        OPT(MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_sec, NULL);
+        OPT(MHD_OPTION_CONNECTION_LIMIT, CONNECTIONS_MAX, NULL);
+        OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL);
+        OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
+        OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, s);
+        if (s->threads > 1)
+                OPT(MHD_OPTION_THREAD_POOL_SIZE, s->threads, NULL);
+        if (s->tls_cert) {
+                flags |= MHD_USE_TLS;
+                OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert);
+                OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key);
+        }
+        OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+        assert(n <= ELEMENTSOF(opts));
+
+        if (s->listen.ss_family == AF_INET6)
+                flags |= MHD_USE_IPv6;
+        s->httpd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
+                                    MHD_OPTION_END);
+        if (!s->httpd)
+                return core_error_set(err, EADDRNOTAVAIL,
+                                      "cannot listen (address in use, not local, or bad TLS files?); "
+                                      "see the microhttpd message above");
+        return 0;
+}
+
+void server_http_stop(Server *s) {
+        if (s->httpd)
+                MHD_stop_daemon(s->httpd);
+        s->httpd = NULL;
+}
+
+void server_http_url(Server *s, char *buf, size_t size) {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->httpd, MHD_DAEMON_INFO_BIND_PORT);
+        unsigned port = info ? info->port : 0;
+        char addr[INET6_ADDRSTRLEN] = "?";
+        const char *scheme = s->tls_cert ? "https" : "http";
+
+        if (s->listen.ss_family == AF_INET6) {
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &s->listen)->sin6_addr, addr, sizeof(addr));
+                snprintf(buf, size, "%s://[%s]:%u", scheme, addr, port);
+        } else {
+                inet_ntop(AF_INET, &((struct sockaddr_in *) &s->listen)->sin_addr, addr, sizeof(addr));
+                snprintf(buf, size, "%s://%s:%u", scheme, addr, port);
+        }
+}
+
+int server_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len, CoreError *err) {
+        _cleanup_free_ char *host = NULL;
+        const char *colon, *port_text;
+        struct sockaddr_storage ss = {};
+        unsigned long port;
+        char *end;
+
+        if (text[0] == '[') {
+                const char *close = strchr(text, ']');
+                if (!close || close[1] != ':')
+                        return core_error_set(err, EINVAL, "listen address '%s': expected [IPV6]:PORT",
+                                              text);
+                host = strndup(text + 1, (size_t) (close - text - 1));
+                port_text = close + 2;
+        } else {
+                colon = strrchr(text, ':');
+                if (!colon)
+                        return core_error_set(err, EINVAL, "listen address '%s': expected ADDRESS:PORT",
+                                              text);
+                host = strndup(text, (size_t) (colon - text));
+                port_text = colon + 1;
+        }
+        if (!host)
+                return -ENOMEM;
+        errno = 0;
+        port = strtoul(port_text, &end, 10);
+        if (errno || !*port_text || *end || port > 65535)
+                return core_error_set(err, EINVAL, "listen address '%s': bad port '%s'", text, port_text);
+
+        if (text[0] == '[') {
+                struct sockaddr_in6 *sa = (struct sockaddr_in6 *) &ss;
+                sa->sin6_family = AF_INET6;
+                sa->sin6_port = htons((uint16_t) port);
+                if (inet_pton(AF_INET6, host, &sa->sin6_addr) != 1)
+                        return core_error_set(
+                                err, EINVAL, "listen address '%s': '%s' is not an IPv6 address", text, host);
+                *ret_len = sizeof(*sa);
+        } else {
+                struct sockaddr_in *sa = (struct sockaddr_in *) &ss;
+                sa->sin_family = AF_INET;
+                sa->sin_port = htons((uint16_t) port);
+                if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+                        return core_error_set(
+                                err, EINVAL,
+                                "listen address '%s': '%s' is not an IPv4 address (IPv6: [ADDRESS]:PORT)",
+                                text, host);
+                *ret_len = sizeof(*sa);
+        }
+        *ret = ss;
+        return 0;
+}

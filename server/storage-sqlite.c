@@ -1,0 +1,760 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* storage.h over SQLite: one file, WAL journal, a busy timeout so that
+ * several processes (server instances, licensed-vendor) can share it, and a
+ * schema_version table with numbered migrations. Within a process one
+ * connection is shared, serialized by a mutex; every public function is
+ * one transaction. Features and properties are JSON in their columns, in
+ * the shape license_to_json() gives them. */
+
+#include <assert.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "license-json.h"
+#include "storage.h"
+#include "strutil.h"
+#include "timeutil.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+struct Storage {
+        sqlite3 *db;
+        pthread_mutex_t lock;
+};
+
+/* Migration N brings the schema from version N to N + 1. Append only. */
+static const char *const migrations[] = {
+        "CREATE TABLE entitlement ("
+        "  key TEXT PRIMARY KEY,"
+        "  product TEXT NOT NULL,"
+        "  licensee TEXT NOT NULL,"
+        "  type TEXT NOT NULL,"
+        "  not_before INTEGER NOT NULL DEFAULT 0,"
+        "  not_after INTEGER NOT NULL DEFAULT 0,"
+        "  maintenance_until INTEGER NOT NULL DEFAULT 0,"
+        "  features TEXT NOT NULL DEFAULT '[]',"
+        "  properties TEXT NOT NULL DEFAULT '{}',"
+        "  validation_interval INTEGER NOT NULL DEFAULT -1,"
+        "  grace_period INTEGER NOT NULL DEFAULT -1,"
+        "  server_url TEXT,"
+        "  seats INTEGER NOT NULL CHECK (seats >= 1),"
+        "  revoked INTEGER NOT NULL DEFAULT 0,"
+        "  revision INTEGER NOT NULL DEFAULT 1,"
+        "  created INTEGER NOT NULL,"
+        "  updated INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE activation ("
+        "  id INTEGER PRIMARY KEY,"
+        "  key TEXT NOT NULL REFERENCES entitlement(key),"
+        "  license_id TEXT NOT NULL UNIQUE,"
+        "  machine_id TEXT NOT NULL,"
+        "  device_key TEXT NOT NULL,"
+        "  hostname TEXT,"
+        "  nonce TEXT NOT NULL,"
+        "  revision INTEGER NOT NULL,"
+        "  activated INTEGER NOT NULL,"
+        "  last_seen INTEGER NOT NULL,"
+        "  released INTEGER NOT NULL DEFAULT 0"
+        ") STRICT;"
+        "CREATE INDEX activation_by_key ON activation(key, released);"
+        "CREATE UNIQUE INDEX activation_by_machine ON activation(key, machine_id, device_key);"
+        /* Nonces of deactivation proofs already acted on: a proof works once. */
+        "CREATE TABLE used_nonce (nonce TEXT PRIMARY KEY, used INTEGER NOT NULL) STRICT;",
+};
+
+#define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
+
+void entitlement_done(Entitlement *e) {
+        if (!e)
+                return;
+        license_done(&e->license);
+        *e = (Entitlement) ENTITLEMENT_INIT;
+}
+
+void activation_done(Activation *a) {
+        if (!a)
+                return;
+        free(a->license_id);
+        free(a->machine_id);
+        free(a->device_key);
+        free(a->hostname);
+        free(a->nonce);
+        *a = (Activation){};
+}
+
+void activation_array_free(Activation *a, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                activation_done(&a[i]);
+        free(a);
+}
+
+void entitlement_array_free(Entitlement *e, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                entitlement_done(&e[i]);
+        free(e);
+}
+
+/* Statements ------------------------------------------------------------- */
+
+static void unlockp(pthread_mutex_t **m) {
+        if (*m)
+                pthread_mutex_unlock(*m);
+}
+#define LOCKED(s)                                                                                           \
+        _cleanup_(unlockp) pthread_mutex_t *_lock_ = ({                                                     \
+                pthread_mutex_lock(&(s)->lock);                                                             \
+                &(s)->lock;                                                                                 \
+        })
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
+#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
+
+static int db_error(Storage *s, int rc, CoreError *err) {
+        int e;
+
+        switch (rc & 0xff) {
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                e = EBUSY;
+                break;
+        case SQLITE_CONSTRAINT:
+                e = EEXIST;
+                break;
+        case SQLITE_NOMEM:
+                e = ENOMEM;
+                break;
+        case SQLITE_READONLY:
+                e = EROFS;
+                break;
+        case SQLITE_FULL:
+                e = ENOSPC;
+                break;
+        case SQLITE_CANTOPEN:
+        case SQLITE_PERM:
+                e = EACCES;
+                break;
+        default:
+                e = EIO;
+                break;
+        }
+        return core_error_set(err, e, "database: %s", s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+}
+
+/* types: one letter per argument: 't' text (NULL binds NULL), 'i' int64. */
+static int prepare(Storage *s, sqlite3_stmt **ret, CoreError *err, const char *sql, const char *types, ...) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        va_list ap;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return db_error(s, rc, err);
+        va_start(ap, types);
+        for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
+                if (types[i] == 't') {
+                        const char *v = va_arg(ap, const char *);
+                        rc = v ? sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT)
+                               : sqlite3_bind_null(st, i + 1);
+                } else
+                        rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+        }
+        va_end(ap);
+        if (rc != SQLITE_OK)
+                return db_error(s, rc, err);
+        *ret = TAKE_PTR(st);
+        return 0;
+}
+
+/* Steps once: 1 for a row, 0 when done. */
+static int step(Storage *s, sqlite3_stmt *st, CoreError *err) {
+        int rc = sqlite3_step(st);
+
+        if (rc == SQLITE_ROW)
+                return 1;
+        if (rc == SQLITE_DONE)
+                return 0;
+        return db_error(s, rc, err);
+}
+
+/* Runs a statement that returns no rows; returns the number of rows changed. */
+#define EXEC(s, err, sql, types, ...)                                                                       \
+        ({                                                                                                  \
+                _cleanup_stmt_ sqlite3_stmt *_st_ = NULL;                                                   \
+                int _r_ = prepare((s), &_st_, (err), (sql), (types), ##__VA_ARGS__);                        \
+                if (_r_ >= 0)                                                                               \
+                        _r_ = step((s), _st_, (err));                                                       \
+                _r_ >= 0 ? sqlite3_changes((s)->db) : _r_;                                                  \
+        })
+
+static int exec_script(Storage *s, const char *sql, CoreError *err) {
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        return rc == SQLITE_OK ? 0 : db_error(s, rc, err);
+}
+
+/* A write transaction: BEGIN IMMEDIATE takes the write lock up front, so a
+ * read-then-write (the seat count) cannot race another process. */
+static int begin(Storage *s, CoreError *err) {
+        return exec_script(s, "BEGIN IMMEDIATE", err);
+}
+
+static int commit(Storage *s, CoreError *err) {
+        return exec_script(s, "COMMIT", err);
+}
+
+/* Ends a transaction: commits if r >= 0, else rolls back. Returns r or the
+ * commit's error. */
+static int finish(Storage *s, int r, CoreError *err) {
+        if (r >= 0) {
+                int q = commit(s, err);
+                if (q >= 0)
+                        return r;
+                r = q;
+        }
+        if (!sqlite3_get_autocommit(s->db))
+                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+}
+
+static char *column_strdup(sqlite3_stmt *st, int i) {
+        const unsigned char *v = sqlite3_column_text(st, i);
+        return v ? strdup((const char *) v) : NULL;
+}
+
+static int column_dup(sqlite3_stmt *st, int i, char **ret) {
+        if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = column_strdup(st, i);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Steps through st and turns each row into the next element (of size
+ * bytes) of a growing array. On failure *list holds the *n elements made
+ * so far, for the caller to free. */
+static int collect_rows(Storage *s, sqlite3_stmt *st, size_t size,
+                        int (*from_row)(sqlite3_stmt *st, void *ret, CoreError *err), void **list, size_t *n,
+                        CoreError *err) {
+        int r;
+
+        while ((r = step(s, st, err)) > 0) {
+                void *m = realloc(*list, (*n + 1) * size);
+                if (!m)
+                        return -ENOMEM;
+                *list = m;
+                r = from_row(st, (char *) m + *n * size, err);
+                if (r < 0)
+                        return r;
+                (*n)++;
+        }
+        return r;
+}
+
+/* Reads the row that sql, with the one text parameter arg, selects; if
+ * there is none, -ENOENT with the sentence not_found (a format for arg). */
+static int read_row(Storage *s, const char *sql, const char *arg,
+                    int (*from_row)(sqlite3_stmt *st, void *ret, CoreError *err), void *ret,
+                    const char *not_found, CoreError *err) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = prepare(s, &st, err, sql, "t", arg);
+        if (r >= 0)
+                r = step(s, st, err);
+        if (r == 0)
+                return core_error_set(err, ENOENT, not_found, arg);
+        if (r < 0)
+                return r;
+        return from_row(st, ret, err);
+}
+
+/* Opening and migration ------------------------------------------------------ */
+
+static int migrate(Storage *s, const char *path, CoreError *err) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int64_t version = 0;
+        int r;
+
+        r = begin(s, err);
+        if (r < 0)
+                return r;
+        r = exec_script(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT",
+                        err);
+        if (r >= 0)
+                r = prepare(s, &st, err, "SELECT max(version) FROM schema_version", "");
+        if (r >= 0)
+                r = step(s, st, err);
+        if (r > 0)
+                version = sqlite3_column_int64(st, 0);
+        if (r >= 0 && version > SCHEMA_VERSION)
+                r = core_error_set(err, EPROTONOSUPPORT,
+                                   "database %s has schema version %" PRId64
+                                   ", this version knows up to %" PRId64 ": update licensed",
+                                   path, version, SCHEMA_VERSION);
+        for (int64_t v = version; r >= 0 && v < SCHEMA_VERSION; v++) {
+                r = exec_script(s, migrations[v], err);
+                if (r >= 0)
+                        r = EXEC(s, err, "INSERT INTO schema_version (version) VALUES (?)", "i", v + 1);
+        }
+        sqlite3_finalize(TAKE_PTR(st));
+        return finish(s, r, err);
+}
+
+int storage_open(const char *path, Storage **ret, CoreError *err) {
+        _cleanup_(storage_closep) Storage *s = NULL;
+        int fd, rc, r;
+
+        assert(path);
+        assert(ret);
+
+        /* Create it 0600 ourselves: it holds every license key in clear.
+         * SQLite gives its -wal and -shm files the database's mode. The
+         * descriptor is closed before SQLite opens the file: closing any
+         * descriptor of a file drops all of the process's POSIX locks on
+         * it, SQLite's included. */
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return core_error_set(err, errno, "cannot open database %s: %s", path, strerror(errno));
+        close(fd);
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        pthread_mutex_init(&s->lock, NULL);
+        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK) {
+                r = db_error(s, rc, err);
+                core_error_prefix(err, "%s: ", path);
+                return r;
+        }
+        sqlite3_extended_result_codes(s->db, 1);
+        sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+        r = exec_script(s,
+                        "PRAGMA journal_mode = WAL;"
+                        "PRAGMA synchronous = FULL;"
+                        "PRAGMA foreign_keys = ON;",
+                        err);
+        if (r >= 0)
+                r = migrate(s, path, err);
+        if (r < 0) {
+                if (!strstr(err ? err->message : "", path))
+                        core_error_prefix(err, "%s: ", path);
+                return r;
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+Storage *storage_close(Storage *s) {
+        if (!s)
+                return NULL;
+        sqlite3_close_v2(s->db);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return NULL;
+}
+
+/* Entitlements ---------------------------------------------------------- */
+
+static int features_to_json(const License *l, char **ret_features, char **ret_properties) {
+        json_object *o = license_to_json(l);
+        char *f, *p;
+
+        if (!o)
+                return -ENOMEM;
+        f = strdup(json_object_to_json_string_ext(json_object_object_get(o, "features"),
+                                                  JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        p = strdup(json_object_to_json_string_ext(json_object_object_get(o, "properties"),
+                                                  JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        if (!f || !p) {
+                free(f);
+                free(p);
+                return -ENOMEM;
+        }
+        *ret_features = f;
+        *ret_properties = p;
+        return 0;
+}
+
+static int features_from_json(License *l, const char *features, const char *properties, CoreError *err) {
+        json_object *f = json_tokener_parse(features ?: ""), *p = json_tokener_parse(properties ?: "");
+        int r = 0;
+
+        if (!json_object_is_type(f, json_type_array) || !json_object_is_type(p, json_type_object))
+                r = core_error_set(err, EBADMSG,
+                                   "features or properties are not JSON of the expected shape");
+        for (size_t i = 0; r >= 0 && i < json_object_array_length(f); i++) {
+                json_object *e = json_object_array_get_idx(f, i), *v;
+                int64_t expires = TIME_UNSET, limit = 0;
+
+                if (json_object_object_get_ex(e, "expires", &v))
+                        r = time_parse_rfc3339(json_object_get_string(v), &expires, err);
+                if (json_object_object_get_ex(e, "limit", &v))
+                        limit = json_object_get_int64(v);
+                if (r >= 0 && (limit < 0 || limit > UINT32_MAX))
+                        r = core_error_set(err, EBADMSG, "bad feature limit");
+                if (r >= 0)
+                        r = license_add_feature(l, json_object_get_string(json_object_object_get(e, "name")),
+                                                expires, (uint32_t) limit, err);
+        }
+        if (r >= 0) {
+                json_object_object_foreach(p, name, value) {
+                        r = license_set_property(l, name, json_object_get_string(value), err);
+                        if (r < 0)
+                                break;
+                }
+        }
+        json_object_put(f);
+        json_object_put(p);
+        return r;
+}
+
+#define ENTITLEMENT_COLUMNS                                                                                 \
+        "e.key, e.product, e.licensee, e.type, e.not_before, e.not_after, e.maintenance_until, "            \
+        "e.features, e.properties, e.validation_interval, e.grace_period, e.server_url, e.seats, "          \
+        "e.revoked, e.revision, e.created, e.updated, "                                                     \
+        "(SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0)"
+
+static int entitlement_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        License *l = &e.license;
+        const char *key = (const char *) sqlite3_column_text(st, 0);
+        int r;
+
+        if (!key || strlen(key) >= sizeof(e.key))
+                return core_error_set(err, EBADMSG, "database: an entitlement has a bad key");
+        strcpy(e.key, key);
+        r = column_dup(st, 1, &l->product);
+        if (r >= 0)
+                r = column_dup(st, 2, &l->licensee);
+        if (r >= 0)
+                r = column_dup(st, 11, &l->server_url);
+        if (r < 0)
+                return r;
+        l->type = license_type_from_string((const char *) sqlite3_column_text(st, 3));
+        l->not_before = sqlite3_column_int64(st, 4);
+        l->not_after = sqlite3_column_int64(st, 5);
+        l->maintenance_until = sqlite3_column_int64(st, 6);
+        l->validation_interval = sqlite3_column_int64(st, 9);
+        l->grace_period = sqlite3_column_int64(st, 10);
+        l->revision = (uint32_t) sqlite3_column_int64(st, 14);
+        e.seats = (uint32_t) sqlite3_column_int64(st, 12);
+        e.revoked = sqlite3_column_int64(st, 13) != 0;
+        e.created = sqlite3_column_int64(st, 15);
+        e.updated = sqlite3_column_int64(st, 16);
+        e.active = (uint32_t) sqlite3_column_int64(st, 17);
+        if (!l->product || !l->licensee || l->type < 0)
+                return core_error_set(err, EBADMSG,
+                                      "database: entitlement %s has a bad product, licensee or type", key);
+        r = features_from_json(l, (const char *) sqlite3_column_text(st, 7),
+                               (const char *) sqlite3_column_text(st, 8), err);
+        if (r < 0) {
+                core_error_prefix(err, "database: entitlement %s: ", key);
+                return r;
+        }
+        *(Entitlement *) ret = e;
+        e = (Entitlement) ENTITLEMENT_INIT;
+        return 0;
+}
+
+static int entitlement_read(Storage *s, const char *key, Entitlement *ret, CoreError *err) {
+        return read_row(s, "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e WHERE e.key = ?", key,
+                        entitlement_from_row, ret, "the license key %s is not known to this server", err);
+}
+
+int storage_entitlement_get(Storage *s, const char *key, Entitlement *ret, CoreError *err) {
+        LOCKED(s);
+        return entitlement_read(s, key, ret, err);
+}
+
+int storage_entitlement_create(Storage *s, const Entitlement *e, CoreError *err) {
+        _cleanup_free_ char *features = NULL, *properties = NULL;
+        const License *l = &e->license;
+        int64_t now = now_realtime();
+        int r;
+
+        assert(e->seats >= 1);
+        r = features_to_json(l, &features, &properties);
+        if (r < 0)
+                return r;
+        LOCKED(s);
+        r = EXEC(s, err,
+                 "INSERT INTO entitlement (key, product, licensee, type, not_before, not_after, "
+                 "maintenance_until, "
+                 "features, properties, validation_interval, grace_period, server_url, seats, revision, "
+                 "created, "
+                 "updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                 "ttttiiittiitiii", e->key, l->product, l->licensee, license_type_to_string(l->type),
+                 l->not_before, l->not_after, l->maintenance_until, features, properties,
+                 l->validation_interval, l->grace_period, l->server_url, (int64_t) e->seats, now, now);
+        if (r == -EEXIST)
+                return core_error_set(err, EEXIST, "the license key %s exists already", e->key);
+        return r < 0 ? r : 0;
+}
+
+int storage_entitlement_list(Storage *s, Entitlement **ret, size_t *ret_n, CoreError *err) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        void *list = NULL;
+        size_t n = 0;
+        int r;
+
+        LOCKED(s);
+        r = prepare(s, &st, err,
+                    "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e ORDER BY e.created, e.key", "");
+        if (r >= 0)
+                r = collect_rows(s, st, sizeof(Entitlement), entitlement_from_row, &list, &n, err);
+        if (r < 0) {
+                entitlement_array_free(list, n);
+                return r;
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+/* 0 if the key exists, -ENOENT with a sentence if not. */
+static int entitlement_exists(Storage *s, const char *key, CoreError *err) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = prepare(s, &st, err, "SELECT 1 FROM entitlement WHERE key = ?", "t", key);
+        if (r >= 0)
+                r = step(s, st, err);
+        if (r == 0)
+                return core_error_set(err, ENOENT, "the license key %s is not known to this server", key);
+        return r < 0 ? r : 0;
+}
+
+int storage_entitlement_upgrade(Storage *s, const Entitlement *e, CoreError *err) {
+        _cleanup_free_ char *features = NULL, *properties = NULL;
+        const License *l = &e->license;
+        int r;
+
+        r = features_to_json(l, &features, &properties);
+        if (r < 0)
+                return r;
+        LOCKED(s);
+        r = EXEC(s, err,
+                 "UPDATE entitlement SET licensee = ?, type = ?, not_before = ?, not_after = ?, "
+                 "maintenance_until = ?, features = ?, properties = ?, validation_interval = ?, "
+                 "grace_period = ?, "
+                 "server_url = ?, seats = ?, revision = revision + 1, updated = ? WHERE key = ? AND "
+                 "revision = ?",
+                 "ttiiittiitiiti", l->licensee, license_type_to_string(l->type), l->not_before, l->not_after,
+                 l->maintenance_until, features, properties, l->validation_interval, l->grace_period,
+                 l->server_url, (int64_t) e->seats, now_realtime(), e->key, (int64_t) l->revision);
+        if (r == 0) {
+                r = entitlement_exists(s, e->key, err);
+                if (r >= 0)
+                        r = core_error_set(err, ESTALE,
+                                           "the entitlement %s was changed meanwhile; try again", e->key);
+        }
+        return r < 0 ? r : 0;
+}
+
+int storage_entitlement_revoke(Storage *s, const char *key, CoreError *err) {
+        int r;
+
+        LOCKED(s);
+        r = EXEC(s, err, "UPDATE entitlement SET revoked = 1, updated = ? WHERE key = ?", "it",
+                 now_realtime(), key);
+        if (r == 0)
+                r = entitlement_exists(s, key, err);
+        return r < 0 ? r : 0;
+}
+
+/* Activations ------------------------------------------------------------ */
+
+#define ACTIVATION_COLUMNS                                                                                  \
+        "id, key, license_id, machine_id, device_key, hostname, nonce, revision, activated, last_seen, "    \
+        "released"
+
+static int activation_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
+        _cleanup_(activation_done) Activation a = {};
+        const char *key = (const char *) sqlite3_column_text(st, 1);
+        int r;
+
+        a.id = sqlite3_column_int64(st, 0);
+        snprintf(a.key, sizeof(a.key), "%s", key ?: "");
+        r = column_dup(st, 2, &a.license_id);
+        if (r >= 0)
+                r = column_dup(st, 3, &a.machine_id);
+        if (r >= 0)
+                r = column_dup(st, 4, &a.device_key);
+        if (r >= 0)
+                r = column_dup(st, 5, &a.hostname);
+        if (r >= 0)
+                r = column_dup(st, 6, &a.nonce);
+        if (r < 0)
+                return r;
+        a.revision = (uint32_t) sqlite3_column_int64(st, 7);
+        a.activated = sqlite3_column_int64(st, 8);
+        a.last_seen = sqlite3_column_int64(st, 9);
+        a.released = sqlite3_column_int64(st, 10);
+        *(Activation *) ret = a;
+        a = (Activation){};
+        return 0;
+}
+
+static int activation_read(Storage *s, const char *license_id, Activation *ret, CoreError *err) {
+        return read_row(s, "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = ?", license_id,
+                        activation_from_row, ret, "no license %s was activated on this server", err);
+}
+
+int storage_activation_get(Storage *s, const char *license_id, Activation *ret, CoreError *err) {
+        LOCKED(s);
+        return activation_read(s, license_id, ret, err);
+}
+
+int storage_activation_list(Storage *s, const char *key, Activation **ret, size_t *ret_n, CoreError *err) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        void *list = NULL;
+        size_t n = 0;
+        int r;
+
+        LOCKED(s);
+        r = prepare(s, &st, err,
+                    "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE ?1 IS NULL OR key = ?1 "
+                    "ORDER BY activated, id",
+                    "t", key);
+        if (r >= 0)
+                r = collect_rows(s, st, sizeof(Activation), activation_from_row, &list, &n, err);
+        if (r < 0) {
+                activation_array_free(list, n);
+                return r;
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+/* The seat logic, inside the transaction storage_activate() opened. */
+static int activate_locked(Storage *s, const ActivationClaim *c, Entitlement *e, CoreError *err) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        bool has_seat = false;
+        int64_t id = 0;
+        int r;
+
+        r = entitlement_read(s, c->key, e, err);
+        if (r < 0)
+                return r;
+        if (!streq(e->license.product, c->product))
+                return core_error_set(err, EXDEV, "the license key is for %s, not for %s",
+                                      e->license.product, c->product);
+        if (e->revoked)
+                return core_error_set(err, EKEYREVOKED, "the license key has been revoked by the vendor");
+
+        /* The same machine is the same machine id and device key. */
+        r = prepare(s, &st, err,
+                    "SELECT id, released FROM activation WHERE key = ? AND machine_id = ? AND "
+                    "device_key = ?",
+                    "ttt", c->key, c->machine_id, c->device_key);
+        if (r >= 0)
+                r = step(s, st, err);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                id = sqlite3_column_int64(st, 0);
+                has_seat = sqlite3_column_int64(st, 1) == TIME_UNSET;
+        }
+        if (!has_seat && e->active >= e->seats)
+                return core_error_set(err, EUSERS,
+                                      "seat limit reached: %" PRIu32 " of %" PRIu32 " machines are active; "
+                                      "deactivate one or ask the vendor",
+                                      e->active, e->seats);
+        if (id > 0)
+                r = EXEC(s, err,
+                         "UPDATE activation SET hostname = ?, nonce = ?, revision = ?, last_seen = ?, "
+                         "released = 0, "
+                         "activated = CASE WHEN released = 0 THEN activated ELSE ? END WHERE id = ?",
+                         "ttiiii", c->hostname, c->nonce, (int64_t) e->license.revision, c->now, c->now, id);
+        else
+                r = EXEC(s, err,
+                         "INSERT INTO activation (key, license_id, machine_id, device_key, hostname, nonce, "
+                         "revision, "
+                         "activated, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         "ttttttiii", c->key, c->license_id, c->machine_id, c->device_key, c->hostname,
+                         c->nonce, (int64_t) e->license.revision, c->now, c->now);
+        if (r < 0)
+                return r;
+        if (!has_seat)
+                e->active++;
+        return 0;
+}
+
+int storage_activate(Storage *s, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a,
+                     CoreError *err) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        int r;
+
+        LOCKED(s);
+        r = begin(s, err);
+        if (r < 0)
+                return r;
+        r = activate_locked(s, c, &e, err);
+        if (r >= 0)
+                r = activation_read(s, c->license_id, &a, err);
+        r = finish(s, r, err);
+        if (r >= 0 || r == -EUSERS) {
+                *ret_e = e;
+                e = (Entitlement) ENTITLEMENT_INIT;
+        }
+        if (r < 0)
+                return r;
+        *ret_a = a;
+        a = (Activation){};
+        return 0;
+}
+
+int storage_activation_seen(Storage *s, int64_t id, uint32_t revision, int64_t now, CoreError *err) {
+        int r;
+
+        LOCKED(s);
+        r = EXEC(s, err, "UPDATE activation SET revision = ?, last_seen = ? WHERE id = ?", "iii",
+                 (int64_t) revision, now, id);
+        return r < 0 ? r : 0;
+}
+
+int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, int64_t now,
+                               CoreError *err) {
+        int r;
+
+        LOCKED(s);
+        r = begin(s, err);
+        if (r < 0)
+                return r;
+        r = EXEC(s, err, "INSERT INTO used_nonce (nonce, used) VALUES (?, ?)", "ti", proof_nonce, now);
+        if (r == -EEXIST)
+                r = core_error_set(err, EALREADY, "this deactivation proof was used before");
+        if (r >= 0)
+                r = EXEC(s, err, "UPDATE activation SET released = ? WHERE id = ? AND released = 0", "ii",
+                         now, id);
+        r = finish(s, r, err);
+        return r < 0 ? r : 0;
+}
+
+int storage_release_machine(Storage *s, const char *key, const char *machine_id, int64_t now,
+                            unsigned *ret_n, CoreError *err) {
+        int r;
+
+        LOCKED(s);
+        r = EXEC(s, err,
+                 "UPDATE activation SET released = ? WHERE key = ? AND machine_id = ? AND released = 0",
+                 "itt", now, key, machine_id);
+        if (r == 0) {
+                r = entitlement_exists(s, key, err);
+                if (r >= 0)
+                        r = core_error_set(err, ENOENT, "machine %s holds no seat of %s", machine_id, key);
+        }
+        if (r < 0)
+                return r;
+        *ret_n = (unsigned) r;
+        return 0;
+}
