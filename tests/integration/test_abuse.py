@@ -119,6 +119,11 @@ def test_flood_is_survived_and_others_are_served(stack):
     time.sleep(0.5)
     alive(stack)
     grown = rss_kib(pid) - before
+    if "ASAN_OPTIONS" in os.environ:
+        # ASan keeps freed memory in quarantine on purpose, so RSS says
+        # nothing there; LeakSanitizer checks the daemon at exit instead
+        # (harness.Daemon.stop fails the test on any finding).
+        return
     assert grown < 32 * 1024, f"RSS grew by {grown} KiB"
 
 
