@@ -12,9 +12,10 @@ if [ -f build/build.ninja ]; then meson setup --reconfigure build >/dev/null; el
 ninja -C build >/dev/null
 
 work=$(mktemp -d /tmp/licensed-demo.XXXXXX)
-bus_pid= daemon_pid=
+bus_pid= daemon_pid= server_pid=
 cleanup() {
         [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+        [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
         [ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null
         rm -rf "$work"
 }
@@ -30,13 +31,25 @@ show "$vendor" keygen --output vendor
 key=$("$vendor" key new)
 echo "License key: $key"
 
+step "Vendor: run the licensing server (loopback only)"
+"$top/build/server/licensed-server" --db vendor.db --signing-key vendor.key --listen 127.0.0.1:0 >server.log 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+        url=$(sed -n 's|.*listening on \(http://[^ ]*\) .*|\1|p' server.log | head -1)
+        [ -n "$url" ] && break
+        sleep 0.1
+done
+[ -n "$url" ] || { cat server.log; exit 1; }
+echo "licensed-server is at $url"
+
 step "Machine: a private bus and licensed serving the product"
 mkdir -p products
 cat >products/com.example.app.conf <<CONF
 id = "com.example.app";
 name = "Example App";
 trusted_keys = [ "$(cat vendor.pub)" ];
-offline_url = "https://licensing.example.com/offline";
+server_url = "$url";
+offline_url = "$url/offline";
 CONF
 cat products/com.example.app.conf
 echo 'idle_timeout = 0;' >licensed.conf
@@ -90,6 +103,28 @@ step "Admin: move the license - deactivate offline, the proof goes to the vendor
 ctl deactivate --offline --output proof.txt demo-0001
 show "$vendor" check-proof proof.txt
 ctl list
+
+step "Online: the vendor creates an entitlement on the server (1 seat)"
+online_key=$("$vendor" entitlement create --db vendor.db --product com.example.app --licensee "Online Customer" \
+        --seats 1 --feature reports --validation-interval 1d --grace-period 14d)
+echo "License key: $online_key"
+
+step "Admin: online activation - the daemon talks to the server without blocking the bus"
+ctl activate "$online_key"
+ctl check com.example.app reports
+ctl validate
+
+step "Vendor: upgrade the entitlement; the machine sees it at its next validation"
+show "$vendor" upgrade --db vendor.db --key "$online_key" --feature analytics
+ctl check com.example.app analytics || echo "(exit status $?: not yet)"
+ctl validate
+ctl check com.example.app analytics
+
+step "Vendor: revoke; the machine stops being licensed at its next validation"
+show "$vendor" revoke --db vendor.db --key "$online_key"
+ctl validate || echo "(exit status $?: a license was revoked)"
+ctl check com.example.app reports || echo "(exit status $?: not licensed)"
+show "$vendor" activations --db vendor.db --key "$online_key"
 
 step "The daemon's journal events"
 grep MESSAGE_ID licensed.log || true
