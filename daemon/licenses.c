@@ -128,11 +128,14 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         license_init(l);
         e->product = p;
         e->state = *st;
-        /* Nothing announced yet: the first reevaluation reports every feature. */
+        /* Feature signals start afresh; the journal continues from what was
+         * last announced, even across restarts and idle exits. */
         for (size_t i = 0; i < e->license.n_features; i++)
                 e->feature_reasons[i] = _REASON_INVALID;
-        e->status = _REASON_INVALID;
-        e->warned_days_left = -1;
+        /* No record means nothing but "licensed" was ever announced: a healthy
+         * license costs no write. */
+        e->status = st->announced[0] ? reason_from_string(st->announced) : REASON_LICENSED;
+        e->warned_days_left = st->warned_days_left > 0 ? st->warned_days_left : -1;
 
         old = context_find_entry(c, id);
         if (!old) {
@@ -390,10 +393,34 @@ log:
 /* Grace warnings start this many days before the grace period ends, one a day. */
 #define GRACE_WARNING_DAYS 7
 
+/* Records what was announced, so a restart neither repeats nor misses it. */
+static void remember_announced(Context *c, Entry *e) {
+        LicenseState st = e->state;
+        int r;
+
+        snprintf(st.announced, sizeof(st.announced), "%s",
+                 e->status == REASON_LICENSED ? "" : reason_to_string(e->status) ?: "");
+        st.warned_days_left = e->warned_days_left > 0 ? e->warned_days_left : 0;
+        if (streq(st.announced, e->state.announced) && st.warned_days_left == e->state.warned_days_left)
+                return;
+        r = store_save_state(&c->store, e->id, &st);
+        if (r < 0)
+                log_warning_errno(r, "Failed to record the announced status of %s: %m", e->id);
+        else
+                e->state = st;
+}
+
 /* Journal events for a license whose status changed from old to v->reason. */
 static void announce_status(Context *c, Entry *e, Reason old, const Verdict *v, int64_t now) {
         EventFields f = {.license_id = e->id, .product = e->license.product,
                          .reason = reason_to_string(v->reason), .days_left = -1};
+
+        /* Nothing announced before (a new license, or state from before this
+         * was recorded): its status now is where the journal starts. */
+        if (old == _REASON_INVALID) {
+                e->warned_days_left = -1;
+                return;
+        }
 
         switch (v->reason) {
         case REASON_GRACE:
@@ -477,13 +504,14 @@ void context_reevaluate(Context *c) {
                                 log_warning_errno(r, "Failed to emit FeatureChanged: %m");
                 }
                 evaluate(&e->license, &st, NULL, now, TIME_UNSET, &v);
-                if (c->announce)
-                        announce_status(c, e, e->status, &v, now);
+                int64_t warned = e->warned_days_left;
+                announce_status(c, e, e->status, &v, now);
                 if (v.reason == REASON_GRACE && (next == TIME_UNSET || now + SEC_PER_DAY < next))
                         next = now + SEC_PER_DAY; /* daily, for the warnings */
-                if (v.reason != e->status) {
+                if (v.reason != e->status || e->warned_days_left != warned) {
+                        changed = changed || v.reason != e->status;
                         e->status = v.reason;
-                        changed = true;
+                        remember_announced(c, e);
                 }
                 if (changed && c->announce) {
                         any_changed = true;

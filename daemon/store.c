@@ -98,6 +98,10 @@ static int state_format(const LicenseState *st, char **ret, size_t *ret_len) {
                 field_write(&w, "validation-nonce", st->validation_nonce);
         if (st->last_error[0])
                 field_write(&w, "last-error", st->last_error);
+        if (st->announced[0])
+                field_write(&w, "announced", st->announced);
+        if (st->warned_days_left > 0)
+                field_writef(&w, "warned-days-left", "%lld", (long long) st->warned_days_left);
         return field_writer_finish(&w, ret, ret_len);
 }
 
@@ -133,6 +137,17 @@ static int state_parse(const char *text, size_t len, LicenseState *ret, CoreErro
                         memcpy(st.validation_nonce, v, 33);
                 } else if (streq(n, "last-error"))
                         snprintf(st.last_error, sizeof(st.last_error), "%s", v);
+                else if (streq(n, "announced")) {
+                        if (strlen(v) >= sizeof(st.announced))
+                                return core_error_set(err, EBADMSG, "line %u: bad announced status", f.items[i].line);
+                        snprintf(st.announced, sizeof(st.announced), "%s", v);
+                } else if (streq(n, "warned-days-left")) {
+                        char *end;
+                        errno = 0;
+                        st.warned_days_left = strtoll(v, &end, 10);
+                        if (errno || *end || st.warned_days_left < 0)
+                                return core_error_set(err, EBADMSG, "line %u: bad warned-days-left", f.items[i].line);
+                }
                 else
                         return core_error_set(err, EBADMSG, "line %u: unknown field '%s'", f.items[i].line, n);
                 if (t && time_parse_rfc3339(v, t, err) < 0)

@@ -29,6 +29,8 @@ typedef struct LicenseState {
         bool revoked;
         char validation_nonce[33]; /* pending offline validation request, "" if none */
         char last_error[256];      /* last validation failure, "" if none */
+        char announced[24];        /* status last announced in the journal, "" for licensed */
+        int64_t warned_days_left;  /* last grace warning's days left, 0 if none */
 } LicenseState;
 
 typedef struct Store {

@@ -88,3 +88,23 @@ def test_expiry(stack, vendor):
     install(stack, vendor, "--type", "trial", "--not-after", "2027-01-01")
     restart_with(stack, "@2027-01-02 00:00:00")
     assert stack.client.check(PRODUCT, "reports") == (False, "expired")
+
+
+def test_grace_events_survive_restarts(stack, vendor):
+    """A daemon that exits when idle still announces each transition once:
+    grace entered when it next starts, not again after that; grace over at
+    the next start after it ended."""
+    install(stack, vendor, "--validation-interval", "1d", "--grace-period", "14d")
+    restart_with(stack, "+3d")
+    stack.client.check(PRODUCT, "reports")
+    assert stack.daemon.read_log().count("cddf6b16aa9d47948995de783b8423c3") == 1  # grace entered
+    restart_with(stack, "+3d")
+    stack.client.check(PRODUCT, "reports")
+    assert stack.daemon.read_log().count("cddf6b16aa9d47948995de783b8423c3") == 1  # not repeated
+    restart_with(stack, "+10d")  # 4 days left: a warning, once
+    stack.client.check(PRODUCT, "reports")
+    restart_with(stack, "+10d")
+    assert stack.daemon.read_log().count("0a2a867396a54a58991f50b90e7713f2") == 1
+    restart_with(stack, "+15d")
+    assert stack.client.check(PRODUCT, "reports") == (False, "validation-required")
+    assert stack.daemon.read_log().count("14c8af12986f49b8a1ba092a412ed2a8") == 1  # grace over
