@@ -156,15 +156,8 @@ int context_new(const Options *o, Context **ret) {
 Context *context_free(Context *c) {
         if (!c)
                 return NULL;
-        for (size_t i = 0; i < c->n_entries; i++) {
-                Entry *e = c->entries[i];
-                free(e->id);
-                free(e->object_path);
-                free(e->text);
-                free(e->feature_reasons);
-                license_done(&e->license);
-                free(e);
-        }
+        for (size_t i = 0; i < c->n_entries; i++)
+                entry_free(c->entries[i]);
         free(c->entries);
         context_index_done(c);
         seats_free_all(c);

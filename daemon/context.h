@@ -108,6 +108,7 @@ int context_run(Context *c);
 
 /* licenses.c: the installed set ----------------------------------------- */
 
+void entry_free(Entry *e);
 Entry *context_find_entry(Context *c, const char *id);
 /* The licenses of a product (never NULL; n may be 0). */
 const ProductEntries *context_product_entries(Context *c, const char *product);

@@ -18,7 +18,7 @@
 /* Re-evaluate at least this often, whatever the next known deadline. */
 #define REEVALUATE_MAX_DELAY SNAPSHOT_REFRESH_INTERVAL
 
-static void entry_free(Entry *e) {
+void entry_free(Entry *e) {
         if (!e)
                 return;
         free(e->id);

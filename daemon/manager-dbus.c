@@ -233,8 +233,9 @@ static int read_key_arg(const char *key, char out[static LICENSE_KEY_STRING_SIZE
         return 0;
 }
 
-static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Context *c = userdata;
+/* Activate and RequestOfflineActivation take the same arguments and the
+ * same polkit action; they differ in what happens once authorized. */
+static int activation_method(sd_bus_message *m, Context *c, AuthorizedFunc cont, sd_bus_error *error) {
         const char *product, *key;
         char canonical[LICENSE_KEY_STRING_SIZE];
         int interactive, r;
@@ -248,7 +249,11 @@ static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = read_key_arg(key, canonical, error);
         if (r < 0)
                 return r;
-        return polkit_authorize(c, m, "activate", interactive, activate_continue);
+        return polkit_authorize(c, m, "activate", interactive, cont);
+}
+
+static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return activation_method(m, userdata, activate_continue, error);
 }
 
 static int request_activation_continue(Context *c, sd_bus_message *m) {
@@ -274,21 +279,7 @@ static int request_activation_continue(Context *c, sd_bus_message *m) {
 }
 
 static int method_request_offline_activation(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Context *c = userdata;
-        const char *product, *key;
-        char canonical[LICENSE_KEY_STRING_SIZE];
-        int interactive, r;
-
-        r = sd_bus_message_read(m, "ssb", &product, &key, &interactive);
-        if (r < 0)
-                return r;
-        r = validate_product_arg(c, product, true, error);
-        if (r < 0)
-                return r;
-        r = read_key_arg(key, canonical, error);
-        if (r < 0)
-                return r;
-        return polkit_authorize(c, m, "activate", interactive, request_activation_continue);
+        return activation_method(m, userdata, request_activation_continue, error);
 }
 
 static int install_continue(Context *c, sd_bus_message *m) {
