@@ -61,20 +61,20 @@ static const char *snapshot_path(void) {
         return RUNTIME_DIR "/" SNAPSHOT_FILE_NAME;
 }
 
-static int bus_open(sd_bus **ret) {
+static int bus_open(const char *description, sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const char *address = secure_getenv("LICENSED_BUS_ADDRESS");
         int r;
 
         if (isempty(address)) {
-                r = sd_bus_open_system_with_description(&bus, "liblicensed");
+                r = sd_bus_open_system_with_description(&bus, description);
                 if (r < 0)
                         return r;
         } else {
                 r = sd_bus_new(&bus);
                 if (r < 0)
                         return r;
-                (void) sd_bus_set_description(bus, "liblicensed");
+                (void) sd_bus_set_description(bus, description);
                 r = sd_bus_set_address(bus, address);
                 if (r < 0)
                         return r;
@@ -123,33 +123,21 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return 0;
 }
 
-/* One CheckFeature call; every wait is bounded by the deadline, including
- * the connection's authentication, which sd_bus_call() would wait for
- * without one. */
-static int call_check_feature(const char *product, const char *feature, uint64_t release_date_usec,
-                              sd_bus_message **ret) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+/* Sends m on bus and waits for its reply (or error reply) until deadline
+ * (CLOCK_MONOTONIC µs). Every wait is bounded, including the connection's
+ * authentication, which sd_bus_call() would wait for without a limit. */
+static int bus_call(sd_bus *bus, sd_bus_message *m, uint64_t deadline, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        uint64_t timeout = timeout_usec(), deadline = now_monotonic_usec() + timeout;
+        uint64_t now = now_monotonic_usec();
         int r;
 
-        r = bus_open(&bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_new_method_call(bus, &m, "org.licensed.License1", "/org/licensed/License1",
-                                           "org.licensed.License1.Manager", "CheckFeature");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "sst", product, feature, release_date_usec);
-        if (r < 0)
-                return r;
-        r = sd_bus_call_async(bus, &slot, m, on_reply, &reply, timeout);
+        if (now >= deadline)
+                return -ETIMEDOUT;
+        r = sd_bus_call_async(bus, &slot, m, on_reply, &reply, deadline - now);
         if (r < 0)
                 return r;
         while (!reply) {
-                uint64_t now;
-
                 r = sd_bus_process(bus, NULL);
                 if (r < 0)
                         return r;
@@ -166,6 +154,26 @@ static int call_check_feature(const char *product, const char *feature, uint64_t
         return 0;
 }
 
+static int new_manager_call(sd_bus *bus, const char *method, sd_bus_message **ret) {
+        return sd_bus_message_new_method_call(bus, ret, "org.licensed.License1", "/org/licensed/License1",
+                                              "org.licensed.License1.Manager", method);
+}
+
+/* One CheckFeature call on bus. */
+static int call_check_feature(sd_bus *bus, const char *product, const char *feature, uint64_t release_date_usec,
+                              uint64_t deadline, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = new_manager_call(bus, "CheckFeature", &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "sst", product, feature, release_date_usec);
+        if (r < 0)
+                return r;
+        return bus_call(bus, m, deadline, ret);
+}
+
 /* A reason from the daemon: a short lower-case word, maybe newer than us. */
 static bool reason_is_plausible(const char *s) {
         size_t n = strlen(s);
@@ -178,16 +186,12 @@ static bool reason_is_plausible(const char *s) {
         return true;
 }
 
-static int check_via_bus(const char *product, const char *feature, uint64_t release_date_usec,
-                         licensed_verdict *ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+/* A CheckFeature reply as a verdict. */
+static int verdict_from_reply(sd_bus_message *reply, licensed_verdict *ret) {
         const char *reason;
         uint64_t expires, grace_end;
         int licensed, r;
 
-        r = call_check_feature(product, feature, release_date_usec, &reply);
-        if (r < 0)
-                return r;
         if (sd_bus_message_is_method_error(reply, NULL))
                 return errno_from_bus_error(sd_bus_message_get_error(reply));
         r = sd_bus_message_read(reply, "bstt", &licensed, &reason, &expires, &grace_end);
@@ -201,6 +205,23 @@ static int check_via_bus(const char *product, const char *feature, uint64_t rele
         };
         memcpy(ret->reason, reason, strlen(reason) + 1);
         return 0;
+}
+
+/* Each D-Bus check has a private connection of its own, closed afterwards. */
+static int check_via_bus(const char *product, const char *feature, uint64_t release_date_usec,
+                         licensed_verdict *ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint64_t deadline = now_monotonic_usec() + timeout_usec();
+        int r;
+
+        r = bus_open("liblicensed", &bus);
+        if (r < 0)
+                return r;
+        r = call_check_feature(bus, product, feature, release_date_usec, deadline, &reply);
+        if (r < 0)
+                return r;
+        return verdict_from_reply(reply, ret);
 }
 
 static int check_via_snapshot(const char *product, const char *feature, uint64_t release_date_usec,
@@ -260,6 +281,111 @@ _public_ int licensed_check_feature_flags(const char *product, const char *featu
 _public_ int licensed_check_feature(const char *product, const char *feature, uint64_t release_date_usec,
                                     licensed_verdict *ret) {
         return licensed_check_feature_flags(product, feature, release_date_usec, ret, 0);
+}
+
+/* Seats ----------------------------------------------------------------------- */
+
+/* The daemon ties a seat to the bus connection that checked it out, so the
+ * seat object owns that connection: the seat lives as long as the object
+ * (or the process). */
+struct licensed_seat {
+        sd_bus *bus; /* NULL: the feature is not counted and nothing is held */
+        pid_t pid;   /* the process that checked it out */
+        char *product;
+        char *feature;
+};
+
+static licensed_seat *seat_free(licensed_seat *seat) {
+        if (!seat)
+                return NULL;
+        /* In a child after fork() sd-bus neither sends nor flushes; unref
+         * closes the child's copy of the socket. */
+        sd_bus_close_unref(seat->bus);
+        free(seat->product);
+        free(seat->feature);
+        free(seat);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(licensed_seat *, seat_free);
+
+_public_ int licensed_seat_checkout(const char *product, const char *feature, licensed_seat **ret_seat,
+                                   licensed_verdict *ret_verdict) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL, *check = NULL;
+        _cleanup_(seat_freep) licensed_seat *seat = NULL;
+        uint64_t deadline = now_monotonic_usec() + timeout_usec();
+        uint32_t in_use, limit;
+        const char *reason;
+        licensed_verdict v;
+        int granted, r;
+
+        if (!product_id_is_valid(product) || !license_name_is_valid(feature) || !ret_seat)
+                return -EINVAL;
+
+        r = bus_open("liblicensed-seat", &bus);
+        if (r < 0)
+                return r;
+        r = new_manager_call(bus, "CheckOut", &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "ss", product, feature);
+        if (r < 0)
+                return r;
+        r = bus_call(bus, m, deadline, &reply);
+        if (r < 0)
+                return r;
+        if (sd_bus_message_is_method_error(reply, NULL))
+                return errno_from_bus_error(sd_bus_message_get_error(reply));
+        r = sd_bus_message_read(reply, "bsuu", &granted, &reason, &in_use, &limit);
+        if (r < 0 || !reason_is_plausible(reason))
+                return -EPROTO;
+
+        /* CheckOut does not say when the feature ends; CheckFeature on the
+         * same connection does. Whether it is granted, and why, is
+         * CheckOut's answer. */
+        r = call_check_feature(bus, product, feature, 0, deadline, &check);
+        if (r < 0)
+                return r;
+        r = verdict_from_reply(check, &v);
+        if (r < 0)
+                return r;
+        v.licensed = granted;
+        memcpy(v.reason, reason, strlen(reason) + 1);
+
+        if (granted) {
+                seat = calloc(1, sizeof(*seat));
+                if (!seat)
+                        return -ENOMEM;
+                seat->pid = getpid();
+                seat->product = strdup(product);
+                seat->feature = strdup(feature);
+                if (!seat->product || !seat->feature)
+                        return -ENOMEM;
+                /* Not counted: nothing to hold, so the connection goes. */
+                if (limit > 0)
+                        seat->bus = TAKE_PTR(bus);
+        }
+        *ret_seat = TAKE_PTR(seat);
+        if (ret_verdict)
+                *ret_verdict = v;
+        return 0;
+}
+
+_public_ void licensed_seat_return(licensed_seat *seat) {
+        if (!seat)
+                return;
+        /* Return, so that the seat is free when this function returns;
+         * closing the connection alone frees it too, a moment later, once
+         * the daemon hears that the connection is gone. A child after fork()
+         * does not give back its parent's seat. */
+        if (seat->bus && seat->pid == getpid()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+
+                if (new_manager_call(seat->bus, "Return", &m) >= 0 &&
+                    sd_bus_message_append(m, "ss", seat->product, seat->feature) >= 0)
+                        (void) bus_call(seat->bus, m, now_monotonic_usec() + timeout_usec(), &reply);
+        }
+        seat_free(seat);
 }
 
 _public_ const char *licensed_reason_description(const char *reason) {

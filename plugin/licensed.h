@@ -14,9 +14,10 @@
  * thinking.
  *
  * Thread-safe and fork-safe: every call opens its own private bus
- * connection and closes it again; the program's default bus connection is
- * never touched. The only state kept between calls is a read-only mapping
- * of the daemon's snapshot, behind a lock that is only ever try-locked.
+ * connection and closes it again (a seat keeps its own until it is
+ * returned); the program's default bus connection is never touched. The
+ * only state kept between calls is a read-only mapping of the daemon's
+ * snapshot, behind a lock that is only ever try-locked.
  *
  * Environment (ignored in setuid/setgid programs, see secure_getenv(3)):
  *   LICENSED_BUS_ADDRESS  a D-Bus address to use instead of the system bus
@@ -99,6 +100,54 @@ int licensed_check_feature(const char *product, const char *feature, uint64_t re
  * given and the snapshot cannot answer. */
 int licensed_check_feature_flags(const char *product, const char *feature, uint64_t release_date_usec,
                                  licensed_verdict *ret, unsigned flags);
+
+/* Counted seats -------------------------------------------------------------
+ *
+ * A feature with a count limit ("seats:limit=5") is used by at most that many
+ * clients at once. A client takes a seat before it uses the feature and gives
+ * it back afterwards; licensed_check_feature() only asks and takes nothing. */
+
+/* A seat held by this process; opaque. */
+typedef struct licensed_seat licensed_seat;
+
+/* Takes a seat of FEATURE of PRODUCT: a CheckOut call on a private bus
+ * connection that the seat keeps open, because the daemon ties the seat to
+ * that connection. The seat is held until licensed_seat_return(), or until
+ * the process ends in whatever way (exit, crash, kill -9): the kernel closes
+ * the connection and the daemon frees the seat.
+ *
+ * Returns 0 when the daemon answered:
+ *   granted:     *ret_seat is a seat object, ret_verdict->licensed is true
+ *                ("licensed" or "grace"). For a licensed feature that is not
+ *                counted there is no seat to take: *ret_seat is then still a
+ *                (non-NULL) object, which holds nothing and no connection,
+ *                so callers need not tell the two cases apart.
+ *   not granted: *ret_seat is NULL and the verdict says why, for example
+ *                "limit-reached" when every seat is taken, or
+ *                "not-installed".
+ * ret_verdict may be NULL. Its expires_usec and grace_end_usec are those
+ * of CheckFeature for the same feature; source is LICENSED_SOURCE_DAEMON.
+ * Seats never come from the snapshot.
+ *
+ * Otherwise a negative errno, as for licensed_check_feature(), and nothing
+ * is held or written.
+ *
+ * Each call opens its own connection, so any thread may take seats at the
+ * same time. A seat object may be handed to another thread, but not be
+ * used by two at once. After fork() the seat stays the parent's: the child
+ * inherits the connection's file descriptor (close-on-exec, so exec drops
+ * it), and as long as the child keeps it the seat is not freed by the
+ * parent's death alone. A child that does not exec should call
+ * licensed_seat_return() on its copy: in the child it gives nothing back,
+ * it only closes the child's copy of the connection. */
+int licensed_seat_checkout(const char *product, const char *feature, licensed_seat **ret_seat,
+                           licensed_verdict *ret_verdict);
+
+/* Gives the seat back (a Return call, best effort, bounded by the timeout)
+ * and closes its connection, which frees the seat even if Return failed.
+ * When it returns, the seat is free for others to take (unless Return
+ * failed: then a moment later). Frees seat; NULL is fine. */
+void licensed_seat_return(licensed_seat *seat);
 
 /* One sentence for a reason string, e.g. "the license has expired".
  * Never NULL: an unknown or NULL reason gives "unknown reason". The string

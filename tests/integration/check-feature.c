@@ -3,6 +3,7 @@
  *
  *   check-feature [--no-snapshot|--snapshot-only] [--release-date=USEC]
  *                 [--repeat=N] [--threads=N] [--fork] [--again] [--time] PRODUCT FEATURE
+ *   check-feature --checkout [--fork] PRODUCT FEATURE
  *
  * Prints one line "licensed=B reason=R expires=T grace_end=T source=S" (or
  * "error=-N message") and exits 0 licensed, 1 not licensed, 3 cannot ask,
@@ -10,7 +11,15 @@
  * --again asks once more after a line on stdin, in the same process (the
  * snapshot stays mapped in between), and exits with that answer's code.
  * --time prints the mean time per check in nanoseconds: a measurement for
- * people, not a test. */
+ * people, not a test.
+ *
+ * --checkout takes a seat (licensed_seat_checkout()), prints the verdict
+ * line with "seat=1" (an object) or "seat=0" (none), waits for a line or EOF
+ * on stdin, gives the seat back, prints "returned" and exits 0 (granted),
+ * 1 (not granted) or 3 (cannot ask). With --fork, a child forked while the
+ * seat is held calls licensed_seat_return() on its copy, prints
+ * "child=PID returned", and then lives on (up to a minute) without the
+ * connection: the seat must stay the parent's. */
 
 #include <errno.h>
 #include <getopt.h>
@@ -72,6 +81,42 @@ static int print_result(const Job *j) {
         return j->v.licensed ? 0 : 1;
 }
 
+static int checkout(const char *product, const char *feature, bool do_fork) {
+        licensed_seat *seat = NULL;
+        licensed_verdict v;
+        char line[16];
+        int r;
+
+        r = licensed_seat_checkout(product, feature, &seat, &v);
+        if (r < 0) {
+                printf("error=%d %s\n", r, strerror(-r));
+                return 3;
+        }
+        printf("licensed=%d reason=%s expires=%" PRIu64 " grace_end=%" PRIu64 " source=%s seat=%d\n", v.licensed,
+               v.reason, v.expires_usec, v.grace_end_usec,
+               v.source == LICENSED_SOURCE_SNAPSHOT ? "snapshot" : "daemon", seat != NULL);
+        fflush(stdout);
+        if (do_fork && seat) {
+                pid_t pid = fork();
+                if (pid < 0)
+                        return 3;
+                if (pid == 0) {
+                        /* Not the parent's seat to give back: only this
+                         * process's copy of the connection goes. */
+                        licensed_seat_return(seat);
+                        printf("child=%d returned\n", (int) getpid());
+                        fflush(stdout);
+                        fclose(stdin);
+                        sleep(60);
+                        _exit(0);
+                }
+        }
+        (void) fgets(line, sizeof(line), stdin);
+        licensed_seat_return(seat);
+        printf("returned\n");
+        return v.licensed ? 0 : 1;
+}
+
 static uint64_t now_nsec(void) {
         struct timespec ts;
 
@@ -89,11 +134,12 @@ int main(int argc, char *argv[]) {
                 {"fork", no_argument, NULL, 'f'},
                 {"time", no_argument, NULL, 'T'},
                 {"again", no_argument, NULL, 'a'},
+                {"checkout", no_argument, NULL, 'c'},
                 {},
         };
         Job job = {.repeat = 1};
         unsigned long n_threads = 0;
-        bool do_fork = false, do_time = false, do_again = false;
+        bool do_fork = false, do_time = false, do_again = false, do_checkout = false;
         pthread_t threads[64];
         Job jobs[64];
         uint64_t start;
@@ -125,6 +171,9 @@ int main(int argc, char *argv[]) {
                 case 'a':
                         do_again = true;
                         break;
+                case 'c':
+                        do_checkout = true;
+                        break;
                 default:
                         return 2;
                 }
@@ -135,6 +184,8 @@ int main(int argc, char *argv[]) {
         }
         job.product = argv[optind];
         job.feature = argv[optind + 1];
+        if (do_checkout)
+                return checkout(job.product, job.feature, do_fork);
 
         start = now_nsec();
         run_job(&job);

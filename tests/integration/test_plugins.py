@@ -190,9 +190,135 @@ def test_valgrind_clean(lib):
     for args, expected in runs:
         code, out, text = check(lib.env, *args, wrapper=wrapper, timeout=120)
         assert code == expected, f"{args}: {text}"
+    for feature, expected in (("seats", LICENSED), ("reports", LICENSED), ("export", NOT_LICENSED)):
+        p = subprocess.run([*wrapper, CHECK, "--checkout", PRODUCT, feature], input="", capture_output=True,
+                           text=True, env=lib.env, timeout=120)
+        assert p.returncode == expected and "returned" in p.stdout, f"checkout {feature}: {p.stdout}{p.stderr}"
     lib.stack.daemon.stop()
     code, out, text = check(dict(lib.env, LICENSED_SNAPSHOT=""), PRODUCT, "reports", wrapper=wrapper, timeout=120)
     assert code == CANNOT_ASK, text
+
+
+# -- counted seats through the library --------------------------------------------
+
+
+def seats_in_use(lib, feature="seats"):
+    """The in_use column of the license's Features property."""
+    feats = {str(f[0]): f for f in lib.stack.client.license_props("lic-1")["Features"]}
+    return int(feats[feature][6])
+
+
+class Holder:
+    """check-feature --checkout: takes a seat and holds it until told."""
+
+    def __init__(self, env, feature="seats", *options):
+        self.proc = subprocess.Popen([CHECK, "--checkout", *options, PRODUCT, feature], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.first = self.proc.stdout.readline()
+        self.out = parse(self.first)
+
+    def give_back(self):
+        """A line on stdin: the program returns its seat and exits."""
+        rest, _ = self.proc.communicate("done\n", timeout=30)
+        return self.proc.returncode, rest
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def test_seat_checkout_counted_and_returned(lib):
+    holders = []
+    try:
+        a = Holder(lib.env)
+        holders.append(a)
+        assert (a.out["licensed"], a.out["reason"], a.out["seat"], a.out["source"]) == ("1", "licensed", "1",
+                                                                                        "daemon"), a.first
+        b = Holder(lib.env)
+        holders.append(b)
+        assert b.out["seat"] == "1", b.first
+        assert seats_in_use(lib) == 2
+        # the limit (2) is reached: an answer, not an error, and no seat
+        c = Holder(lib.env)
+        holders.append(c)
+        assert (c.out["licensed"], c.out["reason"], c.out["seat"]) == ("0", "limit-reached", "0"), c.first
+        code, rest = c.give_back()
+        assert code == NOT_LICENSED and "returned" in rest
+        # asking is not taking: CheckFeature still says licensed
+        assert check(lib.env, PRODUCT, "seats", "--no-snapshot")[1]["reason"] == "licensed"
+        # licensed_seat_return() calls Return: the seat is free when it returns
+        code, rest = a.give_back()
+        assert code == LICENSED and "returned" in rest, rest
+        assert seats_in_use(lib) == 1
+        d = Holder(lib.env)
+        holders.append(d)
+        assert d.out["seat"] == "1", d.first
+        # kill -9: the kernel closes the connection and the daemon frees the seat
+        b.kill()
+        wait_for(lambda: seats_in_use(lib) == 1, what="the seat of a killed holder to be freed")
+        d.kill()
+        wait_for(lambda: seats_in_use(lib) == 0, what="the seat of a killed holder to be freed")
+    finally:
+        for h in holders:
+            h.kill()
+
+
+def test_seat_checkout_uncounted_and_denied(lib, tmp_path):
+    # licensed but not counted: a seat object that holds nothing
+    h = Holder(lib.env, "reports")
+    try:
+        assert (h.out["licensed"], h.out["reason"], h.out["seat"]) == ("1", "licensed", "1"), h.first
+        assert seats_in_use(lib, "reports") == 0
+        code, rest = h.give_back()
+        assert code == LICENSED and "returned" in rest
+    finally:
+        h.kill()
+    # not licensed: the verdict says why, with CheckFeature's expiry
+    h = Holder(lib.env, "export")
+    code, rest = h.give_back()
+    assert code == NOT_LICENSED and h.out["reason"] == "feature-expired" and h.out["seat"] == "0", h.first
+    assert h.out["expires"] == str(1577836800 * 10**6)
+    h = Holder(lib.env, "nothing")
+    code, rest = h.give_back()
+    assert code == NOT_LICENSED and h.out["reason"] == "not-installed", h.first
+    # bad arguments: -EINVAL without asking
+    p = subprocess.run([CHECK, "--checkout", "Bad Product", "seats"], input="", capture_output=True, text=True,
+                       env=lib.env, timeout=30)
+    assert p.returncode == CANNOT_ASK and "error=-22" in p.stdout, p.stdout
+    # cannot ask: not the same as not granted
+    lib.stack.daemon.stop()
+    h = Holder(lib.env)
+    code, rest = h.give_back()
+    assert code == CANNOT_ASK and h.out["error"] == "-111", h.first
+    env = dict(lib.env, LICENSED_BUS_ADDRESS=f"unix:path={tmp_path}/no-such-socket")
+    h = Holder(env)
+    code, rest = h.give_back()
+    assert code == CANNOT_ASK and h.out["error"] == "-2", h.first
+
+
+def test_seat_after_fork_stays_the_parents(lib):
+    """A child that calls licensed_seat_return() on its inherited copy gives
+    nothing back and drops its copy of the connection: the seat stays held
+    by the parent, and still goes with the parent alone."""
+    h = Holder(lib.env, "seats", "--fork")
+    child = None
+    try:
+        assert h.out["seat"] == "1", h.first
+        line = h.proc.stdout.readline()
+        assert line.startswith("child="), line
+        child = int(line.split()[0].split("=")[1])
+        assert seats_in_use(lib) == 1
+        h.kill()
+        wait_for(lambda: seats_in_use(lib) == 0, what="the seat to go with the parent, the child still running")
+        os.kill(child, 0)  # the child is still alive, so its copy was closed
+    finally:
+        h.kill()
+        if child:
+            try:
+                os.kill(child, 9)
+            except ProcessLookupError:
+                pass
 
 
 # -- the snapshot fast path ----------------------------------------------------
@@ -337,7 +463,7 @@ def test_exports_only_the_api():
     out = run(["nm", "-D", "--defined-only", LIBRARY]).stdout
     symbols = sorted(line.split()[-1].split("@")[0] for line in out.splitlines() if " T " in line)
     assert symbols == ["licensed_check_feature", "licensed_check_feature_flags", "licensed_reason_description",
-                       "licensed_version"]
+                       "licensed_seat_checkout", "licensed_seat_return", "licensed_version"]
     out = run(["nm", "-D", "--defined-only", PAM_MODULE]).stdout
     assert [line.split()[-1] for line in out.splitlines() if " T " in line] == ["pam_sm_acct_mgmt"]
 
