@@ -2,6 +2,7 @@
 #include <stdarg.h>
 
 #include "error.h"
+#include "strutil.h"
 
 int core_error_set(CoreError *err, int error, const char *fmt, ...) {
         if (err) {
@@ -9,6 +10,10 @@ int core_error_set(CoreError *err, int error, const char *fmt, ...) {
                 va_start(ap, fmt);
                 vsnprintf(err->message, sizeof(err->message), fmt, ap);
                 va_end(ap);
+                /* Messages quote untrusted input and are cut to size: they
+                 * go into D-Bus errors (which must be UTF-8) and onto
+                 * terminals (where escape sequences must not reach). */
+                utf8_make_printable(err->message);
         }
         return error < 0 ? error : -error;
 }
@@ -29,4 +34,5 @@ void core_error_prefix(CoreError *err, const char *fmt, ...) {
         size_t m = strnlen(old, sizeof(err->message) - 1 - n);
         memcpy(err->message + n, old, m);
         err->message[n + m] = 0;
+        utf8_make_printable(err->message);
 }

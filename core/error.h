@@ -12,7 +12,9 @@ typedef struct CoreError {
         char message[512];
 } CoreError;
 
-/* Sets err->message (if err is non-NULL) and returns -abs(error). */
+/* Sets err->message (if err is non-NULL) and returns -abs(error). The
+ * message is made printable UTF-8 (utf8_make_printable()): it may quote
+ * untrusted bytes and be cut anywhere. */
 int core_error_set(CoreError *err, int error, const char *fmt, ...) _printf_(3, 4);
 
 /* Prefixes an existing message, e.g. with a file name. */

@@ -6,45 +6,66 @@
 
 #include "strutil.h"
 
+/* The length of the printable UTF-8 character at p (before end), or 0 if
+ * the bytes there are not one. */
+static size_t utf8_printable_char_len(const unsigned char *p, const unsigned char *end, bool allow_tab) {
+        uint32_t cp;
+        size_t n;
+
+        if (*p < 0x80) {
+                if (*p < 0x20 && !(allow_tab && *p == '\t'))
+                        return 0;
+                return *p == 0x7f ? 0 : 1;
+        }
+        if ((*p & 0xe0) == 0xc0) {
+                n = 2;
+                cp = *p & 0x1f;
+        } else if ((*p & 0xf0) == 0xe0) {
+                n = 3;
+                cp = *p & 0x0f;
+        } else if ((*p & 0xf8) == 0xf0) {
+                n = 4;
+                cp = *p & 0x07;
+        } else
+                return 0;
+        if ((size_t) (end - p) < n)
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        /* overlong forms, beyond Unicode, surrogates, C1 controls */
+        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+                return 0;
+        return n;
+}
+
 bool utf8_is_printable(const char *s, size_t len, bool allow_tab) {
         const unsigned char *p = (const unsigned char *) s, *end = p + len;
 
         while (p < end) {
-                uint32_t cp;
-                size_t n;
-
-                if (*p < 0x80) {
-                        if (*p < 0x20 && !(allow_tab && *p == '\t'))
-                                return false;
-                        if (*p == 0x7f)
-                                return false;
-                        p++;
-                        continue;
-                }
-                if ((*p & 0xe0) == 0xc0) {
-                        n = 2;
-                        cp = *p & 0x1f;
-                } else if ((*p & 0xf0) == 0xe0) {
-                        n = 3;
-                        cp = *p & 0x0f;
-                } else if ((*p & 0xf8) == 0xf0) {
-                        n = 4;
-                        cp = *p & 0x07;
-                } else
-                        return false;
-                if ((size_t) (end - p) < n)
-                        return false;
-                for (size_t i = 1; i < n; i++) {
-                        if ((p[i] & 0xc0) != 0x80)
-                                return false;
-                        cp = (cp << 6) | (p[i] & 0x3f);
-                }
-                if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-                    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+                size_t n = utf8_printable_char_len(p, end, allow_tab);
+                if (n == 0)
                         return false;
                 p += n;
         }
         return true;
+}
+
+char *utf8_make_printable(char *s) {
+        unsigned char *p = (unsigned char *) s, *end = p + strlen(s);
+
+        while (p < end) {
+                size_t n = utf8_printable_char_len(p, end, false);
+                if (n == 0) {
+                        *p = '?';
+                        n = 1;
+                }
+                p += n;
+        }
+        return s;
 }
 
 bool identifier_is_valid(const char *s, size_t max) {

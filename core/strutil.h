@@ -11,6 +11,12 @@
  * (tab allowed only if allow_tab). */
 bool utf8_is_printable(const char *s, size_t len, bool allow_tab);
 
+/* Replaces, in place, every byte that is not part of a printable UTF-8
+ * character (control characters, tabs included; broken or cut sequences)
+ * with '?', so that s may be put in a D-Bus string or on a terminal.
+ * Returns s. */
+char *utf8_make_printable(char *s);
+
 /* 1..max characters of [A-Za-z0-9._-], not starting with '.' or '-': safe as
  * a file name, a D-Bus path element (after escaping) and a URL segment. */
 bool identifier_is_valid(const char *s, size_t max);
