@@ -8,6 +8,7 @@
 #include "bus-errors.h"
 #include "events.h"
 #include "http.h"
+#include "json-object.h"
 #include "log.h"
 #include "online.h"
 #include "operations.h"
@@ -48,29 +49,11 @@ static char *json_body(const char *name, const char *value) {
         return s;
 }
 
-/* Parses a body as one JSON object, or returns NULL. */
-static json_object *parse_object(const HttpResult *res) {
-        json_tokener *tok = json_tokener_new_ex(32);
-        json_object *o;
-
-        if (!tok)
-                return NULL;
-        o = json_tokener_parse_ex(tok, res->body, (int) res->body_len);
-        if (o && json_tokener_get_parse_end(tok) != res->body_len) {
-                json_object_put(o);
-                o = NULL;
-        }
-        json_tokener_free(tok);
-        if (o && !json_object_is_type(o, json_type_object)) {
-                json_object_put(o);
-                o = NULL;
-        }
-        return o;
-}
-
 /* Turns an HTTP result into a JSON object, or fills error with why not. */
 static json_object *parse_answer(const HttpResult *res, const char *url, sd_bus_error *error) {
-        json_object *o, *e, *msg;
+        json_object *o = NULL;
+        CoreError err = {};
+        int r;
 
         if (res->error < 0) {
                 sd_bus_error_setf(error, BUS_ERROR_SERVER_UNREACHABLE,
@@ -78,12 +61,18 @@ static json_object *parse_answer(const HttpResult *res, const char *url, sd_bus_
                                   res->message ?: strerror(-res->error));
                 return NULL;
         }
-        o = parse_object(res);
+        r = json_parse_object(res->body, res->body_len, &o, &err);
         if (res->status != 200) {
-                const char *text = NULL;
-                if (o && json_object_object_get_ex(o, "error", &e) && json_object_object_get_ex(e, "message", &msg) &&
-                    json_object_is_type(msg, json_type_string))
-                        text = json_object_get_string(msg);
+                _cleanup_free_ char *text = NULL;
+                const char *m = r >= 0 ? json_error_message(o) : NULL;
+
+                /* The server's words go into a D-Bus error and onto a
+                 * terminal: printable UTF-8, or nothing. */
+                if (m) {
+                        text = strndup(m, 512);
+                        if (text)
+                                utf8_make_printable(text);
+                }
                 /* 5xx: the server is in trouble, as good as unreachable (and
                  * worth a retry); 4xx: it refused this request. */
                 sd_bus_error_setf(error, res->status >= 500 ? BUS_ERROR_SERVER_UNREACHABLE : BUS_ERROR_SERVER_REFUSED,
@@ -99,32 +88,36 @@ static json_object *parse_answer(const HttpResult *res, const char *url, sd_bus_
                 json_object_put(o);
                 return NULL;
         }
-        if (!o) {
+        if (r == -ENOMEM) {
+                sd_bus_error_set_errno(error, r);
+                return NULL;
+        }
+        if (r < 0) {
                 sd_bus_error_setf(error, BUS_ERROR_BAD_SERVER_RESPONSE,
-                                  "The licensing server %s answered something that is not a JSON object; nothing "
-                                  "was changed.",
-                                  url);
+                                  "The licensing server %s answered something that is not a JSON object (%s); "
+                                  "nothing was changed.",
+                                  url, core_error_message(&err, r));
                 return NULL;
         }
         return o;
 }
 
-/* A string member, or NULL if absent; sets error if present but not a string. */
+/* A string member, or NULL if absent; sets error if required and absent, or
+ * present but not a string. */
 static const char *get_string(json_object *o, const char *name, bool required, sd_bus_error *error) {
-        json_object *v;
+        const char *v;
+        CoreError err = {};
+        int r;
 
-        if (!json_object_object_get_ex(o, name, &v) || json_object_is_type(v, json_type_null)) {
-                if (required)
-                        sd_bus_error_setf(error, BUS_ERROR_BAD_SERVER_RESPONSE,
-                                          "The licensing server's answer has no \"%s\"; nothing was changed.", name);
-                return NULL;
-        }
-        if (!json_object_is_type(v, json_type_string)) {
+        r = json_get_string(o, name, required, &v, &err);
+        if (r < 0) {
                 sd_bus_error_setf(error, BUS_ERROR_BAD_SERVER_RESPONSE,
-                                  "The licensing server's \"%s\" is not a string; nothing was changed.", name);
+                                  "The licensing server's answer is not what licensed expects: %s; nothing was "
+                                  "changed.",
+                                  core_error_message(&err, r));
                 return NULL;
         }
-        return json_object_get_string(v);
+        return v;
 }
 
 static bool transient(const HttpResult *res) {

@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "json-object.h"
 #include "server.h"
 
 /* A body larger than SERVER_BODY_MAX is read and dropped up to this much,
  * so the client reads the 413 reply; beyond it the connection is closed. */
 #define BODY_DISCARD_MAX (1024 * 1024)
-#define JSON_DEPTH_MAX 16
 #define CONNECTIONS_MAX 256
 
 typedef struct Route {
@@ -139,43 +139,17 @@ static void check_headers(struct MHD_Connection *c, Request *rq, const char *met
 
 /* Parses the body into a JSON object; fills in the reply if it is not one. */
 static int parse_body(const Request *rq, json_object **ret, Reply *reply) {
-        json_tokener *tok;
-        json_object *o = NULL;
-        enum json_tokener_error e;
-        size_t end;
+        CoreError err = {};
+        int r;
 
-        if (rq->len == 0)
-                reply_error(reply, 400, "invalid-json", "the body is empty; it must be a JSON object");
-        else if (memchr(rq->body, 0, rq->len))
-                reply_error(reply, 400, "invalid-json", "the body contains a NUL byte");
-        if (reply->status)
-                return -EINVAL;
-
-        tok = json_tokener_new_ex(JSON_DEPTH_MAX);
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        o = json_tokener_parse_ex(tok, rq->body, (int) rq->len);
-        e = json_tokener_get_error(tok);
-        end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (e == json_tokener_continue)
-                reply_error(reply, 400, "invalid-json", "the body is not valid JSON: it ends too early");
-        else if (e != json_tokener_success)
-                reply_error(reply, 400, "invalid-json", "the body is not valid JSON: %s at byte %zu",
-                            json_tokener_error_desc(e), end);
-        else if (end + strspn(rq->body + end, " \t\r\n") != rq->len)
-                reply_error(reply, 400, "invalid-json",
-                            "the body is not valid JSON: there is more text after the value, at byte %zu",
-                            end);
-        else if (!json_object_is_type(o, json_type_object))
+        r = json_parse_object(rq->body, rq->len, ret, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r == -EDOM)
                 reply_error(reply, 400, "bad-request", "the body must be a JSON object");
-        else {
-                *ret = o;
-                return 0;
-        }
-        json_object_put(o);
-        return -EINVAL;
+        else if (r < 0)
+                reply_error(reply, 400, "invalid-json", "%s", core_error_message(&err, r));
+        return r;
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status, const char *content_type,
