@@ -12,7 +12,7 @@ top=$PWD
 
 tools/install-deps.sh || { echo "dependencies could not be installed"; echo "0 passed, 1 failed"; exit 1; }
 
-TIERS=${TIERS:-"unit integration system asan-unit asan-integration"}
+TIERS=${TIERS:-"unit integration system asan-unit asan-integration fuzz"}
 PY=/usr/bin/python3 # Debian's, with python3-pytest and python3-dbusmock
 total_passed=0 total_failed=0 total_skipped=0
 summary=()
@@ -92,6 +92,17 @@ if want asan-unit || want asan-integration; then
         fi
         unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
+
+# libFuzzer targets (tests/fuzz/, clang, build-fuzz/): the committed crash
+# inputs replayed, then each target fuzzed for FUZZ_SECONDS (default 20); one
+# case per target. See tests/fuzz/README.md.
+fuzz_tier() {
+        echo "=== fuzz"
+        tests/fuzz/run-tier.sh build-fuzz build-fuzz.tally
+        record fuzz $(cat build-fuzz.tally 2>/dev/null || echo 0 1 0)
+}
+
+want fuzz && fuzz_tier
 
 echo
 echo "=== summary"
