@@ -3,15 +3,10 @@
  * id, and the device key created on first use that never leaves the state
  * directory. */
 
-#include <systemd/sd-id128.h>
-
+#include "app-id.h"
 #include "context.h"
 #include "crypto.h"
 #include "log.h"
-
-/* licensed's application id for sd_id128_get_machine_app_specific(): the
- * machine id itself never leaves the machine, only this keyed hash of it. */
-#define LICENSED_APP_ID SD_ID128_MAKE(6b,1e,0d,5f,a2,93,4c,7e,b8,51,3d,c4,09,e7,2a,f6)
 
 int context_load_device(Context *c) {
         _cleanup_free_ char *path = store_path(&c->store, NULL, "device.key", NULL);
