@@ -177,15 +177,34 @@ Context *context_free(Context *c) {
 
 /* Idle exit -------------------------------------------------------------------
  * After idle_timeout without a call, licensed gives up its bus name and
- * exits once the bus confirms: a call that arrives before that is still
- * answered (it was queued to us first); one that arrives after goes to the
- * bus, which activates a new licensed. */
+ * exits once the bus confirms and every call that arrived before that is
+ * answered: such a call was queued to us first, and may still wait for
+ * polkit or the licensing server. A call that arrives after the release
+ * goes to the bus, which activates a new licensed (under systemd once this
+ * one has exited: STOPPING=1 makes the start wait for the stop). Seats
+ * are not handed out while exiting (see method_check_out()). */
+
+static void exit_if_done(Context *c) {
+        if (c->exiting && c->name_released && c->n_pending_calls == 0) {
+                log_debug("Bus name released and no call pending; exiting.");
+                (void) sd_event_exit(c->event, 0);
+        }
+}
+
+void context_call_done(Context *c) {
+        assert(c->n_pending_calls > 0);
+        c->n_pending_calls--;
+        exit_if_done(c);
+}
 
 static int on_name_released(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Context *c = userdata;
 
-        log_debug("Bus name released; exiting.");
-        return sd_event_exit(c->event, 0);
+        c->name_released = true;
+        if (c->n_pending_calls > 0)
+                log_debug("Bus name released; exiting once %u call(s) in flight are answered.", c->n_pending_calls);
+        exit_if_done(c);
+        return 0;
 }
 
 static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {

@@ -95,7 +95,8 @@ struct Context {
         struct HttpClient *http;
         struct Seat *seats;
         unsigned n_pending_calls; /* polkit checks and server requests in flight: no idle exit */
-        bool exiting;             /* the bus name is being released */
+        bool exiting;             /* the bus name is being released (or was) */
+        bool name_released;       /* the bus confirmed it: new calls go to a new licensed */
         bool announce;            /* false during start-up: the first evaluation is not news */
         Denial denials[DENIALS_MAX];
         size_t next_denial; /* ring index */
@@ -143,6 +144,10 @@ void context_state_changed(Context *c);
 
 /* Idle exit (context.c): any bus traffic pushes the deadline back. */
 void context_idle_touch(Context *c);
+
+/* A polkit check or server request (counted in n_pending_calls) has been
+ * answered. When licensed is exiting on idle, the last one lets it go. */
+void context_call_done(Context *c);
 /* Tells systemd the one-line summary (systemctl status). */
 void context_notify_status(Context *c);
 

@@ -96,6 +96,13 @@ static int method_check_out(sd_bus_message *m, void *userdata, sd_bus_error *err
         r = read_product_feature(m, c, &product, &feature, error);
         if (r < 0)
                 return r;
+        /* A seat lives in this process and goes with it, and this process
+         * is about to exit on idle: the caller asks again and reaches the
+         * next licensed (liblicensed does so by itself). */
+        if (c->exiting)
+                return sd_bus_error_setf(error, BUS_ERROR_EXITING,
+                                         "licensed is exiting after being idle; call again, and the next instance "
+                                         "answers.");
         /* A holder asking again keeps its seat, whatever the count. */
         context_check_feature(c, product, feature, TIME_UNSET, !seats_held_by(c, m, product, feature), &v);
         if (v.licensed && v.limit > 0) {

@@ -159,7 +159,7 @@ static void activate_done(Context *c, const HttpResult *res, void *userdata) {
         sd_bus_message_unref(ac->m);
         free(ac->url);
         free(ac);
-        c->n_pending_calls--;
+        context_call_done(c);
 }
 
 int online_activate(Context *c, sd_bus_message *m, const char *product, const char *key) {
@@ -259,7 +259,7 @@ static void validate_call_release(ValidateCall *vc) {
                 Context *c = vc->c;
                 validate_call_reply(vc);
                 validate_call_free(vc);
-                c->n_pending_calls--;
+                context_call_done(c);
         }
 }
 
@@ -493,7 +493,7 @@ finish:
         free(dc->url);
         free(dc->proof);
         free(dc);
-        c->n_pending_calls--;
+        context_call_done(c);
 }
 
 int online_deactivate(Context *c, sd_bus_message *m, Entry *e) {

@@ -16,7 +16,7 @@ typedef struct PolkitQuery {
 
 static void query_free(PolkitQuery *q) {
         sd_bus_message_unref(q->m);
-        q->c->n_pending_calls--;
+        context_call_done(q->c);
         free(q);
 }
 

@@ -308,19 +308,13 @@ static licensed_seat *seat_free(licensed_seat *seat) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(licensed_seat *, seat_free);
 
-_public_ int licensed_seat_checkout(const char *product, const char *feature, licensed_seat **ret_seat,
-                                   licensed_verdict *ret_verdict) {
+/* Opens a connection and sends CheckOut on it. -EAGAIN: the daemon that
+ * got the call is exiting on idle (Error.Exiting). */
+static int send_check_out(const char *product, const char *feature, uint64_t deadline, sd_bus **ret_bus,
+                          sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL, *check = NULL;
-        _cleanup_(seat_freep) licensed_seat *seat = NULL;
-        uint64_t deadline = now_monotonic_usec() + timeout_usec();
-        uint32_t in_use, limit;
-        const char *reason;
-        licensed_verdict v;
-        int granted, r;
-
-        if (!product_id_is_valid(product) || !license_name_is_valid(feature) || !ret_seat)
-                return -EINVAL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        int r;
 
         r = bus_open("liblicensed-seat", &bus);
         if (r < 0)
@@ -334,8 +328,39 @@ _public_ int licensed_seat_checkout(const char *product, const char *feature, li
         r = bus_call(bus, m, deadline, &reply);
         if (r < 0)
                 return r;
+        if (sd_bus_message_is_method_error(reply, "org.licensed.License1.Error.Exiting"))
+                return -EAGAIN;
         if (sd_bus_message_is_method_error(reply, NULL))
                 return errno_from_bus_error(sd_bus_message_get_error(reply));
+        *ret_bus = TAKE_PTR(bus);
+        *ret_reply = TAKE_PTR(reply);
+        return 0;
+}
+
+_public_ int licensed_seat_checkout(const char *product, const char *feature, licensed_seat **ret_seat,
+                                   licensed_verdict *ret_verdict) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *check = NULL;
+        _cleanup_(seat_freep) licensed_seat *seat = NULL;
+        uint64_t deadline = now_monotonic_usec() + timeout_usec();
+        uint32_t in_use, limit;
+        const char *reason;
+        licensed_verdict v;
+        int granted, r;
+
+        if (!product_id_is_valid(product) || !license_name_is_valid(feature) || !ret_seat)
+                return -EINVAL;
+
+        /* A daemon exiting on idle hands out no seat, since the seat would go
+         * with it; by the time it answers, the bus name is free, so one
+         * more call starts and reaches the next daemon. */
+        r = send_check_out(product, feature, deadline, &bus, &reply);
+        if (r == -EAGAIN)
+                r = send_check_out(product, feature, deadline, &bus, &reply);
+        if (r == -EAGAIN)
+                r = -ECONNRESET;
+        if (r < 0)
+                return r;
         r = sd_bus_message_read(reply, "bsuu", &granted, &reason, &in_use, &limit);
         if (r < 0 || !reason_is_plausible(reason))
                 return -EPROTO;

@@ -119,6 +119,9 @@ class FakeServer:
                 h.wfile.flush()
                 time.sleep(0.2)
             return
+        if mode == "slow":
+            time.sleep(self.stall_seconds)
+            return self.send(h, 200, json.dumps(self.good_answer(path, request)))
         if mode == "stall":
             time.sleep(self.stall_seconds)
             return self.send(h, 503, json.dumps({"error": {"code": "busy", "message": "busy"}}))
