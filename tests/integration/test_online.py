@@ -4,6 +4,7 @@ against one that fails in every way a server or network can: a clear
 named error each time, the stored license untouched, the grace period
 running, and the bus never blocked."""
 import os
+import signal
 import threading
 import time
 
@@ -206,3 +207,4 @@ def test_a_stalled_server_does_not_block_the_bus(online, tmp_path):
     assert "r" in result
     print(f"CheckFeature during a 30 s stall: {calls} calls, worst {worst * 1000:.1f} ms")
     assert worst < 0.5, f"CheckFeature took {worst:.3f} s while the server stalled"
+

@@ -510,6 +510,9 @@ def test_pam_daemon_absent(lib, tmp_path):
     ok, out = pam(env, tmp_path, f"product={PRODUCT} feature=reports")
     assert not ok and "The license service is not available." in out, out
     assert "Authentication service cannot retrieve authentication info" in out  # PAM_AUTHINFO_UNAVAIL
+    # message= replaces the sentence for "cannot ask" too
+    ok, out = pam(env, tmp_path, f"product={PRODUCT} feature=reports unreachable=deny [message=Call the helpdesk]")
+    assert not ok and "Call the helpdesk" in out and "not available" not in out, out
     ok, out = pam(env, tmp_path, f"product={PRODUCT} feature=reports unreachable=allow")
     assert ok, out
     # ignore: the rest of the stack decides

@@ -9,7 +9,9 @@ import time
 import dbus
 import pytest
 
-from conftest import write_product
+import json
+
+from conftest import binary, run, write_product
 from harness import MANAGER, MANAGER_PATH, PY, SERVICE, Bus, Client, Daemon, wait_for
 
 PRODUCT = "com.example.app"
@@ -58,6 +60,32 @@ def test_seats_are_counted_and_freed(stack, vendor):
     # an uncounted feature is granted without a seat
     granted, reason, used, limit = manager(a).CheckOut(PRODUCT, "reports")
     assert (bool(granted), int(used), int(limit)) == (True, 0, 0)
+
+
+def test_licensectl_show_counts_seats(stack, vendor):
+    """An administrator sees the limit and the seats in use in licensectl
+    show, as a table and as JSON."""
+    install_counted(stack, vendor, limit=3)
+    held = [stack.bus.connect() for _ in range(2)]
+    for conn in held:
+        assert bool(manager(conn).CheckOut(PRODUCT, "seats")[0])
+
+    def show(*args):
+        return run([binary("licensectl"), f"--bus-address={stack.bus.address}", "--no-pager", *args, "show",
+                    "s-1"]).stdout
+
+    rows = {line.split()[0]: line.split() for line in show().splitlines() if line.startswith(("seats ", "reports "))}
+    # FEATURE LICENSED REASON EXPIRES LIMIT IN-USE
+    assert rows["seats"][-2:] == ["3", "2"], rows
+    assert rows["reports"][-2:] == ["-", "-"], rows
+
+    def seats_json():
+        (f,) = [f for f in json.loads(show("--json"))["features"] if f["name"] == "seats"]
+        return f["limit"], f["in_use"]
+
+    assert seats_json() == (3, 2)
+    held[0].close()
+    wait_for(lambda: seats_json() == (3, 1), what="licensectl show to count the freed seat")
 
 
 def test_seat_of_a_killed_process_is_freed(stack, vendor):

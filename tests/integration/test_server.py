@@ -168,6 +168,34 @@ def test_concurrent_activations_respect_the_seats(server, entitlement, admin):
     assert active_seats(admin, key) == 3
 
 
+def test_two_servers_share_one_database(server, db, vendor_keys, entitlement, admin):
+    """The database is SQLite in WAL mode with its schema version recorded,
+    so several server processes (and licensed-vendor) can use one file:
+    the seat limit holds across them."""
+    with sqlite3.connect(db) as c:
+        assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert c.execute("SELECT max(version) FROM schema_version").fetchone()[0] >= 1
+    c.close()
+    second = LicensedServer(db, vendor_keys[0])
+    try:
+        key = entitlement("--seats", "3")
+        devices = [machine() for _ in range(8)]
+        results = [None] * len(devices)
+
+        def go(i):
+            results[i] = activate((server, second)[i % 2], devices[i], key).status
+
+        threads = [threading.Thread(target=go, args=(i,)) for i in range(len(devices))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(results) == [200] * 3 + [409] * 5, results
+        assert active_seats(admin, key) == 3
+    finally:
+        second.stop()
+
+
 def test_deactivate_frees_the_seat(server, entitlement, admin):
     key = entitlement("--seats", "1")
     a, b = machine(), machine()
