@@ -45,14 +45,22 @@ static void test_parse_table(void **state) {
 }
 
 static void test_parse_depth_and_bounds(void **state) {
-        char deep[2 * JSON_DEPTH_MAX + 16], *p = deep;
+        char deep[8 * (JSON_DEPTH_MAX + 1) + 1], *p = deep;
         json_object *o = NULL;
         CoreError err = {};
 
-        /* JSON_DEPTH_MAX + 1 levels of objects */
-        for (int i = 0; i <= JSON_DEPTH_MAX; i++)
-                p += sprintf(p, i ? "{\"a\":" : "{");
+        /* JSON_DEPTH_MAX + 1 levels of objects, complete: {"a":{"a":...{}...}} */
+        for (int i = 0; i < JSON_DEPTH_MAX; i++)
+                p += sprintf(p, "{\"a\":");
+        p += sprintf(p, "{}");
+        for (int i = 0; i < JSON_DEPTH_MAX; i++)
+                p += sprintf(p, "}");
+        assert_true((size_t) (p - deep) < sizeof(deep));
         assert_int_equal(json_parse_object(deep, strlen(deep), &o, &err), -EBADMSG);
+        assert_non_null(strstr(err.message, "not valid JSON"));
+        /* one level less is fine */
+        assert_int_equal(json_parse_object(deep + 5, strlen(deep) - 6, &o, &err), 0);
+        json_object_put(o);
 
         /* The length is the end: bytes after it are never read, even if they
          * would make the text valid or invalid. */
