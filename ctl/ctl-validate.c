@@ -3,6 +3,7 @@
  * validation request to carry to the vendor. */
 
 #include "ctl-bus.h"
+#include "ctl-list.h"
 #include "ctl-output.h"
 
 static int validate_offline(Ctl *c, const char *id) {
@@ -23,6 +24,32 @@ static int validate_offline(Ctl *c, const char *id) {
                 "Send this validation request to your vendor; then install the receipt you receive with:\n"
                 "  licensectl install RECEIPT-FILE\n");
         return 0;
+}
+
+/* Licenses that are not licensed after validation, whether they were asked
+ * about online or not (an offline-only license needs no server, and can
+ * still run out): says which on stderr (not in JSON) and returns how many.
+ * Negative on error. */
+static int report_trouble(Ctl *c, const char *id) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ LicenseRow *rows = NULL;
+        size_t n = 0;
+        int r, troubled = 0;
+
+        r = ctl_list_licenses(c, false, &reply, &rows, &n);
+        if (r != 0)
+                return -EIO;
+        for (size_t i = 0; i < n; i++) {
+                if (id[0] && !streq(id, rows[i].id))
+                        continue;
+                if (streq(rows[i].status, "licensed"))
+                        continue;
+                troubled++;
+                if (!c->json)
+                        fprintf(stderr, "License %s is %s: %s.\n", rows[i].id, rows[i].status,
+                                reason_description(rows[i].status) ?: "unknown reason");
+        }
+        return troubled;
 }
 
 int verb_validate(int argc, char *argv[], void *userdata) {
@@ -90,6 +117,11 @@ int verb_validate(int argc, char *argv[], void *userdata) {
                 if (c->legend)
                         printf("%s%zu license%s validated.\n", n > 0 ? "\n" : "", n, n == 1 ? "" : "s");
         }
+        /* Also a license that validation did not concern (no server, no
+         * interval) but that is in trouble: grace, expired, revoked, ... */
+        r = report_trouble(c, id);
+        if (r < 0)
+                return CTL_EXIT_FAILURE;
         /* So that the timer's service fails, and shows in "systemctl --failed". */
-        return failed ? CTL_EXIT_NO : CTL_EXIT_SUCCESS;
+        return failed || r > 0 ? CTL_EXIT_NO : CTL_EXIT_SUCCESS;
 }

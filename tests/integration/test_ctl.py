@@ -95,3 +95,60 @@ def test_cannot_reach_daemon(tmp_path):
     assert p.returncode == 3 and "cannot reach licensed" in p.stderr
     p = run([exe, f"--bus-address=unix:path={tmp_path}/nothing", "status"], check=False)
     assert p.returncode == 3
+
+
+def test_list_filters_sort_validate_exit_and_env(stack, ctl, vendor, tmp_path):
+    """list --product/--status/--sort; validate fails (exit 1) when a license
+    is in trouble even if it needs no server, naming it; the bus address
+    can come from $LICENSECTL_BUS_ADDRESS."""
+    def install(lid, *fields):
+        req = tmp_path / f"{lid}.req"
+        ctl("activate", "--offline", "--qr=never", "--output", str(req), vendor("key", "new").stdout.strip())
+        lic = tmp_path / f"{lid}.lic"
+        vendor("answer", "--signing-key", stack.signing_key, "--request", str(req), "--id", lid, "--licensee",
+               "ACME", "--feature", "reports", *fields, "--output", str(lic))
+        ctl("install", str(lic))
+
+    install("b-late", "--type", "subscription", "--not-after", "2099-01-01T00:00:00Z")
+    install("a-early", "--type", "subscription", "--not-after", "2098-01-01T00:00:00Z")
+    install("c-never")
+
+    # every license fine, none with a server: validate skips them all, exit 0
+    p = ctl("validate")
+    assert p.returncode == 0 and p.stderr == "", p.stdout + p.stderr
+
+    ids = lambda *args: [l["id"] for l in json.loads(ctl("--json", "list", *args).stdout)]  # noqa: E731
+    assert ids() == ["a-early", "b-late", "c-never"]
+    assert ids("--sort=expiry") == ["a-early", "b-late", "c-never"]  # "never" last
+    assert ids("--product", PRODUCT, "--status", "licensed") == ["a-early", "b-late", "c-never"]
+    assert ids("--product", "com.example.other") == []
+    assert ids("--status", "revoked") == []
+    p = ctl("list", "--sort=colour", check=False)
+    assert p.returncode == 2 and "--sort=colour" in p.stderr
+    p = ctl("list", "--status=happy", check=False)
+    assert p.returncode == 2 and "--status=happy" in p.stderr
+
+    # an offline receipt revokes b-late: validate (no server involved) fails and says so
+    vreq = tmp_path / "vreq.txt"
+    ctl("validate", "--offline", "--output", str(vreq), "b-late")
+    receipt = tmp_path / "receipt.txt"
+    receipt.write_text(vendor("receipt", "--signing-key", stack.signing_key, "--request", str(vreq),
+                              "--revoked").stdout)
+    ctl("install", str(receipt))
+    assert ids("--status", "revoked") == ["b-late"]
+    assert ids("--sort=status") == ["a-early", "c-never", "b-late"]  # licensed before revoked, then by id
+    p = ctl("validate", check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "License b-late is revoked" in p.stderr
+    assert "a-early" not in p.stderr
+    # one license: only its own trouble counts
+    assert ctl("validate", "a-early").returncode == 0
+    assert ctl("validate", "b-late", check=False).returncode == 1
+    # JSON stays an array of outcomes; the exit status says the rest
+    p = ctl("--json", "validate", check=False)
+    assert p.returncode == 1 and {o["id"] for o in json.loads(p.stdout)} == {"a-early", "b-late", "c-never"}
+
+    # the bus address from the environment
+    p = run([binary("licensectl"), "--no-pager", "--json", "list"], check=False,
+            env=dict(os.environ, LICENSECTL_BUS_ADDRESS=stack.bus.address))
+    assert p.returncode == 0 and len(json.loads(p.stdout)) == 3, p.stderr
