@@ -16,8 +16,14 @@ PRODUCT = "com.example.app"
 KEY = "00001-00002-00003-00004-00005"
 VENDOR = os.path.join(BUILD, "server", "licensed-vendor")
 
+# daemon/events.h; docs/journal.md
 EVENT_INSTALLED = "4a3fd295de4e442ab22779d6af72c580"
+EVENT_DEACTIVATED = "b3ab3912b21344b8b688989c1752a6c0"
+EVENT_VALIDATION_OK = "5384d94f8d0f4099975cb419f698a3ea"
 EVENT_VALIDATION_FAILED = "a3a121cd96be44088571fa0a4e1bd943"
+EVENT_GRACE_EXPIRED = "14c8af12986f49b8a1ba092a412ed2a8"
+EVENT_REVOKED = "2a768a71ffcc43c498850e85530e3a93"
+EVENT_CLOCK_ROLLBACK = "c6302f90bfac44ccacae61b8d613433b"
 EVENT_FEATURE_DENIED = "ed8a542524e24fdf9f13163b489978ba"
 
 
@@ -50,7 +56,10 @@ def activate(machine, keys, lid, *extra):
 def licensed(machine, keys):
     machine.install_product(PRODUCT, keys[1], server_url="http://127.0.0.1:9")  # nothing listens there
     machine.write("/etc/licensed/licensed.conf", 'idle_timeout = "3s";\n')
+    cursor = machine.journal_cursor()
     activate(machine, keys, "sys-1", "--validation-interval", "1d", "--grace-period", "14d")
+    e = machine.wait_journal(after=cursor, MESSAGE_ID=EVENT_INSTALLED)[-1]
+    assert e["LICENSE_ID"] == "sys-1" and e["PRODUCT"] == PRODUCT, e
     return machine
 
 
@@ -95,6 +104,12 @@ def test_timer_and_validation_service(licensed):
     m = licensed
     timers = m.systemctl("list-timers", "--all", "--no-legend").stdout
     assert "licensed-validate.timer" in timers
+    # enabled by its [Install] section, daily, catching up after downtime,
+    # spread over hours so a fleet does not hit the server at once
+    assert m.systemctl("is-enabled", "licensed-validate.timer").stdout.strip() == "enabled"
+    t = m.show("licensed-validate.timer", "Persistent", "RandomizedDelayUSec", "TimersCalendar", "ActiveState")
+    assert t["Persistent"] == "yes" and t["RandomizedDelayUSec"] == "4h" and t["ActiveState"] == "active", t
+    assert "OnCalendar=*-*-* 00:00:00" in t["TimersCalendar"], t
     cursor = m.journal_cursor()
     p = m.systemctl("start", "licensed-validate.service", check=False)
     assert p.returncode != 0  # the server cannot be reached: the service fails, as OnFailure= would see
@@ -109,6 +124,64 @@ def test_timer_and_validation_service(licensed):
     assert m.check_feature(PRODUCT, "reports") == (True, "licensed")
 
 
+def test_offline_validation_revocation_and_deactivation_events(licensed, keys):
+    """A receipt validates (validation-ok), a revoking receipt revokes
+    (revoked), deactivation removes (deactivated): each in the journal with
+    its MESSAGE_ID, and the validate service fails on the revoked license
+    although it needs no server."""
+    m = licensed
+    activate(m, keys, "sys-2")  # no validation policy: offline only
+
+    def receipt(lid, *extra):
+        m.run("licensectl", "--no-ask-password", "validate", "--offline", "--output", "/root/vreq.txt", lid)
+        m.write("/root/receipt.txt", vendor("receipt", "--signing-key", keys[0], "--request", "-", *extra,
+                                            input=m.read("/root/vreq.txt")))
+        m.run("licensectl", "--no-ask-password", "install", "/root/receipt.txt")
+
+    cursor = m.journal_cursor()
+    receipt("sys-2")
+    e = m.wait_journal(after=cursor, MESSAGE_ID=EVENT_VALIDATION_OK)[-1]
+    assert e["LICENSE_ID"] == "sys-2", e
+    receipt("sys-2", "--revoked")
+    e = m.wait_journal(after=cursor, MESSAGE_ID=EVENT_REVOKED)[-1]
+    assert e["LICENSE_ID"] == "sys-2", e
+    p = m.systemctl("start", "licensed-validate.service", check=False)
+    assert p.returncode != 0
+    assert "License sys-2 is revoked" in m.run("journalctl", "-u", "licensed-validate.service", "--no-pager").stdout
+    m.run("licensectl", "--no-ask-password", "deactivate", "--offline", "--output", "/root/proof.txt", "sys-2")
+    e = m.wait_journal(after=cursor, MESSAGE_ID=EVENT_DEACTIVATED)[-1]
+    assert e["LICENSE_ID"] == "sys-2", e
+    vendor("check-proof", "-", input=m.read("/root/proof.txt"))
+
+
+def test_kill_9_loses_nothing(licensed, keys):
+    """kill -9 of the real service while it installs a license, again and
+    again: afterwards every license committed before is there, a new one is
+    either wholly there or not, and nothing is damaged."""
+    m = licensed
+    before = {l["id"] for l in json.loads(m.run("licensectl", "--json", "list").stdout)}
+    for i in range(5):
+        lid = f"k9-{i}"
+        m.run("licensectl", "--no-ask-password", "activate", "--offline", "--qr=never", "--output",
+              "/root/req.txt", KEY)
+        m.write(f"/root/{lid}.txt", vendor("answer", "--signing-key", keys[0], "--request", "-", "--id", lid,
+                                           "--licensee", "System Test", "--feature", "k9",
+                                           input=m.read("/root/req.txt")))
+        m.check_feature(PRODUCT, "x")  # running, whatever the idle timer did meanwhile
+        pid = m.show("licensed.service", "MainPID")["MainPID"]
+        assert pid != "0"
+        # the install in flight, and kill -9 of the daemon a moment later
+        m.run("sh", "-c", f"licensectl --no-ask-password install /root/{lid}.txt >/dev/null 2>&1 & "
+                          f"sleep 0.0{i * 2}; kill -9 {pid}", check=False)
+        wait_until(lambda: m.show("licensed.service", "MainPID")["MainPID"] != pid, what="licensed to be gone")
+        ids = {l["id"] for l in json.loads(m.run("licensectl", "--json", "list").stdout)}
+        assert before <= ids, before - ids
+        if lid in ids:
+            assert m.check_feature(PRODUCT, "k9") == (True, "licensed")
+            before.add(lid)
+    assert m.run("ls", "-A", "/var/lib/licensed/quarantine", check=False).stdout.strip() == ""
+
+
 def test_grace_runs_out_then_clock_rollback(licensed):
     m = licensed
     m.faketime("licensed.service", "+20d")
@@ -117,16 +190,23 @@ def test_grace_runs_out_then_clock_rollback(licensed):
     assert m.check_feature(PRODUCT, "reports") == (False, "validation-required")
     e = m.wait_journal(after=cursor, MESSAGE_ID=EVENT_FEATURE_DENIED)[-1]
     assert e["REASON"] == "validation-required" and e["FEATURE"] == "reports"
+    # the journal says the grace period is over, once, with what to do
+    e = m.wait_journal(after=cursor, MESSAGE_ID=EVENT_GRACE_EXPIRED, LICENSE_ID="sys-1")
+    assert len(e) == 1 and "grace period is over" in e[0]["MESSAGE"], e
     out = m.run("licensectl", "check", PRODUCT, "reports", check=False)
     assert out.returncode == 1 and "validation-required" in out.stdout
     # back to the real clock: 20 days behind what licensed has seen
     m.remove_drop_in("licensed.service", "faketime")
     m.systemctl("stop", "licensed.service", check=False)
+    cursor = m.journal_cursor()
     assert m.check_feature(PRODUCT, "reports") == (False, "clock-rollback")
+    e = m.wait_journal(after=cursor, MESSAGE_ID=EVENT_CLOCK_ROLLBACK, LICENSE_ID="sys-1")[-1]
+    assert e["PRODUCT"] == PRODUCT, e
+    assert "clock" in m.run("journalctl", "-x", f"MESSAGE_ID={EVENT_CLOCK_ROLLBACK}", "--no-pager").stdout
 
 
-def test_non_root_user(machine, keys):
-    m = machine
+def test_non_root_user(licensed):
+    m = licensed
     user = m.add_user("alice")
     p = m.run("licensectl", "check", PRODUCT, "reports", user=user, check=False)
     assert p.returncode == 1 and "not licensed:" in p.stdout, p  # reading is open: an answer, not an error
@@ -135,16 +215,6 @@ def test_non_root_user(machine, keys):
     assert p.returncode == 4, (p.stdout, p.stderr)
     assert "uthoriz" in p.stderr or "uthentication" in p.stderr
     assert m.run("ls", "/var/lib/licensed/pending").stdout == pending_before
-
-
-def test_kill_9_loses_nothing(machine):
-    m = machine
-    m.check_feature(PRODUCT, "x")  # make sure it runs
-    pid = m.show("licensed.service", "MainPID")["MainPID"]
-    m.run("kill", "-9", pid)
-    wait_until(lambda: m.is_active("licensed.service") != "active", what="licensed to be gone")
-    ids = [l["id"] for l in json.loads(m.run("licensectl", "--json", "list").stdout)]
-    assert "sys-1" in ids
 
 
 def test_hardening(machine):
