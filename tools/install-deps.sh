@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
         # build
-        gcc make meson ninja-build pkg-config
+        gcc make meson ninja-build pkg-config go-md2man
         libsystemd-dev libssl-dev libconfig-dev libjson-c-dev
         libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev libqrencode-dev libpam0g-dev
         # runtime pieces the demo and tests start for real

@@ -41,6 +41,12 @@ def test_build_is_installed(machine):
             ldd = machine.run("ldd", path, check=False).stdout
             assert "not found" not in ldd, f"{path}:\n{ldd}"
     machine.run("licensed-vendor", "--help")
+    # the manual pages the units and the journal catalog point at
+    for page in ("man1/licensectl.1", "man8/licensed.8", "man1/licensed-vendor.1", "man8/licensed-server.8",
+                 "man3/liblicensed.3"):
+        path = f"/usr/share/man/{page}"
+        assert machine.exists(path), f"{path} is not installed"
+        assert machine.read(path).startswith(".nh\n.TH "), path
 
 
 def test_helpers(machine, tmp_path):
