@@ -121,15 +121,28 @@ def test_lost_machine_released_by_the_vendor(world):
     assert b.ctl("check", PRODUCT, "reports").returncode == 0
 
 
-def test_https_with_a_ca_file_and_refusal_without(tmp_path, vendor_keys, vendor):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"])
+def make_ca_and_server_cert(tmp_path):
+    """A test CA, and a server certificate it signs for 127.0.0.1 only (the
+    chain a vendor's real CA would give)."""
+    ca, ca_key = tmp_path / "ca.pem", tmp_path / "ca.key"
+    cert, key, csr = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "server.csr"
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run(["openssl", "req", "-x509", *ec, "-keyout", str(ca_key), "-out", str(ca), "-days", "2",
+         "-subj", "/CN=licensed test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign"])
+    run(["openssl", "req", *ec, "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1"])
+    ext = tmp_path / "server.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+         "-out", str(cert), "-days", "2", "-extfile", str(ext)])
     os.chmod(key, 0o600)
+    return str(ca), str(cert), str(key)
+
+
+def test_https_with_a_ca_file_and_refusal_without(tmp_path, vendor_keys, vendor):
+    ca, cert, key = make_ca_and_server_cert(tmp_path)
     db = str(tmp_path / "vendor.db")
-    server = LicensedServer(db, vendor_keys[0], extra=("--tls-cert", str(cert), "--tls-key", str(key)),
-                            cafile=str(cert))
+    server = LicensedServer(db, vendor_keys[0], extra=("--tls-cert", cert, "--tls-key", key), cafile=ca)
     products = str(tmp_path / "products")
     write_product(products, PRODUCT, vendor_keys[1], server_url=server.url)
     lkey = vendor("entitlement", "create", "--db", db, "--product", PRODUCT, "--licensee", "TLS Ltd",
@@ -145,10 +158,19 @@ def test_https_with_a_ca_file_and_refusal_without(tmp_path, vendor_keys, vendor)
         p = m.ctl("activate", lkey, check=False)
         assert p.returncode == 4 and "Could not reach" in p.stderr and "certificate" in p.stderr.lower(), p.stderr
         assert json.loads(m.ctl("--json", "list").stdout) == []
-        # with the CA file in licensed.conf: works
+        # with the CA in licensed.conf: works
         conf = str(tmp_path / "trusting.conf")
         with open(conf, "w") as f:
-            f.write(f'idle_timeout = 0;\nca_file = "{cert}";\n')
+            f.write(f'idle_timeout = 0;\nca_file = "{ca}";\n')
+        # ... but not under a name the certificate does not carry
+        wrong_name = str(tmp_path / "products-localhost")
+        write_product(wrong_name, PRODUCT, vendor_keys[1], server_url=server.url.replace("127.0.0.1", "localhost"))
+        m3 = Machine(tmp_path, "wrong-name", wrong_name, conf)
+        machines.append(m3)
+        p = m3.ctl("activate", lkey, check=False)
+        assert p.returncode == 4 and "Could not reach" in p.stderr, p.stderr
+        assert "subject name" in p.stderr, p.stderr
+        assert json.loads(m3.ctl("--json", "list").stdout) == []
         m2 = Machine(tmp_path, "trusting", products, conf)
         machines.append(m2)
         m2.ctl("activate", lkey)

@@ -118,6 +118,23 @@ def test_wrong_signature_machine_or_nonce_is_refused(online, vendor, tmp_path):
         assert name == f"org.licensed.License1.Error.{error}", (mode, name, msg)
         assert licenses_dir(online) == {}
 
+    # the same answers at validation, as an "upgrade" beside a good receipt:
+    # the validation fails, saying why, and the stored license is untouched
+    online.server.mode = "good"
+    m.Activate(PRODUCT, KEY, False, timeout=30)
+    before = licenses_dir(online)
+    for mode, words in [("rogue-signature", "trust"), ("other-machine", "machine"), ("old-nonce", "")]:
+        online.server.mode = mode
+        (lid, outcome, message), = [tuple(str(x) for x in r) for r in m.Validate("srv-1", False, timeout=30)]
+        assert outcome == "failed", (mode, outcome, message)
+        assert words in message.lower(), (mode, message)
+        after = licenses_dir(online)
+        # the license is untouched; its state only records the failed attempt
+        assert after["srv-1.lic"] == before["srv-1.lic"], mode
+        last_ok = [l for l in before["srv-1.state"].splitlines() if l.startswith("last-validation:")]
+        assert last_ok and last_ok[0] in after["srv-1.state"].splitlines(), (mode, after["srv-1.state"])
+        assert online.client.check(PRODUCT, "reports") == (True, "licensed")
+
 
 def test_online_activation_keeps_a_pending_offline_request(online, vendor, tmp_path):
     """Trying online must not cancel an offline request already on its way
@@ -161,6 +178,25 @@ def test_validation_failure_keeps_the_license_and_grace(online):
     assert str(results[0][1]) == "failed" and "Could not reach" in str(results[0][2])
     log = online.daemon.read_log()
     assert "a3a121cd96be44088571fa0a4e1bd943" in log  # validation failed event
+
+
+def test_server_down_when_validation_is_due_starts_grace(online):
+    """With the validation due (interval 2 s here) and the server gone, the
+    license is in its grace period: still licensed, reason grace, with the
+    end of grace (14 days after the last success) in the answer."""
+    m = online.client.manager
+    online.server.extra_answer_args = ["--validation-interval", "2s"]
+    m.Activate(PRODUCT, KEY, False, timeout=30)
+    assert online.client.check(PRODUCT, "reports") == (True, "licensed")
+    online.server.stop()
+    time.sleep(2.5)
+    results = m.Validate("srv-1", False, timeout=60)
+    assert str(results[0][1]) == "failed" and "grace" in str(results[0][2]), results
+    licensed, reason, expires, grace_end = m.CheckFeature(PRODUCT, "reports", 0)
+    assert (bool(licensed), str(reason)) == (True, "grace")
+    last = int(online.client.license_props("srv-1")["LastValidation"])
+    assert int(grace_end) == last + 14 * 86400 * 10**6, (grace_end, last)
+    assert "cddf6b16aa9d47948995de783b8423c3" in online.daemon.read_log()  # grace entered event
 
 
 def test_transient_failures_are_retried(online):
