@@ -17,6 +17,7 @@ class FakeServer:
         self.licensee = licensee
         self.mode = "good"
         self.requests = []
+        self.proxied = []  # absolute URLs asked for as an HTTP proxy
         self.extra_answer_args = []
         self.stall_seconds = 30
         outer = self
@@ -30,8 +31,13 @@ class FakeServer:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(n)
-                outer.requests.append((self.path, body))
-                outer.handle(self, self.path, body)
+                path = self.path
+                if path.startswith("http://"):
+                    # asked as a proxy: "POST http://host/v1/... HTTP/1.1"
+                    outer.proxied.append(path)
+                    path = "/" + path.split("/", 3)[3]
+                outer.requests.append((path, body))
+                outer.handle(self, path, body)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

@@ -244,3 +244,31 @@ def test_a_stalled_server_does_not_block_the_bus(online, tmp_path):
     print(f"CheckFeature during a 30 s stall: {calls} calls, worst {worst * 1000:.1f} ms")
     assert worst < 0.5, f"CheckFeature took {worst:.3f} s while the server stalled"
 
+
+
+def test_proxy_from_the_configuration(online, tmp_path):
+    """proxy = "..." in licensed.conf: requests go through it (here the fake
+    server acting as an HTTP proxy) to a server name only the proxy could
+    reach; the environment's http_proxy is ignored."""
+    products = str(tmp_path / "products-proxied")
+    write_product(products, PRODUCT, online.public_key, server_url="http://licensing.invalid")
+    online.daemon.stop()
+    with open(online.conf, "w") as f:
+        f.write(f'idle_timeout = 0;\nhttp_timeout = "4s";\nproxy = "{online.server.url}";\n')
+    online.daemon.products_dir = products
+    online.daemon.start()
+    client = Client(online.bus)
+    client.manager.Activate(PRODUCT, KEY, False, timeout=30)
+    assert online.server.proxied == ["http://licensing.invalid/v1/activate"]
+    assert client.check(PRODUCT, "reports") == (True, "licensed")
+    # without the setting, the name does not resolve: no hidden proxy from the environment
+    online.daemon.stop()
+    with open(online.conf, "w") as f:
+        f.write('idle_timeout = 0;\nhttp_timeout = "4s";\n')
+    online.daemon.extra_env = dict(online.daemon.extra_env or {}, http_proxy=online.server.url,
+                                   HTTP_PROXY=online.server.url, all_proxy=online.server.url)
+    online.daemon.start()
+    client = Client(online.bus)
+    (lid, outcome, message), = [tuple(str(x) for x in r) for r in client.manager.Validate("", False, timeout=60)]
+    assert outcome == "failed" and "licensing.invalid" in message, message
+    assert len(online.server.proxied) == 1
