@@ -18,6 +18,7 @@ class FakeServer:
         self.mode = "good"
         self.requests = []
         self.proxied = []  # absolute URLs asked for as an HTTP proxy
+        self.times = []  # time.monotonic() of each request, as self.requests
         self.extra_answer_args = []
         self.stall_seconds = 30
         outer = self
@@ -36,6 +37,7 @@ class FakeServer:
                     # asked as a proxy: "POST http://host/v1/... HTTP/1.1"
                     outer.proxied.append(path)
                     path = "/" + path.split("/", 3)[3]
+                outer.times.append(time.monotonic())
                 outer.requests.append((path, body))
                 outer.handle(self, path, body)
 

@@ -207,6 +207,9 @@ def test_transient_failures_are_retried(online):
     results = m.Validate("srv-1", False, timeout=60)
     assert str(results[0][1]) == "failed"
     assert len(online.server.requests) - n == 3  # three attempts
+    # backing off: the second attempt after about 2 s, the third 6 s later
+    gaps = [b - a for a, b in zip(online.server.times[n:], online.server.times[n + 1:])]
+    assert 1.8 <= gaps[0] <= 4 and 5.5 <= gaps[1] <= 9, gaps
 
 
 def test_a_stalled_server_does_not_block_the_bus(online, tmp_path):
