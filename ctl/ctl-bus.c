@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "ctl-bus.h"
+#include "ctl-polkit-agent.h"
 
 #define UNREACHABLE_HINT "(is the bus running? is licensed installed?)"
 
@@ -100,6 +101,19 @@ int ctl_bus_error(const sd_bus_error *error, int r) {
         return ctl_error(CTL_EXIT_FAILURE, "%s", message);
 }
 
+/* The methods licensed authorizes with polkit (docs/dbus-api.md). */
+static bool method_may_ask_password(const char *method) {
+        static const char *const changing[] = {
+                "Activate",   "RequestOfflineActivation", "InstallLicense",
+                "Deactivate", "Validate",                 "RequestOfflineValidation",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(changing); i++)
+                if (streq(method, changing[i]))
+                        return true;
+        return false;
+}
+
 int ctl_call_at(Ctl *c, const char *path, const char *interface, const char *method, uint64_t timeout_usec,
                 sd_bus_message **ret_reply, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
@@ -112,6 +126,8 @@ int ctl_call_at(Ctl *c, const char *path, const char *interface, const char *met
         r = ctl_bus_connect(c);
         if (r != 0)
                 return r;
+        if (method_may_ask_password(method))
+                polkit_agent_open_if_needed(c);
 
         r = sd_bus_message_new_method_call(c->bus, &m, LICENSED_SERVICE, path, interface, method);
         if (r >= 0 && types) {

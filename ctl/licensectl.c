@@ -7,6 +7,7 @@
 
 #include "build-info.h"
 #include "ctl-output.h"
+#include "ctl-polkit-agent.h"
 #include "licensectl.h"
 #include "timeutil.h"
 #include "verbs.h"
@@ -264,6 +265,7 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
 
 static void ctl_done(Ctl *c) {
         c->bus = sd_bus_flush_close_unref(c->bus);
+        polkit_agent_close(c);
 }
 
 static int run(int argc, char *argv[]) {

@@ -61,7 +61,8 @@ typedef struct Ctl {
         QrMode qr;
         uint64_t release_date; /* µs since the epoch, 0 = not given */
 
-        sd_bus *bus; /* connected on first use */
+        sd_bus *bus;     /* connected on first use */
+        pid_t agent_pid; /* pkttyagent, started before the first change (ctl-polkit-agent.h) */
 } Ctl;
 
 int verb_status(int argc, char *argv[], void *userdata);

@@ -16,7 +16,7 @@ packages=(
         chromium python3-websocket
         libpam-wrapper pamtester faketime valgrind clang
         # system tier
-        debootstrap systemd-container
+        debootstrap systemd-container tmux
 )
 
 missing=()

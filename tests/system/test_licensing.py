@@ -6,6 +6,7 @@ libfaketime in a drop-in, polkit with a non-root user, kill -9, hardening,
 and a unit gated with ExecCondition=."""
 import json
 import os
+import shlex
 import subprocess
 
 import pytest
@@ -180,6 +181,47 @@ def test_kill_9_loses_nothing(licensed, keys):
             assert m.check_feature(PRODUCT, "k9") == (True, "licensed")
             before.add(lid)
     assert m.run("ls", "-A", "/var/lib/licensed/quarantine", check=False).stdout.strip() == ""
+
+
+def test_password_asked_on_a_terminal(licensed, keys):
+    """An administrator who is not root, logged in on a terminal: licensectl
+    starts pkttyagent, polkit asks for the password right there, and with
+    it the license is installed. Without a terminal the same user is
+    refused (test_non_root_user). The terminal is a tmux pane on the host;
+    inside, systemd-run gives licensectl a login session (PAMName=login,
+    pam_systemd), as ssh or a console login would."""
+    m = licensed
+    user = m.add_user("bob")
+    m.run("usermod", "-aG", "sudo", user)  # an administrator for Debian's polkit rules
+    m.run("chpasswd", input=f"{user}:s3cret-pw\n")
+    m.run("licensectl", "--no-ask-password", "activate", "--offline", "--qr=never", "--output", "/root/req.txt", KEY)
+    m.write("/tmp/bob.lic", vendor("answer", "--signing-key", keys[0], "--request", "-", "--id", "tty-1",
+                                   "--licensee", "System Test", "--feature", "tty", input=m.read("/root/req.txt")))
+    session = f"licensed-test-{os.getpid()}"
+    cmd = shlex.join(m.command("systemd-run", "--quiet", "--pty", "--wait", f"--uid={user}", "-p", "PAMName=login",
+                               "/usr/bin/licensectl", "install", "/tmp/bob.lic"))
+
+    def screen():
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True,
+                              timeout=10).stdout
+
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40",
+                    f"{cmd}; echo EXIT=$?; sleep 120"], check=True, timeout=10)
+    try:
+        try:
+            wait_until(lambda: "Password:" in screen(), timeout=30, what="polkit's password prompt")
+        except TimeoutError:
+            raise AssertionError(f"no password prompt; the terminal shows:\n{screen()}")
+        assert "Authentication is required to install a software license" in screen(), screen()
+        subprocess.run(["tmux", "send-keys", "-t", session, "s3cret-pw", "Enter"], check=True, timeout=10)
+        wait_until(lambda: "EXIT=" in screen(), timeout=30, what="licensectl to finish")
+        assert "EXIT=0" in screen(), screen()
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+    assert "tty-1" in {l["id"] for l in json.loads(m.run("licensectl", "--json", "list").stdout)}
+    assert m.check_feature(PRODUCT, "tty") == (True, "licensed")
+    # no agent is left behind
+    assert "pkttyagent" not in m.run("ps", "-eo", "comm").stdout
 
 
 def test_grace_runs_out_then_clock_rollback(licensed):
