@@ -13,8 +13,14 @@ from licensing import KEY, PRODUCT, activate, answer, dbus_error, request_activa
 
 
 def test_introspection_matches_the_xml(stack, vendor):
-    """The XML in dbus/ is the API's source of truth."""
+    """The XML in dbus/ is the API's source of truth: every interface,
+    member, argument, property access and annotation (for example which
+    properties are constant, which emit PropertiesChanged, which methods
+    need privileges) is what the running daemon says."""
     activate(stack, vendor)
+
+    def annotations(el):
+        return tuple(sorted((a.get("name"), a.get("value")) for a in el.findall("annotation")))
 
     def interfaces(xml_text):
         root = ET.fromstring(xml_text)
@@ -23,14 +29,16 @@ def test_introspection_matches_the_xml(stack, vendor):
             name = iface.get("name")
             if name.startswith("org.freedesktop.DBus"):
                 continue
-            members = set()
+            members = {("interface", annotations(iface))}
             for m in iface.findall("method"):
                 members.add(("method", m.get("name"),
-                             tuple((a.get("name"), a.get("type"), a.get("direction", "in")) for a in m.findall("arg"))))
+                             tuple((a.get("name"), a.get("type"), a.get("direction", "in")) for a in m.findall("arg")),
+                             annotations(m)))
             for s in iface.findall("signal"):
-                members.add(("signal", s.get("name"), tuple((a.get("name"), a.get("type")) for a in s.findall("arg"))))
+                members.add(("signal", s.get("name"), tuple((a.get("name"), a.get("type")) for a in s.findall("arg")),
+                             annotations(s)))
             for p in iface.findall("property"):
-                members.add(("property", p.get("name"), p.get("type"), p.get("access")))
+                members.add(("property", p.get("name"), p.get("type"), p.get("access"), annotations(p)))
             out[name] = members
         return out
 
