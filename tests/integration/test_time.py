@@ -108,3 +108,23 @@ def test_grace_events_survive_restarts(stack, vendor):
     restart_with(stack, "+15d")
     assert stack.client.check(PRODUCT, "reports") == (False, "validation-required")
     assert stack.daemon.read_log().count("14c8af12986f49b8a1ba092a412ed2a8") == 1  # grace over
+
+
+def test_max_grace_period_caps_the_license(stack, vendor):
+    """The administrator's max_grace_period in licensed.conf caps what the
+    license asks for: 14 days of grace become 5."""
+    install(stack, vendor, "--validation-interval", "1d", "--grace-period", "14d")
+    conf = stack.tmp / "capped.conf"
+    conf.write_text('idle_timeout = 0;\nmax_grace_period = "5d";\n')
+    stack.daemon.config = str(conf)
+    restart_with(stack, "+3d")
+    assert stack.client.check(PRODUCT, "reports") == (True, "grace")
+    # grace ends 5 days after the last validation (the install), not 14
+    installed = int(stack.client.license_props("t-1")["LastValidation"])
+    assert int(stack.client.license_props("t-1")["GraceEnd"]) == installed + 5 * 86400 * 10**6
+    restart_with(stack, "+7d")
+    assert stack.client.check(PRODUCT, "reports") == (False, "validation-required")
+    # without the cap the same license would still be in grace at +7 days
+    conf.write_text("idle_timeout = 0;\n")
+    restart_with(stack, "+7d")
+    assert stack.client.check(PRODUCT, "reports") == (True, "grace")
