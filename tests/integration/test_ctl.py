@@ -3,6 +3,8 @@
 round trip an administrator follows in docs/, output formats, exit codes."""
 import json
 import os
+import shlex
+import subprocess
 
 import pytest
 
@@ -152,3 +154,41 @@ def test_list_filters_sort_validate_exit_and_env(stack, ctl, vendor, tmp_path):
     p = run([binary("licensectl"), "--no-pager", "--json", "list"], check=False,
             env=dict(os.environ, LICENSECTL_BUS_ADDRESS=stack.bus.address))
     assert p.returncode == 0 and len(json.loads(p.stdout)) == 3, p.stderr
+
+
+def on_terminal(stack, *args, env=None):
+    """licensectl on a pseudo-terminal (script(1)): what a person sees."""
+    cmd = shlex.join([binary("licensectl"), f"--bus-address={stack.bus.address}", *args])
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, TERM="xterm", **(env or {})), stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout
+
+
+def test_terminal_only_behaviour(stack, ctl, vendor, tmp_path):
+    """On a terminal: a QR code for the offline request, colours, a pager;
+    none of them in a pipe, and each can be turned off."""
+    key = vendor("key", "new").stdout.strip()
+    out_file = tmp_path / "req.txt"
+    code, out = on_terminal(stack, "activate", "--offline", "--output", str(out_file), key)
+    assert code == 0 and ("\u2580" in out or "\u2588" in out or "\u2584" in out), out  # block characters
+    code, out = on_terminal(stack, "activate", "--offline", "--qr=never", "--output", str(out_file), key)
+    assert code == 0 and not any(ch in out for ch in "\u2580\u2584\u2588"), out
+    p = ctl("activate", "--offline", "--output", str(out_file), key)  # a pipe: no QR code
+    assert not any(ch in p.stdout + p.stderr for ch in "\u2580\u2584\u2588")
+
+    lic = tmp_path / "lic.txt"
+    vendor("answer", "--signing-key", stack.signing_key, "--request", str(out_file), "--id", "term-1",
+           "--licensee", "ACME", "--feature", "reports", "--output", str(lic))
+    ctl("install", str(lic))
+    # colours on a terminal, not with NO_COLOR, not in a pipe
+    code, out = on_terminal(stack, "--no-pager", "list")
+    assert code == 0 and "\x1b[" in out and "term-1" in out, repr(out)
+    code, out = on_terminal(stack, "--no-pager", "list", env={"NO_COLOR": "1"})
+    assert code == 0 and "\x1b[" not in out and "term-1" in out, repr(out)
+    assert "\x1b[" not in ctl("list").stdout
+    # the pager on a terminal ($PAGER), not with --no-pager
+    pager = {"PAGER": "sed s/^/PAGED:/"}
+    code, out = on_terminal(stack, "list", env=pager)
+    assert code == 0 and "PAGED:" in out and "term-1" in out, out
+    code, out = on_terminal(stack, "--no-pager", "list", env=pager)
+    assert code == 0 and "PAGED:" not in out and "term-1" in out, out
