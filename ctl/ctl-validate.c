@@ -26,11 +26,25 @@ static int validate_offline(Ctl *c, const char *id) {
         return 0;
 }
 
+static bool strv_contains(char **l, const char *s) {
+        for (; l && *l; l++)
+                if (streq(*l, s))
+                        return true;
+        return false;
+}
+
+static void strv_freep(char ***l) {
+        for (char **i = *l; i && *i; i++)
+                free(*i);
+        free(*l);
+}
+
 /* Licenses that are not licensed after validation, whether they were asked
  * about online or not (an offline-only license needs no server, and can
- * still run out): says which on stderr (not in JSON) and returns how many.
- * Negative on error. */
-static int report_trouble(Ctl *c, const char *id) {
+ * still run out): says which on stderr (not in JSON), except those whose
+ * outcome said so already (reported, a NULL-terminated list), and returns
+ * how many. Negative on error. */
+static int report_trouble(Ctl *c, const char *id, char **reported) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ LicenseRow *rows = NULL;
         size_t n = 0;
@@ -45,7 +59,7 @@ static int report_trouble(Ctl *c, const char *id) {
                 if (streq(rows[i].status, "licensed"))
                         continue;
                 troubled++;
-                if (!c->json)
+                if (!c->json && !strv_contains(reported, rows[i].id))
                         fprintf(stderr, "License %s is %s: %s.\n", rows[i].id, rows[i].status,
                                 reason_description(rows[i].status) ?: "unknown reason");
         }
@@ -56,10 +70,11 @@ int verb_validate(int argc, char *argv[], void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         const char *id = argc > 1 ? argv[1] : "", *outcome, *message;
+        __attribute__((cleanup(strv_freep))) char **reported = NULL;
         json_object *a = NULL;
         Ctl *c = userdata;
         bool failed = false;
-        size_t n = 0;
+        size_t n = 0, n_reported = 0;
         int r;
 
         if (c->offline) {
@@ -86,7 +101,18 @@ int verb_validate(int argc, char *argv[], void *userdata) {
                 if (r <= 0)
                         break;
                 n++;
-                failed = failed || streq(outcome, "failed") || streq(outcome, "revoked");
+                if (streq(outcome, "failed") || streq(outcome, "revoked")) {
+                        char **l = reallocarray(reported, n_reported + 2, sizeof(char *));
+
+                        if (!l)
+                                return ctl_oom();
+                        reported = l;
+                        reported[n_reported] = strdup(lid);
+                        reported[++n_reported] = NULL;
+                        if (!reported[n_reported - 1])
+                                return ctl_oom();
+                        failed = true;
+                }
                 if (a) {
                         json_object *o = json_object_new_object();
 
@@ -119,7 +145,7 @@ int verb_validate(int argc, char *argv[], void *userdata) {
         }
         /* Also a license that validation did not concern (no server, no
          * interval) but that is in trouble: grace, expired, revoked, ... */
-        r = report_trouble(c, id);
+        r = report_trouble(c, id, reported);
         if (r < 0)
                 return CTL_EXIT_FAILURE;
         /* So that the timer's service fails, and shows in "systemctl --failed". */
