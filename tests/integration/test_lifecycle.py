@@ -18,21 +18,27 @@ def owner_pid(conn):
         SERVICE, dbus_interface="org.freedesktop.DBus"))
 
 
-def test_idle_exit_and_reactivation(tmp_path, vendor_keys):
+def activating_bus(tmp_path, public_key, config, **product):
+    """A private bus that starts licensed on demand (a D-Bus service file),
+    with com.example.app installed and CONFIG as licensed.conf. Returns
+    (bus, state dir, products dir, config path)."""
     products = str(tmp_path / "products")
-    write_product(products, "com.example.app", vendor_keys[1])
+    write_product(products, "com.example.app", public_key, **product)
     state = str(tmp_path / "state")
     conf = str(tmp_path / "licensed.conf")
     with open(conf, "w") as f:
-        f.write('idle_timeout = "1s";\n')
+        f.write(config)
     services = tmp_path / "services"
     services.mkdir()
-    log = str(tmp_path / "activated.log")
     (services / "org.licensed.License1.service").write_text(
         "[D-BUS Service]\nName=org.licensed.License1\n"
         f"Exec=/bin/sh -c 'exec {binary('licensed')} --bus-address=$DBUS_STARTER_ADDRESS --state-dir={state} "
-        f"--products-dir={products} --config={conf} --runtime-dir={state}.run >>{log} 2>&1'\n")
-    bus = Bus(str(tmp_path), service_dir=str(services))
+        f"--products-dir={products} --config={conf} --runtime-dir={state}.run >>{tmp_path}/activated.log 2>&1'\n")
+    return Bus(str(tmp_path), service_dir=str(services)), state, products, conf
+
+
+def test_idle_exit_and_reactivation(tmp_path, vendor_keys):
+    bus, state, products, conf = activating_bus(tmp_path, vendor_keys[1], 'idle_timeout = "1s";\n')
     daemon = None
     activated_pid = None
     try:
@@ -71,19 +77,9 @@ def test_no_call_is_lost_around_idle_exit(tmp_path, vendor_keys):
     from fakeserver import FakeServer
 
     server = FakeServer(binary("licensed-vendor"), vendor_keys[0])
-    products = str(tmp_path / "products")
-    write_product(products, "com.example.app", vendor_keys[1], server_url=server.url)
-    state = str(tmp_path / "state")
-    conf = str(tmp_path / "licensed.conf")
-    with open(conf, "w") as f:
-        f.write('idle_timeout = "1s";\nhttp_timeout = "10s";\n')
-    services = tmp_path / "services"
-    services.mkdir()
-    (services / "org.licensed.License1.service").write_text(
-        "[D-BUS Service]\nName=org.licensed.License1\n"
-        f"Exec=/bin/sh -c 'exec {binary('licensed')} --bus-address=$DBUS_STARTER_ADDRESS --state-dir={state} "
-        f"--products-dir={products} --config={conf} --runtime-dir={state}.run >>{tmp_path}/activated.log 2>&1'\n")
-    bus = Bus(str(tmp_path), service_dir=str(services))
+    bus, state, products, conf = activating_bus(tmp_path, vendor_keys[1],
+                                                'idle_timeout = "1s";\nhttp_timeout = "10s";\n',
+                                                server_url=server.url)
     daemon = None
     started = set()
     try:
