@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "test-util.h"
+#include "evaluate.h"
 #include "fileio.h"
 #include "strutil.h"
 
@@ -238,6 +239,90 @@ static void test_vectors(void **state) {
         }
 }
 
+/* tests/vectors/verdicts.txt: the vectors' expected verdicts (the file
+ * says how to read it). */
+static bool has_prefix(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int64_t vector_time(const char *s) {
+        int64_t t;
+
+        if (streq(s, "-"))
+                return TIME_UNSET;
+        assert_int_equal(time_parse_rfc3339(s, &t, NULL), 0);
+        return t;
+}
+
+static void test_vector_verdicts(void **state) {
+        const char *dir = getenv("TEST_VECTORS_DIR");
+        _cleanup_free_ char *pub = NULL, *device = NULL, *path = NULL, *table = NULL;
+        _cleanup_pkey_ EVP_PKEY *key = NULL;
+        unsigned n_cases = 0;
+        char *line, *save = NULL;
+
+        assert_non_null(dir);
+        assert_int_equal(asprintf(&path, "%s/vendor.pub", dir) > 0, 1);
+        assert_int_equal(read_file(path, 4096, &pub, NULL), 0);
+        assert_int_equal(ed25519_public_from_base64(strstrip(pub), &key, NULL), 0);
+        free(path);
+        assert_int_equal(asprintf(&path, "%s/device.pub", dir) > 0, 1);
+        assert_int_equal(read_file(path, 4096, &device, NULL), 0);
+        strstrip(device);
+        free(path);
+        assert_int_equal(asprintf(&path, "%s/verdicts.txt", dir) > 0, 1);
+        assert_int_equal(read_file(path, 65536, &table, NULL), 0);
+
+        for (line = strtok_r(table, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                _cleanup_(license_done) License l = LICENSE_INIT;
+                _cleanup_free_ char *lic_path = NULL, *text = NULL;
+                char file[64], feature[64], now_s[32], release_s[32], reason[32], rest[256] = "";
+                size_t len;
+                Verdict v;
+
+                if (line[0] == '#' || !*strstrip(line))
+                        continue;
+                assert_true(sscanf(line, "%63s %63s %31s %31s %31s %255[^\n]", file, feature, now_s, release_s,
+                                   reason, rest) >= 5);
+                assert_int_equal(asprintf(&lic_path, "%s/%s", dir, file) > 0, 1);
+                assert_int_equal(read_file(lic_path, ARMOR_MAX_SIZE, &text, &len), 0);
+                assert_int_equal(license_verify_with_key(text, len, key, &l, NULL), 0);
+
+                LocalState st = {
+                        .machine_id = "0123456789abcdef0123456789abcdef",
+                        .device_key = device,
+                        .installed = l.issued,
+                        .last_validation = TIME_UNSET,
+                        .time_high_water = TIME_UNSET,
+                        .clock_tolerance = 300,
+                        .validation_interval = l.validation_interval > 0 ? l.validation_interval : 0,
+                        .grace_period = l.grace_period > 0 ? l.grace_period : 0,
+                };
+                for (char *tok_save = NULL, *tok = strtok_r(rest, " ", &tok_save); tok;
+                     tok = strtok_r(NULL, " ", &tok_save)) {
+                        if (streq(tok, "machine=other"))
+                                st.machine_id = "ffffffffffffffffffffffffffffffff";
+                        else if (streq(tok, "revoked"))
+                                st.revoked = true;
+                        else if (has_prefix(tok, "validated="))
+                                st.last_validation = vector_time(tok + strlen("validated="));
+                        else if (has_prefix(tok, "high-water="))
+                                st.time_high_water = vector_time(tok + strlen("high-water="));
+                        else if (has_prefix(tok, "seats=")) {
+                                st.seats_in_use = (uint32_t) atoi(tok + strlen("seats="));
+                                st.want_seat = true;
+                        } else
+                                fail_msg("verdicts.txt: unknown state '%s' in: %s", tok, line);
+                }
+                evaluate(&l, &st, streq(feature, "-") ? NULL : feature, vector_time(now_s), vector_time(release_s),
+                         &v);
+                if (!streq(reason_to_string(v.reason), reason))
+                        fail_msg("verdicts.txt: %s gives %s: %s", reason, reason_to_string(v.reason), line);
+                n_cases++;
+        }
+        assert_true(n_cases >= 20);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
@@ -246,6 +331,7 @@ int main(void) {
                 cmocka_unit_test(test_body_errors),
                 cmocka_unit_test(test_products),
                 cmocka_unit_test(test_vectors),
+                cmocka_unit_test(test_vector_verdicts),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
