@@ -19,7 +19,14 @@
  * 1 (not granted) or 3 (cannot ask). With --fork, a child forked while the
  * seat is held calls licensed_seat_return() on its copy, prints
  * "child=PID returned", and then lives on (up to a minute) without the
- * connection: the seat must stay the parent's. */
+ * connection: the seat must stay the parent's.
+ *
+ * --default-bus opens the program's default system bus connection
+ * (sd_bus_default_system()) first, asks over D-Bus (no snapshot), then
+ * checks that the default connection is still open, still the same
+ * connection (unique name) and still works (a Ping to the bus), and that
+ * the library took no reference to it; prints "default-bus=untouched" or
+ * "default-bus=CHANGED: why" (exit 4). */
 
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +38,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-bus.h>
 
 #include "licensed.h"
 
@@ -117,6 +126,46 @@ static int checkout(const char *product, const char *feature, bool do_fork) {
         return v.licensed ? 0 : 1;
 }
 
+static int default_bus_untouched(Job *job) {
+        sd_bus *bus = NULL, *again = NULL;
+        const char *before, *after;
+        char *saved = NULL;
+        int r;
+
+        r = sd_bus_default_system(&bus);
+        if (r >= 0)
+                r = sd_bus_get_unique_name(bus, &before);
+        if (r < 0) {
+                printf("error=%d cannot open the default bus: %s\n", r, strerror(-r));
+                return 3;
+        }
+        saved = strdup(before);
+        job->flags |= LICENSED_CHECK_NO_SNAPSHOT;
+        run_job(job);
+        r = print_result(job);
+        if (r == 3)
+                return 3;
+
+        if (!sd_bus_is_open(bus))
+                printf("default-bus=CHANGED: closed\n");
+        else if (sd_bus_get_unique_name(bus, &after) < 0 || !saved || strcmp(saved, after) != 0)
+                printf("default-bus=CHANGED: another connection\n");
+        else if (sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.Peer",
+                                    "Ping", NULL, NULL, NULL) < 0)
+                printf("default-bus=CHANGED: does not work\n");
+        else if (sd_bus_default_system(&again) < 0 || again != bus)
+                printf("default-bus=CHANGED: not the default any more\n");
+        else {
+                printf("default-bus=untouched\n");
+                free(saved);
+                sd_bus_unref(again);
+                sd_bus_flush_close_unref(bus);
+                return r;
+        }
+        free(saved);
+        return 4;
+}
+
 static uint64_t now_nsec(void) {
         struct timespec ts;
 
@@ -135,11 +184,12 @@ int main(int argc, char *argv[]) {
                 {"time", no_argument, NULL, 'T'},
                 {"again", no_argument, NULL, 'a'},
                 {"checkout", no_argument, NULL, 'c'},
+                {"default-bus", no_argument, NULL, 'D'},
                 {},
         };
         Job job = {.repeat = 1};
         unsigned long n_threads = 0;
-        bool do_fork = false, do_time = false, do_again = false, do_checkout = false;
+        bool do_fork = false, do_time = false, do_again = false, do_checkout = false, do_default_bus = false;
         pthread_t threads[64];
         Job jobs[64];
         uint64_t start;
@@ -174,6 +224,9 @@ int main(int argc, char *argv[]) {
                 case 'c':
                         do_checkout = true;
                         break;
+                case 'D':
+                        do_default_bus = true;
+                        break;
                 default:
                         return 2;
                 }
@@ -186,6 +239,8 @@ int main(int argc, char *argv[]) {
         job.feature = argv[optind + 1];
         if (do_checkout)
                 return checkout(job.product, job.feature, do_fork);
+        if (do_default_bus)
+                return default_bus_untouched(&job);
 
         start = now_nsec();
         run_job(&job);

@@ -459,6 +459,19 @@ def test_mapped_snapshot_follows_changes(snap):
     assert (second["reason"], second["source"]) == ("not-installed", "daemon")
 
 
+def test_the_programs_default_bus_is_left_alone(lib):
+    """The program's own default system bus connection is the same, open
+    and working after the library asked over the system bus (here the
+    private bus, as DBUS_SYSTEM_BUS_ADDRESS)."""
+    env = {k: v for k, v in lib.env.items() if k != "LICENSED_BUS_ADDRESS"}
+    env["DBUS_SYSTEM_BUS_ADDRESS"] = lib.stack.bus.address
+    for feature, expected in (("reports", LICENSED), ("export", NOT_LICENSED)):
+        p = subprocess.run([CHECK, "--default-bus", PRODUCT, feature], capture_output=True, text=True, env=env,
+                           timeout=30)
+        assert p.returncode == expected and "default-bus=untouched" in p.stdout, p.stdout + p.stderr
+        assert "source=daemon" in p.stdout, p.stdout
+
+
 def test_exports_only_the_api():
     out = run(["nm", "-D", "--defined-only", LIBRARY]).stdout
     symbols = sorted(line.split()[-1].split("@")[0] for line in out.splitlines() if " T " in line)
