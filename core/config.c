@@ -10,7 +10,7 @@
 #define DURATION_EXAMPLE "30s"
 
 static const char *const config_settings[] = {
-        "idle_timeout", "max_grace_period", "clock_tolerance", "http_timeout", "ca_file", "proxy",
+        "idle_timeout", "max_grace_period", "clock_tolerance", "grace_warning", "http_timeout", "ca_file", "proxy",
 };
 
 static const char *const proxy_schemes[] = {
@@ -24,6 +24,7 @@ void licensed_config_init(Config *c) {
                 .idle_timeout = CONFIG_DEFAULT_IDLE_TIMEOUT,
                 .max_grace_period = CONFIG_DEFAULT_MAX_GRACE_PERIOD,
                 .clock_tolerance = CONFIG_DEFAULT_CLOCK_TOLERANCE,
+                .grace_warning = CONFIG_DEFAULT_GRACE_WARNING,
                 .http_timeout = CONFIG_DEFAULT_HTTP_TIMEOUT,
         };
 }
@@ -64,6 +65,9 @@ int licensed_config_load(Config *c, const char *path, CoreError *err) {
         r = conf_get_duration(root, "clock_tolerance", DURATION_EXAMPLE, path, &n.clock_tolerance, err);
         if (r < 0)
                 return r;
+        r = conf_get_duration(root, "grace_warning", DURATION_EXAMPLE, path, &n.grace_warning, err);
+        if (r < 0)
+                return r;
         r = conf_get_duration(root, "http_timeout", DURATION_EXAMPLE, path, &n.http_timeout, err);
         if (r < 0)
                 return r;
@@ -102,6 +106,7 @@ int licensed_config_load(Config *c, const char *path, CoreError *err) {
         c->idle_timeout = n.idle_timeout;
         c->max_grace_period = n.max_grace_period;
         c->clock_tolerance = n.clock_tolerance;
+        c->grace_warning = n.grace_warning;
         c->http_timeout = n.http_timeout;
         if (ca_file) {
                 free(c->ca_file);

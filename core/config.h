@@ -13,6 +13,7 @@ typedef struct Config {
         int64_t idle_timeout;     /* daemon exits after this long idle; 0 = never. Default 30s */
         int64_t max_grace_period; /* caps every license's grace period. Default 30d */
         int64_t clock_tolerance;  /* how far the clock may go back before clock-rollback. Default 1h */
+        int64_t grace_warning;    /* journal warnings start this long before grace ends. Default 7d */
         int64_t http_timeout;     /* whole request to the server. Default 30s */
         char *ca_file;            /* CA bundle for the server, NULL = system default */
         char *proxy;              /* HTTP(S) proxy URL, NULL = none (libcurl env vars ignored) */
@@ -21,6 +22,7 @@ typedef struct Config {
 #define CONFIG_DEFAULT_IDLE_TIMEOUT (30)
 #define CONFIG_DEFAULT_MAX_GRACE_PERIOD (30 * SEC_PER_DAY)
 #define CONFIG_DEFAULT_CLOCK_TOLERANCE (SEC_PER_HOUR)
+#define CONFIG_DEFAULT_GRACE_WARNING (7 * SEC_PER_DAY)
 #define CONFIG_DEFAULT_HTTP_TIMEOUT (30)
 
 /* Named licensed_config_* because libconfig already owns config_init(),

@@ -390,9 +390,6 @@ log:
 
 /* Change announcements ------------------------------------------------------ */
 
-/* Grace warnings start this many days before the grace period ends, one a day. */
-#define GRACE_WARNING_DAYS 7
-
 /* Records what was announced, so a restart neither repeats nor misses it. */
 static void remember_announced(Context *c, Entry *e) {
         LicenseState st = e->state;
@@ -431,7 +428,9 @@ static void announce_status(Context *c, Entry *e, Reason old, const Verdict *v, 
                                    "%lld days left.",
                                    e->id, e->license.product, (long long) f.days_left);
                         e->warned_days_left = f.days_left;
-                } else if (f.days_left <= GRACE_WARNING_DAYS && f.days_left != e->warned_days_left) {
+                } else if (c->config.grace_warning > 0 && f.days_left * SEC_PER_DAY <= c->config.grace_warning &&
+                           f.days_left != e->warned_days_left) {
+                        /* grace_warning (licensed.conf) before the end, one a day */
                         event_emit(EVENT_GRACE_WARNING, LOG_WARNING, &f,
                                    "License %s of %s: the grace period ends in %lld days; validate it.", e->id,
                                    e->license.product, (long long) f.days_left);

@@ -128,3 +128,21 @@ def test_max_grace_period_caps_the_license(stack, vendor):
     conf.write_text("idle_timeout = 0;\n")
     restart_with(stack, "+7d")
     assert stack.client.check(PRODUCT, "reports") == (True, "grace")
+
+
+def test_grace_warning_is_configurable(stack, vendor):
+    """grace_warning in licensed.conf: with "12d", 11 days left already
+    warns (the default, 7 days, would not); with 0, nothing warns."""
+    install(stack, vendor, "--validation-interval", "1d", "--grace-period", "14d")
+    conf = stack.tmp / "warn.conf"
+    stack.daemon.config = str(conf)
+    conf.write_text('idle_timeout = 0;\ngrace_warning = "12d";\n')
+    restart_with(stack, "+2d")  # in grace: 12 days left
+    assert stack.client.check(PRODUCT, "reports") == (True, "grace")
+    restart_with(stack, "+3d")  # 11 days left
+    stack.client.check(PRODUCT, "reports")
+    assert stack.daemon.read_log().count("0a2a867396a54a58991f50b90e7713f2") == 1
+    conf.write_text("idle_timeout = 0;\ngrace_warning = 0;\n")
+    restart_with(stack, "+12d")  # 2 days left, and no warning wanted
+    stack.client.check(PRODUCT, "reports")
+    assert stack.daemon.read_log().count("0a2a867396a54a58991f50b90e7713f2") == 1  # still only the first

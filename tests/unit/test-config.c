@@ -14,6 +14,7 @@ static void assert_defaults(const Config *c) {
         assert_int_equal(c->idle_timeout, CONFIG_DEFAULT_IDLE_TIMEOUT);
         assert_int_equal(c->max_grace_period, CONFIG_DEFAULT_MAX_GRACE_PERIOD);
         assert_int_equal(c->clock_tolerance, CONFIG_DEFAULT_CLOCK_TOLERANCE);
+        assert_int_equal(c->grace_warning, CONFIG_DEFAULT_GRACE_WARNING);
         assert_int_equal(c->http_timeout, CONFIG_DEFAULT_HTTP_TIMEOUT);
         assert_null(c->ca_file);
         assert_null(c->proxy);
@@ -111,6 +112,8 @@ static void test_each_setting(void **state) {
                 {"max_grace_period = 5000000000L;", offsetof(Config, max_grace_period), INT64_C(5000000000)},
                 {"clock_tolerance = \"1w\";", offsetof(Config, clock_tolerance), 7 * SEC_PER_DAY},
                 {"clock_tolerance = 0;", offsetof(Config, clock_tolerance), 0},
+                {"grace_warning = \"10d\";", offsetof(Config, grace_warning), 10 * SEC_PER_DAY},
+                {"grace_warning = 0;", offsetof(Config, grace_warning), 0},
                 {"clock_tolerance = 0x10;", offsetof(Config, clock_tolerance), 16},
                 {"http_timeout = 1;", offsetof(Config, http_timeout), 1},
                 {"http_timeout = \"3h\";", offsetof(Config, http_timeout), 3 * SEC_PER_HOUR},
