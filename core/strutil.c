@@ -35,9 +35,12 @@ static size_t utf8_printable_char_len(const unsigned char *p, const unsigned cha
                         return 0;
                 cp = (cp << 6) | (p[i] & 0x3f);
         }
-        /* overlong forms, beyond Unicode, surrogates, C1 controls */
+        /* overlong forms, beyond Unicode, surrogates, C1 controls, and the
+         * noncharacters (U+FDD0..U+FDEF, U+xxFFFE/U+xxFFFF), which sd-bus
+         * refuses in D-Bus strings */
         if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0) || (cp >= 0xfdd0 && cp <= 0xfdef) ||
+            (cp & 0xfffe) == 0xfffe)
                 return 0;
         return n;
 }

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Well-formed UTF-8 (no overlongs, no surrogates), no control characters
- * (tab allowed only if allow_tab). */
+/* Well-formed UTF-8 (no overlongs, no surrogates, no noncharacters), no
+ * control characters (tab allowed only if allow_tab). */
 bool utf8_is_printable(const char *s, size_t len, bool allow_tab);
 
 /* Replaces, in place, every byte that is not part of a printable UTF-8

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,7 +16,7 @@
 void polkit_agent_open_if_needed(Ctl *c) {
         char fd_arg[32], pid_arg[32];
         int notify[2];
-        pid_t pid;
+        pid_t pid, parent;
 
         if (c->agent_pid > 0 || !c->interactive || !isatty(STDIN_FILENO) || geteuid() == 0)
                 return;
@@ -33,6 +34,7 @@ void polkit_agent_open_if_needed(Ctl *c) {
          * polkit finds the agent with or without a login session. */
         snprintf(fd_arg, sizeof(fd_arg), "--notify-fd=%d", notify[1]);
         snprintf(pid_arg, sizeof(pid_arg), "--process=%d", (int) getpid());
+        parent = getpid();
         pid = fork();
         if (pid < 0) {
                 close(notify[0]);
@@ -40,6 +42,11 @@ void polkit_agent_open_if_needed(Ctl *c) {
                 return;
         }
         if (pid == 0) {
+                /* The agent goes with licensectl, however licensectl ends
+                 * (kill of its pid alone, timeout(1)), not left on the
+                 * terminal; and if licensectl is gone already, at once. */
+                if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+                        _exit(EXIT_FAILURE);
                 /* The agent's end must survive exec; stdin/stdout/stderr are
                  * the terminal it asks on. */
                 if (fcntl(notify[1], F_SETFD, 0) < 0)
@@ -61,6 +68,9 @@ void polkit_agent_close(Ctl *c) {
         if (c->agent_pid <= 0)
                 return;
         (void) kill(c->agent_pid, SIGTERM);
+        /* A stopped agent (SIGTTIN: licensectl ran in the background) would
+         * keep SIGTERM pending forever. */
+        (void) kill(c->agent_pid, SIGCONT);
         (void) waitpid(c->agent_pid, NULL, 0);
         c->agent_pid = 0;
 }

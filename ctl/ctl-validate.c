@@ -43,7 +43,7 @@ static void strv_freep(char ***l) {
  * about online or not (an offline-only license needs no server, and can
  * still run out): says which on stderr (not in JSON), except those whose
  * outcome said so already (reported, a NULL-terminated list), and returns
- * how many. Negative on error. */
+ * how many. On error, the negated exit status (the error is printed). */
 static int report_trouble(Ctl *c, const char *id, char **reported) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ LicenseRow *rows = NULL;
@@ -52,7 +52,7 @@ static int report_trouble(Ctl *c, const char *id, char **reported) {
 
         r = ctl_list_licenses(c, false, &reply, &rows, &n);
         if (r != 0)
-                return -EIO;
+                return -r; /* an exit status, already explained */
         for (size_t i = 0; i < n; i++) {
                 if (id[0] && !streq(id, rows[i].id))
                         continue;
@@ -147,7 +147,7 @@ int verb_validate(int argc, char *argv[], void *userdata) {
          * interval) but that is in trouble: grace, expired, revoked, ... */
         r = report_trouble(c, id, reported);
         if (r < 0)
-                return CTL_EXIT_FAILURE;
+                return -r;
         /* So that the timer's service fails, and shows in "systemctl --failed". */
         return failed || r > 0 ? CTL_EXIT_NO : CTL_EXIT_SUCCESS;
 }

@@ -82,9 +82,13 @@ static json_object *parse_answer(const HttpResult *res, const char *url, sd_bus_
                 return NULL;
         }
         if (!res->content_type || strncasecmp(res->content_type, "application/json", 16) != 0) {
+                _cleanup_free_ char *type = res->content_type ? strndup(res->content_type, 128) : NULL;
+
+                if (type)
+                        utf8_make_printable(type); /* a header: any bytes at all */
                 sd_bus_error_setf(error, BUS_ERROR_BAD_SERVER_RESPONSE,
                                   "The licensing server %s answered %s, not JSON; nothing was changed.", url,
-                                  res->content_type ?: "without a content type");
+                                  type ?: "without a content type");
                 json_object_put(o);
                 return NULL;
         }
@@ -271,6 +275,9 @@ static void one_done(ValidateOne *one, const char *outcome, const char *fmt, ...
         va_start(ap, fmt);
         vsnprintf(one->message, sizeof(one->message), fmt, ap);
         va_end(ap);
+        /* It quotes the server and may be cut inside a character: the
+         * Validate reply carries it, and D-Bus strings must be UTF-8. */
+        utf8_make_printable(one->message);
         validate_call_release(one->call);
 }
 
@@ -290,6 +297,7 @@ static void validation_failed(Context *c, ValidateOne *one, const char *why) {
         st = e->state;
         st.last_attempt = context_now(c);
         snprintf(st.last_error, sizeof(st.last_error), "%s", why);
+        utf8_make_printable(st.last_error); /* cut to size; the state file takes printable text only */
         r = store_save_state(&c->store, e->id, &st);
         if (r < 0)
                 log_warning_errno(r, "Failed to record the failed validation of %s: %m", e->id);

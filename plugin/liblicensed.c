@@ -290,6 +290,7 @@ _public_ int licensed_check_feature(const char *product, const char *feature, ui
  * (or the process). */
 struct licensed_seat {
         sd_bus *bus; /* NULL: the feature is not counted and nothing is held */
+        int fd;      /* bus's socket, for a child after fork() */
         pid_t pid;   /* the process that checked it out */
         char *product;
         char *feature;
@@ -298,15 +299,30 @@ struct licensed_seat {
 static licensed_seat *seat_free(licensed_seat *seat) {
         if (!seat)
                 return NULL;
-        /* In a child after fork() sd-bus neither sends nor flushes; unref
-         * closes the child's copy of the socket. */
-        sd_bus_close_unref(seat->bus);
+        if (seat->bus && seat->pid != getpid()) {
+                /* A child after fork(): sd-bus objects belong to the parent
+                 * and may not be touched here (newer sd-bus refuses to, and
+                 * would keep the socket open). Closing the child's copy of
+                 * the socket is all there is to do; the object's memory in
+                 * this process is let go. */
+                if (seat->fd >= 0)
+                        (void) close(seat->fd);
+        } else
+                sd_bus_close_unref(seat->bus);
         free(seat->product);
         free(seat->feature);
         free(seat);
         return NULL;
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(licensed_seat *, seat_free);
+
+/* Return on bus, best effort, bounded by the timeout. */
+static void send_return(sd_bus *bus, const char *product, const char *feature) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+
+        if (new_manager_call(bus, "Return", &m) >= 0 && sd_bus_message_append(m, "ss", product, feature) >= 0)
+                (void) bus_call(bus, m, now_monotonic_usec() + timeout_usec(), &reply);
+}
 
 /* Opens a connection and sends CheckOut on it. -EAGAIN: the daemon that
  * got the call is exiting on idle (Error.Exiting). */
@@ -369,11 +385,15 @@ _public_ int licensed_seat_checkout(const char *product, const char *feature, li
          * same connection does. Whether it is granted, and why, is
          * CheckOut's answer. */
         r = call_check_feature(bus, product, feature, 0, deadline, &check);
-        if (r < 0)
+        if (r >= 0)
+                r = verdict_from_reply(check, &v);
+        if (r < 0) {
+                /* Nothing may be held on error: give a seat just taken back
+                 * now rather than when the daemon sees the connection go. */
+                if (granted && limit > 0)
+                        send_return(bus, product, feature);
                 return r;
-        r = verdict_from_reply(check, &v);
-        if (r < 0)
-                return r;
+        }
         v.licensed = granted;
         memcpy(v.reason, reason, strlen(reason) + 1);
 
@@ -386,9 +406,12 @@ _public_ int licensed_seat_checkout(const char *product, const char *feature, li
                 seat->feature = strdup(feature);
                 if (!seat->product || !seat->feature)
                         return -ENOMEM;
+                seat->fd = -EBADF;
                 /* Not counted: nothing to hold, so the connection goes. */
-                if (limit > 0)
+                if (limit > 0) {
+                        seat->fd = sd_bus_get_fd(bus);
                         seat->bus = TAKE_PTR(bus);
+                }
         }
         *ret_seat = TAKE_PTR(seat);
         if (ret_verdict)
@@ -403,13 +426,8 @@ _public_ void licensed_seat_return(licensed_seat *seat) {
          * closing the connection alone frees it too, a moment later, once
          * the daemon hears that the connection is gone. A child after fork()
          * does not give back its parent's seat. */
-        if (seat->bus && seat->pid == getpid()) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-
-                if (new_manager_call(seat->bus, "Return", &m) >= 0 &&
-                    sd_bus_message_append(m, "ss", seat->product, seat->feature) >= 0)
-                        (void) bus_call(seat->bus, m, now_monotonic_usec() + timeout_usec(), &reply);
-        }
+        if (seat->bus && seat->pid == getpid())
+                send_return(seat->bus, seat->product, seat->feature);
         seat_free(seat);
 }
 

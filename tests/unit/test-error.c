@@ -24,6 +24,10 @@ static void test_make_printable_table(void **state) {
                 {"surrogate \xed\xa0\x80", "surrogate ???"}, /* U+D800 */
                 {"stray \x80\xbf", "stray ??"},              /* continuation bytes alone */
                 {"too big \xf4\x90\x80\x80", "too big ????"}, /* beyond U+10FFFF */
+                {"nonchar \xef\xbf\xbe", "nonchar ???"},         /* U+FFFE, refused by sd-bus */
+                {"nonchar \xef\xb7\x90", "nonchar ???"},         /* U+FDD0 */
+                {"nonchar \xf0\x9f\xbf\xbf", "nonchar ????"},    /* U+1FFFF */
+                {"fine \xef\xbf\xbd", "fine \xef\xbf\xbd"},      /* U+FFFD, the replacement character */
         };
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                 char buf[64];
