@@ -5,7 +5,6 @@
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ctl-polkit-agent.h"
@@ -28,10 +27,9 @@ void polkit_agent_open_if_needed(Ctl *c) {
         if (pipe2(notify, O_CLOEXEC) < 0)
                 return;
 
-        /* pkttyagent closes the notify fd once it is registered. */
-        /* The agent is registered for this process: for an interactive call
-         * licensed names this process as the subject (daemon/polkit.c), so
-         * polkit finds the agent with or without a login session. */
+        /* pkttyagent closes the notify fd once it is registered. It is
+         * registered for this process; polkit finds it through the login
+         * session this process runs in (docs/architecture.md). */
         snprintf(fd_arg, sizeof(fd_arg), "--notify-fd=%d", notify[1]);
         snprintf(pid_arg, sizeof(pid_arg), "--process=%d", (int) getpid());
         parent = getpid();

@@ -8,10 +8,11 @@
 
 #include "licensectl.h"
 
-/* Starts pkttyagent once, for this process, if c->interactive,
- * stdin is a terminal, the caller is not root (root needs no password) and
- * licensectl talks to the system bus. Waits (at most 5 s) until the agent has registered. Any
- * failure only means no agent: the call goes on, and polkit may refuse. */
+/* Starts pkttyagent once, for this process, if c->interactive, stdin is a
+ * terminal, the caller is not root (root needs no password) and licensectl
+ * talks to the system bus. Waits (at most 5 s) until the agent has
+ * registered. Any failure only means no agent: the call goes on, and
+ * polkit may refuse. */
 void polkit_agent_open_if_needed(Ctl *c);
 
 /* Stops the agent, if one was started. */

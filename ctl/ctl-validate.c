@@ -26,25 +26,19 @@ static int validate_offline(Ctl *c, const char *id) {
         return 0;
 }
 
-static bool strv_contains(char **l, const char *s) {
-        for (; l && *l; l++)
-                if (streq(*l, s))
+static bool contains(const char *const *l, size_t n, const char *s) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(l[i], s))
                         return true;
         return false;
-}
-
-static void strv_freep(char ***l) {
-        for (char **i = *l; i && *i; i++)
-                free(*i);
-        free(*l);
 }
 
 /* Licenses that are not licensed after validation, whether they were asked
  * about online or not (an offline-only license needs no server, and can
  * still run out): says which on stderr (not in JSON), except those whose
- * outcome said so already (reported, a NULL-terminated list), and returns
+ * outcome said so already (the n_reported ids in reported), and returns
  * how many. On error, the negated exit status (the error is printed). */
-static int report_trouble(Ctl *c, const char *id, char **reported) {
+static int report_trouble(Ctl *c, const char *id, const char *const *reported, size_t n_reported) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ LicenseRow *rows = NULL;
         size_t n = 0;
@@ -59,7 +53,7 @@ static int report_trouble(Ctl *c, const char *id, char **reported) {
                 if (streq(rows[i].status, "licensed"))
                         continue;
                 troubled++;
-                if (!c->json && !strv_contains(reported, rows[i].id))
+                if (!c->json && !contains(reported, n_reported, rows[i].id))
                         fprintf(stderr, "License %s is %s: %s.\n", rows[i].id, rows[i].status,
                                 reason_description(rows[i].status) ?: "unknown reason");
         }
@@ -70,7 +64,7 @@ int verb_validate(int argc, char *argv[], void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         const char *id = argc > 1 ? argv[1] : "", *outcome, *message;
-        __attribute__((cleanup(strv_freep))) char **reported = NULL;
+        _cleanup_free_ const char **reported = NULL; /* ids whose outcome was failed or revoked, in reply */
         json_object *a = NULL;
         Ctl *c = userdata;
         bool failed = false;
@@ -102,15 +96,12 @@ int verb_validate(int argc, char *argv[], void *userdata) {
                         break;
                 n++;
                 if (streq(outcome, "failed") || streq(outcome, "revoked")) {
-                        char **l = reallocarray(reported, n_reported + 2, sizeof(char *));
+                        const char **l = reallocarray(reported, n_reported + 1, sizeof(char *));
 
                         if (!l)
                                 return ctl_oom();
                         reported = l;
-                        reported[n_reported] = strdup(lid);
-                        reported[++n_reported] = NULL;
-                        if (!reported[n_reported - 1])
-                                return ctl_oom();
+                        reported[n_reported++] = lid;
                         failed = true;
                 }
                 if (a) {
@@ -145,7 +136,7 @@ int verb_validate(int argc, char *argv[], void *userdata) {
         }
         /* Also a license that validation did not concern (no server, no
          * interval) but that is in trouble: grace, expired, revoked, ... */
-        r = report_trouble(c, id, reported);
+        r = report_trouble(c, id, reported, n_reported);
         if (r < 0)
                 return -r;
         /* So that the timer's service fails, and shows in "systemctl --failed". */

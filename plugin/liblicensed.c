@@ -367,6 +367,17 @@ _public_ int licensed_seat_checkout(const char *product, const char *feature, li
         if (!product_id_is_valid(product) || !license_name_is_valid(feature) || !ret_seat)
                 return -EINVAL;
 
+        /* The object first: once a seat is granted, nothing may fail for
+         * want of memory with the seat held. */
+        seat = calloc(1, sizeof(*seat));
+        if (!seat)
+                return -ENOMEM;
+        *seat = (licensed_seat){.fd = -EBADF, .pid = getpid()};
+        seat->product = strdup(product);
+        seat->feature = strdup(feature);
+        if (!seat->product || !seat->feature)
+                return -ENOMEM;
+
         /* A daemon exiting on idle hands out no seat, since the seat would go
          * with it; by the time it answers, the bus name is free, so one
          * more call starts and reaches the next daemon. */
@@ -397,23 +408,12 @@ _public_ int licensed_seat_checkout(const char *product, const char *feature, li
         v.licensed = granted;
         memcpy(v.reason, reason, strlen(reason) + 1);
 
-        if (granted) {
-                seat = calloc(1, sizeof(*seat));
-                if (!seat)
-                        return -ENOMEM;
-                seat->pid = getpid();
-                seat->product = strdup(product);
-                seat->feature = strdup(feature);
-                if (!seat->product || !seat->feature)
-                        return -ENOMEM;
-                seat->fd = -EBADF;
-                /* Not counted: nothing to hold, so the connection goes. */
-                if (limit > 0) {
-                        seat->fd = sd_bus_get_fd(bus);
-                        seat->bus = TAKE_PTR(bus);
-                }
+        /* Not counted: nothing to hold, so the connection goes. */
+        if (granted && limit > 0) {
+                seat->fd = sd_bus_get_fd(bus);
+                seat->bus = TAKE_PTR(bus);
         }
-        *ret_seat = TAKE_PTR(seat);
+        *ret_seat = granted ? TAKE_PTR(seat) : NULL;
         if (ret_verdict)
                 *ret_verdict = v;
         return 0;

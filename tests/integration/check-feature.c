@@ -128,8 +128,8 @@ static int checkout(const char *product, const char *feature, bool do_fork) {
 
 static int default_bus_untouched(Job *job) {
         sd_bus *bus = NULL, *again = NULL;
-        const char *before, *after;
-        char *saved = NULL;
+        const char *before, *after, *changed = NULL;
+        char saved[256];
         int r;
 
         r = sd_bus_default_system(&bus);
@@ -139,7 +139,7 @@ static int default_bus_untouched(Job *job) {
                 printf("error=%d cannot open the default bus: %s\n", r, strerror(-r));
                 return 3;
         }
-        saved = strdup(before);
+        snprintf(saved, sizeof(saved), "%s", before);
         job->flags |= LICENSED_CHECK_NO_SNAPSHOT;
         run_job(job);
         r = print_result(job);
@@ -147,23 +147,22 @@ static int default_bus_untouched(Job *job) {
                 return 3;
 
         if (!sd_bus_is_open(bus))
-                printf("default-bus=CHANGED: closed\n");
-        else if (sd_bus_get_unique_name(bus, &after) < 0 || !saved || strcmp(saved, after) != 0)
-                printf("default-bus=CHANGED: another connection\n");
+                changed = "closed";
+        else if (sd_bus_get_unique_name(bus, &after) < 0 || strcmp(saved, after) != 0)
+                changed = "another connection";
         else if (sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.Peer",
                                     "Ping", NULL, NULL, NULL) < 0)
-                printf("default-bus=CHANGED: does not work\n");
+                changed = "does not work";
         else if (sd_bus_default_system(&again) < 0 || again != bus)
-                printf("default-bus=CHANGED: not the default any more\n");
-        else {
-                printf("default-bus=untouched\n");
-                free(saved);
-                sd_bus_unref(again);
-                sd_bus_flush_close_unref(bus);
-                return r;
+                changed = "not the default any more";
+        sd_bus_unref(again);
+        if (changed) {
+                printf("default-bus=CHANGED: %s\n", changed);
+                return 4;
         }
-        free(saved);
-        return 4;
+        printf("default-bus=untouched\n");
+        sd_bus_flush_close_unref(bus);
+        return r;
 }
 
 static uint64_t now_nsec(void) {

@@ -172,6 +172,11 @@ class Client:
     def license_props(self, lid):
         return self.props(self.manager.GetLicense(lid), LICENSE)
 
+    def seats_in_use(self, lid, feature):
+        """The in_use column of the license's Features property."""
+        feats = {str(f[0]): f for f in self.license_props(lid)["Features"]}
+        return int(feats[feature][6])
+
     def check(self, product, feature, release=0):
         licensed, reason, expires, grace_end = self.manager.CheckFeature(product, feature, dbus.UInt64(release))
         return bool(licensed), str(reason)

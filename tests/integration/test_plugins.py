@@ -203,9 +203,7 @@ def test_valgrind_clean(lib):
 
 
 def seats_in_use(lib, feature="seats"):
-    """The in_use column of the license's Features property."""
-    feats = {str(f[0]): f for f in lib.stack.client.license_props("lic-1")["Features"]}
-    return int(feats[feature][6])
+    return lib.stack.client.seats_in_use("lic-1", feature)
 
 
 class Holder:

@@ -30,8 +30,7 @@ def manager(conn):
 
 
 def in_use(stack):
-    feats = {str(f[0]): f for f in stack.client.license_props("s-1")["Features"]}
-    return int(feats["seats"][6])
+    return stack.client.seats_in_use("s-1", "seats")
 
 
 def test_seats_are_counted_and_freed(stack, vendor):
