@@ -81,6 +81,7 @@ int context_new(const Options *o, Context **ret) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGUSR1);
         sigprocmask(SIG_BLOCK, &mask, NULL);
 
         c = calloc(1, sizeof(*c));
@@ -182,7 +183,14 @@ Context *context_free(Context *c) {
  * polkit or the licensing server. A call that arrives after the release
  * goes to the bus, which activates a new licensed (under systemd once this
  * one has exited: STOPPING=1 makes the start wait for the stop). Seats
- * are not handed out while exiting (see method_check_out()). */
+ * are not handed out while exiting (see method_check_out()).
+ *
+ * SIGUSR1 asks for the same exit at the first idle moment instead of after
+ * idle_timeout: the package's postinst sends it on upgrade, so the next call
+ * starts the new binary and no call in flight or seat held is cut off (a
+ * restart would do both). Idle is checked again every second until then. */
+
+#define EXIT_WHEN_IDLE_RETRY_USEC UINT64_C(1000000)
 
 static void exit_if_done(Context *c) {
         if (c->exiting && c->name_released && c->n_pending_calls == 0) {
@@ -215,8 +223,11 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
                 context_idle_touch(c); /* a password being typed, a server answering, a seat held */
                 return 0;
         }
-        log_info("Idle for %llds, exiting; the next call starts licensed again.",
-                 (long long) c->config.idle_timeout);
+        if (c->exit_when_idle)
+                log_info("Idle, exiting as asked (SIGUSR1); the next call starts licensed again.");
+        else
+                log_info("Idle for %llds, exiting; the next call starts licensed again.",
+                         (long long) c->config.idle_timeout);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Idle, exiting.");
         c->exiting = true;
         r = sd_bus_release_name_async(c->bus, NULL, BUS_NAME, on_name_released, c);
@@ -231,10 +242,17 @@ void context_idle_touch(Context *c) {
         uint64_t now;
         int r;
 
-        if (c->config.idle_timeout <= 0 || c->exiting)
+        if (c->exiting || (c->config.idle_timeout <= 0 && !c->exit_when_idle))
                 return;
+        /* Asked to exit: calls do not push the check back, or a client that
+         * calls every half second would keep the old binary forever. */
+        if (c->exit_when_idle && c->idle_source) {
+                int enabled = SD_EVENT_OFF;
+                if (sd_event_source_get_enabled(c->idle_source, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                        return;
+        }
         (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
-        now += (uint64_t) c->config.idle_timeout * UINT64_C(1000000);
+        now += c->exit_when_idle ? EXIT_WHEN_IDLE_RETRY_USEC : (uint64_t) c->config.idle_timeout * UINT64_C(1000000);
         if (!c->idle_source) {
                 r = sd_event_add_time(c->event, &c->idle_source, CLOCK_MONOTONIC, now, UINT64_C(100000), on_idle,
                                       c);
@@ -268,6 +286,23 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return sd_event_exit(c->event, 0);
 }
 
+static int on_exit_when_idle_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Context *c = userdata;
+
+        if (c->exit_when_idle || c->exiting)
+                return 0;
+        log_info("Asked to exit once idle (SIGUSR1, e.g. a package upgrade).");
+        c->exit_when_idle = true;
+        if (c->idle_source) { /* armed for idle_timeout: look now instead */
+                uint64_t now;
+                (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+                (void) sd_event_source_set_time(c->idle_source, now);
+                (void) sd_event_source_set_enabled(c->idle_source, SD_EVENT_ONESHOT);
+        } else
+                context_idle_touch(c);
+        return 0;
+}
+
 int context_run(Context *c) {
         _cleanup_free_ char *summary = NULL;
         int r;
@@ -275,6 +310,8 @@ int context_run(Context *c) {
         r = sd_event_add_signal(c->event, NULL, SIGTERM, on_exit_signal, c);
         if (r >= 0)
                 r = sd_event_add_signal(c->event, NULL, SIGINT, on_exit_signal, c);
+        if (r >= 0)
+                r = sd_event_add_signal(c->event, NULL, SIGUSR1, on_exit_when_idle_signal, c);
         if (r < 0)
                 return log_error_errno(r, "Failed to handle signals: %m");
 

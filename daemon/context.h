@@ -96,6 +96,7 @@ struct Context {
         struct Seat *seats;
         unsigned n_pending_calls; /* polkit checks and server requests in flight: no idle exit */
         bool exiting;             /* the bus name is being released (or was) */
+        bool exit_when_idle;      /* SIGUSR1 (a package upgrade): exit at the first idle moment */
         bool name_released;       /* the bus confirmed it: new calls go to a new licensed */
         bool announce;            /* false during start-up: the first evaluation is not news */
         Denial denials[DENIALS_MAX];

@@ -3,6 +3,7 @@
 client goes away, visible in the Features property; no idle exit while
 seats are held."""
 import os
+import signal
 import subprocess
 import time
 
@@ -135,3 +136,49 @@ def test_no_idle_exit_while_seats_are_held(tmp_path, vendor_keys, vendor):
         if daemon.proc:
             daemon.stop()
         bus.stop()
+
+
+def test_sigusr1_exits_once_no_seat_is_held(stack, vendor):
+    """SIGUSR1 (systemctl reload, the package's upgrade): licensed exits at
+    its first idle moment, however long idle_timeout is (here: never), but
+    not while a program holds a seat, and calls keep being answered until
+    then; afterwards the name is free for the next licensed."""
+    install_counted(stack, vendor)
+    holder = stack.bus.connect()
+    assert bool(manager(holder).CheckOut(PRODUCT, "seats")[0])
+    proc = stack.daemon.proc
+    proc.send_signal(signal.SIGUSR1)
+    # it stays, and answers, while the seat is held
+    for _ in range(8):
+        time.sleep(0.3)
+        assert proc.poll() is None, stack.daemon.read_log()
+        assert stack.client.check(PRODUCT, "reports") == (True, "licensed")
+    manager(holder).Return(PRODUCT, "seats")
+    wait_for(lambda: proc.poll() is not None, timeout=10, what="licensed to exit once the seat is returned")
+    assert proc.returncode == 0, stack.daemon.read_log()
+    log = stack.daemon.read_log()
+    assert "Asked to exit once idle (SIGUSR1" in log and "Idle, exiting as asked" in log, log
+    conn = stack.bus.connect()
+    assert not conn.name_has_owner(SERVICE)
+    # a new one starts as usual and still has the license
+    stack.daemon.log.close()
+    stack.daemon.start()
+    assert stack.client.check(PRODUCT, "reports") == (True, "licensed")
+
+
+def test_sigusr1_does_not_wait_for_calls_that_keep_coming(stack, vendor):
+    """A client that calls every 200 ms does not keep the old licensed alive
+    after SIGUSR1: the idle check is not pushed back by each call."""
+    install_counted(stack, vendor)
+    proc = stack.daemon.proc
+    proc.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            stack.client.check(PRODUCT, "reports")
+        except dbus.exceptions.DBusException:
+            pass  # the name is being released: the caller would activate a new one
+        time.sleep(0.2)
+    assert proc.poll() == 0, stack.daemon.read_log()
+    stack.daemon.log.close()
+    stack.daemon.start()
