@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Well-formed UTF-8 (no overlongs, no surrogates, no noncharacters), no
  * control characters (tab allowed only if allow_tab). */
@@ -28,6 +29,12 @@ bool hex_is_valid(const char *s, size_t len);
 char *strstrip(char *s);
 
 char *strdup_or_null(const char *s);
+
+/* What follows PREFIX in S, or NULL when S does not start with it. */
+static inline const char *startswith(const char *s, const char *prefix) {
+        size_t n = strlen(prefix);
+        return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
 
 static inline bool isempty(const char *s) {
         return !s || !*s;

@@ -5,6 +5,7 @@
 
 #include "ctl-bus.h"
 #include "ctl-polkit-agent.h"
+#include "strutil.h"
 
 #define UNREACHABLE_HINT "(is the bus running? is licensed installed?)"
 
@@ -60,8 +61,18 @@ static bool error_is_unreachable(const sd_bus_error *error, int r) {
                 for (size_t i = 0; i < ELEMENTSOF(names); i++)
                         if (sd_bus_error_has_name(error, names[i]))
                                 return true;
-                /* The bus could not start licensed (bus activation). */
-                return strncmp(error->name, "org.freedesktop.DBus.Error.Spawn.", 33) == 0;
+                /* The bus could not start licensed (bus activation), or
+                 * systemd would not (a masked or broken unit). */
+                if (startswith(error->name, "org.freedesktop.DBus.Error.Spawn.") ||
+                    startswith(error->name, "org.freedesktop.systemd1."))
+                        return true;
+                /* The bus policy refused the call before it reached licensed
+                 * (dbus-daemon's and dbus-broker's words). licensed's own
+                 * AccessDenied, from polkit, says "Not authorized for". */
+                return sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED) && error->message &&
+                       (startswith(error->message, "Rejected send message") ||
+                        startswith(error->message, "Rejected receive message") ||
+                        startswith(error->message, "Sender is not authorized"));
         }
 
         switch (-r) {
@@ -94,8 +105,8 @@ int ctl_bus_error(const sd_bus_error *error, int r) {
 
         if (error && sd_bus_error_has_name(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
                 return ctl_error(CTL_EXIT_FAILURE,
-                                 "%s (this needs authentication: run as root, or on a terminal without "
-                                 "--no-ask-password)",
+                                 "%s Run it as root, or on a terminal without --no-ask-password to be asked "
+                                 "for a password.",
                                  message);
 
         return ctl_error(CTL_EXIT_FAILURE, "%s", message);

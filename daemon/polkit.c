@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "polkit.h"
+#include "strutil.h"
 
 #define POLKIT_TIMEOUT_USEC (5 * 60 * UINT64_C(1000000)) /* someone may be typing a password */
 
@@ -13,6 +14,25 @@ typedef struct PolkitQuery {
         bool interactive;
         char action[128];
 } PolkitQuery;
+
+/* What each action does, for sentences a person reads (the polkit
+ * policy's <description>, in lower case). */
+static const char *action_purpose(const char *action) {
+        static const struct {
+                const char *verb, *purpose;
+        } purposes[] = {
+                {"activate", "activate a license"},
+                {"install", "install a license or a validation receipt"},
+                {"deactivate", "deactivate a license"},
+                {"validate", "validate licenses"},
+        };
+        const char *verb = startswith(action, POLKIT_ACTION_PREFIX);
+
+        for (size_t i = 0; verb && i < ELEMENTSOF(purposes); i++)
+                if (streq(verb, purposes[i].verb))
+                        return purposes[i].purpose;
+        return "do this";
+}
 
 static void query_free(PolkitQuery *q) {
         sd_bus_message_unref(q->m);
@@ -52,9 +72,9 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
                 r = q->cont(q->c, q->m);
         else if (challenge && !q->interactive)
                 r = sd_bus_reply_method_errorf(q->m, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                                               "Authentication is required for %s; call again with "
-                                               "interactive=true (licensectl without --no-ask-password)",
-                                               q->action);
+                                               "Authentication is required to %s (polkit action %s), "
+                                               "and this call may not ask for a password.",
+                                               action_purpose(q->action), q->action);
         else
                 r = reply_denied(q->m, q->action, NULL);
 done:
