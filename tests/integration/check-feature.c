@@ -120,7 +120,8 @@ static int checkout(const char *product, const char *feature, bool do_fork) {
                         _exit(0);
                 }
         }
-        (void) fgets(line, sizeof(line), stdin);
+        if (!fgets(line, sizeof(line), stdin))
+                line[0] = 0; /* end of input: return the seat all the same */
         licensed_seat_return(seat);
         printf("returned\n");
         return v.licensed ? 0 : 1;

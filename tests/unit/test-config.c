@@ -59,6 +59,52 @@ static void test_empty_file(void **state) {
         licensed_config_done(&c);
 }
 
+/* systemd/licensed.conf, the file the package installs: it sets nothing,
+ * and each commented-out duration is the default it claims to be. */
+static void test_shipped_file(void **state) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *uncommented = NULL;
+        const char *root = getenv("TEST_SOURCE_ROOT");
+        CoreError err = {};
+        Config c;
+        FILE *f;
+        size_t n;
+
+        assert_non_null(root);
+        assert_true(asprintf(&path, "%s/systemd/licensed.conf", root) >= 0);
+        licensed_config_init(&c);
+        assert_int_equal(licensed_config_load(&c, path, &err), 0);
+        assert_defaults(&c);
+        licensed_config_done(&c);
+
+        f = fopen(path, "re");
+        assert_non_null(f);
+        text = calloc(1, 8192);
+        assert_non_null(text);
+        n = fread(text, 1, 8191, f);
+        fclose(f);
+        assert_true(n > 0 && n < 8191);
+        uncommented = calloc(1, 8192);
+        assert_non_null(uncommented);
+        for (const char *line = text; *line;) {
+                const char *end = strchrnul(line, '\n');
+                bool duration = false;
+                for (const char *const *s = (const char *const[]) {"#idle_timeout", "#max_grace_period",
+                                                                    "#clock_tolerance", "#grace_warning",
+                                                                    "#http_timeout", NULL};
+                     *s; s++)
+                        duration = duration || strncmp(line, *s, strlen(*s)) == 0;
+                strncat(uncommented, line + (duration ? 1 : 0), (size_t) (end - line) - (duration ? 1 : 0));
+                strcat(uncommented, "\n");
+                line = *end ? end + 1 : end;
+        }
+        free(path);
+        path = test_write_tmp(*state, "shipped.conf", uncommented);
+        licensed_config_init(&c);
+        assert_int_equal(licensed_config_load(&c, path, &err), 0);
+        assert_defaults(&c);
+        licensed_config_done(&c);
+}
+
 static void test_full_strings(void **state) {
         _cleanup_free_ char *path = data_path("full.conf");
         CoreError err = {};
@@ -274,6 +320,7 @@ int main(void) {
                 cmocka_unit_test(test_integers),   cmocka_unit_test(test_each_setting),
                 cmocka_unit_test(test_strings),    cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_layering),   cmocka_unit_test(test_not_regular),
+                cmocka_unit_test(test_shipped_file),
         };
 
         return cmocka_run_group_tests_name("config", tests, setup, test_tmpdir_teardown);
