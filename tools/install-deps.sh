@@ -9,6 +9,10 @@ packages=(
         gcc make meson ninja-build pkg-config go-md2man
         libsystemd-dev libssl-dev libconfig-dev libjson-c-dev
         libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev libqrencode-dev libpam0g-dev
+        # where the bus and bash-completion read their files (their pkg-config files)
+        libdbus-1-dev bash-completion
+        # the Debian packages (tools/build-debs.sh) and their check
+        debhelper dpkg-dev lintian
         # runtime pieces the demo and tests start for real
         dbus openssl
         # tests
