@@ -68,14 +68,21 @@ if want unit || want integration; then
         fi
 fi
 
-# Real systemd in a booted container: the build installed as a distribution
-# would. The Debian rootfs is built once per machine (about 1.5 min) and cached
-# outside the tree. In CI (CI=true) not being able to boot one is a failure.
+# Real systemd in a booted container, licensed installed as an
+# administrator gets it: the Debian packages of this tree (build-deb/), and
+# the same tree as an older version (build-deb-old/) to upgrade from, with
+# apt; one case installs build-system/ (the default prefix, /usr/local) with
+# meson install. The Debian rootfs is built once per machine (about 1.5 min)
+# and cached outside the tree. In CI (CI=true) not being able to boot one is
+# a failure.
 if want system; then
-        if build build-system -Dwerror=true -Dbuildtype=debugoptimized \
-                --prefix=/usr --sysconfdir=/etc --localstatedir=/var; then
+        if build build-system -Dwerror=true -Dbuildtype=debugoptimized --prefix=/usr/local --sysconfdir=etc \
+                --localstatedir=var &&
+                DEB_BUILD_OPTIONS=nocheck tools/build-debs.sh build-deb >/dev/null &&
+                DEB_BUILD_OPTIONS=nocheck tools/build-debs.sh build-deb-old 0.0.9 >/dev/null; then
                 tests/system/rootfs.sh >/dev/null || echo "system: the rootfs could not be built (see above)"
-                pytest_tier system build-system system
+                LICENSED_DEB_DIR="$top/build-deb" LICENSED_DEB_OLD_DIR="$top/build-deb-old" \
+                        pytest_tier system build-system system
         else
                 record build-system 0 1 0
         fi

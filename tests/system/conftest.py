@@ -6,7 +6,7 @@ tests are skipped with the reason, except in CI (CI=true), where that is a
 failure: the tier must not pass by running nothing."""
 import pytest
 
-from harness import IN_CI, Machine, Unavailable
+from harness import IN_CI, Machine, Unavailable, vendor
 
 
 def boot(**kw):
@@ -40,3 +40,11 @@ def machine():
 def fresh_machine():
     """A container of the test's own, for tests that change it for good."""
     yield from booted()
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory):
+    """A vendor signing key pair made on the host: (private, public) paths."""
+    d = tmp_path_factory.mktemp("vendor")
+    vendor("keygen", "--output", str(d / "vendor"))
+    return str(d / "vendor.key"), str(d / "vendor.pub")

@@ -3,11 +3,16 @@
 system tier.
 
 Machine copies the cached rootfs (tests/system/rootfs.sh) as an overlay,
-installs the build into it with `meson install --destdir`, boots it with
-`systemd-nspawn -b --register=no --keep-unit`, and runs commands inside with
-`nsenter -t <leader> -a`. The build must be configured with --prefix=/usr
---sysconfdir=/etc --localstatedir=/var (tools/run-tests.sh makes build-system
-so). Every process and mount it makes is stopped or undone by its PID or path.
+boots it with `systemd-nspawn -b --register=no --keep-unit`, and runs
+commands inside with `nsenter -t <leader> -a`. It installs the project as an
+administrator would: by default the Debian packages that tools/build-debs.sh
+made (LICENSED_DEB_DIR, default build-deb/), with `apt-get install ./…deb`
+in the booted system, so their maintainer scripts run under real systemd;
+or, with install="meson", the build (LICENSED_BUILD_DIR, default
+build-system/, configured with the default prefix /usr/local) with `meson
+install --destdir` before boot. The build also provides the host-side tools
+(licensed-vendor, the timerfd shim). Every process and mount it makes is
+stopped or undone by its PID or path.
 
     with Machine() as m:
         m.run("busctl", "list")
@@ -29,6 +34,11 @@ import time
 
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.abspath(os.environ.get("LICENSED_BUILD_DIR") or os.path.join(SOURCE, "build-system"))
+DEBS = os.path.abspath(os.environ.get("LICENSED_DEB_DIR") or os.path.join(SOURCE, "build-deb"))
+# The same tree built as an older version, for upgrades (tools/run-tests.sh).
+DEBS_OLD = os.path.abspath(os.environ.get("LICENSED_DEB_OLD_DIR") or os.path.join(SOURCE, "build-deb-old"))
+PACKAGES = ("licensed", "liblicensed1", "liblicensed-dev", "libpam-licensed", "licensed-server")
+DEB_CACHE = "/var/cache/licensed-test-debs"
 ROOTFS_SH = os.path.join(SOURCE, "tests", "system", "rootfs.sh")
 SCRATCH = os.environ.get("LICENSED_SYSTEM_SCRATCH", "/var/tmp")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -42,6 +52,8 @@ VENDOR_PRODUCTS_DIR = "/usr/lib/licensed/products.d"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 TIMERFD_SHIM = "/usr/local/lib/licensed-test/libtimerfd-real.so"
+
+VENDOR = os.path.join(BUILD, "server", "licensed-vendor")  # the vendor's side runs on the host
 
 PR_SET_PDEATHSIG = 1
 BOOT_TIMEOUT = 120
@@ -62,6 +74,13 @@ def _integration_conftest():
     return mod
 
 
+def vendor(*args, input=None):
+    """licensed-vendor ARGS on the host (the vendor's machine); its output."""
+    p = subprocess.run([VENDOR, *args], input=input, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
 def wait_until(predicate, timeout=10.0, what="condition", interval=0.1):
     deadline = time.monotonic() + timeout
     while True:
@@ -77,7 +96,7 @@ def _host(args, timeout=300, **kw):
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
 
 
-def check_host():
+def check_host(install="deb", debs=DEBS):
     """Raises Unavailable with a reason if this host cannot run the tier."""
     if os.geteuid() != 0:
         raise Unavailable("the system tier needs root (systemd-nspawn, mounts)")
@@ -85,13 +104,25 @@ def check_host():
         if not shutil.which(tool):
             raise Unavailable(f"{tool} is not installed (tools/install-deps.sh installs it)")
     if not os.path.exists(os.path.join(BUILD, "build.ninja")):
-        raise Unavailable(f"no build in {BUILD}; configure it with --prefix=/usr --sysconfdir=/etc "
-                          "--localstatedir=/var (tools/run-tests.sh does)")
-    opts = {o["name"]: o["value"] for o in json.loads(_host(["meson", "introspect", "--buildoptions", BUILD]).stdout)}
-    want = {"prefix": "/usr", "sysconfdir": "/etc", "localstatedir": "/var"}
-    wrong = {k: opts.get(k) for k, v in want.items() if opts.get(k) != v}
-    if wrong:
-        raise Unavailable(f"{BUILD} is configured with {wrong}; the system tier needs {want}")
+        raise Unavailable(f"no build in {BUILD} (tools/run-tests.sh makes it)")
+    if install == "deb":
+        missing = [p for p in PACKAGES if not deb_files(debs, p)]
+        if missing:
+            raise Unavailable(f"no .deb for {', '.join(missing)} in {debs} (tools/build-debs.sh makes them)")
+    if install == "meson":
+        opts = {o["name"]: o["value"] for o in json.loads(_host(["meson", "introspect", "--buildoptions", BUILD]).stdout)}
+        if opts.get("prefix") != "/usr/local":
+            raise Unavailable(f"{BUILD} has prefix {opts.get('prefix')}; the meson install case tests the default, /usr/local")
+
+
+def deb_files(directory, package=None):
+    """The .deb files in DIRECTORY (of PACKAGE only), debug symbols left out."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    return [os.path.join(directory, n) for n in names
+            if n.endswith(".deb") and "-dbgsym_" not in n and (package is None or n.startswith(package + "_"))]
 
 
 def rootfs():
@@ -204,12 +235,13 @@ _machines = 0
 class Machine:
     """One booted container. Use as a context manager, or call start()/stop()."""
 
-    def __init__(self, name=None, private_network=True, install=True):
+    def __init__(self, name=None, private_network=True, install="deb", debs=DEBS):
         global _machines
         _machines += 1
         self.name = name or f"licensed-test-{os.getpid()}-{_machines}"
         self.private_network = private_network
-        self.do_install = install
+        self.install = install  # "deb", "meson" or None
+        self.debs = debs
         self.nspawn = None
         self.leader = None
         self.leader_start = None
@@ -232,15 +264,17 @@ class Machine:
         self.stop()
 
     def start(self):
-        check_host()
+        check_host(self.install, self.debs)
         lower = rootfs()
         _remove_stale()
         self.workdir = tempfile.mkdtemp(prefix=f"licensed-system-{os.getpid()}-", dir=SCRATCH)
         try:
             self._prepare_root(lower)
-            if self.do_install:
+            if self.install == "meson":
                 self.install_build()
             self._boot()
+            if self.install == "deb":
+                self.install_debs(self.debs)
         except BaseException:
             self.stop()
             raise
@@ -262,10 +296,10 @@ class Machine:
         self.root = merged
 
     def install_build(self):
-        """`meson install --destdir` into the stopped container's tree, then what
-        a package's maintainer scripts would do: ldconfig, the journal catalog,
-        and enabling the units that have an [Install] section. Users, tmpfiles
-        and the bus policy are taken up at boot."""
+        """`meson install --destdir` into the stopped container's tree, then
+        what docs/installing.md tells an administrator to do once: ldconfig,
+        the journal catalog, and enabling the timer. Users, tmpfiles and the
+        bus policy are taken up at boot."""
         p = _host(["meson", "install", "-C", BUILD, "--destdir", self.root, "--quiet"])
         if p.returncode != 0:
             raise AssertionError(f"meson install failed:\n{p.stdout}\n{p.stderr}")
@@ -273,14 +307,33 @@ class Machine:
         chroot = ["chroot", self.root, "env", "-i", f"PATH={PATH}"]
         _host(chroot + ["ldconfig"])
         _host(chroot + ["journalctl", "--update-catalog"])
-        for path in installed:
-            if "/systemd/system/" in path and os.path.exists(self.root + path):
-                with open(self.root + path) as f:
-                    if "[Install]" in f.read():
-                        p = _host(["systemctl", f"--root={self.root}", "enable", os.path.basename(path)])
-                        if p.returncode != 0:
-                            raise AssertionError(f"cannot enable {path}: {p.stderr}")
+        p = _host(["systemctl", f"--root={self.root}", "enable", "licensed-validate.timer"])
+        if p.returncode != 0:
+            raise AssertionError(f"cannot enable licensed-validate.timer: {p.stderr}")
         self.installed = sorted(installed)
+
+    def apt_install(self, debs, *extra):
+        """apt-get install ./X.deb ... inside the booted system, as an
+        administrator does: dependencies from what is installed (the
+        container has no network), maintainer scripts under real systemd.
+        Returns the CompletedProcess."""
+        self.run("mkdir", "-p", DEB_CACHE)
+        paths = []
+        for deb in debs:
+            path = f"{DEB_CACHE}/{os.path.basename(deb)}"
+            self.copy_in(deb, path, 0o644)
+            paths.append(path)
+        return self.run("apt-get", "install", "--yes", "--allow-downgrades", *extra, *paths,
+                        env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=300)
+
+    def install_debs(self, directory, packages=PACKAGES):
+        """The project's packages from DIRECTORY; self.installed becomes the
+        files they hold."""
+        debs = [d for p in packages for d in deb_files(directory, p)]
+        self.apt_install(debs)
+        files = self.sh('dpkg -L "$@" | while read -r f; do [ -f "$f" ] && echo "$f"; done; true', "sh",
+                        *packages)
+        self.installed = sorted(files.stdout.splitlines())
 
     def _boot(self):
         args = ["systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--quiet", "--console=read-only",
@@ -410,9 +463,9 @@ class Machine:
                                  f"{p.stdout}\n{p.stderr}")
         return p
 
-    def sh(self, script, **kw):
-        """Runs a shell script inside."""
-        return self.run("sh", "-ec", script, **kw)
+    def sh(self, script, *args, **kw):
+        """Runs a shell script inside (ARGS are its $0, $1, ...)."""
+        return self.run("sh", "-ec", script, *args, **kw)
 
     def group_of(self, user):
         return self.run("id", "-gn", user).stdout.strip()

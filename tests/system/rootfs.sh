@@ -24,6 +24,8 @@ PACKAGES=(
         libsystemd0 libssl3 libconfig9 libjson-c5 libcurl4 libmicrohttpd12 libsqlite3-0 libqrencode4 libpam0g
         libfaketime faketime
         procps
+        # what an administrator's shell has: completion of licensectl is tested
+        bash-completion
 )
 
 cache=${LICENSED_ROOTFS_CACHE:-/var/cache/licensed-test}

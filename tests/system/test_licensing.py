@@ -11,11 +11,10 @@ import subprocess
 
 import pytest
 
-from harness import BUILD, wait_until
+from harness import vendor, wait_until
 
 PRODUCT = "com.example.app"
 KEY = "00001-00002-00003-00004-00005"
-VENDOR = os.path.join(BUILD, "server", "licensed-vendor")
 
 # daemon/events.h; docs/journal.md
 EVENT_INSTALLED = "4a3fd295de4e442ab22779d6af72c580"
@@ -26,19 +25,6 @@ EVENT_GRACE_EXPIRED = "14c8af12986f49b8a1ba092a412ed2a8"
 EVENT_REVOKED = "2a768a71ffcc43c498850e85530e3a93"
 EVENT_CLOCK_ROLLBACK = "c6302f90bfac44ccacae61b8d613433b"
 EVENT_FEATURE_DENIED = "ed8a542524e24fdf9f13163b489978ba"
-
-
-def vendor(*args, input=None):
-    p = subprocess.run([VENDOR, *args], input=input, capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, p.stderr
-    return p.stdout
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory):
-    d = tmp_path_factory.mktemp("vendor")
-    vendor("keygen", "--output", str(d / "vendor"))
-    return str(d / "vendor.key"), str(d / "vendor.pub")
 
 
 def activate(machine, keys, lid, *extra):
