@@ -90,9 +90,13 @@ static bool next_line(LineReader *lr, const char **ret, size_t *ret_len) {
         s = lr->p;
         lr->p = nl ? nl + 1 : lr->end;
         lr->lineno++;
-        while (s < e && isspace((unsigned char) *s))
+        /* What e-mail and editors do to a line: indentation, trailing
+         * blanks, CRLF. No other white space is a line's edge. */
+        while (s < e && (*s == ' ' || *s == '\t'))
                 s++;
-        while (e > s && isspace((unsigned char) e[-1]))
+        if (e > s && e[-1] == '\r')
+                e--;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
                 e--;
         *ret = s;
         *ret_len = (size_t) (e - s);
@@ -217,9 +221,20 @@ int armor_decode(const char *text, size_t len, const char *expected_kind, Armor 
                                 return r;
                         continue;
                 }
-                for (size_t i = 0; i < llen; i++)
-                        if (!isspace((unsigned char) line[i]))
-                                b64[n64++] = line[i];
+                /* A body line is base64 and nothing else: a vertical tab or a
+                 * space in the middle of it is not a line break, so one body
+                 * has one armored form (up to the line edges above). */
+                for (size_t i = 0; i < llen; i++) {
+                        unsigned char c = (unsigned char) line[i];
+                        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                              c == '/' || c == '='))
+                                return core_error_set(err, EBADMSG,
+                                                      "line %u: invalid base64 character 0x%02x%s in the "
+                                                      "body (a body line holds base64 and nothing else)",
+                                                      lr.lineno, c,
+                                                      c == '\v' || c == '\f' || c == ' ' ? " (white space)" : "");
+                        b64[n64++] = (char) c;
+                }
         }
         if (!ended)
                 return core_error_set(err, EBADMSG, "the END line is missing: the %s is truncated",

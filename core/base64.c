@@ -16,9 +16,15 @@ char *base64_encode(const uint8_t *data, size_t len) {
         return out;
 }
 
-static bool is_b64_char(char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-               c == '/';
+/* The symbol's 6-bit value, or -1 for a character outside the alphabet. */
+static int b64_value(char c) {
+        if (c >= 'A' && c <= 'Z')
+                return c - 'A';
+        if (c >= 'a' && c <= 'z')
+                return c - 'a' + 26;
+        if (c >= '0' && c <= '9')
+                return c - '0' + 52;
+        return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
 int base64_decode(const char *text, size_t len, uint8_t **ret, size_t *ret_len, CoreError *err) {
@@ -43,11 +49,20 @@ int base64_decode(const char *text, size_t len, uint8_t **ret, size_t *ret_len, 
                         pad++;
                         continue;
                 }
-                if (!is_b64_char(text[i]) || pad > 0)
+                if (b64_value(text[i]) < 0 || pad > 0)
                         return core_error_set(err, EBADMSG, "invalid base64 character at offset %zu", i);
         }
         if (pad == 1 && text[len - 1] != '=')
                 return core_error_set(err, EBADMSG, "misplaced base64 padding");
+        /* Before padding, the last symbol carries bits that encode nothing
+         * (4 with "==", 2 with "="). Decoders ignore them, so they must be
+         * zero: otherwise several texts would decode to the same bytes, and
+         * a document would have more than one accepted encoding. */
+        if (pad > 0 && (b64_value(text[len - pad - 1]) & (pad == 2 ? 0x0f : 0x03)) != 0)
+                return core_error_set(err, EBADMSG,
+                                      "base64 text is not canonical: the unused bits of its last character "
+                                      "(offset %zu) are not zero",
+                                      len - pad - 1);
 
         out = malloc(len / 4 * 3 + 1);
         if (!out)

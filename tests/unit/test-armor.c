@@ -116,6 +116,17 @@ static void test_garbage(void **state) {
         expect_error(text, "LICENSE", "invalid base64");
         free(text);
 
+        /* One body, one armored form: a line break turned into a vertical
+         * tab (or a space inside a line) is not a line break. */
+        text = make();
+        *strchr(strstr(text, "\n\n") + 2, '\n') = '\v';
+        expect_error(text, "LICENSE", "invalid base64 character 0x0b (white space)");
+        free(text);
+        text = make();
+        strstr(text, "\n\n")[4] = ' ';
+        expect_error(text, "LICENSE", "invalid base64 character 0x20");
+        free(text);
+
         char *huge = calloc(1, ARMOR_MAX_SIZE + 2);
         memset(huge, 'A', ARMOR_MAX_SIZE + 1);
         expect_error(huge, "LICENSE", "more than");

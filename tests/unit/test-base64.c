@@ -44,11 +44,38 @@ static void test_rejects(void **state) {
         }
 }
 
+/* Exactly one text decodes to given bytes: the bits of the last symbol that
+ * encode nothing must be zero ("Zg==" is "f"; "Zh==" .. "Zv==" would be "f"
+ * too for a lax decoder, as would "Zm9=" .. "Zm/=" for "fo"... but only
+ * "Zm8=" is). */
+static void test_canonical_only(void **state) {
+        static const struct {
+                const char *text;
+                bool ok;
+        } cases[] = {
+                {"Zg==", true}, {"Zh==", false}, {"Zv==", false}, {"Zw==", true /* "g" */},
+                {"Zm8=", true}, {"Zm9=", false}, {"Zm/=", false}, {"Zm9v", true},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ uint8_t *dec = NULL;
+                CoreError err = {};
+                size_t dlen;
+                int r = base64_decode(cases[i].text, 4, &dec, &dlen, &err);
+                if (cases[i].ok)
+                        assert_int_equal(r, 0);
+                else {
+                        assert_int_equal(r, -EBADMSG);
+                        assert_non_null(strstr(err.message, "not canonical"));
+                }
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_known),
                 cmocka_unit_test(test_rejects),
+                cmocka_unit_test(test_canonical_only),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
