@@ -33,6 +33,7 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include "bus-contract.h"
 #include "evaluate.h"
 #include "fileio.h"
 #include "license.h"
@@ -41,9 +42,6 @@
 #include "product.h"
 #include "timeutil.h"
 
-#define SERVICE "org.licensed.License1"
-#define MANAGER_PATH "/org/licensed/License1"
-#define MANAGER_INTERFACE "org.licensed.License1.Manager"
 
 static uint64_t now_nsec(void) {
         struct timespec ts;
@@ -142,7 +140,8 @@ static int one_check_feature(void *userdata) {
         uint64_t expires, grace_end;
         int licensed, r;
 
-        r = sd_bus_call_method(c->bus, SERVICE, MANAGER_PATH, MANAGER_INTERFACE, "CheckFeature", &error, &reply,
+        r = sd_bus_call_method(c->bus, LICENSED_BUS_NAME, LICENSED_MANAGER_PATH, LICENSED_MANAGER_INTERFACE,
+                               "CheckFeature", &error, &reply,
                                "sst", c->product, c->feature, UINT64_C(0));
         if (r < 0)
                 return r;
@@ -157,24 +156,16 @@ static int one_ping(void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 
-        return sd_bus_call_method(c->bus, SERVICE, MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", &error, &reply,
+        return sd_bus_call_method(c->bus, LICENSED_BUS_NAME, LICENSED_MANAGER_PATH, "org.freedesktop.DBus.Peer",
+                                  "Ping", &error, &reply,
                                   NULL);
 }
 
 static void bus_connect(const char *address, sd_bus **ret) {
-        sd_bus *bus;
-        int r;
+        int r = licensed_bus_open(address, "bench-client", ret);
 
-        r = sd_bus_new(&bus);
-        if (r >= 0)
-                r = sd_bus_set_address(bus, address);
-        if (r >= 0)
-                r = sd_bus_set_bus_client(bus, true);
-        if (r >= 0)
-                r = sd_bus_start(bus);
         if (r < 0)
                 die(address, r);
-        *ret = bus;
 }
 
 /* Times n calls of one(); adds the calls and the time to *calls, *nsec. */
@@ -345,7 +336,7 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *err
         bool *owned = userdata;
         const char *name, *old_owner, *new_owner;
 
-        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) >= 0 && streq(name, SERVICE) &&
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) >= 0 && streq(name, LICENSED_BUS_NAME) &&
             *new_owner)
                 *owned = true;
         return 0;
@@ -381,7 +372,7 @@ static int mode_spawn(char **argv) {
                 if (r > 0)
                         continue;
                 if (waitpid(pid, &status, WNOHANG) == pid) {
-                        fprintf(stderr, "bench-client: %s exited before it owned %s\n", argv[3], SERVICE);
+                        fprintf(stderr, "bench-client: %s exited before it owned %s\n", argv[3], LICENSED_BUS_NAME);
                         return 1;
                 }
                 (void) sd_bus_wait(bus, 100 * 1000);

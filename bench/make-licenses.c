@@ -27,7 +27,7 @@
 #include <systemd/sd-id128.h>
 #include <time.h>
 
-#include "app-id.h" /* the machine id the daemon binds licenses to */
+#include "bus-contract.h" /* LICENSED_APP_ID: the machine id the daemon binds licenses to */
 #include "crypto.h"
 #include "license.h"
 #include "macro.h"

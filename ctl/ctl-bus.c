@@ -19,21 +19,11 @@ int ctl_bus_connect(Ctl *c) {
         if (c->bus)
                 return 0;
 
+        /* licensed's error names with their errno, for sd_bus_call()'s result */
+        (void) sd_bus_error_add_map(licensed_bus_error_map);
         address = c->bus_address ?: getenv("LICENSECTL_BUS_ADDRESS");
-        if (address && *address) {
-                where = address;
-                r = sd_bus_new(&bus);
-                if (r < 0)
-                        return ctl_oom();
-                r = sd_bus_set_address(bus, address);
-                if (r >= 0)
-                        r = sd_bus_set_bus_client(bus, true);
-                if (r >= 0)
-                        r = sd_bus_start(bus);
-        } else {
-                where = "the system bus";
-                r = sd_bus_open_system(&bus);
-        }
+        where = isempty(address) ? "the system bus" : address;
+        r = licensed_bus_open(address, "licensectl", &bus);
         if (r < 0)
                 return ctl_error(CTL_EXIT_UNREACHABLE,
                                  "cannot reach licensed: cannot connect to %s: %s " UNREACHABLE_HINT, where,
@@ -46,50 +36,6 @@ int ctl_bus_connect(Ctl *c) {
         return 0;
 }
 
-static bool error_is_unreachable(const sd_bus_error *error, int r) {
-        static const char *const names[] = {
-                SD_BUS_ERROR_SERVICE_UNKNOWN,
-                SD_BUS_ERROR_NAME_HAS_NO_OWNER,
-                SD_BUS_ERROR_NO_REPLY,
-                SD_BUS_ERROR_TIMEOUT,
-                "org.freedesktop.DBus.Error.TimedOut",
-                SD_BUS_ERROR_DISCONNECTED,
-                SD_BUS_ERROR_NO_SERVER,
-        };
-
-        if (error && sd_bus_error_is_set(error)) {
-                for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                        if (sd_bus_error_has_name(error, names[i]))
-                                return true;
-                /* The bus could not start licensed (bus activation), or
-                 * systemd would not (a masked or broken unit). */
-                if (startswith(error->name, "org.freedesktop.DBus.Error.Spawn.") ||
-                    startswith(error->name, "org.freedesktop.systemd1."))
-                        return true;
-                /* The bus policy refused the call before it reached licensed
-                 * (dbus-daemon's and dbus-broker's words). licensed's own
-                 * AccessDenied, from polkit, says "Not authorized for". */
-                return sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED) && error->message &&
-                       (startswith(error->message, "Rejected send message") ||
-                        startswith(error->message, "Rejected receive message") ||
-                        startswith(error->message, "Sender is not authorized"));
-        }
-
-        switch (-r) {
-        case ETIMEDOUT:
-        case ECONNREFUSED:
-        case ECONNRESET:
-        case ENOTCONN:
-        case ENOENT:
-        case EPIPE:
-        case ESHUTDOWN:
-        case EHOSTUNREACH:
-                return true;
-        default:
-                return false;
-        }
-}
-
 int ctl_bus_error(const sd_bus_error *error, int r) {
         const char *message;
 
@@ -100,7 +46,7 @@ int ctl_bus_error(const sd_bus_error *error, int r) {
 
         if (r == -ETIMEDOUT) /* our timeout, or the bus's NoReply with its long text */
                 message = "no answer in time";
-        if (error_is_unreachable(error, r))
+        if (licensed_bus_unreachable_errno(error, r) != 0)
                 return ctl_error(CTL_EXIT_UNREACHABLE, "cannot reach licensed: %s " UNREACHABLE_HINT, message);
 
         if (error && sd_bus_error_has_name(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
@@ -140,7 +86,7 @@ int ctl_call_at(Ctl *c, const char *path, const char *interface, const char *met
         if (method_may_ask_password(method))
                 polkit_agent_open_if_needed(c);
 
-        r = sd_bus_message_new_method_call(c->bus, &m, LICENSED_SERVICE, path, interface, method);
+        r = sd_bus_message_new_method_call(c->bus, &m, LICENSED_BUS_NAME, path, interface, method);
         if (r >= 0 && types) {
                 va_list ap;
 
@@ -283,7 +229,7 @@ int ctl_license_id(Ctl *c, const char *path, char **ret) {
 
         /* The call that returned path succeeded: whatever happens here, do
          * not turn that success into a failure. */
-        if (sd_bus_get_property_string(c->bus, LICENSED_SERVICE, path, LICENSED_LICENSE_INTERFACE, "Id", &error,
+        if (sd_bus_get_property_string(c->bus, LICENSED_BUS_NAME, path, LICENSED_LICENSE_INTERFACE, "Id", &error,
                                        &id) < 0 ||
             !id || !*id) {
                 free(id);

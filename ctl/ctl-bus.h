@@ -11,14 +11,8 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-contract.h"
 #include "licensectl.h"
-
-#define LICENSED_SERVICE "org.licensed.License1"
-#define LICENSED_PATH "/org/licensed/License1"
-#define LICENSED_LICENSE_PATH_PREFIX "/org/licensed/License1/license"
-#define LICENSED_MANAGER_INTERFACE "org.licensed.License1.Manager"
-#define LICENSED_LICENSE_INTERFACE "org.licensed.License1.License"
-#define LICENSED_ERROR_PREFIX "org.licensed.License1.Error."
 
 /* Reading state: the daemon answers from memory. */
 #define CTL_TIMEOUT_USEC (25 * USEC_PER_SEC)
@@ -42,7 +36,7 @@ int ctl_call_at(Ctl *c, const char *path, const char *interface, const char *met
 /* Calls method of the manager object: ctl_call(c, method, timeout_usec,
  * ret_reply, types, ...). */
 #define ctl_call(c, method, timeout_usec, ret_reply, ...)                                                          \
-        ctl_call_at(c, LICENSED_PATH, LICENSED_MANAGER_INTERFACE, method, timeout_usec, ret_reply, __VA_ARGS__)
+        ctl_call_at(c, LICENSED_MANAGER_PATH, LICENSED_MANAGER_INTERFACE, method, timeout_usec, ret_reply, __VA_ARGS__)
 
 /* Reads the answer to method as sd_bus_message_read() does; says so if
  * it cannot be read. */

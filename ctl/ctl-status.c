@@ -80,7 +80,7 @@ int verb_status(_unused_ int argc, _unused_ char *argv[], void *userdata) {
         size_t n = 0;
         int r;
 
-        r = ctl_get_all(c, LICENSED_PATH, LICENSED_MANAGER_INTERFACE, manager_properties, &m, &props);
+        r = ctl_get_all(c, LICENSED_MANAGER_PATH, LICENSED_MANAGER_INTERFACE, manager_properties, &m, &props);
         if (r != 0)
                 return r;
         r = ctl_list_licenses(c, false, &list, &rows, &n);

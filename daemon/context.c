@@ -22,20 +22,9 @@ static void warn_product(const char *path, const char *message, void *userdata) 
 static int context_connect_bus(Context *c) {
         int r;
 
-        if (c->options.bus_address) {
-                r = sd_bus_new(&c->bus);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to allocate a bus: %m");
-                r = sd_bus_set_address(c->bus, c->options.bus_address);
-                if (r < 0)
-                        return log_error_errno(r, "Bad bus address %s: %m", c->options.bus_address);
-                (void) sd_bus_set_bus_client(c->bus, true);
-                (void) sd_bus_negotiate_creds(c->bus, true, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID);
-                r = sd_bus_start(c->bus);
-        } else
-                r = sd_bus_open_system(&c->bus);
+        r = licensed_bus_open(c->options.bus_address, "licensed", &c->bus);
         if (r < 0)
-                return log_error_errno(r, "Failed to connect to the bus: %m");
+                return log_error_errno(r, "Failed to connect to %s: %m", c->options.bus_address ?: "the system bus");
         return 0;
 }
 
@@ -143,10 +132,10 @@ int context_new(const Options *o, Context **ret) {
 
         /* Take the name last: once it is ours, calls arrive, and everything
          * they need is in place. */
-        r = sd_bus_request_name(c->bus, BUS_NAME, 0);
+        r = sd_bus_request_name(c->bus, LICENSED_BUS_NAME, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire the bus name %s (is licensed running already?): %m",
-                                       BUS_NAME);
+                                       LICENSED_BUS_NAME);
 
         context_reevaluate(c);
         c->announce = true;
@@ -230,7 +219,7 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
                          (long long) c->config.idle_timeout);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Idle, exiting.");
         c->exiting = true;
-        r = sd_bus_release_name_async(c->bus, NULL, BUS_NAME, on_name_released, c);
+        r = sd_bus_release_name_async(c->bus, NULL, LICENSED_BUS_NAME, on_name_released, c);
         if (r < 0) {
                 log_warning_errno(r, "Failed to release the bus name, exiting anyway: %m");
                 return sd_event_exit(c->event, 0);

@@ -9,6 +9,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-contract.h"
 #include "config.h"
 #include "evaluate.h"
 #include "hashmap.h"
@@ -16,12 +17,6 @@
 #include "product.h"
 #include "store.h"
 #include "timeutil.h"
-
-#define LICENSE_OBJECT_PREFIX "/org/licensed/License1/license"
-#define MANAGER_OBJECT "/org/licensed/License1"
-#define MANAGER_INTERFACE "org.licensed.License1.Manager"
-#define LICENSE_INTERFACE "org.licensed.License1.License"
-#define BUS_NAME "org.licensed.License1"
 
 typedef struct Context Context;
 typedef struct Entry Entry;
@@ -162,6 +157,9 @@ int context_load_device(Context *c);
 
 /* dbus registration (manager-dbus.c, license-dbus.c) -------------------- */
 int manager_dbus_register(Context *c);
+/* The Manager's signals and properties: emitted here, nowhere else. */
+void manager_dbus_emit_feature_changed(Context *c, const char *product, const char *feature, const Verdict *v);
+void manager_dbus_emit_state_changed(Context *c);
 int license_dbus_register(Context *c);
 int license_dbus_emit_added(Context *c, Entry *e);
 int license_dbus_emit_removed(Context *c, const char *id, const char *path);

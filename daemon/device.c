@@ -3,7 +3,7 @@
  * id, and the device key created on first use that never leaves the state
  * directory. */
 
-#include "app-id.h"
+#include "bus-contract.h"
 #include "context.h"
 #include "crypto.h"
 #include "log.h"

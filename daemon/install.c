@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "armor.h"
-#include "bus-errors.h"
+#include "bus-contract.h"
 #include "events.h"
 #include "log.h"
 #include "operations.h"

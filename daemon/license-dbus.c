@@ -18,7 +18,7 @@ static int license_object_find(sd_bus *bus, const char *path, const char *interf
         Entry *e;
         int r;
 
-        r = sd_bus_path_decode(path, LICENSE_OBJECT_PREFIX, &id);
+        r = sd_bus_path_decode(path, LICENSED_LICENSE_PATH_PREFIX, &id);
         if (r <= 0)
                 return r;
         e = context_find_entry(c, id);
@@ -173,11 +173,11 @@ static const sd_bus_vtable license_vtable[] = {
 int license_dbus_register(Context *c) {
         int r;
 
-        r = sd_bus_add_fallback_vtable(c->bus, NULL, LICENSE_OBJECT_PREFIX, LICENSE_INTERFACE, license_vtable,
+        r = sd_bus_add_fallback_vtable(c->bus, NULL, LICENSED_LICENSE_PATH_PREFIX, LICENSED_LICENSE_INTERFACE, license_vtable,
                                        license_object_find, c);
         if (r < 0)
                 return log_error_errno(r, "Failed to register license objects: %m");
-        r = sd_bus_add_node_enumerator(c->bus, NULL, LICENSE_OBJECT_PREFIX, license_node_enumerator, c);
+        r = sd_bus_add_node_enumerator(c->bus, NULL, LICENSED_LICENSE_PATH_PREFIX, license_node_enumerator, c);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the license enumerator: %m");
         return 0;
@@ -189,7 +189,7 @@ int license_dbus_emit_added(Context *c, Entry *e) {
         r = sd_bus_emit_object_added(c->bus, e->object_path);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit InterfacesAdded: %m");
-        r = sd_bus_emit_signal(c->bus, MANAGER_OBJECT, MANAGER_INTERFACE, "LicenseAdded", "so", e->id,
+        r = sd_bus_emit_signal(c->bus, LICENSED_MANAGER_PATH, LICENSED_MANAGER_INTERFACE, "LicenseAdded", "so", e->id,
                                e->object_path);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit LicenseAdded: %m");
@@ -201,18 +201,18 @@ int license_dbus_emit_removed(Context *c, const char *id, const char *path) {
 
         /* The object is gone already, so InterfacesRemoved is built by hand:
          * sd_bus_emit_object_removed() would look it up. */
-        r = sd_bus_emit_signal(c->bus, MANAGER_OBJECT, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
-                               "oas", path, 1, LICENSE_INTERFACE);
+        r = sd_bus_emit_signal(c->bus, LICENSED_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
+                               "oas", path, 1, LICENSED_LICENSE_INTERFACE);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit InterfacesRemoved: %m");
-        r = sd_bus_emit_signal(c->bus, MANAGER_OBJECT, MANAGER_INTERFACE, "LicenseRemoved", "so", id, path);
+        r = sd_bus_emit_signal(c->bus, LICENSED_MANAGER_PATH, LICENSED_MANAGER_INTERFACE, "LicenseRemoved", "so", id, path);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit LicenseRemoved: %m");
         return r;
 }
 
 int license_dbus_emit_changed(Context *c, Entry *e) {
-        int r = sd_bus_emit_properties_changed(c->bus, e->object_path, LICENSE_INTERFACE, "Revision", "Status",
+        int r = sd_bus_emit_properties_changed(c->bus, e->object_path, LICENSED_LICENSE_INTERFACE, "Revision", "Status",
                                                "Features", "LastValidation", "GraceEnd", "Expires",
                                                "MaintenanceUntil", "Properties", NULL);
         if (r < 0)

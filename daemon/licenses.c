@@ -119,7 +119,7 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
                 entry_free(e);
                 return -ENOMEM;
         }
-        r = sd_bus_path_encode(LICENSE_OBJECT_PREFIX, id, &e->object_path);
+        r = sd_bus_path_encode(LICENSED_LICENSE_PATH_PREFIX, id, &e->object_path);
         if (r < 0) {
                 entry_free(e);
                 return r;
@@ -497,10 +497,7 @@ void context_reevaluate(Context *c) {
                         changed = true;
                         if (!c->announce)
                                 continue;
-                        r = sd_bus_emit_signal(c->bus, MANAGER_OBJECT, MANAGER_INTERFACE, "FeatureChanged", "ssbs",
-                                               e->license.product, name, v.licensed, reason_to_string(v.reason));
-                        if (r < 0)
-                                log_warning_errno(r, "Failed to emit FeatureChanged: %m");
+                        manager_dbus_emit_feature_changed(c, e->license.product, name, &v);
                 }
                 evaluate(&e->license, &st, NULL, now, TIME_UNSET, &v);
                 int64_t warned = e->warned_days_left;
@@ -548,14 +545,9 @@ void context_reevaluate(Context *c) {
 }
 
 void context_state_changed(Context *c) {
-        int r;
-
         context_save_clock(c); /* a state change is a time worth remembering */
         context_notify_status(c);
-        r = sd_bus_emit_properties_changed(c->bus, MANAGER_OBJECT, MANAGER_INTERFACE, "State", "Summary",
-                                           "LicenseCount", "NextValidation", NULL);
-        if (r < 0)
-                log_warning_errno(r, "Failed to emit PropertiesChanged: %m");
+        manager_dbus_emit_state_changed(c);
 }
 
 /* Overview ------------------------------------------------------------------- */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "build-info.h"
-#include "bus-errors.h"
+#include "bus-contract.h"
 #include "license-key.h"
 #include "log.h"
 #include "online.h"
@@ -458,6 +458,20 @@ static int property_get_next_validation(sd_bus *bus, const char *path, const cha
         return sd_bus_message_append(reply, "t", usec_from_sec(context_next_validation(userdata)));
 }
 
+void manager_dbus_emit_feature_changed(Context *c, const char *product, const char *feature, const Verdict *v) {
+        int r = sd_bus_emit_signal(c->bus, LICENSED_MANAGER_PATH, LICENSED_MANAGER_INTERFACE, "FeatureChanged",
+                                   "ssbs", product, feature, v->licensed, reason_to_string(v->reason));
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit FeatureChanged: %m");
+}
+
+void manager_dbus_emit_state_changed(Context *c) {
+        int r = sd_bus_emit_properties_changed(c->bus, LICENSED_MANAGER_PATH, LICENSED_MANAGER_INTERFACE, "State",
+                                               "Summary", "LicenseCount", "NextValidation", NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit PropertiesChanged: %m");
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -511,11 +525,11 @@ static const sd_bus_vtable manager_vtable[] = {
 int manager_dbus_register(Context *c) {
         int r;
 
-        r = sd_bus_add_object_vtable(c->bus, NULL, MANAGER_OBJECT, MANAGER_INTERFACE, manager_vtable, c);
+        r = sd_bus_add_object_vtable(c->bus, NULL, LICENSED_MANAGER_PATH, LICENSED_MANAGER_INTERFACE, manager_vtable, c);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the manager object: %m");
         /* org.freedesktop.DBus.ObjectManager, so clients see every license. */
-        r = sd_bus_add_object_manager(c->bus, NULL, MANAGER_OBJECT);
+        r = sd_bus_add_object_manager(c->bus, NULL, LICENSED_MANAGER_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the object manager: %m");
         return 0;

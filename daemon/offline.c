@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "bus-errors.h"
+#include "bus-contract.h"
 #include "license-key.h"
 #include "events.h"
 #include "log.h"
@@ -145,8 +145,7 @@ int op_deactivate(Context *c, Entry *e, char **ret, sd_bus_error *error) {
         for (size_t i = 0; i < n_features; i++) {
                 Verdict v;
                 context_check_feature(c, product, features[i], TIME_UNSET, false, &v);
-                (void) sd_bus_emit_signal(c->bus, MANAGER_OBJECT, MANAGER_INTERFACE, "FeatureChanged", "ssbs",
-                                          product, features[i], v.licensed, reason_to_string(v.reason));
+                manager_dbus_emit_feature_changed(c, product, features[i], &v);
                 free(features[i]);
         }
         context_reevaluate(c);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "bus-errors.h"
+#include "bus-contract.h"
 #include "events.h"
 #include "http.h"
 #include "json-object.h"

@@ -9,6 +9,7 @@
 #include <systemd/sd-bus.h>
 
 #include "build-info.h"
+#include "bus-contract.h"
 #include "evaluate.h"
 #include "fastpath.h"
 #include "license.h"
@@ -62,57 +63,24 @@ static const char *snapshot_path(void) {
 }
 
 static int bus_open(const char *description, sd_bus **ret) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        const char *address = secure_getenv("LICENSED_BUS_ADDRESS");
-        int r;
-
-        if (isempty(address)) {
-                r = sd_bus_open_system_with_description(&bus, description);
-                if (r < 0)
-                        return r;
-        } else {
-                r = sd_bus_new(&bus);
-                if (r < 0)
-                        return r;
-                (void) sd_bus_set_description(bus, description);
-                r = sd_bus_set_address(bus, address);
-                if (r < 0)
-                        return r;
-                r = sd_bus_set_bus_client(bus, true);
-                if (r < 0)
-                        return r;
-                r = sd_bus_start(bus);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(bus);
-        return 0;
+        return licensed_bus_open(secure_getenv("LICENSED_BUS_ADDRESS"), description, ret);
 }
 
 /* What a D-Bus error reply means to the caller. */
 static int errno_from_bus_error(const sd_bus_error *e) {
-        static const struct {
-                const char *name;
-                int error;
-        } table[] = {
-                {SD_BUS_ERROR_SERVICE_UNKNOWN, ECONNREFUSED},
-                {SD_BUS_ERROR_NAME_HAS_NO_OWNER, ECONNREFUSED},
-                {SD_BUS_ERROR_DISCONNECTED, ECONNRESET},
-                {SD_BUS_ERROR_NO_REPLY, ETIMEDOUT},
-                {SD_BUS_ERROR_TIMEOUT, ETIMEDOUT},
-                {"org.freedesktop.DBus.Error.TimedOut", ETIMEDOUT},
-                {SD_BUS_ERROR_INVALID_ARGS, EINVAL},
-                {SD_BUS_ERROR_ACCESS_DENIED, EACCES},
-                {SD_BUS_ERROR_NO_MEMORY, ENOMEM},
-        };
+        int unreachable;
 
-        for (size_t i = 0; i < ELEMENTSOF(table); i++)
-                if (sd_bus_error_has_name(e, table[i].name))
-                        return -table[i].error;
-        /* Bus activation that failed (org.freedesktop.DBus.Error.Spawn.*):
-         * the daemon is not there. */
-        if (e->name && strncmp(e->name, "org.freedesktop.DBus.Error.Spawn.", 33) == 0)
-                return -ECONNREFUSED;
+        /* Before the shared predicate, which counts a bus policy refusal as
+         * "cannot ask": this library's contract names it -EACCES. */
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED))
+                return -EACCES;
+        unreachable = licensed_bus_unreachable_errno(e, 0);
+        if (unreachable > 0)
+                return -unreachable;
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS))
+                return -EINVAL;
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_NO_MEMORY))
+                return -ENOMEM;
         return -EPROTO;
 }
 
@@ -155,8 +123,8 @@ static int bus_call(sd_bus *bus, sd_bus_message *m, uint64_t deadline, sd_bus_me
 }
 
 static int new_manager_call(sd_bus *bus, const char *method, sd_bus_message **ret) {
-        return sd_bus_message_new_method_call(bus, ret, "org.licensed.License1", "/org/licensed/License1",
-                                              "org.licensed.License1.Manager", method);
+        return sd_bus_message_new_method_call(bus, ret, LICENSED_BUS_NAME, LICENSED_MANAGER_PATH,
+                                              LICENSED_MANAGER_INTERFACE, method);
 }
 
 /* One CheckFeature call on bus. */
@@ -344,7 +312,7 @@ static int send_check_out(const char *product, const char *feature, uint64_t dea
         r = bus_call(bus, m, deadline, &reply);
         if (r < 0)
                 return r;
-        if (sd_bus_message_is_method_error(reply, "org.licensed.License1.Error.Exiting"))
+        if (sd_bus_message_is_method_error(reply, BUS_ERROR_EXITING))
                 return -EAGAIN;
         if (sd_bus_message_is_method_error(reply, NULL))
                 return errno_from_bus_error(sd_bus_message_get_error(reply));
