@@ -120,7 +120,7 @@ int verb_list(_unused_ int argc, _unused_ char *argv[], void *userdata) {
         }
 
         pager_open(c);
-        if (n > 0 && table_print(t, stdout, c->legend) < 0)
+        if (n > 0 && table_print(t, stdout, c->legend, ansi_highlight()) < 0)
                 return ctl_oom();
         if (c->legend)
                 printf("%s%zu license%s listed.\n", n > 0 ? "\n" : "", n, n == 1 ? "" : "s");
@@ -204,7 +204,7 @@ int verb_products(_unused_ int argc, _unused_ char *argv[], void *userdata) {
                     table_add_cell(t, *rows[i].offline_url ? rows[i].offline_url : "-", NULL) < 0)
                         return ctl_oom();
 
-        if (n > 0 && table_print(t, stdout, c->legend) < 0)
+        if (n > 0 && table_print(t, stdout, c->legend, ansi_highlight()) < 0)
                 return ctl_oom();
         if (c->legend)
                 printf("%s%zu product%s.\n", n > 0 ? "\n" : "", n, n == 1 ? "" : "s");

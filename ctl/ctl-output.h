@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "licensectl.h"
+#include "table.h"
 
 /* ---- colours: only when stdout is a terminal and $NO_COLOR is unset ---- */
 
@@ -61,21 +62,6 @@ int json_print(json_object *o);
 /* "%*s: value" with the label right-aligned to width; label NULL continues
  * the field above on a new line. color: an ANSI sequence, "" or NULL. */
 void print_field(int width, const char *label, const char *color, const char *fmt, ...) _printf_(4, 5);
-
-/* ---- tables ---- */
-
-typedef struct Table Table;
-
-/* Column headers, NULL-terminated. */
-Table *table_new(const char *header, ...) __attribute__((sentinel));
-Table *table_free(Table *t);
-DEFINE_TRIVIAL_CLEANUP_FUNC(Table *, table_free);
-/* Cells fill the rows left to right. color: an ANSI sequence or NULL. */
-int table_add_cell(Table *t, const char *text, const char *color);
-int table_add_cellf(Table *t, const char *fmt, ...) _printf_(2, 3);
-size_t table_rows(const Table *t);
-/* Column-aligned; the header line only with legend. Returns negative errno. */
-int table_print(const Table *t, FILE *f, bool legend);
 
 /* ---- documents ---- */
 

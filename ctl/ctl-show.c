@@ -217,7 +217,7 @@ static int print_features(const Ctl *c, const FeatureList *features) {
                         return ctl_oom();
         }
         putchar('\n');
-        if (table_print(t, stdout, c->legend) < 0)
+        if (table_print(t, stdout, c->legend, ansi_highlight()) < 0)
                 return ctl_oom();
         return 0;
 }

@@ -66,7 +66,7 @@ static int print_license_lines(const Ctl *c, const LicenseRow *rows, size_t n) {
                         return ctl_oom();
         }
         putchar('\n');
-        if (table_print(t, stdout, c->legend) < 0)
+        if (table_print(t, stdout, c->legend, ansi_highlight()) < 0)
                 return ctl_oom();
         return 0;
 }

@@ -129,7 +129,7 @@ int verb_validate(int argc, char *argv[], void *userdata) {
                 if (r != 0)
                         return r;
         } else {
-                if (n > 0 && table_print(t, stdout, c->legend) < 0)
+                if (n > 0 && table_print(t, stdout, c->legend, ansi_highlight()) < 0)
                         return ctl_oom();
                 if (c->legend)
                         printf("%s%zu license%s validated.\n", n > 0 ? "\n" : "", n, n == 1 ? "" : "s");

@@ -14,6 +14,7 @@
 #include "license-json.h"
 #include "license-key.h"
 #include "storage.h"
+#include "table.h"
 #include "timeutil.h"
 #include "vendor.h"
 
@@ -346,6 +347,63 @@ static json_object *activation_to_json_cb(const void *a) {
 }
 
 /* entitlement list */
+/* The tables of the list verbs (util/table.h: widths in characters, so a
+ * licensee "Müller GmbH" lines up and nothing is cut). */
+static int print_entitlement_table(const Entitlement *list, size_t n) {
+        _cleanup_(table_freep) Table *t = table_new("KEY", "PRODUCT", "LICENSEE", "SEATS", "REV", "STATE", "FEATURES",
+                                                    NULL);
+        int r = t ? 0 : -ENOMEM;
+
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char features[256];
+
+                feature_list(&list[i].license, features, sizeof(features));
+                r = table_add_cell(t, list[i].key, NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, list[i].license.product, NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, list[i].license.licensee, NULL);
+                if (r >= 0)
+                        r = table_add_cellf(t, "%" PRIu32 "/%" PRIu32, list[i].active, list[i].seats);
+                if (r >= 0)
+                        r = table_add_cellf(t, "%" PRIu32, list[i].license.revision);
+                if (r >= 0)
+                        r = table_add_cell(t, list[i].revoked ? "revoked" : "active", NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, features, NULL);
+        }
+        return r < 0 ? r : table_print(t, stdout, true, NULL);
+}
+
+static int print_activation_table(const Activation *list, size_t n) {
+        _cleanup_(table_freep) Table *t = table_new("LICENSE", "KEY", "MACHINE", "HOSTNAME", "REV", "ACTIVATED",
+                                                    "LAST SEEN", "STATE", NULL);
+        int r = t ? 0 : -ENOMEM;
+
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                const Activation *a = &list[i];
+                char t1[RFC3339_MAX], t2[RFC3339_MAX], t3[RFC3339_MAX];
+
+                r = table_add_cell(t, a->license_id, NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, a->key, NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, a->machine_id, NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, a->hostname ?: "-", NULL);
+                if (r >= 0)
+                        r = table_add_cellf(t, "%" PRIu32, a->revision);
+                if (r >= 0)
+                        r = table_add_cell(t, time_format_rfc3339(a->activated, t1), NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, time_format_rfc3339(a->last_seen, t2), NULL);
+                if (r >= 0)
+                        r = a->released ? table_add_cellf(t, "released %s", time_format_rfc3339(a->released, t3))
+                                        : table_add_cell(t, "active", NULL);
+        }
+        return r < 0 ? r : table_print(t, stdout, true, NULL);
+}
+
 static int entitlement_list(int argc, char *argv[], VendorOptions *o) {
         _cleanup_(admin_done) AdminVerb v = {.name = "entitlement list", .help = entitlement_help};
         Entitlement *list = NULL;
@@ -363,18 +421,9 @@ static int entitlement_list(int argc, char *argv[], VendorOptions *o) {
         if (o->json)
                 print_json_array(list, n, sizeof(*list), entitlement_to_json_cb);
         else {
-                printf("%-29s %-24s %-20s %-7s %-4s %-7s %s\n", "KEY", "PRODUCT", "LICENSEE", "SEATS", "REV",
-                       "STATE", "FEATURES");
-                for (size_t i = 0; i < n; i++) {
-                        char seats[32], features[256];
-
-                        snprintf(seats, sizeof(seats), "%" PRIu32 "/%" PRIu32, list[i].active,
-                                 list[i].seats);
-                        feature_list(&list[i].license, features, sizeof(features));
-                        printf("%-29s %-24s %-20.20s %-7s %-4" PRIu32 " %-7s %s\n", list[i].key,
-                               list[i].license.product, list[i].license.licensee, seats,
-                               list[i].license.revision, list[i].revoked ? "revoked" : "active", features);
-                }
+                r = print_entitlement_table(list, n);
+                if (r < 0)
+                        return vendor_error(r, "%s: %m", v.name);
         }
         entitlement_array_free(list, n);
         return 0;
@@ -416,18 +465,9 @@ int verb_activations(int argc, char *argv[], void *userdata) {
         if (o->json)
                 print_json_array(list, n, sizeof(*list), activation_to_json_cb);
         else {
-                printf("%-22s %-29s %-32s %-20s %-4s %-20s %-20s %s\n", "LICENSE", "KEY", "MACHINE",
-                       "HOSTNAME", "REV", "ACTIVATED", "LAST SEEN", "STATE");
-                for (size_t i = 0; i < n; i++) {
-                        const Activation *a = &list[i];
-                        char t1[RFC3339_MAX], t2[RFC3339_MAX], t3[RFC3339_MAX];
-
-                        printf("%-22s %-29s %-32s %-20.20s %-4" PRIu32 " %-20s %-20s %s%s\n", a->license_id,
-                               a->key, a->machine_id, a->hostname ?: "-", a->revision,
-                               time_format_rfc3339(a->activated, t1), time_format_rfc3339(a->last_seen, t2),
-                               a->released ? "released " : "active",
-                               a->released ? time_format_rfc3339(a->released, t3) : "");
-                }
+                r = print_activation_table(list, n);
+                if (r < 0)
+                        return vendor_error(r, "%s: %m", v.name);
         }
         activation_array_free(list, n);
         return 0;
