@@ -177,10 +177,6 @@ void pager_close(void) {
 
 /* ---- times ---- */
 
-static int64_t usec_to_sec(uint64_t usec) {
-        return (int64_t) (usec / USEC_PER_SEC);
-}
-
 static const char *format_relative(int64_t t, char buf[static 32]) {
         int64_t d = t - now_realtime(), a = d < 0 ? -d : d, n;
         const char *unit;

@@ -15,6 +15,7 @@
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
+#include "time-units.h"
 
 /* Exit statuses, the same for every verb (documented in --help and
  * licensectl(1)). 1 is the "no" of a question, so that "check" works as an
@@ -27,8 +28,6 @@ enum {
         CTL_EXIT_FAILURE = 4,     /* anything else: licensed refused, a file cannot be read... */
 };
 
-/* D-Bus times and durations are µs; core's are seconds. */
-#define USEC_PER_SEC UINT64_C(1000000)
 
 typedef enum QrMode {
         QR_AUTO,

@@ -179,7 +179,7 @@ Context *context_free(Context *c) {
  * starts the new binary and no call in flight or seat held is cut off (a
  * restart would do both). Idle is checked again every second until then. */
 
-#define EXIT_WHEN_IDLE_RETRY_USEC UINT64_C(1000000)
+#define EXIT_WHEN_IDLE_RETRY_USEC USEC_PER_SEC
 
 static void exit_if_done(Context *c) {
         if (c->exiting && c->name_released && c->n_pending_calls == 0) {
@@ -241,7 +241,7 @@ void context_idle_touch(Context *c) {
                         return;
         }
         (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
-        now += c->exit_when_idle ? EXIT_WHEN_IDLE_RETRY_USEC : (uint64_t) c->config.idle_timeout * UINT64_C(1000000);
+        now += c->exit_when_idle ? EXIT_WHEN_IDLE_RETRY_USEC : (uint64_t) c->config.idle_timeout * USEC_PER_SEC;
         if (!c->idle_source) {
                 r = sd_event_add_time(c->event, &c->idle_source, CLOCK_MONOTONIC, now, UINT64_C(100000), on_idle,
                                       c);

@@ -16,6 +16,7 @@
 #include "license.h"
 #include "product.h"
 #include "store.h"
+#include "time-units.h"
 #include "timeutil.h"
 
 typedef struct Context Context;
@@ -164,7 +165,3 @@ int license_dbus_register(Context *c);
 int license_dbus_emit_added(Context *c, Entry *e);
 int license_dbus_emit_removed(Context *c, const char *id, const char *path);
 int license_dbus_emit_changed(Context *c, Entry *e);
-
-static inline uint64_t usec_from_sec(int64_t t) {
-        return t <= 0 ? 0 : (uint64_t) t * UINT64_C(1000000);
-}

@@ -532,10 +532,10 @@ void context_reevaluate(Context *c) {
         if (delay < 1)
                 delay = 1;
         (void) sd_event_now(c->event, CLOCK_MONOTONIC, &mono);
-        mono += (uint64_t) delay * UINT64_C(1000000);
+        mono += (uint64_t) delay * USEC_PER_SEC;
         if (!c->reevaluate_source) {
                 r = sd_event_add_time(c->event, &c->reevaluate_source, CLOCK_MONOTONIC, mono,
-                                      UINT64_C(1000000) /* 1 s accuracy */, on_reevaluate_timer, c);
+                                      USEC_PER_SEC /* 1 s accuracy */, on_reevaluate_timer, c);
                 if (r < 0)
                         log_warning_errno(r, "Failed to arm the re-evaluation timer: %m");
                 return;

@@ -20,7 +20,7 @@
  * retry is made only if it can end within the budget, so a Validate call
  * always answers well inside licensectl's 90 s. */
 #define RETRY_ATTEMPTS 3
-#define RETRY_BUDGET_USEC (60 * UINT64_C(1000000))
+#define RETRY_BUDGET_USEC (60 * USEC_PER_SEC)
 
 const char *entry_server_url(const Entry *e) {
         return e->license.server_url ?: e->product->server_url;
@@ -340,8 +340,8 @@ static void validate_done(Context *c, const HttpResult *res, void *userdata) {
         if (transient(res) && one->attempt < RETRY_ATTEMPTS) {
                 uint64_t now, at;
                 (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
-                at = now + (one->attempt == 1 ? 2 : 6) * UINT64_C(1000000);
-                if (at + (uint64_t) c->config.http_timeout * UINT64_C(1000000) <= one->started + RETRY_BUDGET_USEC) {
+                at = now + (one->attempt == 1 ? 2 : 6) * USEC_PER_SEC;
+                if (at + (uint64_t) c->config.http_timeout * USEC_PER_SEC <= one->started + RETRY_BUDGET_USEC) {
                         r = sd_event_add_time(c->event, &one->retry, CLOCK_MONOTONIC, at, 1000, on_retry, one);
                         if (r >= 0)
                                 return;

@@ -5,7 +5,7 @@
 #include "polkit.h"
 #include "strutil.h"
 
-#define POLKIT_TIMEOUT_USEC (5 * 60 * UINT64_C(1000000)) /* someone may be typing a password */
+#define POLKIT_TIMEOUT_USEC (5 * 60 * USEC_PER_SEC) /* someone may be typing a password */
 
 typedef struct PolkitQuery {
         Context *c;

@@ -18,22 +18,14 @@
 #include "product.h"
 #include "snapshot.h"
 #include "strutil.h"
+#include "time-units.h"
 #include "timeutil.h"
 
 #define DEFAULT_TIMEOUT_MS 5000u
 #define MAX_TIMEOUT_MS (10u * 60u * 1000u)
-#define USEC_PER_SEC UINT64_C(1000000)
-#define USEC_PER_MSEC UINT64_C(1000)
-
-static uint64_t usec_from_sec(int64_t t) {
-        return t <= 0 ? 0 : (uint64_t) t * USEC_PER_SEC;
-}
 
 static uint64_t now_monotonic_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+        return now_usec(CLOCK_MONOTONIC);
 }
 
 static uint64_t timeout_usec(void) {

@@ -20,6 +20,7 @@
 
 #include "licensed.h"
 #include "macro.h"
+#include "time-units.h"
 
 typedef enum Unreachable {
         UNREACHABLE_DENY,   /* PAM_AUTHINFO_UNAVAIL */
@@ -59,7 +60,7 @@ static int parse_date(const char *s, uint64_t *ret) {
         if (t <= 0 || tm.tm_mday != check.tm_mday || tm.tm_mon != check.tm_mon ||
             tm.tm_year != check.tm_year)
                 return -EINVAL;
-        *ret = (uint64_t) t * UINT64_C(1000000);
+        *ret = (uint64_t) t * USEC_PER_SEC;
         return 0;
 }
 
