@@ -29,6 +29,7 @@
 
 #include "bus-contract.h" /* LICENSED_APP_ID: the machine id the daemon binds licenses to */
 #include "crypto.h"
+#include "key-file.h"
 #include "license.h"
 #include "macro.h"
 #include "timeutil.h"

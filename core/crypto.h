@@ -22,12 +22,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free);
 
 int ed25519_generate(EVP_PKEY **ret);
 
-/* Reads a PKCS#8 PEM private key; refuses files readable by group/others. */
-int ed25519_load_private(const char *path, EVP_PKEY **ret, CoreError *err);
-
-/* Writes a PKCS#8 PEM private key atomically with mode 0600. */
-int ed25519_save_private(EVP_PKEY *key, const char *path, CoreError *err);
-
 int ed25519_public_raw(EVP_PKEY *key, uint8_t out[static ED25519_PUBLIC_KEY_SIZE]);
 int ed25519_public_from_raw(const uint8_t raw[static ED25519_PUBLIC_KEY_SIZE], EVP_PKEY **ret);
 

@@ -6,6 +6,7 @@
 #include "bus-contract.h"
 #include "context.h"
 #include "crypto.h"
+#include "key-file.h"
 #include "log.h"
 
 int context_load_device(Context *c) {

@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "build-info.h"
+#include "key-file.h"
 #include "server.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7070"

@@ -11,6 +11,7 @@
 #include "conf-file.h"
 #include "crypto.h"
 #include "fileio.h"
+#include "key-file.h"
 #include "license-key.h"
 #include "license.h"
 #include "timeutil.h"

@@ -8,6 +8,7 @@
 
 #include "crypto.h"
 #include "fileio.h"
+#include "key-file.h"
 #include "license-key.h"
 #include "vendor.h"
 

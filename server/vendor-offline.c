@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "crypto.h"
+#include "key-file.h"
 #include "license-key.h"
 #include "license.h"
 #include "receipt.h"
