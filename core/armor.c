@@ -4,7 +4,7 @@
 
 #include "armor.h"
 #include "base64.h"
-#include "strutil.h"
+#include "text-check.h"
 
 #define DASHES "-----"
 #define WRAP 64

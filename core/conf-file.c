@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "conf-file.h"
-#include "strutil.h"
+#include "text-check.h"
 #include "timeutil.h"
 
 #define MESSAGE_MAX sizeof(((CoreError *) NULL)->message)

@@ -4,7 +4,7 @@
 
 #include "conf-file.h"
 #include "config.h"
-#include "strutil.h"
+#include "text-check.h"
 
 /* Quoted when a duration setting has the wrong type. */
 #define DURATION_EXAMPLE "30s"

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 
 #include "error.h"
-#include "strutil.h"
+#include "text-check.h"
 
 int core_error_set(CoreError *err, int error, const char *fmt, ...) {
         if (err) {

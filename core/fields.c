@@ -3,7 +3,7 @@
 #include <stdarg.h>
 
 #include "fields.h"
-#include "strutil.h"
+#include "text-check.h"
 #include "timeutil.h"
 
 void fields_done(Fields *f) {

@@ -5,7 +5,7 @@
 
 #include "fields.h"
 #include "license.h"
-#include "strutil.h"
+#include "text-check.h"
 #include "timeutil.h"
 
 #define LICENSE_KIND "LICENSE"

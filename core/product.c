@@ -7,7 +7,7 @@
 
 #include "conf-file.h"
 #include "product.h"
-#include "strutil.h"
+#include "text-check.h"
 
 #define PRODUCT_ID_MAX 128
 #define PRODUCT_NAME_MAX 256

@@ -8,7 +8,7 @@
 #include "license-key.h"
 #include "license.h"
 #include "request.h"
-#include "strutil.h"
+#include "text-check.h"
 #include "timeutil.h"
 
 #define DOCUMENT_FORMAT_VERSION "1"

@@ -2,11 +2,12 @@
 #pragma once
 
 /* Checks for text that crosses trust boundaries (license bodies, D-Bus
- * arguments, HTTP bodies), and small string helpers. */
+ * arguments, HTTP bodies, config values). They decide what a document may
+ * contain, so they are part of the domain and live in core; the generic
+ * string helpers are in util/strutil.h. */
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <string.h>
 
 /* Well-formed UTF-8 (no overlongs, no surrogates, no noncharacters), no
  * control characters (tab allowed only if allow_tab). */
@@ -24,18 +25,3 @@ bool identifier_is_valid(const char *s, size_t max);
 
 /* Lower-case hex of exactly len characters. */
 bool hex_is_valid(const char *s, size_t len);
-
-/* Skips leading and trailing ASCII whitespace in place; returns s. */
-char *strstrip(char *s);
-
-char *strdup_or_null(const char *s);
-
-/* What follows PREFIX in S, or NULL when S does not start with it. */
-static inline const char *startswith(const char *s, const char *prefix) {
-        size_t n = strlen(prefix);
-        return strncmp(s, prefix, n) == 0 ? s + n : NULL;
-}
-
-static inline bool isempty(const char *s) {
-        return !s || !*s;
-}

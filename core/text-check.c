@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "strutil.h"
+#include "text-check.h"
 
 /* The length of the printable UTF-8 character at p (before end), or 0 if
  * the bytes there are not one. */
@@ -93,19 +92,4 @@ bool hex_is_valid(const char *s, size_t len) {
                 if (!isdigit((unsigned char) s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
                         return false;
         return true;
-}
-
-char *strstrip(char *s) {
-        char *e;
-
-        while (isspace((unsigned char) *s))
-                s++;
-        e = s + strlen(s);
-        while (e > s && isspace((unsigned char) e[-1]))
-                *--e = 0;
-        return s;
-}
-
-char *strdup_or_null(const char *s) {
-        return s ? strdup(s) : NULL;
 }
