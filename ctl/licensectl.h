@@ -15,6 +15,7 @@
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
+#include "print-error.h"
 #include "time-units.h"
 
 /* Exit statuses, the same for every verb (documented in --help and
@@ -75,9 +76,6 @@ int verb_export(int argc, char *argv[], void *userdata);
 int verb_validate(int argc, char *argv[], void *userdata);
 int verb_check(int argc, char *argv[], void *userdata);
 
-/* Prints "licensectl: <sentence>" to stderr; returns status. */
-int ctl_error(int status, const char *fmt, ...) _printf_(2, 3);
-
 static inline int ctl_oom(void) {
-        return ctl_error(CTL_EXIT_FAILURE, "out of memory");
+        return print_error(CTL_EXIT_FAILURE, "out of memory");
 }

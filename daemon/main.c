@@ -9,6 +9,7 @@
 #include "build-info.h"
 #include "context.h"
 #include "log.h"
+#include "print-error.h"
 
 #define MAX_PRODUCT_DIRS 8
 
@@ -58,8 +59,7 @@ static int parse_argv(int argc, char *argv[], Options *o, const char **dirs) {
                 case ARG_CONFIG: o->config_file = optarg; break;
                 case ARG_PRODUCTS:
                         if (o->n_product_dirs >= MAX_PRODUCT_DIRS) {
-                                fprintf(stderr, "licensed: at most %d --products-dir\n", MAX_PRODUCT_DIRS);
-                                return -EINVAL;
+                                return print_error(-EINVAL, "at most %d --products-dir", MAX_PRODUCT_DIRS);
                         }
                         dirs[o->n_product_dirs++] = optarg;
                         break;
@@ -67,8 +67,7 @@ static int parse_argv(int argc, char *argv[], Options *o, const char **dirs) {
                 default: return -EINVAL;
                 }
         if (optind < argc) {
-                fprintf(stderr, "licensed: unexpected argument '%s'\n", argv[optind]);
-                return -EINVAL;
+                return print_error(-EINVAL, "unexpected argument '%s'", argv[optind]);
         }
         if (o->n_product_dirs == 0) {
                 dirs[o->n_product_dirs++] = VENDOR_PRODUCTS_DIR;

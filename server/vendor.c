@@ -3,7 +3,6 @@
  * the offline documents machines send (docs/offline.md). */
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -58,27 +57,16 @@ static const char *const help_text =
         "\n"
         "See licensed-vendor(1).\n";
 
-int vendor_error(int r, const char *fmt, ...) {
-        va_list ap;
-
-        fputs("licensed-vendor: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        return r;
-}
-
 int vendor_read_document(const char *verb, const char *path, char **ret, size_t *ret_len) {
         int r;
 
         r = streq(path, "-") ? read_stream(stdin, ARMOR_MAX_SIZE, ret, ret_len)
                              : read_file(path, ARMOR_MAX_SIZE, ret, ret_len);
         if (r == -EFBIG)
-                return vendor_error(r, "%s: %s is larger than any signed document (%d bytes max)", verb, path,
-                                    ARMOR_MAX_SIZE);
+                return print_error(r, "%s: %s is larger than any signed document (%d bytes max)", verb, path,
+                                   ARMOR_MAX_SIZE);
         if (r < 0)
-                return vendor_error(r, "%s: cannot read %s: %s", verb, path, strerror(-r));
+                return print_error(r, "%s: cannot read %s: %s", verb, path, strerror(-r));
         return 0;
 }
 
@@ -87,11 +75,11 @@ int vendor_write_output(const char *verb, const char *output, const char *text) 
 
         if (!output) {
                 fputs(text, stdout);
-                return fflush(stdout) == 0 ? 0 : vendor_error(-EIO, "%s: cannot write to stdout", verb);
+                return fflush(stdout) == 0 ? 0 : print_error(-EIO, "%s: cannot write to stdout", verb);
         }
         r = write_file_atomic(output, text, strlen(text), 0644);
         if (r < 0)
-                return vendor_error(r, "%s: cannot write %s: %s", verb, output, strerror(-r));
+                return print_error(r, "%s: cannot write %s: %s", verb, output, strerror(-r));
         return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "license.h"
+#include "print-error.h"
 
 typedef struct VendorOptions {
         bool json;
@@ -67,9 +68,6 @@ int vendor_read_document(const char *verb, const char *path, char **ret, size_t 
 /* Writes text to output atomically (mode 0644), or to stdout if output is
  * NULL. Prints its errors. */
 int vendor_write_output(const char *verb, const char *output, const char *text);
-
-/* Prints "licensed-vendor: <message>" to stderr; returns r. */
-int vendor_error(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* getopt_long must restart for each verb. */
 void verb_getopt_reset(void);
