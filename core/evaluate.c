@@ -2,6 +2,7 @@
 #include <assert.h>
 
 #include "evaluate.h"
+#include "string-table.h"
 #include "timeutil.h"
 
 static const char *const reason_table[_REASON_MAX] = {
@@ -34,18 +35,7 @@ static const char *const reason_description_table[_REASON_MAX] = {
         [REASON_LIMIT_REACHED] = "all seats of this feature are in use",
 };
 
-const char *reason_to_string(Reason r) {
-        if (r < 0 || r >= _REASON_MAX)
-                return NULL;
-        return reason_table[r];
-}
-
-Reason reason_from_string(const char *s) {
-        for (int i = 0; i < _REASON_MAX; i++)
-                if (s && streq(s, reason_table[i]))
-                        return (Reason) i;
-        return _REASON_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(reason, Reason);
 
 const char *reason_to_description(Reason r) {
         if (r < 0 || r >= _REASON_MAX)

@@ -5,6 +5,7 @@
 
 #include "fields.h"
 #include "license.h"
+#include "string-table.h"
 #include "text-check.h"
 #include "timeutil.h"
 
@@ -16,18 +17,7 @@ static const char *const license_type_table[_LICENSE_TYPE_MAX] = {
         [LICENSE_TRIAL] = "trial",
 };
 
-const char *license_type_to_string(LicenseType t) {
-        if (t < 0 || t >= _LICENSE_TYPE_MAX)
-                return NULL;
-        return license_type_table[t];
-}
-
-LicenseType license_type_from_string(const char *s) {
-        for (int i = 0; i < _LICENSE_TYPE_MAX; i++)
-                if (streq_ptr(s, license_type_table[i]))
-                        return (LicenseType) i;
-        return _LICENSE_TYPE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(license_type, LicenseType);
 
 void license_init(License *l) {
         *l = (License) {

@@ -8,6 +8,7 @@
 #include "license-key.h"
 #include "license.h"
 #include "request.h"
+#include "string-table.h"
 #include "text-check.h"
 #include "timeutil.h"
 
@@ -16,14 +17,20 @@
 
 #define BIT(i) (UINT32_C(1) << (i))
 
+/* The body's "type:" value. */
+static const char *const machine_request_type_table[_MACHINE_REQUEST_TYPE_MAX] = {
+        [MACHINE_REQUEST_ACTIVATION] = "activation",
+        [MACHINE_REQUEST_VALIDATION] = "validation",
+        [MACHINE_REQUEST_DEACTIVATION] = "deactivation",
+};
+
 static const struct {
-        const char *name; /* the body's "type:" value */
         const char *kind; /* the armor kind */
         const char *noun; /* for sentences */
 } request_types[_MACHINE_REQUEST_TYPE_MAX] = {
-        [MACHINE_REQUEST_ACTIVATION] = {"activation", "ACTIVATION REQUEST", "activation request"},
-        [MACHINE_REQUEST_VALIDATION] = {"validation", "VALIDATION REQUEST", "validation request"},
-        [MACHINE_REQUEST_DEACTIVATION] = {"deactivation", "DEACTIVATION PROOF", "deactivation proof"},
+        [MACHINE_REQUEST_ACTIVATION] = {"ACTIVATION REQUEST", "activation request"},
+        [MACHINE_REQUEST_VALIDATION] = {"VALIDATION REQUEST", "validation request"},
+        [MACHINE_REQUEST_DEACTIVATION] = {"DEACTIVATION PROOF", "deactivation proof"},
 };
 
 static const char *const receipt_status_table[_RECEIPT_STATUS_MAX] = {
@@ -31,18 +38,7 @@ static const char *const receipt_status_table[_RECEIPT_STATUS_MAX] = {
         [RECEIPT_REVOKED] = "revoked",
 };
 
-const char *machine_request_type_to_string(MachineRequestType t) {
-        if (t < 0 || t >= _MACHINE_REQUEST_TYPE_MAX)
-                return NULL;
-        return request_types[t].name;
-}
-
-MachineRequestType machine_request_type_from_string(const char *s) {
-        for (int i = 0; i < _MACHINE_REQUEST_TYPE_MAX; i++)
-                if (streq_ptr(s, request_types[i].name))
-                        return (MachineRequestType) i;
-        return _MACHINE_REQUEST_TYPE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(machine_request_type, MachineRequestType);
 
 const char *machine_request_kind(MachineRequestType t) {
         if (t < 0 || t >= _MACHINE_REQUEST_TYPE_MAX)
@@ -57,18 +53,7 @@ static MachineRequestType machine_request_type_from_kind(const char *kind) {
         return _MACHINE_REQUEST_TYPE_INVALID;
 }
 
-const char *receipt_status_to_string(ReceiptStatus s) {
-        if (s < 0 || s >= _RECEIPT_STATUS_MAX)
-                return NULL;
-        return receipt_status_table[s];
-}
-
-ReceiptStatus receipt_status_from_string(const char *s) {
-        for (int i = 0; i < _RECEIPT_STATUS_MAX; i++)
-                if (streq_ptr(s, receipt_status_table[i]))
-                        return (ReceiptStatus) i;
-        return _RECEIPT_STATUS_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(receipt_status, ReceiptStatus);
 
 void machine_request_done(MachineRequest *r) {
         if (!r)
@@ -484,7 +469,7 @@ int machine_request_verify(const char *text, size_t len, MachineRequestType expe
                 return r;
         if (mr.type != t)
                 return core_error_set(err, EBADMSG, "the armor says %s but the body says type %s",
-                                      request_types[t].noun, request_types[mr.type].name);
+                                      request_types[t].noun, machine_request_type_to_string(mr.type));
         *ret = mr;
         mr = (MachineRequest) MACHINE_REQUEST_INIT;
         return 0;
