@@ -34,7 +34,7 @@ static int pick_product(Ctl *c, char **ret) {
         if (r != 0)
                 return r;
         if (n == 0)
-                return print_error(
+                return report_error(
                         CTL_EXIT_FAILURE,
                         "no product is installed on this machine: the product's vendor file belongs in "
                         "%s/ (or %s/).",
@@ -47,8 +47,8 @@ static int pick_product(Ctl *c, char **ret) {
                         fprintf(f, "%s%s", i > 0 ? ", " : "", rows[i].id);
                 if (fclose(f) != 0)
                         return ctl_oom();
-                return print_error(CTL_EXIT_USAGE,
-                                   "several products are installed: use --product (one of: %s).", list);
+                return report_error(CTL_EXIT_USAGE,
+                                    "several products are installed: use --product (one of: %s).", list);
         }
         *ret = strdup(rows[0].id);
         return *ret ? 0 : ctl_oom();
@@ -135,13 +135,13 @@ int verb_activate(_unused_ int argc, char *argv[], void *userdata) {
         int r;
 
         if (!c->offline && (c->output || c->qr != QR_AUTO))
-                return print_error(CTL_EXIT_USAGE, "--output and --qr go with --offline.");
+                return report_error(CTL_EXIT_USAGE, "--output and --qr go with --offline.");
 
         /* A typo is caught here, before licensed or a server is asked. */
         r = license_key_normalize(argv[1], key, &err);
         if (r < 0)
-                return print_error(CTL_EXIT_USAGE, "the license key is mistyped: %s.",
-                                   core_error_message(&err, r));
+                return report_error(CTL_EXIT_USAGE, "the license key is mistyped: %s.",
+                                    core_error_message(&err, r));
 
         r = pick_product(c, &product);
         if (r != 0)
@@ -172,23 +172,23 @@ int verb_install(_unused_ int argc, char *argv[], void *userdata) {
         r = streq(file, "-") ? read_stream(stdin, ARMOR_MAX_SIZE, &text, &len)
                              : read_file(file, ARMOR_MAX_SIZE, &text, &len);
         if (r == -EFBIG)
-                return print_error(CTL_EXIT_FAILURE, "%s is larger than any license (%d KiB at most).", file,
-                                   ARMOR_MAX_SIZE / 1024);
+                return report_error(CTL_EXIT_FAILURE, "%s is larger than any license (%d KiB at most).",
+                                    file, ARMOR_MAX_SIZE / 1024);
         if (r < 0)
-                return print_error(CTL_EXIT_FAILURE, "cannot read %s: %s.", file, strerror(-r));
+                return report_error(CTL_EXIT_FAILURE, "cannot read %s: %s.", file, strerror(-r));
 
         /* Look at it here first: the wrong file (the request instead of the
          * answer, say) gets a clear word without asking licensed. Only the
          * armored block is sent, so the mail around it does not matter. */
         r = armor_decode(text, len, NULL, &a, &err);
         if (r < 0)
-                return print_error(CTL_EXIT_FAILURE, "%s is not a license or a validation receipt: %s.",
-                                   file, core_error_message(&err, r));
+                return report_error(CTL_EXIT_FAILURE, "%s is not a license or a validation receipt: %s.",
+                                    file, core_error_message(&err, r));
         receipt = streq(a.kind, "VALIDATION RECEIPT");
         if (!receipt && !streq(a.kind, "LICENSE")) {
                 for (char *p = a.kind; *p; p++)
                         *p = (char) tolower((unsigned char) *p);
-                return print_error(
+                return report_error(
                         CTL_EXIT_FAILURE,
                         "%s is %s %s, not a license or a validation receipt. Requests and proofs go to "
                         "the vendor; install what the vendor sends back.",
@@ -196,7 +196,7 @@ int verb_install(_unused_ int argc, char *argv[], void *userdata) {
         }
         r = armor_encode(a.kind, a.key_id, a.signature, a.body, a.body_len, &canonical);
         if (r < 0)
-                return print_error(CTL_EXIT_FAILURE, "cannot re-armor %s: %s.", file, strerror(-r));
+                return report_error(CTL_EXIT_FAILURE, "cannot re-armor %s: %s.", file, strerror(-r));
 
         r = ctl_call(c, "InstallLicense", CTL_TIMEOUT_LONG_USEC, &reply, "sb", canonical, c->interactive);
         if (r == 0)

@@ -25,9 +25,9 @@ int ctl_bus_connect(Ctl *c) {
         where = isempty(address) ? "the system bus" : address;
         r = licensed_bus_open(address, "licensectl", &bus);
         if (r < 0)
-                return print_error(CTL_EXIT_UNREACHABLE,
-                                   "cannot reach licensed: cannot connect to %s: %s " UNREACHABLE_HINT,
-                                   where, strerror(-r));
+                return report_error(CTL_EXIT_UNREACHABLE,
+                                    "cannot reach licensed: cannot connect to %s: %s " UNREACHABLE_HINT,
+                                    where, strerror(-r));
 
         /* Both the flag on every message and the "b interactive" argument:
          * polkit looks at the former, licensed passes on the latter. */
@@ -47,17 +47,17 @@ int ctl_bus_error(const sd_bus_error *error, int r) {
         if (r == -ETIMEDOUT) /* our timeout, or the bus's NoReply with its long text */
                 message = "no answer in time";
         if (licensed_bus_unreachable_errno(error, r) != 0)
-                return print_error(CTL_EXIT_UNREACHABLE, "cannot reach licensed: %s " UNREACHABLE_HINT,
-                                   message);
+                return report_error(CTL_EXIT_UNREACHABLE, "cannot reach licensed: %s " UNREACHABLE_HINT,
+                                    message);
 
         if (error && sd_bus_error_has_name(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
-                return print_error(
+                return report_error(
                         CTL_EXIT_FAILURE,
                         "%s Run it as root, or on a terminal without --no-ask-password to be asked "
                         "for a password.",
                         message);
 
-        return print_error(CTL_EXIT_FAILURE, "%s", message);
+        return report_error(CTL_EXIT_FAILURE, "%s", message);
 }
 
 /* The methods licensed authorizes with polkit (docs/dbus-api.md). */
@@ -98,8 +98,8 @@ int ctl_call_at(Ctl *c, const char *path, const char *interface, const char *met
         }
         if (r < 0)
                 /* Strings that are not UTF-8 end up here. */
-                return print_error(CTL_EXIT_FAILURE, "cannot pass the arguments of %s to licensed: %s",
-                                   method, strerror(-r));
+                return report_error(CTL_EXIT_FAILURE, "cannot pass the arguments of %s to licensed: %s",
+                                    method, strerror(-r));
 
         r = sd_bus_call(c->bus, m, timeout_usec, &error, &reply);
         if (r < 0)
@@ -118,8 +118,9 @@ int ctl_read_reply(sd_bus_message *reply, const char *method, const char *types,
         r = sd_bus_message_readv(reply, types, ap);
         va_end(ap);
         if (r < 0)
-                return print_error(CTL_EXIT_FAILURE, "licensed sent an answer to %s that cannot be read: %s",
-                                   method, strerror(-r));
+                return report_error(CTL_EXIT_FAILURE,
+                                    "licensed sent an answer to %s that cannot be read: %s", method,
+                                    strerror(-r));
         return 0;
 }
 
@@ -203,9 +204,9 @@ int ctl_get_all(Ctl *c, const char *path, const char *interface, const CtlProper
                 return r;
         r = parse_properties(reply, map, data);
         if (r < 0)
-                return print_error(CTL_EXIT_FAILURE,
-                                   "licensed sent properties of %s that cannot be read: %s", path,
-                                   strerror(-r));
+                return report_error(CTL_EXIT_FAILURE,
+                                    "licensed sent properties of %s that cannot be read: %s", path,
+                                    strerror(-r));
         *ret_reply = TAKE_PTR(reply);
         return 0;
 }

@@ -14,7 +14,7 @@ int verb_check(_unused_ int argc, char *argv[], void *userdata) {
         int licensed, r;
 
         if (!*product || !*feature)
-                return print_error(CTL_EXIT_USAGE, "check needs a product and a feature, neither empty.");
+                return report_error(CTL_EXIT_USAGE, "check needs a product and a feature, neither empty.");
 
         /* A failure here is 3 (cannot ask) or 4, never 1: "not licensed"
          * is only said when licensed said it. */

@@ -59,8 +59,9 @@ int ctl_list_licenses(Ctl *c, bool filter, sd_bus_message **ret_reply, LicenseRo
         if (r >= 0)
                 r = sd_bus_message_exit_container(reply);
         if (r < 0)
-                return print_error(CTL_EXIT_FAILURE,
-                                   "licensed sent a list of licenses that cannot be read: %s", strerror(-r));
+                return report_error(CTL_EXIT_FAILURE,
+                                    "licensed sent a list of licenses that cannot be read: %s",
+                                    strerror(-r));
 
         if (n > 1)
                 qsort_r(rows, n, sizeof(LicenseRow), compare_rows, &c->sort);
@@ -154,8 +155,9 @@ int ctl_list_products(Ctl *c, sd_bus_message **ret_reply, ProductRow **ret_rows,
         if (r >= 0)
                 r = sd_bus_message_exit_container(reply);
         if (r < 0)
-                return print_error(CTL_EXIT_FAILURE,
-                                   "licensed sent a list of products that cannot be read: %s", strerror(-r));
+                return report_error(CTL_EXIT_FAILURE,
+                                    "licensed sent a list of products that cannot be read: %s",
+                                    strerror(-r));
 
         *ret_reply = TAKE_PTR(reply);
         *ret_rows = TAKE_PTR(rows);

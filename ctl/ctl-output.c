@@ -298,16 +298,16 @@ int ctl_write_document(const Ctl *c, const char *text, const char *what, bool se
                         return 0;
                 }
                 if (c->json) /* the JSON on stdout carries the document */
-                        return print_error(CTL_EXIT_FAILURE, "cannot write %s: %s.", c->output,
-                                           strerror(-r));
-                status = print_error(CTL_EXIT_FAILURE,
-                                     "cannot write %s: %s. Here is the %s; keep it:", c->output,
-                                     strerror(-r), what);
+                        return report_error(CTL_EXIT_FAILURE, "cannot write %s: %s.", c->output,
+                                            strerror(-r));
+                status = report_error(CTL_EXIT_FAILURE,
+                                      "cannot write %s: %s. Here is the %s; keep it:", c->output,
+                                      strerror(-r), what);
         }
 
         fputs(text, stdout);
         if (fflush(stdout) != 0 || ferror(stdout))
-                return print_error(CTL_EXIT_FAILURE, "cannot write to standard output: %m");
+                return report_error(CTL_EXIT_FAILURE, "cannot write to standard output: %m");
         return status;
 }
 

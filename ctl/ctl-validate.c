@@ -73,12 +73,12 @@ int verb_validate(int argc, char *argv[], void *userdata) {
 
         if (c->offline) {
                 if (!*id)
-                        return print_error(CTL_EXIT_USAGE,
-                                           "validate --offline needs the ID of one license.");
+                        return report_error(CTL_EXIT_USAGE,
+                                            "validate --offline needs the ID of one license.");
                 return validate_offline(c, id);
         }
         if (c->output)
-                return print_error(CTL_EXIT_USAGE, "--output goes with --offline.");
+                return report_error(CTL_EXIT_USAGE, "--output goes with --offline.");
 
         r = ctl_call(c, "Validate", CTL_TIMEOUT_LONG_USEC, &reply, "sb", id, c->interactive);
         if (r != 0)
@@ -121,8 +121,9 @@ int verb_validate(int argc, char *argv[], void *userdata) {
                 r = sd_bus_message_exit_container(reply);
         if (r < 0) {
                 json_object_put(a);
-                return print_error(CTL_EXIT_FAILURE,
-                                   "licensed sent validation results that cannot be read: %s", strerror(-r));
+                return report_error(CTL_EXIT_FAILURE,
+                                    "licensed sent validation results that cannot be read: %s",
+                                    strerror(-r));
         }
 
         if (a) {

@@ -98,8 +98,8 @@ static int check_verb_options(const char *verb, unsigned given) {
                 extra = given & ~verb_options[i].options;
                 if (extra == 0)
                         return 0;
-                return print_error(CTL_EXIT_USAGE, "%s does not apply to '%s'; see 'licensectl --help'.",
-                                   option_names[__builtin_ctz(extra)], verb);
+                return report_error(CTL_EXIT_USAGE, "%s does not apply to '%s'; see 'licensectl --help'.",
+                                    option_names[__builtin_ctz(extra)], verb);
         }
         return 0; /* an unknown verb: dispatch_verb() says so */
 }
@@ -189,13 +189,13 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
                         break;
                 case ARG_PRODUCT:
                         if (!*optarg)
-                                return print_error(-EINVAL, "--product needs a product id.");
+                                return report_error(-EINVAL, "--product needs a product id.");
                         c->product = optarg;
                         given |= OPT_PRODUCT;
                         break;
                 case ARG_STATUS:
                         if (!reason_is_known(optarg))
-                                return print_error(
+                                return report_error(
                                         -EINVAL,
                                         "--status=%s: not a status; use one of the reasons listed in "
                                         "licensectl(1), such as licensed, grace or expired.",
@@ -206,9 +206,9 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
                 case ARG_SORT:
                         r = word_index(optarg, sort_words, ELEMENTSOF(sort_words));
                         if (r < 0)
-                                return print_error(-EINVAL,
-                                                   "--sort=%s: sort by id, expiry, product or status.",
-                                                   optarg);
+                                return report_error(-EINVAL,
+                                                    "--sort=%s: sort by id, expiry, product or status.",
+                                                    optarg);
                         c->sort = (SortBy) r;
                         given |= OPT_SORT;
                         break;
@@ -218,14 +218,15 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
                         break;
                 case 'o':
                         if (!*optarg)
-                                return print_error(-EINVAL, "--output needs a file name (or - for stdout).");
+                                return report_error(-EINVAL,
+                                                    "--output needs a file name (or - for stdout).");
                         c->output = optarg;
                         given |= OPT_OUTPUT;
                         break;
                 case ARG_QR:
                         r = word_index(optarg, qr_words, ELEMENTSOF(qr_words));
                         if (r < 0)
-                                return print_error(-EINVAL, "--qr=%s: use auto, always or never.", optarg);
+                                return report_error(-EINVAL, "--qr=%s: use auto, always or never.", optarg);
                         c->qr = (QrMode) r;
                         given |= OPT_QR;
                         break;
@@ -236,11 +237,11 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
                 case ARG_RELEASE_DATE:
                         r = time_parse_rfc3339(optarg, &t, &err);
                         if (r < 0)
-                                return print_error(-EINVAL, "--release-date: %s.",
-                                                   core_error_message(&err, r));
+                                return report_error(-EINVAL, "--release-date: %s.",
+                                                    core_error_message(&err, r));
                         if (t == 0)
-                                return print_error(-EINVAL,
-                                                   "--release-date: the epoch is not a release date.");
+                                return report_error(-EINVAL,
+                                                    "--release-date: the epoch is not a release date.");
                         c->release_date = (uint64_t) t * USEC_PER_SEC;
                         given |= OPT_RELEASE_DATE;
                         break;

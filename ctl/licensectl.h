@@ -15,7 +15,7 @@
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
-#include "print-error.h"
+#include "report-error.h"
 #include "time-units.h"
 
 /* Exit statuses, the same for every verb (documented in --help and
@@ -77,5 +77,5 @@ int verb_validate(int argc, char *argv[], void *userdata);
 int verb_check(int argc, char *argv[], void *userdata);
 
 static inline int ctl_oom(void) {
-        return print_error(CTL_EXIT_FAILURE, "out of memory");
+        return report_error(CTL_EXIT_FAILURE, "out of memory");
 }

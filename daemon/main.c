@@ -9,7 +9,7 @@
 #include "build-info.h"
 #include "context.h"
 #include "log.h"
-#include "print-error.h"
+#include "report-error.h"
 
 #define MAX_PRODUCT_DIRS 8
 
@@ -59,7 +59,7 @@ static int parse_argv(int argc, char *argv[], Options *o, const char **dirs) {
                 case ARG_CONFIG: o->config_file = optarg; break;
                 case ARG_PRODUCTS:
                         if (o->n_product_dirs >= MAX_PRODUCT_DIRS) {
-                                return print_error(-EINVAL, "at most %d --products-dir", MAX_PRODUCT_DIRS);
+                                return report_error(-EINVAL, "at most %d --products-dir", MAX_PRODUCT_DIRS);
                         }
                         dirs[o->n_product_dirs++] = optarg;
                         break;
@@ -67,7 +67,7 @@ static int parse_argv(int argc, char *argv[], Options *o, const char **dirs) {
                 default: return -EINVAL;
                 }
         if (optind < argc) {
-                return print_error(-EINVAL, "unexpected argument '%s'", argv[optind]);
+                return report_error(-EINVAL, "unexpected argument '%s'", argv[optind]);
         }
         if (o->n_product_dirs == 0) {
                 dirs[o->n_product_dirs++] = VENDOR_PRODUCTS_DIR;

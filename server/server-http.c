@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "json-object.h"
-#include "print-error.h"
+#include "report-error.h"
 #include "server.h"
 
 /* A body larger than SERVER_BODY_MAX is read and dropped up to this much,
@@ -53,7 +53,7 @@ void server_log(const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(line, sizeof(line), fmt, ap);
         va_end(ap);
-        print_error(0, "%s", line);
+        report_error(0, "%s", line);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {

@@ -12,7 +12,7 @@
 
 #include "build-info.h"
 #include "key-file.h"
-#include "print-error.h"
+#include "report-error.h"
 #include "server.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7070"
@@ -56,7 +56,7 @@ static int parse_uint(const char *opt, const char *v, unsigned min, unsigned max
         errno = 0;
         n = strtoul(v, &end, 10);
         if (errno || !*v || *end || n < min || n > max)
-                return print_error(-EINVAL, "%s: '%s' is not a number from %u to %u", opt, v, min, max);
+                return report_error(-EINVAL, "%s: '%s' is not a number from %u to %u", opt, v, min, max);
         *ret = (unsigned) n;
         return 0;
 }
@@ -124,11 +124,11 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         return -EINVAL;
                 }
         if (optind < argc)
-                return print_error(-EINVAL, "unexpected argument '%s'", argv[optind]);
+                return report_error(-EINVAL, "unexpected argument '%s'", argv[optind]);
         if (!o->db)
-                return print_error(-EINVAL, "--db FILE is required (the database licensed-vendor manages)");
+                return report_error(-EINVAL, "--db FILE is required (the database licensed-vendor manages)");
         if (!o->signing_key)
-                return print_error(-EINVAL, "--signing-key FILE is required (the key the products trust)");
+                return report_error(-EINVAL, "--signing-key FILE is required (the key the products trust)");
         return 1;
 }
 
@@ -160,22 +160,22 @@ static int run(const Options *o) {
 
         r = server_parse_listen(o->listen, &s.listen, &s.listen_len, &err);
         if (r < 0)
-                return print_error(r, "%s", core_error_message(&err, r));
+                return report_error(r, "%s", core_error_message(&err, r));
         r = ed25519_load_private(o->signing_key, &s.signing_key, &err);
         if (r < 0)
-                return print_error(r, "%s", core_error_message(&err, r));
+                return report_error(r, "%s", core_error_message(&err, r));
         r = key_id_from_key(s.signing_key, key_id);
         if (r < 0)
-                return print_error(r, "%s: %s", o->signing_key, strerror(-r));
+                return report_error(r, "%s: %s", o->signing_key, strerror(-r));
         r = server_tls_load(&s, o->tls_cert, o->tls_key, &err);
         if (r < 0)
-                return print_error(r, "%s", core_error_message(&err, r));
+                return report_error(r, "%s", core_error_message(&err, r));
         r = storage_open(o->db, &s.storage, &err);
         if (r < 0)
-                return print_error(r, "%s", core_error_message(&err, r));
+                return report_error(r, "%s", core_error_message(&err, r));
         r = server_page_init(&s.page);
         if (r < 0)
-                return print_error(r, "cannot build the offline page: %s", strerror(-r));
+                return report_error(r, "cannot build the offline page: %s", strerror(-r));
 
         /* Block the signals before the worker threads exist, so they
          * inherit the mask and only sigwait() below sees them. */
@@ -187,7 +187,7 @@ static int run(const Options *o) {
 
         r = server_http_start(&s, &err);
         if (r < 0)
-                return print_error(r, "%s: %s", o->listen, core_error_message(&err, r));
+                return report_error(r, "%s: %s", o->listen, core_error_message(&err, r));
         server_http_url(&s, url, sizeof(url));
         server_log("listening on %s (database %s, signing key %s)", url, o->db, key_id);
         sd_notifyf(false, "READY=1\nSTATUS=Listening on %s", url);

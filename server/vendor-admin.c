@@ -88,7 +88,7 @@ static int normalize_key(const char *verb, const char *typed, char out[static LI
 
         r = license_key_normalize(typed, out, &err);
         if (r < 0)
-                return print_error(r, "%s: %s", verb, core_error_message(&err, r));
+                return report_error(r, "%s: %s", verb, core_error_message(&err, r));
         return 0;
 }
 
@@ -100,7 +100,7 @@ static int admin_open(AdminVerb *v) {
 
         r = storage_open(v->db, &v->storage, &err);
         if (r < 0)
-                return print_error(r, "%s: %s", v->name, core_error_message(&err, r));
+                return report_error(r, "%s: %s", v->name, core_error_message(&err, r));
         return 0;
 }
 
@@ -149,12 +149,12 @@ static int admin_parse(int argc, char *argv[], AdminVerb *v, VendorOptions *o) {
                         break;
                 }
         if (optind < argc)
-                return print_error(-EINVAL, "%s: unexpected argument '%s'", v->name, argv[optind]);
+                return report_error(-EINVAL, "%s: unexpected argument '%s'", v->name, argv[optind]);
         if (!v->db)
-                return print_error(-EINVAL, "%s: --db FILE is required (the licensed-server database)",
-                                   v->name);
+                return report_error(-EINVAL, "%s: --db FILE is required (the licensed-server database)",
+                                    v->name);
         if (!typed && v->key_arg == KEY_REQUIRED)
-                return print_error(-EINVAL, "%s: --key KEY is required", v->name);
+                return report_error(-EINVAL, "%s: --key KEY is required", v->name);
         if (typed) {
                 r = normalize_key(v->name, typed, v->key);
                 if (r < 0)
@@ -175,8 +175,8 @@ static int parse_seats(const char *verb, const char *v, uint32_t *ret) {
         errno = 0;
         n = strtoul(v, &end, 10);
         if (errno || !*v || *end || n < 1 || n > SEATS_MAX)
-                return print_error(-EINVAL, "%s: --seats: '%s' is not a number from 1 to %d", verb, v,
-                                   SEATS_MAX);
+                return report_error(-EINVAL, "%s: --seats: '%s' is not a number from 1 to %d", verb, v,
+                                    SEATS_MAX);
         *ret = (uint32_t) n;
         return 0;
 }
@@ -256,7 +256,7 @@ static int create_option(int c, const char *name, const char *value, void *userd
         }
         r = vendor_license_apply_option(&a->e->license, name, value, &err);
         if (r < 0)
-                return print_error(r, "entitlement create: %s", core_error_message(&err, r));
+                return report_error(r, "entitlement create: %s", core_error_message(&err, r));
         return 0;
 }
 
@@ -310,7 +310,7 @@ static int entitlement_create(int argc, char *argv[], VendorOptions *o) {
                 /* As stored, with its dates and counts. */
                 r = storage_entitlement_get(v.storage, e.key, &stored, &err);
         if (r < 0)
-                return print_error(r, "%s: %s", v.name, core_error_message(&err, r));
+                return report_error(r, "%s: %s", v.name, core_error_message(&err, r));
         if (o->json)
                 print_json(entitlement_to_json(&stored));
         else
@@ -416,14 +416,14 @@ static int entitlement_list(int argc, char *argv[], VendorOptions *o) {
                 return r;
         r = storage_entitlement_list(v.storage, &list, &n, &err);
         if (r < 0)
-                return print_error(r, "%s: %s", v.name, core_error_message(&err, r));
+                return report_error(r, "%s: %s", v.name, core_error_message(&err, r));
 
         if (o->json)
                 print_json_array(list, n, sizeof(*list), entitlement_to_json_cb);
         else {
                 r = print_entitlement_table(list, n);
                 if (r < 0)
-                        return print_error(r, "%s: %m", v.name);
+                        return report_error(r, "%s: %m", v.name);
         }
         entitlement_array_free(list, n);
         return 0;
@@ -438,7 +438,7 @@ int verb_entitlement(int argc, char *argv[], void *userdata) {
                 fputs(entitlement_help, stdout);
                 return 0;
         }
-        return print_error(-EINVAL, "entitlement: unknown subcommand '%s' (create or list)", argv[1]);
+        return report_error(-EINVAL, "entitlement: unknown subcommand '%s' (create or list)", argv[1]);
 }
 
 /* activations [--key K] */
@@ -460,14 +460,14 @@ int verb_activations(int argc, char *argv[], void *userdata) {
                 return r;
         r = storage_activation_list(v.storage, v.key[0] ? v.key : NULL, &list, &n, &err);
         if (r < 0)
-                return print_error(r, "%s: %s", v.name, core_error_message(&err, r));
+                return report_error(r, "%s: %s", v.name, core_error_message(&err, r));
 
         if (o->json)
                 print_json_array(list, n, sizeof(*list), activation_to_json_cb);
         else {
                 r = print_activation_table(list, n);
                 if (r < 0)
-                        return print_error(r, "%s: %m", v.name);
+                        return report_error(r, "%s: %m", v.name);
         }
         activation_array_free(list, n);
         return 0;
@@ -490,7 +490,7 @@ int verb_revoke(int argc, char *argv[], void *userdata) {
                 return r;
         r = storage_entitlement_revoke(v.storage, v.key, &err);
         if (r < 0)
-                return print_error(r, "%s: %s", v.name, core_error_message(&err, r));
+                return report_error(r, "%s: %s", v.name, core_error_message(&err, r));
         printf("%s: revoked; machines learn it at their next validation\n", v.key);
         return 0;
 }
@@ -538,7 +538,7 @@ static int apply_change(Entitlement *e, const Change *ch) {
         if (ch->c == ARG_REMOVE_FEATURE)
                 return remove_feature(l, ch->value)
                                ? 0
-                               : print_error(-ENOENT, "upgrade: the key has no feature '%s'", ch->value);
+                               : report_error(-ENOENT, "upgrade: the key has no feature '%s'", ch->value);
         if (streq(ch->name, "feature")) {
                 /* An existing feature of that name is replaced (a new limit, say). */
                 _cleanup_free_ char *name = strndup(ch->value, strcspn(ch->value, ":"));
@@ -548,7 +548,7 @@ static int apply_change(Entitlement *e, const Change *ch) {
         }
         r = vendor_license_apply_option(l, ch->name, ch->value, &err);
         if (r < 0)
-                return print_error(r, "upgrade: %s", core_error_message(&err, r));
+                return report_error(r, "upgrade: %s", core_error_message(&err, r));
         return 0;
 }
 
@@ -584,14 +584,14 @@ int verb_upgrade(int argc, char *argv[], void *userdata) {
         if (r <= 0)
                 return r;
         if (changes.n == 0)
-                return print_error(-EINVAL,
-                                   "upgrade: nothing to change (see 'licensed-vendor upgrade --help')");
+                return report_error(-EINVAL,
+                                    "upgrade: nothing to change (see 'licensed-vendor upgrade --help')");
         r = admin_open(&v);
         if (r < 0)
                 return r;
         r = storage_entitlement_get(v.storage, v.key, &e, &err);
         if (r < 0)
-                return print_error(r, "upgrade: %s", core_error_message(&err, r));
+                return report_error(r, "upgrade: %s", core_error_message(&err, r));
         for (size_t i = 0; i < changes.n; i++) {
                 r = apply_change(&e, &changes.v[i]);
                 if (r < 0)
@@ -602,7 +602,7 @@ int verb_upgrade(int argc, char *argv[], void *userdata) {
                 return r;
         r = storage_entitlement_upgrade(v.storage, &e, &err);
         if (r < 0)
-                return print_error(r, "upgrade: %s", core_error_message(&err, r));
+                return report_error(r, "upgrade: %s", core_error_message(&err, r));
         printf("%s: revision %" PRIu32 " -> %" PRIu32 "; machines receive it at their next validation\n",
                v.key, e.license.revision, e.license.revision + 1);
         return 0;
@@ -641,13 +641,13 @@ int verb_release(int argc, char *argv[], void *userdata) {
         if (r <= 0)
                 return r;
         if (!machine_id)
-                return print_error(-EINVAL, "release: --machine-id MACHINE is required");
+                return report_error(-EINVAL, "release: --machine-id MACHINE is required");
         r = admin_open(&v);
         if (r < 0)
                 return r;
         r = storage_release_machine(v.storage, v.key, machine_id, now_realtime(), &n, &err);
         if (r < 0)
-                return print_error(r, "%s: %s", v.name, core_error_message(&err, r));
+                return report_error(r, "%s: %s", v.name, core_error_message(&err, r));
         printf("%s: released %u seat%s of machine %s\n", v.key, n, n == 1 ? "" : "s", machine_id);
         return 0;
 }

@@ -104,25 +104,25 @@ int verb_inspect(int argc, char *argv[], void *userdata) {
                 default: return -EINVAL;
                 }
         if (argc - optind > 1)
-                return print_error(-EINVAL, "inspect: one license file at a time");
+                return report_error(-EINVAL, "inspect: one license file at a time");
         if (optind < argc)
                 path = argv[optind];
         if (!pubkey)
-                return print_error(-EINVAL,
-                                   "inspect: --public-key FILE is required: the fields of a license "
-                                   "are only shown once its signature is verified");
+                return report_error(-EINVAL,
+                                    "inspect: --public-key FILE is required: the fields of a license "
+                                    "are only shown once its signature is verified");
 
         r = load_public_key(pubkey, &key, &err);
         if (r < 0)
-                return print_error(r, "inspect: %s", core_error_message(&err, r));
+                return report_error(r, "inspect: %s", core_error_message(&err, r));
 
         r = streq(path, "-") ? read_stream(stdin, ARMOR_MAX_SIZE, &text, &len)
                              : read_file(path, ARMOR_MAX_SIZE, &text, &len);
         if (r == -EFBIG)
-                return print_error(r, "inspect: %s is larger than any license (%d bytes max)", path,
-                                   ARMOR_MAX_SIZE);
+                return report_error(r, "inspect: %s is larger than any license (%d bytes max)", path,
+                                    ARMOR_MAX_SIZE);
         if (r < 0)
-                return print_error(r, "inspect: cannot read %s: %s", path, strerror(-r));
+                return report_error(r, "inspect: cannot read %s: %s", path, strerror(-r));
 
         r = armor_decode(text, len, "LICENSE", &a, &err);
         if (r >= 0)
@@ -143,7 +143,7 @@ int verb_inspect(int argc, char *argv[], void *userdata) {
                 return r < 0 ? 1 : 0;
         }
         if (r < 0) {
-                print_error(r, "inspect: %s: NOT VALID: %s", path, core_error_message(&err, r));
+                report_error(r, "inspect: %s: NOT VALID: %s", path, core_error_message(&err, r));
                 return 1;
         }
         print_license(&l, a.key_id);

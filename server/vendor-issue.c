@@ -315,20 +315,20 @@ int vendor_license_from_argv(int argc, char *argv[], LicenseArgs *args, License 
                 case ARG_SPEC: spec = optarg; break;
                 case ARG_REQUEST:
                         if (!args->want_request)
-                                return print_error(-EINVAL, "%s: --request is for 'answer'", args->verb);
+                                return report_error(-EINVAL, "%s: --request is for 'answer'", args->verb);
                         args->request = optarg;
                         break;
                 case '?': return -EINVAL;
                 default: break;
                 }
         if (optind < argc)
-                return print_error(-EINVAL, "%s: unexpected argument '%s'", args->verb, argv[optind]);
+                return report_error(-EINVAL, "%s: unexpected argument '%s'", args->verb, argv[optind]);
         if (!args->signing_key)
-                return print_error(-EINVAL, "%s: --signing-key FILE is required", args->verb);
+                return report_error(-EINVAL, "%s: --signing-key FILE is required", args->verb);
         if (spec) {
                 r = load_spec(l, spec, &err);
                 if (r < 0)
-                        return print_error(r, "%s: %s", args->verb, core_error_message(&err, r));
+                        return report_error(r, "%s: %s", args->verb, core_error_message(&err, r));
         }
         verb_getopt_reset();
         while ((c = getopt_long(argc, argv, "ho:", license_options, NULL)) >= 0) {
@@ -336,7 +336,7 @@ int vendor_license_from_argv(int argc, char *argv[], LicenseArgs *args, License 
                         continue;
                 r = apply_field(l, c, optarg, &err);
                 if (r < 0)
-                        return print_error(r, "%s: %s", args->verb, core_error_message(&err, r));
+                        return report_error(r, "%s: %s", args->verb, core_error_message(&err, r));
         }
         if (l->issued == TIME_UNSET)
                 l->issued = now_realtime();
@@ -351,22 +351,22 @@ int vendor_license_check(const char *verb, const License *l) {
         int r;
 
         if (!l->id)
-                return print_error(-EINVAL, "%s: --id is required", verb);
+                return report_error(-EINVAL, "%s: --id is required", verb);
         if (!l->product)
-                return print_error(-EINVAL, "%s: --product is required", verb);
+                return report_error(-EINVAL, "%s: --product is required", verb);
         if (!l->licensee)
-                return print_error(-EINVAL, "%s: --licensee is required", verb);
+                return report_error(-EINVAL, "%s: --licensee is required", verb);
 
         /* Check the document as the receiving side will, before signing it. */
         r = license_format_body(l, &body, &body_len);
         if (r < 0)
-                return print_error(r,
-                                   "%s: the license fields are not valid (check id, product, machine-id "
-                                   "and device-key together)",
-                                   verb);
+                return report_error(r,
+                                    "%s: the license fields are not valid (check id, product, machine-id "
+                                    "and device-key together)",
+                                    verb);
         r = license_parse_body((const uint8_t *) body, body_len, &check, &err);
         if (r < 0)
-                return print_error(r, "%s: %s", verb, core_error_message(&err, r));
+                return report_error(r, "%s: %s", verb, core_error_message(&err, r));
         return 0;
 }
 
@@ -381,10 +381,10 @@ int vendor_license_sign(const char *verb, const License *l, const char *signing_
                 return r;
         r = ed25519_load_private(signing_key, &key, &err);
         if (r < 0)
-                return print_error(r, "%s: %s", verb, core_error_message(&err, r));
+                return report_error(r, "%s: %s", verb, core_error_message(&err, r));
         r = license_sign(l, key, &text);
         if (r < 0)
-                return print_error(r, "%s: cannot sign: %s", verb, strerror(-r));
+                return report_error(r, "%s: cannot sign: %s", verb, strerror(-r));
         return vendor_write_output(verb, output, text);
 }
 

@@ -46,32 +46,32 @@ int verb_keygen(int argc, char *argv[], void *userdata) {
                         return -EINVAL;
                 }
         if (optind < argc)
-                return print_error(-EINVAL, "keygen: unexpected argument '%s'", argv[optind]);
+                return report_error(-EINVAL, "keygen: unexpected argument '%s'", argv[optind]);
         if (!prefix)
-                return print_error(-EINVAL, "keygen: --output PREFIX is required");
+                return report_error(-EINVAL, "keygen: --output PREFIX is required");
 
         if (asprintf(&keypath, "%s.key", prefix) < 0 || asprintf(&pubpath, "%s.pub", prefix) < 0)
                 return -ENOMEM;
         if (!force && (access(keypath, F_OK) == 0 || access(pubpath, F_OK) == 0))
-                return print_error(-EEXIST,
-                                   "keygen: %s or %s exists already; refusing to overwrite a signing "
-                                   "key (use --force if you mean it)",
-                                   keypath, pubpath);
+                return report_error(-EEXIST,
+                                    "keygen: %s or %s exists already; refusing to overwrite a signing "
+                                    "key (use --force if you mean it)",
+                                    keypath, pubpath);
 
         r = ed25519_generate(&key);
         if (r < 0)
-                return print_error(r, "keygen: cannot generate a key: %s", strerror(-r));
+                return report_error(r, "keygen: cannot generate a key: %s", strerror(-r));
         r = ed25519_save_private(key, keypath, &err);
         if (r < 0)
-                return print_error(r, "keygen: %s", core_error_message(&err, r));
+                return report_error(r, "keygen: %s", core_error_message(&err, r));
         r = ed25519_public_base64(key, &pub);
         if (r < 0)
-                return print_error(r, "keygen: %s", strerror(-r));
+                return report_error(r, "keygen: %s", strerror(-r));
         if (asprintf(&publine, "%s\n", pub) < 0)
                 return -ENOMEM;
         r = write_file_atomic(pubpath, publine, strlen(publine), 0644);
         if (r < 0)
-                return print_error(r, "keygen: cannot write %s: %s", pubpath, strerror(-r));
+                return report_error(r, "keygen: cannot write %s: %s", pubpath, strerror(-r));
         r = key_id_from_key(key, key_id);
         if (r < 0)
                 return r;
@@ -101,18 +101,18 @@ static int key_new(int argc, char *argv[]) {
                         errno = 0;
                         count = strtol(optarg, &end, 10);
                         if (errno || *end || count < 1 || count > 10000)
-                                return print_error(-EINVAL, "key new: --count must be 1..10000");
+                                return report_error(-EINVAL, "key new: --count must be 1..10000");
                         break;
                 default:
                         return -EINVAL;
                 }
         if (optind < argc)
-                return print_error(-EINVAL, "key new: unexpected argument '%s'", argv[optind]);
+                return report_error(-EINVAL, "key new: unexpected argument '%s'", argv[optind]);
         for (long i = 0; i < count; i++) {
                 char key[LICENSE_KEY_STRING_SIZE];
                 r = license_key_generate(key);
                 if (r < 0)
-                        return print_error(r, "key new: cannot get random bytes");
+                        return report_error(r, "key new: cannot get random bytes");
                 puts(key);
         }
         return 0;
@@ -129,10 +129,10 @@ static int key_check(int argc, char *argv[]) {
                 return 0;
         }
         if (argc != 2)
-                return print_error(-EINVAL, "key check: exactly one KEY is needed");
+                return report_error(-EINVAL, "key check: exactly one KEY is needed");
         r = license_key_normalize(argv[1], key, &err);
         if (r < 0)
-                return print_error(r, "%s", core_error_message(&err, r));
+                return report_error(r, "%s", core_error_message(&err, r));
         puts(key);
         return 0;
 }
@@ -147,5 +147,5 @@ int verb_key(int argc, char *argv[], void *userdata) {
                 return key_new(argc - 1, argv + 1);
         if (streq(argv[1], "check"))
                 return key_check(argc - 1, argv + 1);
-        return print_error(-EINVAL, "key: unknown subcommand '%s' (new, check)", argv[1]);
+        return report_error(-EINVAL, "key: unknown subcommand '%s' (new, check)", argv[1]);
 }

@@ -62,8 +62,8 @@ static int read_request(const char *verb, const char *path, MachineRequestType t
                 return r;
         r = machine_request_verify(text, len, type, ret, &err);
         if (r < 0)
-                return print_error(r, "%s: %s: NOT VALID: %s", verb, streq(path, "-") ? "stdin" : path,
-                                   core_error_message(&err, r));
+                return report_error(r, "%s: %s: NOT VALID: %s", verb, streq(path, "-") ? "stdin" : path,
+                                    core_error_message(&err, r));
         return 0;
 }
 
@@ -88,8 +88,8 @@ static int bind_to_request(License *l, const MachineRequest *req) {
                 char *copy;
 
                 if (*bound[i].field && !streq(*bound[i].field, bound[i].value))
-                        return print_error(-EINVAL, "answer: the %s given (%s) is not the request's (%s)",
-                                           bound[i].what, *bound[i].field, bound[i].value);
+                        return report_error(-EINVAL, "answer: the %s given (%s) is not the request's (%s)",
+                                            bound[i].what, *bound[i].field, bound[i].value);
                 copy = strdup(bound[i].value);
                 if (!copy)
                         return -ENOMEM;
@@ -109,8 +109,8 @@ int verb_answer(int argc, char *argv[], void *userdata) {
         if (r != 0)
                 return r < 0 ? r : 0;
         if (!args.request)
-                return print_error(-EINVAL, "answer: --request FILE is required (the activation request, "
-                                            "or - to read it from stdin)");
+                return report_error(-EINVAL, "answer: --request FILE is required (the activation request, "
+                                             "or - to read it from stdin)");
         r = read_request("answer", args.request, MACHINE_REQUEST_ACTIVATION, &req);
         if (r < 0)
                 return r;
@@ -151,23 +151,23 @@ int verb_receipt(int argc, char *argv[], void *userdata) {
                 default: return -EINVAL;
                 }
         if (optind < argc)
-                return print_error(-EINVAL, "receipt: unexpected argument '%s'", argv[optind]);
+                return report_error(-EINVAL, "receipt: unexpected argument '%s'", argv[optind]);
         if (!signing_key)
-                return print_error(-EINVAL, "receipt: --signing-key FILE is required");
+                return report_error(-EINVAL, "receipt: --signing-key FILE is required");
         if (!request)
-                return print_error(-EINVAL, "receipt: --request FILE is required (the validation request, "
-                                            "or - to read it from stdin)");
+                return report_error(-EINVAL, "receipt: --request FILE is required (the validation request, "
+                                             "or - to read it from stdin)");
 
         r = read_request("receipt", request, MACHINE_REQUEST_VALIDATION, &req);
         if (r < 0)
                 return r;
         r = ed25519_load_private(signing_key, &key, &err);
         if (r < 0)
-                return print_error(r, "receipt: %s", core_error_message(&err, r));
+                return report_error(r, "receipt: %s", core_error_message(&err, r));
 
         r = receipt_sign_for_request(&req, revoked ? RECEIPT_REVOKED : RECEIPT_VALID, key, &text);
         if (r < 0)
-                return print_error(r, "receipt: cannot sign: %s", strerror(-r));
+                return report_error(r, "receipt: cannot sign: %s", strerror(-r));
         return vendor_write_output("receipt", output, text);
 }
 
@@ -250,7 +250,7 @@ int verb_check(int argc, char *argv[], void *userdata) {
                 default: return -EINVAL;
                 }
         if (argc - optind > 1)
-                return print_error(-EINVAL, "%s: one file at a time", verb);
+                return report_error(-EINVAL, "%s: one file at a time", verb);
         if (optind < argc)
                 path = argv[optind];
 
@@ -285,8 +285,8 @@ int verb_check(int argc, char *argv[], void *userdata) {
                 return r < 0 ? 1 : 0;
         }
         if (r < 0) {
-                print_error(r, "%s: %s: NOT VALID: %s", verb, streq(path, "-") ? "stdin" : path,
-                            core_error_message(&err, r));
+                report_error(r, "%s: %s: NOT VALID: %s", verb, streq(path, "-") ? "stdin" : path,
+                             core_error_message(&err, r));
                 return 1;
         }
         print_request(&req, key_id);

@@ -63,10 +63,10 @@ int vendor_read_document(const char *verb, const char *path, char **ret, size_t 
         r = streq(path, "-") ? read_stream(stdin, ARMOR_MAX_SIZE, ret, ret_len)
                              : read_file(path, ARMOR_MAX_SIZE, ret, ret_len);
         if (r == -EFBIG)
-                return print_error(r, "%s: %s is larger than any signed document (%d bytes max)", verb, path,
-                                   ARMOR_MAX_SIZE);
+                return report_error(r, "%s: %s is larger than any signed document (%d bytes max)", verb,
+                                    path, ARMOR_MAX_SIZE);
         if (r < 0)
-                return print_error(r, "%s: cannot read %s: %s", verb, path, strerror(-r));
+                return report_error(r, "%s: cannot read %s: %s", verb, path, strerror(-r));
         return 0;
 }
 
@@ -75,11 +75,11 @@ int vendor_write_output(const char *verb, const char *output, const char *text) 
 
         if (!output) {
                 fputs(text, stdout);
-                return fflush(stdout) == 0 ? 0 : print_error(-EIO, "%s: cannot write to stdout", verb);
+                return fflush(stdout) == 0 ? 0 : report_error(-EIO, "%s: cannot write to stdout", verb);
         }
         r = write_file_atomic(output, text, strlen(text), 0644);
         if (r < 0)
-                return print_error(r, "%s: cannot write %s: %s", verb, output, strerror(-r));
+                return report_error(r, "%s: cannot write %s: %s", verb, output, strerror(-r));
         return 0;
 }
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "license.h"
-#include "print-error.h"
+#include "report-error.h"
 
 typedef struct VendorOptions {
         bool json;

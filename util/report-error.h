@@ -10,7 +10,7 @@
 #include "macro.h"
 
 /* Prints the message and returns r unchanged, so that
- * "return print_error(-EINVAL, ...)" (or an exit status) is one line. %m
+ * "return report_error(-EINVAL, ...)" (or an exit status) is one line. %m
  * is errno at the call. The line is written with one call, so that threads
  * (licensed-server's) do not interleave their lines. */
-int print_error(int r, const char *fmt, ...) _printf_(2, 3);
+int report_error(int r, const char *fmt, ...) _printf_(2, 3);

@@ -4,9 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "print-error.h"
+#include "report-error.h"
 
-int print_error(int r, const char *fmt, ...) {
+int report_error(int r, const char *fmt, ...) {
         _cleanup_free_ char *message = NULL;
         int saved = errno;
         va_list ap;
