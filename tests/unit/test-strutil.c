@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "strutil.h"
+#include "test-util.h"
+
+static void test_strstrip(void **state) {
+        static const struct {
+                const char *in, *out;
+        } table[] = {
+                {"", ""},       {"   ", ""},    {"a", "a"}, {"  a b  ", "a b"}, {"\t\r\n key \n", "key"},
+                {"\va\f", "a"}, {"x\n\n", "x"},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                char *s = strdup(table[i].in);
+
+                assert_non_null(s);
+                assert_string_equal(strstrip(s), table[i].out);
+                free(s);
+        }
+}
+
+static void test_startswith(void **state) {
+        assert_string_equal(startswith("org.licensed.x", "org.licensed."), "x");
+        assert_string_equal(startswith("abc", ""), "abc");
+        assert_string_equal(startswith("abc", "abc"), "");
+        assert_null(startswith("ab", "abc"));
+        assert_null(startswith("xbc", "a"));
+}
+
+static void test_isempty_strdup_or_null(void **state) {
+        char *s;
+
+        assert_true(isempty(NULL));
+        assert_true(isempty(""));
+        assert_false(isempty(" "));
+
+        assert_null(strdup_or_null(NULL));
+        s = strdup_or_null("x");
+        assert_string_equal(s, "x");
+        free(s);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_strstrip),
+                cmocka_unit_test(test_startswith),
+                cmocka_unit_test(test_isempty_strdup_or_null),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
