@@ -40,6 +40,7 @@
 #include "licensed.h"
 #include "macro.h"
 #include "product.h"
+#include "report-error.h"
 #include "timeutil.h"
 
 
@@ -51,8 +52,7 @@ static uint64_t now_nsec(void) {
 }
 
 static _Noreturn void die(const char *what, int r) {
-        fprintf(stderr, "bench-client: %s: %s\n", what, strerror(r < 0 ? -r : r));
-        exit(1);
+        exit(report_error(1, "%s: %s", what, strerror(r < 0 ? -r : r)));
 }
 
 typedef int (*OneFunc)(void *userdata);

@@ -32,6 +32,7 @@
 #include "key-file.h"
 #include "license.h"
 #include "macro.h"
+#include "report-error.h"
 #include "timeutil.h"
 
 
@@ -90,8 +91,7 @@ static double now_msec(void) {
 }
 
 static int fail(const char *what, int r) {
-        fprintf(stderr, "make-licenses: %s: %s\n", what, strerror(-r));
-        return 1;
+        return report_error(1, "%s: %s", what, strerror(-r));
 }
 
 int main(int argc, char *argv[]) {
