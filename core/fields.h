@@ -81,6 +81,9 @@ typedef enum FieldKind {
 /* Most fields a document may have: decode reports them as bits. */
 #define DOCUMENT_FIELDS_MAX 32
 
+/* A table entry gives name and kind in place and the rest by designator
+ * ({"revision", FIELD_U32, .flags = FIELD_REQUIRED, .offset = ...}): what is
+ * not given is zero, and compilers do not take it for a forgotten member. */
 typedef struct FieldSpec {
         const char *name;
         FieldKind kind;

@@ -100,31 +100,32 @@ enum {
 _Static_assert(sizeof(LicenseType) == sizeof(int), "LicenseType is not int-sized");
 
 #define REQ FIELD_REQUIRED
-#define AT(m) offsetof(License, m)
+#define AT(m) .offset = offsetof(License, m)
 
 /* In the order of the canonical body (docs/license-format.md). */
 static const FieldSpec license_fields[_F_MAX] = {
-        [F_FORMAT] = {"licensed-license", FIELD_VERSION, REQ},
-        [F_ID] = {"id", FIELD_LICENSE_ID, REQ, AT(id)},
-        [F_REVISION] = {"revision", FIELD_U32, REQ, AT(revision)},
-        [F_PRODUCT] = {"product", FIELD_PRODUCT, REQ, AT(product)},
-        [F_LICENSEE] = {"licensee", FIELD_TEXT, REQ, AT(licensee), LICENSE_TEXT_MAX},
-        [F_TYPE] = {"type", FIELD_ENUM, REQ, AT(type), .names = license_type_table,
+        [F_FORMAT] = {"licensed-license", FIELD_VERSION, .flags = REQ},
+        [F_ID] = {"id", FIELD_LICENSE_ID, .flags = REQ, AT(id)},
+        [F_REVISION] = {"revision", FIELD_U32, .flags = REQ, AT(revision)},
+        [F_PRODUCT] = {"product", FIELD_PRODUCT, .flags = REQ, AT(product)},
+        [F_LICENSEE] = {"licensee", FIELD_TEXT, .flags = REQ, AT(licensee), .max = LICENSE_TEXT_MAX},
+        [F_TYPE] = {"type", FIELD_ENUM, .flags = REQ, AT(type), .names = license_type_table,
                     .n_names = _LICENSE_TYPE_MAX, .noun = "license type"},
-        [F_ISSUED] = {"issued", FIELD_TIME, REQ, AT(issued)},
-        [F_NOT_BEFORE] = {"not-before", FIELD_TIME, 0, AT(not_before)},
-        [F_NOT_AFTER] = {"not-after", FIELD_TIME, 0, AT(not_after)},
-        [F_MAINTENANCE] = {"maintenance-until", FIELD_TIME, 0, AT(maintenance_until)},
-        [F_KEY] = {"key", FIELD_TEXT, 0, AT(key), LICENSE_TEXT_MAX},
-        [F_FEATURE] = {"feature", FIELD_CUSTOM, FIELD_REPEATED, .parse = parse_feature, .format = format_features},
-        [F_PROPERTY] = {"property", FIELD_CUSTOM, FIELD_REPEATED, .parse = parse_property,
+        [F_ISSUED] = {"issued", FIELD_TIME, .flags = REQ, AT(issued)},
+        [F_NOT_BEFORE] = {"not-before", FIELD_TIME, AT(not_before)},
+        [F_NOT_AFTER] = {"not-after", FIELD_TIME, AT(not_after)},
+        [F_MAINTENANCE] = {"maintenance-until", FIELD_TIME, AT(maintenance_until)},
+        [F_KEY] = {"key", FIELD_TEXT, AT(key), .max = LICENSE_TEXT_MAX},
+        [F_FEATURE] = {"feature", FIELD_CUSTOM, .flags = FIELD_REPEATED, .parse = parse_feature,
+                       .format = format_features},
+        [F_PROPERTY] = {"property", FIELD_CUSTOM, .flags = FIELD_REPEATED, .parse = parse_property,
                         .format = format_properties},
-        [F_MACHINE_ID] = {"machine-id", FIELD_HEX, 0, AT(machine_id), MACHINE_ID_HEX_LEN},
-        [F_DEVICE_KEY] = {"device-key", FIELD_PUBLIC_KEY, 0, AT(device_key)},
-        [F_NONCE] = {"nonce", FIELD_HEX, 0, AT(nonce), LICENSE_NONCE_HEX_LEN},
-        [F_INTERVAL] = {"validation-interval", FIELD_DURATION, 0, AT(validation_interval)},
-        [F_GRACE] = {"grace-period", FIELD_DURATION, 0, AT(grace_period)},
-        [F_SERVER_URL] = {"server-url", FIELD_URL, 0, AT(server_url)},
+        [F_MACHINE_ID] = {"machine-id", FIELD_HEX, AT(machine_id), .max = MACHINE_ID_HEX_LEN},
+        [F_DEVICE_KEY] = {"device-key", FIELD_PUBLIC_KEY, AT(device_key)},
+        [F_NONCE] = {"nonce", FIELD_HEX, AT(nonce), .max = LICENSE_NONCE_HEX_LEN},
+        [F_INTERVAL] = {"validation-interval", FIELD_DURATION, AT(validation_interval)},
+        [F_GRACE] = {"grace-period", FIELD_DURATION, AT(grace_period)},
+        [F_SERVER_URL] = {"server-url", FIELD_URL, AT(server_url)},
 };
 
 #undef REQ

@@ -125,23 +125,23 @@ enum {
         _RQ_MAX,
 };
 
-#define AT(m) offsetof(MachineRequest, m)
+#define AT(m) .offset = offsetof(MachineRequest, m)
 
 /* Which fields a type has is decided by request_required[] below, after
  * the type is known; so none is FIELD_REQUIRED here. */
 static const FieldSpec request_fields[_RQ_MAX] = {
-        [RQ_FORMAT] = {"licensed-request", FIELD_VERSION},
-        [RQ_TYPE] = {"type", FIELD_ENUM, 0, AT(type), .names = request_type_names,
+        [RQ_FORMAT] = {"licensed-request", FIELD_VERSION, .flags = 0},
+        [RQ_TYPE] = {"type", FIELD_ENUM, AT(type), .names = request_type_names,
                      .n_names = _MACHINE_REQUEST_TYPE_MAX, .noun = "request type"},
-        [RQ_PRODUCT] = {"product", FIELD_PRODUCT, 0, AT(product)},
-        [RQ_KEY] = {"key", FIELD_LICENSE_KEY, 0, AT(key)},
-        [RQ_LICENSE_ID] = {"license-id", FIELD_LICENSE_ID, 0, AT(license_id)},
-        [RQ_REVISION] = {"revision", FIELD_U32, 0, AT(revision)},
-        [RQ_MACHINE_ID] = {"machine-id", FIELD_HEX, 0, AT(machine_id), MACHINE_ID_HEX_LEN},
-        [RQ_DEVICE_KEY] = {"device-key", FIELD_PUBLIC_KEY, 0, AT(device_key)},
-        [RQ_NONCE] = {"nonce", FIELD_HEX, 0, AT(nonce), LICENSE_NONCE_HEX_LEN},
-        [RQ_CREATED] = {"created", FIELD_TIME, 0, AT(created)},
-        [RQ_HOSTNAME] = {"hostname", FIELD_TEXT, 0, AT(hostname), MACHINE_REQUEST_HOSTNAME_MAX},
+        [RQ_PRODUCT] = {"product", FIELD_PRODUCT, AT(product)},
+        [RQ_KEY] = {"key", FIELD_LICENSE_KEY, AT(key)},
+        [RQ_LICENSE_ID] = {"license-id", FIELD_LICENSE_ID, AT(license_id)},
+        [RQ_REVISION] = {"revision", FIELD_U32, AT(revision)},
+        [RQ_MACHINE_ID] = {"machine-id", FIELD_HEX, AT(machine_id), .max = MACHINE_ID_HEX_LEN},
+        [RQ_DEVICE_KEY] = {"device-key", FIELD_PUBLIC_KEY, AT(device_key)},
+        [RQ_NONCE] = {"nonce", FIELD_HEX, AT(nonce), .max = LICENSE_NONCE_HEX_LEN},
+        [RQ_CREATED] = {"created", FIELD_TIME, AT(created)},
+        [RQ_HOSTNAME] = {"hostname", FIELD_TEXT, AT(hostname), .max = MACHINE_REQUEST_HOSTNAME_MAX},
 };
 
 #undef AT
@@ -165,17 +165,17 @@ enum {
         _RC_MAX,
 };
 
-#define AT(m) offsetof(ValidationReceipt, m)
+#define AT(m) .offset = offsetof(ValidationReceipt, m)
 #define REQ FIELD_REQUIRED
 
 static const FieldSpec receipt_fields[_RC_MAX] = {
-        [RC_FORMAT] = {"licensed-receipt", FIELD_VERSION, REQ},
-        [RC_LICENSE_ID] = {"license-id", FIELD_LICENSE_ID, REQ, AT(license_id)},
-        [RC_PRODUCT] = {"product", FIELD_PRODUCT, REQ, AT(product)},
-        [RC_MACHINE_ID] = {"machine-id", FIELD_HEX, REQ, AT(machine_id), MACHINE_ID_HEX_LEN},
-        [RC_NONCE] = {"nonce", FIELD_HEX, REQ, AT(nonce), LICENSE_NONCE_HEX_LEN},
-        [RC_VALIDATED] = {"validated", FIELD_TIME, REQ, AT(validated)},
-        [RC_STATUS] = {"status", FIELD_ENUM, REQ, AT(status), .names = receipt_status_table,
+        [RC_FORMAT] = {"licensed-receipt", FIELD_VERSION, .flags = REQ},
+        [RC_LICENSE_ID] = {"license-id", FIELD_LICENSE_ID, .flags = REQ, AT(license_id)},
+        [RC_PRODUCT] = {"product", FIELD_PRODUCT, .flags = REQ, AT(product)},
+        [RC_MACHINE_ID] = {"machine-id", FIELD_HEX, .flags = REQ, AT(machine_id), .max = MACHINE_ID_HEX_LEN},
+        [RC_NONCE] = {"nonce", FIELD_HEX, .flags = REQ, AT(nonce), .max = LICENSE_NONCE_HEX_LEN},
+        [RC_VALIDATED] = {"validated", FIELD_TIME, .flags = REQ, AT(validated)},
+        [RC_STATUS] = {"status", FIELD_ENUM, .flags = REQ, AT(status), .names = receipt_status_table,
                        .n_names = _RECEIPT_STATUS_MAX, .noun = "status"},
 };
 

@@ -97,19 +97,22 @@ enum {
         _ST_MAX,
 };
 
-#define AT(m) offsetof(LicenseState, m)
+#define AT(m) .offset = offsetof(LicenseState, m)
 #define INLINE_MAX(m) (sizeof(((LicenseState *) NULL)->m) - 1)
 
 static const FieldSpec state_fields[_ST_MAX] = {
-        [ST_FORMAT] = {"licensed-state", FIELD_VERSION, FIELD_REQUIRED},
-        [ST_INSTALLED] = {"installed", FIELD_TIME, 0, AT(installed)},
-        [ST_LAST_VALIDATION] = {"last-validation", FIELD_TIME, 0, AT(last_validation)},
-        [ST_LAST_ATTEMPT] = {"last-attempt", FIELD_TIME, 0, AT(last_attempt)},
-        [ST_REVOKED] = {"revoked", FIELD_BOOL, 0, AT(revoked)},
-        [ST_NONCE] = {"validation-nonce", FIELD_HEX, FIELD_INLINE, AT(validation_nonce), LICENSE_NONCE_HEX_LEN},
-        [ST_LAST_ERROR] = {"last-error", FIELD_TEXT, FIELD_INLINE, AT(last_error), INLINE_MAX(last_error)},
-        [ST_ANNOUNCED] = {"announced", FIELD_TEXT, FIELD_INLINE, AT(announced), INLINE_MAX(announced)},
-        [ST_WARNED] = {"warned-days-left", FIELD_COUNT, 0, AT(warned_days_left)},
+        [ST_FORMAT] = {"licensed-state", FIELD_VERSION, .flags = FIELD_REQUIRED},
+        [ST_INSTALLED] = {"installed", FIELD_TIME, AT(installed)},
+        [ST_LAST_VALIDATION] = {"last-validation", FIELD_TIME, AT(last_validation)},
+        [ST_LAST_ATTEMPT] = {"last-attempt", FIELD_TIME, AT(last_attempt)},
+        [ST_REVOKED] = {"revoked", FIELD_BOOL, AT(revoked)},
+        [ST_NONCE] = {"validation-nonce", FIELD_HEX, .flags = FIELD_INLINE, AT(validation_nonce),
+                      .max = LICENSE_NONCE_HEX_LEN},
+        [ST_LAST_ERROR] = {"last-error", FIELD_TEXT, .flags = FIELD_INLINE, AT(last_error),
+                           .max = INLINE_MAX(last_error)},
+        [ST_ANNOUNCED] = {"announced", FIELD_TEXT, .flags = FIELD_INLINE, AT(announced),
+                          .max = INLINE_MAX(announced)},
+        [ST_WARNED] = {"warned-days-left", FIELD_COUNT, AT(warned_days_left)},
 };
 
 #undef AT
@@ -311,8 +314,9 @@ typedef struct Pending {
 enum { PD_NONCE, PD_CREATED, _PD_MAX };
 
 static const FieldSpec pending_fields[_PD_MAX] = {
-        [PD_NONCE] = {"nonce", FIELD_HEX, FIELD_REQUIRED | FIELD_INLINE, offsetof(Pending, nonce), LICENSE_NONCE_HEX_LEN},
-        [PD_CREATED] = {"created", FIELD_TIME, 0, offsetof(Pending, created)},
+        [PD_NONCE] = {"nonce", FIELD_HEX, .flags = FIELD_REQUIRED | FIELD_INLINE,
+                      .offset = offsetof(Pending, nonce), .max = LICENSE_NONCE_HEX_LEN},
+        [PD_CREATED] = {"created", FIELD_TIME, .offset = offsetof(Pending, created)},
 };
 
 static const DocumentSpec pending_spec = {"pending request", NULL, pending_fields, _PD_MAX};
@@ -387,9 +391,10 @@ static void format_boot_id(FieldWriter *w, const char *name, const void *doc) {
 enum { CL_HIGH_WATER, CL_BOOT_ID, CL_BOOTTIME, _CL_MAX };
 
 static const FieldSpec clock_fields[_CL_MAX] = {
-        [CL_HIGH_WATER] = {"high-water", FIELD_TIME, FIELD_REQUIRED, offsetof(ClockMark, high_water)},
-        [CL_BOOT_ID] = {"boot-id", FIELD_CUSTOM, 0, .parse = parse_boot_id, .format = format_boot_id},
-        [CL_BOOTTIME] = {"boottime", FIELD_COUNT, 0, offsetof(ClockMark, boottime)},
+        [CL_HIGH_WATER] = {"high-water", FIELD_TIME, .flags = FIELD_REQUIRED,
+                           .offset = offsetof(ClockMark, high_water)},
+        [CL_BOOT_ID] = {"boot-id", FIELD_CUSTOM, .parse = parse_boot_id, .format = format_boot_id},
+        [CL_BOOTTIME] = {"boottime", FIELD_COUNT, .offset = offsetof(ClockMark, boottime)},
 };
 
 static const DocumentSpec clock_spec = {"clock", NULL, clock_fields, _CL_MAX};

@@ -60,25 +60,24 @@ enum {
         _D_MAX,
 };
 
-#define AT(m) offsetof(Doc, m)
+#define AT(m) .offset = offsetof(Doc, m)
 static const FieldSpec doc_fields[_D_MAX] = {
-        [D_FORMAT] = {"test-doc", FIELD_VERSION, FIELD_REQUIRED},
-        [D_NUMBER] = {"number", FIELD_U32, FIELD_REQUIRED, AT(number)},
-        [D_COUNT] = {"count", FIELD_COUNT, 0, AT(count)},
-        [D_WHEN] = {"when", FIELD_TIME, 0, AT(when)},
-        [D_PERIOD] = {"period", FIELD_DURATION, 0, AT(period)},
-        [D_FLAG] = {"flag", FIELD_BOOL, 0, AT(flag)},
-        [D_COLOR] = {"color", FIELD_ENUM, 0, AT(color), .names = color_names, .n_names = _COLOR_MAX,
-                     .noun = "color"},
-        [D_ID] = {"id", FIELD_LICENSE_ID, 0, AT(id)},
-        [D_PRODUCT] = {"product", FIELD_PRODUCT, 0, AT(product)},
-        [D_HEX] = {"hex", FIELD_HEX, 0, AT(hex), 32},
-        [D_PUB] = {"pub", FIELD_PUBLIC_KEY, 0, AT(pub)},
-        [D_KEY] = {"key", FIELD_LICENSE_KEY, 0, AT(key)},
-        [D_URL] = {"url", FIELD_URL, 0, AT(url)},
-        [D_TEXT] = {"text", FIELD_TEXT, 0, AT(text), 10},
-        [D_INLINE] = {"short-hex", FIELD_HEX, FIELD_INLINE, AT(inline_hex), 8},
-        [D_TAG] = {"tag", FIELD_CUSTOM, FIELD_REPEATED, .parse = parse_tag, .format = format_tags},
+        [D_FORMAT] = {"test-doc", FIELD_VERSION, .flags = FIELD_REQUIRED},
+        [D_NUMBER] = {"number", FIELD_U32, .flags = FIELD_REQUIRED, AT(number)},
+        [D_COUNT] = {"count", FIELD_COUNT, AT(count)},
+        [D_WHEN] = {"when", FIELD_TIME, AT(when)},
+        [D_PERIOD] = {"period", FIELD_DURATION, AT(period)},
+        [D_FLAG] = {"flag", FIELD_BOOL, AT(flag)},
+        [D_COLOR] = {"color", FIELD_ENUM, AT(color), .names = color_names, .n_names = _COLOR_MAX, .noun = "color"},
+        [D_ID] = {"id", FIELD_LICENSE_ID, AT(id)},
+        [D_PRODUCT] = {"product", FIELD_PRODUCT, AT(product)},
+        [D_HEX] = {"hex", FIELD_HEX, AT(hex), .max = 32},
+        [D_PUB] = {"pub", FIELD_PUBLIC_KEY, AT(pub)},
+        [D_KEY] = {"key", FIELD_LICENSE_KEY, AT(key)},
+        [D_URL] = {"url", FIELD_URL, AT(url)},
+        [D_TEXT] = {"text", FIELD_TEXT, AT(text), .max = 10},
+        [D_INLINE] = {"short-hex", FIELD_HEX, .flags = FIELD_INLINE, AT(inline_hex), .max = 8},
+        [D_TAG] = {"tag", FIELD_CUSTOM, .flags = FIELD_REPEATED, .parse = parse_tag, .format = format_tags},
 };
 #undef AT
 
