@@ -367,19 +367,17 @@ int store_save_proof(Store *s, const char *id, const char *proof) {
         return save_small(s, "deactivated", id, ".proof", proof, 0600);
 }
 
-/* "boot-id: unknown" when the boot id could not be read; a value that is
- * neither is damage. */
+/* "boot-id: unknown" when the boot id could not be read. Any other value
+ * that is not a boot id also means unknown (docs/state.md): the mark then
+ * only loses its same-boot shortcut, which is no reason to call the whole
+ * clock damaged. */
 static int parse_boot_id(void *doc, const Field *f, CoreError *err) {
         ClockMark *m = doc;
 
-        if (streq(f->value, "unknown")) {
+        if (hex_is_valid(f->value, MACHINE_ID_HEX_LEN))
+                memcpy(m->boot_id, f->value, sizeof(m->boot_id));
+        else
                 m->boot_id[0] = 0;
-                return 0;
-        }
-        if (!hex_is_valid(f->value, MACHINE_ID_HEX_LEN))
-                return core_error_set(err, EBADMSG, "line %u: boot-id must be %d hex digits or 'unknown'", f->line,
-                                      MACHINE_ID_HEX_LEN);
-        memcpy(m->boot_id, f->value, sizeof(m->boot_id));
         return 0;
 }
 

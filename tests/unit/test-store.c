@@ -201,11 +201,15 @@ static void test_clock(void **state) {
         assert_int_equal(store_load_clock(s, &got), 0);
         assert_string_equal(got.boot_id, NONCE);
 
+        /* A boot id that is not one is unknown (docs/state.md), not damage. */
+        write_text(s, NULL, "clock", NULL, "high-water: 2026-01-01T00:00:00Z\nboot-id: somewhere\n");
+        assert_int_equal(store_load_clock(s, &got), 0);
+        assert_string_equal(got.boot_id, "");
+
         static const char *const damaged[] = {
                 "boot-id: unknown\nboottime: 42\n",
                 "high-water: 2026-01-01T00:00:00Z\nboottime: 042\n",
                 "high-water: 2026-01-01T00:00:00Z\nboottime: -1\n",
-                "high-water: 2026-01-01T00:00:00Z\nboot-id: somewhere\n",
                 "high-water: 2026-01-01T00:00:00Z\nhigh-water: 2026-01-02T00:00:00Z\n",
                 "high-water: 2026-01-01T00:00:00Z\nlow-water: 1\n",
         };
