@@ -198,17 +198,6 @@ int field_parse_u32(const char *s, uint32_t *ret) {
         return 0;
 }
 
-int field_parse_count(const char *s, int64_t *ret) {
-        uint64_t v;
-        int r;
-
-        r = parse_decimal(s, INT64_MAX, &v);
-        if (r < 0)
-                return r;
-        *ret = (int64_t) v;
-        return 0;
-}
-
 static bool public_key_is_canonical(const char *v) {
         _cleanup_pkey_ EVP_PKEY *k = NULL;
         _cleanup_free_ char *canonical = NULL;
@@ -314,10 +303,14 @@ static int decode_value(const DocumentSpec *d, const FieldSpec *s, const Field *
                 if (field_parse_u32(v, (uint32_t *) p) < 0)
                         return core_error_set(err, EBADMSG, "line %u: bad %s", f->line, f->name);
                 return 0;
-        case FIELD_COUNT:
-                if (field_parse_count(v, (int64_t *) p) < 0)
+        case FIELD_COUNT: {
+                uint64_t n;
+
+                if (parse_decimal(v, INT64_MAX, &n) < 0)
                         return core_error_set(err, EBADMSG, "line %u: bad %s", f->line, f->name);
+                *(int64_t *) p = (int64_t) n;
                 return 0;
+        }
         case FIELD_TIME:
                 if (time_parse_rfc3339(v, (int64_t *) p, NULL) < 0)
                         return core_error_set(err, EBADMSG, "line %u: %s is not a UTC time", f->line, f->name);

@@ -129,6 +129,6 @@ int document_encode(const DocumentSpec *d, const void *doc, uint32_t include, ch
 int document_check_required(const DocumentSpec *d, uint32_t seen, uint32_t required, const char *noun,
                             CoreError *err);
 
-/* The number validators, for values inside a field (feature limit=). */
+/* The u32 validator, also for numbers inside a value (feature limit=):
+ * decimal digits, no sign, no leading zero. -EINVAL or -ERANGE. */
 int field_parse_u32(const char *s, uint32_t *ret);
-int field_parse_count(const char *s, int64_t *ret);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The field codec of core/fields.h on a made-up document that uses every
- * value kind, and its number validators. The real documents are covered in
+ * value kind (tests/fuzz/all-kinds.h), and its number validators. The real documents are covered in
  * test-license.c, test-request.c and test-store.c. */
 #include "test-util.h"
 #include "crypto.h"
@@ -8,80 +8,7 @@
 #include "license-key.h"
 #include "strutil.h"
 
-typedef enum Color { RED, GREEN, BLUE, _COLOR_MAX } Color;
-
-static const char *const color_names[_COLOR_MAX] = {"red", "green", "blue"};
-
-typedef struct Doc {
-        uint32_t number;
-        int64_t count, when, period;
-        bool flag;
-        Color color;
-        char *id, *product, *hex, *pub, *key, *url, *text;
-        char inline_hex[9];
-        char tags[64];
-} Doc;
-
-static void doc_done(Doc *d) {
-        free(d->id);
-        free(d->product);
-        free(d->hex);
-        free(d->pub);
-        free(d->key);
-        free(d->url);
-        free(d->text);
-        *d = (Doc) {};
-}
-
-/* "tag: x" repeats; the tags are kept as "x,y". */
-static int parse_tag(void *doc, const Field *f, CoreError *err) {
-        Doc *d = doc;
-        size_t n = strlen(d->tags);
-
-        if (n + strlen(f->value) + 2 > sizeof(d->tags))
-                return core_error_set(err, E2BIG, "line %u: too many tags", f->line);
-        snprintf(d->tags + n, sizeof(d->tags) - n, "%s%s", n ? "," : "", f->value);
-        return 0;
-}
-
-static void format_tags(FieldWriter *w, const char *name, const void *doc) {
-        const Doc *d = doc;
-        _cleanup_free_ char *copy = strdup(d->tags);
-        char *save = NULL;
-
-        assert_non_null(copy);
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-                field_write(w, name, t);
-}
-
-enum {
-        D_FORMAT, D_NUMBER, D_COUNT, D_WHEN, D_PERIOD, D_FLAG, D_COLOR, D_ID, D_PRODUCT, D_HEX, D_PUB, D_KEY, D_URL,
-        D_TEXT, D_INLINE, D_TAG,
-        _D_MAX,
-};
-
-#define AT(m) .offset = offsetof(Doc, m)
-static const FieldSpec doc_fields[_D_MAX] = {
-        [D_FORMAT] = {"test-doc", FIELD_VERSION, .flags = FIELD_REQUIRED},
-        [D_NUMBER] = {"number", FIELD_U32, .flags = FIELD_REQUIRED, AT(number)},
-        [D_COUNT] = {"count", FIELD_COUNT, AT(count)},
-        [D_WHEN] = {"when", FIELD_TIME, AT(when)},
-        [D_PERIOD] = {"period", FIELD_DURATION, AT(period)},
-        [D_FLAG] = {"flag", FIELD_BOOL, AT(flag)},
-        [D_COLOR] = {"color", FIELD_ENUM, AT(color), .names = color_names, .n_names = _COLOR_MAX, .noun = "color"},
-        [D_ID] = {"id", FIELD_LICENSE_ID, AT(id)},
-        [D_PRODUCT] = {"product", FIELD_PRODUCT, AT(product)},
-        [D_HEX] = {"hex", FIELD_HEX, AT(hex), .max = 32},
-        [D_PUB] = {"pub", FIELD_PUBLIC_KEY, AT(pub)},
-        [D_KEY] = {"key", FIELD_LICENSE_KEY, AT(key)},
-        [D_URL] = {"url", FIELD_URL, AT(url)},
-        [D_TEXT] = {"text", FIELD_TEXT, AT(text), .max = 10},
-        [D_INLINE] = {"short-hex", FIELD_HEX, .flags = FIELD_INLINE, AT(inline_hex), .max = 8},
-        [D_TAG] = {"tag", FIELD_CUSTOM, .flags = FIELD_REPEATED, .parse = parse_tag, .format = format_tags},
-};
-#undef AT
-
-static const DocumentSpec doc_spec = {"test document", "1", doc_fields, _D_MAX};
+#include "../fuzz/all-kinds.h"
 
 static char *pub_text, *key_text;
 
@@ -243,15 +170,14 @@ static void test_u32(void **state) {
 }
 
 static void test_count(void **state) {
-        int64_t v;
+        static const char *const body = "test-doc: 1\nnumber: 1\ncount: 9223372036854775807\n";
+        _cleanup_(doc_done) Doc d = {};
 
-        assert_int_equal(field_parse_count("9223372036854775807", &v), 0);
-        assert_true(v == INT64_MAX);
-        assert_int_equal(field_parse_count("0", &v), 0);
-        assert_int_equal(v, 0);
-        assert_true(field_parse_count("9223372036854775808", &v) < 0);
-        assert_true(field_parse_count("007", &v) < 0);
-        assert_true(field_parse_count("-7", &v) < 0);
+        assert_int_equal(document_decode(&doc_spec, body, strlen(body), &d, NULL, NULL, NULL), 0);
+        assert_true(d.count == INT64_MAX);
+        expect_error("count: 9223372036854775808\n", -EBADMSG, "line 3: bad count");
+        expect_error("count: 007\n", -EBADMSG, "line 3: bad count");
+        expect_error("count: +7\n", -EBADMSG, "line 3: bad count");
 }
 
 int main(void) {

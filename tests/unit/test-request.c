@@ -540,12 +540,12 @@ static void test_receipt_body_errors(void **state) {
 }
 
 static void test_nonce_generate(void **state) {
-        char a[33], b[33];
+        char a[LICENSE_NONCE_STRING_SIZE], b[LICENSE_NONCE_STRING_SIZE];
 
         assert_int_equal(nonce_generate(a), 0);
         assert_int_equal(nonce_generate(b), 0);
-        assert_true(hex_is_valid(a, 32));
-        assert_true(hex_is_valid(b, 32));
+        assert_true(hex_is_valid(a, LICENSE_NONCE_HEX_LEN));
+        assert_true(hex_is_valid(b, LICENSE_NONCE_HEX_LEN));
         assert_string_not_equal(a, b);
 }
 
