@@ -272,15 +272,16 @@ static int check_string(const FieldSpec *s, const Field *f, CoreError *err) {
         }
 }
 
-static int store_string(const FieldSpec *s, const char *v, uint8_t *p) {
+static int store_string(const FieldSpec *s, const Field *f, uint8_t *p, CoreError *err) {
         if (s->flags & FIELD_INLINE) {
-                /* check_string() bounded it; an inline member holds max + NUL. */
-                if (strlen(v) > s->max)
-                        return -EBADMSG;
-                strcpy((char *) p, v);
+                /* An inline member holds max bytes and the NUL. */
+                if (strlen(f->value) > s->max)
+                        return core_error_set(err, EBADMSG, "line %u: %s is longer than %zu bytes", f->line,
+                                              f->name, s->max);
+                strcpy((char *) p, f->value);
                 return 0;
         }
-        *(char **) p = strdup(v);
+        *(char **) p = strdup(f->value);
         return *(char **) p ? 0 : -ENOMEM;
 }
 
@@ -324,22 +325,24 @@ static int decode_value(const DocumentSpec *d, const FieldSpec *s, const Field *
                         return core_error_set(err, EBADMSG, "line %u: %s must be yes or no", f->line, f->name);
                 *(bool *) p = streq(v, "yes");
                 return 0;
-        case FIELD_ENUM:
+        case FIELD_ENUM: {
+                char list[256];
+
                 for (size_t i = 0; i < s->n_names; i++)
                         if (streq(v, s->names[i])) {
                                 *(int *) p = (int) i;
                                 return 0;
                         }
-                char list[256];
                 enum_list(s, list, sizeof(list));
                 return core_error_set(err, EBADMSG, "line %u: unknown %s (%s)", f->line, s->noun ?: f->name, list);
+        }
         case FIELD_CUSTOM:
                 return s->parse(doc, f, err);
         default:
                 r = check_string(s, f, err);
                 if (r < 0)
                         return r;
-                return store_string(s, v, p);
+                return store_string(s, f, p, err);
         }
 }
 

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stddef.h>
 
 #include "fields.h"
