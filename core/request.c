@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
-#include <inttypes.h>
 #include <stddef.h>
 
 #include "armor.h"
 #include "fields.h"
-#include "license-key.h"
 #include "license.h"
 #include "request.h"
 #include "strutil.h"
-#include "timeutil.h"
 
 #define DOCUMENT_FORMAT_VERSION "1"
 #define RECEIPT_KIND "VALIDATION RECEIPT"
