@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <inttypes.h>
 #include <stdarg.h>
 
+#include "crypto.h"
 #include "fields.h"
+#include "license-key.h"
+#include "license.h"
+#include "product.h"
 #include "text-check.h"
 #include "timeutil.h"
 
@@ -159,4 +164,300 @@ int field_writer_finish(FieldWriter *w, char **ret, size_t *ret_len) {
         *ret_len = w->len;
         *w = (FieldWriter) {};
         return 0;
+}
+
+/* The codec --------------------------------------------------------------- */
+
+/* Decimal digits with no sign, no spaces and no leading zero: strtoull()
+ * alone would also take "+7", " 7" and "007" for the same number. */
+static int parse_decimal(const char *s, uint64_t max, uint64_t *ret) {
+        uint64_t v = 0;
+
+        assert(s);
+        if (!(s[0] >= '0' && s[0] <= '9') || (s[0] == '0' && s[1]))
+                return -EINVAL;
+        for (const char *p = s; *p; p++) {
+                if (!(*p >= '0' && *p <= '9'))
+                        return -EINVAL;
+                if (v > (max - (uint64_t) (*p - '0')) / 10)
+                        return -ERANGE;
+                v = v * 10 + (uint64_t) (*p - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+int field_parse_u32(const char *s, uint32_t *ret) {
+        uint64_t v;
+        int r;
+
+        r = parse_decimal(s, UINT32_MAX, &v);
+        if (r < 0)
+                return r;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+static bool public_key_is_canonical(const char *v) {
+        _cleanup_pkey_ EVP_PKEY *k = NULL;
+        _cleanup_free_ char *canonical = NULL;
+
+        /* Exactly one text per key: re-encoding must give the same string. */
+        return ed25519_public_from_base64(v, &k, NULL) >= 0 && ed25519_public_base64(k, &canonical) >= 0 &&
+               streq(v, canonical);
+}
+
+static bool license_key_is_canonical(const char *v, const Field *f, CoreError *err) {
+        char canonical[LICENSE_KEY_STRING_SIZE];
+
+        if (license_key_normalize(v, canonical, err) < 0) {
+                core_error_prefix(err, "line %u: key: ", f->line);
+                return false;
+        }
+        if (!streq(v, canonical)) {
+                core_error_set(err, EBADMSG, "line %u: key is not in canonical form", f->line);
+                return false;
+        }
+        return true;
+}
+
+/* "perpetual, subscription or trial" */
+static void enum_list(const FieldSpec *s, char *buf, size_t size) {
+        size_t n = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < s->n_names && n < size; i++)
+                n += (size_t) snprintf(buf + n, size - n, "%s%s", i == 0 ? "" : i + 1 == s->n_names ? " or " : ", ",
+                                       s->names[i]);
+}
+
+/* The validators of the string kinds: 0 if the value may be stored as it is. */
+static int check_string(const FieldSpec *s, const Field *f, CoreError *err) {
+        const char *v = f->value;
+
+        switch (s->kind) {
+        case FIELD_LICENSE_ID:
+                if (!identifier_is_valid(v, LICENSE_ID_MAX))
+                        return core_error_set(err, EBADMSG, "line %u: bad license id", f->line);
+                return 0;
+        case FIELD_PRODUCT:
+                if (!product_id_is_valid(v))
+                        return core_error_set(err, EBADMSG, "line %u: bad product id", f->line);
+                return 0;
+        case FIELD_HEX:
+                if (!hex_is_valid(v, s->max))
+                        return core_error_set(err, EBADMSG,
+                                              "line %u: %s must be %zu lower-case hex digits (a %zu-bit value as "
+                                              "%zu hex digits, 0-9 a-f)",
+                                              f->line, f->name, s->max, s->max * 4, s->max);
+                return 0;
+        case FIELD_PUBLIC_KEY:
+                if (!public_key_is_canonical(v))
+                        return core_error_set(err, EBADMSG, "line %u: bad %s", f->line, f->name);
+                return 0;
+        case FIELD_LICENSE_KEY:
+                return license_key_is_canonical(v, f, err) ? 0 : -EBADMSG;
+        case FIELD_URL:
+                if (!startswith(v, "https://") && !startswith(v, "http://"))
+                        return core_error_set(err, EBADMSG, "line %u: %s must be http(s)", f->line, f->name);
+                return 0;
+        case FIELD_TEXT:
+                if (strlen(v) > (s->max ?: FIELD_VALUE_MAX))
+                        return core_error_set(err, EBADMSG, "line %u: %s is longer than %zu bytes", f->line,
+                                              f->name, s->max ?: FIELD_VALUE_MAX);
+                return 0;
+        default:
+                assert(false);
+                return -EINVAL;
+        }
+}
+
+static int store_string(const FieldSpec *s, const Field *f, uint8_t *p, CoreError *err) {
+        if (s->flags & FIELD_INLINE) {
+                /* An inline member holds max bytes and the NUL. */
+                if (strlen(f->value) > s->max)
+                        return core_error_set(err, EBADMSG, "line %u: %s is longer than %zu bytes", f->line,
+                                              f->name, s->max);
+                strcpy((char *) p, f->value);
+                return 0;
+        }
+        *(char **) p = strdup(f->value);
+        return *(char **) p ? 0 : -ENOMEM;
+}
+
+static int decode_value(const DocumentSpec *d, const FieldSpec *s, const Field *f, void *doc, CoreError *err) {
+        uint8_t *p = (uint8_t *) doc + s->offset;
+        const char *v = f->value;
+        int r;
+
+        switch (s->kind) {
+        case FIELD_VERSION:
+                if (f->line != 1)
+                        return core_error_set(err, EBADMSG, "line %u: format line must come first", f->line);
+                if (!streq(v, d->version))
+                        return core_error_set(err, EPROTONOSUPPORT,
+                                              "%s format version %.16s is not supported (this version reads "
+                                              "%s): update licensed",
+                                              d->what, v, d->version);
+                return 0;
+        case FIELD_U32:
+                if (field_parse_u32(v, (uint32_t *) p) < 0)
+                        return core_error_set(err, EBADMSG, "line %u: bad %s", f->line, f->name);
+                return 0;
+        case FIELD_COUNT: {
+                uint64_t n;
+
+                if (parse_decimal(v, INT64_MAX, &n) < 0)
+                        return core_error_set(err, EBADMSG, "line %u: bad %s", f->line, f->name);
+                *(int64_t *) p = (int64_t) n;
+                return 0;
+        }
+        case FIELD_TIME:
+                if (time_parse_rfc3339(v, (int64_t *) p, NULL) < 0)
+                        return core_error_set(err, EBADMSG, "line %u: %s is not a UTC time", f->line, f->name);
+                return 0;
+        case FIELD_DURATION:
+                if (duration_parse(v, (int64_t *) p, NULL) < 0)
+                        return core_error_set(err, EBADMSG, "line %u: %s is not a duration", f->line, f->name);
+                return 0;
+        case FIELD_BOOL:
+                if (!streq(v, "yes") && !streq(v, "no"))
+                        return core_error_set(err, EBADMSG, "line %u: %s must be yes or no", f->line, f->name);
+                *(bool *) p = streq(v, "yes");
+                return 0;
+        case FIELD_ENUM: {
+                char list[256];
+
+                for (size_t i = 0; i < s->n_names; i++)
+                        if (streq(v, s->names[i])) {
+                                *(int *) p = (int) i;
+                                return 0;
+                        }
+                enum_list(s, list, sizeof(list));
+                return core_error_set(err, EBADMSG, "line %u: unknown %s (%s)", f->line, s->noun ?: f->name, list);
+        }
+        case FIELD_CUSTOM:
+                return s->parse(doc, f, err);
+        default:
+                r = check_string(s, f, err);
+                if (r < 0)
+                        return r;
+                return store_string(s, f, p, err);
+        }
+}
+
+int document_decode(const DocumentSpec *d, const char *body, size_t len, void *doc, uint32_t *ret_seen,
+                    unsigned *ret_lines, CoreError *err) {
+        _cleanup_(fields_done) Fields fields = {};
+        uint32_t seen = 0, required = 0;
+        int r;
+
+        assert(d);
+        assert(d->n_fields <= DOCUMENT_FIELDS_MAX);
+        assert(doc);
+
+        r = fields_parse(body, len, &fields, err);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < fields.n; i++) {
+                const Field *f = &fields.items[i];
+                size_t which;
+
+                for (which = 0; which < d->n_fields; which++)
+                        if (streq(f->name, d->fields[which].name))
+                                break;
+                if (which >= d->n_fields)
+                        return core_error_set(err, EBADMSG, "line %u: unknown field '%s'", f->line, f->name);
+                if ((seen & (UINT32_C(1) << which)) && !(d->fields[which].flags & FIELD_REPEATED))
+                        return core_error_set(err, EBADMSG, "line %u: '%s' appears twice", f->line, f->name);
+                seen |= UINT32_C(1) << which;
+                if (ret_lines)
+                        ret_lines[which] = f->line;
+                r = decode_value(d, &d->fields[which], f, doc, err);
+                if (r < 0)
+                        return r;
+        }
+
+        for (size_t i = 0; i < d->n_fields; i++)
+                if (d->fields[i].flags & FIELD_REQUIRED)
+                        required |= UINT32_C(1) << i;
+        r = document_check_required(d, seen, required, NULL, err);
+        if (r < 0)
+                return r;
+        if (ret_seen)
+                *ret_seen = seen;
+        return 0;
+}
+
+int document_check_required(const DocumentSpec *d, uint32_t seen, uint32_t required, const char *noun,
+                            CoreError *err) {
+        assert(d);
+
+        for (size_t i = 0; i < d->n_fields; i++)
+                if ((required & (UINT32_C(1) << i)) && !(seen & (UINT32_C(1) << i)))
+                        return core_error_set(err, EBADMSG, "required field '%s' is missing%s%s", d->fields[i].name,
+                                              noun ? " from the " : "", noun ?: "");
+        return 0;
+}
+
+static void encode_value(FieldWriter *w, const DocumentSpec *d, const FieldSpec *s, const void *doc) {
+        const uint8_t *p = (const uint8_t *) doc + s->offset;
+        bool required = s->flags & FIELD_REQUIRED;
+
+        switch (s->kind) {
+        case FIELD_VERSION:
+                field_write(w, s->name, d->version);
+                return;
+        case FIELD_U32:
+                field_writef(w, s->name, "%" PRIu32, *(const uint32_t *) p);
+                return;
+        case FIELD_COUNT:
+                field_writef(w, s->name, "%" PRIi64, *(const int64_t *) p);
+                return;
+        case FIELD_TIME: {
+                char buf[RFC3339_MAX];
+                int64_t t = *(const int64_t *) p;
+
+                if (t != TIME_UNSET || required)
+                        field_write(w, s->name, time_format_rfc3339(t, buf));
+                return;
+        }
+        case FIELD_DURATION:
+                if (*(const int64_t *) p >= 0)
+                        field_write_duration(w, s->name, *(const int64_t *) p);
+                return;
+        case FIELD_BOOL:
+                field_write(w, s->name, *(const bool *) p ? "yes" : "no");
+                return;
+        case FIELD_ENUM: {
+                int v = *(const int *) p;
+
+                if (v >= 0 && (size_t) v < s->n_names)
+                        field_write(w, s->name, s->names[v]);
+                return;
+        }
+        case FIELD_CUSTOM:
+                s->format(w, s->name, doc);
+                return;
+        default:
+                if (s->flags & FIELD_INLINE) {
+                        if (*(const char *) p)
+                                field_write(w, s->name, (const char *) p);
+                } else
+                        field_write(w, s->name, *(char *const *) p);
+        }
+}
+
+int document_encode(const DocumentSpec *d, const void *doc, uint32_t include, char **ret, size_t *ret_len) {
+        FieldWriter w = {};
+
+        assert(d);
+        assert(doc);
+        assert(ret);
+
+        for (size_t i = 0; i < d->n_fields; i++)
+                if (include & (UINT32_C(1) << i))
+                        encode_value(&w, d, &d->fields[i], doc);
+        return field_writer_finish(&w, ret, ret_len);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <inttypes.h>
-#include <limits.h>
+#include <stddef.h>
 
 #include "fields.h"
 #include "license.h"
@@ -71,23 +71,62 @@ const LicenseFeature *license_find_feature(const License *l, const char *name) {
         return NULL;
 }
 
-int license_format_body(const License *l, char **ret, size_t *ret_len) {
-        FieldWriter w = {};
+/* The document --------------------------------------------------------- */
 
-        assert(l);
-        assert(ret);
+static int parse_feature(void *doc, const Field *f, CoreError *err);
+static int parse_property(void *doc, const Field *f, CoreError *err);
+static void format_features(FieldWriter *w, const char *name, const void *doc);
+static void format_properties(FieldWriter *w, const char *name, const void *doc);
 
-        field_write(&w, "licensed-license", LICENSE_FORMAT_VERSION);
-        field_write(&w, "id", l->id);
-        field_writef(&w, "revision", "%" PRIu32, l->revision);
-        field_write(&w, "product", l->product);
-        field_write(&w, "licensee", l->licensee);
-        field_write(&w, "type", license_type_to_string(l->type));
-        field_write_time(&w, "issued", l->issued);
-        field_write_time(&w, "not-before", l->not_before);
-        field_write_time(&w, "not-after", l->not_after);
-        field_write_time(&w, "maintenance-until", l->maintenance_until);
-        field_write(&w, "key", l->key);
+enum {
+        F_FORMAT, F_ID, F_REVISION, F_PRODUCT, F_LICENSEE, F_TYPE, F_ISSUED, F_NOT_BEFORE, F_NOT_AFTER,
+        F_MAINTENANCE, F_KEY, F_FEATURE, F_PROPERTY, F_MACHINE_ID, F_DEVICE_KEY, F_NONCE, F_INTERVAL, F_GRACE,
+        F_SERVER_URL,
+        _F_MAX,
+};
+
+/* The enum member is read and written as an int. */
+_Static_assert(sizeof(LicenseType) == sizeof(int), "LicenseType is not int-sized");
+
+#define REQ FIELD_REQUIRED
+#define AT(m) .offset = offsetof(License, m)
+
+/* In the order of the canonical body (docs/license-format.md). */
+static const FieldSpec license_fields[_F_MAX] = {
+        [F_FORMAT] = {"licensed-license", FIELD_VERSION, .flags = REQ},
+        [F_ID] = {"id", FIELD_LICENSE_ID, .flags = REQ, AT(id)},
+        [F_REVISION] = {"revision", FIELD_U32, .flags = REQ, AT(revision)},
+        [F_PRODUCT] = {"product", FIELD_PRODUCT, .flags = REQ, AT(product)},
+        [F_LICENSEE] = {"licensee", FIELD_TEXT, .flags = REQ, AT(licensee), .max = LICENSE_TEXT_MAX},
+        [F_TYPE] = {"type", FIELD_ENUM, .flags = REQ, AT(type), .names = license_type_table,
+                    .n_names = _LICENSE_TYPE_MAX, .noun = "license type"},
+        [F_ISSUED] = {"issued", FIELD_TIME, .flags = REQ, AT(issued)},
+        [F_NOT_BEFORE] = {"not-before", FIELD_TIME, AT(not_before)},
+        [F_NOT_AFTER] = {"not-after", FIELD_TIME, AT(not_after)},
+        [F_MAINTENANCE] = {"maintenance-until", FIELD_TIME, AT(maintenance_until)},
+        [F_KEY] = {"key", FIELD_TEXT, AT(key), .max = LICENSE_TEXT_MAX},
+        [F_FEATURE] = {"feature", FIELD_CUSTOM, .flags = FIELD_REPEATED, .parse = parse_feature,
+                       .format = format_features},
+        [F_PROPERTY] = {"property", FIELD_CUSTOM, .flags = FIELD_REPEATED, .parse = parse_property,
+                        .format = format_properties},
+        [F_MACHINE_ID] = {"machine-id", FIELD_HEX, AT(machine_id), .max = MACHINE_ID_HEX_LEN},
+        [F_DEVICE_KEY] = {"device-key", FIELD_PUBLIC_KEY, AT(device_key)},
+        [F_NONCE] = {"nonce", FIELD_HEX, AT(nonce), .max = LICENSE_NONCE_HEX_LEN},
+        [F_INTERVAL] = {"validation-interval", FIELD_DURATION, AT(validation_interval)},
+        [F_GRACE] = {"grace-period", FIELD_DURATION, AT(grace_period)},
+        [F_SERVER_URL] = {"server-url", FIELD_URL, AT(server_url)},
+};
+
+#undef REQ
+#undef AT
+
+static const DocumentSpec license_spec = {"license", LICENSE_FORMAT_VERSION, license_fields, _F_MAX};
+
+/* Formatting ------------------------------------------------------------ */
+
+static void format_features(FieldWriter *w, const char *name, const void *doc) {
+        const License *l = doc;
+
         for (size_t i = 0; i < l->n_features; i++) {
                 const LicenseFeature *f = &l->features[i];
                 char limit[32] = "", expires[64] = "", ts[RFC3339_MAX];
@@ -96,239 +135,130 @@ int license_format_body(const License *l, char **ret, size_t *ret_len) {
                         snprintf(limit, sizeof(limit), " limit=%" PRIu32, f->limit);
                 if (f->expires != TIME_UNSET)
                         snprintf(expires, sizeof(expires), " expires=%s", time_format_rfc3339(f->expires, ts));
-                field_writef(&w, "feature", "%s%s%s", f->name, limit, expires);
+                field_writef(w, name, "%s%s%s", f->name, limit, expires);
         }
+}
+
+static void format_properties(FieldWriter *w, const char *name, const void *doc) {
+        const License *l = doc;
+
         for (size_t i = 0; i < l->n_properties; i++)
-                field_writef(&w, "property", "%s=%s", l->properties[i].name, l->properties[i].value);
-        field_write(&w, "machine-id", l->machine_id);
-        field_write(&w, "device-key", l->device_key);
-        field_write(&w, "nonce", l->nonce);
-        if (l->validation_interval >= 0)
-                field_write_duration(&w, "validation-interval", l->validation_interval);
-        if (l->grace_period >= 0)
-                field_write_duration(&w, "grace-period", l->grace_period);
-        field_write(&w, "server-url", l->server_url);
+                field_writef(w, name, "%s=%s", l->properties[i].name, l->properties[i].value);
+}
+
+int license_format_body(const License *l, char **ret, size_t *ret_len) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r;
+
+        assert(l);
+        assert(ret);
 
         /* Refuse to sign what license_parse_body() would reject. */
         if (!identifier_is_valid(l->id, LICENSE_ID_MAX) || !product_id_is_valid(l->product) || !l->licensee ||
             l->type < 0 || l->issued == TIME_UNSET || (!l->machine_id != !l->device_key))
-                w.error = w.error ?: -EINVAL;
-        return field_writer_finish(&w, ret, ret_len);
+                return -EINVAL;
+        r = document_encode(&license_spec, l, FIELDS_ALL, &text, &len);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(text);
+        *ret_len = len;
+        return 0;
 }
 
 /* Parsing --------------------------------------------------------------- */
 
-typedef struct ParseState {
-        License *l;
-        uint32_t seen; /* bit per singular field */
-        CoreError *err;
-} ParseState;
-
-static int parse_u32(const char *s, uint32_t *ret) {
-        char *end;
-        unsigned long v;
-
-        if (!(s[0] >= '0' && s[0] <= '9'))
-                return -EINVAL;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno || *end || v > UINT32_MAX)
-                return -EINVAL;
-        *ret = (uint32_t) v;
-        return 0;
-}
-
-static int parse_feature(ParseState *ps, const Field *f) {
+/* "NAME[ limit=N][ expires=TIME]": one space between the parts and the
+ * attributes in that order, as format_features() writes them, so that a
+ * feature has one spelling. */
+static int parse_feature(void *doc, const Field *f, CoreError *err) {
+        License *l = doc;
         _cleanup_free_ char *copy = strdup(f->value);
         LicenseFeature feat = {}, *n;
-        char *save = NULL, *tok;
+        char *rest, *tok;
 
         if (!copy)
                 return -ENOMEM;
-        if (ps->l->n_features >= LICENSE_FEATURES_MAX)
-                return core_error_set(ps->err, E2BIG, "line %u: more than %d features", f->line,
-                                      LICENSE_FEATURES_MAX);
-        tok = strtok_r(copy, " ", &save);
-        if (!tok || !license_name_is_valid(tok))
-                return core_error_set(ps->err, EBADMSG, "line %u: bad feature name", f->line);
-        if (license_find_feature(ps->l, tok))
-                return core_error_set(ps->err, EBADMSG, "line %u: feature '%s' listed twice", f->line, tok);
+        if (l->n_features >= LICENSE_FEATURES_MAX)
+                return core_error_set(err, E2BIG, "line %u: more than %d features", f->line, LICENSE_FEATURES_MAX);
+        rest = copy;
+        tok = strsep(&rest, " ");
+        if (!license_name_is_valid(tok))
+                return core_error_set(err, EBADMSG, "line %u: bad feature name", f->line);
+        if (license_find_feature(l, tok))
+                return core_error_set(err, EBADMSG, "line %u: feature '%s' listed twice", f->line, tok);
         feat.name = tok;
-        while ((tok = strtok_r(NULL, " ", &save))) {
-                if (strncmp(tok, "limit=", 6) == 0 && feat.limit == 0) {
-                        if (parse_u32(tok + 6, &feat.limit) < 0 || feat.limit == 0)
-                                return core_error_set(ps->err, EBADMSG, "line %u: bad feature limit", f->line);
-                } else if (strncmp(tok, "expires=", 8) == 0 && feat.expires == TIME_UNSET) {
-                        if (time_parse_rfc3339(tok + 8, &feat.expires, NULL) < 0)
-                                return core_error_set(ps->err, EBADMSG, "line %u: bad feature expiry",
-                                                      f->line);
-                } else
-                        return core_error_set(ps->err, EBADMSG, "line %u: unknown feature attribute '%.32s'",
-                                              f->line, tok);
+        while ((tok = strsep(&rest, " "))) {
+                const char *v;
+
+                if ((v = startswith(tok, "limit=")) && feat.limit == 0 && feat.expires == TIME_UNSET) {
+                        if (field_parse_u32(v, &feat.limit) < 0 || feat.limit == 0)
+                                return core_error_set(err, EBADMSG, "line %u: bad feature limit", f->line);
+                } else if ((v = startswith(tok, "expires=")) && feat.expires == TIME_UNSET) {
+                        if (time_parse_rfc3339(v, &feat.expires, NULL) < 0)
+                                return core_error_set(err, EBADMSG, "line %u: bad feature expiry", f->line);
+                } else if (isempty(tok))
+                        return core_error_set(err, EBADMSG, "line %u: feature parts are separated by one space",
+                                              f->line);
+                else if (startswith(tok, "limit=") || startswith(tok, "expires="))
+                        return core_error_set(err, EBADMSG,
+                                              "line %u: feature attributes come once each, limit= before expires=",
+                                              f->line);
+                else
+                        return core_error_set(err, EBADMSG, "line %u: unknown feature attribute '%.32s'", f->line,
+                                              tok);
         }
         feat.name = strdup(feat.name);
         if (!feat.name)
                 return -ENOMEM;
-        n = realloc(ps->l->features, (ps->l->n_features + 1) * sizeof(*n));
+        n = realloc(l->features, (l->n_features + 1) * sizeof(*n));
         if (!n) {
                 free(feat.name);
                 return -ENOMEM;
         }
-        ps->l->features = n;
-        n[ps->l->n_features++] = feat;
+        l->features = n;
+        n[l->n_features++] = feat;
         return 0;
 }
 
-static int parse_property(ParseState *ps, const Field *f) {
+static int parse_property(void *doc, const Field *f, CoreError *err) {
+        License *l = doc;
         const char *eq = strchr(f->value, '=');
         LicenseProperty p, *n;
 
-        if (ps->l->n_properties >= LICENSE_PROPERTIES_MAX)
-                return core_error_set(ps->err, E2BIG, "line %u: more than %d properties", f->line,
+        if (l->n_properties >= LICENSE_PROPERTIES_MAX)
+                return core_error_set(err, E2BIG, "line %u: more than %d properties", f->line,
                                       LICENSE_PROPERTIES_MAX);
         if (!eq || !eq[1])
-                return core_error_set(ps->err, EBADMSG, "line %u: property must be name=value", f->line);
+                return core_error_set(err, EBADMSG, "line %u: property must be name=value", f->line);
         if (strlen(eq + 1) > LICENSE_TEXT_MAX)
-                return core_error_set(ps->err, EBADMSG, "line %u: property value longer than %d bytes", f->line,
+                return core_error_set(err, EBADMSG, "line %u: property value longer than %d bytes", f->line,
                                       LICENSE_TEXT_MAX);
         p.name = strndup(f->value, (size_t) (eq - f->value));
         if (!p.name)
                 return -ENOMEM;
         if (!license_name_is_valid(p.name)) {
                 free(p.name);
-                return core_error_set(ps->err, EBADMSG, "line %u: bad property name", f->line);
+                return core_error_set(err, EBADMSG, "line %u: bad property name", f->line);
         }
-        for (size_t i = 0; i < ps->l->n_properties; i++)
-                if (streq(ps->l->properties[i].name, p.name)) {
+        for (size_t i = 0; i < l->n_properties; i++)
+                if (streq(l->properties[i].name, p.name)) {
                         free(p.name);
-                        return core_error_set(ps->err, EBADMSG, "line %u: property listed twice", f->line);
+                        return core_error_set(err, EBADMSG, "line %u: property listed twice", f->line);
                 }
         p.value = strdup(eq + 1);
-        n = p.value ? realloc(ps->l->properties, (ps->l->n_properties + 1) * sizeof(*n)) : NULL;
+        n = p.value ? realloc(l->properties, (l->n_properties + 1) * sizeof(*n)) : NULL;
         if (!n) {
                 free(p.name);
                 free(p.value);
                 return -ENOMEM;
         }
-        ps->l->properties = n;
-        n[ps->l->n_properties++] = p;
+        l->properties = n;
+        n[l->n_properties++] = p;
         return 0;
 }
 
-enum {
-        F_FORMAT, F_ID, F_REVISION, F_PRODUCT, F_LICENSEE, F_TYPE, F_ISSUED, F_NOT_BEFORE, F_NOT_AFTER,
-        F_MAINTENANCE, F_KEY, F_MACHINE_ID, F_DEVICE_KEY, F_NONCE, F_INTERVAL, F_GRACE, F_SERVER_URL,
-        _F_MAX,
-};
-
-static const char *const singular_fields[_F_MAX] = {
-        [F_FORMAT] = "licensed-license",
-        [F_ID] = "id",
-        [F_REVISION] = "revision",
-        [F_PRODUCT] = "product",
-        [F_LICENSEE] = "licensee",
-        [F_TYPE] = "type",
-        [F_ISSUED] = "issued",
-        [F_NOT_BEFORE] = "not-before",
-        [F_NOT_AFTER] = "not-after",
-        [F_MAINTENANCE] = "maintenance-until",
-        [F_KEY] = "key",
-        [F_MACHINE_ID] = "machine-id",
-        [F_DEVICE_KEY] = "device-key",
-        [F_NONCE] = "nonce",
-        [F_INTERVAL] = "validation-interval",
-        [F_GRACE] = "grace-period",
-        [F_SERVER_URL] = "server-url",
-};
-
-static int set_string(char **dst, const char *v) {
-        *dst = strdup(v);
-        return *dst ? 0 : -ENOMEM;
-}
-
-static int parse_singular(ParseState *ps, int which, const Field *f) {
-        License *l = ps->l;
-        const char *v = f->value;
-        int64_t *t = NULL, *d = NULL;
-
-        switch (which) {
-        case F_FORMAT:
-                if (f->line != 1)
-                        return core_error_set(ps->err, EBADMSG, "line %u: format line must come first", f->line);
-                if (!streq(v, LICENSE_FORMAT_VERSION))
-                        return core_error_set(ps->err, EPROTONOSUPPORT,
-                                              "license format version %.16s is not supported (this version "
-                                              "reads %s): update licensed",
-                                              v, LICENSE_FORMAT_VERSION);
-                return 0;
-        case F_ID:
-                if (!identifier_is_valid(v, LICENSE_ID_MAX))
-                        return core_error_set(ps->err, EBADMSG, "line %u: bad license id", f->line);
-                return set_string(&l->id, v);
-        case F_REVISION:
-                if (parse_u32(v, &l->revision) < 0)
-                        return core_error_set(ps->err, EBADMSG, "line %u: bad revision", f->line);
-                return 0;
-        case F_PRODUCT:
-                if (!product_id_is_valid(v))
-                        return core_error_set(ps->err, EBADMSG, "line %u: bad product id", f->line);
-                return set_string(&l->product, v);
-        case F_LICENSEE:
-                if (strlen(v) > LICENSE_TEXT_MAX)
-                        return core_error_set(ps->err, EBADMSG, "line %u: licensee too long", f->line);
-                return set_string(&l->licensee, v);
-        case F_TYPE:
-                l->type = license_type_from_string(v);
-                if (l->type < 0)
-                        return core_error_set(ps->err, EBADMSG, "line %u: unknown license type", f->line);
-                return 0;
-        case F_ISSUED: t = &l->issued; break;
-        case F_NOT_BEFORE: t = &l->not_before; break;
-        case F_NOT_AFTER: t = &l->not_after; break;
-        case F_MAINTENANCE: t = &l->maintenance_until; break;
-        case F_KEY:
-                if (strlen(v) > LICENSE_TEXT_MAX)
-                        return core_error_set(ps->err, EBADMSG, "line %u: key too long", f->line);
-                return set_string(&l->key, v);
-        case F_MACHINE_ID:
-                if (!hex_is_valid(v, MACHINE_ID_HEX_LEN))
-                        return core_error_set(ps->err, EBADMSG, "line %u: machine-id must be 32 hex digits",
-                                              f->line);
-                return set_string(&l->machine_id, v);
-        case F_DEVICE_KEY: {
-                EVP_PKEY *k = NULL;
-                if (ed25519_public_from_base64(v, &k, NULL) < 0)
-                        return core_error_set(ps->err, EBADMSG, "line %u: bad device-key", f->line);
-                EVP_PKEY_free(k);
-                return set_string(&l->device_key, v);
-        }
-        case F_NONCE:
-                if (!hex_is_valid(v, LICENSE_NONCE_HEX_LEN))
-                        return core_error_set(ps->err, EBADMSG, "line %u: nonce must be 32 hex digits", f->line);
-                return set_string(&l->nonce, v);
-        case F_INTERVAL: d = &l->validation_interval; break;
-        case F_GRACE: d = &l->grace_period; break;
-        case F_SERVER_URL:
-                if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
-                        return core_error_set(ps->err, EBADMSG, "line %u: server-url must be http(s)", f->line);
-                return set_string(&l->server_url, v);
-        default:
-                assert(false);
-        }
-        if (t && time_parse_rfc3339(v, t, NULL) < 0)
-                return core_error_set(ps->err, EBADMSG, "line %u: %s is not a UTC time", f->line, f->name);
-        if (d && duration_parse(v, d, NULL) < 0)
-                return core_error_set(ps->err, EBADMSG, "line %u: %s is not a duration", f->line, f->name);
-        return 0;
-}
-
-static int license_check_complete(const License *l, uint32_t seen, CoreError *err) {
-        static const int required[] = {F_FORMAT, F_ID, F_REVISION, F_PRODUCT, F_LICENSEE, F_TYPE, F_ISSUED};
-
-        for (size_t i = 0; i < ELEMENTSOF(required); i++)
-                if (!(seen & (1u << required[i])))
-                        return core_error_set(err, EBADMSG, "required field '%s' is missing",
-                                              singular_fields[required[i]]);
+static int license_check_complete(const License *l, CoreError *err) {
         if (l->type != LICENSE_PERPETUAL && l->not_after == TIME_UNSET)
                 return core_error_set(err, EBADMSG, "a %s license needs not-after", license_type_to_string(l->type));
         if (l->not_after != TIME_UNSET && l->not_after <= (l->not_before ?: l->issued))
@@ -339,43 +269,16 @@ static int license_check_complete(const License *l, uint32_t seen, CoreError *er
 }
 
 int license_parse_body(const uint8_t *body, size_t len, License *ret, CoreError *err) {
-        _cleanup_(fields_done) Fields fields = {};
         _cleanup_(license_done) License l = LICENSE_INIT;
-        ParseState ps = {.l = &l, .err = err};
         int r;
 
         assert(ret);
         license_init(&l);
 
-        r = fields_parse((const char *) body, len, &fields, err);
+        r = document_decode(&license_spec, (const char *) body, len, &l, NULL, NULL, err);
         if (r < 0)
                 return r;
-
-        for (size_t i = 0; i < fields.n; i++) {
-                const Field *f = &fields.items[i];
-                int which = -1;
-
-                if (streq(f->name, "feature"))
-                        r = parse_feature(&ps, f);
-                else if (streq(f->name, "property"))
-                        r = parse_property(&ps, f);
-                else {
-                        for (int k = 0; k < _F_MAX; k++)
-                                if (streq(f->name, singular_fields[k]))
-                                        which = k;
-                        if (which < 0)
-                                return core_error_set(err, EBADMSG, "line %u: unknown field '%s'", f->line,
-                                                      f->name);
-                        if (ps.seen & (1u << which))
-                                return core_error_set(err, EBADMSG, "line %u: '%s' appears twice", f->line,
-                                                      f->name);
-                        ps.seen |= 1u << which;
-                        r = parse_singular(&ps, which, f);
-                }
-                if (r < 0)
-                        return r;
-        }
-        r = license_check_complete(&l, ps.seen, err);
+        r = license_check_complete(&l, err);
         if (r < 0)
                 return r;
 
@@ -529,7 +432,7 @@ int license_add_feature_spec(License *l, const char *spec, CoreError *err) {
                         return core_error_set(err, EINVAL, "feature %s: '%.32s' is given twice", copy, tok);
                 if (strncmp(tok, "limit=", 6) == 0) {
                         have_limit = true;
-                        if (parse_u32(tok + 6, &limit) < 0 || limit == 0)
+                        if (field_parse_u32(tok + 6, &limit) < 0 || limit == 0)
                                 return core_error_set(err, EINVAL, "feature %s: limit must be a positive number",
                                                       copy);
                 } else if (strncmp(tok, "expires=", 8) == 0) {

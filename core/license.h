@@ -37,6 +37,8 @@
 #define LICENSE_PROPERTIES_MAX 64
 #define MACHINE_ID_HEX_LEN 32
 #define LICENSE_NONCE_HEX_LEN 32
+/* A buffer for a nonce as text: the hex digits and the NUL. */
+#define LICENSE_NONCE_STRING_SIZE (LICENSE_NONCE_HEX_LEN + 1)
 
 typedef enum LicenseType {
         LICENSE_PERPETUAL,

@@ -5,6 +5,7 @@
  * of systemd, so error paths cannot leak. */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,16 @@ static inline int streq_ptr(const char *a, const char *b) {
         if (!a || !b)
                 return a == b;
         return strcmp(a, b) == 0;
+}
+
+/* What follows PREFIX in S, or NULL when S does not start with it. */
+static inline const char *startswith(const char *s, const char *prefix) {
+        size_t n = strlen(prefix);
+        return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+static inline bool isempty(const char *s) {
+        return !s || !*s;
 }
 
 /* Wipe secrets before freeing them; the compiler may not elide this. */

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
-#include <inttypes.h>
 #include <stddef.h>
 
 #include "armor.h"
 #include "fields.h"
-#include "license-key.h"
 #include "license.h"
 #include "request.h"
 #include "string-table.h"
@@ -78,7 +76,7 @@ void validation_receipt_done(ValidationReceipt *r) {
         *r = (ValidationReceipt) VALIDATION_RECEIPT_INIT;
 }
 
-int nonce_generate(char out[static 33]) {
+int nonce_generate(char out[static LICENSE_NONCE_STRING_SIZE]) {
         uint8_t b[16];
         int r;
 
@@ -90,36 +88,13 @@ int nonce_generate(char out[static 33]) {
         return 0;
 }
 
-/* Both kinds of document are described by one table each: the order of the
- * table is the order of the canonical body, and each entry says how its
- * value is checked and where it is stored. Formatting and parsing walk the
- * same table, so they cannot disagree. */
+/* Both kinds of document are described by one table each (core/fields.h):
+ * the order of the table is the order of the canonical body, and each entry
+ * says which validator judges its value and where it is stored. Formatting
+ * and parsing walk the same table, so they cannot disagree. */
 
-typedef enum ValueKind {
-        VALUE_FORMAT, /* the first line: "licensed-request: 1" */
-        VALUE_TYPE,   /* MachineRequestType */
-        VALUE_STATUS, /* ReceiptStatus */
-        VALUE_PRODUCT,
-        VALUE_LICENSE_ID,
-        VALUE_REVISION, /* uint32_t */
-        VALUE_LICENSE_KEY,
-        VALUE_HEX32, /* machine-id, nonce */
-        VALUE_DEVICE_KEY,
-        VALUE_TIME, /* int64_t */
-        VALUE_HOSTNAME,
-} ValueKind;
-
-typedef struct FieldSpec {
-        const char *name;
-        ValueKind kind;
-        size_t offset; /* of the member in MachineRequest or ValidationReceipt */
-} FieldSpec;
-
-typedef struct DocumentSpec {
-        const char *what; /* "request", "receipt": for messages */
-        const FieldSpec *fields;
-        size_t n_fields;
-} DocumentSpec;
+_Static_assert(sizeof(MachineRequestType) == sizeof(int) && sizeof(ReceiptStatus) == sizeof(int),
+               "the enum members are read and written as int");
 
 enum {
         RQ_FORMAT, RQ_TYPE, RQ_PRODUCT, RQ_KEY, RQ_LICENSE_ID, RQ_REVISION, RQ_MACHINE_ID, RQ_DEVICE_KEY,
@@ -127,21 +102,28 @@ enum {
         _RQ_MAX,
 };
 
+#define AT(m) .offset = offsetof(MachineRequest, m)
+
+/* Which fields a type has is decided by request_required[] below, after
+ * the type is known; so none is FIELD_REQUIRED here. */
 static const FieldSpec request_fields[_RQ_MAX] = {
-        [RQ_FORMAT] = {"licensed-request", VALUE_FORMAT, 0},
-        [RQ_TYPE] = {"type", VALUE_TYPE, offsetof(MachineRequest, type)},
-        [RQ_PRODUCT] = {"product", VALUE_PRODUCT, offsetof(MachineRequest, product)},
-        [RQ_KEY] = {"key", VALUE_LICENSE_KEY, offsetof(MachineRequest, key)},
-        [RQ_LICENSE_ID] = {"license-id", VALUE_LICENSE_ID, offsetof(MachineRequest, license_id)},
-        [RQ_REVISION] = {"revision", VALUE_REVISION, offsetof(MachineRequest, revision)},
-        [RQ_MACHINE_ID] = {"machine-id", VALUE_HEX32, offsetof(MachineRequest, machine_id)},
-        [RQ_DEVICE_KEY] = {"device-key", VALUE_DEVICE_KEY, offsetof(MachineRequest, device_key)},
-        [RQ_NONCE] = {"nonce", VALUE_HEX32, offsetof(MachineRequest, nonce)},
-        [RQ_CREATED] = {"created", VALUE_TIME, offsetof(MachineRequest, created)},
-        [RQ_HOSTNAME] = {"hostname", VALUE_HOSTNAME, offsetof(MachineRequest, hostname)},
+        [RQ_FORMAT] = {"licensed-request", FIELD_VERSION, .flags = 0},
+        [RQ_TYPE] = {"type", FIELD_ENUM, AT(type), .names = machine_request_type_table,
+                     .n_names = _MACHINE_REQUEST_TYPE_MAX, .noun = "request type"},
+        [RQ_PRODUCT] = {"product", FIELD_PRODUCT, AT(product)},
+        [RQ_KEY] = {"key", FIELD_LICENSE_KEY, AT(key)},
+        [RQ_LICENSE_ID] = {"license-id", FIELD_LICENSE_ID, AT(license_id)},
+        [RQ_REVISION] = {"revision", FIELD_U32, AT(revision)},
+        [RQ_MACHINE_ID] = {"machine-id", FIELD_HEX, AT(machine_id), .max = MACHINE_ID_HEX_LEN},
+        [RQ_DEVICE_KEY] = {"device-key", FIELD_PUBLIC_KEY, AT(device_key)},
+        [RQ_NONCE] = {"nonce", FIELD_HEX, AT(nonce), .max = LICENSE_NONCE_HEX_LEN},
+        [RQ_CREATED] = {"created", FIELD_TIME, AT(created)},
+        [RQ_HOSTNAME] = {"hostname", FIELD_TEXT, AT(hostname), .max = MACHINE_REQUEST_HOSTNAME_MAX},
 };
 
-static const DocumentSpec request_spec = {"request", request_fields, _RQ_MAX};
+#undef AT
+
+static const DocumentSpec request_spec = {"request", DOCUMENT_FORMAT_VERSION, request_fields, _RQ_MAX};
 
 #define RQ_COMMON                                                                                           \
         (BIT(RQ_FORMAT) | BIT(RQ_TYPE) | BIT(RQ_PRODUCT) | BIT(RQ_MACHINE_ID) | BIT(RQ_DEVICE_KEY) |      \
@@ -160,191 +142,24 @@ enum {
         _RC_MAX,
 };
 
+#define AT(m) .offset = offsetof(ValidationReceipt, m)
+#define REQ FIELD_REQUIRED
+
 static const FieldSpec receipt_fields[_RC_MAX] = {
-        [RC_FORMAT] = {"licensed-receipt", VALUE_FORMAT, 0},
-        [RC_LICENSE_ID] = {"license-id", VALUE_LICENSE_ID, offsetof(ValidationReceipt, license_id)},
-        [RC_PRODUCT] = {"product", VALUE_PRODUCT, offsetof(ValidationReceipt, product)},
-        [RC_MACHINE_ID] = {"machine-id", VALUE_HEX32, offsetof(ValidationReceipt, machine_id)},
-        [RC_NONCE] = {"nonce", VALUE_HEX32, offsetof(ValidationReceipt, nonce)},
-        [RC_VALIDATED] = {"validated", VALUE_TIME, offsetof(ValidationReceipt, validated)},
-        [RC_STATUS] = {"status", VALUE_STATUS, offsetof(ValidationReceipt, status)},
+        [RC_FORMAT] = {"licensed-receipt", FIELD_VERSION, .flags = REQ},
+        [RC_LICENSE_ID] = {"license-id", FIELD_LICENSE_ID, .flags = REQ, AT(license_id)},
+        [RC_PRODUCT] = {"product", FIELD_PRODUCT, .flags = REQ, AT(product)},
+        [RC_MACHINE_ID] = {"machine-id", FIELD_HEX, .flags = REQ, AT(machine_id), .max = MACHINE_ID_HEX_LEN},
+        [RC_NONCE] = {"nonce", FIELD_HEX, .flags = REQ, AT(nonce), .max = LICENSE_NONCE_HEX_LEN},
+        [RC_VALIDATED] = {"validated", FIELD_TIME, .flags = REQ, AT(validated)},
+        [RC_STATUS] = {"status", FIELD_ENUM, .flags = REQ, AT(status), .names = receipt_status_table,
+                       .n_names = _RECEIPT_STATUS_MAX, .noun = "status"},
 };
 
-static const DocumentSpec receipt_spec = {"receipt", receipt_fields, _RC_MAX};
+#undef AT
+#undef REQ
 
-#define RC_ALL (BIT(_RC_MAX) - 1)
-
-/* Formatting ------------------------------------------------------------ */
-
-static int document_format(const DocumentSpec *d, const void *doc, uint32_t include, char **ret, size_t *ret_len) {
-        FieldWriter w = {};
-
-        for (size_t i = 0; i < d->n_fields; i++) {
-                const FieldSpec *s = &d->fields[i];
-                const uint8_t *p = (const uint8_t *) doc + s->offset;
-
-                if (!(include & BIT(i)))
-                        continue;
-                switch (s->kind) {
-                case VALUE_FORMAT:
-                        field_write(&w, s->name, DOCUMENT_FORMAT_VERSION);
-                        break;
-                case VALUE_TYPE:
-                        field_write(&w, s->name, machine_request_type_to_string(*(const MachineRequestType *) p));
-                        break;
-                case VALUE_STATUS:
-                        field_write(&w, s->name, receipt_status_to_string(*(const ReceiptStatus *) p));
-                        break;
-                case VALUE_REVISION:
-                        field_writef(&w, s->name, "%" PRIu32, *(const uint32_t *) p);
-                        break;
-                case VALUE_TIME:
-                        field_write_time(&w, s->name, *(const int64_t *) p);
-                        break;
-                default:
-                        field_write(&w, s->name, *(char *const *) p);
-                }
-        }
-        return field_writer_finish(&w, ret, ret_len);
-}
-
-/* Parsing --------------------------------------------------------------- */
-
-static int parse_value(const DocumentSpec *d, const FieldSpec *s, const Field *f, void *doc, CoreError *err) {
-        uint8_t *p = (uint8_t *) doc + s->offset;
-        const char *v = f->value;
-        int r;
-
-        switch (s->kind) {
-        case VALUE_FORMAT:
-                if (f->line != 1)
-                        return core_error_set(err, EBADMSG, "line %u: format line must come first", f->line);
-                if (!streq(v, DOCUMENT_FORMAT_VERSION))
-                        return core_error_set(err, EPROTONOSUPPORT,
-                                              "%s format version %.16s is not supported (this version reads "
-                                              "%s): update licensed",
-                                              d->what, v, DOCUMENT_FORMAT_VERSION);
-                return 0;
-        case VALUE_TYPE: {
-                MachineRequestType t = machine_request_type_from_string(v);
-                if (t < 0)
-                        return core_error_set(err, EBADMSG,
-                                              "line %u: unknown request type (activation, validation or "
-                                              "deactivation)",
-                                              f->line);
-                *(MachineRequestType *) p = t;
-                return 0;
-        }
-        case VALUE_STATUS: {
-                ReceiptStatus st = receipt_status_from_string(v);
-                if (st < 0)
-                        return core_error_set(err, EBADMSG, "line %u: unknown status (valid or revoked)", f->line);
-                *(ReceiptStatus *) p = st;
-                return 0;
-        }
-        case VALUE_REVISION: {
-                char *end;
-                unsigned long n;
-
-                errno = 0;
-                n = strtoul(v, &end, 10);
-                if (!(v[0] >= '0' && v[0] <= '9') || errno || *end || n > UINT32_MAX)
-                        return core_error_set(err, EBADMSG, "line %u: bad revision", f->line);
-                *(uint32_t *) p = (uint32_t) n;
-                return 0;
-        }
-        case VALUE_TIME:
-                if (time_parse_rfc3339(v, (int64_t *) p, NULL) < 0)
-                        return core_error_set(err, EBADMSG, "line %u: %s is not a UTC time", f->line, f->name);
-                return 0;
-        case VALUE_PRODUCT:
-                if (!product_id_is_valid(v))
-                        return core_error_set(err, EBADMSG, "line %u: bad product id", f->line);
-                break;
-        case VALUE_LICENSE_ID:
-                if (!identifier_is_valid(v, LICENSE_ID_MAX))
-                        return core_error_set(err, EBADMSG, "line %u: bad license id", f->line);
-                break;
-        case VALUE_LICENSE_KEY: {
-                char canonical[LICENSE_KEY_STRING_SIZE];
-
-                r = license_key_normalize(v, canonical, err);
-                if (r < 0) {
-                        core_error_prefix(err, "line %u: key: ", f->line);
-                        return -EBADMSG;
-                }
-                if (!streq(v, canonical))
-                        return core_error_set(err, EBADMSG, "line %u: key is not in canonical form", f->line);
-                break;
-        }
-        case VALUE_HEX32:
-                if (!hex_is_valid(v, 32))
-                        return core_error_set(err, EBADMSG, "line %u: %s must be 32 lower-case hex digits",
-                                              f->line, f->name);
-                break;
-        case VALUE_DEVICE_KEY: {
-                _cleanup_pkey_ EVP_PKEY *k = NULL;
-                _cleanup_free_ char *canonical = NULL;
-
-                /* Exactly one text per key: re-encoding must give the same string. */
-                if (ed25519_public_from_base64(v, &k, NULL) < 0 || ed25519_public_base64(k, &canonical) < 0 ||
-                    !streq(v, canonical))
-                        return core_error_set(err, EBADMSG, "line %u: bad device-key", f->line);
-                break;
-        }
-        case VALUE_HOSTNAME:
-                if (strlen(v) > MACHINE_REQUEST_HOSTNAME_MAX)
-                        return core_error_set(err, EBADMSG, "line %u: hostname is longer than %d bytes", f->line,
-                                              MACHINE_REQUEST_HOSTNAME_MAX);
-                break;
-        default:
-                assert(false);
-        }
-        *(char **) p = strdup(v);
-        return *(char **) p ? 0 : -ENOMEM;
-}
-
-/* Fills doc from body; returns which fields were seen (bit per table entry)
- * and the line of each. Unknown and repeated fields are errors. */
-static int document_parse(const DocumentSpec *d, const uint8_t *body, size_t len, void *doc, uint32_t *ret_seen,
-                          unsigned *lines, CoreError *err) {
-        _cleanup_(fields_done) Fields fields = {};
-        uint32_t seen = 0;
-        int r;
-
-        r = fields_parse((const char *) body, len, &fields, err);
-        if (r < 0)
-                return r;
-
-        for (size_t i = 0; i < fields.n; i++) {
-                const Field *f = &fields.items[i];
-                size_t which;
-
-                for (which = 0; which < d->n_fields; which++)
-                        if (streq(f->name, d->fields[which].name))
-                                break;
-                if (which >= d->n_fields)
-                        return core_error_set(err, EBADMSG, "line %u: unknown field '%s'", f->line, f->name);
-                if (seen & BIT(which))
-                        return core_error_set(err, EBADMSG, "line %u: '%s' appears twice", f->line, f->name);
-                seen |= BIT(which);
-                lines[which] = f->line;
-                r = parse_value(d, &d->fields[which], f, doc, err);
-                if (r < 0)
-                        return r;
-        }
-        *ret_seen = seen;
-        return 0;
-}
-
-static int check_required(const DocumentSpec *d, uint32_t seen, uint32_t required, const char *noun,
-                          CoreError *err) {
-        for (size_t i = 0; i < d->n_fields; i++)
-                if ((required & BIT(i)) && !(seen & BIT(i)))
-                        return core_error_set(err, EBADMSG, "required field '%s' is missing%s%s",
-                                              d->fields[i].name, noun ? " from the " : "", noun ?: "");
-        return 0;
-}
+static const DocumentSpec receipt_spec = {"receipt", DOCUMENT_FORMAT_VERSION, receipt_fields, _RC_MAX};
 
 static int machine_request_parse_body(const uint8_t *body, size_t len, MachineRequest *ret, CoreError *err) {
         _cleanup_(machine_request_done) MachineRequest mr = MACHINE_REQUEST_INIT;
@@ -352,11 +167,11 @@ static int machine_request_parse_body(const uint8_t *body, size_t len, MachineRe
         uint32_t seen, allowed;
         int r;
 
-        r = document_parse(&request_spec, body, len, &mr, &seen, lines, err);
+        r = document_decode(&request_spec, (const char *) body, len, &mr, &seen, lines, err);
         if (r < 0)
                 return r;
         /* The type decides the rest, so it must be there before anything else is judged. */
-        r = check_required(&request_spec, seen, BIT(RQ_FORMAT) | BIT(RQ_TYPE), NULL, err);
+        r = document_check_required(&request_spec, seen, BIT(RQ_FORMAT) | BIT(RQ_TYPE), NULL, err);
         if (r < 0)
                 return r;
         allowed = request_required[mr.type] | RQ_OPTIONAL;
@@ -364,7 +179,8 @@ static int machine_request_parse_body(const uint8_t *body, size_t len, MachineRe
                 if ((seen & BIT(i)) && !(allowed & BIT(i)))
                         return core_error_set(err, EBADMSG, "line %u: '%s' is not a field of the %s", lines[i],
                                               request_fields[i].name, request_types[mr.type].noun);
-        r = check_required(&request_spec, seen, request_required[mr.type], request_types[mr.type].noun, err);
+        r = document_check_required(&request_spec, seen, request_required[mr.type], request_types[mr.type].noun,
+                                    err);
         if (r < 0)
                 return r;
         *ret = mr;
@@ -375,14 +191,9 @@ static int machine_request_parse_body(const uint8_t *body, size_t len, MachineRe
 static int validation_receipt_parse_body(const uint8_t *body, size_t len, ValidationReceipt *ret,
                                          CoreError *err) {
         _cleanup_(validation_receipt_done) ValidationReceipt rc = VALIDATION_RECEIPT_INIT;
-        unsigned lines[_RC_MAX] = {};
-        uint32_t seen;
         int r;
 
-        r = document_parse(&receipt_spec, body, len, &rc, &seen, lines, err);
-        if (r < 0)
-                return r;
-        r = check_required(&receipt_spec, seen, RC_ALL, NULL, err);
+        r = document_decode(&receipt_spec, (const char *) body, len, &rc, NULL, NULL, err);
         if (r < 0)
                 return r;
         *ret = rc;
@@ -412,7 +223,7 @@ int machine_request_sign(const MachineRequest *r, EVP_PKEY *device_key, char **r
         /* Members the type has no field for must be empty, not silently dropped. */
         if (r->type == MACHINE_REQUEST_ACTIVATION ? r->license_id || r->revision : !!r->key)
                 return -EINVAL;
-        k = document_format(&request_spec, r, request_required[r->type] | RQ_OPTIONAL, &body, &len);
+        k = document_encode(&request_spec, r, request_required[r->type] | RQ_OPTIONAL, &body, &len);
         if (k < 0)
                 return k;
         /* Refuse to sign what the other side would reject. */
@@ -487,7 +298,7 @@ int validation_receipt_sign(const ValidationReceipt *r, EVP_PKEY *vendor_key, ch
         assert(vendor_key);
         assert(ret);
 
-        k = document_format(&receipt_spec, r, RC_ALL, &body, &len);
+        k = document_encode(&receipt_spec, r, FIELDS_ALL, &body, &len);
         if (k < 0)
                 return k;
         if (validation_receipt_parse_body((const uint8_t *) body, len, &check, NULL) < 0)

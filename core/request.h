@@ -19,6 +19,7 @@
 
 #include "crypto.h"
 #include "error.h"
+#include "license.h"
 #include "product.h"
 
 typedef enum MachineRequestType {
@@ -35,9 +36,9 @@ typedef struct MachineRequest {
         char *key;          /* activation: the full license key, canonical form */
         char *license_id;   /* validation, deactivation */
         uint32_t revision;  /* validation, deactivation: the installed revision */
-        char *machine_id;   /* 32 hex, all types */
+        char *machine_id;   /* MACHINE_ID_HEX_LEN hex digits, all types */
         char *device_key;   /* base64 Ed25519 public key, all types */
-        char *nonce;        /* 32 hex, all types */
+        char *nonce;        /* LICENSE_NONCE_HEX_LEN hex digits, all types */
         int64_t created;    /* all types */
         char *hostname;     /* optional, informational only */
 } MachineRequest;
@@ -106,4 +107,4 @@ int validation_receipt_verify_with_products(const char *text, size_t len, const 
                                             ValidationReceipt *ret, CoreError *err);
 
 /* 16 random bytes as 32 lower-case hex digits plus NUL. */
-int nonce_generate(char out[static 33]);
+int nonce_generate(char out[static LICENSE_NONCE_STRING_SIZE]);

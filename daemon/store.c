@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -86,75 +87,58 @@ char *store_path(const Store *s, const char *subdir, const char *name, const cha
 
 /* State files ------------------------------------------------------------ */
 
-static int state_format(const LicenseState *st, char **ret, size_t *ret_len) {
-        FieldWriter w = {};
+/* The state files are read and written through the codec of core/fields.h,
+ * as the signed documents are: each is a table, and each value is judged by
+ * the one validator of its kind. */
 
-        field_write(&w, "licensed-state", "1");
-        field_write_time(&w, "installed", st->installed);
-        field_write_time(&w, "last-validation", st->last_validation);
-        field_write_time(&w, "last-attempt", st->last_attempt);
-        field_write(&w, "revoked", st->revoked ? "yes" : "no");
-        if (st->validation_nonce[0])
-                field_write(&w, "validation-nonce", st->validation_nonce);
-        if (st->last_error[0])
-                field_write(&w, "last-error", st->last_error);
-        if (st->announced[0])
-                field_write(&w, "announced", st->announced);
-        if (st->warned_days_left > 0)
-                field_writef(&w, "warned-days-left", "%lld", (long long) st->warned_days_left);
-        return field_writer_finish(&w, ret, ret_len);
+enum {
+        ST_FORMAT, ST_INSTALLED, ST_LAST_VALIDATION, ST_LAST_ATTEMPT, ST_REVOKED, ST_NONCE, ST_LAST_ERROR,
+        ST_ANNOUNCED, ST_WARNED,
+        _ST_MAX,
+};
+
+#define AT(m) .offset = offsetof(LicenseState, m)
+#define INLINE_MAX(m) (sizeof(((LicenseState *) NULL)->m) - 1)
+
+static const FieldSpec state_fields[_ST_MAX] = {
+        [ST_FORMAT] = {"licensed-state", FIELD_VERSION, .flags = FIELD_REQUIRED},
+        [ST_INSTALLED] = {"installed", FIELD_TIME, AT(installed)},
+        [ST_LAST_VALIDATION] = {"last-validation", FIELD_TIME, AT(last_validation)},
+        [ST_LAST_ATTEMPT] = {"last-attempt", FIELD_TIME, AT(last_attempt)},
+        [ST_REVOKED] = {"revoked", FIELD_BOOL, AT(revoked)},
+        [ST_NONCE] = {"validation-nonce", FIELD_HEX, .flags = FIELD_INLINE, AT(validation_nonce),
+                      .max = LICENSE_NONCE_HEX_LEN},
+        [ST_LAST_ERROR] = {"last-error", FIELD_TEXT, .flags = FIELD_INLINE, AT(last_error),
+                           .max = INLINE_MAX(last_error)},
+        [ST_ANNOUNCED] = {"announced", FIELD_TEXT, .flags = FIELD_INLINE, AT(announced),
+                          .max = INLINE_MAX(announced)},
+        [ST_WARNED] = {"warned-days-left", FIELD_COUNT, AT(warned_days_left)},
+};
+
+#undef AT
+#undef INLINE_MAX
+
+_Static_assert(sizeof(((LicenseState *) NULL)->validation_nonce) == LICENSE_NONCE_STRING_SIZE,
+               "validation_nonce holds a nonce");
+
+static const DocumentSpec state_spec = {"state", "1", state_fields, _ST_MAX};
+
+static int state_format(const LicenseState *st, char **ret, size_t *ret_len) {
+        uint32_t include = FIELDS_ALL;
+
+        /* Not written at its "none" value, so a state file says only what is known. */
+        if (st->warned_days_left <= 0)
+                include &= ~(UINT32_C(1) << ST_WARNED);
+        return document_encode(&state_spec, st, include, ret, ret_len);
 }
 
 static int state_parse(const char *text, size_t len, LicenseState *ret, CoreError *err) {
-        _cleanup_(fields_done) Fields f = {};
         LicenseState st = {};
-        bool version = false;
         int r;
 
-        r = fields_parse(text, len, &f, err);
+        r = document_decode(&state_spec, text, len, &st, NULL, NULL, err);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < f.n; i++) {
-                const char *n = f.items[i].name, *v = f.items[i].value;
-                int64_t *t = NULL;
-
-                if (streq(n, "licensed-state"))
-                        version = streq(v, "1");
-                else if (streq(n, "installed"))
-                        t = &st.installed;
-                else if (streq(n, "last-validation"))
-                        t = &st.last_validation;
-                else if (streq(n, "last-attempt"))
-                        t = &st.last_attempt;
-                else if (streq(n, "revoked")) {
-                        if (!streq(v, "yes") && !streq(v, "no"))
-                                return core_error_set(err, EBADMSG, "line %u: revoked must be yes or no",
-                                                      f.items[i].line);
-                        st.revoked = streq(v, "yes");
-                } else if (streq(n, "validation-nonce")) {
-                        if (!hex_is_valid(v, 32))
-                                return core_error_set(err, EBADMSG, "line %u: bad nonce", f.items[i].line);
-                        memcpy(st.validation_nonce, v, 33);
-                } else if (streq(n, "last-error"))
-                        snprintf(st.last_error, sizeof(st.last_error), "%s", v);
-                else if (streq(n, "announced")) {
-                        if (strlen(v) >= sizeof(st.announced))
-                                return core_error_set(err, EBADMSG, "line %u: bad announced status", f.items[i].line);
-                        snprintf(st.announced, sizeof(st.announced), "%s", v);
-                } else if (streq(n, "warned-days-left")) {
-                        char *end;
-                        errno = 0;
-                        st.warned_days_left = strtoll(v, &end, 10);
-                        if (errno || *end || st.warned_days_left < 0)
-                                return core_error_set(err, EBADMSG, "line %u: bad warned-days-left", f.items[i].line);
-                }
-                else
-                        return core_error_set(err, EBADMSG, "line %u: unknown field '%s'", f.items[i].line, n);
-                if (t && time_parse_rfc3339(v, t, err) < 0)
-                        return core_error_set(err, EBADMSG, "line %u: bad time", f.items[i].line);
-        }
-        if (!version)
-                return core_error_set(err, EBADMSG, "not a licensed state file (version 1)");
         *ret = st;
         return 0;
 }
@@ -320,18 +304,41 @@ static int save_small(Store *s, const char *subdir, const char *name, const char
         return write_file_atomic(path, text, strlen(text), mode);
 }
 
+/* pending/PRODUCT.activation: the nonce of the latest offline activation
+ * request, and when it was made (for the administrator). */
+typedef struct Pending {
+        char nonce[LICENSE_NONCE_STRING_SIZE];
+        int64_t created;
+} Pending;
+
+enum { PD_NONCE, PD_CREATED, _PD_MAX };
+
+static const FieldSpec pending_fields[_PD_MAX] = {
+        [PD_NONCE] = {"nonce", FIELD_HEX, .flags = FIELD_REQUIRED | FIELD_INLINE,
+                      .offset = offsetof(Pending, nonce), .max = LICENSE_NONCE_HEX_LEN},
+        [PD_CREATED] = {"created", FIELD_TIME, .offset = offsetof(Pending, created)},
+};
+
+static const DocumentSpec pending_spec = {"pending request", NULL, pending_fields, _PD_MAX};
+
 int store_save_pending(Store *s, const char *product, const char *nonce) {
         _cleanup_free_ char *text = NULL;
-        char ts[RFC3339_MAX];
+        Pending p = {.created = now_realtime()};
+        size_t len;
+        int r;
 
-        if (asprintf(&text, "nonce: %s\ncreated: %s\n", nonce, time_format_rfc3339(now_realtime(), ts)) < 0)
-                return -ENOMEM;
+        if (strlen(nonce) >= sizeof(p.nonce))
+                return -EINVAL;
+        strcpy(p.nonce, nonce);
+        r = document_encode(&pending_spec, &p, FIELDS_ALL, &text, &len);
+        if (r < 0)
+                return r;
         return save_small(s, "pending", product, ".activation", text, 0600);
 }
 
-int store_load_pending(Store *s, const char *product, char out[static 33]) {
+int store_load_pending(Store *s, const char *product, char out[static LICENSE_NONCE_STRING_SIZE]) {
         _cleanup_free_ char *path = store_path(s, "pending", product, ".activation"), *text = NULL;
-        _cleanup_(fields_done) Fields f = {};
+        Pending p = {};
         size_t len;
         int r;
 
@@ -340,15 +347,11 @@ int store_load_pending(Store *s, const char *product, char out[static 33]) {
         r = read_file(path, 4096, &text, &len);
         if (r < 0)
                 return r;
-        r = fields_parse(text, len, &f, NULL);
+        r = document_decode(&pending_spec, text, len, &p, NULL, NULL, NULL);
         if (r < 0)
-                return r;
-        for (size_t i = 0; i < f.n; i++)
-                if (streq(f.items[i].name, "nonce") && hex_is_valid(f.items[i].value, 32)) {
-                        memcpy(out, f.items[i].value, 33);
-                        return 0;
-                }
-        return -EBADMSG;
+                return r == -ENOMEM ? r : -EBADMSG;
+        memcpy(out, p.nonce, sizeof(p.nonce));
+        return 0;
 }
 
 int store_remove_pending(Store *s, const char *product) {
@@ -364,20 +367,50 @@ int store_save_proof(Store *s, const char *id, const char *proof) {
         return save_small(s, "deactivated", id, ".proof", proof, 0600);
 }
 
-int store_save_clock(Store *s, const ClockMark *m) {
-        char text[160], ts[RFC3339_MAX];
+/* "boot-id: unknown" when the boot id could not be read. Any other value
+ * that is not a boot id also means unknown (docs/state.md): the mark then
+ * only loses its same-boot shortcut, which is no reason to call the whole
+ * clock damaged. */
+static int parse_boot_id(void *doc, const Field *f, CoreError *err) {
+        ClockMark *m = doc;
 
-        snprintf(text, sizeof(text), "high-water: %s\nboot-id: %s\nboottime: %lld\n",
-                 time_format_rfc3339(m->high_water, ts), m->boot_id[0] ? m->boot_id : "unknown",
-                 (long long) m->boottime);
+        if (hex_is_valid(f->value, MACHINE_ID_HEX_LEN))
+                memcpy(m->boot_id, f->value, sizeof(m->boot_id));
+        else
+                m->boot_id[0] = 0;
+        return 0;
+}
+
+static void format_boot_id(FieldWriter *w, const char *name, const void *doc) {
+        const ClockMark *m = doc;
+        field_write(w, name, m->boot_id[0] ? m->boot_id : "unknown");
+}
+
+enum { CL_HIGH_WATER, CL_BOOT_ID, CL_BOOTTIME, _CL_MAX };
+
+static const FieldSpec clock_fields[_CL_MAX] = {
+        [CL_HIGH_WATER] = {"high-water", FIELD_TIME, .flags = FIELD_REQUIRED,
+                           .offset = offsetof(ClockMark, high_water)},
+        [CL_BOOT_ID] = {"boot-id", FIELD_CUSTOM, .parse = parse_boot_id, .format = format_boot_id},
+        [CL_BOOTTIME] = {"boottime", FIELD_COUNT, .offset = offsetof(ClockMark, boottime)},
+};
+
+static const DocumentSpec clock_spec = {"clock", NULL, clock_fields, _CL_MAX};
+
+int store_save_clock(Store *s, const ClockMark *m) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r;
+
+        r = document_encode(&clock_spec, m, FIELDS_ALL, &text, &len);
+        if (r < 0)
+                return r;
         return save_small(s, NULL, "clock", NULL, text, 0600);
 }
 
 int store_load_clock(Store *s, ClockMark *ret) {
         _cleanup_free_ char *path = store_path(s, NULL, "clock", NULL), *text = NULL;
-        _cleanup_(fields_done) Fields f = {};
         ClockMark m = {};
-        bool have_hw = false;
         size_t len;
         int r;
 
@@ -386,29 +419,9 @@ int store_load_clock(Store *s, ClockMark *ret) {
         r = read_file(path, 4096, &text, &len);
         if (r < 0)
                 return r;
-        r = fields_parse(text, len, &f, NULL);
+        r = document_decode(&clock_spec, text, len, &m, NULL, NULL, NULL);
         if (r < 0)
-                return -EBADMSG;
-        for (size_t i = 0; i < f.n; i++) {
-                const char *n = f.items[i].name, *v = f.items[i].value;
-                if (streq(n, "high-water")) {
-                        if (time_parse_rfc3339(v, &m.high_water, NULL) < 0)
-                                return -EBADMSG;
-                        have_hw = true;
-                } else if (streq(n, "boot-id")) {
-                        if (hex_is_valid(v, 32))
-                                memcpy(m.boot_id, v, 33);
-                } else if (streq(n, "boottime")) {
-                        char *end;
-                        errno = 0;
-                        m.boottime = strtoll(v, &end, 10);
-                        if (errno || *end || m.boottime < 0)
-                                return -EBADMSG;
-                } else
-                        return -EBADMSG;
-        }
-        if (!have_hw)
-                return -EBADMSG;
+                return r == -ENOMEM ? r : -EBADMSG;
         *ret = m;
         return 0;
 }

@@ -27,7 +27,7 @@ typedef struct LicenseState {
         int64_t last_validation; /* TIME_UNSET: never */
         int64_t last_attempt;    /* last validation attempt, successful or not */
         bool revoked;
-        char validation_nonce[33]; /* pending offline validation request, "" if none */
+        char validation_nonce[LICENSE_NONCE_STRING_SIZE]; /* pending offline validation request, "" if none */
         char last_error[256];      /* last validation failure, "" if none */
         char announced[24];        /* status last announced in the journal, "" for licensed */
         int64_t warned_days_left;  /* last grace warning's days left, 0 if none */
@@ -61,8 +61,8 @@ int store_remove_license(Store *s, const char *id);
 int store_quarantine(Store *s, const char *path, char **ret_moved);
 
 int store_save_pending(Store *s, const char *product, const char *nonce);
-/* -ENOENT if none. out must hold 33 bytes. */
-int store_load_pending(Store *s, const char *product, char out[static 33]);
+/* -ENOENT if none, -EBADMSG if damaged. */
+int store_load_pending(Store *s, const char *product, char out[static LICENSE_NONCE_STRING_SIZE]);
 int store_remove_pending(Store *s, const char *product);
 
 int store_save_proof(Store *s, const char *id, const char *proof);
@@ -72,7 +72,7 @@ int store_save_proof(Store *s, const char *id, const char *proof);
  * whatever the wall clock says. */
 typedef struct ClockMark {
         int64_t high_water; /* wall clock, seconds */
-        char boot_id[33];   /* "" if unknown */
+        char boot_id[MACHINE_ID_HEX_LEN + 1]; /* a 128-bit id like the machine id; "" if unknown */
         int64_t boottime;   /* CLOCK_BOOTTIME seconds at high_water */
 } ClockMark;
 

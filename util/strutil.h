@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "macro.h"
 #include "text-check.h"
 
 /* Skips leading and trailing ASCII whitespace in place; returns s. */
@@ -17,12 +18,4 @@ char *strstrip(char *s);
 
 char *strdup_or_null(const char *s);
 
-/* What follows PREFIX in S, or NULL when S does not start with it. */
-static inline const char *startswith(const char *s, const char *prefix) {
-        size_t n = strlen(prefix);
-        return strncmp(s, prefix, n) == 0 ? s + n : NULL;
-}
-
-static inline bool isempty(const char *s) {
-        return !s || !*s;
-}
+/* startswith() and isempty() are core's (macro.h): the parsers use them. */

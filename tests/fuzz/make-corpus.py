@@ -126,6 +126,12 @@ for f in sorted((data / "product").glob("*.conf")) + sorted((data / "product" / 
 for i, s in enumerate(["2026-11-22T10:00:00Z", "2026-11-22", "2024-02-29", "1970-01-01T00:00:01Z",
                        "9999-12-31T23:59:59Z", "14d", "90m", "3600", "2w", "12h", "1s"]):
     add("timeutil", f"t{i:02}", s)
+# fuzz-document's table (all-kinds.h) has a field of every value kind.
+add("document", "minimal", "test-doc: 1\nnumber: 0\n")
+add("document", "all-kinds", "test-doc: 1\nnumber: 42\ncount: 7\nwhen: 2026-01-01T00:00:00Z\nperiod: 2w\n"
+    "flag: yes\ncolor: green\nid: acme-0001\nproduct: com.example.app\nhex: 0123456789abcdef0123456789abcdef\n"
+    "pub: i9Yz/Evri598a63NwLaEK/QhVCNTY2Lg0oSmub/nWrI=\nkey: 0Q2P5-RVSNN-V0YDN-QGWVJ-B7Y90\n"
+    "url: https://licensing.example.com\ntext: ACME Corp\nshort-hex: deadbeef\ntag: a\ntag: b\n")
 
 # Write ----------------------------------------------------------------------------
 for target, files in corpus.items():

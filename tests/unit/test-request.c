@@ -378,6 +378,9 @@ static void test_body_errors(void **state) {
 
         /* Field values, each swapped in for the good one. */
         expect_body_error(MACHINE_REQUEST_VALIDATION, "revision", "revision: -1\n", "bad revision");
+        /* One u32 parser for revisions everywhere: no leading zero, as in licenses. */
+        expect_body_error(MACHINE_REQUEST_VALIDATION, "revision", "revision: 02\n", "line 9: bad revision");
+        expect_body_error(MACHINE_REQUEST_DEACTIVATION, "revision", "revision: 4294967296\n", "bad revision");
         expect_body_error(MACHINE_REQUEST_VALIDATION, "license-id", "license-id: ../x\n", "bad license id");
         expect_body_error(MACHINE_REQUEST_VALIDATION, "product", "product: Not/Valid\n", "bad product id");
         expect_body_error(MACHINE_REQUEST_VALIDATION, "nonce", "nonce: 0011\n", "nonce must be 32 lower-case hex");
@@ -537,12 +540,12 @@ static void test_receipt_body_errors(void **state) {
 }
 
 static void test_nonce_generate(void **state) {
-        char a[33], b[33];
+        char a[LICENSE_NONCE_STRING_SIZE], b[LICENSE_NONCE_STRING_SIZE];
 
         assert_int_equal(nonce_generate(a), 0);
         assert_int_equal(nonce_generate(b), 0);
-        assert_true(hex_is_valid(a, 32));
-        assert_true(hex_is_valid(b, 32));
+        assert_true(hex_is_valid(a, LICENSE_NONCE_HEX_LEN));
+        assert_true(hex_is_valid(b, LICENSE_NONCE_HEX_LEN));
         assert_string_not_equal(a, b);
 }
 
