@@ -26,6 +26,11 @@ static int context_connect_bus(Context *c) {
         r = licensed_bus_open(c->options.bus_address, "licensed", &c->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to %s: %m", c->options.bus_address ?: "the system bus");
+        /* Not closed when the event loop exits (sd-bus's default):
+         * context_free() still answers the calls in flight on it. */
+        r = sd_bus_set_close_on_exit(c->bus, false);
+        if (r < 0)
+                return log_error_errno(r, "Failed to keep the bus open until the end: %m");
         return 0;
 }
 
