@@ -123,7 +123,8 @@ typedef struct Fixture {
         sd_event *event;
 } Fixture;
 
-static int setup(void **state) {
+/* One responder and one loop for the group: each test makes its own client. */
+static int group_setup(void **state) {
         Fixture *f = calloc(1, sizeof(*f));
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
@@ -139,7 +140,7 @@ static int setup(void **state) {
         return 0;
 }
 
-static int teardown(void **state) {
+static int group_teardown(void **state) {
         Fixture *f = *state;
 
         MHD_stop_daemon(f->mhd);
@@ -287,13 +288,13 @@ static void test_free_in_flight(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_answer, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_http_error, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_body_over_cap, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_free_in_flight, setup, teardown),
+                cmocka_unit_test(test_answer),
+                cmocka_unit_test(test_http_error),
+                cmocka_unit_test(test_body_over_cap),
+                cmocka_unit_test(test_refused),
+                cmocka_unit_test(test_timeout),
+                cmocka_unit_test(test_free_in_flight),
         };
 
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
