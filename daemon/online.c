@@ -23,7 +23,8 @@
 #define RETRY_ATTEMPTS 3
 #define RETRY_BUDGET_USEC (60 * USEC_PER_SEC)
 
-const char *entry_server_url(const Entry *e) {
+/* The license's server, or its product's; NULL if neither has one. */
+static const char *entry_server_url(const Entry *e) {
         return e->license.server_url ?: e->product->server_url;
 }
 
