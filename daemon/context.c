@@ -13,6 +13,7 @@
 #include "timeutil.h"
 
 static int on_bus_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);
+static void calls_drained(void *userdata);
 
 static void warn_product(const char *path, const char *message, void *userdata) {
         /* The message names the file and line already. */
@@ -25,6 +26,11 @@ static int context_connect_bus(Context *c) {
         r = licensed_bus_open(c->options.bus_address, "licensed", &c->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to %s: %m", c->options.bus_address ?: "the system bus");
+        /* Not closed when the event loop exits (sd-bus's default):
+         * context_free() still answers the calls in flight on it. */
+        r = sd_bus_set_close_on_exit(c->bus, false);
+        if (r < 0)
+                return log_error_errno(r, "Failed to keep the bus open until the end: %m");
         return 0;
 }
 
@@ -77,6 +83,7 @@ int context_new(const Options *o, Context **ret) {
         if (!c)
                 return log_oom();
         c->options = *o;
+        c->calls = (PendingCalls) {.drained = calls_drained, .userdata = c};
         licensed_config_init(&c->config);
 
         r = licensed_config_load(&c->config, o->config_file, &err);
@@ -106,7 +113,13 @@ int context_new(const Options *o, Context **ret) {
         if (r < 0)
                 return r;
 
-        r = http_client_new(c, &c->http);
+        r = http_client_new(c->event,
+                            &(HttpOptions) {
+                                    .timeout = c->config.http_timeout,
+                                    .proxy = c->config.proxy,
+                                    .ca_file = c->config.ca_file,
+                            },
+                            &c->http);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the HTTP client: %m");
         r = context_load_licenses(c);
@@ -146,6 +159,10 @@ int context_new(const Options *o, Context **ret) {
 Context *context_free(Context *c) {
         if (!c)
                 return NULL;
+        /* First, while the bus is still there: a caller waiting on polkit
+         * or a licensing server gets an answer, and each call frees what
+         * it holds (its polkit query, its server requests' state). */
+        pending_calls_cancel_all(&c->calls, "licensed is shutting down and did not finish this call; call again.");
         for (size_t i = 0; i < c->n_entries; i++)
                 entry_free(c->entries[i]);
         free(c->entries);
@@ -182,24 +199,25 @@ Context *context_free(Context *c) {
 #define EXIT_WHEN_IDLE_RETRY_USEC USEC_PER_SEC
 
 static void exit_if_done(Context *c) {
-        if (c->exiting && c->name_released && c->n_pending_calls == 0) {
+        if (c->exiting && c->name_released && pending_calls_count(&c->calls) == 0) {
                 log_debug("Bus name released and no call pending; exiting.");
                 (void) sd_event_exit(c->event, 0);
         }
 }
 
-void context_call_done(Context *c) {
-        assert(c->n_pending_calls > 0);
-        c->n_pending_calls--;
-        exit_if_done(c);
+/* The last polkit check or server request has been answered: when licensed
+ * is exiting on idle, that lets it go. */
+static void calls_drained(void *userdata) {
+        exit_if_done(userdata);
 }
 
 static int on_name_released(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Context *c = userdata;
 
         c->name_released = true;
-        if (c->n_pending_calls > 0)
-                log_debug("Bus name released; exiting once %u call(s) in flight are answered.", c->n_pending_calls);
+        if (pending_calls_count(&c->calls) > 0)
+                log_debug("Bus name released; exiting once %u call(s) in flight are answered.",
+                          pending_calls_count(&c->calls));
         exit_if_done(c);
         return 0;
 }
@@ -208,7 +226,7 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         Context *c = userdata;
         int r;
 
-        if (c->n_pending_calls > 0 || seats_total(c) > 0) {
+        if (pending_calls_count(&c->calls) > 0 || seats_total(c) > 0) {
                 context_idle_touch(c); /* a password being typed, a server answering, a seat held */
                 return 0;
         }

@@ -14,6 +14,7 @@
 #include "evaluate.h"
 #include "hashmap.h"
 #include "license.h"
+#include "pending-call.h"
 #include "product.h"
 #include "store.h"
 #include "time-units.h"
@@ -90,7 +91,7 @@ struct Context {
 
         struct HttpClient *http;
         struct Seat *seats;
-        unsigned n_pending_calls; /* polkit checks and server requests in flight: no idle exit */
+        PendingCalls calls;       /* polkit checks and server requests in flight: no idle exit */
         bool exiting;             /* the bus name is being released (or was) */
         bool exit_when_idle;      /* SIGUSR1 (a package upgrade): exit at the first idle moment */
         bool name_released;       /* the bus confirmed it: new calls go to a new licensed */
@@ -142,9 +143,6 @@ void context_state_changed(Context *c);
 /* Idle exit (context.c): any bus traffic pushes the deadline back. */
 void context_idle_touch(Context *c);
 
-/* A polkit check or server request (counted in n_pending_calls) has been
- * answered. When licensed is exiting on idle, the last one lets it go. */
-void context_call_done(Context *c);
 /* Tells systemd the one-line summary (systemctl status). */
 void context_notify_status(Context *c);
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <systemd/sd-event.h>
 
 #include "build-info.h"
-#include "context.h"
 #include "http.h"
 #include "log.h"
 
@@ -24,11 +25,14 @@ struct Request {
 };
 
 struct HttpClient {
-        Context *context;
+        sd_event *event;
+        int64_t timeout;
+        char *proxy;
+        char *ca_file;
+        size_t response_max;
         CURLM *multi;
         sd_event_source *timer;
         Request *requests;
-        unsigned pending;
 };
 
 /* Socket and timer plumbing -------------------------------------------------- */
@@ -55,7 +59,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, voi
                 events |= EPOLLOUT;
         if (s)
                 return sd_event_source_set_io_events(s, events) < 0 ? -1 : 0;
-        r = sd_event_add_io(h->context->event, &s, fd, events, on_io, h);
+        r = sd_event_add_io(h->event, &s, fd, events, on_io, h);
         if (r < 0) {
                 log_warning_errno(r, "Failed to watch an HTTP socket: %m");
                 return -1;
@@ -98,10 +102,10 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userdata) {
                         (void) sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
                 return 0;
         }
-        (void) sd_event_now(h->context->event, CLOCK_MONOTONIC, &now);
+        (void) sd_event_now(h->event, CLOCK_MONOTONIC, &now);
         now += (uint64_t) timeout_ms * 1000;
         if (!h->timer) {
-                r = sd_event_add_time(h->context->event, &h->timer, CLOCK_MONOTONIC, now, 1000, on_timer, h);
+                r = sd_event_add_time(h->event, &h->timer, CLOCK_MONOTONIC, now, 1000, on_timer, h);
                 return r < 0 ? -1 : 0;
         }
         (void) sd_event_source_set_time(h->timer, now);
@@ -113,19 +117,19 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userdata) {
 
 static size_t on_data(char *data, size_t size, size_t n, void *userdata) {
         Request *rq = userdata;
-        size_t k = size * n;
+        size_t k = size * n, max = rq->client->response_max;
 
-        if (rq->len + k > HTTP_RESPONSE_MAX) {
+        if (rq->len + k > max) {
                 rq->too_big = true;
                 return 0; /* makes curl fail the transfer */
         }
         if (rq->len + k + 1 > rq->cap) {
                 size_t ncap = (rq->len + k + 1) * 2;
-                char *b = realloc(rq->buf, ncap > HTTP_RESPONSE_MAX + 1 ? HTTP_RESPONSE_MAX + 1 : ncap);
+                char *b = realloc(rq->buf, ncap > max + 1 ? max + 1 : ncap);
                 if (!b)
                         return 0;
                 rq->buf = b;
-                rq->cap = ncap > HTTP_RESPONSE_MAX + 1 ? HTTP_RESPONSE_MAX + 1 : ncap;
+                rq->cap = ncap > max + 1 ? max + 1 : ncap;
         }
         memcpy(rq->buf + rq->len, data, k);
         rq->len += k;
@@ -192,14 +196,12 @@ static void check_done(HttpClient *h) {
                                       : rq->errbuf[0] ? rq->errbuf
                                                       : curl_easy_strerror(msg->data.result);
                 }
-                h->pending--;
-                rq->done(h->context, &res, rq->userdata);
+                rq->done(&res, rq->userdata);
                 request_free(rq);
         }
 }
 
 int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFunc done, void *userdata) {
-        Context *c = h->context;
         Request *rq;
         CURLMcode mc;
 
@@ -231,17 +233,17 @@ int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFun
         curl_easy_setopt(rq->easy, CURLOPT_ERRORBUFFER, rq->errbuf);
         curl_easy_setopt(rq->easy, CURLOPT_USERAGENT, "licensed/" PACKAGE_VERSION);
         curl_easy_setopt(rq->easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(rq->easy, CURLOPT_TIMEOUT, (long) c->config.http_timeout);
-        curl_easy_setopt(rq->easy, CURLOPT_CONNECTTIMEOUT, (long) (c->config.http_timeout < 10 ? c->config.http_timeout : 10));
+        curl_easy_setopt(rq->easy, CURLOPT_TIMEOUT, (long) h->timeout);
+        curl_easy_setopt(rq->easy, CURLOPT_CONNECTTIMEOUT, (long) (h->timeout < 10 ? h->timeout : 10));
         curl_easy_setopt(rq->easy, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(rq->easy, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(rq->easy, CURLOPT_SSL_VERIFYPEER, 1L);
         curl_easy_setopt(rq->easy, CURLOPT_SSL_VERIFYHOST, 2L);
         /* Only the configured proxy: a daemon must not pick up whatever
          * environment it was started with. */
-        curl_easy_setopt(rq->easy, CURLOPT_PROXY, c->config.proxy ?: "");
-        if (c->config.ca_file)
-                curl_easy_setopt(rq->easy, CURLOPT_CAINFO, c->config.ca_file);
+        curl_easy_setopt(rq->easy, CURLOPT_PROXY, h->proxy ?: "");
+        if (h->ca_file)
+                curl_easy_setopt(rq->easy, CURLOPT_CAINFO, h->ca_file);
 
         mc = curl_multi_add_handle(h->multi, rq->easy);
         if (mc != CURLM_OK) {
@@ -252,45 +254,53 @@ int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFun
         if (h->requests)
                 h->requests->prev = rq;
         h->requests = rq;
-        h->pending++;
         return 0;
 }
 
-unsigned http_pending(const HttpClient *h) {
-        return h ? h->pending : 0;
-}
+int http_client_new(sd_event *event, const HttpOptions *options, HttpClient **ret) {
+        _cleanup_(http_client_freep) HttpClient *h = NULL;
 
-int http_client_new(Context *c, HttpClient **ret) {
-        HttpClient *h;
+        assert(event);
+        assert(options);
+        assert(ret);
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return -EIO;
         h = calloc(1, sizeof(*h));
-        if (!h)
-                return -ENOMEM;
-        h->context = c;
-        h->multi = curl_multi_init();
-        if (!h->multi) {
-                free(h);
+        if (!h) {
+                curl_global_cleanup();
                 return -ENOMEM;
         }
+        h->event = sd_event_ref(event);
+        h->timeout = options->timeout;
+        h->response_max = options->response_max ?: HTTP_RESPONSE_MAX;
+        h->proxy = options->proxy ? strdup(options->proxy) : NULL;
+        h->ca_file = options->ca_file ? strdup(options->ca_file) : NULL;
+        h->multi = curl_multi_init();
+        if (!h->multi || (options->proxy && !h->proxy) || (options->ca_file && !h->ca_file))
+                return -ENOMEM;
         curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
         curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
         curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
         curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-        *ret = h;
+        *ret = TAKE_PTR(h);
         return 0;
 }
 
 HttpClient *http_client_free(HttpClient *h) {
         if (!h)
                 return NULL;
-        /* Requests still in flight are dropped: their callers' replies are
-         * lost with the process anyway. */
+        /* Requests still in flight are dropped without a word: whoever
+         * waits on them is told by its owner (licensed cancels its pending
+         * calls, see context_free()). */
         while (h->requests)
                 request_free(h->requests);
-        curl_multi_cleanup(h->multi);
+        if (h->multi)
+                curl_multi_cleanup(h->multi);
         sd_event_source_disable_unref(h->timer);
+        sd_event_unref(h->event);
+        free(h->proxy);
+        free(h->ca_file);
         free(h);
         curl_global_cleanup();
         return NULL;

@@ -3,15 +3,25 @@
 
 /* HTTP(S) POST of JSON to a licensing server, on libcurl's multi interface
  * driven by sd-event: the bus keeps answering while a request is in flight.
- * Timeouts, CA file and proxy come from licensed.conf. Responses are capped
- * in size; only http and https are spoken; TLS peers are always verified
- * (and, independently, every license the server sends is verified against
- * the product's trust keys). */
+ * Timeouts, CA file and proxy are the client's options (licensed takes them
+ * from licensed.conf). Responses are capped in size; only http and https
+ * are spoken; TLS peers are always verified (and, independently, every
+ * license the server sends is verified against the product's trust keys). */
 
 #include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
 
-typedef struct Context Context;
+#include "macro.h"
+
 typedef struct HttpClient HttpClient;
+
+typedef struct HttpOptions {
+        int64_t timeout;     /* seconds for a whole request; connecting takes at most 10 of them */
+        const char *proxy;   /* NULL: none (the environment's proxy variables are never used) */
+        const char *ca_file; /* NULL: the system's CA bundle */
+        size_t response_max; /* bytes; 0: HTTP_RESPONSE_MAX */
+} HttpOptions;
 
 typedef struct HttpResult {
         int error;            /* 0, or negative errno for transport failures */
@@ -22,16 +32,17 @@ typedef struct HttpResult {
         size_t body_len;
 } HttpResult;
 
-typedef void (*HttpDoneFunc)(Context *c, const HttpResult *result, void *userdata);
+typedef void (*HttpDoneFunc)(const HttpResult *result, void *userdata);
 
 #define HTTP_RESPONSE_MAX (512 * 1024)
 
-int http_client_new(Context *c, HttpClient **ret);
+/* The client runs on EVENT (it takes a reference); the options are copied. */
+int http_client_new(sd_event *event, const HttpOptions *options, HttpClient **ret);
+/* Requests in flight are dropped: their done functions are never called. */
 HttpClient *http_client_free(HttpClient *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(HttpClient *, http_client_free);
 
 /* POSTs body (JSON) to url. done is called exactly once, later, from the
- * event loop (never from inside this call). */
+ * event loop (never from inside this call), unless the client is freed
+ * first. */
 int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFunc done, void *userdata);
-
-/* Number of requests in flight (idle exit waits for them). */
-unsigned http_pending(const HttpClient *h);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "online.h"
 #include "operations.h"
+#include "pending-call.h"
 #include "request.h"
 #include "strutil.h"
 
@@ -22,7 +23,8 @@
 #define RETRY_ATTEMPTS 3
 #define RETRY_BUDGET_USEC (60 * USEC_PER_SEC)
 
-const char *entry_server_url(const Entry *e) {
+/* The license's server, or its product's; NULL if neither has one. */
+static const char *entry_server_url(const Entry *e) {
         return e->license.server_url ?: e->product->server_url;
 }
 
@@ -131,14 +133,28 @@ static bool transient(const HttpResult *res) {
 /* Activation -------------------------------------------------------------------- */
 
 typedef struct ActivateCall {
-        sd_bus_message *m;
+        Context *c;
+        PendingCall *call;
         char *url;
         char nonce[33];
 } ActivateCall;
 
-static void activate_done(Context *c, const HttpResult *res, void *userdata) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+/* Also the call's cancel function (the HTTP client drops its request). */
+static void activate_call_free(void *userdata) {
         ActivateCall *ac = userdata;
+
+        if (!ac)
+                return;
+        pending_call_free(ac->call);
+        free(ac->url);
+        free(ac);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(ActivateCall *, activate_call_free);
+
+static void activate_done(const HttpResult *res, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(activate_call_freep) ActivateCall *ac = userdata;
+        Context *c = ac->c;
         json_object *o;
         const char *license;
         Entry *e = NULL;
@@ -154,23 +170,19 @@ static void activate_done(Context *c, const HttpResult *res, void *userdata) {
                 event_emit(EVENT_ACTIVATED, LOG_NOTICE,
                            &(EventFields) {.license_id = e->id, .product = e->license.product, .days_left = -1},
                            "Activated license %s for %s online.", e->id, e->license.product);
-                r = sd_bus_reply_method_return(ac->m, "o", e->object_path);
+                r = pending_call_return(ac->call, "o", e->object_path);
         } else
-                r = sd_bus_reply_method_error(ac->m, &error);
+                r = pending_call_error(ac->call, &error);
         if (r < 0)
                 log_warning_errno(r, "Failed to reply to Activate: %m");
         json_object_put(o);
-        sd_bus_message_unref(ac->m);
-        free(ac->url);
-        free(ac);
-        context_call_done(c);
 }
 
 int online_activate(Context *c, sd_bus_message *m, const char *product, const char *key) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *request = NULL, *body = NULL;
+        _cleanup_(activate_call_freep) ActivateCall *ac = NULL;
         const Product *p = product_set_find(&c->products, product);
-        ActivateCall *ac;
         char nonce[33];
         int r;
 
@@ -182,23 +194,21 @@ int online_activate(Context *c, sd_bus_message *m, const char *product, const ch
         r = op_request_activation(c, product, key, false, &request, nonce, &error);
         if (r < 0)
                 return sd_bus_reply_method_error(m, &error);
-        body = json_body("request", request);
         ac = calloc(1, sizeof(*ac));
-        if (!body || !ac) {
-                free(ac);
+        if (!ac)
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
-        }
-        ac->m = sd_bus_message_ref(m);
-        memcpy(ac->nonce, nonce, sizeof(nonce));
-        ac->url = endpoint(p->server_url, "/v1/activate");
-        r = ac->url ? http_post_json(c->http, ac->url, body, activate_done, ac) : -ENOMEM;
-        if (r < 0) {
-                sd_bus_message_unref(ac->m);
-                free(ac->url);
-                free(ac);
+        r = pending_call_new(&c->calls, m, &ac->call);
+        if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
-        }
-        c->n_pending_calls++;
+        ac->c = c;
+        memcpy(ac->nonce, nonce, sizeof(nonce));
+        body = json_body("request", request);
+        ac->url = endpoint(p->server_url, "/v1/activate");
+        r = body && ac->url ? http_post_json(c->http, ac->url, body, activate_done, ac) : -ENOMEM;
+        if (r < 0)
+                return pending_call_errno(ac->call, r);
+        pending_call_set_cancel(ac->call, activate_call_free, ac);
+        TAKE_PTR(ac); /* activate_done() frees it */
         return 1;
 }
 
@@ -222,7 +232,7 @@ typedef struct ValidateOne {
 
 struct ValidateCall {
         Context *c;
-        sd_bus_message *m;
+        PendingCall *call;
         ValidateOne *items;
         size_t n, remaining;
 };
@@ -231,7 +241,7 @@ static void validate_call_reply(ValidateCall *vc) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        r = sd_bus_message_new_method_return(vc->m, &reply);
+        r = sd_bus_message_new_method_return(pending_call_message(vc->call), &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(sss)");
         for (size_t i = 0; r >= 0 && i < vc->n; i++)
@@ -240,12 +250,18 @@ static void validate_call_reply(ValidateCall *vc) {
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r >= 0)
-                r = sd_bus_send(NULL, reply, NULL);
+                r = pending_call_send(vc->call, reply);
+        else
+                (void) pending_call_errno(vc->call, r); /* could not build it: say so rather than nothing */
         if (r < 0)
                 log_warning_errno(r, "Failed to reply to Validate: %m");
 }
 
-static void validate_call_free(ValidateCall *vc) {
+/* Also the call's cancel function: the retry timers go with it, and the
+ * HTTP client drops its requests. */
+static void validate_call_free(void *userdata) {
+        ValidateCall *vc = userdata;
+
         for (size_t i = 0; i < vc->n; i++) {
                 free(vc->items[i].id);
                 free(vc->items[i].url);
@@ -253,17 +269,15 @@ static void validate_call_free(ValidateCall *vc) {
                 sd_event_source_disable_unref(vc->items[i].retry);
         }
         free(vc->items);
-        sd_bus_message_unref(vc->m);
+        pending_call_free(vc->call);
         free(vc);
 }
 
 /* Drops one reference: the last one replies and frees the call. */
 static void validate_call_release(ValidateCall *vc) {
         if (--vc->remaining == 0) {
-                Context *c = vc->c;
                 validate_call_reply(vc);
                 validate_call_free(vc);
-                context_call_done(c);
         }
 }
 
@@ -329,9 +343,10 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void validate_done(Context *c, const HttpResult *res, void *userdata) {
+static void validate_done(const HttpResult *res, void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         ValidateOne *one = userdata;
+        Context *c = one->call->c;
         json_object *o;
         const char *status, *receipt, *license;
         Entry *e;
@@ -408,6 +423,7 @@ static int send_validation(ValidateOne *one) {
 int online_validate(Context *c, sd_bus_message *m, const char *id) {
         ValidateCall *vc;
         size_t n = 0;
+        int r;
 
         vc = calloc(1, sizeof(*vc));
         if (!vc)
@@ -418,7 +434,11 @@ int online_validate(Context *c, sd_bus_message *m, const char *id) {
                 free(vc);
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
         }
-        vc->m = sd_bus_message_ref(m);
+        r = pending_call_new(&c->calls, m, &vc->call);
+        if (r < 0) {
+                validate_call_free(vc);
+                return sd_bus_reply_method_errno(m, r, NULL);
+        }
         for (size_t i = 0; i < c->n_entries; i++) {
                 Entry *e = c->entries[i];
                 ValidateOne *one = &vc->items[n];
@@ -436,13 +456,14 @@ int online_validate(Context *c, sd_bus_message *m, const char *id) {
                 one->url = url ? endpoint(url, "/v1/validate") : NULL;
                 if (!one->id || (url && !one->url)) {
                         vc->n = n + 1;
+                        r = pending_call_errno(vc->call, -ENOMEM);
                         validate_call_free(vc);
-                        return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
+                        return r;
                 }
                 n++;
         }
         vc->n = n;
-        c->n_pending_calls++;
+        pending_call_set_cancel(vc->call, validate_call_free, vc);
         /* One reference per license plus one held while sending, so a
          * completion inside the loop cannot free the call under us. */
         vc->remaining = n + 1;
@@ -460,16 +481,32 @@ int online_validate(Context *c, sd_bus_message *m, const char *id) {
 /* Deactivation -------------------------------------------------------------------- */
 
 typedef struct DeactivateCall {
-        sd_bus_message *m;
+        Context *c;
+        PendingCall *call;
         char *id;
         char *url;
         char *proof;
 } DeactivateCall;
 
-static void deactivate_done(Context *c, const HttpResult *res, void *userdata) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *local_proof = NULL;
+/* Also the call's cancel function (the HTTP client drops its request). */
+static void deactivate_call_free(void *userdata) {
         DeactivateCall *dc = userdata;
+
+        if (!dc)
+                return;
+        pending_call_free(dc->call);
+        free(dc->id);
+        free(dc->url);
+        free(dc->proof);
+        free(dc);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(DeactivateCall *, deactivate_call_free);
+
+static void deactivate_done(const HttpResult *res, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(deactivate_call_freep) DeactivateCall *dc = userdata;
+        _cleanup_free_ char *local_proof = NULL;
+        Context *c = dc->c;
         json_object *o;
         Entry *e;
         int r;
@@ -479,32 +516,27 @@ static void deactivate_done(Context *c, const HttpResult *res, void *userdata) {
                 o = (json_object_put(o), NULL);
         if (!o) {
                 /* Nothing removed: the seat is still taken on the server. */
-                r = sd_bus_reply_method_errorf(dc->m, error.name, "%s The license is still installed; "
-                                               "deactivate offline (licensectl deactivate --offline %s) to remove "
-                                               "it and send the proof to your vendor.",
-                                               error.message, dc->id);
+                r = pending_call_errorf(dc->call, error.name,
+                                        "%s The license is still installed; deactivate offline (licensectl "
+                                        "deactivate --offline %s) to remove it and send the proof to your vendor.",
+                                        error.message, dc->id);
                 goto finish;
         }
         json_object_put(o);
         e = context_find_entry(c, dc->id);
         r = e ? op_deactivate(c, e, &local_proof, &error) : 0;
         if (r < 0)
-                r = sd_bus_reply_method_error(dc->m, &error);
+                r = pending_call_error(dc->call, &error);
         else
                 /* The server freed the seat: no proof for the administrator to carry. */
-                r = sd_bus_reply_method_return(dc->m, "s", "");
+                r = pending_call_return(dc->call, "s", "");
 finish:
         if (r < 0)
                 log_warning_errno(r, "Failed to reply to Deactivate: %m");
-        sd_bus_message_unref(dc->m);
-        free(dc->id);
-        free(dc->url);
-        free(dc->proof);
-        free(dc);
-        context_call_done(c);
 }
 
 int online_deactivate(Context *c, sd_bus_message *m, Entry *e) {
+        _cleanup_(deactivate_call_freep) DeactivateCall *dc = NULL;
         _cleanup_free_ char *body = NULL;
         const char *url = entry_server_url(e);
         MachineRequest rq = {
@@ -515,7 +547,6 @@ int online_deactivate(Context *c, sd_bus_message *m, Entry *e) {
                 .machine_id = c->machine_id,
                 .device_key = c->device_key_b64,
         };
-        DeactivateCall *dc;
         char nonce[33];
         int r;
 
@@ -527,6 +558,10 @@ int online_deactivate(Context *c, sd_bus_message *m, Entry *e) {
         dc = calloc(1, sizeof(*dc));
         if (!dc)
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
+        r = pending_call_new(&c->calls, m, &dc->call);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        dc->c = c;
         r = nonce_generate(nonce);
         rq.nonce = nonce;
         rq.created = context_now(c);
@@ -539,14 +574,9 @@ int online_deactivate(Context *c, sd_bus_message *m, Entry *e) {
                 r = -ENOMEM;
         if (r >= 0)
                 r = http_post_json(c->http, dc->url, body, deactivate_done, dc);
-        if (r < 0) {
-                free(dc->id);
-                free(dc->url);
-                free(dc->proof);
-                free(dc);
-                return sd_bus_reply_method_errno(m, r, NULL);
-        }
-        dc->m = sd_bus_message_ref(m);
-        c->n_pending_calls++;
+        if (r < 0)
+                return pending_call_errno(dc->call, r);
+        pending_call_set_cancel(dc->call, deactivate_call_free, dc);
+        TAKE_PTR(dc); /* deactivate_done() frees it */
         return 1;
 }

@@ -13,6 +13,3 @@ int online_activate(Context *c, sd_bus_message *m, const char *product, const ch
 /* id NULL or "" for every license. */
 int online_validate(Context *c, sd_bus_message *m, const char *id);
 int online_deactivate(Context *c, sd_bus_message *m, Entry *e);
-
-/* The license's server, or its product's; NULL if neither has one. */
-const char *entry_server_url(const Entry *e);

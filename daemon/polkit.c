@@ -9,7 +9,8 @@
 
 typedef struct PolkitQuery {
         Context *c;
-        sd_bus_message *m;
+        PendingCall *call;  /* the method call being authorized */
+        sd_bus_slot *slot;  /* the CheckAuthorization call in flight */
         AuthorizedFunc cont;
         bool interactive;
         char action[128];
@@ -34,17 +35,27 @@ static const char *action_purpose(const char *action) {
         return "do this";
 }
 
-static void query_free(PolkitQuery *q) {
-        sd_bus_message_unref(q->m);
-        context_call_done(q->c);
+/* Also the call's cancel function: dropping the slot means polkit's answer,
+ * should it still come, is never looked at. */
+static void query_free(void *userdata) {
+        PolkitQuery *q = userdata;
+
+        sd_bus_slot_unref(q->slot);
+        pending_call_free(q->call);
         free(q);
 }
 
-static int reply_denied(sd_bus_message *m, const char *action, const char *why) {
-        return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_ACCESS_DENIED,
-                                          "Not authorized for %s%s%s. Run as root or ask an administrator to grant "
-                                          "this polkit action.",
-                                          action, why ? ": " : "", why ?: "");
+static int reply_denied(PendingCall *call, const char *action, const char *why) {
+        return pending_call_errorf(call, SD_BUS_ERROR_ACCESS_DENIED,
+                                   "Not authorized for %s%s%s. Run as root or ask an administrator to grant this "
+                                   "polkit action.",
+                                   action, why ? ": " : "", why ?: "");
+}
+
+static int continue_authorized(sd_bus_message *m, void *userdata) {
+        PolkitQuery *q = userdata;
+
+        return q->cont(q->c, m);
 }
 
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -54,10 +65,10 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
 
         if (e) {
                 if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
-                        r = reply_denied(q->m, q->action, "polkit is not available, so only root may do this");
+                        r = reply_denied(q->call, q->action, "polkit is not available, so only root may do this");
                 else {
                         log_warning("polkit check for %s failed: %s", q->action, e->message);
-                        r = reply_denied(q->m, q->action, e->message);
+                        r = reply_denied(q->call, q->action, e->message);
                 }
                 goto done;
         }
@@ -65,18 +76,18 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         if (r > 0)
                 r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
         if (r < 0) {
-                r = reply_denied(q->m, q->action, "polkit sent an unexpected reply");
+                r = reply_denied(q->call, q->action, "polkit sent an unexpected reply");
                 goto done;
         }
         if (authorized)
-                r = q->cont(q->c, q->m);
+                r = pending_call_pass_on(q->call, continue_authorized, q);
         else if (challenge && !q->interactive)
-                r = sd_bus_reply_method_errorf(q->m, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                                               "Authentication is required to %s (polkit action %s), "
-                                               "and this call may not ask for a password.",
-                                               action_purpose(q->action), q->action);
+                r = pending_call_errorf(q->call, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                        "Authentication is required to %s (polkit action %s), and this call may "
+                                        "not ask for a password.",
+                                        action_purpose(q->action), q->action);
         else
-                r = reply_denied(q->m, q->action, NULL);
+                r = reply_denied(q->call, q->action, NULL);
 done:
         if (r < 0)
                 log_warning_errno(r, "Failed to reply after polkit check: %m");
@@ -118,12 +129,16 @@ int polkit_authorize(Context *c, sd_bus_message *m, const char *verb, bool inter
         q = calloc(1, sizeof(*q));
         if (!q)
                 return -ENOMEM;
+        r = pending_call_new(&c->calls, m, &q->call);
+        if (r < 0) {
+                free(q);
+                return r;
+        }
+        pending_call_set_cancel(q->call, query_free, q);
         q->c = c;
-        q->m = sd_bus_message_ref(m);
         q->cont = cont;
         q->interactive = interactive;
         snprintf(q->action, sizeof(q->action), POLKIT_ACTION_PREFIX "%s", verb);
-        c->n_pending_calls++;
 
         r = sd_bus_message_new_method_call(c->bus, &call, "org.freedesktop.PolicyKit1",
                                            "/org/freedesktop/PolicyKit1/Authority",
@@ -132,10 +147,11 @@ int polkit_authorize(Context *c, sd_bus_message *m, const char *verb, bool inter
                 r = sd_bus_message_append(call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", sender,
                                           q->action, 0, (uint32_t) (interactive ? 1 : 0), "");
         if (r >= 0)
-                r = sd_bus_call_async(c->bus, NULL, call, on_polkit_reply, q, POLKIT_TIMEOUT_USEC);
+                r = sd_bus_call_async(c->bus, &q->slot, call, on_polkit_reply, q, POLKIT_TIMEOUT_USEC);
         if (r < 0) {
+                /* The answer sd-bus would give had this handler failed. */
+                (void) pending_call_errno(q->call, r);
                 query_free(q);
-                return r;
         }
         return 1;
 }

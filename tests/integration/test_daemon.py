@@ -2,6 +2,7 @@
 """licensed over a real private bus: the offline round trip, every install
 error, upgrades, deactivation and moving, polkit, restarts, damaged state."""
 import os
+import re
 import xml.etree.ElementTree as ET
 
 import dbus
@@ -54,6 +55,108 @@ def test_introspection_matches_the_xml(stack, vendor):
     # and busctl, as an administrator would look
     out = run(["busctl", f"--address={stack.bus.address}", "introspect", SERVICE, MANAGER_PATH]).stdout
     assert ".CheckFeature" in out and ".InstallLicense" in out
+
+
+# licensectl's side of the contract -------------------------------------------
+# ctl reads properties through CtlProperty tables given to ctl_get_all() and
+# through sd_bus_get_property*(); both skip or fail quietly on a name or type
+# licensed does not have. Read from the C source exactly, so a misspelt name,
+# a wrong signature or a field of the wrong C type fails here.
+
+CTL_FIELD_TYPES = {"s": "const char *", "o": "const char *", "u": "uint32_t", "t": "uint64_t", "b": "bool"}
+
+
+def c_source(path):
+    """The file without comments (strings kept: a URL holds "//")."""
+    with open(path) as f:
+        text = f.read()
+    return re.sub(r'"(?:\\.|[^"\\\n])*"|/\*.*?\*/|//[^\n]*',
+                  lambda m: m.group(0) if m.group(0).startswith('"') else " ", text, flags=re.S)
+
+
+def bus_contract_names():
+    with open(os.path.join(SOURCE, "util", "bus-contract.h")) as f:
+        return dict(re.findall(r'^#define (\w+) "([^"]*)"$', f.read(), flags=re.M))
+
+
+def c_structs(text):
+    """typedef struct X {...} X; -> {X: {field: C type}}."""
+    out = {}
+    for name, body in re.findall(r"typedef struct (\w+) \{(.*?)\} \1;", text, flags=re.S):
+        fields = {}
+        for decl in body.split(";"):
+            decl = " ".join(decl.split())
+            if not decl:
+                continue
+            base, _, names = decl.partition(" ")
+            while names and names.split()[0] in ("char", "int", "long", "unsigned"):  # "const char *x"
+                word, _, names = names.partition(" ")
+                base += " " + word
+            for n in names.split(","):
+                stars = n.count("*")
+                fields[n.replace("*", "").strip()] = base + (" " + "*" * stars if stars else "")
+        out[name] = fields
+    return out
+
+
+def ctl_property_reads():
+    """Every property licensectl reads: (file, interface, name, signature,
+    C type of the field it lands in or None)."""
+    names = bus_contract_names()
+    reads = []
+    for fn in sorted(os.listdir(os.path.join(SOURCE, "ctl"))):
+        if not fn.endswith(".c"):
+            continue
+        text = c_source(os.path.join(SOURCE, "ctl", fn))
+        structs = c_structs(text)
+        tables = {}
+        for table, body in re.findall(r"static const CtlProperty (\w+)\[\] = \{(.*?)\n\};", text, flags=re.S):
+            entries = re.findall(r'\{\s*"(\w+)"\s*,\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*offsetof\(\s*(\w+)\s*,\s*(\w+)\s*\)\s*\}',
+                                 body)
+            braces = re.sub(r'"[^"]*"', '""', body).count("{")  # "a{ss}" is no entry
+            assert braces == len(entries) + 1, f"{fn}: {table} has an entry this test cannot read"
+            tables[table] = entries
+        used = set()
+        for iface, table in re.findall(r"ctl_get_all\(\s*[^,]+,\s*[^,]+,\s*(\w+)\s*,\s*(\w+)\s*,", text):
+            assert iface in names and table in tables, f"{fn}: ctl_get_all(..., {iface}, {table}, ...)"
+            used.add(table)
+            for prop, sig, parse, struct, field in tables[table]:
+                ctype = None
+                if parse == "NULL":
+                    assert struct in structs and field in structs[struct], f"{fn}: {struct}.{field}"
+                    ctype = structs[struct][field]
+                    assert ctype == CTL_FIELD_TYPES.get(sig), \
+                        f"{fn}: {prop} ({sig}) is read into {struct}.{field}, a {ctype}"
+                reads.append((fn, names[iface], prop, sig, ctype))
+        assert used == set(tables), f"{fn}: tables no ctl_get_all() names: {set(tables) - used}"
+        calls = re.findall(r"sd_bus_get_property(\w*)\(([^;]*)\)\s*[;<|&)]", text)
+        assert len(calls) == text.count("sd_bus_get_property"), f"{fn}: a property read this test cannot read"
+        for kind, args in calls:
+            args = [a.strip() for a in args.split(",")]
+            sig = {"_string": "s", "_strv": "as"}.get(kind)
+            if kind == "_trivial":
+                sig = args[6].strip("'")
+            elif kind == "":
+                sig = args[7].strip('"')
+            assert sig and args[3] in names and re.fullmatch(r'"\w+"', args[4]), f"{fn}: sd_bus_get_property{kind}({args})"
+            reads.append((fn, names[args[3]], args[4].strip('"'), sig, None))
+    return reads
+
+
+def test_ctl_reads_only_properties_the_xml_has():
+    """Every property licensectl reads is in dbus/org.licensed.License1.xml
+    (which the test above holds to the running daemon) with the type ctl
+    reads it as."""
+    root = ET.parse(os.path.join(SOURCE, "dbus", "org.licensed.License1.xml")).getroot()
+    xml = {(i.get("name"), p.get("name")): p.get("type") for i in root.findall("interface")
+           for p in i.findall("property")}
+    reads = ctl_property_reads()
+    # status (Manager), show (License) and the Id after an install
+    assert {fn for fn, *_ in reads} >= {"ctl-status.c", "ctl-show.c", "ctl-bus.c"}
+    assert len(reads) >= 26
+    for fn, iface, name, sig, _ in reads:
+        assert (iface, name) in xml, f"{fn} reads {iface}.{name}, which the XML does not have"
+        assert xml[(iface, name)] == sig, f"{fn} reads {iface}.{name} as {sig}, the XML says {xml[(iface, name)]}"
 
 
 def test_nothing_installed(stack):
