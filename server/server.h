@@ -57,6 +57,10 @@ void reply_done(Reply *r);
 int reply_error(Reply *r, unsigned status, const char *code, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
+/* Sets the error reply for a "no" of the database (result > STORAGE_OK):
+ * its HTTP status and error code, and message; returns 0. */
+int reply_storage_answer(Reply *r, StorageResult result, const char *message);
+
 /* The API, one function per route. body is the parsed JSON object (NULL
  * for GET). They always fill in a reply, errors included, and return 0. */
 typedef int (*ApiHandler)(Server *s, json_object *body, Reply *reply);
