@@ -22,6 +22,8 @@ typedef struct Row {
         int64_t valid_until; /* the earliest of all */
 } Row;
 
+/* One row per case reads better than one field per line. */
+/* clang-format off */
 static const Row rows[] = {
         {"no license", {}, 0, REASON_NOT_INSTALLED, TIME_UNSET, TIME_UNSET},
         {"one license", {LIC(T0 + 30 * D, T0 + 30 * D)}, 1, REASON_LICENSED, T0 + 30 * D, T0 + 30 * D},
@@ -36,7 +38,8 @@ static const Row rows[] = {
          {DENY(REASON_REVOKED, TIME_UNSET, TIME_UNSET), GRACE(T0 + 5 * D, T0 + 5 * D)},
          2, REASON_GRACE, TIME_UNSET, T0 + 5 * D},
         {"a denial beats not-installed",
-         {DENY(REASON_NOT_INSTALLED, TIME_UNSET, TIME_UNSET), DENY(REASON_WRONG_MACHINE, TIME_UNSET, TIME_UNSET)},
+         {DENY(REASON_NOT_INSTALLED, TIME_UNSET, TIME_UNSET),
+          DENY(REASON_WRONG_MACHINE, TIME_UNSET, TIME_UNSET)},
          2, REASON_WRONG_MACHINE, TIME_UNSET, TIME_UNSET},
         {"the later expiry wins between licensed",
          {LIC(T0 + 10 * D, T0 + 10 * D), LIC(T0 + 90 * D, T0 + 90 * D), LIC(T0 + 30 * D, T0 + 30 * D)},
@@ -48,7 +51,8 @@ static const Row rows[] = {
          {LIC(TIME_UNSET, TIME_UNSET), LIC(T0 + 90 * D, T0 + 90 * D)},
          2, REASON_LICENSED, TIME_UNSET, T0 + 90 * D},
         {"between denials the later expiry wins",
-         {DENY(REASON_EXPIRED, T0 - 10 * D, TIME_UNSET), DENY(REASON_FEATURE_EXPIRED, T0 - 2 * D, TIME_UNSET)},
+         {DENY(REASON_EXPIRED, T0 - 10 * D, TIME_UNSET),
+          DENY(REASON_FEATURE_EXPIRED, T0 - 2 * D, TIME_UNSET)},
          2, REASON_FEATURE_EXPIRED, T0 - 2 * D, TIME_UNSET},
         {"between equal denials the first wins",
          {DENY(REASON_REVOKED, T0, TIME_UNSET), DENY(REASON_EXPIRED, T0, TIME_UNSET)},
@@ -61,6 +65,7 @@ static const Row rows[] = {
           DENY(REASON_NOT_INSTALLED, TIME_UNSET, TIME_UNSET), LIC(T0 + 7 * D, T0 + 7 * D)},
          4, REASON_LICENSED, T0 + 7 * D, T0 + 2 * D},
 };
+/* clang-format on */
 
 static void test_table(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(rows); i++) {

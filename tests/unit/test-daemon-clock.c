@@ -7,7 +7,7 @@
 #include "clock.h"
 
 typedef struct Step {
-        int64_t now, boottime;            /* the readings */
+        int64_t now, boottime;           /* the readings */
         int64_t high_water, hw_boottime; /* the mark after them */
 } Step;
 
@@ -66,15 +66,13 @@ static void test_save_due(void **state) {
         assert_false(clock_mark_save_due(T0 + CLOCK_SAVE_INTERVAL - 1, T0));
         assert_true(clock_mark_save_due(T0 + CLOCK_SAVE_INTERVAL, T0));
         assert_true(clock_mark_save_due(T0, TIME_UNSET)); /* never saved */
-        assert_false(clock_mark_save_due(T0, T0 + 10));  /* the disk is ahead (loaded a later mark) */
+        assert_false(clock_mark_save_due(T0, T0 + 10));   /* the disk is ahead (loaded a later mark) */
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_wall_clock_ahead),
-                cmocka_unit_test(test_wall_clock_back),
-                cmocka_unit_test(test_no_boottime_yet),
-                cmocka_unit_test(test_boottime_not_back),
+                cmocka_unit_test(test_wall_clock_ahead), cmocka_unit_test(test_wall_clock_back),
+                cmocka_unit_test(test_no_boottime_yet),  cmocka_unit_test(test_boottime_not_back),
                 cmocka_unit_test(test_save_due),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,8 +46,8 @@ static int teardown(void **state) {
 }
 
 /* Activates key for machine; the license id is derived from the machine. */
-static int activate(Fixture *f, const char *key, const char *product, const char *machine, Entitlement *ret_e,
-                    Activation *ret_a, CoreError *err) {
+static int activate(Fixture *f, const char *key, const char *product, const char *machine,
+                    Entitlement *ret_e, Activation *ret_a, CoreError *err) {
         char license_id[64];
 
         snprintf(license_id, sizeof(license_id), "lic-%.8s", machine);
@@ -103,7 +103,8 @@ static void test_activate(void **state) {
         assert_int_equal(storage_activation_get(f->storage, "lic-aaaaaaaa", &got, &err), STORAGE_OK);
         assert_int_equal(got.id, a.id);
         activation_done(&got);
-        assert_int_equal(storage_activation_get(f->storage, "lic-nobody", &got, &err), STORAGE_UNKNOWN_LICENSE);
+        assert_int_equal(storage_activation_get(f->storage, "lic-nobody", &got, &err),
+                         STORAGE_UNKNOWN_LICENSE);
         assert_non_null(strstr(err.message, "lic-nobody"));
 }
 
