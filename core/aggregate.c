@@ -21,22 +21,14 @@ static bool expires_later(int64_t a, int64_t b) {
         return b != TIME_UNSET && a > b;
 }
 
-/* The earlier of two instants, where TIME_UNSET means never. */
-static int64_t earlier(int64_t a, int64_t b) {
-        if (a == TIME_UNSET)
-                return b;
-        if (b == TIME_UNSET)
-                return a;
-        return a < b ? a : b;
-}
-
 void verdict_aggregate(Verdict *best, const Verdict *v) {
         int64_t valid_until;
 
         assert(best);
         assert(v);
 
-        valid_until = earlier(best->valid_until, v->valid_until);
+        /* The earlier of the two, where TIME_UNSET means never. */
+        valid_until = expires_later(best->valid_until, v->valid_until) ? v->valid_until : best->valid_until;
         if (verdict_rank(v) > verdict_rank(best) ||
             (verdict_rank(v) == verdict_rank(best) && expires_later(v->expires, best->expires)))
                 *best = *v;

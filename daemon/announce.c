@@ -56,6 +56,23 @@ static void remember_announced(Context *c, Entry *e) {
                 e->state = st;
 }
 
+/* The events for a license that stops being licensed (grace has its own,
+ * with the days left). */
+static const struct {
+        Reason reason;
+        const char *message_id;
+        const char *message; /* takes the license id, then the product */
+} status_events[] = {
+        {REASON_VALIDATION_REQUIRED, EVENT_GRACE_EXPIRED,
+         "License %s of %s: the grace period is over and its features are no longer licensed until it is "
+         "validated."},
+        {REASON_EXPIRED, EVENT_EXPIRED, "License %s of %s has expired."},
+        {REASON_REVOKED, EVENT_REVOKED, "License %s of %s was revoked by the vendor."},
+        {REASON_CLOCK_ROLLBACK, EVENT_CLOCK_ROLLBACK,
+         "The system clock is behind a time licensed already saw; license %s of %s is not honoured until the "
+         "clock is fixed."},
+};
+
 /* Journal events for a license whose status changed from old to v->reason. */
 static void announce_status(Context *c, Entry *e, Reason old, const Verdict *v, int64_t now) {
         EventFields f = {.license_id = e->id, .product = e->license.product,
@@ -86,31 +103,12 @@ static void announce_status(Context *c, Entry *e, Reason old, const Verdict *v, 
                         e->warned_days_left = f.days_left;
                 }
                 return;
-        case REASON_VALIDATION_REQUIRED:
-                if (old != v->reason)
-                        event_emit(EVENT_GRACE_EXPIRED, LOG_ERR, &f,
-                                   "License %s of %s: the grace period is over and its features are no longer "
-                                   "licensed until it is validated.",
-                                   e->id, e->license.product);
-                break;
-        case REASON_EXPIRED:
-                if (old != v->reason)
-                        event_emit(EVENT_EXPIRED, LOG_ERR, &f, "License %s of %s has expired.", e->id,
-                                   e->license.product);
-                break;
-        case REASON_REVOKED:
-                if (old != v->reason)
-                        event_emit(EVENT_REVOKED, LOG_ERR, &f, "License %s of %s was revoked by the vendor.", e->id,
-                                   e->license.product);
-                break;
-        case REASON_CLOCK_ROLLBACK:
-                if (old != v->reason)
-                        event_emit(EVENT_CLOCK_ROLLBACK, LOG_ERR, &f,
-                                   "The system clock is behind a time licensed already saw; license %s of %s is "
-                                   "not honoured until the clock is fixed.",
-                                   e->id, e->license.product);
-                break;
         default:
+                for (size_t i = 0; i < ELEMENTSOF(status_events); i++)
+                        if (status_events[i].reason == v->reason && old != v->reason)
+                                /* Each message names the license, then its product. */
+                                event_emit(status_events[i].message_id, LOG_ERR, &f, status_events[i].message,
+                                           e->id, e->license.product);
                 break;
         }
         e->warned_days_left = -1;

@@ -155,19 +155,25 @@ static void test_answers(void **state) {
                          -ENOENT);
 }
 
-static void test_release_by_proof(void **state) {
+/* Activates MACHINE_A, which must succeed, and returns its activation. */
+static void activate_a(Fixture *f, Activation *ret) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
-        _cleanup_(activation_done) Activation a = {};
-        _cleanup_(activation_done) Activation got = {};
+        CoreError err = {};
+
+        assert_int_equal(activate(f, f->key, PRODUCT, MACHINE_A, &e, ret, &err), STORAGE_OK);
+}
+
+static void test_release_by_proof(void **state) {
+        _cleanup_(activation_done) Activation a = {}, got = {};
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
         Fixture *f = *state;
         CoreError err = {};
 
-        assert_int_equal(activate(f, f->key, PRODUCT, MACHINE_A, &e, &a, &err), STORAGE_OK);
+        activate_a(f, &a);
         assert_int_equal(storage_activation_release(f->storage, a.id, "proof-nonce-1", T0 + 10, &err),
                          STORAGE_OK);
         assert_int_equal(storage_activation_get(f->storage, a.license_id, &got, &err), STORAGE_OK);
         assert_int_equal(got.released, T0 + 10);
-        entitlement_done(&e);
         assert_int_equal(storage_entitlement_get(f->storage, f->key, &e, &err), 0);
         assert_int_equal(e.active, 0);
 
