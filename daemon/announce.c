@@ -3,7 +3,6 @@
  * FeatureChanged and PropertiesChanged (through the bus layer), and the
  * journal events for status changes and denials. */
 
-#include <assert.h>
 #include <stdio.h>
 
 #include "context.h"

@@ -2,7 +2,6 @@
 /* The installed set: entries, their index by id and by product, and
  * loading (and re-verifying) what the store holds. */
 
-#include <assert.h>
 #include <stdlib.h>
 
 #include "context.h"

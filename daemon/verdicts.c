@@ -4,7 +4,6 @@
  * (CheckFeature), and the overview of the whole set (the Manager's State,
  * Summary and NextValidation, systemd's STATUS=). */
 
-#include <assert.h>
 #include <stdio.h>
 
 #include "aggregate.h"
