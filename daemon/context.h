@@ -9,8 +9,14 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+/* The installed set and what is done with it live in their own modules
+ * (entries.h, clock.h, verdicts.h, announce.h); every module that holds a
+ * Context uses them, so they come with it. */
+#include "announce.h"
 #include "bus-contract.h"
+#include "clock.h"
 #include "config.h"
+#include "entries.h"
 #include "evaluate.h"
 #include "hashmap.h"
 #include "license.h"
@@ -19,42 +25,9 @@
 #include "store.h"
 #include "time-units.h"
 #include "timeutil.h"
+#include "verdicts.h"
 
 typedef struct Context Context;
-typedef struct Entry Entry;
-
-/* The licenses of one product, for lookups that must not scan them all. */
-typedef struct ProductEntries {
-        char *product;
-        Entry **items;
-        size_t n;
-} ProductEntries;
-
-/* An installed license. */
-struct Entry {
-        Context *context; /* owner; the bus vtable's userdata is the Entry */
-        char *id;
-        char *object_path;
-        char *text; /* armored, exactly as installed: what Export returns */
-        License license;
-        const Product *product;
-        LicenseState state;
-        Reason *feature_reasons; /* last announced reason per feature, for FeatureChanged */
-        Reason status;           /* last announced license-level status */
-        int64_t warned_days_left; /* last grace warning sent, -1 if none */
-};
-
-/* A recently logged denial, so a program asking in a loop does not flood
- * the journal. */
-typedef struct Denial {
-        char product[129];
-        char feature[65];
-        Reason reason;
-        int64_t logged;
-} Denial;
-
-#define DENIALS_MAX 64
-#define DENIAL_LOG_INTERVAL SEC_PER_HOUR
 
 typedef struct Options {
         const char *bus_address; /* NULL: the system bus */
@@ -105,51 +78,11 @@ Context *context_free(Context *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Context *, context_free);
 int context_run(Context *c);
 
-/* licenses.c: the installed set ----------------------------------------- */
-
-void entry_free(Entry *e);
-Entry *context_find_entry(Context *c, const char *id);
-/* The licenses of a product (never NULL; n may be 0). */
-const ProductEntries *context_product_entries(Context *c, const char *product);
-/* Verifies and adds (or, for an upgrade, replaces) a license read from disk
- * or handed in; takes ownership of *l. */
-int context_add_entry(Context *c, const char *id, const char *text, License *l, const Product *p,
-                      const LicenseState *st, Entry **ret);
-void context_remove_entry(Context *c, Entry *e);
-void context_index_done(Context *c);
-int context_load_licenses(Context *c);
-
-/* The local state evaluate() needs for an entry. */
-void entry_local_state(const Context *c, const Entry *e, LocalState *ret);
-/* Best verdict for product/feature over all installed licenses. With
- * want_seat, a counted feature whose seats are all taken is limit-reached. */
-void context_check_feature(Context *c, const char *product, const char *feature, int64_t release_date,
-                           bool want_seat, Verdict *ret);
-Reason entry_status(Context *c, const Entry *e, int64_t now);
-/* Logs a "feature denied" event for a caller, at most once an hour for the
- * same product, feature and reason. */
-void context_note_denial(Context *c, const char *product, const char *feature, Reason reason);
-
-/* Current time, raising the high-water mark as it goes. */
-int64_t context_now(Context *c);
-void context_save_clock(Context *c);
-/* Re-evaluates everything, emits FeatureChanged/PropertiesChanged for what
- * changed, and arms a timer for the next instant a verdict may change. */
-void context_reevaluate(Context *c);
-/* After any change to the installed set or a license's state: the Manager's
- * properties, systemd's STATUS= and the clock mark. */
-void context_state_changed(Context *c);
-
 /* Idle exit (context.c): any bus traffic pushes the deadline back. */
 void context_idle_touch(Context *c);
 
 /* Tells systemd the one-line summary (systemctl status). */
 void context_notify_status(Context *c);
-
-/* Manager-level overview for the State/Summary properties and sd_notify. */
-const char *context_state(Context *c);
-int context_summary(Context *c, char **ret);
-int64_t context_next_validation(Context *c);
 
 /* device.c ------------------------------------------------------------- */
 int context_load_device(Context *c);

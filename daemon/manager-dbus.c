@@ -124,12 +124,9 @@ static int method_return(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = read_product_feature(m, c, &product, &feature, error);
         if (r < 0)
                 return r;
-        r = seats_return(c, m, product, feature);
-        if (r == -ENOENT)
+        if (!seats_return(c, m, product, feature))
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SEAT, "This client holds no seat of %s/%s.", product,
                                          feature);
-        if (r < 0)
-                return r;
         return sd_bus_reply_method_return(m, NULL);
 }
 

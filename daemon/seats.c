@@ -107,14 +107,14 @@ int seats_take(Context *c, sd_bus_message *m, const char *product, const char *f
         return 1;
 }
 
-int seats_return(Context *c, sd_bus_message *m, const char *product, const char *feature) {
+bool seats_return(Context *c, sd_bus_message *m, const char *product, const char *feature) {
         const char *sender = sd_bus_message_get_sender(m);
         Seat *seat = sender ? seat_find(c, sender, product, feature) : NULL;
 
         if (!seat)
-                return -ENOENT;
+                return false;
         seat_remove(c, seat);
-        return 0;
+        return true;
 }
 
 void seats_free_all(Context *c) {

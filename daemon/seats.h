@@ -21,7 +21,8 @@ bool seats_held_by(Context *c, sd_bus_message *m, const char *product, const cha
 
 /* Gives the sender of m a seat; the caller has checked the limit. */
 int seats_take(Context *c, sd_bus_message *m, const char *product, const char *feature);
-/* -ENOENT if the sender holds none. */
-int seats_return(Context *c, sd_bus_message *m, const char *product, const char *feature);
+/* Frees the seat the sender of m holds; false if it holds none, which is
+ * the caller's answer to give, not a failure. */
+bool seats_return(Context *c, sd_bus_message *m, const char *product, const char *feature);
 
 void seats_free_all(Context *c);

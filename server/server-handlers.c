@@ -54,6 +54,24 @@ static int reply_internal(Reply *r, const char *what, int error, const CoreError
         return reply_error(r, 500, "internal", "the server could not %s; try again later", what);
 }
 
+/* How each "no" of the database reaches the machine (docs/protocol.md). */
+static const struct {
+        unsigned status;
+        const char *code;
+} storage_answers[_STORAGE_RESULT_MAX] = {
+        [STORAGE_UNKNOWN_KEY] = {404, "unknown-key"},
+        [STORAGE_UNKNOWN_LICENSE] = {404, "unknown-license"},
+        [STORAGE_WRONG_PRODUCT] = {403, "wrong-product"},
+        [STORAGE_REVOKED] = {403, "revoked"},
+        [STORAGE_NO_SEAT] = {409, "seat-limit"},
+        [STORAGE_PROOF_USED] = {409, "proof-used"},
+};
+
+int reply_storage_answer(Reply *r, StorageResult result, const char *message) {
+        assert(result > STORAGE_OK && result < _STORAGE_RESULT_MAX);
+        return reply_error(r, storage_answers[result].status, storage_answers[result].code, "%s", message);
+}
+
 static void add_string(json_object *o, const char *name, const char *value) {
         json_object_object_add(o, name, json_object_new_string(value));
 }
@@ -153,9 +171,10 @@ static int find_activation(Server *s, json_object *body, const char *member, Mac
         if (r < 0)
                 return r;
         r = storage_activation_get(s->storage, req->license_id, a, &err);
-        if (r == -ENOENT)
-                reply_error(reply, 404, "unknown-license", "%s", err.message);
-        else if (r < 0)
+        if (r > STORAGE_OK) {
+                reply_storage_answer(reply, r, err.message);
+                r = -ENOENT;
+        } else if (r < 0)
                 reply_internal(reply, "read the activation", r, &err);
         else if (!streq(a->machine_id, req->machine_id) || !streq(a->device_key, req->device_key)) {
                 reply_error(reply, 403, "wrong-machine", "the license %s is bound to another machine",
@@ -197,20 +216,17 @@ int api_activate(Server *s, json_object *body, Reply *reply) {
                                      .now = now_realtime(),
                              },
                              &e, &a, &err);
-        switch (r) {
-        case -ENOENT:
-                return reply_error(reply, 404, "unknown-key",
-                                   "the license key %s is not known to this server", masked);
-        case -EXDEV:
-                return reply_error(reply, 403, "wrong-product", "%s", err.message);
-        case -EKEYREVOKED:
-                return reply_error(reply, 403, "revoked", "%s", err.message);
-        case -EUSERS:
-                return reply_error(reply, 409, "seat-limit", "%s", err.message);
-        default:
-                if (r < 0)
-                        return reply_internal(reply, "store the activation", r, &err);
+        if (r < 0)
+                return reply_internal(reply, "store the activation", r, &err);
+        if (r == STORAGE_UNKNOWN_KEY) {
+                /* The database's sentence names the key in clear; the
+                 * machine hears it masked. */
+                char message[sizeof(err.message)];
+                snprintf(message, sizeof(message), "the license key %s is not known to this server", masked);
+                return reply_storage_answer(reply, r, message);
         }
+        if (r > STORAGE_OK)
+                return reply_storage_answer(reply, r, err.message);
 
         r = sign_license(s, &e, &a, req.nonce, &text);
         if (r < 0)
@@ -292,10 +308,10 @@ int api_deactivate(Server *s, json_object *body, Reply *reply) {
         if (find_activation(s, body, "proof", MACHINE_REQUEST_DEACTIVATION, &req, &a, reply) < 0)
                 return 0;
         r = storage_activation_release(s->storage, a.id, req.nonce, now_realtime(), &err);
-        if (r == -EALREADY)
-                return reply_error(reply, 409, "proof-used", "%s", err.message);
         if (r < 0)
                 return reply_internal(reply, "release the seat", r, &err);
+        if (r > STORAGE_OK)
+                return reply_storage_answer(reply, r, err.message);
 
         o = json_object_new_object();
         add_string(o, "status", "released");

@@ -10,7 +10,6 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <strings.h>
 
 #include "json-object.h"
 #include "report-error.h"
@@ -20,22 +19,6 @@
  * so the client reads the 413 reply; beyond it the connection is closed. */
 #define BODY_DISCARD_MAX (1024 * 1024)
 #define CONNECTIONS_MAX 256
-
-typedef struct Route {
-        const char *method; /* GET also answers HEAD */
-        const char *path;
-        ApiHandler api; /* NULL: the offline page */
-} Route;
-
-static const Route routes[] = {
-        {"POST", "/v1/activate", api_activate},
-        {"POST", "/v1/validate", api_validate},
-        {"POST", "/v1/deactivate", api_deactivate},
-        {"POST", "/v1/offline", api_activate},
-        {"GET", "/v1/health", api_health},
-        {"GET", "/", NULL},
-        {"GET", "/offline", NULL},
-};
 
 /* One per HTTP request, from its headers to its completion. */
 typedef struct Request {
@@ -65,47 +48,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
         while (n > 0 && line[n - 1] == '\n')
                 line[--n] = 0;
         server_log("microhttpd: %s", line);
-}
-
-static const Route *route_find(const char *method, const char *url, bool *ret_path_known) {
-        bool head = streq(method, "HEAD");
-
-        *ret_path_known = false;
-        for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
-                if (!streq(url, routes[i].path))
-                        continue;
-                *ret_path_known = true;
-                if (streq(method, routes[i].method) || (head && streq(routes[i].method, "GET")))
-                        return &routes[i];
-        }
-        return NULL;
-}
-
-/* application/json, optionally with parameters; a charset must be UTF-8. */
-static bool content_type_is_json(const char *v) {
-        const char *semi, *cs;
-        size_t n;
-
-        if (!v)
-                return false;
-        v += strspn(v, " \t");
-        semi = strchr(v, ';');
-        n = semi ? (size_t) (semi - v) : strlen(v);
-        while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-                n--;
-        if (n != strlen("application/json") || strncasecmp(v, "application/json", n) != 0)
-                return false;
-        for (cs = semi; cs; cs = strchr(cs + 1, ';')) {
-                const char *p = cs + 1 + strspn(cs + 1, " \t");
-                if (strncasecmp(p, "charset=", 8) == 0) {
-                        p += 8;
-                        if (*p == '"')
-                                p++;
-                        if (strncasecmp(p, "utf-8", 5) != 0 || strchr("\"; \t", p[5]) == NULL)
-                                return false;
-                }
-        }
-        return true;
 }
 
 /* Checks what the headers say, before any body is read. */
@@ -192,9 +134,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, const char *method, 
         char peer[INET6_ADDRSTRLEN];
 
         if (reply->status == 405)
-                for (size_t i = 0; i < ELEMENTSOF(routes); i++)
-                        if (streq(routes[i].path, url))
-                                allow = streq(routes[i].method, "GET") ? "GET, HEAD" : routes[i].method;
+                allow = route_allow(url);
         peer_name(c, peer, sizeof(peer));
         server_log("%s %s %s: %u%s%s", peer, method, url, reply->status, reply->note[0] ? " " : "",
                    reply->note);

@@ -6,6 +6,7 @@
  *   server-main.c      options, signals, the context's life
  *   server-http.c      libmicrohttpd: listening, routing, bodies, replies
  *   server-handlers.c  the JSON API: activate, validate, deactivate, health
+ *   server-routes.c    which path and method go where, which bodies are JSON
  *   server-page.c      the offline activation web page
  *   server-tls.c       certificate and key for HTTPS
  *   storage.h          the database */
@@ -57,6 +58,10 @@ void reply_done(Reply *r);
 int reply_error(Reply *r, unsigned status, const char *code, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
+/* Sets the error reply for a "no" of the database (result > STORAGE_OK):
+ * its HTTP status and error code, and message; returns 0. */
+int reply_storage_answer(Reply *r, StorageResult result, const char *message);
+
 /* The API, one function per route. body is the parsed JSON object (NULL
  * for GET). They always fill in a reply, errors included, and return 0. */
 typedef int (*ApiHandler)(Server *s, json_object *body, Reply *reply);
@@ -64,6 +69,22 @@ int api_activate(Server *s, json_object *body, Reply *reply);
 int api_validate(Server *s, json_object *body, Reply *reply);
 int api_deactivate(Server *s, json_object *body, Reply *reply);
 int api_health(Server *s, json_object *body, Reply *reply);
+
+/* server-routes.c: the routing table and the body rule. */
+typedef struct Route {
+        const char *method; /* GET also answers HEAD */
+        const char *path;
+        ApiHandler api; /* NULL: the offline page */
+} Route;
+
+/* The route for method on path, or NULL; *ret_path_known says whether the
+ * path has a route for another method (405, not 404). */
+const Route *route_find(const char *method, const char *path, bool *ret_path_known);
+/* The Allow header of a 405 on path ("GET, HEAD" or "POST"), NULL for no route. */
+const char *route_allow(const char *path);
+/* Whether a Content-Type value is application/json, optionally with
+ * parameters, where a charset must be UTF-8. */
+bool content_type_is_json(const char *v);
 
 /* server-page.c */
 int server_page_init(ServerPage *p);

@@ -206,6 +206,11 @@ static int commit(Storage *s, CoreError *err) {
         return exec_script(s, "COMMIT", err);
 }
 
+static void rollback(Storage *s) {
+        if (!sqlite3_get_autocommit(s->db))
+                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 /* Ends a transaction: commits if r >= 0, else rolls back. Returns r or the
  * commit's error. */
 static int finish(Storage *s, int r, CoreError *err) {
@@ -215,10 +220,13 @@ static int finish(Storage *s, int r, CoreError *err) {
                         return r;
                 r = q;
         }
-        if (!sqlite3_get_autocommit(s->db))
-                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        rollback(s);
         return r;
 }
+
+/* A "no" of the seat logic (StorageResult): the sentence goes into err, the
+ * answer is the return value. */
+#define ANSWER(err, result, ...) ((void) core_error_set((err), 0, __VA_ARGS__), (int) (result))
 
 static char *column_strdup(sqlite3_stmt *st, int i) {
         const unsigned char *v = sqlite3_column_text(st, i);
@@ -255,22 +263,20 @@ static int collect_rows(Storage *s, sqlite3_stmt *st, size_t size,
         return r;
 }
 
-/* Reads the row that sql, with the one text parameter arg, selects; if
- * there is none, -ENOENT with the sentence not_found (a format for arg). */
+/* Reads the row that sql, with the one text parameter arg, selects: 1 if
+ * there is one, 0 if not. */
 static int read_row(Storage *s, const char *sql, const char *arg,
-                    int (*from_row)(sqlite3_stmt *st, void *ret, CoreError *err), void *ret,
-                    const char *not_found, CoreError *err) {
+                    int (*from_row)(sqlite3_stmt *st, void *ret, CoreError *err), void *ret, CoreError *err) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
         r = prepare(s, &st, err, sql, "t", arg);
         if (r >= 0)
                 r = step(s, st, err);
-        if (r == 0)
-                return core_error_set(err, ENOENT, not_found, arg);
-        if (r < 0)
+        if (r <= 0)
                 return r;
-        return from_row(st, ret, err);
+        r = from_row(st, ret, err);
+        return r < 0 ? r : 1;
 }
 
 /* Opening and migration ------------------------------------------------------ */
@@ -317,10 +323,13 @@ int storage_open(const char *path, Storage **ret, CoreError *err) {
          * descriptor is closed before SQLite opens the file: closing any
          * descriptor of a file drops all of the process's POSIX locks on
          * it, SQLite's included. */
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return core_error_set(err, errno, "cannot open database %s: %s", path, strerror(errno));
-        close(fd);
+        if (!streq(path, STORAGE_IN_MEMORY)) {
+                fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0)
+                        return core_error_set(err, errno, "cannot open database %s: %s", path,
+                                              strerror(errno));
+                close(fd);
+        }
 
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -463,14 +472,24 @@ static int entitlement_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
         return 0;
 }
 
+/* STORAGE_OK, STORAGE_UNKNOWN_KEY or negative errno. */
 static int entitlement_read(Storage *s, const char *key, Entitlement *ret, CoreError *err) {
-        return read_row(s, "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e WHERE e.key = ?", key,
-                        entitlement_from_row, ret, "the license key %s is not known to this server", err);
+        int r;
+
+        r = read_row(s, "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e WHERE e.key = ?", key,
+                     entitlement_from_row, ret, err);
+        if (r == 0)
+                return ANSWER(err, STORAGE_UNKNOWN_KEY, "the license key %s is not known to this server", key);
+        return r < 0 ? r : STORAGE_OK;
 }
 
 int storage_entitlement_get(Storage *s, const char *key, Entitlement *ret, CoreError *err) {
+        int r;
+
         LOCKED(s);
-        return entitlement_read(s, key, ret, err);
+        r = entitlement_read(s, key, ret, err);
+        /* The vendor's verbs only report it: a failure like any other. */
+        return r == STORAGE_UNKNOWN_KEY ? -ENOENT : r;
 }
 
 int storage_entitlement_create(Storage *s, const Entitlement *e, CoreError *err) {
@@ -602,9 +621,16 @@ static int activation_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
         return 0;
 }
 
+/* STORAGE_OK, STORAGE_UNKNOWN_LICENSE or negative errno. */
 static int activation_read(Storage *s, const char *license_id, Activation *ret, CoreError *err) {
-        return read_row(s, "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = ?", license_id,
-                        activation_from_row, ret, "no license %s was activated on this server", err);
+        int r;
+
+        r = read_row(s, "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = ?", license_id,
+                     activation_from_row, ret, err);
+        if (r == 0)
+                return ANSWER(err, STORAGE_UNKNOWN_LICENSE, "no license %s was activated on this server",
+                              license_id);
+        return r < 0 ? r : STORAGE_OK;
 }
 
 int storage_activation_get(Storage *s, const char *license_id, Activation *ret, CoreError *err) {
@@ -634,7 +660,9 @@ int storage_activation_list(Storage *s, const char *key, Activation **ret, size_
         return 0;
 }
 
-/* The seat logic, inside the transaction storage_activate() opened. */
+/* The seat logic, inside the transaction storage_activate() opened:
+ * STORAGE_OK with the seat taken, another StorageResult before anything is
+ * written, or negative errno. */
 static int activate_locked(Storage *s, const ActivationClaim *c, Entitlement *e, CoreError *err) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         bool has_seat = false;
@@ -642,13 +670,13 @@ static int activate_locked(Storage *s, const ActivationClaim *c, Entitlement *e,
         int r;
 
         r = entitlement_read(s, c->key, e, err);
-        if (r < 0)
+        if (r != STORAGE_OK)
                 return r;
         if (!streq(e->license.product, c->product))
-                return core_error_set(err, EXDEV, "the license key is for %s, not for %s",
-                                      e->license.product, c->product);
+                return ANSWER(err, STORAGE_WRONG_PRODUCT, "the license key is for %s, not for %s",
+                              e->license.product, c->product);
         if (e->revoked)
-                return core_error_set(err, EKEYREVOKED, "the license key has been revoked by the vendor");
+                return ANSWER(err, STORAGE_REVOKED, "the license key has been revoked by the vendor");
 
         /* The same machine is the same machine id and device key. */
         r = prepare(s, &st, err,
@@ -664,10 +692,10 @@ static int activate_locked(Storage *s, const ActivationClaim *c, Entitlement *e,
                 has_seat = sqlite3_column_int64(st, 1) == TIME_UNSET;
         }
         if (!has_seat && e->active >= e->seats)
-                return core_error_set(err, EUSERS,
-                                      "seat limit reached: %" PRIu32 " of %" PRIu32 " machines are active; "
-                                      "deactivate one or ask the vendor",
-                                      e->active, e->seats);
+                return ANSWER(err, STORAGE_NO_SEAT,
+                              "seat limit reached: %" PRIu32 " of %" PRIu32 " machines are active; "
+                              "deactivate one or ask the vendor",
+                              e->active, e->seats);
         if (id > 0)
                 r = EXEC(s, err,
                          "UPDATE activation SET hostname = ?, nonce = ?, revision = ?, last_seen = ?, "
@@ -699,18 +727,26 @@ int storage_activate(Storage *s, const ActivationClaim *c, Entitlement *ret_e, A
         if (r < 0)
                 return r;
         r = activate_locked(s, c, &e, err);
-        if (r >= 0)
+        if (r == STORAGE_OK) {
                 r = activation_read(s, c->license_id, &a, err);
-        r = finish(s, r, err);
-        if (r >= 0 || r == -EUSERS) {
+                /* Written a moment ago in this transaction: missing now means
+                 * a broken database, not an answer. */
+                if (r == STORAGE_UNKNOWN_LICENSE)
+                        r = -ENOENT;
+        }
+        if (r == STORAGE_OK)
+                r = finish(s, r, err);
+        else
+                rollback(s);
+        if (r == STORAGE_OK || r == STORAGE_NO_SEAT) {
                 *ret_e = e;
                 e = (Entitlement) ENTITLEMENT_INIT;
         }
-        if (r < 0)
+        if (r != STORAGE_OK)
                 return r;
         *ret_a = a;
         a = (Activation){};
-        return 0;
+        return STORAGE_OK;
 }
 
 int storage_activation_seen(Storage *s, int64_t id, uint32_t revision, int64_t now, CoreError *err) {
@@ -731,13 +767,15 @@ int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, 
         if (r < 0)
                 return r;
         r = EXEC(s, err, "INSERT INTO used_nonce (nonce, used) VALUES (?, ?)", "ti", proof_nonce, now);
-        if (r == -EEXIST)
-                r = core_error_set(err, EALREADY, "this deactivation proof was used before");
+        if (r == -EEXIST) {
+                rollback(s);
+                return ANSWER(err, STORAGE_PROOF_USED, "this deactivation proof was used before");
+        }
         if (r >= 0)
                 r = EXEC(s, err, "UPDATE activation SET released = ? WHERE id = ? AND released = 0", "ii",
                          now, id);
         r = finish(s, r, err);
-        return r < 0 ? r : 0;
+        return r < 0 ? r : STORAGE_OK;
 }
 
 int storage_release_machine(Storage *s, const char *key, const char *machine_id, int64_t now,

@@ -7,9 +7,11 @@
  * is one transaction, so several server processes and licensed-vendor may
  * share one database. See docs/protocol.md, "Storage".
  *
- * Functions return negative errno; the ones whose failure is the caller's
- * input or the database state also fill in a CoreError sentence. Expected
- * outcomes of the seat logic are errno values named at each function. */
+ * Functions return negative errno when they cannot answer; the ones whose
+ * failure is the caller's input or the database state also fill in a
+ * CoreError sentence. The "no"s of the seat logic that the server passes on
+ * to machines are not failures: those functions return a StorageResult
+ * (non-negative), with the sentence in the CoreError. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +22,24 @@
 #include "license.h"
 
 typedef struct Storage Storage;
+
+/* The answers of the seat logic (storage_activate(),
+ * storage_activation_get(), storage_activation_release()). The server maps
+ * each to an HTTP status and error code (server-handlers.c). */
+typedef enum StorageResult {
+        STORAGE_OK,
+        STORAGE_UNKNOWN_KEY,     /* no entitlement has the license key */
+        STORAGE_UNKNOWN_LICENSE, /* no activation has the license id */
+        STORAGE_WRONG_PRODUCT,   /* the key is for another product */
+        STORAGE_REVOKED,         /* the vendor revoked the key */
+        STORAGE_NO_SEAT,         /* every seat of the key is taken */
+        STORAGE_PROOF_USED,      /* the deactivation proof was acted on before */
+        _STORAGE_RESULT_MAX,
+} StorageResult;
+
+/* For storage_open(): a database that lives in memory and dies with the
+ * connection (the unit tests). */
+#define STORAGE_IN_MEMORY ":memory:"
 
 typedef struct Entitlement {
         char key[LICENSE_KEY_STRING_SIZE]; /* canonical license key */
@@ -58,9 +78,10 @@ void activation_done(Activation *a);
 void activation_array_free(Activation *a, size_t n);
 void entitlement_array_free(Entitlement *e, size_t n);
 
-/* Opens (creating if needed, mode 0600) and migrates the database. WAL
- * journal, a busy timeout for other processes. -EPROTONOSUPPORT if the
- * database was made by a newer version. */
+/* Opens (creating if needed, mode 0600) and migrates the database, or with
+ * STORAGE_IN_MEMORY a fresh one in memory. WAL journal, a busy timeout for
+ * other processes. -EPROTONOSUPPORT if the database was made by a newer
+ * version. */
 int storage_open(const char *path, Storage **ret, CoreError *err);
 Storage *storage_close(Storage *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Storage *, storage_close);
@@ -69,7 +90,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Storage *, storage_close);
  * exists. */
 int storage_entitlement_create(Storage *s, const Entitlement *e, CoreError *err);
 
-/* -ENOENT if the key is unknown. */
+/* -ENOENT if the key is unknown (the vendor's verbs only report it). */
 int storage_entitlement_get(Storage *s, const char *key, Entitlement *ret, CoreError *err);
 
 /* All entitlements, oldest first. */
@@ -100,13 +121,14 @@ typedef struct ActivationClaim {
  * one transaction: the same machine gets its seat back, a new one gets a
  * free seat. Returns in ret_e the entitlement as read in that transaction
  * and in ret_a the activation, whose revision is set to the entitlement's.
- * Errors: -ENOENT unknown key, -EXDEV another product, -EKEYREVOKED
- * revoked, -EUSERS no free seat (ret_e is filled in even then, so the
- * caller can say how many seats there are). */
+ * Answers STORAGE_OK, STORAGE_UNKNOWN_KEY, STORAGE_WRONG_PRODUCT,
+ * STORAGE_REVOKED or STORAGE_NO_SEAT (ret_e is filled in even then, so the
+ * caller can say how many seats there are); negative errno on failure. */
 int storage_activate(Storage *s, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a,
                      CoreError *err);
 
-/* The activation a license id names, released or not. -ENOENT if none. */
+/* The activation a license id names, released or not: STORAGE_OK, or
+ * STORAGE_UNKNOWN_LICENSE if none; negative errno on failure. */
 int storage_activation_get(Storage *s, const char *license_id, Activation *ret, CoreError *err);
 
 /* All activations, of one key or (key NULL) of all keys, oldest first. */
@@ -117,9 +139,9 @@ int storage_activation_list(Storage *s, const char *key, Activation **ret, size_
 int storage_activation_seen(Storage *s, int64_t id, uint32_t revision, int64_t now, CoreError *err);
 
 /* Frees the seat of activation id on the machine's signed proof, whose
- * nonce is recorded so that the same proof cannot be replayed: -EALREADY
- * if it was used before. Releasing a released activation is not an
- * error. */
+ * nonce is recorded so that the same proof cannot be replayed:
+ * STORAGE_OK, or STORAGE_PROOF_USED if it was used before; negative errno on
+ * failure. Releasing a released activation is not an error. */
 int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, int64_t now, CoreError *err);
 
 /* The vendor frees the seats the machine machine_id holds of key (a lost

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Telling the world when a verdict changes: re-evaluation with its timer,
+ * FeatureChanged and PropertiesChanged (through the bus layer), and the
+ * journal events for status changes and denials. */
+
+#include <stdio.h>
+
+#include "context.h"
+#include "events.h"
+#include "log.h"
+#include "snapshot.h"
+
+/* Re-evaluate at least this often, whatever the next known deadline. */
+#define REEVALUATE_MAX_DELAY SNAPSHOT_REFRESH_INTERVAL
+
+void context_note_denial(Context *c, const char *product, const char *feature, Reason reason) {
+        int64_t now = context_now(c);
+        Denial *d;
+
+        for (size_t i = 0; i < DENIALS_MAX; i++) {
+                d = &c->denials[i];
+                if (d->logged && d->reason == reason && streq(d->product, product) && streq(d->feature, feature)) {
+                        if (now - d->logged < DENIAL_LOG_INTERVAL && now >= d->logged)
+                                return;
+                        goto log;
+                }
+        }
+        d = &c->denials[c->next_denial];
+        c->next_denial = (c->next_denial + 1) % DENIALS_MAX;
+        snprintf(d->product, sizeof(d->product), "%s", product);
+        snprintf(d->feature, sizeof(d->feature), "%s", feature);
+        d->reason = reason;
+log:
+        d->logged = now;
+        event_emit(EVENT_FEATURE_DENIED, LOG_NOTICE,
+                   &(EventFields) {.product = product, .feature = feature, .reason = reason_to_string(reason),
+                                   .days_left = -1},
+                   "Feature %s of %s was denied: %s.", feature, product, reason_to_description(reason));
+}
+
+/* Records what was announced, so a restart neither repeats nor misses it. */
+static void remember_announced(Context *c, Entry *e) {
+        LicenseState st = e->state;
+        int r;
+
+        snprintf(st.announced, sizeof(st.announced), "%s",
+                 e->status == REASON_LICENSED ? "" : reason_to_string(e->status) ?: "");
+        st.warned_days_left = e->warned_days_left > 0 ? e->warned_days_left : 0;
+        if (streq(st.announced, e->state.announced) && st.warned_days_left == e->state.warned_days_left)
+                return;
+        r = store_save_state(&c->store, e->id, &st);
+        if (r < 0)
+                log_warning_errno(r, "Failed to record the announced status of %s: %m", e->id);
+        else
+                e->state = st;
+}
+
+/* The events for a license that stops being licensed (grace has its own,
+ * with the days left). */
+static const struct {
+        Reason reason;
+        const char *message_id;
+        const char *message; /* takes the license id, then the product */
+} status_events[] = {
+        {REASON_VALIDATION_REQUIRED, EVENT_GRACE_EXPIRED,
+         "License %s of %s: the grace period is over and its features are no longer licensed until it is "
+         "validated."},
+        {REASON_EXPIRED, EVENT_EXPIRED, "License %s of %s has expired."},
+        {REASON_REVOKED, EVENT_REVOKED, "License %s of %s was revoked by the vendor."},
+        {REASON_CLOCK_ROLLBACK, EVENT_CLOCK_ROLLBACK,
+         "The system clock is behind a time licensed already saw; license %s of %s is not honoured until the "
+         "clock is fixed."},
+};
+
+/* Journal events for a license whose status changed from old to v->reason. */
+static void announce_status(Context *c, Entry *e, Reason old, const Verdict *v, int64_t now) {
+        EventFields f = {.license_id = e->id, .product = e->license.product,
+                         .reason = reason_to_string(v->reason), .days_left = -1};
+
+        /* Nothing announced before (a new license, or state from before this
+         * was recorded): its status now is where the journal starts. */
+        if (old == _REASON_INVALID) {
+                e->warned_days_left = -1;
+                return;
+        }
+
+        switch (v->reason) {
+        case REASON_GRACE:
+                f.days_left = days_left(now, v->grace_end);
+                if (old != REASON_GRACE) {
+                        event_emit(EVENT_GRACE_ENTERED, LOG_WARNING, &f,
+                                   "License %s of %s could not be validated and is in its grace period: "
+                                   "%lld days left.",
+                                   e->id, e->license.product, (long long) f.days_left);
+                        e->warned_days_left = f.days_left;
+                } else if (c->config.grace_warning > 0 && f.days_left * SEC_PER_DAY <= c->config.grace_warning &&
+                           f.days_left != e->warned_days_left) {
+                        /* grace_warning (licensed.conf) before the end, one a day */
+                        event_emit(EVENT_GRACE_WARNING, LOG_WARNING, &f,
+                                   "License %s of %s: the grace period ends in %lld days; validate it.", e->id,
+                                   e->license.product, (long long) f.days_left);
+                        e->warned_days_left = f.days_left;
+                }
+                return;
+        default:
+                for (size_t i = 0; i < ELEMENTSOF(status_events); i++)
+                        if (status_events[i].reason == v->reason && old != v->reason)
+                                /* Each message names the license, then its product. */
+                                event_emit(status_events[i].message_id, LOG_ERR, &f, status_events[i].message,
+                                           e->id, e->license.product);
+                break;
+        }
+        e->warned_days_left = -1;
+}
+
+static int on_reevaluate_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        context_reevaluate(userdata);
+        return 0;
+}
+
+void context_reevaluate(Context *c) {
+        int64_t now = context_now(c), next = TIME_UNSET;
+        bool any_changed = false;
+        int r;
+
+        for (size_t i = 0; i < c->n_entries; i++) {
+                Entry *e = c->entries[i];
+                LocalState st;
+                Verdict v;
+                bool changed = false;
+
+                entry_local_state(c, e, &st);
+                for (size_t k = 0; k < e->license.n_features; k++) {
+                        const char *name = e->license.features[k].name;
+
+                        evaluate(&e->license, &st, name, now, TIME_UNSET, &v);
+                        if (v.valid_until != TIME_UNSET && v.valid_until > now &&
+                            (next == TIME_UNSET || v.valid_until < next))
+                                next = v.valid_until;
+                        if (v.reason == e->feature_reasons[k])
+                                continue;
+                        e->feature_reasons[k] = v.reason;
+                        changed = true;
+                        if (!c->announce)
+                                continue;
+                        manager_dbus_emit_feature_changed(c, e->license.product, name, &v);
+                }
+                evaluate(&e->license, &st, NULL, now, TIME_UNSET, &v);
+                int64_t warned = e->warned_days_left;
+                announce_status(c, e, e->status, &v, now);
+                if (v.reason == REASON_GRACE && (next == TIME_UNSET || now + SEC_PER_DAY < next))
+                        next = now + SEC_PER_DAY; /* daily, for the warnings */
+                if (v.reason != e->status || e->warned_days_left != warned) {
+                        changed = changed || v.reason != e->status;
+                        e->status = v.reason;
+                        remember_announced(c, e);
+                }
+                if (changed && c->announce) {
+                        any_changed = true;
+                        (void) license_dbus_emit_changed(c, e);
+                }
+        }
+        if (any_changed)
+                context_state_changed(c);
+
+        /* The fast path for clients: verdicts and until when they hold. */
+        (void) snapshot_write(c);
+
+        /* Wake up when the next verdict may change (expiry, end of grace),
+         * and at least every SNAPSHOT_REFRESH_INTERVAL, so the snapshot never
+         * grows old enough for clients to refuse it; the delay runs on
+         * CLOCK_MONOTONIC, so a wall clock that jumps is noticed too. */
+        int64_t delay = next == TIME_UNSET ? REEVALUATE_MAX_DELAY : next - now;
+        uint64_t mono;
+
+        if (delay > REEVALUATE_MAX_DELAY)
+                delay = REEVALUATE_MAX_DELAY;
+        if (delay < 1)
+                delay = 1;
+        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &mono);
+        mono += (uint64_t) delay * USEC_PER_SEC;
+        if (!c->reevaluate_source) {
+                r = sd_event_add_time(c->event, &c->reevaluate_source, CLOCK_MONOTONIC, mono,
+                                      USEC_PER_SEC /* 1 s accuracy */, on_reevaluate_timer, c);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to arm the re-evaluation timer: %m");
+                return;
+        }
+        (void) sd_event_source_set_time(c->reevaluate_source, mono);
+        (void) sd_event_source_set_enabled(c->reevaluate_source, SD_EVENT_ONESHOT);
+}
+
+void context_state_changed(Context *c) {
+        context_save_clock(c); /* a state change is a time worth remembering */
+        context_notify_status(c);
+        manager_dbus_emit_state_changed(c);
+}

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The installed set: entries, their index by id and by product, and
+ * loading (and re-verifying) what the store holds. */
+
+#include <stdlib.h>
+
+#include "context.h"
+#include "log.h"
+
+void entry_free(Entry *e) {
+        if (!e)
+                return;
+        free(e->id);
+        free(e->object_path);
+        free(e->text);
+        free(e->feature_reasons);
+        license_done(&e->license);
+        free(e);
+}
+
+Entry *context_find_entry(Context *c, const char *id) {
+        return hashmap_get(&c->by_id, id);
+}
+
+const ProductEntries *context_product_entries(Context *c, const char *product) {
+        static const ProductEntries none = {};
+        ProductEntries *pe = hashmap_get(&c->by_product, product);
+        return pe ?: &none;
+}
+
+/* Index maintenance: every change to c->entries goes through these two. */
+static int index_add(Context *c, Entry *e) {
+        ProductEntries *pe = hashmap_get(&c->by_product, e->license.product);
+        Entry **n;
+        int r;
+
+        if (!pe) {
+                pe = calloc(1, sizeof(*pe));
+                if (!pe || !(pe->product = strdup(e->license.product))) {
+                        free(pe);
+                        return -ENOMEM;
+                }
+                r = hashmap_put(&c->by_product, pe->product, pe);
+                if (r < 0) {
+                        free(pe->product);
+                        free(pe);
+                        return r;
+                }
+        }
+        n = realloc(pe->items, (pe->n + 1) * sizeof(Entry *));
+        if (!n)
+                return -ENOMEM;
+        pe->items = n;
+        pe->items[pe->n++] = e;
+        r = hashmap_put(&c->by_id, e->id, e);
+        if (r < 0) {
+                pe->n--;
+                return r;
+        }
+        return 0;
+}
+
+static void index_remove(Context *c, Entry *e) {
+        ProductEntries *pe = hashmap_get(&c->by_product, e->license.product);
+
+        hashmap_remove(&c->by_id, e->id);
+        if (!pe)
+                return;
+        for (size_t i = 0; i < pe->n; i++)
+                if (pe->items[i] == e) {
+                        pe->items[i] = pe->items[--pe->n];
+                        break;
+                }
+        if (pe->n == 0) {
+                hashmap_remove(&c->by_product, pe->product);
+                free(pe->product);
+                free(pe->items);
+                free(pe);
+        }
+}
+
+void context_index_done(Context *c) {
+        for (size_t i = 0; i < c->by_product.n_slots; i++) {
+                ProductEntries *pe = c->by_product.slots[i].key ? c->by_product.slots[i].value : NULL;
+                if (pe) {
+                        free(pe->product);
+                        free(pe->items);
+                        free(pe);
+                }
+        }
+        hashmap_done(&c->by_product);
+        hashmap_done(&c->by_id);
+}
+
+int context_add_entry(Context *c, const char *id, const char *text, License *l, const Product *p,
+                      const LicenseState *st, Entry **ret) {
+        Entry *e, *old;
+        int r;
+
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->context = c;
+        e->id = strdup(id);
+        e->text = strdup(text);
+        e->feature_reasons = calloc(l->n_features ?: 1, sizeof(Reason));
+        if (!e->id || !e->text || !e->feature_reasons) {
+                entry_free(e);
+                return -ENOMEM;
+        }
+        r = sd_bus_path_encode(LICENSED_LICENSE_PATH_PREFIX, id, &e->object_path);
+        if (r < 0) {
+                entry_free(e);
+                return r;
+        }
+        e->license = *l;
+        license_init(l);
+        e->product = p;
+        e->state = *st;
+        /* Feature signals start afresh; the journal continues from what was
+         * last announced, even across restarts and idle exits. */
+        for (size_t i = 0; i < e->license.n_features; i++)
+                e->feature_reasons[i] = _REASON_INVALID;
+        /* No record means nothing but "licensed" was ever announced: a healthy
+         * license costs no write. */
+        e->status = st->announced[0] ? reason_from_string(st->announced) : REASON_LICENSED;
+        e->warned_days_left = st->warned_days_left > 0 ? st->warned_days_left : -1;
+
+        old = context_find_entry(c, id);
+        if (!old) {
+                Entry **n = realloc(c->entries, (c->n_entries + 1) * sizeof(Entry *));
+                if (!n) {
+                        entry_free(e);
+                        return -ENOMEM;
+                }
+                c->entries = n;
+        }
+        r = index_add(c, e);
+        if (r < 0) {
+                entry_free(e);
+                return r;
+        }
+        if (old) {
+                /* index_add() replaced the id mapping; drop old's product slot. */
+                ProductEntries *pe = hashmap_get(&c->by_product, old->license.product);
+                for (size_t i = 0; pe && i < pe->n; i++)
+                        if (pe->items[i] == old) {
+                                pe->items[i] = pe->items[--pe->n];
+                                break;
+                        }
+                for (size_t i = 0; i < c->n_entries; i++)
+                        if (c->entries[i] == old)
+                                c->entries[i] = e;
+                entry_free(old);
+        } else
+                c->entries[c->n_entries++] = e;
+        if (ret)
+                *ret = e;
+        return 0;
+}
+
+void context_remove_entry(Context *c, Entry *e) {
+        index_remove(c, e);
+        for (size_t i = 0; i < c->n_entries; i++)
+                if (c->entries[i] == e) {
+                        memmove(c->entries + i, c->entries + i + 1, (c->n_entries - i - 1) * sizeof(Entry *));
+                        c->n_entries--;
+                        break;
+                }
+        entry_free(e);
+}
+
+typedef struct LoadState {
+        Context *c;
+        unsigned loaded, failed;
+} LoadState;
+
+static void loaded_one(const char *id, const char *text, size_t len, const LicenseState *st, void *userdata) {
+        LoadState *ls = userdata;
+        Context *c = ls->c;
+        _cleanup_(license_done) License l = LICENSE_INIT;
+        const Product *p = NULL;
+        CoreError err = {};
+        int r;
+
+        /* Stored licenses are verified again at every start: the state dir
+         * is not trusted more than the license itself. */
+        r = license_verify_with_products(text, len, &c->products, &l, &p, &err);
+        if (r >= 0 && !streq(l.id, id))
+                r = core_error_set(&err, EBADMSG, "file name says %s but the license is %s", id, l.id);
+        if (r < 0) {
+                _cleanup_free_ char *path = store_path(&c->store, "licenses", id, ".lic"), *moved = NULL;
+
+                /* A product file may simply be missing (uninstalled, or a typo
+                 * in products.d): keep the license where it is for that case. */
+                if (r == -ENOKEY || r == -ENOENT) {
+                        log_warning("License %s is not usable and stays stored: %s", id,
+                                    core_error_message(&err, r));
+                        ls->failed++;
+                        return;
+                }
+                if (path && store_quarantine(&c->store, path, &moved) >= 0)
+                        log_error("License %s is damaged and was moved to %s: %s", id, moved,
+                                  core_error_message(&err, r));
+                ls->failed++;
+                return;
+        }
+        r = context_add_entry(c, id, text, &l, p, st, NULL);
+        if (r < 0) {
+                log_error_errno(r, "Failed to add license %s: %m", id);
+                ls->failed++;
+                return;
+        }
+        ls->loaded++;
+}
+
+static void damaged_one(const char *path, const char *why, const char *moved_to, void *userdata) {
+        size_t n = strlen(path);
+
+        if (n > 6 && streq(path + n - 6, ".state"))
+                log_error("%s is damaged (%s) and was moved to %s; its license keeps working, as installed at "
+                          "the file's time and never validated",
+                          path, why, moved_to);
+        else
+                log_error("%s cannot be used (%s) and was moved to %s; that license is not loaded", path, why,
+                          moved_to);
+}
+
+int context_load_licenses(Context *c) {
+        LoadState ls = {.c = c};
+        int r;
+
+        r = store_load_licenses(&c->store, loaded_one, damaged_one, &ls);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s/licenses: %m", c->store.dir);
+        log_info("Loaded %u license(s)%s.", ls.loaded, ls.failed ? ", some could not be used (see above)" : "");
+        return 0;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The installed licenses: one Entry each, indexed by id and by product,
+ * loaded from the store at start and re-verified there. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evaluate.h"
+#include "license.h"
+#include "product.h"
+#include "store.h"
+
+typedef struct Context Context;
+typedef struct Entry Entry;
+
+/* The licenses of one product, for lookups that must not scan them all. */
+typedef struct ProductEntries {
+        char *product;
+        Entry **items;
+        size_t n;
+} ProductEntries;
+
+/* An installed license. */
+struct Entry {
+        Context *context; /* owner; the bus vtable's userdata is the Entry */
+        char *id;
+        char *object_path;
+        char *text; /* armored, exactly as installed: what Export returns */
+        License license;
+        const Product *product;
+        LicenseState state;
+        Reason *feature_reasons; /* last announced reason per feature, for FeatureChanged */
+        Reason status;           /* last announced license-level status */
+        int64_t warned_days_left; /* last grace warning sent, -1 if none */
+};
+
+void entry_free(Entry *e);
+Entry *context_find_entry(Context *c, const char *id);
+/* The licenses of a product (never NULL; n may be 0). */
+const ProductEntries *context_product_entries(Context *c, const char *product);
+/* Verifies and adds (or, for an upgrade, replaces) a license read from disk
+ * or handed in; takes ownership of *l. */
+int context_add_entry(Context *c, const char *id, const char *text, License *l, const Product *p,
+                      const LicenseState *st, Entry **ret);
+void context_remove_entry(Context *c, Entry *e);
+void context_index_done(Context *c);
+int context_load_licenses(Context *c);

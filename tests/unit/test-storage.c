@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The server's database (server/storage-sqlite.c) on an in-memory SQLite
+ * database: entitlements, the seat logic and its answers (StorageResult),
+ * revocation, release by proof (once) and by the vendor. */
+#include "test-util.h"
+#include "license-key.h"
+#include "storage.h"
+
+#define PRODUCT "com.example.app"
+#define MACHINE_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define MACHINE_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define MACHINE_C "cccccccccccccccccccccccccccccccc"
+
+typedef struct Fixture {
+        Storage *storage;
+        char key[LICENSE_KEY_STRING_SIZE];
+} Fixture;
+
+/* Two seats of PRODUCT with one feature. */
+static int setup(void **state) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        Fixture *f = calloc(1, sizeof(*f));
+        CoreError err = {};
+
+        assert_non_null(f);
+        assert_int_equal(storage_open(STORAGE_IN_MEMORY, &f->storage, &err), 0);
+        assert_int_equal(license_key_generate(f->key), 0);
+        memcpy(e.key, f->key, sizeof(e.key));
+        e.license.product = strdup(PRODUCT);
+        e.license.licensee = strdup("ACME Corp");
+        e.license.type = LICENSE_PERPETUAL;
+        e.license.revision = 1;
+        assert_int_equal(license_add_feature(&e.license, "reports", TIME_UNSET, 0, NULL), 0);
+        e.seats = 2;
+        assert_int_equal(storage_entitlement_create(f->storage, &e, &err), 0);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+
+        storage_close(f->storage);
+        free(f);
+        return 0;
+}
+
+/* Activates key for machine; the license id is derived from the machine. */
+static int activate(Fixture *f, const char *key, const char *product, const char *machine,
+                    Entitlement *ret_e, Activation *ret_a, CoreError *err) {
+        char license_id[64];
+
+        snprintf(license_id, sizeof(license_id), "lic-%.8s", machine);
+        return storage_activate(f->storage,
+                                &(ActivationClaim){
+                                        .key = key,
+                                        .product = product,
+                                        .license_id = license_id,
+                                        .machine_id = machine,
+                                        .device_key = "ZGV2aWNla2V5",
+                                        .nonce = "00112233445566778899aabbccddeeff",
+                                        .now = T0,
+                                },
+                                ret_e, ret_a, err);
+}
+
+static void test_entitlement(void **state) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        Fixture *f = *state;
+        CoreError err = {};
+
+        assert_int_equal(storage_entitlement_get(f->storage, f->key, &e, &err), 0);
+        assert_string_equal(e.key, f->key);
+        assert_string_equal(e.license.product, PRODUCT);
+        assert_int_equal(e.license.n_features, 1);
+        assert_string_equal(e.license.features[0].name, "reports");
+        assert_int_equal(e.seats, 2);
+        assert_int_equal(e.active, 0);
+        assert_int_equal(e.license.revision, 1);
+        assert_false(e.revoked);
+
+        /* The same key twice; a key nobody created (the vendor's verbs hear errno). */
+        assert_int_equal(storage_entitlement_create(f->storage, &e, &err), -EEXIST);
+        assert_int_equal(storage_entitlement_get(f->storage, "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA", &e, &err),
+                         -ENOENT);
+        assert_non_null(strstr(err.message, "not known"));
+}
+
+static void test_activate(void **state) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        _cleanup_(activation_done) Activation got = {};
+        Fixture *f = *state;
+        CoreError err = {};
+
+        assert_int_equal(activate(f, f->key, PRODUCT, MACHINE_A, &e, &a, &err), STORAGE_OK);
+        assert_int_equal(e.active, 1);
+        assert_string_equal(a.machine_id, MACHINE_A);
+        assert_string_equal(a.license_id, "lic-aaaaaaaa");
+        assert_int_equal(a.revision, 1);
+        assert_int_equal(a.released, TIME_UNSET);
+
+        assert_int_equal(storage_activation_get(f->storage, "lic-aaaaaaaa", &got, &err), STORAGE_OK);
+        assert_int_equal(got.id, a.id);
+        activation_done(&got);
+        assert_int_equal(storage_activation_get(f->storage, "lic-nobody", &got, &err),
+                         STORAGE_UNKNOWN_LICENSE);
+        assert_non_null(strstr(err.message, "lic-nobody"));
+}
+
+static void test_seat_limit(void **state) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        Fixture *f = *state;
+        CoreError err = {};
+
+        assert_int_equal(activate(f, f->key, PRODUCT, MACHINE_A, &e, &a, &err), STORAGE_OK);
+        entitlement_done(&e);
+        activation_done(&a);
+        assert_int_equal(activate(f, f->key, PRODUCT, MACHINE_B, &e, &a, &err), STORAGE_OK);
+        assert_int_equal(e.active, 2);
+        entitlement_done(&e);
+        activation_done(&a);
+
+        /* Full: a third machine is told so, with the counts... */
+        assert_int_equal(activate(f, f->key, PRODUCT, MACHINE_C, &e, &a, &err), STORAGE_NO_SEAT);
+        assert_int_equal(e.seats, 2);
+        assert_int_equal(e.active, 2);
+        assert_non_null(strstr(err.message, "seat limit reached: 2 of 2"));
+        entitlement_done(&e);
+
+        /* ...while a machine that holds a seat gets it back. */
+        assert_int_equal(activate(f, f->key, PRODUCT, MACHINE_A, &e, &a, &err), STORAGE_OK);
+        assert_int_equal(e.active, 2);
+}
+
+static void test_answers(void **state) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        Fixture *f = *state;
+        CoreError err = {};
+
+        assert_int_equal(activate(f, "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA", PRODUCT, MACHINE_A, &e, &a, &err),
+                         STORAGE_UNKNOWN_KEY);
+        assert_int_equal(activate(f, f->key, "com.example.other", MACHINE_A, &e, &a, &err),
+                         STORAGE_WRONG_PRODUCT);
+        assert_non_null(strstr(err.message, "not for com.example.other"));
+
+        assert_int_equal(storage_entitlement_revoke(f->storage, f->key, &err), 0);
+        assert_int_equal(activate(f, f->key, PRODUCT, MACHINE_A, &e, &a, &err), STORAGE_REVOKED);
+        assert_int_equal(storage_entitlement_get(f->storage, f->key, &e, &err), 0);
+        assert_true(e.revoked);
+        assert_int_equal(e.active, 0); /* no "no" wrote anything */
+        assert_int_equal(storage_entitlement_revoke(f->storage, "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA", &err),
+                         -ENOENT);
+}
+
+/* Activates MACHINE_A, which must succeed, and returns its activation. */
+static void activate_a(Fixture *f, Activation *ret) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        CoreError err = {};
+
+        assert_int_equal(activate(f, f->key, PRODUCT, MACHINE_A, &e, ret, &err), STORAGE_OK);
+}
+
+static void test_release_by_proof(void **state) {
+        _cleanup_(activation_done) Activation a = {}, got = {};
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        Fixture *f = *state;
+        CoreError err = {};
+
+        activate_a(f, &a);
+        assert_int_equal(storage_activation_release(f->storage, a.id, "proof-nonce-1", T0 + 10, &err),
+                         STORAGE_OK);
+        assert_int_equal(storage_activation_get(f->storage, a.license_id, &got, &err), STORAGE_OK);
+        assert_int_equal(got.released, T0 + 10);
+        assert_int_equal(storage_entitlement_get(f->storage, f->key, &e, &err), 0);
+        assert_int_equal(e.active, 0);
+
+        /* The same proof again is refused, whatever it names. */
+        assert_int_equal(storage_activation_release(f->storage, a.id, "proof-nonce-1", T0 + 20, &err),
+                         STORAGE_PROOF_USED);
+        /* A new proof for a released seat is fine, and changes nothing. */
+        assert_int_equal(storage_activation_release(f->storage, a.id, "proof-nonce-2", T0 + 30, &err),
+                         STORAGE_OK);
+        activation_done(&got);
+        assert_int_equal(storage_activation_get(f->storage, a.license_id, &got, &err), STORAGE_OK);
+        assert_int_equal(got.released, T0 + 10);
+}
+
+static void test_release_machine(void **state) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        Fixture *f = *state;
+        CoreError err = {};
+        unsigned n = 0;
+
+        assert_int_equal(activate(f, f->key, PRODUCT, MACHINE_A, &e, &a, &err), STORAGE_OK);
+        entitlement_done(&e);
+        activation_done(&a);
+        assert_int_equal(activate(f, f->key, PRODUCT, MACHINE_B, &e, &a, &err), STORAGE_OK);
+        entitlement_done(&e);
+        activation_done(&a);
+
+        assert_int_equal(storage_release_machine(f->storage, f->key, MACHINE_A, T0 + 5, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(storage_release_machine(f->storage, f->key, MACHINE_A, T0 + 6, &n, &err), -ENOENT);
+        /* The freed seat goes to a new machine. */
+        assert_int_equal(activate(f, f->key, PRODUCT, MACHINE_C, &e, &a, &err), STORAGE_OK);
+        assert_int_equal(e.active, 2);
+}
+
+static void test_upgrade(void **state) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        Fixture *f = *state;
+        CoreError err = {};
+
+        assert_int_equal(storage_entitlement_get(f->storage, f->key, &e, &err), 0);
+        e.seats = 3;
+        assert_int_equal(storage_entitlement_upgrade(f->storage, &e, &err), 0);
+        /* Based on revision 1 again: someone else changed it meanwhile. */
+        assert_int_equal(storage_entitlement_upgrade(f->storage, &e, &err), -ESTALE);
+        entitlement_done(&e);
+        assert_int_equal(storage_entitlement_get(f->storage, f->key, &e, &err), 0);
+        assert_int_equal(e.license.revision, 2);
+        assert_int_equal(e.seats, 3);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_entitlement, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_activate, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_seat_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_answers, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_release_by_proof, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_release_machine, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
