@@ -2,18 +2,17 @@
 #include <assert.h>
 #include <stddef.h>
 
+#include "license.h"
 #include "macro.h"
+#include "product.h"
 #include "snapshot.h"
 
-_Static_assert(sizeof(SnapshotHeader) == 104, "the header layout is part of the file format");
+_Static_assert(sizeof(SnapshotHeader) == 120, "the header layout is part of the file format");
 _Static_assert(sizeof(SnapshotEntry) == 48, "the entry layout is part of the file format");
 _Static_assert(sizeof(SNAPSHOT_MAGIC) - 1 == sizeof(((SnapshotHeader *) NULL)->magic), "magic is 8 bytes");
 
 #define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
 #define FNV_PRIME UINT64_C(0x100000001b3)
-
-/* Longest product or feature name accepted in a snapshot. */
-#define NAME_MAX_LEN 255
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
         const uint8_t *p = data;
@@ -35,6 +34,65 @@ uint64_t snapshot_checksum(const void *data, size_t size) {
         return fnv1a(fnv1a(FNV_OFFSET, &h, sizeof(h)), (const uint8_t *) data + sizeof(h), size - sizeof(h));
 }
 
+static uint64_t load64(const char *p) {
+        uint64_t w;
+
+        memcpy(&w, p, sizeof(w));
+        return w;
+}
+
+static uint64_t load32(const char *p) {
+        uint32_t w;
+
+        memcpy(&w, p, sizeof(w));
+        return w;
+}
+
+static uint64_t mix(uint64_t h, uint64_t w) {
+        h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+        return h ^ (h >> 32);
+}
+
+/* Eight bytes a step, and the last one to eight bytes read as one word
+ * that overlaps the step before (or two overlapping halves, or three
+ * bytes): no byte-by-byte loop and no read outside the name. The length
+ * goes in too, so ("ab", "c") and ("a", "bc") differ. Native byte order,
+ * like the rest of the file. */
+static uint64_t hash_name(uint64_t h, const char *s, size_t len) {
+        const char *end = s + len;
+        uint64_t last;
+
+        if (len > 8) {
+                for (; end - s > 8; s += 8)
+                        h = mix(h, load64(s));
+                last = load64(end - 8);
+        } else if (len >= 4)
+                last = load32(s) | load32(end - 4) << 32;
+        else if (len > 0)
+                last = (uint64_t) (uint8_t) s[0] | (uint64_t) (uint8_t) s[len / 2] << 8 |
+                       (uint64_t) (uint8_t) s[len - 1] << 16;
+        else
+                last = 0;
+        h = mix(h ^ (uint64_t) len << 56, last);
+        return h ^ (h >> 29);
+}
+
+uint64_t snapshot_key_hash(const char *product, size_t product_len, const char *feature, size_t feature_len) {
+        return hash_name(hash_name(FNV_OFFSET, product, product_len), feature, feature_len);
+}
+
+/* Buckets for n entries: a power of two at least twice n, so probes stay
+ * short and always meet an empty bucket; none for no entries. */
+static size_t buckets_for(size_t n) {
+        size_t b = 1;
+
+        if (n == 0)
+                return 0;
+        while (b < 2 * n)
+                b <<= 1;
+        return b;
+}
+
 static int record_compare(const void *a, const void *b) {
         const SnapshotRecord *x = a, *y = b;
         int r = strcmp(x->product, y->product);
@@ -42,15 +100,19 @@ static int record_compare(const void *a, const void *b) {
         return r != 0 ? r : strcmp(x->feature, y->feature);
 }
 
-static bool name_ok(const char *s) {
-        return s && *s && strnlen(s, NAME_MAX_LEN + 1) <= NAME_MAX_LEN;
+/* The same rules as licensed's CheckFeature and liblicensed's argument
+ * checks: so a name found in a snapshot is a valid argument, and the library
+ * can look it up before checking the caller's names (docs/client-library.md). */
+static bool names_ok(const char *product, const char *feature) {
+        return product_id_is_valid(product) && license_name_is_valid(feature);
 }
 
 int snapshot_build(SnapshotRecord *records, size_t n, const SnapshotInfo *info, void **ret,
                    size_t *ret_size) {
-        size_t strings_size = 0, size, pos;
+        size_t strings_size = 0, size, pos, n_buckets;
         SnapshotHeader *h;
         SnapshotEntry *entries;
+        uint32_t *buckets;
         uint8_t *buf;
 
         assert(records || n == 0);
@@ -59,7 +121,7 @@ int snapshot_build(SnapshotRecord *records, size_t n, const SnapshotInfo *info, 
         assert(ret_size);
 
         for (size_t i = 0; i < n; i++)
-                if (!name_ok(records[i].product) || !name_ok(records[i].feature))
+                if (!names_ok(records[i].product, records[i].feature))
                         return -EINVAL;
         if (n > 0)
                 qsort(records, n, sizeof(*records), record_compare);
@@ -71,9 +133,10 @@ int snapshot_build(SnapshotRecord *records, size_t n, const SnapshotInfo *info, 
                         strings_size += strlen(records[i].product) + 1;
                 strings_size += strlen(records[i].feature) + 1;
         }
-        if (n > (SNAPSHOT_MAX_SIZE - sizeof(SnapshotHeader)) / sizeof(SnapshotEntry))
+        if (n > (SNAPSHOT_MAX_SIZE - sizeof(SnapshotHeader)) / (sizeof(SnapshotEntry) + 2 * sizeof(uint32_t)))
                 return -E2BIG;
-        size = sizeof(SnapshotHeader) + n * sizeof(SnapshotEntry) + strings_size;
+        n_buckets = buckets_for(n);
+        size = sizeof(SnapshotHeader) + n * sizeof(SnapshotEntry) + n_buckets * sizeof(uint32_t) + strings_size;
         if (size > SNAPSHOT_MAX_SIZE)
                 return -E2BIG;
 
@@ -82,6 +145,7 @@ int snapshot_build(SnapshotRecord *records, size_t n, const SnapshotInfo *info, 
                 return -ENOMEM;
         h = (SnapshotHeader *) buf;
         entries = (SnapshotEntry *) (buf + sizeof(SnapshotHeader));
+        buckets = (uint32_t *) (buf + sizeof(SnapshotHeader) + n * sizeof(SnapshotEntry));
         *h = (SnapshotHeader){
                 .version = SNAPSHOT_VERSION,
                 .header_size = sizeof(SnapshotHeader),
@@ -93,7 +157,9 @@ int snapshot_build(SnapshotRecord *records, size_t n, const SnapshotInfo *info, 
                 .clock_tolerance = info->clock_tolerance,
                 .n_entries = n,
                 .entries_offset = sizeof(SnapshotHeader),
-                .strings_offset = sizeof(SnapshotHeader) + n * sizeof(SnapshotEntry),
+                .index_offset = sizeof(SnapshotHeader) + n * sizeof(SnapshotEntry),
+                .n_buckets = n_buckets,
+                .strings_offset = sizeof(SnapshotHeader) + n * sizeof(SnapshotEntry) + n_buckets * sizeof(uint32_t),
                 .strings_size = strings_size,
         };
         memcpy(h->magic, SNAPSHOT_MAGIC, sizeof(h->magic));
@@ -122,6 +188,12 @@ int snapshot_build(SnapshotRecord *records, size_t n, const SnapshotInfo *info, 
                 entries[i].grace_end = r->verdict.grace_end;
                 entries[i].valid_until = r->verdict.valid_until;
                 entries[i].release_limit = r->release_limit;
+
+                size_t b = snapshot_key_hash(r->product, strlen(r->product), r->feature, strlen(r->feature)) &
+                           (n_buckets - 1);
+                while (buckets[b] != 0)
+                        b = (b + 1) & (n_buckets - 1);
+                buckets[b] = (uint32_t) i + 1;
         }
         assert(pos == strings_size);
         h->checksum = snapshot_checksum(buf, size);
@@ -168,6 +240,34 @@ static bool entry_verdict_ok(const SnapshotEntry *e) {
                (e->licensed == 1) == (e->reason == REASON_LICENSED || e->reason == REASON_GRACE);
 }
 
+/* Every entry is found from its hash before an empty bucket, and the index
+ * names exactly n_entries entries, each within range: so each entry is in
+ * it exactly once, and a lookup cannot loop or miss. */
+static bool index_ok(const Snapshot *s) {
+        size_t used = 0, mask = s->n_buckets - 1;
+
+        for (size_t b = 0; b < s->n_buckets; b++) {
+                if (s->buckets[b] > s->n_entries)
+                        return false;
+                used += s->buckets[b] != 0;
+        }
+        if (used != s->n_entries)
+                return false;
+        for (size_t i = 0; i < s->n_entries; i++) {
+                const char *p = s->strings + s->entries[i].product, *f = s->strings + s->entries[i].feature;
+                size_t b = snapshot_key_hash(p, strlen(p), f, strlen(f)) & mask, step;
+
+                for (step = 0; step < s->n_buckets && s->buckets[b] != i + 1; step++) {
+                        if (s->buckets[b] == 0)
+                                return false;
+                        b = (b + 1) & mask;
+                }
+                if (step == s->n_buckets)
+                        return false;
+        }
+        return true;
+}
+
 int snapshot_open(const void *data, size_t size, Snapshot *ret) {
         const SnapshotHeader *h = data;
         Snapshot s;
@@ -186,11 +286,15 @@ int snapshot_open(const void *data, size_t size, Snapshot *ret) {
         if (h->header_size != sizeof(SnapshotHeader) || h->entry_size != sizeof(SnapshotEntry) ||
             h->size != size)
                 return -EBADMSG;
-        /* Entries right after the header, strings right after the entries,
-         * to the end of the file: checked without overflow. */
+        /* Entries right after the header, the index right after the
+         * entries, strings right after the index, to the end of the file:
+         * checked without overflow. */
         if (h->entries_offset != sizeof(SnapshotHeader) ||
             h->n_entries > (size - sizeof(SnapshotHeader)) / sizeof(SnapshotEntry) ||
-            h->strings_offset != h->entries_offset + h->n_entries * sizeof(SnapshotEntry) ||
+            h->index_offset != h->entries_offset + h->n_entries * sizeof(SnapshotEntry) ||
+            h->n_buckets > (size - h->index_offset) / sizeof(uint32_t) ||
+            h->n_buckets != buckets_for(h->n_entries) ||
+            h->strings_offset != h->index_offset + h->n_buckets * sizeof(uint32_t) ||
             h->strings_size != size - h->strings_offset)
                 return -EBADMSG;
         if (snapshot_checksum(data, size) != h->checksum)
@@ -200,6 +304,8 @@ int snapshot_open(const void *data, size_t size, Snapshot *ret) {
                 .header = h,
                 .entries = (const SnapshotEntry *) ((const uint8_t *) data + h->entries_offset),
                 .n_entries = h->n_entries,
+                .buckets = (const uint32_t *) ((const uint8_t *) data + h->index_offset),
+                .n_buckets = h->n_buckets,
                 .strings = (const char *) data + h->strings_offset,
                 .strings_size = h->strings_size,
                 .generation = h->generation,
@@ -210,7 +316,8 @@ int snapshot_open(const void *data, size_t size, Snapshot *ret) {
         for (size_t i = 0; i < s.n_entries; i++) {
                 const SnapshotEntry *e = &s.entries[i];
 
-                if (!string_at(&s, e->product) || !string_at(&s, e->feature))
+                if (!string_at(&s, e->product) || !string_at(&s, e->feature) ||
+                    !names_ok(s.strings + e->product, s.strings + e->feature))
                         return -EBADMSG;
                 if (!entry_verdict_ok(e))
                         return -EBADMSG;
@@ -219,6 +326,8 @@ int snapshot_open(const void *data, size_t size, Snapshot *ret) {
                                            s.strings + e->feature) >= 0)
                         return -EBADMSG;
         }
+        if (!index_ok(&s))
+                return -EBADMSG;
         *ret = s;
         return 0;
 }
@@ -228,11 +337,40 @@ bool snapshot_superseded(const Snapshot *s) {
         return __atomic_load_n(&s->header->superseded, __ATOMIC_ACQUIRE) != 0;
 }
 
+/* Whether the name at off is exactly name (len bytes and a NUL); bounded by
+ * the table even if the mapped bytes changed after snapshot_open(). */
+static bool name_equal(const Snapshot *s, uint32_t off, const char *name, size_t len) {
+        return off < s->strings_size && len < s->strings_size - off && memcmp(s->strings + off, name, len) == 0 &&
+               s->strings[off + len] == 0;
+}
+
+/* The entry for (product, feature) through the index, copied out with one
+ * read of the mapped bytes (its names are then compared in that copy), or
+ * -ENOENT. A probe visits at most every bucket once. */
+static int find_entry(const Snapshot *s, const char *product, const char *feature, SnapshotEntry *ret) {
+        size_t plen = strlen(product), flen = strlen(feature), mask = s->n_buckets - 1, b;
+
+        if (s->n_buckets == 0)
+                return -ENOENT;
+        b = snapshot_key_hash(product, plen, feature, flen) & mask;
+        for (size_t step = 0; step < s->n_buckets; step++, b = (b + 1) & mask) {
+                uint32_t i = s->buckets[b];
+
+                if (i == 0)
+                        return -ENOENT;
+                if (i > s->n_entries)
+                        return -EBADMSG; /* changed since snapshot_open() */
+                memcpy(ret, &s->entries[i - 1], sizeof(*ret));
+                if (name_equal(s, ret->product, product, plen) && name_equal(s, ret->feature, feature, flen))
+                        return 0;
+        }
+        return -ENOENT;
+}
+
 int snapshot_lookup(const Snapshot *s, const char *product, const char *feature, int64_t release_date,
                     int64_t now, Verdict *ret) {
         SnapshotEntry e;
-        size_t lo = 0, hi;
-        bool found = false;
+        int r;
 
         assert(s);
         assert(product);
@@ -249,24 +387,9 @@ int snapshot_lookup(const Snapshot *s, const char *product, const char *feature,
         if (now - s->written_at > SNAPSHOT_MAX_AGE)
                 return -ESTALE;
 
-        hi = s->n_entries;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = entry_compare(s, &s->entries[mid], product, feature);
-
-                if (c == 0) {
-                        /* One read of the mapped bytes, then checked again. */
-                        memcpy(&e, &s->entries[mid], sizeof(e));
-                        found = true;
-                        break;
-                }
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        if (!found)
-                return -ENOENT;
+        r = find_entry(s, product, feature, &e);
+        if (r < 0)
+                return r;
         if (!entry_verdict_ok(&e))
                 return -EBADMSG;
         if (e.valid_until != TIME_UNSET && now >= e.valid_until)

@@ -24,7 +24,9 @@
 
 #define SNAPSHOT_FILE_NAME "snapshot"
 #define SNAPSHOT_MAGIC "LICDSNAP" /* 8 bytes, no NUL in the file */
-#define SNAPSHOT_VERSION UINT32_C(1)
+/* 2: a hash index beside the sorted entries. A reader of version 1 sees
+ * another version and asks the daemon. */
+#define SNAPSHOT_VERSION UINT32_C(2)
 /* A file older than this is not used (the daemon may be gone for good). */
 #define SNAPSHOT_MAX_AGE SEC_PER_HOUR
 /* A running daemon rewrites the file at least this often. */
@@ -49,6 +51,12 @@ typedef struct SnapshotHeader {
         int64_t clock_tolerance; /* how far behind it a clock is still fine */
         uint64_t n_entries;
         uint64_t entries_offset; /* SnapshotEntry[n_entries], sorted by (product, feature) */
+        /* uint32_t[n_buckets]: open addressing with linear probing over
+         * snapshot_key_hash(); 0 is an empty bucket, i + 1 names entry i.
+         * n_buckets is a power of two above n_entries, so a probe always
+         * ends at an empty bucket. */
+        uint64_t index_offset;
+        uint64_t n_buckets;
         uint64_t strings_offset; /* NUL-terminated names */
         uint64_t strings_size;
 } SnapshotHeader;
@@ -98,6 +106,8 @@ typedef struct Snapshot {
         const SnapshotHeader *header;
         const SnapshotEntry *entries;
         size_t n_entries;
+        const uint32_t *buckets;
+        size_t n_buckets;
         const char *strings;
         size_t strings_size;
         uint64_t generation;
@@ -106,9 +116,16 @@ typedef struct Snapshot {
         int64_t clock_tolerance;
 } Snapshot;
 
+/* The index's hash of a (product, feature) pair, given their lengths. Not
+ * a defence against chosen names (the names come from licenses the vendor
+ * signed, and a probe is bounded by the table anyway), just fast: eight
+ * bytes a step. */
+uint64_t snapshot_key_hash(const char *product, size_t product_len, const char *feature, size_t feature_len);
+
 /* Checks everything that does not depend on the clock, once per mapping:
- * size, magic, version, sizes and offsets, checksum, every name, the order.
- * -EBADMSG for anything wrong, -EPROTONOSUPPORT for another version. */
+ * size, magic, version, sizes and offsets, checksum, every name, the order,
+ * and that the index finds every entry exactly once. -EBADMSG for anything
+ * wrong, -EPROTONOSUPPORT for another version. */
 int snapshot_open(const void *data, size_t size, Snapshot *ret);
 
 /* Whether the daemon has marked this file as replaced. */
@@ -120,7 +137,8 @@ bool snapshot_superseded(const Snapshot *s);
  *   -ESTALE   the file is superseded or older than SNAPSHOT_MAX_AGE
  *   -EDOM     the clock is behind written_at or the high-water mark minus
  *             the tolerance (rollback: the daemon decides)
- *   -ENOENT   (product, feature) is not listed
+ *   -ENOENT   (product, feature) is not listed (found through the index: the
+ *             cost does not grow with the number of entries)
  *   -ETIME    the entry's verdict may have changed (now >= valid_until)
  *   -ERANGE   release_date is after the entry's release limit
  *   -EBADMSG  the entry changed since snapshot_open() and makes no sense */

@@ -1,67 +1,83 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The snapshot cache. One mapping per process, checked once (checksum,
- * offsets, order) and then used without a system call until the daemon
- * marks it superseded or, at most once a second, a stat() of the path shows
- * another file there. Per lookup only the clock rules of snapshot_lookup()
- * run.
+/* The snapshot cache, with no lock and no system call per check.
  *
- * Locking never blocks: readers try the read lock, a refresh tries the
- * write lock, and whoever does not get the lock maps the file privately for
- * that one call. So a fork() while another thread holds the lock cannot
- * deadlock the child (it only loses the cache), and nothing needs
- * pthread_atfork(). The mapping itself is inherited by a child and stays
- * valid there: nothing in the cache belongs to one process. */
+ * A Mapping is one mapped, checked snapshot file, immutable once made and
+ * shared by reference count. Each thread keeps its own pointer to the
+ * mapping it last used (thread-local, holding one reference), so a check
+ * reads only that thread's pointer, the mapping's superseded flag and the
+ * index: no lock, no atomic read-modify-write, no system call. At most once
+ * per second of the caller's clock a thread asks where the snapshot is
+ * (liblicensed reads the environment) and stat()s that path, as a safety net
+ * for a replacement that was not marked superseded (the daemon died between
+ * the rename and the mark); so a changed environment counts within a
+ * second.
+ *
+ * Moving on to a new file is the slow path. One process-wide slot, `latest`,
+ * under a mutex, holds the newest mapping, so N threads map and check a new
+ * file once, not N times. The mutex is only ever tried, never waited for:
+ * whoever does not get it maps the file privately for that one call. So a
+ * fork() while another thread holds it cannot deadlock the child (it keeps
+ * its own thread's mapping, which it inherited and which stays valid, and
+ * maps privately when that one goes stale), and nothing needs
+ * pthread_atfork().
+ *
+ * References: `latest` holds one, each thread that uses a mapping holds
+ * one. The last one dropped unmaps it; nobody can be reading it then,
+ * because a reader holds a reference. A thread's reference is dropped when
+ * it moves on, or by a pthread key destructor when it exits. When
+ * liblicensed is unloaded (a PAM module is dlclose()d) the key is deleted
+ * first, so no destructor runs in unloaded code afterwards; the mappings
+ * that other live threads held are then left mapped (a bounded leak, never
+ * a dangling read). */
 
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "fastpath.h"
 #include "macro.h"
 #include "snapshot.h"
 
-/* How often a cached mapping is compared with the file at its path, as a
- * safety net for a replacement that was not marked superseded (the daemon
- * died between the rename and the mark). */
-#define RECHECK_USEC UINT64_C(1000000)
-
 typedef struct Mapping {
+        unsigned n_ref; /* atomic */
         void *data;
         size_t size;
         Snapshot snapshot;
         dev_t dev;
         ino_t ino;
+        char path[]; /* the path it was opened as */
 } Mapping;
 
-typedef struct Cache {
-        Mapping mapping;
-        char path[PATH_MAX];
-        uint64_t checked; /* CLOCK_MONOTONIC µs of the last stat(); written under the read lock */
-} Cache;
+static pthread_mutex_t latest_lock = PTHREAD_MUTEX_INITIALIZER;
+static Mapping *latest; /* under latest_lock */
 
-static pthread_rwlock_t cache_lock = PTHREAD_RWLOCK_INITIALIZER;
-static Cache cache;
+static __thread Mapping *thread_mapping;
+static __thread int64_t thread_checked; /* the caller's second of this thread's last stat() */
 
-static uint64_t now_monotonic_usec(void) {
-        struct timespec ts;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t thread_key;
+static bool thread_key_ok;
 
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-        return (uint64_t) ts.tv_sec * UINT64_C(1000000) + (uint64_t) ts.tv_nsec / 1000;
+static void mapping_unref(Mapping *m) {
+        if (!m || __atomic_sub_fetch(&m->n_ref, 1, __ATOMIC_ACQ_REL) > 0)
+                return;
+        munmap(m->data, m->size);
+        free(m);
 }
 
-static void mapping_done(Mapping *m) {
-        if (m->data)
-                munmap(m->data, m->size);
-        *m = (Mapping){};
+static Mapping *mapping_ref(Mapping *m) {
+        __atomic_add_fetch(&m->n_ref, 1, __ATOMIC_RELAXED);
+        return m;
 }
 
-static int mapping_open(const char *path, Mapping *ret) {
+static int mapping_open(const char *path, Mapping **ret) {
         _cleanup_close_ int fd = -1;
+        _cleanup_free_ Mapping *m = NULL;
+        size_t len = strlen(path);
         struct stat st;
-        Mapping m = {};
+        void *data;
         int r;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
@@ -76,96 +92,129 @@ static int mapping_open(const char *path, Mapping *ret) {
          * mapping is not believed. */
         if (st.st_mode & (S_IWGRP | S_IWOTH))
                 return -EPERM;
-        m.size = (size_t) st.st_size;
-        m.data = mmap(NULL, m.size, PROT_READ, MAP_SHARED, fd, 0);
-        if (m.data == MAP_FAILED)
+        m = malloc(sizeof(Mapping) + len + 1);
+        if (!m)
+                return -ENOMEM;
+        *m = (Mapping){.n_ref = 1, .size = (size_t) st.st_size, .dev = st.st_dev, .ino = st.st_ino};
+        memcpy(m->path, path, len + 1);
+        data = mmap(NULL, m->size, PROT_READ, MAP_SHARED, fd, 0);
+        if (data == MAP_FAILED)
                 return -errno;
-        m.dev = st.st_dev;
-        m.ino = st.st_ino;
-        r = snapshot_open(m.data, m.size, &m.snapshot);
+        r = snapshot_open(data, m->size, &m->snapshot);
         if (r < 0) {
-                mapping_done(&m);
+                munmap(data, m->size);
                 return r;
         }
-        *ret = m;
+        m->data = data;
+        *ret = TAKE_PTR(m);
         return 0;
 }
 
-/* Whether the cached mapping is the current file at path. Called under
- * either lock; the stat() time is a hint, so racing writers are fine. */
-static bool cache_current(Cache *c, const char *path, uint64_t mono) {
-        uint64_t checked = __atomic_load_n(&c->checked, __ATOMIC_RELAXED);
+/* Whether m is still the file at path: not superseded, the same path, and
+ * the same inode there. */
+static bool mapping_current(Mapping *m, const char *path) {
         struct stat st;
 
-        if (!c->mapping.data || !streq(c->path, path) || snapshot_superseded(&c->mapping.snapshot))
+        if (snapshot_superseded(&m->snapshot) || !streq(m->path, path))
                 return false;
-        if (mono - checked < RECHECK_USEC)
-                return true;
-        if (stat(path, &st) < 0 || st.st_dev != c->mapping.dev || st.st_ino != c->mapping.ino)
-                return false;
-        __atomic_store_n(&c->checked, mono, __ATOMIC_RELAXED);
-        return true;
+        return stat(path, &st) == 0 && st.st_dev == m->dev && st.st_ino == m->ino;
 }
 
-/* Under the write lock. */
-static int cache_refresh(Cache *c, const char *path, uint64_t mono) {
-        Mapping m;
+static void thread_key_destroy(void *m) {
+        mapping_unref(m);
+}
+
+static void thread_key_init(void) {
+        thread_key_ok = pthread_key_create(&thread_key, thread_key_destroy) == 0;
+}
+
+/* A referenced mapping of the current file at path: `latest` if it still
+ * is, else a new one that becomes `latest`. -EBUSY if another thread holds
+ * the lock (or held it across fork()). */
+static int latest_get(const char *path, Mapping **ret) {
+        Mapping *m;
+        int r = 0;
+
+        if (pthread_mutex_trylock(&latest_lock) != 0)
+                return -EBUSY;
+        if (!latest || !mapping_current(latest, path)) {
+                r = mapping_open(path, &m);
+                if (r >= 0) {
+                        mapping_unref(latest);
+                        latest = m;
+                }
+        }
+        if (r >= 0)
+                *ret = mapping_ref(latest);
+        pthread_mutex_unlock(&latest_lock);
+        return r;
+}
+
+/* The slow path: this thread moves on to the current file. */
+static int thread_refresh(const char *path, int64_t now) {
+        Mapping *m;
         int r;
 
-        if (cache_current(c, path, mono))
-                return 0; /* another thread was quicker */
-        mapping_done(&c->mapping);
-        r = mapping_open(path, &m);
+        (void) pthread_once(&thread_key_once, thread_key_init);
+        if (!thread_key_ok)
+                return -ENOSPC; /* no destructor: do not keep one per thread */
+        r = latest_get(path, &m);
         if (r < 0)
                 return r;
-        c->mapping = m;
-        snprintf(c->path, sizeof(c->path), "%s", path);
-        c->checked = mono;
+        if (pthread_setspecific(thread_key, m) != 0) {
+                mapping_unref(m);
+                return -ENOMEM;
+        }
+        mapping_unref(thread_mapping);
+        thread_mapping = m;
+        thread_checked = now;
         return 0;
 }
 
-int fastpath_check(const char *path, const char *product, const char *feature, int64_t release_date,
+int fastpath_check(FastpathLocate locate, const char *product, const char *feature, int64_t release_date,
                    int64_t now, Verdict *ret) {
-        uint64_t mono = now_monotonic_usec();
-        Mapping m;
+        Mapping *m = thread_mapping;
+        const char *path;
         int r;
 
-        if (strlen(path) < sizeof(cache.path)) {
-                if (pthread_rwlock_tryrdlock(&cache_lock) == 0) {
-                        bool current = cache_current(&cache, path, mono);
-                        if (current)
-                                r = snapshot_lookup(&cache.mapping.snapshot, product, feature, release_date,
-                                                    now, ret);
-                        pthread_rwlock_unlock(&cache_lock);
-                        if (current)
-                                return r;
-                }
-                if (pthread_rwlock_trywrlock(&cache_lock) == 0) {
-                        r = cache_refresh(&cache, path, mono);
-                        if (r >= 0)
-                                r = snapshot_lookup(&cache.mapping.snapshot, product, feature, release_date,
-                                                    now, ret);
-                        pthread_rwlock_unlock(&cache_lock);
-                        return r;
-                }
+        /* The steady state: this second's mapping, not superseded since. */
+        if (m && now == thread_checked && !snapshot_superseded(&m->snapshot))
+                return snapshot_lookup(&m->snapshot, product, feature, release_date, now, ret);
+
+        path = locate();
+        if (!path)
+                return -ENOENT;
+        if (m && mapping_current(m, path)) {
+                thread_checked = now;
+                return snapshot_lookup(&m->snapshot, product, feature, release_date, now, ret);
         }
+        r = thread_refresh(path, now);
+        if (r >= 0)
+                return snapshot_lookup(&thread_mapping->snapshot, product, feature, release_date, now, ret);
+        if (r != -EBUSY && r != -ENOSPC && r != -ENOMEM)
+                return r; /* the file is missing or damaged: ask the daemon */
 
         /* Contended, or the lock was inherited held across fork(): this call
          * maps the file for itself. */
         r = mapping_open(path, &m);
         if (r < 0)
                 return r;
-        r = snapshot_lookup(&m.snapshot, product, feature, release_date, now, ret);
-        mapping_done(&m);
+        r = snapshot_lookup(&m->snapshot, product, feature, release_date, now, ret);
+        mapping_unref(m);
         return r;
 }
 
-/* When liblicensed is unloaded (a PAM module is dlclose()d) or the program
- * exits: unmap, unless another thread is inside a lookup right now. */
+/* When liblicensed is unloaded or the program exits: no destructor may run
+ * in unloaded code, so the key goes first; then this thread's mapping and
+ * `latest`, unless another thread is moving `latest` right now. */
 __attribute__((destructor)) static void fastpath_unmap(void) {
-        if (pthread_rwlock_trywrlock(&cache_lock) != 0)
+        if (thread_key_ok) {
+                (void) pthread_key_delete(thread_key);
+                thread_key_ok = false;
+        }
+        mapping_unref(TAKE_PTR(thread_mapping));
+        if (pthread_mutex_trylock(&latest_lock) != 0)
                 return;
-        mapping_done(&cache.mapping);
-        cache.path[0] = 0;
-        pthread_rwlock_unlock(&cache_lock);
+        mapping_unref(TAKE_PTR(latest));
+        pthread_mutex_unlock(&latest_lock);
 }

@@ -23,9 +23,11 @@ EXAMPLES = os.path.join(SOURCE, "examples")
 LICENSED, NOT_LICENSED, CANNOT_ASK = 0, 1, 3
 
 # core/snapshot.h: SnapshotHeader, native byte order
-HEADER = struct.Struct("=8sIIIIQQQqqqQQQQ")
+# core/snapshot.h, format version 2 (docs/client-library.md)
+SNAPSHOT_VERSION = 2
+HEADER = struct.Struct("=8sIIIIQQQqqqQQQQQQ")
 FIELDS = ("magic version header_size entry_size superseded generation size checksum written_at time_high_water "
-          "clock_tolerance n_entries entries_offset strings_offset strings_size").split()
+          "clock_tolerance n_entries entries_offset index_offset n_buckets strings_offset strings_size").split()
 
 
 def sanitizer_runtime():
@@ -329,8 +331,9 @@ def test_snapshot_file(snap):
     with open(snap.snapshot, "rb") as f:
         data = f.read()
     h = read_header(data)
-    assert h["magic"] == b"LICDSNAP" and h["version"] == 1 and h["size"] == len(data)
+    assert h["magic"] == b"LICDSNAP" and h["version"] == SNAPSHOT_VERSION and h["size"] == len(data)
     assert h["n_entries"] == 3  # export, reports, seats
+    assert h["n_buckets"] == 8 and h["strings_offset"] == h["index_offset"] + 8 * 4
     assert abs(h["written_at"] - time.time()) < 60
     assert with_header(data) == data  # the checksum is what this test computes
     names = data[h["strings_offset"]:].split(b"\0")
@@ -397,7 +400,8 @@ def corrupt_variants(data):
         "bit flip": bytes(flipped),
         "empty": b"",
         "garbage": os.urandom(len(data)),
-        "wrong version": with_header(data, version=2),
+        "wrong version": with_header(data, version=SNAPSHOT_VERSION + 1),
+        "the previous version": with_header(data, version=1),
         "bad offset": with_header(data, strings_offset=h["strings_offset"] + 8),
         "too many entries": with_header(data, n_entries=h["n_entries"] + 1000),
         "older than an hour": with_header(data, written_at=now - 3601, time_high_water=now - 3601),

@@ -217,6 +217,45 @@ static void t_order(uint8_t *d, size_t n) {
 static void t_duplicate(uint8_t *d, size_t n) {
         *E(d, 1) = *E(d, 0);
 }
+static uint32_t *B(uint8_t *d) {
+        return (uint32_t *) (d + H(d)->index_offset);
+}
+/* The first empty and the first used bucket. */
+static size_t bucket_where(uint8_t *d, bool used) {
+        for (size_t b = 0; b < H(d)->n_buckets; b++)
+                if ((B(d)[b] != 0) == used)
+                        return b;
+        fail();
+        return 0;
+}
+static void t_bucket_out_of_range(uint8_t *d, size_t n) {
+        B(d)[bucket_where(d, true)] = (uint32_t) H(d)->n_entries + 1;
+}
+static void t_bucket_cleared(uint8_t *d, size_t n) {
+        B(d)[bucket_where(d, true)] = 0;
+}
+static void t_bucket_twice(uint8_t *d, size_t n) {
+        B(d)[bucket_where(d, false)] = B(d)[bucket_where(d, true)];
+}
+static void t_buckets_swapped(uint8_t *d, size_t n) {
+        /* every entry listed once, but (some) not where a probe finds it */
+        for (size_t b = 0; b + 1 < H(d)->n_buckets; b += 2) {
+                uint32_t tmp = B(d)[b];
+                B(d)[b] = B(d)[b + 1];
+                B(d)[b + 1] = tmp;
+        }
+}
+static void t_n_buckets(uint8_t *d, size_t n) {
+        H(d)->n_buckets *= 2;
+}
+static void t_index_offset(uint8_t *d, size_t n) {
+        H(d)->index_offset += 8;
+}
+static void t_name_not_valid(uint8_t *d, size_t n) {
+        /* "com.acme.tool" sorts first: still in order, but not a product id */
+        char *name = (char *) d + H(d)->strings_offset + E(d, 0)->product;
+        name[0] = 'C';
+}
 static void t_reason(uint8_t *d, size_t n) {
         E(d, 0)->reason = _REASON_MAX;
 }
@@ -253,6 +292,13 @@ static void test_bad_structure(void **state) {
                 {"reason negative", t_reason_negative},
                 {"licensed not 0/1", t_licensed_value},
                 {"licensed contradicts reason", t_licensed_mismatch},
+                {"bucket names no entry", t_bucket_out_of_range},
+                {"entry missing from the index", t_bucket_cleared},
+                {"entry twice in the index", t_bucket_twice},
+                {"entries where no probe finds them", t_buckets_swapped},
+                {"bucket count", t_n_buckets},
+                {"index offset", t_index_offset},
+                {"name that is not a product id", t_name_not_valid},
         };
         _cleanup_free_ uint8_t *data = NULL;
         size_t size;
@@ -293,7 +339,7 @@ static void test_changed_after_open(void **state) {
         H(data)->n_entries = UINT64_MAX;
         assert_int_equal(snapshot_lookup(&s, "com.example.app", "reports", 0, WRITTEN, &v), -ENOENT);
         /* names that run to the end of the table without a NUL */
-        memset(data + sizeof(SnapshotHeader) + s.n_entries * sizeof(SnapshotEntry), 'z', s.strings_size);
+        memset(data + (s.strings - (const char *) data), 'z', s.strings_size);
         for (size_t i = 0; i < s.n_entries; i++)
                 E(data, i)->product = E(data, i)->feature = 0;
         assert_int_equal(
@@ -302,6 +348,59 @@ static void test_changed_after_open(void **state) {
                         "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 0,
                         WRITTEN, &v),
                 -ENOENT);
+}
+
+/* An index that changes after snapshot_open() cannot make a lookup read
+ * outside the entries or probe forever. */
+static void test_index_changed_after_open(void **state) {
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t size;
+        Snapshot s;
+        Verdict v;
+        int r;
+
+        build((void **) &data, &size);
+        assert_int_equal(snapshot_open(data, size, &s), 0);
+        for (size_t b = 0; b < s.n_buckets; b++)
+                B(data)[b] = UINT32_MAX;
+        r = snapshot_lookup(&s, "com.example.app", "reports", 0, WRITTEN, &v);
+        assert_true(r == -EBADMSG || r == -ENOENT);
+        /* no empty bucket left, each naming the same entry */
+        for (size_t b = 0; b < s.n_buckets; b++)
+                B(data)[b] = 1;
+        assert_int_equal(snapshot_lookup(&s, "com.example.app", "nope", 0, WRITTEN, &v), -ENOENT);
+        assert_int_equal(snapshot_lookup(&s, "com.acme.tool", "basic", 0, WRITTEN, &v), 0);
+}
+
+static void test_build_refuses_invalid_names(void **state) {
+        SnapshotRecord upper[] = {REC("com.Example", "x", 0)};
+        SnapshotRecord space[] = {REC("com.example", "two words", 0)};
+        SnapshotRecord dash[] = {REC("-com.example", "x", 0)};
+        void *data = NULL;
+        size_t size;
+
+        assert_int_equal(snapshot_build(upper, 1, &info, &data, &size), -EINVAL);
+        assert_int_equal(snapshot_build(space, 1, &info, &data, &size), -EINVAL);
+        assert_int_equal(snapshot_build(dash, 1, &info, &data, &size), -EINVAL);
+        assert_null(data);
+}
+
+/* Different splits of the same bytes, and every length from 0 to 40 read
+ * from buffers of exactly that size (ASan sees any read past the name). */
+static void test_key_hash(void **state) {
+        uint64_t seen[41];
+
+        assert_int_not_equal(snapshot_key_hash("ab", 2, "c", 1), snapshot_key_hash("a", 1, "bc", 2));
+        assert_int_not_equal(snapshot_key_hash("", 0, "abc", 3), snapshot_key_hash("abc", 3, "", 0));
+        for (size_t len = 0; len <= 40; len++) {
+                _cleanup_free_ char *p = malloc(len ?: 1);
+                assert_non_null(p);
+                memset(p, 'a', len);
+                seen[len] = snapshot_key_hash(p, len, "f", 1);
+                assert_int_equal(seen[len], snapshot_key_hash(p, len, "f", 1));
+                for (size_t j = 0; j < len; j++)
+                        assert_int_not_equal(seen[j], seen[len]);
+        }
 }
 
 static void test_superseded(void **state) {
@@ -418,7 +517,11 @@ static void test_many_entries(void **state) {
                 snprintf(f, sizeof(f), "f%d", (i * 7919) % N);
                 assert_int_equal(snapshot_lookup(&s, i % 2 ? "com.odd" : "com.even", f, 0, WRITTEN, &v), 0);
                 assert_int_equal(v.expires, i);
+                /* a miss ends at an empty bucket, not after the whole table */
+                snprintf(f, sizeof(f), "g%d", i);
+                assert_int_equal(snapshot_lookup(&s, "com.odd", f, 0, WRITTEN, &v), -ENOENT);
         }
+        assert_int_equal(s.n_buckets, 4096);
         free(r);
         free(names);
 }
@@ -433,6 +536,9 @@ int main(void) {
                 cmocka_unit_test(test_wrong_version),
                 cmocka_unit_test(test_bad_structure),
                 cmocka_unit_test(test_changed_after_open),
+                cmocka_unit_test(test_index_changed_after_open),
+                cmocka_unit_test(test_build_refuses_invalid_names),
+                cmocka_unit_test(test_key_hash),
                 cmocka_unit_test(test_superseded),
                 cmocka_unit_test(test_clock_rules),
                 cmocka_unit_test(test_expiry_by_valid_until),
