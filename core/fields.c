@@ -346,10 +346,37 @@ static int decode_value(const DocumentSpec *d, const FieldSpec *s, const Field *
         }
 }
 
+_Static_assert(RFC3339_MAX <= 32, "a time's canonical spelling fits the buffer");
+
+/* Whether a value that decoded is spelled as the writer spells it: a time
+ * as "2026-01-01T00:00:00Z", not a bare date; a duration as "14d", not
+ * "336h" or "1209600". Other kinds have one spelling by their validator.
+ * canonical gets the writer's spelling. */
+static bool spelled_canonically(const FieldSpec *s, const Field *f, char canonical[static 32]) {
+        int64_t v;
+
+        switch (s->kind) {
+        case FIELD_TIME:
+                if (time_parse_rfc3339(f->value, &v, NULL) < 0)
+                        return true; /* refused by decode_value() already */
+                return streq(f->value, time_format_rfc3339(v, canonical));
+        case FIELD_DURATION:
+                if (duration_parse(f->value, &v, NULL) < 0)
+                        return true;
+                return streq(f->value, duration_format(v, canonical));
+        default:
+                return true;
+        }
+}
+
 int document_decode(const DocumentSpec *d, const char *body, size_t len, void *doc, uint32_t *ret_seen,
                     unsigned *ret_lines, CoreError *err) {
         _cleanup_(fields_done) Fields fields = {};
         uint32_t seen = 0, required = 0;
+        unsigned lines[DOCUMENT_FIELDS_MAX] = {}, misplaced = 0;
+        size_t last = 0, misplaced_after = 0;
+        const Field *misspelt = NULL;
+        char canonical[32] = "";
         int r;
 
         assert(d);
@@ -371,12 +398,21 @@ int document_decode(const DocumentSpec *d, const char *body, size_t len, void *d
                         return core_error_set(err, EBADMSG, "line %u: unknown field '%s'", f->line, f->name);
                 if ((seen & (UINT32_C(1) << which)) && !(d->fields[which].flags & FIELD_REPEATED))
                         return core_error_set(err, EBADMSG, "line %u: '%s' appears twice", f->line, f->name);
+                /* One order per document, the writer's (the table's): the
+                 * same fields in another order are other bytes. Reported
+                 * last, below. */
+                if (which < last && misplaced == 0) {
+                        misplaced = f->line;
+                        misplaced_after = last;
+                }
+                last = which;
                 seen |= UINT32_C(1) << which;
-                if (ret_lines)
-                        ret_lines[which] = f->line;
+                lines[which] = f->line;
                 r = decode_value(d, &d->fields[which], f, doc, err);
                 if (r < 0)
                         return r;
+                if (!misspelt && !spelled_canonically(&d->fields[which], f, canonical))
+                        misspelt = f;
         }
 
         for (size_t i = 0; i < d->n_fields; i++)
@@ -385,8 +421,30 @@ int document_decode(const DocumentSpec *d, const char *body, size_t len, void *d
         r = document_check_required(d, seen, required, NULL, err);
         if (r < 0)
                 return r;
+        if (d->check) {
+                r = d->check(doc, seen, lines, err);
+                if (r < 0)
+                        return r;
+        }
+        /* The encoding rules last, so that a more specific error comes
+         * first: each document has exactly one accepted encoding. */
+        if (misspelt)
+                return core_error_set(err, EBADMSG, "line %u: %s must be written %s", misspelt->line,
+                                      misspelt->name, canonical);
+        if (misplaced != 0) {
+                const Field *f = NULL;
+
+                for (size_t i = 0; i < fields.n && !f; i++)
+                        if (fields.items[i].line == misplaced)
+                                f = &fields.items[i];
+                assert(f);
+                return core_error_set(err, EBADMSG, "line %u: '%s' must come before '%s'", misplaced, f->name,
+                                      d->fields[misplaced_after].name);
+        }
         if (ret_seen)
                 *ret_seen = seen;
+        if (ret_lines)
+                memcpy(ret_lines, lines, d->n_fields * sizeof(unsigned));
         return 0;
 }
 

@@ -104,6 +104,11 @@ typedef struct DocumentSpec {
         const char *version; /* value of the FIELD_VERSION line */
         const FieldSpec *fields;
         size_t n_fields; /* at most DOCUMENT_FIELDS_MAX */
+        /* Optional: the document's own rules over the decoded fields (which
+         * fields a request type allows, say), run after the required
+         * fields are checked and before the order is: seen and lines as
+         * document_decode() returns them. */
+        int (*check)(const void *doc, uint32_t seen, const unsigned *lines, CoreError *err);
 } DocumentSpec;
 
 #define FIELDS_ALL UINT32_MAX
@@ -112,9 +117,13 @@ typedef struct DocumentSpec {
  * on failure). Unknown fields, a field given twice that is not
  * FIELD_REPEATED, a value its kind's validator refuses and a missing
  * FIELD_REQUIRED field are errors that name the line: -EBADMSG, or
- * -EPROTONOSUPPORT for another format version. ret_seen gets a bit per
- * table entry that was present; ret_lines (n_fields entries) the line of
- * each. Both optional. */
+ * -EPROTONOSUPPORT for another format version. Then the spec's check, and
+ * last the one encoding rule that is about the whole body: the fields in
+ * the table's order, which is the order document_encode() writes (a
+ * repeated field's lines together); so a more specific error is reported
+ * first. Times and durations must be spelled as the writer spells them.
+ * ret_seen gets a bit per table entry that was present; ret_lines
+ * (n_fields entries) the line of each. Both optional. */
 int document_decode(const DocumentSpec *d, const char *body, size_t len, void *doc, uint32_t *ret_seen,
                     unsigned *ret_lines, CoreError *err);
 

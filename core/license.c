@@ -120,7 +120,15 @@ static const FieldSpec license_fields[_F_MAX] = {
 #undef REQ
 #undef AT
 
-static const DocumentSpec license_spec = {"license", LICENSE_FORMAT_VERSION, license_fields, _F_MAX};
+static int license_check_decoded(const void *doc, uint32_t seen, const unsigned *lines, CoreError *err);
+
+static const DocumentSpec license_spec = {
+        .what = "license",
+        .version = LICENSE_FORMAT_VERSION,
+        .fields = license_fields,
+        .n_fields = _F_MAX,
+        .check = license_check_decoded,
+};
 
 /* Formatting ------------------------------------------------------------ */
 
@@ -268,6 +276,10 @@ static int license_check_complete(const License *l, CoreError *err) {
         return 0;
 }
 
+static int license_check_decoded(const void *doc, uint32_t seen, const unsigned *lines, CoreError *err) {
+        return license_check_complete(doc, err);
+}
+
 int license_parse_body(const uint8_t *body, size_t len, License *ret, CoreError *err) {
         _cleanup_(license_done) License l = LICENSE_INIT;
         int r;
@@ -275,10 +287,8 @@ int license_parse_body(const uint8_t *body, size_t len, License *ret, CoreError 
         assert(ret);
         license_init(&l);
 
+        /* license_check_complete() runs inside, as the spec's check. */
         r = document_decode(&license_spec, (const char *) body, len, &l, NULL, NULL, err);
-        if (r < 0)
-                return r;
-        r = license_check_complete(&l, err);
         if (r < 0)
                 return r;
 

@@ -123,7 +123,15 @@ static const FieldSpec request_fields[_RQ_MAX] = {
 
 #undef AT
 
-static const DocumentSpec request_spec = {"request", DOCUMENT_FORMAT_VERSION, request_fields, _RQ_MAX};
+static int request_check_type(const void *doc, uint32_t seen, const unsigned *lines, CoreError *err);
+
+static const DocumentSpec request_spec = {
+        .what = "request",
+        .version = DOCUMENT_FORMAT_VERSION,
+        .fields = request_fields,
+        .n_fields = _RQ_MAX,
+        .check = request_check_type,
+};
 
 #define RQ_COMMON                                                                                           \
         (BIT(RQ_FORMAT) | BIT(RQ_TYPE) | BIT(RQ_PRODUCT) | BIT(RQ_MACHINE_ID) | BIT(RQ_DEVICE_KEY) |      \
@@ -159,28 +167,37 @@ static const FieldSpec receipt_fields[_RC_MAX] = {
 #undef AT
 #undef REQ
 
-static const DocumentSpec receipt_spec = {"receipt", DOCUMENT_FORMAT_VERSION, receipt_fields, _RC_MAX};
+static const DocumentSpec receipt_spec = {
+        .what = "receipt",
+        .version = DOCUMENT_FORMAT_VERSION,
+        .fields = receipt_fields,
+        .n_fields = _RC_MAX,
+};
 
-static int machine_request_parse_body(const uint8_t *body, size_t len, MachineRequest *ret, CoreError *err) {
-        _cleanup_(machine_request_done) MachineRequest mr = MACHINE_REQUEST_INIT;
-        unsigned lines[_RQ_MAX] = {};
-        uint32_t seen, allowed;
+/* The type decides the rest, so it must be there before anything else is
+ * judged: then the fields that type allows and needs. */
+static int request_check_type(const void *doc, uint32_t seen, const unsigned *lines, CoreError *err) {
+        const MachineRequest *mr = doc;
+        uint32_t allowed;
         int r;
 
-        r = document_decode(&request_spec, (const char *) body, len, &mr, &seen, lines, err);
-        if (r < 0)
-                return r;
-        /* The type decides the rest, so it must be there before anything else is judged. */
         r = document_check_required(&request_spec, seen, BIT(RQ_FORMAT) | BIT(RQ_TYPE), NULL, err);
         if (r < 0)
                 return r;
-        allowed = request_required[mr.type] | RQ_OPTIONAL;
+        allowed = request_required[mr->type] | RQ_OPTIONAL;
         for (size_t i = 0; i < _RQ_MAX; i++)
                 if ((seen & BIT(i)) && !(allowed & BIT(i)))
                         return core_error_set(err, EBADMSG, "line %u: '%s' is not a field of the %s", lines[i],
-                                              request_fields[i].name, request_types[mr.type].noun);
-        r = document_check_required(&request_spec, seen, request_required[mr.type], request_types[mr.type].noun,
-                                    err);
+                                              request_fields[i].name, request_types[mr->type].noun);
+        return document_check_required(&request_spec, seen, request_required[mr->type],
+                                       request_types[mr->type].noun, err);
+}
+
+static int machine_request_parse_body(const uint8_t *body, size_t len, MachineRequest *ret, CoreError *err) {
+        _cleanup_(machine_request_done) MachineRequest mr = MACHINE_REQUEST_INIT;
+        int r;
+
+        r = document_decode(&request_spec, (const char *) body, len, &mr, NULL, NULL, err);
         if (r < 0)
                 return r;
         *ret = mr;

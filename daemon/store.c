@@ -121,7 +121,12 @@ static const FieldSpec state_fields[_ST_MAX] = {
 _Static_assert(sizeof(((LicenseState *) NULL)->validation_nonce) == LICENSE_NONCE_STRING_SIZE,
                "validation_nonce holds a nonce");
 
-static const DocumentSpec state_spec = {"state", "1", state_fields, _ST_MAX};
+static const DocumentSpec state_spec = {
+        .what = "state",
+        .version = "1",
+        .fields = state_fields,
+        .n_fields = _ST_MAX,
+};
 
 static int state_format(const LicenseState *st, char **ret, size_t *ret_len) {
         uint32_t include = FIELDS_ALL;
@@ -319,7 +324,12 @@ static const FieldSpec pending_fields[_PD_MAX] = {
         [PD_CREATED] = {"created", FIELD_TIME, .offset = offsetof(Pending, created)},
 };
 
-static const DocumentSpec pending_spec = {"pending request", NULL, pending_fields, _PD_MAX};
+static const DocumentSpec pending_spec = {
+        .what = "pending request",
+        .version = NULL,
+        .fields = pending_fields,
+        .n_fields = _PD_MAX,
+};
 
 int store_save_pending(Store *s, const char *product, const char *nonce) {
         _cleanup_free_ char *text = NULL;
@@ -395,7 +405,12 @@ static const FieldSpec clock_fields[_CL_MAX] = {
         [CL_BOOTTIME] = {"boottime", FIELD_COUNT, .offset = offsetof(ClockMark, boottime)},
 };
 
-static const DocumentSpec clock_spec = {"clock", NULL, clock_fields, _CL_MAX};
+static const DocumentSpec clock_spec = {
+        .what = "clock",
+        .version = NULL,
+        .fields = clock_fields,
+        .n_fields = _CL_MAX,
+};
 
 int store_save_clock(Store *s, const ClockMark *m) {
         _cleanup_free_ char *text = NULL;

@@ -88,4 +88,9 @@ static const FieldSpec doc_fields[_D_MAX] = {
 };
 #undef AT
 
-static const DocumentSpec doc_spec = {"test document", "1", doc_fields, _D_MAX};
+static const DocumentSpec doc_spec = {
+        .what = "test document",
+        .version = "1",
+        .fields = doc_fields,
+        .n_fields = _D_MAX,
+};

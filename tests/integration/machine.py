@@ -83,21 +83,21 @@ class Device:
 
     def body(self, type, **over):
         over = {k.replace("_", "-"): v for k, v in over.items()}
-        fields = {
-            "licensed-request": "1",
-            "type": type,
-            "product": self.product,
-            "machine-id": self.machine_id,
-            "device-key": self.pub,
-            "nonce": NONCE,
-            "created": "2026-01-01T00:00:00Z",
-            "hostname": "build-01.example.com",
-        }
+        # in the order licensed writes them (core/request.c): a document has
+        # exactly one accepted encoding
+        fields = {"licensed-request": "1", "type": type, "product": self.product}
         if type == "activation":
             fields["key"] = over.pop("key")
         else:
             fields["license-id"] = "acme-0001"
             fields["revision"] = "2"
+        fields.update({
+            "machine-id": self.machine_id,
+            "device-key": self.pub,
+            "nonce": NONCE,
+            "created": "2026-01-01T00:00:00Z",
+            "hostname": "build-01.example.com",
+        })
         fields.update(over)
         return "".join(f"{k}: {v}\n" for k, v in fields.items() if v is not None).encode()
 

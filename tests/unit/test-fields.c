@@ -93,6 +93,18 @@ static void expect_error(const char *line, int code, const char *needle) {
                 fail_msg("%s: expected '%s' in '%s'", line, needle, err.message);
 }
 
+static void expect_decodes(const char *lines) {
+        _cleanup_free_ char *body = NULL;
+        _cleanup_(doc_done) Doc d = {};
+        CoreError err = {};
+        int r;
+
+        assert_true(asprintf(&body, "test-doc: 1\nnumber: 1\n%s", lines) > 0);
+        r = document_decode(&doc_spec, body, strlen(body), &d, NULL, NULL, &err);
+        if (r < 0)
+                fail_msg("%s: %s", lines, core_error_message(&err, r));
+}
+
 static void test_one_validator_per_kind(void **state) {
         static const struct {
                 const char *line, *needle;
@@ -117,6 +129,31 @@ static void test_one_validator_per_kind(void **state) {
         };
         for (size_t i = 0; i < ELEMENTSOF(table); i++)
                 expect_error(table[i].line, -EBADMSG, table[i].needle);
+}
+
+/* Each document has exactly one accepted encoding: a time, a duration or
+ * the fields' order written another way than the writer writes them are
+ * other bytes for the same document, and refused, after any more specific
+ * error. */
+static void test_one_encoding(void **state) {
+        static const struct {
+                const char *lines, *needle;
+        } table[] = {
+                {"when: 2026-01-01\n", "line 3: when must be written 2026-01-01T00:00:00Z"},
+                {"period: 336h\n", "line 3: period must be written 2w"},
+                {"period: 1209600\n", "line 3: period must be written 2w"},
+                {"period: 14d\n", "line 3: period must be written 2w"},
+                {"flag: yes\ncount: 1\n", "line 4: 'count' must come before 'flag'"},
+                {"tag: a\nurl: https://x.example\ntag: b\n", "line 4: 'url' must come before 'tag'"},
+                {"tag: a\ntext: x\n", "line 4: 'text' must come before 'tag'"},
+                /* a more specific error first */
+                {"flag: yes\ncount: 01\n", "line 4: bad count"},
+                {"when: 2026-01-01\ncolor: pink\n", "unknown color"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                expect_error(table[i].lines, -EBADMSG, table[i].needle);
+        /* the writer's spelling and order decode */
+        expect_decodes("when: 2026-01-01T00:00:00Z\nperiod: 2w\ntag: a\ntag: b\n");
 }
 
 static void test_version_and_required(void **state) {
@@ -185,6 +222,7 @@ int main(void) {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_encode_leaves_out_unset),
                 cmocka_unit_test(test_one_validator_per_kind),
+                cmocka_unit_test(test_one_encoding),
                 cmocka_unit_test(test_version_and_required),
                 cmocka_unit_test(test_public_key_one_spelling),
                 cmocka_unit_test(test_u32),
