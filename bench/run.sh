@@ -105,7 +105,7 @@ start_daemon() { # NAME ADDRESS: licensed on DIR=$work/NAME; sets pid_<NAME>, st
                 --runtime-dir="$d/run" --products-dir="$d/products" --config="$d/licensed.conf" >"$out" &
         waiters+=($!)
         for _ in $(seq 600); do
-                grep -q '^start_ms=' "$out" && break
+                grep -qs '^start_ms=' "$out" && break
                 kill -0 "${waiters[-1]}" 2>/dev/null || { say "licensed ($1) did not start:"; cat "$d/licensed.log" >&2; exit 1; }
                 sleep 0.1
         done
