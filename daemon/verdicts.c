@@ -194,7 +194,7 @@ static CachedVerdict *cache_get(Context *c, const ProductEntries *pe, const char
 
 void verdict_cache_check(Context *c, const char *product, const char *feature, int64_t now, int64_t release_date,
                          Verdict *ret) {
-        const ProductEntries *pe = context_product_entries(c, product);
+        const ProductEntries *pe;
         char key[VERDICT_CACHE_KEY_MAX];
         CachedVerdict *cv;
 
@@ -203,6 +203,7 @@ void verdict_cache_check(Context *c, const char *product, const char *feature, i
         assert(feature);
         assert(ret);
 
+        pe = context_product_entries(c, product);
         /* A product without licenses costs nothing to answer, and probes of
          * made-up names must not fill the cache. A clock behind the mark
          * is evaluate()'s first rule and the one place the mark enters. */
