@@ -2,15 +2,17 @@
 /* Makes a state directory with N installed licenses for the benchmark,
  * quickly: signing in process instead of N offline activations.
  *
- *   make-licenses DIR N
+ *   make-licenses DIR N [BUSY]
  *
  * Writes, under DIR:
  *   vendor.key                 the vendor's signing key (PKCS#8 PEM)
  *   products/ID.conf           com.example.bench and com.example.bench.p000 ... p099,
  *                              each trusting the vendor key
  *   state/device.key           this machine's device key, as licensed would create it
- *   state/licenses/ID.lic      N licenses bound to this machine: bench-00000 for
- *                              com.example.bench, the others spread over the 100
+ *   state/licenses/ID.lic      N licenses bound to this machine: the first BUSY
+ *                              (default 1), from bench-00000, for
+ *                              com.example.bench, the busiest product, which the
+ *                              benchmark asks; the others spread over the 100
  *                              other products; each with the features reports,
  *                              export and seats (limit 10)
  *   licensed.conf              idle_timeout = 0
@@ -76,10 +78,10 @@ static int write_product(const char *dir, const char *id, const char *trust_key)
         return write_file(path, text, 0644);
 }
 
-static const char *product_of(unsigned i, char buf[static 64]) {
-        if (i == 0)
+static const char *product_of(unsigned i, unsigned long busy, char buf[static 64]) {
+        if (i < busy)
                 return BENCH_PRODUCT;
-        snprintf(buf, 64, BENCH_PRODUCT ".p%03u", (i - 1) % N_OTHER_PRODUCTS);
+        snprintf(buf, 64, BENCH_PRODUCT ".p%03lu", (i - busy) % N_OTHER_PRODUCTS);
         return buf;
 }
 
@@ -102,12 +104,13 @@ int main(int argc, char *argv[]) {
         CoreError err = {};
         double start = now_msec();
         const char *dir;
-        unsigned long n;
+        unsigned long n, busy = 1;
         sd_id128_t id;
         int r;
 
-        if (argc != 3 || (n = strtoul(argv[2], NULL, 10)) == 0 || n > 1000000) {
-                fprintf(stderr, "usage: make-licenses DIR N (1 <= N <= 1000000)\n");
+        if (argc < 3 || argc > 4 || (n = strtoul(argv[2], NULL, 10)) == 0 || n > 1000000 ||
+            (argc == 4 && ((busy = strtoul(argv[3], NULL, 10)) == 0 || busy > n))) {
+                fprintf(stderr, "usage: make-licenses DIR N [BUSY] (1 <= BUSY <= N <= 1000000)\n");
                 return 2;
         }
         dir = argv[1];
@@ -141,8 +144,8 @@ int main(int argc, char *argv[]) {
                 return fail("vendor key", r);
 
         r = write_product(dir, BENCH_PRODUCT, vendor_pub);
-        for (unsigned i = 1; r >= 0 && i <= N_OTHER_PRODUCTS && i < n; i++)
-                r = write_product(dir, product_of(i, buf), vendor_pub);
+        for (unsigned i = busy; r >= 0 && i < busy + N_OTHER_PRODUCTS && i < n; i++)
+                r = write_product(dir, product_of(i, busy, buf), vendor_pub);
         if (r < 0)
                 return fail("product file", r);
 
@@ -158,7 +161,7 @@ int main(int argc, char *argv[]) {
                 if (asprintf(&lid, "bench-%05u", i) < 0 || asprintf(&lic, "%s/state/licenses/%s.lic", dir, lid) < 0)
                         return fail("path", -ENOMEM);
                 l.id = strdup(lid);
-                l.product = strdup(product_of(i, buf));
+                l.product = strdup(product_of(i, busy, buf));
                 l.licensee = strdup("Benchmark Customer Ltd");
                 l.machine_id = strdup(machine_id);
                 l.device_key = strdup(device_pub);

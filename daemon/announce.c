@@ -123,6 +123,8 @@ void context_reevaluate(Context *c) {
         bool any_changed = false;
         int r;
 
+        /* Whatever made us re-evaluate may have changed an answer. */
+        verdict_cache_drop(&c->verdict_cache);
         for (size_t i = 0; i < c->n_entries; i++) {
                 Entry *e = c->entries[i];
                 LocalState st;
@@ -191,6 +193,7 @@ void context_reevaluate(Context *c) {
 }
 
 void context_state_changed(Context *c) {
+        verdict_cache_drop(&c->verdict_cache);
         context_save_clock(c); /* a state change is a time worth remembering */
         context_notify_status(c);
         manager_dbus_emit_state_changed(c);

@@ -167,6 +167,7 @@ Context *context_free(Context *c) {
                 entry_free(c->entries[i]);
         free(c->entries);
         context_index_done(c);
+        verdict_cache_done(&c->verdict_cache);
         seats_free_all(c);
         http_client_free(c->http);
         sd_event_source_unref(c->reevaluate_source);

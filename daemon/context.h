@@ -54,6 +54,7 @@ struct Context {
         size_t n_entries;
         Hashmap by_id;      /* id -> Entry */
         Hashmap by_product; /* product -> ProductEntries */
+        VerdictCache verdict_cache; /* CheckFeature's answers (verdicts.c) */
 
         int64_t time_high_water; /* latest trusted wall-clock time */
         int64_t hw_boottime;     /* CLOCK_BOOTTIME seconds when time_high_water was set */

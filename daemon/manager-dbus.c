@@ -63,7 +63,8 @@ static int method_check_feature(sd_bus_message *m, void *userdata, sd_bus_error 
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "'%.64s' is not a feature name (a-z 0-9 . _ -, up to 64 characters).",
                                          feature);
-        context_check_feature(c, product, feature, usec_to_sec(release_usec), false, &v);
+        /* Flat in the number of the product's licenses (verdicts.c). */
+        verdict_cache_check(c, product, feature, context_now(c), usec_to_sec(release_usec), &v);
         /* "Not installed" is what every unlicensed probe gets; a denial by an
          * installed license is worth the administrator's attention. */
         if (!v.licensed && v.reason != REASON_NOT_INSTALLED)

@@ -4,7 +4,10 @@
  * (CheckFeature), and the overview of the whole set (the Manager's State,
  * Summary and NextValidation, systemd's STATUS=). */
 
+#include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "aggregate.h"
 #include "context.h"
@@ -44,9 +47,8 @@ Reason entry_status(Context *c, const Entry *e, int64_t now) {
         return v.reason;
 }
 
-void context_check_feature(Context *c, const char *product, const char *feature, int64_t release_date,
-                           bool want_seat, Verdict *ret) {
-        int64_t now = context_now(c);
+void context_check_feature_at(Context *c, const char *product, const char *feature, int64_t now,
+                              int64_t release_date, bool want_seat, Verdict *ret) {
         const ProductEntries *pe = context_product_entries(c, product);
         Verdict best = VERDICT_NOT_INSTALLED;
 
@@ -62,6 +64,161 @@ void context_check_feature(Context *c, const char *product, const char *feature,
                 verdict_aggregate(&best, &v);
         }
         *ret = best;
+}
+
+void context_check_feature(Context *c, const char *product, const char *feature, int64_t release_date,
+                           bool want_seat, Verdict *ret) {
+        context_check_feature_at(c, product, feature, context_now(c), release_date, want_seat, ret);
+}
+
+/* CheckFeature's cache ---------------------------------------------------------
+ *
+ * CheckFeature evaluates every license of the asked product; a product with
+ * a thousand licenses made each call a thousand evaluations. The answer is
+ * a function of the product's licenses, their local state, the policy, the
+ * clock mark, the instant and the release date. The first four change only
+ * through code that calls verdict_cache_drop() (context_reevaluate() and
+ * context_state_changed() do; seats do not enter an answer without
+ * want_seat, which CheckFeature never asks). The clock mark enters only
+ * through the clock-rollback rule, which is checked at every lookup. The
+ * instant: an answer computed at T holds for every now in [T, valid_until).
+ * The release date: the answer for "none" is the answer for every release
+ * date up to the earliest maintenance-until among the licenses that got as
+ * far as the maintenance rule; later release dates are evaluated. */
+
+typedef struct CachedVerdict {
+        uint64_t generation;   /* VerdictCache.generation when computed */
+        int64_t computed;      /* the instant it was computed for */
+        int64_t valid_until;   /* it may change at this instant; TIME_UNSET: only on a drop */
+        int64_t release_limit; /* release dates after this are evaluated; TIME_UNSET: no limit */
+        Verdict verdict;
+        char key[]; /* "product feature": neither name may hold a space */
+} CachedVerdict;
+
+/* Callers may ask for any feature of any product: the cache is bounded and
+ * starts over when full. */
+#define VERDICT_CACHE_MAX 4096
+#define VERDICT_CACHE_KEY_MAX (128 + 1 + 64 + 1)
+
+/* The earlier of two instants, where TIME_UNSET means never. */
+static int64_t earlier(int64_t a, int64_t b) {
+        if (a == TIME_UNSET)
+                return b;
+        return b == TIME_UNSET || a < b ? a : b;
+}
+
+static void cache_clear(VerdictCache *cache) {
+        for (size_t i = 0; i < cache->map.n_slots; i++)
+                if (cache->map.slots[i].key)
+                        free(cache->map.slots[i].value);
+        hashmap_done(&cache->map);
+}
+
+void verdict_cache_drop(VerdictCache *cache) {
+        assert(cache);
+        cache->generation++;
+}
+
+void verdict_cache_done(VerdictCache *cache) {
+        assert(cache);
+        cache_clear(cache);
+        cache->generation = 0;
+}
+
+/* The answer for no release date at now, until when it holds, and up to
+ * which release date. */
+static void cache_compute(Context *c, const ProductEntries *pe, const char *feature, int64_t now,
+                          CachedVerdict *cv) {
+        Verdict best = VERDICT_NOT_INSTALLED;
+        int64_t until = TIME_UNSET, limit = TIME_UNSET;
+
+        for (size_t i = 0; i < pe->n; i++) {
+                const License *l = &pe->items[i]->license;
+                LocalState st;
+                Verdict v;
+
+                entry_local_state(c, pe->items[i], &st);
+                evaluate(l, &st, feature, now, TIME_UNSET, &v);
+                verdict_aggregate(&best, &v);
+                /* A license that lacks the feature answers not-installed
+                 * with no valid_until, yet turns expired at its end, which
+                 * can change the winner among denials: every start and end
+                 * of a license ahead bounds the answer. */
+                if (l->not_before > now)
+                        until = earlier(until, l->not_before);
+                if (l->not_after > now)
+                        until = earlier(until, l->not_after);
+                /* Only a verdict that got as far as the maintenance rule
+                 * (the rules after it: validation) hears the release date. */
+                if (v.reason == REASON_LICENSED || v.reason == REASON_GRACE ||
+                    v.reason == REASON_VALIDATION_REQUIRED)
+                        limit = earlier(limit, l->maintenance_until);
+        }
+        cv->generation = c->verdict_cache.generation;
+        cv->computed = now;
+        cv->valid_until = earlier(until, best.valid_until);
+        cv->release_limit = limit;
+        cv->verdict = best;
+}
+
+static bool cache_holds(const VerdictCache *cache, const CachedVerdict *cv, int64_t now) {
+        return cv->generation == cache->generation && now >= cv->computed &&
+               (cv->valid_until == TIME_UNSET || now < cv->valid_until);
+}
+
+/* The entry for key, computed now if it is missing or stale; NULL when out
+ * of memory (the caller evaluates). */
+static CachedVerdict *cache_get(Context *c, const ProductEntries *pe, const char *key, const char *feature,
+                                int64_t now) {
+        VerdictCache *cache = &c->verdict_cache;
+        CachedVerdict *cv = hashmap_get(&cache->map, key);
+
+        if (cv) {
+                if (!cache_holds(cache, cv, now))
+                        cache_compute(c, pe, feature, now, cv);
+                return cv;
+        }
+        if (cache->map.n_items >= VERDICT_CACHE_MAX)
+                cache_clear(cache);
+        cv = malloc(sizeof(CachedVerdict) + strlen(key) + 1);
+        if (!cv)
+                return NULL;
+        strcpy(cv->key, key);
+        if (hashmap_put(&cache->map, cv->key, cv) < 0) {
+                free(cv);
+                return NULL;
+        }
+        cache_compute(c, pe, feature, now, cv);
+        return cv;
+}
+
+void verdict_cache_check(Context *c, const char *product, const char *feature, int64_t now, int64_t release_date,
+                         Verdict *ret) {
+        const ProductEntries *pe;
+        char key[VERDICT_CACHE_KEY_MAX];
+        CachedVerdict *cv;
+
+        assert(c);
+        assert(product);
+        assert(feature);
+        assert(ret);
+
+        pe = context_product_entries(c, product);
+        /* A product without licenses costs nothing to answer, and probes of
+         * made-up names must not fill the cache. A clock behind the mark
+         * is evaluate()'s first rule and the one place the mark enters. */
+        if (pe->n == 0 ||
+            (c->time_high_water != TIME_UNSET && now < c->time_high_water - c->config.clock_tolerance))
+                goto evaluate;
+        if (snprintf(key, sizeof(key), "%s %s", product, feature) >= (int) sizeof(key))
+                goto evaluate;
+        cv = cache_get(c, pe, key, feature, now);
+        if (!cv || (release_date != TIME_UNSET && cv->release_limit != TIME_UNSET && release_date > cv->release_limit))
+                goto evaluate;
+        *ret = cv->verdict;
+        return;
+evaluate:
+        context_check_feature_at(c, product, feature, now, release_date, false, ret);
 }
 
 const char *context_state(Context *c) {

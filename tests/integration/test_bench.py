@@ -23,9 +23,20 @@ ROWS = [
     "daemon RSS (VmRSS) after the run",
 ]
 
+# The figures of issue 13: measured, or saying why not (a size not in
+# BENCH_LICENSES, bench/validate.sh missing).
+FIGURES = [
+    "fast path, checks/s, one thread",
+    "fast path, times CheckFeature",
+    "CheckFeature / Peer.Ping, product with 30 licenses",
+    "later daemon starts (after the first), 10k / 100k licenses",
+    "validate 1k / 10k licenses, local licensed-server",
+    "daemon VmRSS after start, 1 / 100k licenses",
+]
+
 
 def test_benchmark_prints_its_table():
-    env = dict(os.environ, BENCH_LICENSES="30", BENCH_SECONDS="0.2", BENCH_ROUNDS="2", BENCH_CALLS="200")
+    env = dict(os.environ, BENCH_LICENSES="1,30", BENCH_SECONDS="0.2", BENCH_ROUNDS="2", BENCH_CALLS="200")
     p = subprocess.run([os.path.join(SOURCE, "bench", "run.sh"), BUILD], capture_output=True, text=True, env=env,
                        timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -39,3 +50,16 @@ def test_benchmark_prints_its_table():
         assert "nan" not in row[0] and "inf" not in row[0], row[0]
     # the three targets are reported, met or not
     assert sum(1 for line in table if re.search(r"\| (yes|\*\*no\*\*)", line)) == 3, p.stdout
+    # the sweep: one row per size, every cell measured
+    for size, busy in (("1", "1"), ("30", "30")):
+        row = [line for line in table if line.startswith(f"| {size} ({busy}) |")]
+        assert len(row) == 1, f"no sweep row for {size} licenses in\n{p.stdout}"
+        cells = [cell.strip() for cell in row[0].strip("|").split("|")]
+        assert len(cells) == 7 and all(re.search(r"\d", cell) for cell in cells), row[0]
+        assert "nan" not in row[0] and "inf" not in row[0], row[0]
+    for name in FIGURES:
+        row = [line for line in table if line.startswith("| " + name + " |")]
+        assert len(row) == 1, f"no figure {name!r} in\n{p.stdout}"
+        measured = row[0].split("|")[2]
+        assert re.search(r"\d|not measured|n/a \(", measured), row[0]
+        assert re.search(r"\| (met|\*\*not met\*\*|n/a) \|$", row[0]), row[0]
