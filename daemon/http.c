@@ -283,6 +283,15 @@ int http_client_new(sd_event *event, const HttpOptions *options, HttpClient **re
         curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
         curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
         curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+        /* Capped per host and in all; the connection cache keeps as many
+         * as may be open, so each is reused (keep-alive) instead of a new
+         * TCP (and TLS) handshake per request. */
+        curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                          (long) (options->max_host_connections ?: HTTP_MAX_HOST_CONNECTIONS));
+        curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                          (long) (options->max_total_connections ?: HTTP_MAX_TOTAL_CONNECTIONS));
+        curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
+                          (long) (options->max_total_connections ?: HTTP_MAX_TOTAL_CONNECTIONS));
         *ret = TAKE_PTR(h);
         return 0;
 }
