@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Online validation at scale (a measurement, not a test): for each N in
+# BENCH_VALIDATE (default 1000,10000), makes N online licenses that a local
+# licensed-server knows (bench/make-licenses --server), starts that server,
+# a private bus and a licensed from the build directory ($1, default
+# "build"), and times `licensectl validate` (the path of the daily timer:
+# one Validate call for every license, licensectl's 90 s timeout). Prints,
+# per N:
+#
+#   validate_<N>_seconds=   wall time of licensectl validate
+#   validate_<N>_ok=        licenses validated
+#   validate_<N>_failed=    licenses not validated (all N if the call timed out)
+#   validate_<N>_exit=      licensectl's exit status (0: every license validated)
+#
+# bench/run.sh calls it; docs/performance.md has the method and results.
+# BENCH_LICENSED=PATH runs another licensed (a build of an older commit,
+# to compare) with this build's tools. Every process it starts is stopped
+# by its PID at the end.
+#
+#   bench/validate.sh [BUILDDIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+build=${1:-build}
+[[ $build == /* ]] || build=$top/$build
+sizes=${BENCH_VALIDATE:-1000,10000}
+
+say() { printf '%s\n' "$*" >&2; }
+
+if [ ! -f "$build/build.ninja" ]; then
+        say "Setting up $build"
+        meson setup "$build" >/dev/null
+fi
+say "Building in $build"
+ninja -C "$build" bench/bench-client bench/make-licenses daemon/licensed ctl/licensectl server/licensed-server \
+        >/dev/null
+
+client=$build/bench/bench-client
+licensed=${BENCH_LICENSED:-$build/daemon/licensed}
+work=$(mktemp -d /tmp/licensed-validate.XXXXXX)
+pids=() # licensed-servers, dbus-daemons and licensed, stopped at exit
+waiters=()
+
+cleanup() {
+        local p
+        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+        for p in "${waiters[@]}"; do wait "$p" 2>/dev/null || true; done
+        rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+        /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+run_one() { # N
+        local n=$1 d=$work/v$1 port bus out start end status=0
+        port=$(free_port)
+        say "Making $n online licenses and the server's database"
+        "$build/bench/make-licenses" "$d" "$n" --server "http://127.0.0.1:$port" >"$work/make-$n"
+
+        "$build/server/licensed-server" --db "$d/server.db" --signing-key "$d/vendor.key" \
+                --listen "127.0.0.1:$port" >"$d/server.log" 2>&1 &
+        pids+=($!)
+        for _ in $(seq 100); do grep -q 'listening on' "$d/server.log" && break; sleep 0.1; done
+
+        dbus-daemon --config-file="$top/tests/integration/data/bus.conf" --print-address=1 --print-pid=1 \
+                --fork >"$d.bus" 2>/dev/null
+        pids+=("$(sed -n 2p "$d.bus")")
+        bus=$(sed -n 1p "$d.bus")
+
+        out=$d.spawn
+        "$client" spawn "$bus" "$d/licensed.log" -- "$licensed" --bus-address="$bus" \
+                --state-dir="$d/state" --runtime-dir="$d/run" --products-dir="$d/products" \
+                --config="$d/licensed.conf" >"$out" &
+        waiters+=($!)
+        for _ in $(seq 1200); do
+                grep -q '^start_ms=' "$out" && break
+                kill -0 "${waiters[-1]}" 2>/dev/null || { say "licensed did not start:"; cat "$d/licensed.log" >&2; exit 1; }
+                sleep 0.1
+        done
+        pids+=("$(sed -n 's/^pid=//p' "$out")")
+
+        say "licensectl validate, $n licenses"
+        start=$(date +%s.%N)
+        "$build/ctl/licensectl" --bus-address="$bus" --no-ask-password --no-pager --json validate \
+                >"$d.json" 2>"$d.err" || status=$?
+        end=$(date +%s.%N)
+        /usr/bin/python3 - "$n" "$d.json" "$start" "$end" "$status" <<'EOF'
+import json, sys
+n, path, start, end, status = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+try:
+    results = json.load(open(path))
+except ValueError:
+    results = []  # the call failed (timed out): nothing was validated that licensectl heard of
+ok = sum(1 for r in results if r["outcome"] == "ok")
+print(f"validate_{n}_seconds={end - start:.1f}")
+print(f"validate_{n}_ok={ok}")
+print(f"validate_{n}_failed={n - ok}")
+print(f"validate_{n}_exit={status}")
+EOF
+        [ "$status" = 0 ] || sed 's/^/  licensectl: /' "$d.err" | head -3 >&2
+}
+
+IFS=, read -ra ns <<<"$sizes"
+for n in "${ns[@]}"; do
+        run_one "$n"
+done
