@@ -12,6 +12,8 @@
 #   validate_<N>_ok=        licenses validated
 #   validate_<N>_failed=    licenses not validated (all N if the call timed out)
 #   validate_<N>_exit=      licensectl's exit status (0: every license validated)
+#   validate_<N>_daemon_cpu= CPU seconds licensed spent in the call (user+system)
+#   validate_<N>_server_cpu= CPU seconds licensed-server spent meanwhile
 #
 # bench/run.sh calls it; docs/performance.md has the method and results.
 # BENCH_LICENSED=PATH runs another licensed (a build of an older commit,
@@ -50,20 +52,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
+cpu_seconds() { # PID: user+system time so far
+        awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
 free_port() {
         /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 run_one() { # N
-        local n=$1 d=$work/v$1 port bus out start end status=0
+        local n=$1 d=$work/v$1 port bus out start end status=0 server_pid daemon_pid cpu0 scpu0
         port=$(free_port)
         say "Making $n online licenses and the server's database"
         "$build/bench/make-licenses" "$d" "$n" --server "http://127.0.0.1:$port" >"$work/make-$n"
 
         "$build/server/licensed-server" --db "$d/server.db" --signing-key "$d/vendor.key" \
                 --listen "127.0.0.1:$port" >"$d/server.log" 2>&1 &
+        server_pid=$!
         pids+=($!)
-        for _ in $(seq 100); do grep -q 'listening on' "$d/server.log" && break; sleep 0.1; done
+        for _ in $(seq 100); do grep -qs 'listening on' "$d/server.log" && break; sleep 0.1; done
 
         dbus-daemon --config-file="$top/tests/integration/data/bus.conf" --print-address=1 --print-pid=1 \
                 --fork >"$d.bus" 2>/dev/null
@@ -76,17 +83,22 @@ run_one() { # N
                 --config="$d/licensed.conf" >"$out" &
         waiters+=($!)
         for _ in $(seq 1200); do
-                grep -q '^start_ms=' "$out" && break
+                grep -qs '^start_ms=' "$out" && break
                 kill -0 "${waiters[-1]}" 2>/dev/null || { say "licensed did not start:"; cat "$d/licensed.log" >&2; exit 1; }
                 sleep 0.1
         done
-        pids+=("$(sed -n 's/^pid=//p' "$out")")
+        daemon_pid=$(sed -n 's/^pid=//p' "$out")
+        pids+=("$daemon_pid")
 
         say "licensectl validate, $n licenses"
+        cpu0=$(cpu_seconds "$daemon_pid")
+        scpu0=$(cpu_seconds "$server_pid")
         start=$(date +%s.%N)
         "$build/ctl/licensectl" --bus-address="$bus" --no-ask-password --no-pager --json validate \
                 >"$d.json" 2>"$d.err" || status=$?
         end=$(date +%s.%N)
+        awk -v n="$n" -v a="$cpu0" -v b="$(cpu_seconds "$daemon_pid")" -v c="$scpu0" -v d="$(cpu_seconds "$server_pid")" \
+                'BEGIN { printf "validate_%s_daemon_cpu=%.1f\nvalidate_%s_server_cpu=%.1f\n", n, b - a, n, d - c }'
         /usr/bin/python3 - "$n" "$d.json" "$start" "$end" "$status" <<'EOF'
 import json, sys
 n, path, start, end, status = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
