@@ -56,3 +56,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(HttpClient *, http_client_free);
  * event loop (never from inside this call), unless the client is freed
  * first. */
 int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFunc done, void *userdata);
+/* The same, but the request takes at most timeout_usec in all (never more
+ * than the client's timeout): for a caller that must answer by a deadline. */
+int http_post_json_within(HttpClient *h, const char *url, const char *body, uint64_t timeout_usec, HttpDoneFunc done,
+                          void *userdata);

@@ -226,9 +226,12 @@ int online_activate(Context *c, sd_bus_message *m, const char *product, const ch
 
 #define VALIDATE_IN_FLIGHT (2 * HTTP_MAX_HOST_CONNECTIONS)
 /* The call ends this long after it started, whatever the number of
- * licenses: licensectl waits 90 s for it. No request (first or retry) is
- * sent that could not end by then. */
+ * licenses: licensectl waits 90 s for it. Every request (first or retry)
+ * must end by then: it gets http_timeout or what is left of the budget,
+ * and none is sent with less than VALIDATE_REQUEST_MIN_USEC left, which a
+ * healthy server needs by far less than. */
 #define VALIDATE_BUDGET_USEC (75 * USEC_PER_SEC)
+#define VALIDATE_REQUEST_MIN_USEC (5 * USEC_PER_SEC)
 
 typedef struct ValidateCall ValidateCall;
 
@@ -366,9 +369,9 @@ static void validation_failed(Context *c, ValidateOne *one, const char *why) {
         context_reevaluate(c);
 }
 
-/* Whether a request sent now could end within the call's budget. */
+/* Whether a request sent at this time still has enough of the call's budget. */
 static bool validate_in_time(ValidateCall *vc, uint64_t at) {
-        return at + (uint64_t) vc->c->config.http_timeout * USEC_PER_SEC <= vc->started + VALIDATE_BUDGET_USEC;
+        return at + VALIDATE_REQUEST_MIN_USEC <= vc->started + VALIDATE_BUDGET_USEC;
 }
 
 static void validate_enqueue(ValidateOne *one) {
@@ -398,9 +401,9 @@ static void validate_pump(ValidateCall *vc) {
                 vc->queue_len--;
                 if (!in_time)
                         one_done(one, "failed",
-                                 "not asked: validating %zu licenses took longer than this call may take; it "
-                                 "goes first the next time",
-                                 vc->n);
+                                 "not asked: validating %zu licenses took longer than the %llu s this call may "
+                                 "take; it goes first the next time",
+                                 vc->n, (unsigned long long) (VALIDATE_BUDGET_USEC / USEC_PER_SEC));
                 else if (send_validation(one) < 0)
                         validation_failed(vc->c, one, "could not send the request");
                 else
@@ -492,14 +495,18 @@ static void validate_done(const HttpResult *res, void *userdata) {
 }
 
 static int send_validation(ValidateOne *one) {
-        Context *c = one->call->c;
+        ValidateCall *vc = one->call;
+        Context *c = vc->c;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *request = NULL;
         Entry *e = context_find_entry(c, one->id);
+        uint64_t now;
         int r;
 
         if (!e)
                 return -ENOENT;
+        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+        assert(validate_in_time(vc, now));
         /* A fresh request (and nonce) per attempt. */
         r = op_request_validation(c, e, &request, &error);
         if (r < 0)
@@ -509,7 +516,9 @@ static int send_validation(ValidateOne *one) {
         if (!one->body)
                 return -ENOMEM;
         one->attempt++;
-        return http_post_json(c->http, one->url, one->body, validate_done, one);
+        /* At most what is left of the call's budget (http.c caps it at http_timeout). */
+        return http_post_json_within(c->http, one->url, one->body, vc->started + VALIDATE_BUDGET_USEC - now,
+                                     validate_done, one);
 }
 
 /* Never validated (0) first, then the longest ago. */
