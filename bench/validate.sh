@@ -41,19 +41,37 @@ ninja -C "$build" bench/bench-client bench/make-licenses daemon/licensed ctl/lic
 client=$build/bench/bench-client
 licensed=${BENCH_LICENSED:-$build/daemon/licensed}
 work=$(mktemp -d /tmp/licensed-validate.XXXXXX)
-pids=() # licensed-servers, dbus-daemons and licensed, stopped at exit
+pids=() # this size's licensed-server, dbus-daemon and licensed
 waiters=()
 
-cleanup() {
+# Each size's processes are stopped before the next size starts, so that
+# they take nothing from its measurement; at exit, whatever is left.
+stop_all() {
         local p
         for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
         for p in "${waiters[@]}"; do wait "$p" 2>/dev/null || true; done
-        rm -rf "$work"
+        pids=()
+        waiters=()
 }
-trap cleanup EXIT
+trap 'stop_all; rm -rf "$work"' EXIT
 
 cpu_seconds() { # PID: user+system time so far
         awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
+wait_for() { # PATTERN FILE PID WHAT: until FILE has a line matching PATTERN, or PID died
+        local i
+        for ((i = 0; i < 1200; i++)); do
+                grep -qs "$1" "$2" && return 0
+                if ! kill -0 "$3" 2>/dev/null; then
+                        say "$4 did not start:"
+                        cat "$2" "${5:-/dev/null}" >&2
+                        exit 1
+                fi
+                sleep 0.1
+        done
+        say "$4 did not start in 120 s"
+        exit 1
 }
 
 free_port() {
@@ -70,7 +88,7 @@ run_one() { # N
                 --listen "127.0.0.1:$port" >"$d/server.log" 2>&1 &
         server_pid=$!
         pids+=($!)
-        for _ in $(seq 100); do grep -qs 'listening on' "$d/server.log" && break; sleep 0.1; done
+        wait_for 'listening on' "$d/server.log" "$server_pid" licensed-server
 
         dbus-daemon --config-file="$top/tests/integration/data/bus.conf" --print-address=1 --print-pid=1 \
                 --fork >"$d.bus" 2>/dev/null
@@ -82,11 +100,7 @@ run_one() { # N
                 --state-dir="$d/state" --runtime-dir="$d/run" --products-dir="$d/products" \
                 --config="$d/licensed.conf" >"$out" &
         waiters+=($!)
-        for _ in $(seq 1200); do
-                grep -qs '^start_ms=' "$out" && break
-                kill -0 "${waiters[-1]}" 2>/dev/null || { say "licensed did not start:"; cat "$d/licensed.log" >&2; exit 1; }
-                sleep 0.1
-        done
+        wait_for '^start_ms=' "$out" "${waiters[-1]}" licensed "$d/licensed.log"
         daemon_pid=$(sed -n 's/^pid=//p' "$out")
         pids+=("$daemon_pid")
 
@@ -113,6 +127,8 @@ print(f"validate_{n}_failed={n - ok}")
 print(f"validate_{n}_exit={status}")
 EOF
         [ "$status" = 0 ] || sed 's/^/  licensectl: /' "$d.err" | head -3 >&2
+        stop_all
+        rm -rf "$d"
 }
 
 IFS=, read -ra ns <<<"$sizes"

@@ -7,7 +7,6 @@ than the per-host connection cap at once."""
 import os
 import socket
 import struct
-import threading
 
 import dbus
 import pytest
@@ -108,48 +107,45 @@ def test_many_licenses_in_one_call(tmp_path, machines):
         server.stop()
 
 
-def test_a_server_refusing_some_licenses_names_each(tmp_path, machines):
-    fake = FakeServer(binary("licensed-vendor"), str(tmp_path / "m" / "vendor.key"))
+@pytest.fixture
+def fake(tmp_path, machines):
+    """40 online licenses on a machine whose server is a FakeServer (which
+    signs with their vendor key): (server, state directory, machine)."""
+    d = str(tmp_path / "m")
+    server = FakeServer(binary("licensed-vendor"), os.path.join(d, "vendor.key"))
     try:
-        d = str(tmp_path / "m")
-        make_licenses(d, 40, fake.url)
-        fake.mode = "fail-some"
-        fake.fail_ids = {"bench-00003", "bench-00017", "bench-00039"}
-        m = machines(d)
-        before = m.generation()
-        p = run([binary("licensectl"), f"--bus-address={m.bus.address}", "--no-ask-password", "--no-pager",
-                 "validate"], check=False, timeout=120)
-        assert p.returncode != 0  # the timer's service fails
-        failed = {line.split()[0] for line in p.stdout.splitlines() if " failed " in line}
-        assert failed == fake.fail_ids
-        for lid in fake.fail_ids:
-            assert "no answer for " + lid in p.stdout
-        ok = [line for line in p.stdout.splitlines() if " ok " in line]
-        assert len(ok) == 37
-        assert m.generation() == before + 1
-        # Refused is not transient: one request per license.
-        assert len([r for r in fake.requests if r[0] == "/v1/validate"]) == 40
-        with open(os.path.join(d, "state", "licenses", "bench-00017.state")) as f:
-            assert "no answer for bench-00017" in f.read()  # the attempt is recorded
+        make_licenses(d, 40, server.url)
+        yield server, d, machines(d)
     finally:
-        fake.stop()
+        server.stop()
 
 
-def test_connections_to_one_server_are_capped(tmp_path, machines):
-    fake = FakeServer(binary("licensed-vendor"), str(tmp_path / "m" / "vendor.key"))
-    try:
-        d = str(tmp_path / "m")
-        make_licenses(d, 40, fake.url)
-        fake.mode = "slow"
-        fake.stall_seconds = 0.5
-        m = machines(d)
-        results = []
-        t = threading.Thread(target=lambda: results.extend(m.client.manager.Validate("", False, timeout=120)))
-        t.start()
-        t.join(120)
-        assert sorted({str(o) for _, o, _ in results}) == ["ok"]
-        assert len(results) == 40
-        # In parallel, but never more than the cap at once.
-        assert 2 <= fake.connections_max <= MAX_HOST_CONNECTIONS
-    finally:
-        fake.stop()
+def test_a_server_refusing_some_licenses_names_each(fake):
+    server, d, m = fake
+    server.mode = "fail-some"
+    server.fail_ids = {"bench-00003", "bench-00017", "bench-00039"}
+    before = m.generation()
+    p = run([binary("licensectl"), f"--bus-address={m.bus.address}", "--no-ask-password", "--no-pager", "validate"],
+            check=False, timeout=120)
+    assert p.returncode != 0  # the timer's service fails
+    failed = {line.split()[0] for line in p.stdout.splitlines() if " failed " in line}
+    assert failed == server.fail_ids
+    for lid in server.fail_ids:
+        assert "no answer for " + lid in p.stdout
+    assert len([line for line in p.stdout.splitlines() if " ok " in line]) == 37
+    assert m.generation() == before + 1
+    # Refused is not transient: one request per license.
+    assert len([r for r in server.requests if r[0] == "/v1/validate"]) == 40
+    with open(os.path.join(d, "state", "licenses", "bench-00017.state")) as f:
+        assert "no answer for bench-00017" in f.read()  # the attempt is recorded
+
+
+def test_connections_to_one_server_are_capped(fake):
+    server, _, m = fake
+    server.mode = "slow"
+    server.stall_seconds = 0.5
+    results = m.client.manager.Validate("", False, timeout=120)
+    assert len(results) == 40
+    assert {str(o) for _, o, _ in results} == {"ok"}
+    # In parallel, but never more than the cap at once.
+    assert 2 <= server.connections_max <= MAX_HOST_CONNECTIONS
