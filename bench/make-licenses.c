@@ -2,7 +2,8 @@
 /* Makes a state directory with N installed licenses for the benchmark,
  * quickly: signing in process instead of N offline activations.
  *
- *   make-licenses DIR N [BUSY]
+ *   make-licenses DIR N [BUSY] [--server URL]
+ *     (--server: online licenses and the server's database, for bench/validate.sh)
  *
  * Writes, under DIR:
  *   vendor.key                 the vendor's signing key (PKCS#8 PEM)
@@ -21,7 +22,14 @@
  * installed at the file's mtime and never validated; the licenses ask for no
  * validation (validation-interval 0), so they stay "licensed". Prints
  * "first=" the path of bench-00000.lic and "elapsed_ms=" the time taken
- * (CLOCK_MONOTONIC). */
+ * (CLOCK_MONOTONIC).
+ *
+ * With --server URL the products name URL as their licensing server, the
+ * licenses ask for validation every 30 days (14 days of grace), and
+ * DIR/server.db is the database of a licensed-server that knows them: one
+ * entitlement per license (one seat), held by this machine, as if each had
+ * been activated online. Run licensed-server on URL with --db DIR/server.db
+ * --signing-key DIR/vendor.key. */
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -35,6 +43,7 @@
 #include "license.h"
 #include "macro.h"
 #include "report-error.h"
+#include "storage.h"
 #include "timeutil.h"
 
 
@@ -68,12 +77,12 @@ static int make_dir(const char *dir, const char *sub, mode_t mode) {
         return 0;
 }
 
-static int write_product(const char *dir, const char *id, const char *trust_key) {
+static int write_product(const char *dir, const char *id, const char *trust_key, const char *server_url) {
         _cleanup_free_ char *path = NULL, *text = NULL;
 
         if (asprintf(&path, "%s/products/%s.conf", dir, id) < 0 ||
-            asprintf(&text, "id = \"%s\";\nname = \"Benchmark product %s\";\ntrusted_keys = [ \"%s\" ];\n", id, id,
-                     trust_key) < 0)
+            asprintf(&text, "id = \"%s\";\nname = \"Benchmark product %s\";\ntrusted_keys = [ \"%s\" ];\n%s%s%s", id,
+                     id, trust_key, server_url ? "server_url = \"" : "", server_url ?: "", server_url ? "\";\n" : "") < 0)
                 return -ENOMEM;
         return write_file(path, text, 0644);
 }
@@ -96,11 +105,49 @@ static int fail(const char *what, int r) {
         return report_error(1, "%s: %s", what, strerror(-r));
 }
 
+/* The server's side of license l: an entitlement of one seat that grants
+ * what l grants, and this machine's activation of it under l's id. */
+static int server_knows(Storage *db, const License *l, CoreError *err) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT, got = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        int r;
+
+        e.seats = 1;
+        e.license.type = l->type;
+        e.license.revision = l->revision;
+        e.license.product = strdup(l->product);
+        e.license.licensee = strdup(l->licensee);
+        e.license.validation_interval = l->validation_interval;
+        e.license.grace_period = l->grace_period;
+        if (!e.license.product || !e.license.licensee)
+                return -ENOMEM;
+        for (size_t k = 0; k < l->n_features; k++) {
+                r = license_add_feature(&e.license, l->features[k].name, TIME_UNSET, l->features[k].limit, err);
+                if (r < 0)
+                        return r;
+        }
+        r = license_key_generate(e.key);
+        if (r >= 0)
+                r = storage_entitlement_create(db, &e, err);
+        if (r >= 0)
+                r = storage_activate(db,
+                                     &(ActivationClaim) {.key = e.key, .product = l->product, .license_id = l->id,
+                                                         .machine_id = l->machine_id, .device_key = l->device_key,
+                                                         .nonce = "00000000000000000000000000000000",
+                                                         .now = now_realtime()},
+                                     &got, &a, err);
+        if (r > STORAGE_OK)
+                return -EPERM; /* a fresh key with one seat: cannot happen */
+        return r;
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_pkey_ EVP_PKEY *vendor = NULL, *device = NULL;
         _cleanup_free_ char *vendor_pub = NULL, *device_pub = NULL, *device_path = NULL, *vendor_path = NULL,
                             *conf_path = NULL, *first = NULL;
+        _cleanup_(storage_closep) Storage *db = NULL;
         char machine_id[SD_ID128_STRING_MAX], buf[64];
+        const char *server_url = NULL;
         CoreError err = {};
         double start = now_msec();
         const char *dir;
@@ -108,12 +155,25 @@ int main(int argc, char *argv[]) {
         sd_id128_t id;
         int r;
 
+        if (argc >= 5 && streq(argv[argc - 2], "--server")) {
+                server_url = argv[argc - 1];
+                argc -= 2;
+        }
         if (argc < 3 || argc > 4 || (n = strtoul(argv[2], NULL, 10)) == 0 || n > 1000000 ||
             (argc == 4 && ((busy = strtoul(argv[3], NULL, 10)) == 0 || busy > n))) {
-                fprintf(stderr, "usage: make-licenses DIR N [BUSY] (1 <= BUSY <= N <= 1000000)\n");
+                fprintf(stderr, "usage: make-licenses DIR N [BUSY] [--server URL] (1 <= BUSY <= N <= 1000000)\n");
                 return 2;
         }
         dir = argv[1];
+        if (server_url) {
+                _cleanup_free_ char *db_path = NULL;
+
+                if (make_dir(dir, NULL, 0755) < 0 || asprintf(&db_path, "%s/server.db", dir) < 0)
+                        return fail(dir, -ENOMEM);
+                r = storage_open(db_path, &db, &err);
+                if (r < 0)
+                        return report_error(1, "%s: %s", db_path, core_error_message(&err, r));
+        }
 
         r = sd_id128_get_machine_app_specific(LICENSED_APP_ID, &id);
         if (r < 0)
@@ -143,9 +203,9 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return fail("vendor key", r);
 
-        r = write_product(dir, BENCH_PRODUCT, vendor_pub);
+        r = write_product(dir, BENCH_PRODUCT, vendor_pub, server_url);
         for (unsigned i = busy; r >= 0 && i < busy + N_OTHER_PRODUCTS && i < n; i++)
-                r = write_product(dir, product_of(i, busy, buf), vendor_pub);
+                r = write_product(dir, product_of(i, busy, buf), vendor_pub, server_url);
         if (r < 0)
                 return fail("product file", r);
 
@@ -170,7 +230,9 @@ int main(int argc, char *argv[]) {
                 l.revision = 1;
                 l.type = LICENSE_PERPETUAL;
                 l.issued = now_realtime() - 3600;
-                l.validation_interval = 0;
+                l.validation_interval = server_url ? 30 * SEC_PER_DAY : 0;
+                if (server_url)
+                        l.grace_period = 14 * SEC_PER_DAY;
                 r = license_add_feature(&l, "reports", TIME_UNSET, 0, &err);
                 if (r >= 0)
                         r = license_add_feature(&l, "export", TIME_UNSET, 0, &err);
@@ -180,6 +242,11 @@ int main(int argc, char *argv[]) {
                         r = license_sign(&l, vendor, &text);
                 if (r < 0)
                         return fail("license", r);
+                if (db) {
+                        r = server_knows(db, &l, &err);
+                        if (r < 0)
+                                return report_error(1, "server database: %s", core_error_message(&err, r));
+                }
                 r = write_file(lic, text, 0600);
                 if (r < 0)
                         return fail(lic, r);

@@ -3,6 +3,7 @@
  * FeatureChanged and PropertiesChanged (through the bus layer), and the
  * journal events for status changes and denials. */
 
+#include <assert.h>
 #include <stdio.h>
 
 #include "context.h"
@@ -118,13 +119,46 @@ static int on_reevaluate_timer(sd_event_source *s, uint64_t usec, void *userdata
         return 0;
 }
 
+void context_defer_begin(Context *c) {
+        assert(c);
+        c->defer_depth++;
+}
+
+void context_defer_end(Context *c) {
+        assert(c);
+        assert(c->defer_depth > 0);
+        c->defer_depth--;
+}
+
+void context_flush_deferred(Context *c) {
+        assert(c);
+
+        if (c->defer_depth > 0)
+                return; /* the outermost scope's owner flushes */
+        /* A re-evaluation that finds a change announces the state itself
+         * (and pays that debt); otherwise the state is announced once. */
+        if (c->owe_reevaluate)
+                context_reevaluate(c);
+        if (c->owe_state_changed)
+                context_state_changed(c);
+}
+
 void context_reevaluate(Context *c) {
-        int64_t now = context_now(c), next = TIME_UNSET;
+        int64_t now, next = TIME_UNSET;
         bool any_changed = false;
         int r;
 
-        /* Whatever made us re-evaluate may have changed an answer. */
+        /* Whatever made us re-evaluate may have changed an answer: the
+         * CheckFeature cache goes at once, even while the rest is deferred
+         * (a receipt stored mid-Validate is answered from at once). */
         verdict_cache_drop(&c->verdict_cache);
+        if (c->defer_depth > 0) {
+                c->owe_reevaluate = true;
+                return;
+        }
+        c->owe_reevaluate = false;
+        now = context_now(c);
+
         for (size_t i = 0; i < c->n_entries; i++) {
                 Entry *e = c->entries[i];
                 LocalState st;
@@ -194,6 +228,11 @@ void context_reevaluate(Context *c) {
 
 void context_state_changed(Context *c) {
         verdict_cache_drop(&c->verdict_cache);
+        if (c->defer_depth > 0) {
+                c->owe_state_changed = true;
+                return;
+        }
+        c->owe_state_changed = false;
         context_save_clock(c); /* a state change is a time worth remembering */
         context_notify_status(c);
         manager_dbus_emit_state_changed(c);

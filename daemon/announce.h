@@ -26,6 +26,18 @@ typedef struct Denial {
  * same product, feature and reason. */
 void context_note_denial(Context *c, const char *product, const char *feature, Reason reason);
 
+/* A deferral scope: between context_defer_begin() and context_defer_end()
+ * (nestable), context_reevaluate() and context_state_changed() only note
+ * that they are owed; context_flush_deferred() does what is owed, once.
+ * A caller that stores many changes one by one (a Validate call with a
+ * receipt per license) opens a scope around each step and flushes at its
+ * end: every change is on disk as it arrives, but the re-evaluation, the
+ * snapshot, the clock and the Manager's PropertiesChanged happen once.
+ * Anyone else's re-evaluation in between pays what is owed as well. */
+void context_defer_begin(Context *c);
+void context_defer_end(Context *c);
+void context_flush_deferred(Context *c);
+
 /* Re-evaluates everything, emits FeatureChanged/PropertiesChanged for what
  * changed, and arms a timer for the next instant a verdict may change. */
 void context_reevaluate(Context *c);

@@ -70,6 +70,11 @@ struct Context {
         bool exit_when_idle;      /* SIGUSR1 (a package upgrade): exit at the first idle moment */
         bool name_released;       /* the bus confirmed it: new calls go to a new licensed */
         bool announce;            /* false during start-up: the first evaluation is not news */
+        /* Deferred announcements (announce.h): while defer_depth > 0,
+         * re-evaluation and state announcements are only owed. */
+        unsigned defer_depth;
+        bool owe_reevaluate;
+        bool owe_state_changed;
         Denial denials[DENIALS_MAX];
         size_t next_denial; /* ring index */
 };

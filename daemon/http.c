@@ -8,6 +8,7 @@
 #include "build-info.h"
 #include "http.h"
 #include "log.h"
+#include "time-units.h"
 
 typedef struct Request Request;
 struct Request {
@@ -201,9 +202,19 @@ static void check_done(HttpClient *h) {
         }
 }
 
-int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFunc done, void *userdata) {
+int http_post_json_within(HttpClient *h, const char *url, const char *body, uint64_t timeout_usec, HttpDoneFunc done,
+                          void *userdata) {
+        uint64_t timeout_ms = (timeout_usec + 999) / 1000;
         Request *rq;
         CURLMcode mc;
+
+        assert(h);
+        assert(url);
+        assert(body);
+        assert(done);
+
+        if (timeout_ms > (uint64_t) h->timeout * 1000)
+                timeout_ms = (uint64_t) h->timeout * 1000;
 
         rq = calloc(1, sizeof(*rq));
         if (!rq)
@@ -233,8 +244,8 @@ int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFun
         curl_easy_setopt(rq->easy, CURLOPT_ERRORBUFFER, rq->errbuf);
         curl_easy_setopt(rq->easy, CURLOPT_USERAGENT, "licensed/" PACKAGE_VERSION);
         curl_easy_setopt(rq->easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(rq->easy, CURLOPT_TIMEOUT, (long) h->timeout);
-        curl_easy_setopt(rq->easy, CURLOPT_CONNECTTIMEOUT, (long) (h->timeout < 10 ? h->timeout : 10));
+        curl_easy_setopt(rq->easy, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+        curl_easy_setopt(rq->easy, CURLOPT_CONNECTTIMEOUT_MS, (long) (timeout_ms < 10000 ? timeout_ms : 10000));
         curl_easy_setopt(rq->easy, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(rq->easy, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(rq->easy, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -255,6 +266,11 @@ int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFun
                 h->requests->prev = rq;
         h->requests = rq;
         return 0;
+}
+
+int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFunc done, void *userdata) {
+        assert(h);
+        return http_post_json_within(h, url, body, (uint64_t) h->timeout * USEC_PER_SEC, done, userdata);
 }
 
 int http_client_new(sd_event *event, const HttpOptions *options, HttpClient **ret) {
@@ -283,6 +299,15 @@ int http_client_new(sd_event *event, const HttpOptions *options, HttpClient **re
         curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
         curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
         curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+        /* Capped per host and in all; the connection cache keeps as many
+         * as may be open, so each is reused (keep-alive) instead of a new
+         * TCP (and TLS) handshake per request. */
+        curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                          (long) (options->max_host_connections ?: HTTP_MAX_HOST_CONNECTIONS));
+        curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                          (long) (options->max_total_connections ?: HTTP_MAX_TOTAL_CONNECTIONS));
+        curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
+                          (long) (options->max_total_connections ?: HTTP_MAX_TOTAL_CONNECTIONS));
         *ret = TAKE_PTR(h);
         return 0;
 }

@@ -21,6 +21,11 @@ typedef struct HttpOptions {
         const char *proxy;   /* NULL: none (the environment's proxy variables are never used) */
         const char *ca_file; /* NULL: the system's CA bundle */
         size_t response_max; /* bytes; 0: HTTP_RESPONSE_MAX */
+        /* Connections open at once to one host, and in all; 0: the defaults
+         * below. Requests beyond them wait in the client for a connection,
+         * and connections are kept alive for the next request. */
+        unsigned max_host_connections;
+        unsigned max_total_connections;
 } HttpOptions;
 
 typedef struct HttpResult {
@@ -35,6 +40,11 @@ typedef struct HttpResult {
 typedef void (*HttpDoneFunc)(const HttpResult *result, void *userdata);
 
 #define HTTP_RESPONSE_MAX (512 * 1024)
+/* A licensing server serves many machines: a daemon with thousands of
+ * licenses must not take all of its connections (licensed-server accepts
+ * 256) to validate them. */
+#define HTTP_MAX_HOST_CONNECTIONS 8
+#define HTTP_MAX_TOTAL_CONNECTIONS 32
 
 /* The client runs on EVENT (it takes a reference); the options are copied. */
 int http_client_new(sd_event *event, const HttpOptions *options, HttpClient **ret);
@@ -46,3 +56,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(HttpClient *, http_client_free);
  * event loop (never from inside this call), unless the client is freed
  * first. */
 int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFunc done, void *userdata);
+/* The same, but the request takes at most timeout_usec in all (never more
+ * than the client's timeout): for a caller that must answer by a deadline. */
+int http_post_json_within(HttpClient *h, const char *url, const char *body, uint64_t timeout_usec, HttpDoneFunc done,
+                          void *userdata);

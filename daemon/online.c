@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,12 +17,9 @@
 #include "request.h"
 #include "strutil.h"
 
-/* Transient failures (refused, reset, 5xx) are retried this many times,
- * after 2 s and 6 s, within one call: the timer runs again tomorrow. A
- * retry is made only if it can end within the budget, so a Validate call
- * always answers well inside licensectl's 90 s. */
+/* Transient failures (refused, reset, 5xx) are tried this many times in
+ * all, within one call (see validate_answer()). */
 #define RETRY_ATTEMPTS 3
-#define RETRY_BUDGET_USEC (60 * USEC_PER_SEC)
 
 /* The license's server, or its product's; NULL if neither has one. */
 static const char *entry_server_url(const Entry *e) {
@@ -213,8 +211,27 @@ int online_activate(Context *c, sd_bus_message *m, const char *product, const ch
 }
 
 /* Validation --------------------------------------------------------------------
- * One call validates one or all licenses, in parallel; it replies when the
- * last one is done. Each result: id, outcome, message. */
+ * One call validates one or all licenses and replies when the last one is
+ * done. Each result: id, outcome, message.
+ *
+ * With thousands of licenses the call is a queue: the licenses validated
+ * longest ago go first, at most VALIDATE_IN_FLIGHT requests are out at once
+ * (the HTTP client opens at most HTTP_MAX_HOST_CONNECTIONS to a server and
+ * reuses them; the rest of the window waits there for a free connection, so
+ * a connection never idles while licensed handles an answer), and a request
+ * the server could not take goes back into the queue after a pause. Every
+ * receipt is stored on its own as it arrives, but inside a deferral scope
+ * (announce.h): the licenses are re-evaluated, the snapshot written and the
+ * state announced once, when the call ends. */
+
+#define VALIDATE_IN_FLIGHT (2 * HTTP_MAX_HOST_CONNECTIONS)
+/* The call ends this long after it started, whatever the number of
+ * licenses: licensectl waits 90 s for it. Every request (first or retry)
+ * must end by then: it gets http_timeout or what is left of the budget,
+ * and none is sent with less than VALIDATE_REQUEST_MIN_USEC left, which a
+ * healthy server needs by far less than. */
+#define VALIDATE_BUDGET_USEC (75 * USEC_PER_SEC)
+#define VALIDATE_REQUEST_MIN_USEC (5 * USEC_PER_SEC)
 
 typedef struct ValidateCall ValidateCall;
 
@@ -223,8 +240,8 @@ typedef struct ValidateOne {
         char *id;
         char *url;
         char *body;
+        int64_t last_validation; /* the queue's order */
         unsigned attempt;
-        uint64_t started; /* CLOCK_MONOTONIC, first attempt */
         sd_event_source *retry;
         const char *outcome; /* static string */
         char message[512];
@@ -235,6 +252,10 @@ struct ValidateCall {
         PendingCall *call;
         ValidateOne *items;
         size_t n, remaining;
+        ValidateOne **queue; /* ring of n: each item is in it at most once */
+        size_t queue_head, queue_len;
+        size_t in_flight;
+        uint64_t started; /* CLOCK_MONOTONIC */
 };
 
 static void validate_call_reply(ValidateCall *vc) {
@@ -269,16 +290,32 @@ static void validate_call_free(void *userdata) {
                 sd_event_source_disable_unref(vc->items[i].retry);
         }
         free(vc->items);
+        free(vc->queue);
         pending_call_free(vc->call);
         free(vc);
 }
 
-/* Drops one reference: the last one replies and frees the call. */
+/* Drops one reference: the last one announces what changed (outside any
+ * deferral scope, see validate_step_end()), replies and frees the call. */
 static void validate_call_release(ValidateCall *vc) {
-        if (--vc->remaining == 0) {
-                validate_call_reply(vc);
-                validate_call_free(vc);
-        }
+        if (--vc->remaining > 0)
+                return;
+        context_flush_deferred(vc->c);
+        validate_call_reply(vc);
+        validate_call_free(vc);
+}
+
+/* Every entry into the call from the event loop is a step: it holds a
+ * reference, so that no completion inside it can free the call, and defers
+ * announcements until the call ends. */
+static void validate_step_begin(ValidateCall *vc) {
+        vc->remaining++;
+        context_defer_begin(vc->c);
+}
+
+static void validate_step_end(ValidateCall *vc) {
+        context_defer_end(vc->c);
+        validate_call_release(vc);
 }
 
 static void one_done(ValidateOne *one, const char *outcome, const char *fmt, ...) _printf_(3, 4);
@@ -332,31 +369,78 @@ static void validation_failed(Context *c, ValidateOne *one, const char *why) {
         context_reevaluate(c);
 }
 
+/* Whether a request sent at this time still has enough of the call's budget. */
+static bool validate_in_time(ValidateCall *vc, uint64_t at) {
+        return at + VALIDATE_REQUEST_MIN_USEC <= vc->started + VALIDATE_BUDGET_USEC;
+}
+
+static void validate_enqueue(ValidateOne *one) {
+        ValidateCall *vc = one->call;
+
+        assert(vc->queue_len < vc->n);
+        vc->queue[(vc->queue_head + vc->queue_len++) % vc->n] = one;
+}
+
 static int send_validation(ValidateOne *one);
+
+/* Sends from the queue while the window has room. Once no request could
+ * end in time, the rest of the queue is answered at once, each license
+ * by name. Called within a step. */
+static void validate_pump(ValidateCall *vc) {
+        uint64_t now;
+
+        (void) sd_event_now(vc->c->event, CLOCK_MONOTONIC, &now);
+        while (vc->queue_len > 0) {
+                bool in_time = validate_in_time(vc, now);
+                ValidateOne *one;
+
+                if (in_time && vc->in_flight >= VALIDATE_IN_FLIGHT)
+                        break;
+                one = vc->queue[vc->queue_head];
+                vc->queue_head = (vc->queue_head + 1) % vc->n;
+                vc->queue_len--;
+                if (!in_time)
+                        one_done(one, "failed",
+                                 "not asked: validating %zu licenses took longer than the %llu s this call may "
+                                 "take; it goes first the next time",
+                                 vc->n, (unsigned long long) (VALIDATE_BUDGET_USEC / USEC_PER_SEC));
+                else if (send_validation(one) < 0)
+                        validation_failed(vc->c, one, "could not send the request");
+                else
+                        vc->in_flight++;
+        }
+}
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         ValidateOne *one = userdata;
+        ValidateCall *vc = one->call;
 
         one->retry = sd_event_source_disable_unref(one->retry);
-        if (send_validation(one) < 0)
-                validation_failed(one->call->c, one, "could not send the request");
+        validate_step_begin(vc);
+        validate_enqueue(one);
+        validate_pump(vc);
+        validate_step_end(vc);
         return 0;
 }
 
-static void validate_done(const HttpResult *res, void *userdata) {
+/* Handles one answer; within a step. */
+static void validate_answer(ValidateOne *one, const HttpResult *res) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        ValidateOne *one = userdata;
-        Context *c = one->call->c;
+        ValidateCall *vc = one->call;
+        Context *c = vc->c;
         json_object *o;
         const char *status, *receipt, *license;
         Entry *e;
         int r;
 
+        /* Transient failures (refused, reset, 5xx) are tried again after 2 s
+         * and 6 s, if the retry can end within the call's budget: the timer
+         * runs again tomorrow. */
         if (transient(res) && one->attempt < RETRY_ATTEMPTS) {
                 uint64_t now, at;
                 (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
                 at = now + (one->attempt == 1 ? 2 : 6) * USEC_PER_SEC;
-                if (at + (uint64_t) c->config.http_timeout * USEC_PER_SEC <= one->started + RETRY_BUDGET_USEC) {
+                if (validate_in_time(vc, at)) {
                         r = sd_event_add_time(c->event, &one->retry, CLOCK_MONOTONIC, at, 1000, on_retry, one);
                         if (r >= 0)
                                 return;
@@ -398,15 +482,31 @@ static void validate_done(const HttpResult *res, void *userdata) {
         json_object_put(o);
 }
 
+static void validate_done(const HttpResult *res, void *userdata) {
+        ValidateOne *one = userdata;
+        ValidateCall *vc = one->call;
+
+        validate_step_begin(vc);
+        assert(vc->in_flight > 0);
+        vc->in_flight--;
+        validate_answer(one, res);
+        validate_pump(vc);
+        validate_step_end(vc);
+}
+
 static int send_validation(ValidateOne *one) {
-        Context *c = one->call->c;
+        ValidateCall *vc = one->call;
+        Context *c = vc->c;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *request = NULL;
         Entry *e = context_find_entry(c, one->id);
+        uint64_t now;
         int r;
 
         if (!e)
                 return -ENOENT;
+        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+        assert(validate_in_time(vc, now));
         /* A fresh request (and nonce) per attempt. */
         r = op_request_validation(c, e, &request, &error);
         if (r < 0)
@@ -415,9 +515,19 @@ static int send_validation(ValidateOne *one) {
         one->body = json_body("request", request);
         if (!one->body)
                 return -ENOMEM;
-        if (one->attempt++ == 0)
-                (void) sd_event_now(c->event, CLOCK_MONOTONIC, &one->started);
-        return http_post_json(c->http, one->url, one->body, validate_done, one);
+        one->attempt++;
+        /* At most what is left of the call's budget (http.c caps it at http_timeout). */
+        return http_post_json_within(c->http, one->url, one->body, vc->started + VALIDATE_BUDGET_USEC - now,
+                                     validate_done, one);
+}
+
+/* Never validated (0) first, then the longest ago. */
+static int one_compare(const void *a, const void *b) {
+        const ValidateOne *x = *(ValidateOne *const *) a, *y = *(ValidateOne *const *) b;
+
+        if (x->last_validation != y->last_validation)
+                return x->last_validation < y->last_validation ? -1 : 1;
+        return x < y ? -1 : x > y; /* stable: the installed order */
 }
 
 int online_validate(Context *c, sd_bus_message *m, const char *id) {
@@ -430,7 +540,10 @@ int online_validate(Context *c, sd_bus_message *m, const char *id) {
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
         vc->c = c;
         vc->items = calloc(c->n_entries ?: 1, sizeof(ValidateOne));
-        if (!vc->items) {
+        vc->queue = calloc(c->n_entries ?: 1, sizeof(ValidateOne *));
+        if (!vc->items || !vc->queue) {
+                free(vc->items);
+                free(vc->queue);
                 free(vc);
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
         }
@@ -454,6 +567,7 @@ int online_validate(Context *c, sd_bus_message *m, const char *id) {
                 one->call = vc;
                 one->id = strdup(e->id);
                 one->url = url ? endpoint(url, "/v1/validate") : NULL;
+                one->last_validation = e->state.last_validation;
                 if (!one->id || (url && !one->url)) {
                         vc->n = n + 1;
                         r = pending_call_errno(vc->call, -ENOMEM);
@@ -464,17 +578,21 @@ int online_validate(Context *c, sd_bus_message *m, const char *id) {
         }
         vc->n = n;
         pending_call_set_cancel(vc->call, validate_call_free, vc);
-        /* One reference per license plus one held while sending, so a
-         * completion inside the loop cannot free the call under us. */
-        vc->remaining = n + 1;
+        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &vc->started);
+
+        /* One reference per license; the first step holds one more. */
+        vc->remaining = n;
+        validate_step_begin(vc);
         for (size_t i = 0; i < n; i++) {
                 ValidateOne *one = &vc->items[i];
                 if (!one->url)
                         one_done(one, "skipped", "needs no online validation (no server, or no validation interval)");
-                else if (send_validation(one) < 0)
-                        validation_failed(c, one, "could not send the request");
+                else
+                        vc->queue[vc->queue_len++] = one;
         }
-        validate_call_release(vc);
+        qsort(vc->queue, vc->queue_len, sizeof(ValidateOne *), one_compare);
+        validate_pump(vc);
+        validate_step_end(vc);
         return 1;
 }
 

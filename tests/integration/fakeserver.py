@@ -2,7 +2,9 @@
 """A licensing server on loopback that misbehaves on purpose. Each mode is
 one way a real server or network fails; "good" answers correctly by
 asking licensed-vendor, so the daemon's happy path is exercised too."""
+import base64
 import json
+import re
 import socket
 import subprocess
 import threading
@@ -21,6 +23,10 @@ class FakeServer:
         self.times = []  # time.monotonic() of each request, as self.requests
         self.extra_answer_args = []
         self.stall_seconds = 30
+        self.fail_ids = set()  # "fail-some": the license ids refused
+        self.connections_open = 0
+        self.connections_max = 0  # the most connections open at once
+        self.lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,6 +34,17 @@ class FakeServer:
 
             def log_message(self, *args):
                 pass
+
+            def setup(self):
+                super().setup()
+                with outer.lock:
+                    outer.connections_open += 1
+                    outer.connections_max = max(outer.connections_max, outer.connections_open)
+
+            def finish(self):
+                with outer.lock:
+                    outer.connections_open -= 1
+                super().finish()
 
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
@@ -74,6 +91,16 @@ class FakeServer:
         return None
 
     @staticmethod
+    def armored_body(text):
+        """The body of an armored document, decoded ("" if it is none)."""
+        lines = (text or "").strip().splitlines()
+        try:
+            blank = lines.index("")
+            return base64.b64decode("".join(lines[blank + 1:-1])).decode()
+        except (ValueError, UnicodeDecodeError):
+            return ""
+
+    @staticmethod
     def send(h, status, body, content_type="application/json"):
         data = body if isinstance(body, bytes) else body.encode()
         h.send_response(status)
@@ -93,6 +120,13 @@ class FakeServer:
         if mode == "good":
             ans = self.good_answer(path, request)
             return self.send(h, 200 if ans else 404, json.dumps(ans or {"error": {"code": "x", "message": "?"}}))
+        if mode == "fail-some":
+            m = re.search(r"^license-id: (\S+)$", self.armored_body(request), re.M)
+            if m and m.group(1) in self.fail_ids:
+                return self.send(h, 403, json.dumps({"error": {"code": "revoked",
+                                                               "message": f"no answer for {m.group(1)}"}}))
+            ans = self.good_answer(path, request)
+            return self.send(h, 200, json.dumps(ans))
         if mode == "refuse-seat":
             return self.send(h, 409, json.dumps({"error": {"code": "seat-limit",
                                                            "message": "seat limit reached: 2 of 2 machines"}}))

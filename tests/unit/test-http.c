@@ -270,6 +270,28 @@ static void test_timeout(void **state) {
         http_client_free(h);
 }
 
+/* A caller's deadline shorter than the client's timeout wins. */
+static void test_within_deadline(void **state) {
+        Fixture *f = *state;
+        HttpClient *h = client(f, &(HttpOptions) {.timeout = 30});
+        Outcome o = {};
+        uint64_t start, now;
+        char url[128];
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%u/slow", f->port);
+        assert_true(sd_event_now(f->event, CLOCK_MONOTONIC, &start) >= 0);
+        assert_int_equal(http_post_json_within(h, url, "{}", 300 * 1000, on_done, &o), 0);
+        do {
+                assert_true(sd_event_run(f->event, 100000) >= 0);
+                assert_true(sd_event_now(f->event, CLOCK_MONOTONIC, &now) >= 0);
+                assert_true(now - start < WAIT_USEC);
+        } while (o.calls == 0);
+        assert_int_equal(o.error, -ETIMEDOUT);
+        assert_true(now - start < (uint64_t) SLOW_SECONDS * 1000000);
+        outcome_done(&o);
+        http_client_free(h);
+}
+
 static void test_free_in_flight(void **state) {
         Fixture *f = *state;
         HttpClient *h = client(f, &(HttpOptions) {.timeout = 5});
@@ -293,6 +315,7 @@ int main(void) {
                 cmocka_unit_test(test_body_over_cap),
                 cmocka_unit_test(test_refused),
                 cmocka_unit_test(test_timeout),
+                cmocka_unit_test(test_within_deadline),
                 cmocka_unit_test(test_free_in_flight),
         };
 
