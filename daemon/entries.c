@@ -172,8 +172,24 @@ void context_remove_entry(Context *c, Entry *e) {
 
 typedef struct LoadState {
         Context *c;
-        unsigned loaded, failed;
+        unsigned loaded, failed, verified;
+        VerifiedCache known;   /* verified.cache as found, empty if none or unusable */
+        VerifiedCache valid;   /* what this start found valid: the next verified.cache */
+        VerifiedDigest digest; /* the license being loaded's, set by is_known() */
+        bool have_digest;
 } LoadState;
+
+/* Called once the trust key is chosen, before the signature check. */
+static bool is_known(EVP_PKEY *key, const char *text, size_t len, void *userdata) {
+        LoadState *ls = userdata;
+        uint8_t raw[ED25519_PUBLIC_KEY_SIZE];
+
+        ls->have_digest = ed25519_public_raw(key, raw) >= 0 && verified_digest(raw, text, len, &ls->digest) >= 0;
+        if (ls->have_digest && verified_cache_contains(&ls->known, &ls->digest))
+                return true;
+        ls->verified++;
+        return false;
+}
 
 static void loaded_one(const char *id, const char *text, size_t len, const LicenseState *st, void *userdata) {
         LoadState *ls = userdata;
@@ -183,9 +199,12 @@ static void loaded_one(const char *id, const char *text, size_t len, const Licen
         CoreError err = {};
         int r;
 
-        /* Stored licenses are verified again at every start: the state dir
+        /* Stored licenses are verified again at every start unless these
+         * exact bytes were verified with the same trust key before
+         * (verified.cache, docs/architecture.md): the rest of the state dir
          * is not trusted more than the license itself. */
-        r = license_verify_with_products(text, len, &c->products, &l, &p, &err);
+        ls->have_digest = false;
+        r = license_verify_with_products_known(text, len, &c->products, is_known, ls, &l, &p, &err);
         if (r >= 0 && !streq(l.id, id))
                 r = core_error_set(&err, EBADMSG, "file name says %s but the license is %s", id, l.id);
         if (r < 0) {
@@ -211,6 +230,10 @@ static void loaded_one(const char *id, const char *text, size_t len, const Licen
                 ls->failed++;
                 return;
         }
+        /* Only a license that was valid as a whole goes in: a miss next
+         * time costs a check, a wrong member would cost nothing less. */
+        if (ls->have_digest && verified_cache_add(&ls->valid, &ls->digest) < 0)
+                ls->have_digest = false;
         ls->loaded++;
 }
 
@@ -226,13 +249,44 @@ static void damaged_one(const char *path, const char *why, const char *moved_to,
                           moved_to);
 }
 
+static void load_verified(LoadState *ls) {
+        int r = store_load_verified(&ls->c->store, &ls->known);
+
+        if (r == -ENOENT)
+                log_debug("No verified.cache: every license's signature is checked.");
+        else if (r < 0)
+                log_internal(LOG_NOTICE, r, "Ignoring %s/verified.cache (%m): every license's signature is checked, "
+                                    "and the file is written anew.",
+                                 ls->c->store.dir);
+}
+
+/* Written only when the set changed: a start with nothing new writes nothing. */
+static void save_verified(LoadState *ls) {
+        int r;
+
+        verified_cache_seal(&ls->valid);
+        if (verified_cache_equal(&ls->known, &ls->valid) && ls->verified == 0)
+                return;
+        r = store_save_verified(&ls->c->store, &ls->valid);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write %s/verified.cache, the next start checks every signature "
+                                     "again: %m",
+                                  ls->c->store.dir);
+}
+
 int context_load_licenses(Context *c) {
         LoadState ls = {.c = c};
         int r;
 
+        load_verified(&ls);
         r = store_load_licenses(&c->store, loaded_one, damaged_one, &ls);
+        if (r >= 0)
+                save_verified(&ls);
+        verified_cache_done(&ls.known);
+        verified_cache_done(&ls.valid);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s/licenses: %m", c->store.dir);
+        log_debug("%u license signature(s) checked, the rest known from verified.cache.", ls.verified);
         log_info("Loaded %u license(s)%s.", ls.loaded, ls.failed ? ", some could not be used (see above)" : "");
         return 0;
 }

@@ -425,3 +425,49 @@ int store_load_clock(Store *s, ClockMark *ret) {
         *ret = m;
         return 0;
 }
+
+int store_load_verified(Store *s, VerifiedCache *ret) {
+        _cleanup_free_ char *path = store_path(s, NULL, "verified.cache", NULL), *data = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        struct stat st;
+        size_t size;
+        int fd, r;
+
+        assert(ret);
+        if (!path)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        f = fdopen(fd, "re");
+        if (!f) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        /* The cache spares signature checks: only a file the daemon itself
+         * wrote may do that, whatever the directory's mode. */
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0022))
+                return -EPERM;
+        r = read_stream(f, VERIFIED_CACHE_MAX_SIZE, &data, &size);
+        if (r < 0)
+                return r == -EFBIG ? -EBADMSG : r;
+        return verified_cache_parse(data, size, ret);
+}
+
+int store_save_verified(Store *s, const VerifiedCache *c) {
+        _cleanup_free_ char *path = store_path(s, NULL, "verified.cache", NULL);
+        _cleanup_free_ void *data = NULL;
+        size_t size;
+        int r;
+
+        assert(c);
+        if (!path)
+                return -ENOMEM;
+        r = verified_cache_format(c, &data, &size);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, data, size, 0600);
+}
