@@ -2,17 +2,18 @@
 /* The installed set: entries, their index by id and by product, and
  * loading (and re-verifying) what the store holds. */
 
+#include <assert.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 
 #include "context.h"
+#include "fileio.h"
 #include "log.h"
 
 void entry_free(Entry *e) {
         if (!e)
                 return;
-        free(e->id);
         free(e->object_path);
-        free(e->text);
         free(e->feature_reasons);
         license_done(&e->license);
         free(e);
@@ -100,11 +101,11 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         e = calloc(1, sizeof(*e));
         if (!e)
                 return -ENOMEM;
+        assert(streq(id, l->id));
         e->context = c;
-        e->id = strdup(id);
-        e->text = strdup(text);
+        SHA256((const uint8_t *) text, strlen(text), e->text_sha256);
         e->feature_reasons = calloc(l->n_features ?: 1, sizeof(Reason));
-        if (!e->id || !e->text || !e->feature_reasons) {
+        if (!e->feature_reasons) {
                 entry_free(e);
                 return -ENOMEM;
         }
@@ -115,6 +116,7 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         }
         e->license = *l;
         license_init(l);
+        e->id = e->license.id;
         e->product = p;
         e->state = *st;
         /* Feature signals start afresh; the journal continues from what was
@@ -168,6 +170,34 @@ void context_remove_entry(Context *c, Entry *e) {
                         break;
                 }
         entry_free(e);
+}
+
+bool entry_text_is(const Entry *e, const char *text) {
+        uint8_t d[SHA256_DIGEST_LENGTH];
+
+        assert(e);
+        assert(text);
+        SHA256((const uint8_t *) text, strlen(text), d);
+        return memcmp(d, e->text_sha256, sizeof(d)) == 0;
+}
+
+int entry_read_text(Context *c, const Entry *e, char **ret) {
+        _cleanup_free_ char *path = store_path(&c->store, "licenses", e->id, ".lic"), *text = NULL;
+        size_t len;
+        int r;
+
+        assert(ret);
+        if (!path)
+                return -ENOMEM;
+        r = read_file(path, ARMOR_MAX_SIZE, &text, &len);
+        if (r < 0)
+                return r;
+        /* Only the bytes that were verified: a file changed behind the
+         * daemon's back is not handed out as this license. */
+        if (strlen(text) != len || !entry_text_is(e, text))
+                return -EBADMSG;
+        *ret = TAKE_PTR(text);
+        return 0;
 }
 
 typedef struct LoadState {
