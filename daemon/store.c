@@ -351,12 +351,16 @@ int store_load_licenses(Store *s, StoreLicenseFunc found, StoreDamagedFunc damag
 
 /* Pending requests, proofs, clock --------------------------------------- */
 
-static int save_small(Store *s, const char *subdir, const char *name, const char *suffix, const char *text,
-                      mode_t mode) {
+static int save_bytes(Store *s, const char *subdir, const char *name, const char *suffix, const void *data,
+                      size_t len) {
         _cleanup_free_ char *path = store_path(s, subdir, name, suffix);
         if (!path)
                 return -ENOMEM;
-        return write_file_atomic(path, text, strlen(text), mode);
+        return write_file_atomic(path, data, len, 0600);
+}
+
+static int save_small(Store *s, const char *subdir, const char *name, const char *suffix, const char *text) {
+        return save_bytes(s, subdir, name, suffix, text, strlen(text));
 }
 
 /* pending/PRODUCT.activation: the nonce of the latest offline activation
@@ -388,7 +392,7 @@ int store_save_pending(Store *s, const char *product, const char *nonce) {
         r = document_encode(&pending_spec, &p, FIELDS_ALL, &text, &len);
         if (r < 0)
                 return r;
-        return save_small(s, "pending", product, ".activation", text, 0600);
+        return save_small(s, "pending", product, ".activation", text);
 }
 
 int store_load_pending(Store *s, const char *product, char out[static LICENSE_NONCE_STRING_SIZE]) {
@@ -419,7 +423,7 @@ int store_remove_pending(Store *s, const char *product) {
 }
 
 int store_save_proof(Store *s, const char *id, const char *proof) {
-        return save_small(s, "deactivated", id, ".proof", proof, 0600);
+        return save_small(s, "deactivated", id, ".proof", proof);
 }
 
 /* "boot-id: unknown" when the boot id could not be read. Any other value
@@ -460,7 +464,7 @@ int store_save_clock(Store *s, const ClockMark *m) {
         r = document_encode(&clock_spec, m, FIELDS_ALL, &text, &len);
         if (r < 0)
                 return r;
-        return save_small(s, NULL, "clock", NULL, text, 0600);
+        return save_small(s, NULL, "clock", NULL, text);
 }
 
 int store_load_clock(Store *s, ClockMark *ret) {
@@ -513,16 +517,11 @@ int store_load_verified(Store *s, VerifiedCache *ret) {
 }
 
 int store_save_verified(Store *s, const VerifiedCache *c) {
-        _cleanup_free_ char *path = store_path(s, NULL, "verified.cache", NULL);
         _cleanup_free_ void *data = NULL;
         size_t size;
         int r;
 
         assert(c);
-        if (!path)
-                return -ENOMEM;
         r = verified_cache_format(c, &data, &size);
-        if (r < 0)
-                return r;
-        return write_file_atomic(path, data, size, 0600);
+        return r < 0 ? r : save_bytes(s, NULL, "verified.cache", NULL, data, size);
 }

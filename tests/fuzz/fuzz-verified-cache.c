@@ -7,14 +7,14 @@
 #include "verified-cache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        _cleanup_free_ void *copy = malloc(size ?: 1), *again = NULL;
+        _cleanup_free_ void *again = NULL;
         _cleanup_(verified_cache_done) VerifiedCache c = {};
         size_t again_size;
         int r;
 
-        fuzz_check(copy, "out of memory");
-        memcpy(copy, data, size);
-        r = verified_cache_parse(copy, size, &c);
+        /* The parser reads the count with memcpy(): no alignment to give it,
+         * and libFuzzer's buffer is exactly size bytes for ASan. */
+        r = verified_cache_parse(data, size, &c);
         if (r < 0) {
                 fuzz_check(r == -EBADMSG || r == -ENOMEM, "verified_cache_parse: %d", r);
                 return 0;
