@@ -10,7 +10,7 @@ import os
 import struct
 
 from conftest import write_product
-from licensing import PRODUCT, activate, answer, request_activation
+from licensing import PRODUCT, activate, answer, dbus_error, request_activation
 from test_daemon import tamper
 
 HEADER = 16
@@ -132,3 +132,18 @@ def test_a_changed_trust_key_is_not_helped_by_the_cache(stack, vendor, tmp_path)
     write_product(stack.products, PRODUCT, stack.public_key, offline_url="https://vendor.example/offline")
     stack.daemon.start()
     assert verdicts(stack) == cold
+
+
+def test_export_hands_out_only_the_installed_bytes(stack, vendor):
+    """The daemon keeps the SHA-256 of a license's text, not the text:
+    Export reads the file back, and refuses it once it changed on disk."""
+    text, _ = activate(stack, vendor)
+    assert str(stack.client.manager.Export("lic-1")) == text
+    with open(lic_path(stack, "lic-1"), "w") as f:
+        f.write(tamper(text))
+    name, message = dbus_error(stack.client.manager.Export, "lic-1")
+    assert name == "org.licensed.License1.Error.StorageFailure"
+    assert "changed on disk" in message
+    with open(lic_path(stack, "lic-1"), "w") as f:
+        f.write(text)
+    assert str(stack.client.manager.Export("lic-1")) == text
