@@ -96,7 +96,8 @@ bool verified_cache_contains(const VerifiedCache *c, const VerifiedDigest *d) {
 bool verified_cache_equal(const VerifiedCache *a, const VerifiedCache *b) {
         assert(a);
         assert(b);
-        return a->n == b->n && (a->n == 0 || memcmp(a->digests, b->digests, a->n * sizeof(VerifiedDigest)) == 0);
+        return a->n == b->n &&
+               (a->n == 0 || memcmp(a->digests, b->digests, a->n * sizeof(VerifiedDigest)) == 0);
 }
 
 int verified_cache_format(const VerifiedCache *c, void **ret, size_t *ret_size) {

@@ -214,7 +214,8 @@ static bool is_known(EVP_PKEY *key, const char *text, size_t len, void *userdata
         LoadState *ls = userdata;
         uint8_t raw[ED25519_PUBLIC_KEY_SIZE];
 
-        ls->have_digest = ed25519_public_raw(key, raw) >= 0 && verified_digest(raw, text, len, &ls->digest) >= 0;
+        ls->have_digest = ed25519_public_raw(key, raw) >= 0 &&
+                          verified_digest(raw, text, len, &ls->digest) >= 0;
         if (ls->have_digest && verified_cache_contains(&ls->known, &ls->digest))
                 return true;
         ls->verified++;
@@ -285,9 +286,10 @@ static void load_verified(LoadState *ls) {
         if (r == -ENOENT)
                 log_debug("No verified.cache: every license's signature is checked.");
         else if (r < 0)
-                log_internal(LOG_NOTICE, r, "Ignoring %s/verified.cache (%m): every license's signature is checked, "
-                                    "and the file is written anew.",
-                                 ls->c->store.dir);
+                log_internal(LOG_NOTICE, r,
+                             "Ignoring %s/verified.cache (%m): every license's signature is checked, and "
+                             "the file is written anew.",
+                             ls->c->store.dir);
 }
 
 /* Written only when the set changed: a start with nothing new writes nothing. */
@@ -299,8 +301,9 @@ static void save_verified(LoadState *ls) {
                 return;
         r = store_save_verified(&ls->c->store, &ls->valid);
         if (r < 0)
-                log_warning_errno(r, "Failed to write %s/verified.cache, the next start checks every signature "
-                                     "again: %m",
+                log_warning_errno(r,
+                                  "Failed to write %s/verified.cache, the next start checks every "
+                                  "signature again: %m",
                                   ls->c->store.dir);
 }
 

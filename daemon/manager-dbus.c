@@ -211,8 +211,8 @@ static int method_export(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = entry_read_text(c, e, &text);
         if (r < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_STORAGE_FAILURE,
-                                         "The stored file of license %s cannot be read back as installed (%s); "
-                                         "install the license again.",
+                                         "The stored file of license %s cannot be read back as installed "
+                                         "(%s); install the license again.",
                                          id, r == -EBADMSG ? "it changed on disk" : strerror(-r));
         return sd_bus_reply_method_return(m, "s", text);
 }

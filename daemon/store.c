@@ -341,7 +341,8 @@ int store_load_licenses(Store *s, StoreLicenseFunc found, StoreDamagedFunc damag
                 if (r < 0) {
                         /* No usable state: installed when the file was written, never validated. */
                         st = (LicenseState) {};
-                        st.installed = stat(lic, &sb) >= 0 ? (int64_t) sb.st_mtime : now_realtime();
+                        st.installed = fstatat(dirfd(d), de->d_name, &sb, 0) >= 0 ? (int64_t) sb.st_mtime
+                                                                                  : now_realtime();
                 }
                 found(id, text, len, &st, userdata);
         }
