@@ -116,6 +116,15 @@ int license_verify_with_key(const char *text, size_t len, EVP_PKEY *key, License
 int license_verify_with_products(const char *text, size_t len, const ProductSet *products, License *ret,
                                  const Product **ret_product, CoreError *err);
 
+/* The same, asking known() first, once the trust key is chosen: true means
+ * these exact bytes were verified with this key before (the daemon's
+ * verified-license cache, core/verified-cache.h), and only the signature
+ * check is skipped. */
+typedef bool (*LicenseKnownFunc)(EVP_PKEY *key, const char *text, size_t len, void *userdata);
+int license_verify_with_products_known(const char *text, size_t len, const ProductSet *products,
+                                       LicenseKnownFunc known, void *userdata, License *ret,
+                                       const Product **ret_product, CoreError *err);
+
 /* True if s is a valid feature or property name: 1-64 of [a-z0-9._-]. */
 bool license_name_is_valid(const char *s);
 

@@ -2,17 +2,18 @@
 /* The installed set: entries, their index by id and by product, and
  * loading (and re-verifying) what the store holds. */
 
+#include <assert.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 
 #include "context.h"
+#include "fileio.h"
 #include "log.h"
 
 void entry_free(Entry *e) {
         if (!e)
                 return;
-        free(e->id);
         free(e->object_path);
-        free(e->text);
         free(e->feature_reasons);
         license_done(&e->license);
         free(e);
@@ -100,11 +101,11 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         e = calloc(1, sizeof(*e));
         if (!e)
                 return -ENOMEM;
+        assert(streq(id, l->id));
         e->context = c;
-        e->id = strdup(id);
-        e->text = strdup(text);
+        SHA256((const uint8_t *) text, strlen(text), e->text_sha256);
         e->feature_reasons = calloc(l->n_features ?: 1, sizeof(Reason));
-        if (!e->id || !e->text || !e->feature_reasons) {
+        if (!e->feature_reasons) {
                 entry_free(e);
                 return -ENOMEM;
         }
@@ -115,6 +116,7 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         }
         e->license = *l;
         license_init(l);
+        e->id = e->license.id;
         e->product = p;
         e->state = *st;
         /* Feature signals start afresh; the journal continues from what was
@@ -170,10 +172,55 @@ void context_remove_entry(Context *c, Entry *e) {
         entry_free(e);
 }
 
+bool entry_text_is(const Entry *e, const char *text) {
+        uint8_t d[SHA256_DIGEST_LENGTH];
+
+        assert(e);
+        assert(text);
+        SHA256((const uint8_t *) text, strlen(text), d);
+        return memcmp(d, e->text_sha256, sizeof(d)) == 0;
+}
+
+int entry_read_text(Context *c, const Entry *e, char **ret) {
+        _cleanup_free_ char *path = store_path(&c->store, "licenses", e->id, ".lic"), *text = NULL;
+        size_t len;
+        int r;
+
+        assert(ret);
+        if (!path)
+                return -ENOMEM;
+        r = read_file(path, ARMOR_MAX_SIZE, &text, &len);
+        if (r < 0)
+                return r;
+        /* Only the bytes that were verified: a file changed behind the
+         * daemon's back is not handed out as this license. */
+        if (strlen(text) != len || !entry_text_is(e, text))
+                return -EBADMSG;
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
 typedef struct LoadState {
         Context *c;
-        unsigned loaded, failed;
+        unsigned loaded, failed, verified;
+        VerifiedCache known;   /* verified.cache as found, empty if none or unusable */
+        VerifiedCache valid;   /* what this start found valid: the next verified.cache */
+        VerifiedDigest digest; /* the license being loaded's, set by is_known() */
+        bool have_digest;
 } LoadState;
+
+/* Called once the trust key is chosen, before the signature check. */
+static bool is_known(EVP_PKEY *key, const char *text, size_t len, void *userdata) {
+        LoadState *ls = userdata;
+        uint8_t raw[ED25519_PUBLIC_KEY_SIZE];
+
+        ls->have_digest = ed25519_public_raw(key, raw) >= 0 &&
+                          verified_digest(raw, text, len, &ls->digest) >= 0;
+        if (ls->have_digest && verified_cache_contains(&ls->known, &ls->digest))
+                return true;
+        ls->verified++;
+        return false;
+}
 
 static void loaded_one(const char *id, const char *text, size_t len, const LicenseState *st, void *userdata) {
         LoadState *ls = userdata;
@@ -183,9 +230,12 @@ static void loaded_one(const char *id, const char *text, size_t len, const Licen
         CoreError err = {};
         int r;
 
-        /* Stored licenses are verified again at every start: the state dir
+        /* Stored licenses are verified again at every start unless these
+         * exact bytes were verified with the same trust key before
+         * (verified.cache, docs/architecture.md): the rest of the state dir
          * is not trusted more than the license itself. */
-        r = license_verify_with_products(text, len, &c->products, &l, &p, &err);
+        ls->have_digest = false;
+        r = license_verify_with_products_known(text, len, &c->products, is_known, ls, &l, &p, &err);
         if (r >= 0 && !streq(l.id, id))
                 r = core_error_set(&err, EBADMSG, "file name says %s but the license is %s", id, l.id);
         if (r < 0) {
@@ -211,6 +261,10 @@ static void loaded_one(const char *id, const char *text, size_t len, const Licen
                 ls->failed++;
                 return;
         }
+        /* Only a license that was valid as a whole goes in: a miss next
+         * time costs a check, a wrong member would cost nothing less. */
+        if (ls->have_digest && verified_cache_add(&ls->valid, &ls->digest) < 0)
+                ls->have_digest = false;
         ls->loaded++;
 }
 
@@ -226,13 +280,46 @@ static void damaged_one(const char *path, const char *why, const char *moved_to,
                           moved_to);
 }
 
+static void load_verified(LoadState *ls) {
+        int r = store_load_verified(&ls->c->store, &ls->known);
+
+        if (r == -ENOENT)
+                log_debug("No verified.cache: every license's signature is checked.");
+        else if (r < 0)
+                log_internal(LOG_NOTICE, r,
+                             "Ignoring %s/verified.cache (%m): every license's signature is checked, and "
+                             "the file is written anew.",
+                             ls->c->store.dir);
+}
+
+/* Written only when the set changed: a start with nothing new writes nothing. */
+static void save_verified(LoadState *ls) {
+        int r;
+
+        verified_cache_seal(&ls->valid);
+        if (verified_cache_equal(&ls->known, &ls->valid) && ls->verified == 0)
+                return;
+        r = store_save_verified(&ls->c->store, &ls->valid);
+        if (r < 0)
+                log_warning_errno(r,
+                                  "Failed to write %s/verified.cache, the next start checks every "
+                                  "signature again: %m",
+                                  ls->c->store.dir);
+}
+
 int context_load_licenses(Context *c) {
         LoadState ls = {.c = c};
         int r;
 
+        load_verified(&ls);
         r = store_load_licenses(&c->store, loaded_one, damaged_one, &ls);
+        if (r >= 0)
+                save_verified(&ls);
+        verified_cache_done(&ls.known);
+        verified_cache_done(&ls.valid);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s/licenses: %m", c->store.dir);
+        log_debug("%u license signature(s) checked, the rest known from verified.cache.", ls.verified);
         log_info("Loaded %u license(s)%s.", ls.loaded, ls.failed ? ", some could not be used (see above)" : "");
         return 0;
 }

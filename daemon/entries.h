@@ -4,6 +4,7 @@
 /* The installed licenses: one Entry each, indexed by id and by product,
  * loaded from the store at start and re-verified there. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,9 +26,12 @@ typedef struct ProductEntries {
 /* An installed license. */
 struct Entry {
         Context *context; /* owner; the bus vtable's userdata is the Entry */
-        char *id;
+        char *id; /* = license.id, not owned: the file name and the signed id are checked equal */
         char *object_path;
-        char *text; /* armored, exactly as installed: what Export returns */
+        /* SHA-256 of the armored text exactly as installed. The text itself
+         * stays in licenses/ID.lic and is read back for Export: kept in
+         * memory it was a third of what a license cost. */
+        uint8_t text_sha256[32];
         License license;
         const Product *product;
         LicenseState state;
@@ -45,5 +49,10 @@ const ProductEntries *context_product_entries(Context *c, const char *product);
 int context_add_entry(Context *c, const char *id, const char *text, License *l, const Product *p,
                       const LicenseState *st, Entry **ret);
 void context_remove_entry(Context *c, Entry *e);
+/* Whether text is, byte for byte, what e was installed from. */
+bool entry_text_is(const Entry *e, const char *text);
+/* The armored text e was installed from, read back from the store: -EBADMSG
+ * if the file there is no longer those bytes, -ENOENT if it is gone. */
+int entry_read_text(Context *c, const Entry *e, char **ret);
 void context_index_done(Context *c);
 int context_load_licenses(Context *c);

@@ -107,7 +107,7 @@ static int install_license(Context *c, const char *text, const char *expected_no
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_LICENSE,
                                                  "License id %s is already installed for product %s.", l.id,
                                                  existing->license.product);
-                if (l.revision == existing->license.revision && streq(existing->text, text)) {
+                if (l.revision == existing->license.revision && entry_text_is(existing, text)) {
                         *ret = existing; /* installing the same file twice is fine */
                         return 0;
                 }

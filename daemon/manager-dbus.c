@@ -199,6 +199,7 @@ static int method_get_license(sd_bus_message *m, void *userdata, sd_bus_error *e
 static int method_export(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Context *c = userdata;
         const char *id;
+        _cleanup_free_ char *text = NULL;
         Entry *e;
         int r;
 
@@ -208,7 +209,13 @@ static int method_export(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = find_entry_arg(c, id, &e, error);
         if (r < 0)
                 return r;
-        return sd_bus_reply_method_return(m, "s", e->text);
+        r = entry_read_text(c, e, &text);
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_STORAGE_FAILURE,
+                                         "The stored file of license %s cannot be read back as installed "
+                                         "(%s); install the license again.",
+                                         id, r == -EBADMSG ? "it changed on disk" : strerror(-r));
+        return sd_bus_reply_method_return(m, "s", text);
 }
 
 /* Changing methods -------------------------------------------------------------

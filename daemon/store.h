@@ -5,6 +5,7 @@
  *
  *   device.key                  this machine's Ed25519 key, 0600
  *   clock                       the time high-water mark
+ *   verified.cache              digests of the licenses verified before (core/verified-cache.h)
  *   licenses/ID.lic             a license exactly as installed (armored)
  *   licenses/ID.state           what this machine knows about it
  *   pending/PRODUCT.activation  nonce of the latest offline activation request
@@ -21,6 +22,7 @@
 
 #include "error.h"
 #include "license.h"
+#include "verified-cache.h"
 
 typedef struct LicenseState {
         int64_t installed;
@@ -79,3 +81,9 @@ typedef struct ClockMark {
 int store_save_clock(Store *s, const ClockMark *m);
 /* -ENOENT if none, -EBADMSG if damaged. */
 int store_load_clock(Store *s, ClockMark *ret);
+
+/* The verified-license cache. -ENOENT if none; -EBADMSG if damaged or from
+ * another version; -EPERM if it is not a regular file of ours that only we
+ * can write. Any error means: verify everything, and write a new one. */
+int store_load_verified(Store *s, VerifiedCache *ret);
+int store_save_verified(Store *s, const VerifiedCache *c);
