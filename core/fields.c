@@ -348,22 +348,19 @@ static int decode_value(const DocumentSpec *d, const FieldSpec *s, const Field *
 
 _Static_assert(RFC3339_MAX <= 32, "a time's canonical spelling fits the buffer");
 
-/* Whether a value that decoded is spelled as the writer spells it: a time
- * as "2026-01-01T00:00:00Z", not a bare date; a duration as "14d", not
- * "336h" or "1209600". Other kinds have one spelling by their validator.
+/* Whether a value that decoded into doc is spelled as the writer spells
+ * it: a time as "2026-01-01T00:00:00Z", not a bare date; a duration as
+ * "14d", not "336h" or "1209600". The decoded value is formatted again, not
+ * the text parsed again. Other kinds have one spelling by their validator.
  * canonical gets the writer's spelling. */
-static bool spelled_canonically(const FieldSpec *s, const Field *f, char canonical[static 32]) {
-        int64_t v;
+static bool spelled_canonically(const FieldSpec *s, const Field *f, const void *doc, char canonical[static 32]) {
+        const int64_t *v = (const int64_t *) ((const uint8_t *) doc + s->offset);
 
         switch (s->kind) {
         case FIELD_TIME:
-                if (time_parse_rfc3339(f->value, &v, NULL) < 0)
-                        return true; /* refused by decode_value() already */
-                return streq(f->value, time_format_rfc3339(v, canonical));
+                return streq(f->value, time_format_rfc3339(*v, canonical));
         case FIELD_DURATION:
-                if (duration_parse(f->value, &v, NULL) < 0)
-                        return true;
-                return streq(f->value, duration_format(v, canonical));
+                return streq(f->value, duration_format(*v, canonical));
         default:
                 return true;
         }
@@ -411,7 +408,7 @@ int document_decode(const DocumentSpec *d, const char *body, size_t len, void *d
                 r = decode_value(d, &d->fields[which], f, doc, err);
                 if (r < 0)
                         return r;
-                if (!misspelt && !spelled_canonically(&d->fields[which], f, canonical))
+                if (!misspelt && !spelled_canonically(&d->fields[which], f, doc, canonical))
                         misspelt = f;
         }
 
