@@ -1,31 +1,35 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* storage.h over SQLite: one file, WAL journal, a busy timeout so that
- * several processes (server instances, licensed-vendor) can share it, and a
- * schema_version table with numbered migrations. Within a process one
+/* storage.h over SQLite (storage_backend_sqlite): one file, WAL journal,
+ * a busy timeout so that several processes (server instances,
+ * licensed-vendor) can share it, and a schema_version table with numbered migrations. Within a process one
  * connection is shared, serialized by a mutex; every public function is
- * one transaction. Features and properties are JSON in their columns, in
- * the shape license_to_json() gives them. */
+ * one transaction. Features and properties are JSON in their columns
+ * (storage_features_to_json()). */
 
 #include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 
-#include "license-json.h"
-#include "storage.h"
+#include "storage-backend.h"
 #include "strutil.h"
 #include "timeutil.h"
 
 #define BUSY_TIMEOUT_MS 5000
 
-struct Storage {
+typedef struct SqliteStorage {
+        Storage storage; /* first: a Storage * is a SqliteStorage * */
         sqlite3 *db;
         pthread_mutex_t lock;
-};
+} SqliteStorage;
+
+static SqliteStorage *sqlite_storage(Storage *s) {
+        assert(s && s->backend == &storage_backend_sqlite);
+        return (SqliteStorage *) s;
+}
 
 /* Migration N brings the schema from version N to N + 1. Append only. */
 static const char *const migrations[] = {
@@ -69,36 +73,6 @@ static const char *const migrations[] = {
 
 #define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
 
-void entitlement_done(Entitlement *e) {
-        if (!e)
-                return;
-        license_done(&e->license);
-        *e = (Entitlement) ENTITLEMENT_INIT;
-}
-
-void activation_done(Activation *a) {
-        if (!a)
-                return;
-        free(a->license_id);
-        free(a->machine_id);
-        free(a->device_key);
-        free(a->hostname);
-        free(a->nonce);
-        *a = (Activation){};
-}
-
-void activation_array_free(Activation *a, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                activation_done(&a[i]);
-        free(a);
-}
-
-void entitlement_array_free(Entitlement *e, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                entitlement_done(&e[i]);
-        free(e);
-}
-
 /* Statements ------------------------------------------------------------- */
 
 static void unlockp(pthread_mutex_t **m) {
@@ -114,7 +88,7 @@ static void unlockp(pthread_mutex_t **m) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 #define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
 
-static int db_error(Storage *s, int rc, CoreError *err) {
+static int db_error(SqliteStorage *s, int rc, CoreError *err) {
         int e;
 
         switch (rc & 0xff) {
@@ -146,7 +120,7 @@ static int db_error(Storage *s, int rc, CoreError *err) {
 }
 
 /* types: one letter per argument: 't' text (NULL binds NULL), 'i' int64. */
-static int prepare(Storage *s, sqlite3_stmt **ret, CoreError *err, const char *sql, const char *types, ...) {
+static int prepare(SqliteStorage *s, sqlite3_stmt **ret, CoreError *err, const char *sql, const char *types, ...) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         va_list ap;
         int rc;
@@ -171,7 +145,7 @@ static int prepare(Storage *s, sqlite3_stmt **ret, CoreError *err, const char *s
 }
 
 /* Steps once: 1 for a row, 0 when done. */
-static int step(Storage *s, sqlite3_stmt *st, CoreError *err) {
+static int step(SqliteStorage *s, sqlite3_stmt *st, CoreError *err) {
         int rc = sqlite3_step(st);
 
         if (rc == SQLITE_ROW)
@@ -191,29 +165,29 @@ static int step(Storage *s, sqlite3_stmt *st, CoreError *err) {
                 _r_ >= 0 ? sqlite3_changes((s)->db) : _r_;                                                  \
         })
 
-static int exec_script(Storage *s, const char *sql, CoreError *err) {
+static int exec_script(SqliteStorage *s, const char *sql, CoreError *err) {
         int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
         return rc == SQLITE_OK ? 0 : db_error(s, rc, err);
 }
 
 /* A write transaction: BEGIN IMMEDIATE takes the write lock up front, so a
  * read-then-write (the seat count) cannot race another process. */
-static int begin(Storage *s, CoreError *err) {
+static int begin(SqliteStorage *s, CoreError *err) {
         return exec_script(s, "BEGIN IMMEDIATE", err);
 }
 
-static int commit(Storage *s, CoreError *err) {
+static int commit(SqliteStorage *s, CoreError *err) {
         return exec_script(s, "COMMIT", err);
 }
 
-static void rollback(Storage *s) {
+static void rollback(SqliteStorage *s) {
         if (!sqlite3_get_autocommit(s->db))
                 (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* Ends a transaction: commits if r >= 0, else rolls back. Returns r or the
  * commit's error. */
-static int finish(Storage *s, int r, CoreError *err) {
+static int finish(SqliteStorage *s, int r, CoreError *err) {
         if (r >= 0) {
                 int q = commit(s, err);
                 if (q >= 0)
@@ -226,7 +200,7 @@ static int finish(Storage *s, int r, CoreError *err) {
 
 /* A "no" of the seat logic (StorageResult): the sentence goes into err, the
  * answer is the return value. */
-#define ANSWER(err, result, ...) ((void) core_error_set((err), 0, __VA_ARGS__), (int) (result))
+#define ANSWER STORAGE_ANSWER
 
 static char *column_strdup(sqlite3_stmt *st, int i) {
         const unsigned char *v = sqlite3_column_text(st, i);
@@ -245,7 +219,7 @@ static int column_dup(sqlite3_stmt *st, int i, char **ret) {
 /* Steps through st and turns each row into the next element (of size
  * bytes) of a growing array. On failure *list holds the *n elements made
  * so far, for the caller to free. */
-static int collect_rows(Storage *s, sqlite3_stmt *st, size_t size,
+static int collect_rows(SqliteStorage *s, sqlite3_stmt *st, size_t size,
                         int (*from_row)(sqlite3_stmt *st, void *ret, CoreError *err), void **list, size_t *n,
                         CoreError *err) {
         int r;
@@ -265,7 +239,7 @@ static int collect_rows(Storage *s, sqlite3_stmt *st, size_t size,
 
 /* Reads the row that sql, with the one text parameter arg, selects: 1 if
  * there is one, 0 if not. */
-static int read_row(Storage *s, const char *sql, const char *arg,
+static int read_row(SqliteStorage *s, const char *sql, const char *arg,
                     int (*from_row)(sqlite3_stmt *st, void *ret, CoreError *err), void *ret, CoreError *err) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
@@ -281,7 +255,7 @@ static int read_row(Storage *s, const char *sql, const char *arg,
 
 /* Opening and migration ------------------------------------------------------ */
 
-static int migrate(Storage *s, const char *path, CoreError *err) {
+static int migrate(SqliteStorage *s, const char *path, CoreError *err) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int64_t version = 0;
         int r;
@@ -311,8 +285,9 @@ static int migrate(Storage *s, const char *path, CoreError *err) {
         return finish(s, r, err);
 }
 
-int storage_open(const char *path, Storage **ret, CoreError *err) {
-        _cleanup_(storage_closep) Storage *s = NULL;
+static int sqlite_open(const char *path, Storage **ret, CoreError *err) {
+        _cleanup_(storage_closep) Storage *storage = NULL;
+        SqliteStorage *s;
         int fd, rc, r;
 
         assert(path);
@@ -334,6 +309,8 @@ int storage_open(const char *path, Storage **ret, CoreError *err) {
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
+        s->storage.backend = &storage_backend_sqlite;
+        storage = &s->storage;
         pthread_mutex_init(&s->lock, NULL);
         rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {
@@ -355,74 +332,33 @@ int storage_open(const char *path, Storage **ret, CoreError *err) {
                         core_error_prefix(err, "%s: ", path);
                 return r;
         }
-        *ret = TAKE_PTR(s);
+        *ret = TAKE_PTR(storage);
         return 0;
 }
 
-Storage *storage_close(Storage *s) {
-        if (!s)
-                return NULL;
+static void sqlite_close(Storage *storage) {
+        SqliteStorage *s = sqlite_storage(storage);
+
         sqlite3_close_v2(s->db);
         pthread_mutex_destroy(&s->lock);
         free(s);
-        return NULL;
+}
+
+/* Readiness: one real read of the schema, under the same lock as any
+ * request. */
+static int sqlite_ping(Storage *storage, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        LOCKED(s);
+        r = prepare(s, &st, err, "SELECT max(version) FROM schema_version", "");
+        if (r >= 0)
+                r = step(s, st, err);
+        return r < 0 ? r : 0;
 }
 
 /* Entitlements ---------------------------------------------------------- */
-
-static int features_to_json(const License *l, char **ret_features, char **ret_properties) {
-        json_object *o = license_to_json(l);
-        char *f, *p;
-
-        if (!o)
-                return -ENOMEM;
-        f = strdup(json_object_to_json_string_ext(json_object_object_get(o, "features"),
-                                                  JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-        p = strdup(json_object_to_json_string_ext(json_object_object_get(o, "properties"),
-                                                  JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(o);
-        if (!f || !p) {
-                free(f);
-                free(p);
-                return -ENOMEM;
-        }
-        *ret_features = f;
-        *ret_properties = p;
-        return 0;
-}
-
-static int features_from_json(License *l, const char *features, const char *properties, CoreError *err) {
-        json_object *f = json_tokener_parse(features ?: ""), *p = json_tokener_parse(properties ?: "");
-        int r = 0;
-
-        if (!json_object_is_type(f, json_type_array) || !json_object_is_type(p, json_type_object))
-                r = core_error_set(err, EBADMSG,
-                                   "features or properties are not JSON of the expected shape");
-        for (size_t i = 0; r >= 0 && i < json_object_array_length(f); i++) {
-                json_object *e = json_object_array_get_idx(f, i), *v;
-                int64_t expires = TIME_UNSET, limit = 0;
-
-                if (json_object_object_get_ex(e, "expires", &v))
-                        r = time_parse_rfc3339(json_object_get_string(v), &expires, err);
-                if (json_object_object_get_ex(e, "limit", &v))
-                        limit = json_object_get_int64(v);
-                if (r >= 0 && (limit < 0 || limit > UINT32_MAX))
-                        r = core_error_set(err, EBADMSG, "bad feature limit");
-                if (r >= 0)
-                        r = license_add_feature(l, json_object_get_string(json_object_object_get(e, "name")),
-                                                expires, (uint32_t) limit, err);
-        }
-        if (r >= 0) {
-                json_object_object_foreach(p, name, value) {
-                        r = license_set_property(l, name, json_object_get_string(value), err);
-                        if (r < 0)
-                                break;
-                }
-        }
-        json_object_put(f);
-        json_object_put(p);
-        return r;
-}
 
 #define ENTITLEMENT_COLUMNS                                                                                 \
         "e.key, e.product, e.licensee, e.type, e.not_before, e.not_after, e.maintenance_until, "            \
@@ -461,7 +397,7 @@ static int entitlement_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
         if (!l->product || !l->licensee || l->type < 0)
                 return core_error_set(err, EBADMSG,
                                       "database: entitlement %s has a bad product, licensee or type", key);
-        r = features_from_json(l, (const char *) sqlite3_column_text(st, 7),
+        r = storage_features_from_json(l, (const char *) sqlite3_column_text(st, 7),
                                (const char *) sqlite3_column_text(st, 8), err);
         if (r < 0) {
                 core_error_prefix(err, "database: entitlement %s: ", key);
@@ -473,7 +409,7 @@ static int entitlement_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
 }
 
 /* STORAGE_OK, STORAGE_UNKNOWN_KEY or negative errno. */
-static int entitlement_read(Storage *s, const char *key, Entitlement *ret, CoreError *err) {
+static int entitlement_read(SqliteStorage *s, const char *key, Entitlement *ret, CoreError *err) {
         int r;
 
         r = read_row(s, "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e WHERE e.key = ?", key,
@@ -483,7 +419,8 @@ static int entitlement_read(Storage *s, const char *key, Entitlement *ret, CoreE
         return r < 0 ? r : STORAGE_OK;
 }
 
-int storage_entitlement_get(Storage *s, const char *key, Entitlement *ret, CoreError *err) {
+static int sqlite_entitlement_get(Storage *storage, const char *key, Entitlement *ret, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
         int r;
 
         LOCKED(s);
@@ -492,14 +429,15 @@ int storage_entitlement_get(Storage *s, const char *key, Entitlement *ret, CoreE
         return r == STORAGE_UNKNOWN_KEY ? -ENOENT : r;
 }
 
-int storage_entitlement_create(Storage *s, const Entitlement *e, CoreError *err) {
+static int sqlite_entitlement_create(Storage *storage, const Entitlement *e, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
         _cleanup_free_ char *features = NULL, *properties = NULL;
         const License *l = &e->license;
         int64_t now = now_realtime();
         int r;
 
         assert(e->seats >= 1);
-        r = features_to_json(l, &features, &properties);
+        r = storage_features_to_json(l, &features, &properties);
         if (r < 0)
                 return r;
         LOCKED(s);
@@ -517,7 +455,8 @@ int storage_entitlement_create(Storage *s, const Entitlement *e, CoreError *err)
         return r < 0 ? r : 0;
 }
 
-int storage_entitlement_list(Storage *s, Entitlement **ret, size_t *ret_n, CoreError *err) {
+static int sqlite_entitlement_list(Storage *storage, Entitlement **ret, size_t *ret_n, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         void *list = NULL;
         size_t n = 0;
@@ -538,7 +477,7 @@ int storage_entitlement_list(Storage *s, Entitlement **ret, size_t *ret_n, CoreE
 }
 
 /* 0 if the key exists, -ENOENT with a sentence if not. */
-static int entitlement_exists(Storage *s, const char *key, CoreError *err) {
+static int entitlement_exists(SqliteStorage *s, const char *key, CoreError *err) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
@@ -550,12 +489,13 @@ static int entitlement_exists(Storage *s, const char *key, CoreError *err) {
         return r < 0 ? r : 0;
 }
 
-int storage_entitlement_upgrade(Storage *s, const Entitlement *e, CoreError *err) {
+static int sqlite_entitlement_upgrade(Storage *storage, const Entitlement *e, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
         _cleanup_free_ char *features = NULL, *properties = NULL;
         const License *l = &e->license;
         int r;
 
-        r = features_to_json(l, &features, &properties);
+        r = storage_features_to_json(l, &features, &properties);
         if (r < 0)
                 return r;
         LOCKED(s);
@@ -577,7 +517,8 @@ int storage_entitlement_upgrade(Storage *s, const Entitlement *e, CoreError *err
         return r < 0 ? r : 0;
 }
 
-int storage_entitlement_revoke(Storage *s, const char *key, CoreError *err) {
+static int sqlite_entitlement_revoke(Storage *storage, const char *key, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
         int r;
 
         LOCKED(s);
@@ -622,7 +563,7 @@ static int activation_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
 }
 
 /* STORAGE_OK, STORAGE_UNKNOWN_LICENSE or negative errno. */
-static int activation_read(Storage *s, const char *license_id, Activation *ret, CoreError *err) {
+static int activation_read(SqliteStorage *s, const char *license_id, Activation *ret, CoreError *err) {
         int r;
 
         r = read_row(s, "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = ?", license_id,
@@ -633,12 +574,14 @@ static int activation_read(Storage *s, const char *license_id, Activation *ret, 
         return r < 0 ? r : STORAGE_OK;
 }
 
-int storage_activation_get(Storage *s, const char *license_id, Activation *ret, CoreError *err) {
+static int sqlite_activation_get(Storage *storage, const char *license_id, Activation *ret, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
         LOCKED(s);
         return activation_read(s, license_id, ret, err);
 }
 
-int storage_activation_list(Storage *s, const char *key, Activation **ret, size_t *ret_n, CoreError *err) {
+static int sqlite_activation_list(Storage *storage, const char *key, Activation **ret, size_t *ret_n, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         void *list = NULL;
         size_t n = 0;
@@ -663,7 +606,7 @@ int storage_activation_list(Storage *s, const char *key, Activation **ret, size_
 /* The seat logic, inside the transaction storage_activate() opened:
  * STORAGE_OK with the seat taken, another StorageResult before anything is
  * written, or negative errno. */
-static int activate_locked(Storage *s, const ActivationClaim *c, Entitlement *e, CoreError *err) {
+static int activate_locked(SqliteStorage *s, const ActivationClaim *c, Entitlement *e, CoreError *err) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         bool has_seat = false;
         int64_t id = 0;
@@ -716,8 +659,9 @@ static int activate_locked(Storage *s, const ActivationClaim *c, Entitlement *e,
         return 0;
 }
 
-int storage_activate(Storage *s, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a,
+static int sqlite_activate(Storage *storage, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a,
                      CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
         _cleanup_(activation_done) Activation a = {};
         int r;
@@ -749,7 +693,8 @@ int storage_activate(Storage *s, const ActivationClaim *c, Entitlement *ret_e, A
         return STORAGE_OK;
 }
 
-int storage_activation_seen(Storage *s, int64_t id, uint32_t revision, int64_t now, CoreError *err) {
+static int sqlite_activation_seen(Storage *storage, int64_t id, uint32_t revision, int64_t now, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
         int r;
 
         LOCKED(s);
@@ -758,8 +703,9 @@ int storage_activation_seen(Storage *s, int64_t id, uint32_t revision, int64_t n
         return r < 0 ? r : 0;
 }
 
-int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, int64_t now,
+static int sqlite_activation_release(Storage *storage, int64_t id, const char *proof_nonce, int64_t now,
                                CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
         int r;
 
         LOCKED(s);
@@ -778,8 +724,9 @@ int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, 
         return r < 0 ? r : STORAGE_OK;
 }
 
-int storage_release_machine(Storage *s, const char *key, const char *machine_id, int64_t now,
+static int sqlite_release_machine(Storage *storage, const char *key, const char *machine_id, int64_t now,
                             unsigned *ret_n, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
         int r;
 
         LOCKED(s);
@@ -796,3 +743,21 @@ int storage_release_machine(Storage *s, const char *key, const char *machine_id,
         *ret_n = (unsigned) r;
         return 0;
 }
+
+const StorageBackend storage_backend_sqlite = {
+        .name = "sqlite",
+        .open = sqlite_open,
+        .close = sqlite_close,
+        .ping = sqlite_ping,
+        .entitlement_create = sqlite_entitlement_create,
+        .entitlement_get = sqlite_entitlement_get,
+        .entitlement_list = sqlite_entitlement_list,
+        .entitlement_upgrade = sqlite_entitlement_upgrade,
+        .entitlement_revoke = sqlite_entitlement_revoke,
+        .activate = sqlite_activate,
+        .activation_get = sqlite_activation_get,
+        .activation_list = sqlite_activation_list,
+        .activation_seen = sqlite_activation_seen,
+        .activation_release = sqlite_activation_release,
+        .release_machine = sqlite_release_machine,
+};

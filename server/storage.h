@@ -3,9 +3,10 @@
 
 /* The activation server's database: entitlements (what a license key
  * allows) and activations (which machines hold a seat of it). One
- * interface, implemented over SQLite in storage-sqlite.c; every function
- * is one transaction, so several server processes and licensed-vendor may
- * share one database. See docs/protocol.md, "Storage".
+ * interface (storage.c), implemented by a backend (storage-backend.h):
+ * SQLite in storage-sqlite.c. Every function is one transaction, so
+ * several server processes and licensed-vendor may share one database.
+ * See docs/protocol.md, "Storage".
  *
  * Functions return negative errno when they cannot answer; the ones whose
  * failure is the caller's input or the database state also fill in a
@@ -85,6 +86,13 @@ void entitlement_array_free(Entitlement *e, size_t n);
 int storage_open(const char *path, Storage **ret, CoreError *err);
 Storage *storage_close(Storage *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Storage *, storage_close);
+
+/* "sqlite", ...: which backend s uses. */
+const char *storage_backend_name(Storage *s);
+
+/* Readiness: one real query. 0, or negative errno when the database does
+ * not answer. */
+int storage_ping(Storage *s, CoreError *err);
 
 /* Adds e (key, license template, seats); revision 1. -EEXIST if the key
  * exists. */

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What a storage backend implements: storage.h's functions, one for one,
+ * with the same contract (see there). storage.c picks the backend from the
+ * database argument and forwards every call; a backend's Storage is the
+ * first member of its own struct. The helpers below are shared by the
+ * backends, so an entitlement reads back the same from either. */
+
+#include "storage.h"
+
+typedef struct StorageBackend {
+        const char *name;
+        int (*open)(const char *path, Storage **ret, CoreError *err);
+        void (*close)(Storage *s);
+        int (*ping)(Storage *s, CoreError *err);
+        int (*entitlement_create)(Storage *s, const Entitlement *e, CoreError *err);
+        int (*entitlement_get)(Storage *s, const char *key, Entitlement *ret, CoreError *err);
+        int (*entitlement_list)(Storage *s, Entitlement **ret, size_t *ret_n, CoreError *err);
+        int (*entitlement_upgrade)(Storage *s, const Entitlement *e, CoreError *err);
+        int (*entitlement_revoke)(Storage *s, const char *key, CoreError *err);
+        int (*activate)(Storage *s, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a,
+                        CoreError *err);
+        int (*activation_get)(Storage *s, const char *license_id, Activation *ret, CoreError *err);
+        int (*activation_list)(Storage *s, const char *key, Activation **ret, size_t *ret_n, CoreError *err);
+        int (*activation_seen)(Storage *s, int64_t id, uint32_t revision, int64_t now, CoreError *err);
+        int (*activation_release)(Storage *s, int64_t id, const char *proof_nonce, int64_t now,
+                                  CoreError *err);
+        int (*release_machine)(Storage *s, const char *key, const char *machine_id, int64_t now,
+                               unsigned *ret_n, CoreError *err);
+} StorageBackend;
+
+struct Storage {
+        const StorageBackend *backend;
+};
+
+extern const StorageBackend storage_backend_sqlite;
+
+/* The columns features and properties hold JSON in the shape
+ * license_to_json() gives them. */
+int storage_features_to_json(const License *l, char **ret_features, char **ret_properties);
+int storage_features_from_json(License *l, const char *features, const char *properties, CoreError *err);
+
+/* For a StorageResult that is an answer, not a failure: the sentence goes
+ * to err, the result is returned. */
+#define STORAGE_ANSWER(err, result, ...) ((void) core_error_set((err), 0, __VA_ARGS__), (int) (result))

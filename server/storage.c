@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* storage.h's front: picks the backend from the database argument and
+ * forwards every call to it (storage-backend.h). What is the same for every
+ * backend lives here too: freeing the records, and features and properties
+ * as JSON. */
+
+#include <assert.h>
+#include <json-c/json.h>
+
+#include "license-json.h"
+#include "storage-backend.h"
+#include "strutil.h"
+#include "timeutil.h"
+
+void entitlement_done(Entitlement *e) {
+        if (!e)
+                return;
+        license_done(&e->license);
+        *e = (Entitlement) ENTITLEMENT_INIT;
+}
+
+void activation_done(Activation *a) {
+        if (!a)
+                return;
+        free(a->license_id);
+        free(a->machine_id);
+        free(a->device_key);
+        free(a->hostname);
+        free(a->nonce);
+        *a = (Activation){};
+}
+
+void activation_array_free(Activation *a, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                activation_done(&a[i]);
+        free(a);
+}
+
+void entitlement_array_free(Entitlement *e, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                entitlement_done(&e[i]);
+        free(e);
+}
+
+/* Which backend a database argument names. */
+static const StorageBackend *backend_for(const char *path) {
+        return &storage_backend_sqlite;
+}
+
+int storage_open(const char *path, Storage **ret, CoreError *err) {
+        assert(path);
+        assert(ret);
+        return backend_for(path)->open(path, ret, err);
+}
+
+Storage *storage_close(Storage *s) {
+        if (s)
+                s->backend->close(s);
+        return NULL;
+}
+
+const char *storage_backend_name(Storage *s) {
+        return s->backend->name;
+}
+
+int storage_ping(Storage *s, CoreError *err) {
+        return s->backend->ping(s, err);
+}
+
+int storage_entitlement_create(Storage *s, const Entitlement *e, CoreError *err) {
+        return s->backend->entitlement_create(s, e, err);
+}
+
+int storage_entitlement_get(Storage *s, const char *key, Entitlement *ret, CoreError *err) {
+        return s->backend->entitlement_get(s, key, ret, err);
+}
+
+int storage_entitlement_list(Storage *s, Entitlement **ret, size_t *ret_n, CoreError *err) {
+        return s->backend->entitlement_list(s, ret, ret_n, err);
+}
+
+int storage_entitlement_upgrade(Storage *s, const Entitlement *e, CoreError *err) {
+        return s->backend->entitlement_upgrade(s, e, err);
+}
+
+int storage_entitlement_revoke(Storage *s, const char *key, CoreError *err) {
+        return s->backend->entitlement_revoke(s, key, err);
+}
+
+int storage_activate(Storage *s, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a,
+                     CoreError *err) {
+        return s->backend->activate(s, c, ret_e, ret_a, err);
+}
+
+int storage_activation_get(Storage *s, const char *license_id, Activation *ret, CoreError *err) {
+        return s->backend->activation_get(s, license_id, ret, err);
+}
+
+int storage_activation_list(Storage *s, const char *key, Activation **ret, size_t *ret_n, CoreError *err) {
+        return s->backend->activation_list(s, key, ret, ret_n, err);
+}
+
+int storage_activation_seen(Storage *s, int64_t id, uint32_t revision, int64_t now, CoreError *err) {
+        return s->backend->activation_seen(s, id, revision, now, err);
+}
+
+int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, int64_t now,
+                               CoreError *err) {
+        return s->backend->activation_release(s, id, proof_nonce, now, err);
+}
+
+int storage_release_machine(Storage *s, const char *key, const char *machine_id, int64_t now,
+                            unsigned *ret_n, CoreError *err) {
+        return s->backend->release_machine(s, key, machine_id, now, ret_n, err);
+}
+
+/* Features and properties as JSON -------------------------------------------- */
+
+int storage_features_to_json(const License *l, char **ret_features, char **ret_properties) {
+        json_object *o = license_to_json(l);
+        char *f, *p;
+
+        if (!o)
+                return -ENOMEM;
+        f = strdup(json_object_to_json_string_ext(json_object_object_get(o, "features"),
+                                                  JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        p = strdup(json_object_to_json_string_ext(json_object_object_get(o, "properties"),
+                                                  JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        if (!f || !p) {
+                free(f);
+                free(p);
+                return -ENOMEM;
+        }
+        *ret_features = f;
+        *ret_properties = p;
+        return 0;
+}
+
+int storage_features_from_json(License *l, const char *features, const char *properties, CoreError *err) {
+        json_object *f = json_tokener_parse(features ?: ""), *p = json_tokener_parse(properties ?: "");
+        int r = 0;
+
+        if (!json_object_is_type(f, json_type_array) || !json_object_is_type(p, json_type_object))
+                r = core_error_set(err, EBADMSG,
+                                   "features or properties are not JSON of the expected shape");
+        for (size_t i = 0; r >= 0 && i < json_object_array_length(f); i++) {
+                json_object *e = json_object_array_get_idx(f, i), *v;
+                int64_t expires = TIME_UNSET, limit = 0;
+
+                if (json_object_object_get_ex(e, "expires", &v))
+                        r = time_parse_rfc3339(json_object_get_string(v), &expires, err);
+                if (json_object_object_get_ex(e, "limit", &v))
+                        limit = json_object_get_int64(v);
+                if (r >= 0 && (limit < 0 || limit > UINT32_MAX))
+                        r = core_error_set(err, EBADMSG, "bad feature limit");
+                if (r >= 0)
+                        r = license_add_feature(l, json_object_get_string(json_object_object_get(e, "name")),
+                                                expires, (uint32_t) limit, err);
+        }
+        if (r >= 0) {
+                json_object_object_foreach(p, name, value) {
+                        r = license_set_property(l, name, json_object_get_string(value), err);
+                        if (r < 0)
+                                break;
+                }
+        }
+        json_object_put(f);
+        json_object_put(p);
+        return r;
+}
+
