@@ -65,6 +65,7 @@ static const struct {
         [STORAGE_REVOKED] = {403, "revoked"},
         [STORAGE_NO_SEAT] = {409, "seat-limit"},
         [STORAGE_PROOF_USED] = {409, "proof-used"},
+        [STORAGE_WRONG_MACHINE] = {403, "wrong-machine"},
 };
 
 int reply_storage_answer(Reply *r, StorageResult result, const char *message) {
@@ -248,20 +249,30 @@ int api_validate(Server *s, json_object *body, Reply *reply) {
         _cleanup_(activation_done) Activation a = {};
         _cleanup_free_ char *receipt = NULL, *license = NULL;
         ReceiptStatus status;
-        uint32_t holds;
         CoreError err = {};
         bool revoked;
         json_object *o;
         int r;
 
-        if (find_activation(s, body, "request", MACHINE_REQUEST_VALIDATION, &req, &a, reply) < 0)
+        if (read_document(body, "request", MACHINE_REQUEST_VALIDATION, &req, reply) < 0)
                 return 0;
-        r = storage_entitlement_get(s->storage, a.key, &e, &err);
+        /* One transaction reads, checks and records the validation: the
+         * revision the machine holds after this answer is known before
+         * signing (storage_revision_after_validation()). */
+        r = storage_validate(s->storage,
+                             &(ValidationClaim){
+                                     .license_id = req.license_id,
+                                     .machine_id = req.machine_id,
+                                     .device_key = req.device_key,
+                                     .product = req.product,
+                                     .revision = req.revision,
+                                     .now = now_realtime(),
+                             },
+                             &a, &e, &err);
         if (r < 0)
-                return reply_internal(reply, "read the entitlement", r, &err);
-        if (!streq(e.license.product, req.product))
-                return reply_error(reply, 403, "wrong-product", "the license %s is for %s, not for %s",
-                                   a.license_id, e.license.product, req.product);
+                return reply_internal(reply, "record the validation", r, &err);
+        if (r > STORAGE_OK)
+                return reply_storage_answer(reply, r, err.message);
 
         /* A seat the vendor released (a lost machine) no longer licenses the
          * machine that held it: it hears "revoked" like a revoked key. */
@@ -273,17 +284,11 @@ int api_validate(Server *s, json_object *body, Reply *reply) {
 
         /* An upgrade reaches the machine here: a higher revision of the same
          * license, bound to the same machine, answering this request. */
-        holds = req.revision;
-        if (!revoked && e.license.revision > req.revision) {
+        if (storage_revision_after_validation(&e, &a, req.revision) != req.revision) {
                 r = sign_license(s, &e, &a, req.nonce, &license);
                 if (r < 0)
                         return reply_internal(reply, "sign the license", r, NULL);
-                holds = e.license.revision;
         }
-        r = storage_activation_seen(s->storage, a.id, holds, now_realtime(), &err);
-        if (r < 0)
-                server_log("cannot record the validation of %s: %s", a.license_id,
-                           core_error_message(&err, r));
 
         o = json_object_new_object();
         add_string(o, "status", receipt_status_to_string(status));

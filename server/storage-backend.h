@@ -23,6 +23,8 @@ typedef struct StorageBackend {
                         CoreError *err);
         int (*activation_get)(Storage *s, const char *license_id, Activation *ret, CoreError *err);
         int (*activation_list)(Storage *s, const char *key, Activation **ret, size_t *ret_n, CoreError *err);
+        int (*validate)(Storage *s, const ValidationClaim *c, Activation *ret_a, Entitlement *ret_e,
+                        CoreError *err);
         int (*activation_seen)(Storage *s, int64_t id, uint32_t revision, int64_t now, CoreError *err);
         int (*activation_release)(Storage *s, int64_t id, const char *proof_nonce, int64_t now,
                                   CoreError *err);

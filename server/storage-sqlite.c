@@ -693,6 +693,55 @@ static int sqlite_activate(Storage *storage, const ActivationClaim *c, Entitleme
         return STORAGE_OK;
 }
 
+/* The checks of a validation, before anything is written: STORAGE_OK or
+ * the answer. */
+static int validation_checks(const ValidationClaim *c, const Activation *a, const Entitlement *e,
+                             CoreError *err) {
+        if (!streq(a->machine_id, c->machine_id) || !streq(a->device_key, c->device_key))
+                return ANSWER(err, STORAGE_WRONG_MACHINE, "the license %s is bound to another machine",
+                              a->license_id);
+        if (!streq(e->license.product, c->product))
+                return ANSWER(err, STORAGE_WRONG_PRODUCT, "the license %s is for %s, not for %s",
+                              a->license_id, e->license.product, c->product);
+        return STORAGE_OK;
+}
+
+static int sqlite_validate(Storage *storage, const ValidationClaim *c, Activation *ret_a, Entitlement *ret_e,
+                           CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        int r;
+
+        LOCKED(s);
+        r = begin(s, err);
+        if (r < 0)
+                return r;
+        r = activation_read(s, c->license_id, &a, err);
+        if (r == STORAGE_OK) {
+                r = entitlement_read(s, a.key, &e, err);
+                /* An activation names an existing key (a foreign key). */
+                if (r == STORAGE_UNKNOWN_KEY)
+                        r = -ENOENT;
+        }
+        if (r == STORAGE_OK)
+                r = validation_checks(c, &a, &e, err);
+        if (r != STORAGE_OK) { /* an answer or a failure: nothing written */
+                rollback(s);
+                return r;
+        }
+        r = EXEC(s, err, "UPDATE activation SET revision = ?, last_seen = ? WHERE id = ?", "iii",
+                 (int64_t) storage_revision_after_validation(&e, &a, c->revision), c->now, a.id);
+        r = finish(s, r, err);
+        if (r < 0)
+                return r;
+        *ret_a = a;
+        a = (Activation){};
+        *ret_e = e;
+        e = (Entitlement) ENTITLEMENT_INIT;
+        return STORAGE_OK;
+}
+
 static int sqlite_activation_seen(Storage *storage, int64_t id, uint32_t revision, int64_t now, CoreError *err) {
         SqliteStorage *s = sqlite_storage(storage);
         int r;
@@ -757,6 +806,7 @@ const StorageBackend storage_backend_sqlite = {
         .activate = sqlite_activate,
         .activation_get = sqlite_activation_get,
         .activation_list = sqlite_activation_list,
+        .validate = sqlite_validate,
         .activation_seen = sqlite_activation_seen,
         .activation_release = sqlite_activation_release,
         .release_machine = sqlite_release_machine,

@@ -100,6 +100,16 @@ int storage_activation_list(Storage *s, const char *key, Activation **ret, size_
         return s->backend->activation_list(s, key, ret, ret_n, err);
 }
 
+int storage_validate(Storage *s, const ValidationClaim *c, Activation *ret_a, Entitlement *ret_e,
+                     CoreError *err) {
+        return s->backend->validate(s, c, ret_a, ret_e, err);
+}
+
+uint32_t storage_revision_after_validation(const Entitlement *e, const Activation *a, uint32_t asked) {
+        bool holds_seat = !e->revoked && a->released == TIME_UNSET;
+        return holds_seat && e->license.revision > asked ? e->license.revision : asked;
+}
+
 int storage_activation_seen(Storage *s, int64_t id, uint32_t revision, int64_t now, CoreError *err) {
         return s->backend->activation_seen(s, id, revision, now, err);
 }

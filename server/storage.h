@@ -35,6 +35,7 @@ typedef enum StorageResult {
         STORAGE_REVOKED,         /* the vendor revoked the key */
         STORAGE_NO_SEAT,         /* every seat of the key is taken */
         STORAGE_PROOF_USED,      /* the deactivation proof was acted on before */
+        STORAGE_WRONG_MACHINE,   /* the license id is bound to another machine */
         _STORAGE_RESULT_MAX,
 } StorageResult;
 
@@ -141,6 +142,31 @@ int storage_activation_get(Storage *s, const char *license_id, Activation *ret, 
 
 /* All activations, of one key or (key NULL) of all keys, oldest first. */
 int storage_activation_list(Storage *s, const char *key, Activation **ret, size_t *ret_n, CoreError *err);
+
+/* What a machine asks for when it validates. */
+typedef struct ValidationClaim {
+        const char *license_id;
+        const char *machine_id; /* with device_key: the machine that signed the request */
+        const char *device_key;
+        const char *product;    /* must be the entitlement's */
+        uint32_t revision;      /* of the license the machine holds */
+        int64_t now;
+} ValidationClaim;
+
+/* A validation in one transaction: reads the activation c->license_id
+ * names and its entitlement, checks they belong to the machine and product
+ * that asked, and records the machine as seen at c->now holding the
+ * revision it will hold after the answer: the entitlement's when that is
+ * newer and the seat is still held (the caller sends the upgraded license),
+ * else c->revision. Answers STORAGE_OK, STORAGE_UNKNOWN_LICENSE,
+ * STORAGE_WRONG_MACHINE or STORAGE_WRONG_PRODUCT (nothing written then);
+ * ret_a and ret_e are filled in on STORAGE_OK. Negative errno on failure. */
+int storage_validate(Storage *s, const ValidationClaim *c, Activation *ret_a, Entitlement *ret_e,
+                     CoreError *err);
+
+/* The revision a machine that asked holding `asked` holds after the
+ * answer: e's, if newer and the seat still licenses it. */
+uint32_t storage_revision_after_validation(const Entitlement *e, const Activation *a, uint32_t asked);
 
 /* Records that the machine of activation id validated at now and holds
  * revision. */

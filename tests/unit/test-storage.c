@@ -226,6 +226,57 @@ static void test_upgrade(void **state) {
         assert_int_equal(e.seats, 3);
 }
 
+static int validate(Fixture *f, const char *license_id, const char *machine, const char *product,
+                    uint32_t revision, int64_t now, Activation *ret_a, Entitlement *ret_e, CoreError *err) {
+        return storage_validate(f->storage,
+                                &(ValidationClaim){
+                                        .license_id = license_id,
+                                        .machine_id = machine,
+                                        .device_key = "ZGV2aWNla2V5",
+                                        .product = product,
+                                        .revision = revision,
+                                        .now = now,
+                                },
+                                ret_a, ret_e, err);
+}
+
+/* One transaction reads, checks and records; the answers write nothing. */
+static void test_validate(void **state) {
+        _cleanup_(activation_done) Activation a = {}, got = {}, seen = {};
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT, up = ENTITLEMENT_INIT;
+        Fixture *f = *state;
+        CoreError err = {};
+
+        activate_a(f, &a);
+        assert_int_equal(validate(f, "lic-nothere", MACHINE_A, PRODUCT, 1, T0 + 1, &got, &e, &err),
+                         STORAGE_UNKNOWN_LICENSE);
+        assert_int_equal(validate(f, a.license_id, MACHINE_B, PRODUCT, 1, T0 + 1, &got, &e, &err),
+                         STORAGE_WRONG_MACHINE);
+        assert_int_equal(validate(f, a.license_id, MACHINE_A, "com.example.other", 1, T0 + 1, &got, &e, &err),
+                         STORAGE_WRONG_PRODUCT);
+        assert_int_equal(storage_activation_get(f->storage, a.license_id, &seen, &err), STORAGE_OK);
+        assert_int_equal(seen.last_seen, T0);
+
+        /* The vendor upgrades: the machine holds revision 2 after the answer. */
+        assert_int_equal(storage_entitlement_get(f->storage, f->key, &up, &err), 0);
+        up.seats = 3;
+        assert_int_equal(storage_entitlement_upgrade(f->storage, &up, &err), 0);
+        assert_int_equal(validate(f, a.license_id, MACHINE_A, PRODUCT, 1, T0 + 7, &got, &e, &err), STORAGE_OK);
+        assert_string_equal(got.license_id, a.license_id);
+        assert_int_equal(e.license.revision, 2);
+        assert_int_equal(storage_revision_after_validation(&e, &got, 1), 2);
+        activation_done(&seen);
+        assert_int_equal(storage_activation_get(f->storage, a.license_id, &seen, &err), STORAGE_OK);
+        assert_int_equal(seen.last_seen, T0 + 7);
+        assert_int_equal(seen.revision, 2);
+
+        /* Revoked: the machine keeps what it holds. */
+        assert_int_equal(storage_entitlement_revoke(f->storage, f->key, &err), 0);
+        entitlement_done(&up);
+        assert_int_equal(storage_entitlement_get(f->storage, f->key, &up, &err), 0);
+        assert_int_equal(storage_revision_after_validation(&up, &got, 1), 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_entitlement, setup, teardown),
@@ -235,6 +286,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_release_by_proof, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_release_machine, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_validate, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
