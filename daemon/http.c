@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <systemd/sd-event.h>
 
 #include "build-info.h"
+#include "curl-api.h"
 #include "http.h"
 #include "log.h"
 #include "time-units.h"
@@ -31,6 +31,8 @@ struct HttpClient {
         char *proxy;
         char *ca_file;
         size_t response_max;
+        unsigned max_host_connections, max_total_connections;
+        const CurlApi *curl; /* and multi: set up by the first request (client_start()) */
         CURLM *multi;
         sd_event_source *timer;
         Request *requests;
@@ -40,6 +42,7 @@ struct HttpClient {
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 static void check_done(HttpClient *h);
+static int client_start(HttpClient *h);
 
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
         HttpClient *h = userdata;
@@ -50,7 +53,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, voi
         if (what == CURL_POLL_REMOVE) {
                 if (s) {
                         sd_event_source_disable_unref(s);
-                        curl_multi_assign(h->multi, fd, NULL);
+                        h->curl->multi_assign(h->multi, fd, NULL);
                 }
                 return 0;
         }
@@ -65,7 +68,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, voi
                 log_warning_errno(r, "Failed to watch an HTTP socket: %m");
                 return -1;
         }
-        curl_multi_assign(h->multi, fd, s);
+        h->curl->multi_assign(h->multi, fd, s);
         return 0;
 }
 
@@ -79,7 +82,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                 action |= CURL_CSELECT_OUT;
         if (revents & (EPOLLERR | EPOLLHUP))
                 action |= CURL_CSELECT_ERR;
-        curl_multi_socket_action(h->multi, fd, action, &running);
+        h->curl->multi_socket_action(h->multi, fd, action, &running);
         check_done(h);
         return 0;
 }
@@ -88,7 +91,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         HttpClient *h = userdata;
         int running;
 
-        curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        h->curl->multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         check_done(h);
         return 0;
 }
@@ -148,10 +151,11 @@ static void request_free(Request *rq) {
         if (rq->next)
                 rq->next->prev = rq->prev;
         if (rq->easy) {
-                curl_multi_remove_handle(rq->client->multi, rq->easy);
-                curl_easy_cleanup(rq->easy);
+                rq->client->curl->multi_remove_handle(rq->client->multi, rq->easy);
+                rq->client->curl->easy_cleanup(rq->easy);
         }
-        curl_slist_free_all(rq->headers);
+        if (rq->headers)
+                rq->client->curl->slist_free_all(rq->headers);
         free(rq->body_out);
         free(rq->buf);
         free(rq);
@@ -179,23 +183,23 @@ static void check_done(HttpClient *h) {
         CURLMsg *msg;
         int left;
 
-        while ((msg = curl_multi_info_read(h->multi, &left))) {
+        while ((msg = h->curl->multi_info_read(h->multi, &left))) {
                 Request *rq = NULL;
                 HttpResult res = {};
 
                 if (msg->msg != CURLMSG_DONE)
                         continue;
-                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &rq);
+                h->curl->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &rq);
                 if (msg->data.result == CURLE_OK) {
-                        curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &res.status);
-                        curl_easy_getinfo(rq->easy, CURLINFO_CONTENT_TYPE, &res.content_type);
+                        h->curl->easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &res.status);
+                        h->curl->easy_getinfo(rq->easy, CURLINFO_CONTENT_TYPE, &res.content_type);
                         res.body = rq->buf ?: "";
                         res.body_len = rq->len;
                 } else {
                         res.error = rq->too_big ? -EFBIG : errno_from_curl(msg->data.result);
                         res.message = rq->too_big ? "the answer is larger than any license server sends"
                                       : rq->errbuf[0] ? rq->errbuf
-                                                      : curl_easy_strerror(msg->data.result);
+                                                      : h->curl->easy_strerror(msg->data.result);
                 }
                 rq->done(&res, rq->userdata);
                 request_free(rq);
@@ -207,6 +211,7 @@ int http_post_json_within(HttpClient *h, const char *url, const char *body, uint
         uint64_t timeout_ms = (timeout_usec + 999) / 1000;
         Request *rq;
         CURLMcode mc;
+        int r;
 
         assert(h);
         assert(url);
@@ -215,6 +220,9 @@ int http_post_json_within(HttpClient *h, const char *url, const char *body, uint
 
         if (timeout_ms > (uint64_t) h->timeout * 1000)
                 timeout_ms = (uint64_t) h->timeout * 1000;
+        r = client_start(h);
+        if (r < 0)
+                return r;
 
         rq = calloc(1, sizeof(*rq));
         if (!rq)
@@ -223,40 +231,40 @@ int http_post_json_within(HttpClient *h, const char *url, const char *body, uint
         rq->done = done;
         rq->userdata = userdata;
         rq->body_out = strdup(body);
-        rq->easy = curl_easy_init();
-        rq->headers = curl_slist_append(NULL, "Content-Type: application/json");
+        rq->easy = h->curl->easy_init();
+        rq->headers = h->curl->slist_append(NULL, "Content-Type: application/json");
         if (rq->headers)
-                rq->headers = curl_slist_append(rq->headers, "Accept: application/json");
+                rq->headers = h->curl->slist_append(rq->headers, "Accept: application/json");
         /* No "Expect: 100-continue": it costs a round trip (or a second's
          * wait) on every request bigger than 1 KiB, which ours are. */
         if (rq->headers)
-                rq->headers = curl_slist_append(rq->headers, "Expect:");
+                rq->headers = h->curl->slist_append(rq->headers, "Expect:");
         if (!rq->body_out || !rq->easy || !rq->headers) {
                 request_free(rq);
                 return -ENOMEM;
         }
-        curl_easy_setopt(rq->easy, CURLOPT_URL, url);
-        curl_easy_setopt(rq->easy, CURLOPT_PRIVATE, rq);
-        curl_easy_setopt(rq->easy, CURLOPT_POSTFIELDS, rq->body_out);
-        curl_easy_setopt(rq->easy, CURLOPT_HTTPHEADER, rq->headers);
-        curl_easy_setopt(rq->easy, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(rq->easy, CURLOPT_WRITEDATA, rq);
-        curl_easy_setopt(rq->easy, CURLOPT_ERRORBUFFER, rq->errbuf);
-        curl_easy_setopt(rq->easy, CURLOPT_USERAGENT, "licensed/" PACKAGE_VERSION);
-        curl_easy_setopt(rq->easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(rq->easy, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
-        curl_easy_setopt(rq->easy, CURLOPT_CONNECTTIMEOUT_MS, (long) (timeout_ms < 10000 ? timeout_ms : 10000));
-        curl_easy_setopt(rq->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(rq->easy, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(rq->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(rq->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+        h->curl->easy_setopt(rq->easy, CURLOPT_URL, url);
+        h->curl->easy_setopt(rq->easy, CURLOPT_PRIVATE, rq);
+        h->curl->easy_setopt(rq->easy, CURLOPT_POSTFIELDS, rq->body_out);
+        h->curl->easy_setopt(rq->easy, CURLOPT_HTTPHEADER, rq->headers);
+        h->curl->easy_setopt(rq->easy, CURLOPT_WRITEFUNCTION, on_data);
+        h->curl->easy_setopt(rq->easy, CURLOPT_WRITEDATA, rq);
+        h->curl->easy_setopt(rq->easy, CURLOPT_ERRORBUFFER, rq->errbuf);
+        h->curl->easy_setopt(rq->easy, CURLOPT_USERAGENT, "licensed/" PACKAGE_VERSION);
+        h->curl->easy_setopt(rq->easy, CURLOPT_NOSIGNAL, 1L);
+        h->curl->easy_setopt(rq->easy, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+        h->curl->easy_setopt(rq->easy, CURLOPT_CONNECTTIMEOUT_MS, (long) (timeout_ms < 10000 ? timeout_ms : 10000));
+        h->curl->easy_setopt(rq->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+        h->curl->easy_setopt(rq->easy, CURLOPT_FOLLOWLOCATION, 0L);
+        h->curl->easy_setopt(rq->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+        h->curl->easy_setopt(rq->easy, CURLOPT_SSL_VERIFYHOST, 2L);
         /* Only the configured proxy: a daemon must not pick up whatever
          * environment it was started with. */
-        curl_easy_setopt(rq->easy, CURLOPT_PROXY, h->proxy ?: "");
+        h->curl->easy_setopt(rq->easy, CURLOPT_PROXY, h->proxy ?: "");
         if (h->ca_file)
-                curl_easy_setopt(rq->easy, CURLOPT_CAINFO, h->ca_file);
+                h->curl->easy_setopt(rq->easy, CURLOPT_CAINFO, h->ca_file);
 
-        mc = curl_multi_add_handle(h->multi, rq->easy);
+        mc = h->curl->multi_add_handle(h->multi, rq->easy);
         if (mc != CURLM_OK) {
                 request_free(rq);
                 return -EIO;
@@ -280,35 +288,52 @@ int http_client_new(sd_event *event, const HttpOptions *options, HttpClient **re
         assert(options);
         assert(ret);
 
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return -EIO;
         h = calloc(1, sizeof(*h));
-        if (!h) {
-                curl_global_cleanup();
+        if (!h)
                 return -ENOMEM;
-        }
         h->event = sd_event_ref(event);
         h->timeout = options->timeout;
         h->response_max = options->response_max ?: HTTP_RESPONSE_MAX;
         h->proxy = options->proxy ? strdup(options->proxy) : NULL;
         h->ca_file = options->ca_file ? strdup(options->ca_file) : NULL;
-        h->multi = curl_multi_init();
-        if (!h->multi || (options->proxy && !h->proxy) || (options->ca_file && !h->ca_file))
+        h->max_host_connections = options->max_host_connections ?: HTTP_MAX_HOST_CONNECTIONS;
+        h->max_total_connections = options->max_total_connections ?: HTTP_MAX_TOTAL_CONNECTIONS;
+        if ((options->proxy && !h->proxy) || (options->ca_file && !h->ca_file))
                 return -ENOMEM;
-        curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-        curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-        curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
-        curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+/* Loads libcurl and sets up the multi handle, on the first request (see
+ * curl-api.h for why not at start). */
+static int client_start(HttpClient *h) {
+        const CurlApi *curl;
+        const char *why;
+        int r;
+
+        if (h->multi)
+                return 0;
+        r = curl_api_get(&curl, &why);
+        if (r < 0) {
+                log_error("Cannot talk to licensing servers: %s", why);
+                return -ELIBACC;
+        }
+        if (curl->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+        h->curl = curl;
+        h->multi = curl->multi_init();
+        if (!h->multi)
+                return -ENOMEM;
+        curl->multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+        curl->multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+        curl->multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
+        curl->multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
         /* Capped per host and in all; the connection cache keeps as many
          * as may be open, so each is reused (keep-alive) instead of a new
          * TCP (and TLS) handshake per request. */
-        curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                          (long) (options->max_host_connections ?: HTTP_MAX_HOST_CONNECTIONS));
-        curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                          (long) (options->max_total_connections ?: HTTP_MAX_TOTAL_CONNECTIONS));
-        curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
-                          (long) (options->max_total_connections ?: HTTP_MAX_TOTAL_CONNECTIONS));
-        *ret = TAKE_PTR(h);
+        curl->multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) h->max_host_connections);
+        curl->multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) h->max_total_connections);
+        curl->multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long) h->max_total_connections);
         return 0;
 }
 
@@ -321,12 +346,13 @@ HttpClient *http_client_free(HttpClient *h) {
         while (h->requests)
                 request_free(h->requests);
         if (h->multi)
-                curl_multi_cleanup(h->multi);
+                h->curl->multi_cleanup(h->multi);
+        if (h->curl)
+                h->curl->global_cleanup(); /* balances client_start()'s global_init */
         sd_event_source_disable_unref(h->timer);
         sd_event_unref(h->event);
         free(h->proxy);
         free(h->ca_file);
         free(h);
-        curl_global_cleanup();
         return NULL;
 }

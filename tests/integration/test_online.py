@@ -11,7 +11,7 @@ import time
 import dbus
 import pytest
 
-from conftest import binary, write_product
+from conftest import BUILD, binary, write_product
 from fakeserver import FakeServer
 from harness import Bus, Client, Daemon, Polkit
 
@@ -90,6 +90,21 @@ def test_connection_refused(online):
     online.server.stop()
     name, msg = dbus_error(online.client.manager.Activate, PRODUCT, KEY, False)
     assert name == "org.licensed.License1.Error.ServerUnreachable" and "Could not reach" in msg
+
+
+def test_libcurl_is_loaded_at_the_first_request(online):
+    """licensed starts and answers without libcurl; the first request loads
+    it, and a libcurl.so.4 that is not libcurl is named, not crashed on."""
+    online.daemon.stop()
+    fake = os.path.join(BUILD, "tests", "integration", "fakecurl")
+    online.daemon = Daemon(online.bus, str(online.tmp / "state"), str(online.tmp / "products"),
+                           config=online.conf, extra_env={"LD_LIBRARY_PATH": fake})
+    maps = open(f"/proc/{online.daemon.proc.pid}/maps").read()
+    assert "libcurl" not in maps
+    assert online.client.check(PRODUCT, "reports") == (False, "not-installed")
+    name, msg = dbus_error(online.client.manager.Activate, PRODUCT, KEY, False)
+    assert "shared library" in msg
+    assert "libcurl.so.4 has no curl_global_init" in online.daemon.read_log()
 
 
 def test_wrong_signature_machine_or_nonce_is_refused(online, vendor, tmp_path):
