@@ -3,6 +3,7 @@
  * loading (and re-verifying) what the store holds. */
 
 #include <assert.h>
+#include <malloc.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 
@@ -15,6 +16,7 @@ void entry_free(Entry *e) {
                 return;
         free(e->object_path);
         free(e->feature_reasons);
+        license_state_done(&e->state);
         license_done(&e->license);
         free(e);
 }
@@ -119,6 +121,11 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         e->id = e->license.id;
         e->product = p;
         e->state = *st;
+        e->state.last_error = NULL;
+        if (st->last_error && !(e->state.last_error = strdup(st->last_error))) {
+                entry_free(e);
+                return -ENOMEM;
+        }
         /* Feature signals start afresh; the journal continues from what was
          * last announced, even across restarts and idle exits. */
         for (size_t i = 0; i < e->license.n_features; i++)
@@ -319,6 +326,10 @@ int context_load_licenses(Context *c) {
         verified_cache_done(&ls.valid);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s/licenses: %m", c->store.dir);
+        /* Reading and parsing left freed buffers between the entries that
+         * stay: give those pages back (glibc returns whole free pages
+         * inside the heap too, not only at its top). */
+        (void) malloc_trim(0);
         log_debug("%u license signature(s) checked, the rest known from verified.cache.", ls.verified);
         log_info("Loaded %u license(s)%s.", ls.loaded, ls.failed ? ", some could not be used (see above)" : "");
         return 0;

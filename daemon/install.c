@@ -186,7 +186,7 @@ static int install_receipt(Context *c, const char *text, Entry **ret, sd_bus_err
 
         st = e->state;
         st.validation_nonce[0] = 0;
-        st.last_error[0] = 0;
+        st.last_error = NULL; /* e->state's is freed once this state is stored */
         st.last_attempt = now;
         if (rc.status == RECEIPT_REVOKED)
                 st.revoked = true;
@@ -200,6 +200,7 @@ static int install_receipt(Context *c, const char *text, Entry **ret, sd_bus_err
         r = store_save_state(&c->store, e->id, &st);
         if (r < 0)
                 return storage_error(error, r, "store the validation result");
+        free(e->state.last_error);
         e->state = st;
         if (rc.status == RECEIPT_VALID)
                 event_emit(EVENT_VALIDATION_OK, LOG_INFO,

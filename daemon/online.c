@@ -336,6 +336,7 @@ static void one_done(ValidateOne *one, const char *outcome, const char *fmt, ...
  * attempt, and say where the grace period stands. */
 static void validation_failed(Context *c, ValidateOne *one, const char *why) {
         Entry *e = context_find_entry(c, one->id);
+        char error[LICENSE_STATE_ERROR_MAX + 1];
         LicenseState st;
         LocalState ls;
         Verdict v;
@@ -347,13 +348,17 @@ static void validation_failed(Context *c, ValidateOne *one, const char *why) {
         }
         st = e->state;
         st.last_attempt = context_now(c);
-        snprintf(st.last_error, sizeof(st.last_error), "%s", why);
-        utf8_make_printable(st.last_error); /* cut to size; the state file takes printable text only */
-        r = store_save_state(&c->store, e->id, &st);
-        if (r < 0)
+        snprintf(error, sizeof(error), "%s", why);
+        utf8_make_printable(error); /* cut to size; the state file takes printable text only */
+        st.last_error = strdup(error);
+        r = st.last_error ? store_save_state(&c->store, e->id, &st) : -ENOMEM;
+        if (r < 0) {
                 log_warning_errno(r, "Failed to record the failed validation of %s: %m", e->id);
-        else
+                free(st.last_error);
+        } else {
+                free(e->state.last_error);
                 e->state = st;
+        }
         entry_local_state(c, e, &ls);
         evaluate(&e->license, &ls, NULL, context_now(c), TIME_UNSET, &v);
         event_emit(EVENT_VALIDATION_FAILED, LOG_WARNING,

@@ -108,8 +108,7 @@ static const FieldSpec state_fields[_ST_MAX] = {
         [ST_REVOKED] = {"revoked", FIELD_BOOL, AT(revoked)},
         [ST_NONCE] = {"validation-nonce", FIELD_HEX, .flags = FIELD_INLINE, AT(validation_nonce),
                       .max = LICENSE_NONCE_HEX_LEN},
-        [ST_LAST_ERROR] = {"last-error", FIELD_TEXT, .flags = FIELD_INLINE, AT(last_error),
-                           .max = INLINE_MAX(last_error)},
+        [ST_LAST_ERROR] = {"last-error", FIELD_TEXT, AT(last_error), .max = LICENSE_STATE_ERROR_MAX},
         [ST_ANNOUNCED] = {"announced", FIELD_TEXT, .flags = FIELD_INLINE, AT(announced),
                           .max = INLINE_MAX(announced)},
         [ST_WARNED] = {"warned-days-left", FIELD_COUNT, AT(warned_days_left)},
@@ -137,14 +136,20 @@ static int state_format(const LicenseState *st, char **ret, size_t *ret_len) {
         return document_encode(&state_spec, st, include, ret, ret_len);
 }
 
+void license_state_done(LicenseState *st) {
+        free(st->last_error);
+        st->last_error = NULL;
+}
+
 static int state_parse(const char *text, size_t len, LicenseState *ret, CoreError *err) {
-        LicenseState st = {};
+        _cleanup_(license_state_done) LicenseState st = {};
         int r;
 
         r = document_decode(&state_spec, text, len, &st, NULL, NULL, err);
         if (r < 0)
                 return r;
         *ret = st;
+        st = (LicenseState) {};
         return 0;
 }
 
@@ -350,6 +355,7 @@ int store_load_licenses(Store *s, StoreLicenseFunc found, StoreDamagedFunc damag
                                                                                   : now_realtime();
                 }
                 found(id, text, len, &st, userdata);
+                license_state_done(&st);
         }
         closedir(d);
         return 0;

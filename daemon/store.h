@@ -30,10 +30,18 @@ typedef struct LicenseState {
         int64_t last_attempt;    /* last validation attempt, successful or not */
         bool revoked;
         char validation_nonce[LICENSE_NONCE_STRING_SIZE]; /* pending offline validation request, "" if none */
-        char last_error[256];      /* last validation failure, "" if none */
+        /* The last validation failure, NULL if none. Owned, and rarely set:
+         * kept inline it was a fifth of what an installed license cost.
+         * Copies of a LicenseState share it until one of them sets it
+         * anew (and frees the old one where it stops being used). */
+        char *last_error;
         char announced[24];        /* status last announced in the journal, "" for licensed */
         int64_t warned_days_left;  /* last grace warning's days left, 0 if none */
 } LicenseState;
+
+#define LICENSE_STATE_ERROR_MAX 255
+
+void license_state_done(LicenseState *st);
 
 typedef struct Store {
         char *dir;
@@ -45,7 +53,8 @@ void store_done(Store *s);
 /* Path of a file in the store, malloc'd. */
 char *store_path(const Store *s, const char *subdir, const char *name, const char *suffix);
 
-/* Calls found() for each committed license, with its armored text. Damaged
+/* Calls found() for each committed license, with its armored text and its
+ * state (which found() copies: it is freed after the call). Damaged
  * state files are quarantined (reported through damaged()) and replaced by
  * defaults; orphan state files are removed. */
 typedef void (*StoreLicenseFunc)(const char *id, const char *text, size_t len, const LicenseState *st,

@@ -27,7 +27,9 @@ static void on_found(const char *id, const char *text, size_t len, const License
         Loaded *l = userdata;
 
         assert_string_equal(id, "x1");
-        l->st = *st;
+        license_state_done(&l->st);
+        l->st = *st; /* the store frees its copy after the call */
+        l->st.last_error = st->last_error ? strdup(st->last_error) : NULL;
         l->n_found++;
 }
 
@@ -82,7 +84,7 @@ static void test_state_file(void **state) {
                 .last_attempt = T0 + 2 * SEC_PER_DAY,
                 .revoked = true,
                 .validation_nonce = NONCE,
-                .last_error = "the server said: no",
+                .last_error = (char *) "the server said: no",
                 .announced = "grace",
                 .warned_days_left = 3,
         };
@@ -110,6 +112,7 @@ static void test_state_file(void **state) {
         assert_true(l.st.revoked);
         assert_string_equal(l.st.validation_nonce, st.validation_nonce);
         assert_string_equal(l.st.last_error, st.last_error);
+        license_state_done(&l.st);
         assert_string_equal(l.st.announced, st.announced);
         assert_int_equal(l.st.warned_days_left, st.warned_days_left);
 
