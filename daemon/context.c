@@ -109,10 +109,6 @@ int context_new(const Options *o, Context **ret) {
         r = sd_event_default(&c->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate the event loop: %m");
-        r = context_connect_bus(c);
-        if (r < 0)
-                return r;
-
         r = http_client_new(c->event,
                             &(HttpOptions) {
                                     .timeout = c->config.http_timeout,
@@ -123,6 +119,13 @@ int context_new(const Options *o, Context **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the HTTP client: %m");
         r = context_load_licenses(c);
+        if (r < 0)
+                return r;
+        /* Connect only now: the bus daemon drops a connection that does not
+         * finish authenticating within its auth_timeout (30 s on the system
+         * bus), and a first start that checks 100,000 signatures takes
+         * longer than that on a slow machine. Nothing above needs the bus. */
+        r = context_connect_bus(c);
         if (r < 0)
                 return r;
         r = manager_dbus_register(c);
