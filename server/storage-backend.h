@@ -7,11 +7,14 @@
  * first member of its own struct. The helpers below are shared by the
  * backends, so an entitlement reads back the same from either. */
 
+#include "build-info.h"
 #include "storage.h"
 
 typedef struct StorageBackend {
         const char *name;
         int (*open)(const char *path, Storage **ret, CoreError *err);
+        /* optional: open with the options; without it open() is called */
+        int (*open_with)(const char *path, const StorageOptions *o, Storage **ret, CoreError *err);
         void (*close)(Storage *s);
         int (*ping)(Storage *s, CoreError *err);
         int (*entitlement_create)(Storage *s, const Entitlement *e, CoreError *err);
@@ -37,6 +40,9 @@ struct Storage {
 };
 
 extern const StorageBackend storage_backend_sqlite;
+#if HAVE_POSTGRES
+extern const StorageBackend storage_backend_postgres;
+#endif
 
 /* The columns features and properties hold JSON in the shape
  * license_to_json() gives them. */

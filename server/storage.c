@@ -5,7 +5,10 @@
  * as JSON. */
 
 #include <assert.h>
+#include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "license-json.h"
 #include "storage-backend.h"
@@ -42,15 +45,80 @@ void entitlement_array_free(Entitlement *e, size_t n) {
         free(e);
 }
 
-/* Which backend a database argument names. */
-static const StorageBackend *backend_for(const char *path) {
-        return &storage_backend_sqlite;
+bool storage_path_is_postgres(const char *path) {
+        return startswith(path, "postgresql://") || startswith(path, "postgres://");
+}
+
+/* Which backend a database argument names: a libpq URI PostgreSQL, anything
+ * else a SQLite file. NULL with a sentence if this build lacks it. */
+static const StorageBackend *backend_for(const char *path, CoreError *err) {
+        if (!storage_path_is_postgres(path))
+                return &storage_backend_sqlite;
+#if HAVE_POSTGRES
+        return &storage_backend_postgres;
+#else
+        core_error_set(err, EPROTONOSUPPORT,
+                       "this %s was built without PostgreSQL support; use a SQLite file for --db",
+                       program_invocation_short_name);
+        return NULL;
+#endif
+}
+
+int storage_open_with(const char *path, const StorageOptions *o, Storage **ret, CoreError *err) {
+        StorageOptions defaults = {STORAGE_POOL_DEFAULT, STORAGE_TIMEOUT_MS_DEFAULT};
+        const StorageBackend *b;
+
+        assert(path);
+        assert(ret);
+        b = backend_for(path, err);
+        if (!b)
+                return -EPROTONOSUPPORT;
+        if (o) {
+                defaults.pool_size = o->pool_size ?: defaults.pool_size;
+                defaults.timeout_ms = o->timeout_ms ?: defaults.timeout_ms;
+        }
+        return b->open_with ? b->open_with(path, &defaults, ret, err) : b->open(path, ret, err);
 }
 
 int storage_open(const char *path, Storage **ret, CoreError *err) {
-        assert(path);
-        assert(ret);
-        return backend_for(path)->open(path, ret, err);
+        return storage_open_with(path, NULL, ret, err);
+}
+
+bool storage_error_is_transient(int r) {
+        return r == -ECONNREFUSED || r == -ENOTCONN || r == -ETIMEDOUT || r == -EBUSY;
+}
+
+/* The password of a URI sits between the user's ':' and the '@' of its
+ * authority, or in a password= parameter. */
+char *storage_path_redact(const char *path) {
+        const char *auth, *end, *at, *colon, *q;
+        char *out;
+        size_t n;
+
+        if (!storage_path_is_postgres(path))
+                return strdup(path);
+        auth = strstr(path, "://") + 3;
+        end = auth + strcspn(auth, "/?");
+        at = memrchr(auth, '@', (size_t) (end - auth));
+        colon = at ? memchr(auth, ':', (size_t) (at - auth)) : NULL;
+        if (colon) {
+                if (asprintf(&out, "%.*s:***%s", (int) (colon - path), path, at) < 0)
+                        return NULL;
+        } else
+                out = strdup(path);
+        /* a password= parameter: cut the rest of the query off */
+        q = out ? strstr(out, "password=") : NULL;
+        if (q && (q[-1] == '?' || q[-1] == '&')) {
+                n = (size_t) (q - out) + strlen("password=");
+                out[n] = 0;
+                char *m = realloc(out, n + 4);
+                if (!m) {
+                        free(out);
+                        return NULL;
+                }
+                out = strcat(m, "***");
+        }
+        return out;
 }
 
 Storage *storage_close(Storage *s) {

@@ -100,7 +100,7 @@ def test_health_help_version(server):
     assert run([exe, "--version"]).stdout.startswith("licensed-server ")
     assert "--signing-key" in run([exe, "--help"]).stdout
     p = run([exe, "--signing-key", "x"], check=False)
-    assert p.returncode != 0 and "--db FILE is required" in p.stderr
+    assert p.returncode != 0 and "--db FILE|URI is required" in p.stderr
 
 
 def test_activate_end_to_end(server, entitlement, admin, vendor, vendor_keys):
@@ -541,7 +541,7 @@ def test_admin_verbs(admin, entitlement, db):
     p = admin("revoke", check=False)
     assert p.returncode != 0 and "--key KEY is required" in p.stderr
     p = run([binary("licensed-vendor"), "revoke", "--key", key], check=False)
-    assert p.returncode != 0 and "--db FILE is required" in p.stderr
+    assert p.returncode != 0 and "--db FILE|URI is required" in p.stderr
     p = admin("entitlement frobnicate", check=False)
     assert p.returncode != 0 and "unknown subcommand" in p.stderr
     assert admin("activations").stdout.startswith("LICENSE")
