@@ -1,0 +1,285 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Several licensed-server processes on one PostgreSQL database
+(server/storage-postgres.c): what must hold across instances is enforced by
+the database, and a database that goes away costs 503s, not data. A real
+PostgreSQL 15 (postgres.py), a fresh database per test; servers on port 0,
+stopped by PID; every wait bounded."""
+import concurrent.futures
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
+from licensed_server import LicensedServer  # noqa: E402
+from machine import PRODUCT, Device, dearmor, fields, new_machine_id, new_nonce, verify  # noqa: E402
+
+from conftest import binary, db_sql, run  # noqa: E402
+
+
+@pytest.fixture
+def servers(postgres_db, vendor_keys):
+    """Starts n instances on the test's database; stops them all after."""
+    started = []
+
+    def _start(n=2, extra=()):
+        new = [LicensedServer(postgres_db, vendor_keys[0], extra=extra) for _ in range(n)]
+        started.extend(new)
+        return new
+
+    try:
+        yield _start
+    finally:
+        for s in started:
+            if s.proc.poll() is None or s.proc.returncode == 0:
+                s.stop()
+
+
+def admin(db, verb, *args, check=True):
+    return run([binary("licensed-vendor"), *verb.split(), "--db", db, *args], check=check)
+
+
+def create_key(db, seats):
+    return admin(db, "entitlement create", "--product", PRODUCT, "--licensee", "ACME Corp", "--seats",
+                 str(seats)).stdout.strip()
+
+
+def activate(server, device, key):
+    return server.post("/v1/activate", {"request": device.sign("activation", key=key, nonce=new_nonce())})
+
+
+def validate(server, device, license_id, revision):
+    return server.post("/v1/validate", {"request": device.sign("validation", license_id=license_id,
+                                                               revision=str(revision), nonce=new_nonce())})
+
+
+def revision_of(license_text):
+    return int(fields(dearmor(license_text)[2])["revision"])
+
+
+def in_parallel(fn, items, workers=32):
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(fn, items, timeout=120))
+
+
+def test_seat_limit_holds_across_instances(postgres_db, servers):
+    """32 machines at once through three instances, 5 seats: the
+    entitlement's row lock lets exactly 5 in."""
+    instances = servers(3)
+    key = create_key(postgres_db, 5)
+    devices = [Device(machine_id=new_machine_id()) for _ in range(32)]
+    barrier = threading.Barrier(len(devices), timeout=30)
+
+    def go(i):
+        barrier.wait()
+        return activate(instances[i % 3], devices[i], key)
+
+    replies = in_parallel(go, range(len(devices)))
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [200] * 5 + [409] * 27, statuses
+    assert all(r.error[0] == "seat-limit" for r in replies if r.status == 409)
+    assert db_sql(postgres_db, f"SELECT count(*) FROM activation WHERE key = '{key}' AND released = 0") == [("5",)]
+    (e,) = json.loads(admin(postgres_db, "entitlement list", "--json").stdout)
+    assert e["active"] == 5
+
+
+def test_revoke_through_one_is_seen_by_the_other(postgres_db, servers, vendor_keys):
+    a, b = servers(2)
+    key = create_key(postgres_db, 2)
+    d = Device(machine_id=new_machine_id())
+    r = activate(a, d, key)
+    assert r.status == 200
+    lid = r.json["license_id"]
+    assert validate(b, d, lid, 1).json["status"] == "valid"
+    admin(postgres_db, "revoke", "--key", key)
+    r = validate(b, d, lid, 1)
+    assert r.status == 200 and r.json["status"] == "revoked"
+    with open(vendor_keys[1]) as f:
+        assert verify(r.json["receipt"], f.read(), "VALIDATION RECEIPT")["status"] == "revoked"
+    assert activate(a, Device(machine_id=new_machine_id()), key).error[0] == "revoked"
+
+
+def test_upgrades_and_validations_keep_revisions_monotonic(postgres_db, servers):
+    """Machines validate through two instances while the vendor upgrades
+    the key again and again: the revision each machine holds never goes
+    back, and ends at the last one."""
+    a, b = servers(2)
+    key = create_key(postgres_db, 4)
+    devices = [Device(machine_id=new_machine_id()) for _ in range(4)]
+    held = {}
+    for d in devices:
+        r = activate(a, d, key)
+        assert r.status == 200
+        held[d.machine_id] = (r.json["license_id"], revision_of(r.json["license"]))
+    upgrades = 8
+    stop = threading.Event()
+    errors = []
+
+    def machine_loop(i):
+        d = devices[i]
+        lid, rev = held[d.machine_id]
+        seen = [rev]
+        for n in range(200):
+            if stop.is_set() and n > 0 and seen[-1] == upgrades + 1:
+                break
+            r = validate((a, b)[(i + n) % 2], d, lid, seen[-1])
+            if r.status != 200 or r.json["status"] != "valid":
+                errors.append((r.status, r.body))
+                break
+            if "license" in r.json:
+                seen.append(revision_of(r.json["license"]))
+        return seen
+
+    with concurrent.futures.ThreadPoolExecutor(len(devices)) as pool:
+        futures = [pool.submit(machine_loop, i) for i in range(len(devices))]
+        for n in range(upgrades):
+            admin(postgres_db, "upgrade", "--key", key, "--property", f"round={n}")
+        stop.set()
+        histories = [f.result(timeout=120) for f in futures]
+    assert not errors, errors
+    for seen in histories:
+        assert seen == sorted(seen) and len(seen) == len(set(seen)), seen
+        assert seen[-1] == upgrades + 1, seen
+    rows = db_sql(postgres_db, f"SELECT revision FROM activation WHERE key = '{key}'")
+    assert rows == [(str(upgrades + 1),)] * len(devices)
+
+
+def test_kill_one_instance_mid_load(postgres_db, servers):
+    """kill -9 of one instance while activations pour in through both: every
+    answered activation is stored once, nothing is stored twice, and what
+    the killed one left unanswered can be done again through the other."""
+    a, b = servers(2)
+    key = create_key(postgres_db, 1000)
+    devices = [Device(machine_id=new_machine_id()) for _ in range(240)]
+    answered, failed = {}, []
+    lock = threading.Lock()
+    killed = threading.Event()
+
+    def go(i):
+        # once 40 are in, in the thick of it: kill -9 the first instance
+        with lock:
+            if len(answered) >= 40 and not killed.is_set():
+                os.kill(a.proc.pid, signal.SIGKILL)
+                killed.set()
+        try:
+            r = activate((a, b)[i % 2], devices[i], key)
+        except OSError:
+            failed.append(i)  # the killed instance's connections
+            return
+        if r.status == 200:
+            answered[devices[i].machine_id] = r.json["license_id"]
+
+    in_parallel(go, range(len(devices)), workers=16)
+    assert killed.is_set() and a.proc.wait(10) == -signal.SIGKILL
+    assert failed and len(answered) + len(failed) == len(devices)
+
+    rows = db_sql(postgres_db, f"SELECT machine_id, license_id FROM activation WHERE key = '{key}'")
+    stored = dict(rows)
+    assert len(stored) == len(rows), "a machine stored twice"
+    for machine_id, lid in answered.items():
+        assert stored.get(machine_id) == lid
+    # The rest again, through the survivor: each machine once, in the end all.
+    for d in devices:
+        if d.machine_id not in answered:
+            assert activate(b, d, key).status == 200
+    rows = db_sql(postgres_db, f"SELECT count(*), count(DISTINCT machine_id) FROM activation WHERE key = '{key}'")
+    assert rows == [(str(len(devices)), str(len(devices)))]
+    a.log.close()
+
+
+def test_database_down_is_503_then_recovery(postgres_server, postgres_db, servers):
+    """PostgreSQL stops under load: the server answers 503 "unavailable"
+    with Retry-After, writes nothing half-done, and once PostgreSQL is back
+    the same process answers again with every committed row in place."""
+    (s,) = servers(1, extra=("--db-timeout", "2000"))
+    key = create_key(postgres_db, 1000)
+    before = [Device(machine_id=new_machine_id()) for _ in range(10)]
+    assert all(activate(s, d, key).status == 200 for d in before)
+
+    results = []
+    going = threading.Event()
+
+    def load():
+        while not going.is_set():
+            d = Device(machine_id=new_machine_id())
+            r = activate(s, d, key)
+            results.append((d.machine_id, r))
+
+    loaders = [threading.Thread(target=load) for _ in range(4)]
+    try:
+        for t in loaders:
+            t.start()
+        time.sleep(0.3)
+        postgres_server.stop()
+        deadline = time.monotonic() + 20
+        down = []
+        while len(down) < 5 and time.monotonic() < deadline:
+            down = [r for _, r in results if r.status == 503]
+            time.sleep(0.1)
+        going.set()
+        for t in loaders:
+            t.join(30)
+    finally:
+        going.set()
+        if postgres_server.proc is None:
+            postgres_server.start()
+
+    unavailable = [r for _, r in results if r.status == 503]
+    assert unavailable, [r.status for _, r in results]
+    for r in unavailable:
+        assert r.error[0] == "unavailable" and "database is unavailable" in r.error[1]
+        assert int(r.headers["Retry-After"]) > 0
+    assert all(r.status in (200, 503) for _, r in results), {r.status for _, r in results}
+    assert "store the activation" in s.read_log()
+
+    # The same process, PostgreSQL back: answers, and nothing was lost.
+    ok = [activate(s, Device(machine_id=new_machine_id()), key) for _ in range(3)]
+    assert [r.status for r in ok] == [200] * 3, [r.body for r in ok]
+    stored = {m for (m,) in db_sql(postgres_db, f"SELECT machine_id FROM activation WHERE key = '{key}'")}
+    assert {d.machine_id for d in before} <= stored
+    assert {m for m, r in results if r.status == 200} <= stored
+    # A 503 after a COMMIT the database did but could not confirm is
+    # possible; a seat taken twice or half a row is not.
+    assert db_sql(postgres_db, f"SELECT count(*) = count(DISTINCT machine_id) FROM activation") == [("t",)]
+    assert s.request("GET", "/v1/health").status == 200
+
+
+def test_instances_starting_at_once_migrate_once(postgres_db, vendor_keys):
+    """Three instances start at once on an empty database: the advisory
+    lock lets one create the schema, the others find it made."""
+    started, errors = [], []
+
+    def start():
+        try:
+            started.append(LicensedServer(postgres_db, vendor_keys[0]))
+        except Exception as e:  # noqa: BLE001 - asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        assert len(started) == 3 and all(s.alive() for s in started)
+        assert db_sql(postgres_db, "SELECT version FROM schema_version ORDER BY version") == [("1",)]
+    finally:
+        for s in started:
+            s.stop()
+
+
+def test_bad_uri_and_unreachable_database(tmp_path, vendor_keys):
+    exe = binary("licensed-server")
+    p = run([exe, "--db", "postgresql://u:secret@[::1", "--signing-key", vendor_keys[0]], check=False)
+    assert p.returncode != 0 and "bad PostgreSQL URI" in p.stderr and "secret" not in p.stderr
+    sock = tmp_path / "nothing"
+    sock.mkdir()
+    p = run([exe, "--db", f"postgresql:///x?host={sock}", "--signing-key", vendor_keys[0], "--db-timeout", "1000"],
+            check=False)
+    assert p.returncode != 0 and "cannot connect to PostgreSQL" in p.stderr
+    p = admin(f"postgres:///x?host={sock}", "entitlement list", check=False)
+    assert p.returncode != 0 and "cannot connect to PostgreSQL" in p.stderr
