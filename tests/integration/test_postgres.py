@@ -7,6 +7,7 @@ stopped by PID; every wait bounded."""
 import concurrent.futures
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -286,3 +287,13 @@ def test_bad_uri_and_unreachable_database(tmp_path, vendor_keys):
     assert p.returncode != 0 and "cannot connect to PostgreSQL" in p.stderr
     p = admin(f"postgres:///x?host={sock}", "entitlement list", check=False)
     assert p.returncode != 0 and "cannot connect to PostgreSQL" in p.stderr
+
+
+def test_storage_unit_tests_on_postgres(postgres_db):
+    """tests/unit/test-storage.c, every case again on PostgreSQL."""
+    exe = os.path.join(os.path.dirname(os.path.dirname(binary("licensed-server"))), "tests", "unit",
+                       "test-storage")
+    p = run([exe], env=dict(os.environ, LICENSED_TEST_POSTGRES=postgres_db), check=False)
+    assert p.returncode == 0, p.stdout + p.stderr
+    # one group on SQLite, one on PostgreSQL
+    assert len(re.findall(r"\[  PASSED  \] [1-9]\d* test", p.stdout + p.stderr)) == 2, p.stdout + p.stderr
