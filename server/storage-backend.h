@@ -49,6 +49,22 @@ extern const StorageBackend storage_backend_postgres;
 int storage_features_to_json(const License *l, char **ret_features, char **ret_properties);
 int storage_features_from_json(License *l, const char *features, const char *properties, CoreError *err);
 
+/* Completes an entitlement read from a row: checks that it has a product,
+ * licensee and type, and adds the features and properties from their
+ * columns' JSON. -EBADMSG with a sentence naming the key if the row is
+ * bad. */
+int storage_entitlement_check(Entitlement *e, const char *features, const char *properties, CoreError *err);
+
+/* The seat logic's checks, the same on every backend. Of an activation
+ * claim c on the entitlement e as read in its transaction, has_seat
+ * saying whether the machine holds a seat of it already: STORAGE_OK, or
+ * the answer STORAGE_WRONG_PRODUCT, STORAGE_REVOKED or STORAGE_NO_SEAT. */
+int storage_activation_checks(const ActivationClaim *c, const Entitlement *e, bool has_seat, CoreError *err);
+/* Of a validation claim c on activation a of e: STORAGE_OK, or the answer
+ * STORAGE_WRONG_MACHINE or STORAGE_WRONG_PRODUCT. */
+int storage_validation_checks(const ValidationClaim *c, const Activation *a, const Entitlement *e,
+                              CoreError *err);
+
 /* For a StorageResult that is an answer, not a failure: the sentence goes
  * to err, the result is returned. */
 #define STORAGE_ANSWER(err, result, ...) ((void) core_error_set((err), 0, __VA_ARGS__), (int) (result))

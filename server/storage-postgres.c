@@ -404,6 +404,33 @@ static void tx_abort(Tx *t) {
         (void) tx_end(t, -ECANCELED, false, NULL);
 }
 
+/* Lists the rows sql (with no parameter, types "", or one text parameter
+ * arg, types "t") selects, in one transaction, as an array of size-byte
+ * elements. */
+static int list_rows(PgStorage *s, const char *sql, const char *types, const char *arg, size_t size,
+                     FromRow from_row, void (*free_array)(void *list, size_t n), void **ret, size_t *ret_n,
+                     CoreError *err) {
+        _cleanup_result_ PGresult *res = NULL;
+        _cleanup_(tx_abort) Tx t = {};
+        void *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = tx_begin(s, &t, err);
+        if (r >= 0)
+                r = query(&t, &res, err, sql, types, arg);
+        r = tx_end(&t, r, true, err);
+        if (r >= 0)
+                r = collect_rows(res, size, from_row, &list, &n, err);
+        if (r < 0) {
+                free_array(list, n);
+                return r;
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
 /* Opening and migration ------------------------------------------------------ */
 
 static int migrate(PgStorage *s, CoreError *err) {
@@ -553,13 +580,9 @@ static int entitlement_from_row(const PGresult *res, int row, void *ret, CoreErr
         e.created = column_int(res, row, 15);
         e.updated = column_int(res, row, 16);
         e.active = (uint32_t) column_int(res, row, 17);
-        if (l->type < 0)
-                return core_error_set(err, EBADMSG, "database: entitlement %s has a bad type", key);
-        r = storage_features_from_json(l, PQgetvalue(res, row, 7), PQgetvalue(res, row, 8), err);
-        if (r < 0) {
-                core_error_prefix(err, "database: entitlement %s: ", key);
+        r = storage_entitlement_check(&e, PQgetvalue(res, row, 7), PQgetvalue(res, row, 8), err);
+        if (r < 0)
                 return r;
-        }
         *(Entitlement *) ret = e;
         e = (Entitlement) ENTITLEMENT_INIT;
         return 0;
@@ -615,27 +638,15 @@ static int pg_entitlement_create(Storage *storage, const Entitlement *e, CoreErr
         return r < 0 ? r : 0;
 }
 
-static int pg_entitlement_list(Storage *storage, Entitlement **ret, size_t *ret_n, CoreError *err) {
-        _cleanup_result_ PGresult *res = NULL;
-        _cleanup_(tx_abort) Tx t = {};
-        void *list = NULL;
-        size_t n = 0;
-        int r;
+static void entitlement_array_freep(void *list, size_t n) {
+        entitlement_array_free(list, n);
+}
 
-        r = tx_begin(pg_storage(storage), &t, err);
-        if (r >= 0)
-                r = query(&t, &res, err,
-                          "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e ORDER BY e.created, e.key", "");
-        r = tx_end(&t, r, true, err);
-        if (r >= 0)
-                r = collect_rows(res, sizeof(Entitlement), entitlement_from_row, &list, &n, err);
-        if (r < 0) {
-                entitlement_array_free(list, n);
-                return r;
-        }
-        *ret = list;
-        *ret_n = n;
-        return 0;
+static int pg_entitlement_list(Storage *storage, Entitlement **ret, size_t *ret_n, CoreError *err) {
+        return list_rows(pg_storage(storage),
+                         "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e ORDER BY e.created, e.key", "", NULL,
+                         sizeof(Entitlement), entitlement_from_row, entitlement_array_freep, (void **) ret,
+                         ret_n, err);
 }
 
 /* 0 if the key exists, -ENOENT with a sentence if not. */
@@ -750,30 +761,17 @@ static int pg_activation_get(Storage *storage, const char *license_id, Activatio
         return tx_end(&t, r, true, err);
 }
 
+static void activation_array_freep(void *list, size_t n) {
+        activation_array_free(list, n);
+}
+
 static int pg_activation_list(Storage *storage, const char *key, Activation **ret, size_t *ret_n,
                               CoreError *err) {
-        _cleanup_result_ PGresult *res = NULL;
-        _cleanup_(tx_abort) Tx t = {};
-        void *list = NULL;
-        size_t n = 0;
-        int r;
-
-        r = tx_begin(pg_storage(storage), &t, err);
-        if (r >= 0)
-                r = query(&t, &res, err,
-                          "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE $1::text IS NULL OR key = $1 "
-                          "ORDER BY activated, id",
-                          "t", key);
-        r = tx_end(&t, r, true, err);
-        if (r >= 0)
-                r = collect_rows(res, sizeof(Activation), activation_from_row, &list, &n, err);
-        if (r < 0) {
-                activation_array_free(list, n);
-                return r;
-        }
-        *ret = list;
-        *ret_n = n;
-        return 0;
+        return list_rows(pg_storage(storage),
+                         "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE $1::text IS NULL OR key = $1 "
+                         "ORDER BY activated, id",
+                         "t", key, sizeof(Activation), activation_from_row, activation_array_freep, (void **) ret,
+                         ret_n, err);
 }
 
 /* The seat logic, inside the transaction pg_activate() opened: STORAGE_OK
@@ -795,12 +793,6 @@ static int activate_locked(Tx *t, const ActivationClaim *c, Entitlement *e, Core
         r = entitlement_read(t, c->key, e, err);
         if (r != STORAGE_OK)
                 return r;
-        if (!streq(e->license.product, c->product))
-                return ANSWER(err, STORAGE_WRONG_PRODUCT, "the license key is for %s, not for %s",
-                              e->license.product, c->product);
-        if (e->revoked)
-                return ANSWER(err, STORAGE_REVOKED, "the license key has been revoked by the vendor");
-
         /* The same machine is the same machine id and device key. */
         r = query(t, &res, err,
                   "SELECT id, released FROM activation WHERE key = $1 AND machine_id = $2 AND device_key = $3",
@@ -811,11 +803,9 @@ static int activate_locked(Tx *t, const ActivationClaim *c, Entitlement *e, Core
                 id = column_int(res, 0, 0);
                 has_seat = column_int(res, 0, 1) == TIME_UNSET;
         }
-        if (!has_seat && e->active >= e->seats)
-                return ANSWER(err, STORAGE_NO_SEAT,
-                              "seat limit reached: %" PRIu32 " of %" PRIu32 " machines are active; "
-                              "deactivate one or ask the vendor",
-                              e->active, e->seats);
+        r = storage_activation_checks(c, e, has_seat, err);
+        if (r != STORAGE_OK)
+                return r;
         if (id > 0)
                 r = EXEC(t, err,
                          "UPDATE activation SET hostname = $1, nonce = $2, revision = $3, last_seen = $4, "
@@ -866,19 +856,6 @@ static int pg_activate(Storage *storage, const ActivationClaim *c, Entitlement *
         return STORAGE_OK;
 }
 
-/* The checks of a validation, before anything is written: STORAGE_OK or
- * the answer. */
-static int validation_checks(const ValidationClaim *c, const Activation *a, const Entitlement *e,
-                             CoreError *err) {
-        if (!streq(a->machine_id, c->machine_id) || !streq(a->device_key, c->device_key))
-                return ANSWER(err, STORAGE_WRONG_MACHINE, "the license %s is bound to another machine",
-                              a->license_id);
-        if (!streq(e->license.product, c->product))
-                return ANSWER(err, STORAGE_WRONG_PRODUCT, "the license %s is for %s, not for %s",
-                              a->license_id, e->license.product, c->product);
-        return STORAGE_OK;
-}
-
 static int pg_validate(Storage *storage, const ValidationClaim *c, Activation *ret_a, Entitlement *ret_e,
                        CoreError *err) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
@@ -900,7 +877,7 @@ static int pg_validate(Storage *storage, const ValidationClaim *c, Activation *r
                         r = -ENOENT;
         }
         if (r == STORAGE_OK)
-                r = validation_checks(c, &a, &e, err);
+                r = storage_validation_checks(c, &a, &e, err);
         if (r != STORAGE_OK) /* an answer or a failure: nothing written */
                 return tx_end(&t, r, false, err);
         r = EXEC(&t, err, "UPDATE activation SET revision = $1, last_seen = $2 WHERE id = $3", "iii",

@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -190,6 +191,46 @@ int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, 
 int storage_release_machine(Storage *s, const char *key, const char *machine_id, int64_t now,
                             unsigned *ret_n, CoreError *err) {
         return s->backend->release_machine(s, key, machine_id, now, ret_n, err);
+}
+
+int storage_entitlement_check(Entitlement *e, const char *features, const char *properties, CoreError *err) {
+        License *l = &e->license;
+        int r;
+
+        if (!l->product || !l->licensee || l->type < 0)
+                return core_error_set(err, EBADMSG,
+                                      "database: entitlement %s has a bad product, licensee or type", e->key);
+        r = storage_features_from_json(l, features, properties, err);
+        if (r < 0)
+                core_error_prefix(err, "database: entitlement %s: ", e->key);
+        return r;
+}
+
+/* The seat logic's checks ------------------------------------------------------- */
+
+int storage_activation_checks(const ActivationClaim *c, const Entitlement *e, bool has_seat, CoreError *err) {
+        if (!streq(e->license.product, c->product))
+                return STORAGE_ANSWER(err, STORAGE_WRONG_PRODUCT, "the license key is for %s, not for %s",
+                                      e->license.product, c->product);
+        if (e->revoked)
+                return STORAGE_ANSWER(err, STORAGE_REVOKED, "the license key has been revoked by the vendor");
+        if (!has_seat && e->active >= e->seats)
+                return STORAGE_ANSWER(err, STORAGE_NO_SEAT,
+                                      "seat limit reached: %" PRIu32 " of %" PRIu32 " machines are active; "
+                                      "deactivate one or ask the vendor",
+                                      e->active, e->seats);
+        return STORAGE_OK;
+}
+
+int storage_validation_checks(const ValidationClaim *c, const Activation *a, const Entitlement *e,
+                              CoreError *err) {
+        if (!streq(a->machine_id, c->machine_id) || !streq(a->device_key, c->device_key))
+                return STORAGE_ANSWER(err, STORAGE_WRONG_MACHINE, "the license %s is bound to another machine",
+                                      a->license_id);
+        if (!streq(e->license.product, c->product))
+                return STORAGE_ANSWER(err, STORAGE_WRONG_PRODUCT, "the license %s is for %s, not for %s",
+                                      a->license_id, e->license.product, c->product);
+        return STORAGE_OK;
 }
 
 /* Features and properties as JSON -------------------------------------------- */
