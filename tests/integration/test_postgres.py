@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import threading
 import time
 
@@ -297,3 +298,66 @@ def test_storage_unit_tests_on_postgres(postgres_db):
     assert p.returncode == 0, p.stdout + p.stderr
     # one group on SQLite, one on PostgreSQL
     assert len(re.findall(r"\[  PASSED  \] [1-9]\d* test", p.stdout + p.stderr)) == 2, p.stdout + p.stderr
+
+
+def hold_row_lock(db, key, seconds):
+    """A psql session that locks the entitlement's row for `seconds`, as a
+    slow transaction of another instance would; returns once it holds it."""
+    p = subprocess.Popen(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p.stdin.write(f"BEGIN; SELECT 1 FROM entitlement WHERE key = '{key}' FOR UPDATE;\n"
+                  f"\\echo locked\nSELECT pg_sleep({seconds}); COMMIT;\n")
+    p.stdin.close()
+    lines = []
+    while not lines or lines[-1] not in ("locked", ""):  # "": psql ended (failed)
+        lines.append(p.stdout.readline().strip())
+    assert lines[-2:] == ["1", "locked"], lines
+    return p
+
+
+def test_statement_timeout_is_503(postgres_db, servers):
+    """A statement that waits past --db-timeout (here on a row lock a slow
+    transaction holds) is cancelled by PostgreSQL: 503 with Retry-After,
+    nothing written; once the lock is gone the same request works."""
+    (s,) = servers(1, extra=("--db-timeout", "500"))
+    key = create_key(postgres_db, 5)
+    d = Device(machine_id=new_machine_id())
+    holder = hold_row_lock(postgres_db, key, 3)
+    try:
+        started = time.monotonic()
+        r = activate(s, d, key)
+        took = time.monotonic() - started
+    finally:
+        holder.wait(30)
+    assert r.status == 503 and r.error[0] == "unavailable" and r.headers["Retry-After"] == "5", r.body
+    assert took < 2.5, took
+    assert "statement timeout" in s.read_log()
+    assert db_sql(postgres_db, "SELECT count(*) FROM activation") == [("0",)]
+    assert activate(s, d, key).status == 200
+
+
+def test_pool_is_bounded(postgres_db, servers):
+    """--db-pool 2 with 8 worker threads under load: never more than two
+    connections to the database, and every request answered."""
+    (s,) = servers(1, extra=("--db-pool", "2", "--threads", "8"))
+    key = create_key(postgres_db, 1000)
+    counts = []
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            counts.append(int(db_sql(postgres_db, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                                  "current_database() AND pid <> pg_backend_pid() "
+                                                  "AND backend_type = 'client backend'")[0][0]))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        replies = in_parallel(lambda i: activate(s, Device(machine_id=new_machine_id()), key), range(80),
+                              workers=16)
+    finally:
+        done.set()
+        watcher.join(30)
+    assert [r.status for r in replies] == [200] * 80
+    assert counts and max(counts) <= 2 and max(counts) >= 1, counts
