@@ -334,10 +334,12 @@ static int slot_take(PgStorage *s, PgSlot **ret, CoreError *err) {
         return 0;
 }
 
-/* Gives the slot back; a connection that broke is dropped here, so the
- * next user makes a new one. */
+/* Gives the slot back; a connection that broke, or that is still inside a
+ * transaction (a ROLLBACK that failed), is dropped here, so the next user
+ * makes a new one. */
 static void slot_give(PgStorage *s, PgSlot *slot) {
-        if (slot->conn && PQstatus(slot->conn) != CONNECTION_OK) {
+        if (slot->conn &&
+            (PQstatus(slot->conn) != CONNECTION_OK || PQtransactionStatus(slot->conn) != PQTRANS_IDLE)) {
                 PQfinish(slot->conn);
                 slot->conn = NULL;
         }

@@ -361,3 +361,19 @@ def test_pool_is_bounded(postgres_db, servers):
         watcher.join(30)
     assert [r.status for r in replies] == [200] * 80
     assert counts and max(counts) <= 2 and max(counts) >= 1, counts
+
+
+def test_password_stays_out_of_the_log(postgres_server, vendor_keys):
+    """The URI's password (ignored here: trust authentication) is masked in
+    the server's log line."""
+    name = postgres_server.create_database()
+    for uri, shown in [
+        (f"postgresql://postgres:s3cret@/{name}?host={postgres_server.dir}", "postgresql://postgres:***@/"),
+        (f"postgres:///{name}?host={postgres_server.dir}&user=postgres&password=s3cret", "&password=***"),
+    ]:
+        s = LicensedServer(uri, vendor_keys[0])
+        try:
+            log = s.read_log()
+        finally:
+            s.stop()
+        assert shown in log and "s3cret" not in log, log
