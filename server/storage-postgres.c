@@ -787,7 +787,7 @@ static int activate_locked(Tx *t, const ActivationClaim *c, Entitlement *e, Core
 
         /* The entitlement's row lock serializes every activation of the key
          * across all instances: whoever holds it counts the seats and takes
-         * one. Read COMMITTED: the count below, a statement of its own after
+         * one. READ COMMITTED: the count below, a statement of its own after
          * the lock, sees every activation committed before. */
         r = EXEC(t, err, "SELECT 1 FROM entitlement WHERE key = $1 FOR UPDATE", "t", c->key);
         if (r < 0)
