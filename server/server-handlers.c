@@ -37,6 +37,7 @@ int reply_error(Reply *r, unsigned status, const char *code, const char *fmt, ..
         json_object_object_add(root, "error", e);
         reply_done(r);
         r->status = status;
+        r->retry_after = 0;
         r->body = root;
         snprintf(r->note, sizeof(r->note), "%s: %s", code, message);
         return 0;
@@ -48,9 +49,22 @@ static void reply_ok(Reply *r, json_object *body) {
         r->body = body;
 }
 
+/* Seconds a client is asked to wait when the database is unreachable:
+ * about a restart of PostgreSQL, or a busy SQLite file. */
+#define RETRY_AFTER_SEC 5
+
 static int reply_internal(Reply *r, const char *what, int error, const CoreError *err) {
         /* The details are for the vendor's log, not for the client. */
         server_log("%s: %s", what, core_error_message(err, error));
+        /* The database could not be reached, nothing was written: the same
+         * request will do later (docs/protocol.md, "Errors"). */
+        if (storage_error_is_transient(error)) {
+                reply_error(r, 503, "unavailable",
+                            "the server could not %s: its database is unavailable; try again in %u seconds",
+                            what, RETRY_AFTER_SEC);
+                r->retry_after = RETRY_AFTER_SEC;
+                return 0;
+        }
         return reply_error(r, 500, "internal", "the server could not %s; try again later", what);
 }
 

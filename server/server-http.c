@@ -95,7 +95,8 @@ static int parse_body(const Request *rq, json_object **ret, Reply *reply) {
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status, const char *content_type,
-                                     const char *text, const char *csp, const char *allow) {
+                                     const char *text, const char *csp, const char *allow,
+                                     unsigned retry_after) {
         struct MHD_Response *resp;
         enum MHD_Result ret;
 
@@ -112,6 +113,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status, 
         }
         if (allow)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        if (retry_after > 0) {
+                char seconds[16];
+                snprintf(seconds, sizeof(seconds), "%u", retry_after);
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+        }
         ret = MHD_queue_response(c, status, resp);
         MHD_destroy_response(resp);
         return ret;
@@ -141,7 +147,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, const char *method, 
         return send_response(c, reply->status, "application/json",
                              json_object_to_json_string_ext(
                                      reply->body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-                             NULL, allow);
+                             NULL, allow, reply->retry_after);
 }
 
 /* The request is complete: answer it. */
@@ -161,7 +167,7 @@ static enum MHD_Result dispatch(Server *s, struct MHD_Connection *c, Request *rq
 
                 peer_name(c, peer, sizeof(peer));
                 server_log("%s %s %s: 200 the offline page", peer, method, url);
-                return send_response(c, 200, "text/html; charset=utf-8", s->page.html, s->page.csp, NULL);
+                return send_response(c, 200, "text/html; charset=utf-8", s->page.html, s->page.csp, NULL, 0);
         }
         if (streq(rq->route->method, "POST") && parse_body(rq, &body, &reply) < 0)
                 return reply.status ? send_reply(c, method, url, &reply) : MHD_NO;

@@ -18,9 +18,11 @@
 #define DEFAULT_LISTEN "127.0.0.1:7070"
 #define DEFAULT_THREADS 4
 #define DEFAULT_TIMEOUT_SEC 10
+#define DB_POOL_MAX 256
+#define DB_TIMEOUT_MS_MAX 600000
 
 static const char *const help_text =
-        "licensed-server --db FILE --signing-key FILE [OPTIONS]\n"
+        "licensed-server --db FILE|URI --signing-key FILE [OPTIONS]\n"
         "\n"
         "Answers machines that activate, validate and deactivate licenses online,\n"
         "and serves the offline activation page. Entitlements are created with\n"
@@ -28,7 +30,11 @@ static const char *const help_text =
         "\n"
         "  --listen ADDRESS:PORT  Where to listen (default " DEFAULT_LISTEN "); IPv6 as\n"
         "                         [::1]:7070; port 0 picks a free port\n"
-        "  --db FILE              The SQLite database (created if missing)\n"
+        "  --db FILE|URI          The database: a SQLite file (created if missing) or\n"
+        "                         a PostgreSQL URI postgresql://[USER@]HOST[:PORT]/DB\n"
+        "  --db-pool N            PostgreSQL connections at most (default 8)\n"
+        "  --db-timeout MS        Bound on each PostgreSQL statement and connect,\n"
+        "                         in milliseconds (default 5000)\n"
         "  --signing-key FILE     The private key the products trust (from keygen)\n"
         "  --tls-cert FILE        Serve HTTPS with this PEM certificate chain...\n"
         "  --tls-key FILE         ...and this PEM private key (mode 0600)\n"
@@ -47,6 +53,7 @@ typedef struct Options {
         const char *tls_key;
         unsigned threads;
         unsigned timeout_sec;
+        StorageOptions storage;
 } Options;
 
 static int parse_uint(const char *opt, const char *v, unsigned min, unsigned max, unsigned *ret) {
@@ -71,7 +78,9 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_TLS_CERT,
                 ARG_TLS_KEY,
                 ARG_THREADS,
-                ARG_TIMEOUT
+                ARG_TIMEOUT,
+                ARG_DB_POOL,
+                ARG_DB_TIMEOUT,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -83,6 +92,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 {"tls-key", required_argument, NULL, ARG_TLS_KEY},
                 {"threads", required_argument, NULL, ARG_THREADS},
                 {"timeout", required_argument, NULL, ARG_TIMEOUT},
+                {"db-pool", required_argument, NULL, ARG_DB_POOL},
+                {"db-timeout", required_argument, NULL, ARG_DB_TIMEOUT},
                 {},
         };
         int c, r;
@@ -120,13 +131,23 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         if (r < 0)
                                 return r;
                         break;
+                case ARG_DB_POOL:
+                        r = parse_uint("--db-pool", optarg, 1, DB_POOL_MAX, &o->storage.pool_size);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_DB_TIMEOUT:
+                        r = parse_uint("--db-timeout", optarg, 1, DB_TIMEOUT_MS_MAX, &o->storage.timeout_ms);
+                        if (r < 0)
+                                return r;
+                        break;
                 default:
                         return -EINVAL;
                 }
         if (optind < argc)
                 return report_error(-EINVAL, "unexpected argument '%s'", argv[optind]);
         if (!o->db)
-                return report_error(-EINVAL, "--db FILE is required (the database licensed-vendor manages)");
+                return report_error(-EINVAL, "--db FILE|URI is required (the database licensed-vendor manages)");
         if (!o->signing_key)
                 return report_error(-EINVAL, "--signing-key FILE is required (the key the products trust)");
         return 1;
@@ -153,6 +174,7 @@ static void wait_for_signal(const sigset_t *mask) {
 
 static int run(const Options *o) {
         _cleanup_(server_done) Server s = {.threads = o->threads, .timeout_sec = o->timeout_sec};
+        _cleanup_free_ char *db_name = NULL;
         char url[128], key_id[KEY_ID_STRING_SIZE];
         CoreError err = {};
         sigset_t mask;
@@ -170,7 +192,7 @@ static int run(const Options *o) {
         r = server_tls_load(&s, o->tls_cert, o->tls_key, &err);
         if (r < 0)
                 return report_error(r, "%s", core_error_message(&err, r));
-        r = storage_open(o->db, &s.storage, &err);
+        r = storage_open_with(o->db, &o->storage, &s.storage, &err);
         if (r < 0)
                 return report_error(r, "%s", core_error_message(&err, r));
         r = server_page_init(&s.page);
@@ -189,7 +211,9 @@ static int run(const Options *o) {
         if (r < 0)
                 return report_error(r, "%s: %s", o->listen, core_error_message(&err, r));
         server_http_url(&s, url, sizeof(url));
-        server_log("listening on %s (database %s, signing key %s)", url, o->db, key_id);
+        /* The URI's password stays out of the log. */
+        db_name = storage_path_redact(o->db);
+        server_log("listening on %s (database %s, signing key %s)", url, db_name ?: "?", key_id);
         sd_notifyf(false, "READY=1\nSTATUS=Listening on %s", url);
 
         wait_for_signal(&mask);

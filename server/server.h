@@ -49,7 +49,8 @@ void server_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 typedef struct Reply {
         unsigned status;
         json_object *body;
-        char note[768]; /* what happened, for the log line */
+        unsigned retry_after; /* seconds, for a Retry-After header; 0: none */
+        char note[768];       /* what happened, for the log line */
 } Reply;
 
 void reply_done(Reply *r);

@@ -7,11 +7,14 @@
  * first member of its own struct. The helpers below are shared by the
  * backends, so an entitlement reads back the same from either. */
 
+#include "build-info.h"
 #include "storage.h"
 
 typedef struct StorageBackend {
         const char *name;
         int (*open)(const char *path, Storage **ret, CoreError *err);
+        /* optional: open with the options; without it open() is called */
+        int (*open_with)(const char *path, const StorageOptions *o, Storage **ret, CoreError *err);
         void (*close)(Storage *s);
         int (*ping)(Storage *s, CoreError *err);
         int (*entitlement_create)(Storage *s, const Entitlement *e, CoreError *err);
@@ -37,11 +40,30 @@ struct Storage {
 };
 
 extern const StorageBackend storage_backend_sqlite;
+#if HAVE_POSTGRES
+extern const StorageBackend storage_backend_postgres;
+#endif
 
 /* The columns features and properties hold JSON in the shape
  * license_to_json() gives them. */
 int storage_features_to_json(const License *l, char **ret_features, char **ret_properties);
 int storage_features_from_json(License *l, const char *features, const char *properties, CoreError *err);
+
+/* Completes an entitlement read from a row: checks that it has a product,
+ * licensee and type, and adds the features and properties from their
+ * columns' JSON. -EBADMSG with a sentence naming the key if the row is
+ * bad. */
+int storage_entitlement_check(Entitlement *e, const char *features, const char *properties, CoreError *err);
+
+/* The seat logic's checks, the same on every backend. Of an activation
+ * claim c on the entitlement e as read in its transaction, has_seat
+ * saying whether the machine holds a seat of it already: STORAGE_OK, or
+ * the answer STORAGE_WRONG_PRODUCT, STORAGE_REVOKED or STORAGE_NO_SEAT. */
+int storage_activation_checks(const ActivationClaim *c, const Entitlement *e, bool has_seat, CoreError *err);
+/* Of a validation claim c on activation a of e: STORAGE_OK, or the answer
+ * STORAGE_WRONG_MACHINE or STORAGE_WRONG_PRODUCT. */
+int storage_validation_checks(const ValidationClaim *c, const Activation *a, const Entitlement *e,
+                              CoreError *err);
 
 /* For a StorageResult that is an answer, not a failure: the sentence goes
  * to err, the result is returned. */

@@ -5,7 +5,11 @@
  * as JSON. */
 
 #include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "license-json.h"
 #include "storage-backend.h"
@@ -42,15 +46,80 @@ void entitlement_array_free(Entitlement *e, size_t n) {
         free(e);
 }
 
-/* Which backend a database argument names. */
-static const StorageBackend *backend_for(const char *path) {
-        return &storage_backend_sqlite;
+bool storage_path_is_postgres(const char *path) {
+        return startswith(path, "postgresql://") || startswith(path, "postgres://");
+}
+
+/* Which backend a database argument names: a libpq URI PostgreSQL, anything
+ * else a SQLite file. NULL with a sentence if this build lacks it. */
+static const StorageBackend *backend_for(const char *path, CoreError *err) {
+        if (!storage_path_is_postgres(path))
+                return &storage_backend_sqlite;
+#if HAVE_POSTGRES
+        return &storage_backend_postgres;
+#else
+        core_error_set(err, EPROTONOSUPPORT,
+                       "this %s was built without PostgreSQL support; use a SQLite file for --db",
+                       program_invocation_short_name);
+        return NULL;
+#endif
+}
+
+int storage_open_with(const char *path, const StorageOptions *o, Storage **ret, CoreError *err) {
+        StorageOptions defaults = {STORAGE_POOL_DEFAULT, STORAGE_TIMEOUT_MS_DEFAULT};
+        const StorageBackend *b;
+
+        assert(path);
+        assert(ret);
+        b = backend_for(path, err);
+        if (!b)
+                return -EPROTONOSUPPORT;
+        if (o) {
+                defaults.pool_size = o->pool_size ?: defaults.pool_size;
+                defaults.timeout_ms = o->timeout_ms ?: defaults.timeout_ms;
+        }
+        return b->open_with ? b->open_with(path, &defaults, ret, err) : b->open(path, ret, err);
 }
 
 int storage_open(const char *path, Storage **ret, CoreError *err) {
-        assert(path);
-        assert(ret);
-        return backend_for(path)->open(path, ret, err);
+        return storage_open_with(path, NULL, ret, err);
+}
+
+bool storage_error_is_transient(int r) {
+        return r == -ECONNREFUSED || r == -ENOTCONN || r == -ETIMEDOUT || r == -EBUSY;
+}
+
+/* The password of a URI sits between the user's ':' and the '@' of its
+ * authority, or in a password= parameter. */
+char *storage_path_redact(const char *path) {
+        const char *auth, *end, *at, *colon, *q;
+        char *out;
+        size_t n;
+
+        if (!storage_path_is_postgres(path))
+                return strdup(path);
+        auth = strstr(path, "://") + 3;
+        end = auth + strcspn(auth, "/?");
+        at = memrchr(auth, '@', (size_t) (end - auth));
+        colon = at ? memchr(auth, ':', (size_t) (at - auth)) : NULL;
+        if (colon) {
+                if (asprintf(&out, "%.*s:***%s", (int) (colon - path), path, at) < 0)
+                        return NULL;
+        } else
+                out = strdup(path);
+        /* a password= parameter: cut the rest of the query off */
+        q = out ? strstr(out, "password=") : NULL;
+        if (q && (q[-1] == '?' || q[-1] == '&')) {
+                n = (size_t) (q - out) + strlen("password=");
+                out[n] = 0;
+                char *m = realloc(out, n + 4);
+                if (!m) {
+                        free(out);
+                        return NULL;
+                }
+                out = strcat(m, "***");
+        }
+        return out;
 }
 
 Storage *storage_close(Storage *s) {
@@ -122,6 +191,46 @@ int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, 
 int storage_release_machine(Storage *s, const char *key, const char *machine_id, int64_t now,
                             unsigned *ret_n, CoreError *err) {
         return s->backend->release_machine(s, key, machine_id, now, ret_n, err);
+}
+
+int storage_entitlement_check(Entitlement *e, const char *features, const char *properties, CoreError *err) {
+        License *l = &e->license;
+        int r;
+
+        if (!l->product || !l->licensee || l->type < 0)
+                return core_error_set(err, EBADMSG,
+                                      "database: entitlement %s has a bad product, licensee or type", e->key);
+        r = storage_features_from_json(l, features, properties, err);
+        if (r < 0)
+                core_error_prefix(err, "database: entitlement %s: ", e->key);
+        return r;
+}
+
+/* The seat logic's checks ------------------------------------------------------- */
+
+int storage_activation_checks(const ActivationClaim *c, const Entitlement *e, bool has_seat, CoreError *err) {
+        if (!streq(e->license.product, c->product))
+                return STORAGE_ANSWER(err, STORAGE_WRONG_PRODUCT, "the license key is for %s, not for %s",
+                                      e->license.product, c->product);
+        if (e->revoked)
+                return STORAGE_ANSWER(err, STORAGE_REVOKED, "the license key has been revoked by the vendor");
+        if (!has_seat && e->active >= e->seats)
+                return STORAGE_ANSWER(err, STORAGE_NO_SEAT,
+                                      "seat limit reached: %" PRIu32 " of %" PRIu32 " machines are active; "
+                                      "deactivate one or ask the vendor",
+                                      e->active, e->seats);
+        return STORAGE_OK;
+}
+
+int storage_validation_checks(const ValidationClaim *c, const Activation *a, const Entitlement *e,
+                              CoreError *err) {
+        if (!streq(a->machine_id, c->machine_id) || !streq(a->device_key, c->device_key))
+                return STORAGE_ANSWER(err, STORAGE_WRONG_MACHINE, "the license %s is bound to another machine",
+                                      a->license_id);
+        if (!streq(e->license.product, c->product))
+                return STORAGE_ANSWER(err, STORAGE_WRONG_PRODUCT, "the license %s is for %s, not for %s",
+                                      a->license_id, e->license.product, c->product);
+        return STORAGE_OK;
 }
 
 /* Features and properties as JSON -------------------------------------------- */

@@ -4,11 +4,17 @@
 /* The activation server's database: entitlements (what a license key
  * allows) and activations (which machines hold a seat of it). One
  * interface (storage.c), implemented by a backend (storage-backend.h):
- * SQLite in storage-sqlite.c. Every function is one transaction, so
- * several server processes and licensed-vendor may share one database.
- * See docs/protocol.md, "Storage".
+ * SQLite in storage-sqlite.c (a file path), PostgreSQL in
+ * storage-postgres.c (a postgresql:// or postgres:// URI). Every function
+ * is one transaction, so several server processes and licensed-vendor may
+ * share one database. See docs/protocol.md, "Storage".
  *
- * Functions return negative errno when they cannot answer; the ones whose
+ * Functions return negative errno when they cannot answer. Four of them
+ * say the database cannot be reached for now, and that nothing of the call
+ * was written (storage_error_is_transient()): -ECONNREFUSED (cannot
+ * connect), -ENOTCONN (the connection broke mid-way), -ETIMEDOUT (a
+ * statement ran into the timeout) and -EBUSY (locked or every connection
+ * busy for too long). The ones whose
  * failure is the caller's input or the database state also fill in a
  * CoreError sentence. The "no"s of the seat logic that the server passes on
  * to machines are not failures: those functions return a StorageResult
@@ -85,6 +91,31 @@ void entitlement_array_free(Entitlement *e, size_t n);
  * other processes. -EPROTONOSUPPORT if the database was made by a newer
  * version. */
 int storage_open(const char *path, Storage **ret, CoreError *err);
+
+/* What a server process tunes; 0 is the default. PostgreSQL: at most
+ * pool_size connections (STORAGE_POOL_DEFAULT), each statement and each
+ * connect bounded by timeout_ms (STORAGE_TIMEOUT_MS_DEFAULT). SQLite has
+ * one connection and its busy timeout, and ignores both. */
+typedef struct StorageOptions {
+        unsigned pool_size;
+        unsigned timeout_ms;
+} StorageOptions;
+
+#define STORAGE_POOL_DEFAULT 8
+#define STORAGE_TIMEOUT_MS_DEFAULT 5000
+
+int storage_open_with(const char *path, const StorageOptions *o, Storage **ret, CoreError *err);
+
+/* Whether path names a PostgreSQL database (a libpq URI). */
+bool storage_path_is_postgres(const char *path);
+
+/* path as it may be logged: a URI's password replaced by "***". */
+char *storage_path_redact(const char *path);
+
+/* Whether r (negative errno from a storage function) means the database
+ * cannot be reached for now: a retry later may succeed, nothing was
+ * written. */
+bool storage_error_is_transient(int r);
 Storage *storage_close(Storage *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Storage *, storage_close);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* licensed-vendor entitlement / activations / revoke / upgrade / release:
- * the vendor administers licensed-server through its database file
- * (--db), which SQLite lets both use at once (storage.h). The license
+ * the vendor administers licensed-server through its database
+ * (--db: a SQLite file or a PostgreSQL URI), which both may use at once
+ * (storage.h). The license
  * fields take the syntax of 'issue' (vendor_license_apply_option). */
 
 #include <assert.h>
@@ -19,14 +20,15 @@
 #include "vendor.h"
 
 static const char *const entitlement_help =
-        "licensed-vendor entitlement create --db FILE --product ID --licensee TEXT [--seats N] [FIELDS]\n"
-        "licensed-vendor [--json] entitlement list --db FILE\n"
+        "licensed-vendor entitlement create --db FILE|URI --product ID --licensee TEXT [--seats N] [FIELDS]\n"
+        "licensed-vendor [--json] entitlement list --db FILE|URI\n"
         "\n"
         "create makes a license key for licensed-server to activate and prints it.\n"
         "A machine that activates with it gets a license with these fields, bound\n"
         "to it; at most --seats machines at once (default 1).\n"
         "\n"
-        "  --db FILE                  The server's database (created if missing)\n"
+        "  --db FILE|URI              The server's database: a SQLite file (created if\n"
+        "                             missing) or a postgresql:// URI\n"
         "  --seats N                  Machines at once, 1-1000000 (default 1)\n"
         "  --license-key KEY          Use this key instead of a new random one\n"
         "  --product ID --licensee TEXT --type TYPE --not-before TIME --not-after TIME\n"
@@ -35,7 +37,7 @@ static const char *const entitlement_help =
         "                             As for 'licensed-vendor issue --help'\n";
 
 static const char *const upgrade_help =
-        "licensed-vendor upgrade --db FILE --key KEY [CHANGES]\n"
+        "licensed-vendor upgrade --db FILE|URI --key KEY [CHANGES]\n"
         "\n"
         "Changes what a license key grants and makes a new revision. Every machine\n"
         "that holds the key receives the new license at its next validation.\n"
@@ -61,7 +63,7 @@ enum {
 #define SEATS_MAX 1000000
 #define EXTRA_OPTIONS_MAX 16
 
-/* Every verb here: --db FILE, --json, --help, maybe --key KEY, and its own
+/* Every verb here: --db FILE|URI, --json, --help, maybe --key KEY, and its own
  * options, which go to on_option in command-line order. */
 typedef struct AdminVerb {
         const char *name; /* for messages: "entitlement create" */
@@ -151,7 +153,8 @@ static int admin_parse(int argc, char *argv[], AdminVerb *v, VendorOptions *o) {
         if (optind < argc)
                 return report_error(-EINVAL, "%s: unexpected argument '%s'", v->name, argv[optind]);
         if (!v->db)
-                return report_error(-EINVAL, "%s: --db FILE is required (the licensed-server database)",
+                return report_error(-EINVAL,
+                                    "%s: --db FILE|URI is required (the licensed-server database)",
                                     v->name);
         if (!typed && v->key_arg == KEY_REQUIRED)
                 return report_error(-EINVAL, "%s: --key KEY is required", v->name);
@@ -446,7 +449,7 @@ int verb_activations(int argc, char *argv[], void *userdata) {
         VendorOptions *o = userdata;
         _cleanup_(admin_done) AdminVerb v = {
                 .name = "activations",
-                .help = "licensed-vendor [--json] activations --db FILE [--key KEY]\n\n"
+                .help = "licensed-vendor [--json] activations --db FILE|URI [--key KEY]\n\n"
                         "Lists the machines that activated a key (or any key), released ones included.\n",
                 .key_arg = KEY_OPTIONAL,
         };
@@ -477,7 +480,7 @@ int verb_activations(int argc, char *argv[], void *userdata) {
 int verb_revoke(int argc, char *argv[], void *userdata) {
         _cleanup_(admin_done) AdminVerb v = {
                 .name = "revoke",
-                .help = "licensed-vendor revoke --db FILE --key KEY\n\n"
+                .help = "licensed-vendor revoke --db FILE|URI --key KEY\n\n"
                         "Revokes a license key: no new activations, and every machine that holds it\n"
                         "hears 'revoked' at its next validation.\n",
                 .key_arg = KEY_REQUIRED,
@@ -622,7 +625,7 @@ int verb_release(int argc, char *argv[], void *userdata) {
         const char *machine_id = NULL;
         _cleanup_(admin_done) AdminVerb v = {
                 .name = "release",
-                .help = "licensed-vendor release --db FILE --key KEY --machine-id MACHINE\n\n"
+                .help = "licensed-vendor release --db FILE|URI --key KEY --machine-id MACHINE\n\n"
                         "Frees the seat a machine holds (a lost or broken machine), so another\n"
                         "can activate. If the machine comes back, it hears 'revoked' at its next\n"
                         "validation. MACHINE is the id 'licensed-vendor activations' shows.\n",

@@ -8,7 +8,7 @@ packages=(
         # build
         gcc make meson ninja-build pkg-config go-md2man
         libsystemd-dev libssl-dev libconfig-dev libjson-c-dev
-        libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev libqrencode-dev libpam0g-dev
+        libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev libpq-dev libqrencode-dev libpam0g-dev
         # where the bus and bash-completion read their files (their pkg-config files)
         libdbus-1-dev bash-completion
         # the Debian packages (tools/build-debs.sh) and their check
@@ -18,6 +18,7 @@ packages=(
         # tests
         libcmocka-dev python3 python3-pytest python3-cryptography python3-dbus python3-dbusmock python3-gi
         chromium python3-websocket
+        postgresql-15 # the PostgreSQL backend's tests start a private server (tests/integration/postgres.py)
         libpam-wrapper pamtester faketime valgrind
         clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes are only a Recommends of clang
         # system tier

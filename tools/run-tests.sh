@@ -60,7 +60,7 @@ pytest_tier() { # NAME BUILDDIR SUITE (a directory under tests/)
 want() { [[ " $TIERS " == *" $1 "* ]]; }
 
 if want unit || want integration; then
-        if build build-ci -Dwerror=true -Dbuildtype=debugoptimized; then
+        if build build-ci -Dwerror=true -Dbuildtype=debugoptimized -Dpostgres=enabled; then
                 want unit && unit_tier unit build-ci
                 want integration && pytest_tier integration build-ci integration
         else
@@ -91,7 +91,8 @@ fi
 if want asan-unit || want asan-integration; then
         export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
         export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-        if build build-asan -Dwerror=true -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false; then
+        if build build-asan -Dwerror=true -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+                -Dpostgres=enabled; then
                 want asan-unit && unit_tier asan-unit build-asan
                 want asan-integration && pytest_tier asan-integration build-asan integration
         else

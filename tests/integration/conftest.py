@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Shared fixtures: where the build is, and running its programs."""
 import os
+import sqlite3
 import subprocess
 
 import pytest
@@ -79,3 +80,50 @@ def stack(tmp_path, vendor_keys):
         if polkit:
             polkit.stop()
         bus.stop()
+
+
+# The server's database, on either backend ---------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One private PostgreSQL for the test session (postgres.py). In CI it
+    must start: a failure there is a failure, not a skip."""
+    from postgres import Postgres, available
+
+    why = available()
+    if why is None:
+        try:
+            pg = Postgres()
+        except Exception as e:  # noqa: BLE001 - reported below
+            why = f"PostgreSQL did not start: {e}"
+    if why is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    try:
+        yield pg
+    finally:
+        pg.cleanup()
+
+
+@pytest.fixture
+def postgres_db(postgres_server):
+    """The URI of a new empty PostgreSQL database for one test."""
+    return postgres_server.uri(postgres_server.create_database())
+
+
+def is_postgres(db):
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def db_sql(db, statement):
+    """Runs one SQL statement on a --db value of either backend; returns the
+    rows as tuples of strings."""
+    if is_postgres(db):
+        p = run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", statement])
+        return [tuple(line.split("\t")) for line in p.stdout.splitlines() if line]
+    with sqlite3.connect(db) as c:
+        rows = [tuple("" if v is None else str(v) for v in row) for row in c.execute(statement).fetchall()]
+    c.close()
+    return rows

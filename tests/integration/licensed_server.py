@@ -35,9 +35,12 @@ class Response:
 
 
 class LicensedServer:
-    def __init__(self, db, signing_key, listen="127.0.0.1:0", extra=(), cafile=None, timeout=30):
+    def __init__(self, db, signing_key, listen="127.0.0.1:0", extra=(), cafile=None, timeout=30, log_path=None):
         self.db = db
-        self.log_path = db + ".server.log"
+        if log_path is None and db.startswith(("postgresql://", "postgres://")):
+            # beside the signing key: the test's own directory
+            log_path = os.path.join(os.path.dirname(signing_key), f"server-{os.urandom(4).hex()}.log")
+        self.log_path = log_path or db + ".server.log"
         self.log = open(self.log_path, "a")
         args = [binary("licensed-server"), "--db", db, "--signing-key", signing_key, "--listen", listen, *extra]
         wrapper = os.environ.get("LICENSED_DAEMON_WRAPPER")  # e.g. valgrind

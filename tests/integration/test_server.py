@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """licensed-server on loopback (docs/protocol.md) and its administration
-through licensed-vendor against the same database file.
+through licensed-vendor against the same database: every test that touches
+the database runs on both backends, a SQLite file and a PostgreSQL database
+(the db fixture), with the same assertions; the ones about HTTP alone run
+on SQLite.
 
 Machines are played by Python (machine.py): their requests are the signed
 documents of docs/offline.md. Every server is started on port 0 and stopped
@@ -9,7 +12,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import threading
 import time
@@ -20,14 +22,21 @@ pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
 from licensed_server import LicensedServer  # noqa: E402
 from machine import PRODUCT, Device, new_machine_id, new_nonce, tamper, verify  # noqa: E402
 
-from conftest import binary, run  # noqa: E402
+from conftest import binary, db_sql, is_postgres, run  # noqa: E402
 
 LICENSEE = "ACME Corp"
 
 
-@pytest.fixture
-def db(tmp_path):
-    return str(tmp_path / "server.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request, tmp_path):
+    """The --db value: a SQLite file, or the URI of a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "server.db")
+    return request.getfixturevalue("postgres_db")
+
+
+# For the tests of HTTP alone: the backend does not matter.
+sqlite_only = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
@@ -100,7 +109,7 @@ def test_health_help_version(server):
     assert run([exe, "--version"]).stdout.startswith("licensed-server ")
     assert "--signing-key" in run([exe, "--help"]).stdout
     p = run([exe, "--signing-key", "x"], check=False)
-    assert p.returncode != 0 and "--db FILE is required" in p.stderr
+    assert p.returncode != 0 and "--db FILE|URI is required" in p.stderr
 
 
 def test_activate_end_to_end(server, entitlement, admin, vendor, vendor_keys):
@@ -169,13 +178,12 @@ def test_concurrent_activations_respect_the_seats(server, entitlement, admin):
 
 
 def test_two_servers_share_one_database(server, db, vendor_keys, entitlement, admin):
-    """The database is SQLite in WAL mode with its schema version recorded,
-    so several server processes (and licensed-vendor) can use one file:
-    the seat limit holds across them."""
-    with sqlite3.connect(db) as c:
-        assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert c.execute("SELECT max(version) FROM schema_version").fetchone()[0] >= 1
-    c.close()
+    """The database is SQLite in WAL mode, or PostgreSQL, with its schema
+    version recorded, so several server processes (and licensed-vendor) can
+    use one database: the seat limit holds across them."""
+    if not is_postgres(db):
+        assert db_sql(db, "PRAGMA journal_mode") == [("wal",)]
+    assert int(db_sql(db, "SELECT max(version) FROM schema_version")[0][0]) >= 1
     second = LicensedServer(db, vendor_keys[0])
     try:
         key = entitlement("--seats", "3")
@@ -369,6 +377,7 @@ GARBAGE = [
 ]
 
 
+@sqlite_only
 @pytest.mark.parametrize("method,path,body,ctype,status,code,message", GARBAGE,
                          ids=[f"{g[4]}-{i}" for i, g in enumerate(GARBAGE)])
 def test_garbage_gets_a_clear_json_error(server, method, path, body, ctype, status, code, message):
@@ -382,6 +391,7 @@ def test_garbage_gets_a_clear_json_error(server, method, path, body, ctype, stat
     assert server.alive()
 
 
+@sqlite_only
 def test_charset_utf8_is_accepted(server):
     r = server.request("POST", "/v1/activate", b'{"request": "x"}', content_type="Application/JSON; charset=UTF-8")
     assert r.status == 400 and r.error[0] == "invalid-request"
@@ -408,6 +418,7 @@ def raw(server, data, timeout=10):
             out += chunk
 
 
+@sqlite_only
 def test_chunked_oversized_and_raw_garbage(server):
     # Chunked, so no Content-Length tells the server in advance.
     chunk = b"a" * 4096
@@ -427,6 +438,7 @@ def test_chunked_oversized_and_raw_garbage(server):
         assert server.alive()
 
 
+@sqlite_only
 def test_slow_client_is_timed_out(db, vendor_keys):
     s = LicensedServer(db, vendor_keys[0], extra=("--timeout", "1"))
     try:
@@ -447,6 +459,7 @@ def test_slow_client_is_timed_out(db, vendor_keys):
 # Deployment --------------------------------------------------------------------
 
 
+@sqlite_only
 def test_https(tmp_path, db, vendor_keys):
     """The server serves HTTPS itself with a certificate the test makes."""
     import ssl
@@ -477,6 +490,7 @@ def test_https(tmp_path, db, vendor_keys):
         s.stop()
 
 
+@sqlite_only
 def test_ipv6_listen(db, vendor_keys):
     if not socket.has_ipv6:
         pytest.skip("no IPv6")
@@ -492,6 +506,7 @@ def test_ipv6_listen(db, vendor_keys):
         s.stop()
 
 
+@sqlite_only
 def test_bad_options(db, vendor_keys):
     exe = binary("licensed-server")
     for args, message in [
@@ -501,6 +516,8 @@ def test_bad_options(db, vendor_keys):
         (["--listen", "[::1:7070"], "expected [IPV6]:PORT"),
         (["--tls-cert", "/nonexistent"], "--tls-cert and --tls-key come together"),
         (["--threads", "0"], "--threads: '0' is not a number from 1 to 64"),
+        (["--db-pool", "0"], "--db-pool: '0' is not a number from 1 to 256"),
+        (["--db-timeout", "1s"], "--db-timeout: '1s' is not a number from 1 to 600000"),
     ]:
         p = run([exe, "--db", db, "--signing-key", vendor_keys[0], *args], check=False)
         assert p.returncode != 0 and message in p.stderr, p.stderr
@@ -541,21 +558,20 @@ def test_admin_verbs(admin, entitlement, db):
     p = admin("revoke", check=False)
     assert p.returncode != 0 and "--key KEY is required" in p.stderr
     p = run([binary("licensed-vendor"), "revoke", "--key", key], check=False)
-    assert p.returncode != 0 and "--db FILE is required" in p.stderr
+    assert p.returncode != 0 and "--db FILE|URI is required" in p.stderr
     p = admin("entitlement frobnicate", check=False)
     assert p.returncode != 0 and "unknown subcommand" in p.stderr
     assert admin("activations").stdout.startswith("LICENSE")
     assert json.loads(admin("activations", "--json").stdout) == []
 
     # The database is private: it holds every license key in clear.
-    assert os.stat(db).st_mode & 0o077 == 0
+    if not is_postgres(db):
+        assert os.stat(db).st_mode & 0o077 == 0
 
 
 def test_newer_database_is_refused(admin, entitlement, db):
     entitlement()
-    with sqlite3.connect(db) as c:
-        c.execute("INSERT INTO schema_version (version) VALUES (99)")
-    c.close()
+    db_sql(db, "INSERT INTO schema_version (version) VALUES (99)")
     p = admin("entitlement list", check=False)
     assert p.returncode != 0 and "schema version 99" in p.stderr and "update licensed" in p.stderr
 
@@ -660,6 +676,7 @@ document.getElementById("submit").click(); true""")
     return json.loads(browser.eval(PAGE_STATE))
 
 
+@sqlite_only
 def test_offline_page_in_chromium(server, entitlement, vendor, vendor_keys, tmp_path):
     key = entitlement("--feature", "reports")
     d = machine()

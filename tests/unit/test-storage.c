@@ -1,15 +1,43 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The server's database (server/storage-sqlite.c) on an in-memory SQLite
+/* The server's database (server/storage.h) on an in-memory SQLite
  * database: entitlements, the seat logic and its answers (StorageResult),
- * revocation, release by proof (once) and by the vendor. */
+ * revocation, release by proof (once) and by the vendor. With
+ * LICENSED_TEST_POSTGRES=URI (a database it may empty) the same tests run
+ * again on PostgreSQL (server/storage-postgres.c), each on an empty
+ * schema. */
+#include "build-info.h"
 #include "test-util.h"
 #include "license-key.h"
 #include "storage.h"
+
+#if HAVE_POSTGRES
+#include <libpq-fe.h>
+#endif
 
 #define PRODUCT "com.example.app"
 #define MACHINE_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define MACHINE_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define MACHINE_C "cccccccccccccccccccccccccccccccc"
+
+/* The database the tests run on: STORAGE_IN_MEMORY or a PostgreSQL URI. */
+static const char *database = STORAGE_IN_MEMORY;
+
+/* A PostgreSQL database as storage_open() finds a new one: empty. */
+static void empty_database(void) {
+#if HAVE_POSTGRES
+        PGconn *c;
+        PGresult *res;
+
+        if (!storage_path_is_postgres(database))
+                return;
+        c = PQconnectdb(database);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        res = PQexec(c, "SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+        assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+        PQfinish(c);
+#endif
+}
 
 typedef struct Fixture {
         Storage *storage;
@@ -23,7 +51,8 @@ static int setup(void **state) {
         CoreError err = {};
 
         assert_non_null(f);
-        assert_int_equal(storage_open(STORAGE_IN_MEMORY, &f->storage, &err), 0);
+        empty_database();
+        assert_int_equal(storage_open(database, &f->storage, &err), 0);
         assert_int_equal(license_key_generate(f->key), 0);
         memcpy(e.key, f->key, sizeof(e.key));
         e.license.product = strdup(PRODUCT);
@@ -69,6 +98,7 @@ static void test_entitlement(void **state) {
         Fixture *f = *state;
         CoreError err = {};
 
+        assert_int_equal(storage_ping(f->storage, &err), 0);
         assert_int_equal(storage_entitlement_get(f->storage, f->key, &e, &err), 0);
         assert_string_equal(e.key, f->key);
         assert_string_equal(e.license.product, PRODUCT);
@@ -288,5 +318,13 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_validate, setup, teardown),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        const char *pg = getenv("LICENSED_TEST_POSTGRES");
+        int failed;
+
+        failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+        if (pg && *pg) {
+                database = pg;
+                failed += cmocka_run_group_tests_name("postgres", tests, NULL, NULL);
+        }
+        return failed;
 }

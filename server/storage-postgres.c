@@ -1,0 +1,973 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* storage.h over PostgreSQL (storage_backend_postgres), on libpq, for
+ * several server instances on one database. What must hold across
+ * instances is the database's to enforce, never a lock of this process:
+ * the seat count is taken under a row lock on the entitlement (SELECT ...
+ * FOR UPDATE), a deactivation proof's nonce is a primary key, an upgrade is
+ * a compare-and-set of the revision, one activation per machine is a
+ * unique index. Every public function is one transaction (READ COMMITTED).
+ *
+ * Within a process: a bounded pool of connections, made when first needed,
+ * each with a statement timeout. A connection that broke is dropped and
+ * made anew on next use; a transaction whose BEGIN finds its connection
+ * dead (the database restarted meanwhile) is retried once on a new one,
+ * since nothing of it reached the database. Failures to reach the database
+ * are the transient errnos of storage.h. Features and properties are JSON
+ * in their columns, as in SQLite (storage_features_to_json()). */
+
+#include <assert.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <time.h>
+
+#include "storage-backend.h"
+#include "strutil.h"
+#include "timeutil.h"
+
+/* pg_advisory_xact_lock()'s key for migrations: "licensed" in ASCII. */
+#define MIGRATION_LOCK INT64_C(0x6c6963656e736564)
+#define PARAMS_MAX 16
+
+typedef struct PgSlot {
+        PGconn *conn; /* NULL until made, or after it broke */
+        bool busy;
+} PgSlot;
+
+typedef struct PgStorage {
+        Storage storage; /* first: a Storage * is a PgStorage * */
+        char *conninfo;
+        unsigned timeout_ms;
+        pthread_mutex_t lock; /* guards the slots' busy flags, nothing of the database */
+        pthread_cond_t freed;
+        size_t n_slots;
+        PgSlot slots[];
+} PgStorage;
+
+/* One transaction on one connection of the pool. */
+typedef struct Tx {
+        PgStorage *s;
+        PgSlot *slot;
+        PGconn *c;
+} Tx;
+
+static PgStorage *pg_storage(Storage *s) {
+        assert(s && s->backend == &storage_backend_postgres);
+        return (PgStorage *) s;
+}
+
+/* Migration N brings the schema from version N to N + 1. Append only. The
+ * same tables as SQLite's; times are seconds since the epoch, 0 unset. */
+static const char *const migrations[] = {
+        "CREATE TABLE entitlement ("
+        "  key TEXT PRIMARY KEY,"
+        "  product TEXT NOT NULL,"
+        "  licensee TEXT NOT NULL,"
+        "  type TEXT NOT NULL,"
+        "  not_before BIGINT NOT NULL DEFAULT 0,"
+        "  not_after BIGINT NOT NULL DEFAULT 0,"
+        "  maintenance_until BIGINT NOT NULL DEFAULT 0,"
+        "  features TEXT NOT NULL DEFAULT '[]',"
+        "  properties TEXT NOT NULL DEFAULT '{}',"
+        "  validation_interval BIGINT NOT NULL DEFAULT -1,"
+        "  grace_period BIGINT NOT NULL DEFAULT -1,"
+        "  server_url TEXT,"
+        "  seats BIGINT NOT NULL CHECK (seats >= 1),"
+        "  revoked BOOLEAN NOT NULL DEFAULT false,"
+        "  revision BIGINT NOT NULL DEFAULT 1,"
+        "  created BIGINT NOT NULL,"
+        "  updated BIGINT NOT NULL"
+        ");"
+        "CREATE TABLE activation ("
+        "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        "  key TEXT NOT NULL REFERENCES entitlement(key),"
+        "  license_id TEXT NOT NULL UNIQUE,"
+        "  machine_id TEXT NOT NULL,"
+        "  device_key TEXT NOT NULL,"
+        "  hostname TEXT,"
+        "  nonce TEXT NOT NULL,"
+        "  revision BIGINT NOT NULL,"
+        "  activated BIGINT NOT NULL,"
+        "  last_seen BIGINT NOT NULL,"
+        "  released BIGINT NOT NULL DEFAULT 0"
+        ");"
+        "CREATE INDEX activation_by_key ON activation(key, released);"
+        "CREATE UNIQUE INDEX activation_by_machine ON activation(key, machine_id, device_key);"
+        /* Nonces of deactivation proofs already acted on: a proof works once. */
+        "CREATE TABLE used_nonce (nonce TEXT PRIMARY KEY, used BIGINT NOT NULL);",
+};
+
+#define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(PGresult *, PQclear);
+#define _cleanup_result_ _cleanup_(PQclearp)
+
+#define ANSWER STORAGE_ANSWER
+
+/* libpq's messages end in a newline and may go on over several lines. */
+static const char *first_line(const char *m, char *buf, size_t size) {
+        snprintf(buf, size, "%.*s", (int) strcspn(m ?: "", "\n"), m ?: "");
+        return buf;
+}
+
+/* Errors ----------------------------------------------------------------- */
+
+/* The errno for a failed statement: what a caller may do about it follows
+ * from the SQLSTATE class (PostgreSQL, appendix A). */
+static int sqlstate_errno(const char *state) {
+        if (!state)
+                return ENOTCONN; /* no answer from the server at all */
+        if (streq(state, "23505"))
+                return EEXIST;
+        if (startswith(state, "23"))
+                return EINVAL;
+        if (streq(state, "57014")) /* query_canceled: statement_timeout */
+                return ETIMEDOUT;
+        if (startswith(state, "40") || streq(state, "55P03") || streq(state, "53300"))
+                return EBUSY; /* serialization failure, deadlock, lock wait, too many connections */
+        if (startswith(state, "08") || startswith(state, "57P"))
+                return ENOTCONN; /* connection exception, shutdown */
+        if (streq(state, "53100"))
+                return ENOSPC;
+        if (startswith(state, "53"))
+                return ENOMEM;
+        if (streq(state, "42501"))
+                return EACCES;
+        if (streq(state, "25006"))
+                return EROFS;
+        return EIO;
+}
+
+static int result_error(PGconn *c, const PGresult *res, CoreError *err) {
+        char line[256];
+        int e;
+
+        if (PQstatus(c) == CONNECTION_BAD)
+                e = ENOTCONN;
+        else
+                e = sqlstate_errno(res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL);
+        return core_error_set(err, e, "database: %s",
+                              first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(c), line,
+                                         sizeof(line))[0]
+                                      ? line
+                                      : "no answer from PostgreSQL");
+}
+
+/* Statements ------------------------------------------------------------- */
+
+/* Runs sql with parameters $1...: types has one letter per argument, 't'
+ * text (NULL is NULL), 'i' int64. Returns 0 with the
+ * result in *ret, or negative errno. */
+static int query(Tx *t, PGresult **ret, CoreError *err, const char *sql, const char *types, ...) {
+        char numbers[PARAMS_MAX][24];
+        const char *values[PARAMS_MAX];
+        PGresult *res;
+        ExecStatusType st;
+        va_list ap;
+        int n = 0, r;
+
+        va_start(ap, types);
+        for (; types[n]; n++) {
+                assert(n < PARAMS_MAX);
+                if (types[n] == 't')
+                        values[n] = va_arg(ap, const char *);
+                else {
+                        snprintf(numbers[n], sizeof(numbers[n]), "%" PRId64, va_arg(ap, int64_t));
+                        values[n] = numbers[n];
+                }
+        }
+        va_end(ap);
+
+        res = PQexecParams(t->c, sql, n, NULL, values, NULL, NULL, 0);
+        st = PQresultStatus(res);
+        if (res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
+                *ret = res;
+                return 0;
+        }
+        r = result_error(t->c, res, err);
+        PQclear(res);
+        return r;
+}
+
+/* Runs a statement for its effect; returns the number of rows it changed. */
+#define EXEC(t, err, sql, types, ...)                                                                       \
+        ({                                                                                                  \
+                _cleanup_result_ PGresult *_res_ = NULL;                                                    \
+                int _r_ = query((t), &_res_, (err), (sql), (types), ##__VA_ARGS__);                         \
+                _r_ >= 0 ? atoi(PQcmdTuples(_res_)) : _r_;                                                  \
+        })
+
+/* Runs statements without parameters (several, separated by ';'). */
+static int exec_script(PGconn *c, const char *sql, CoreError *err) {
+        _cleanup_result_ PGresult *res = PQexec(c, sql);
+
+        if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)
+                return 0;
+        return result_error(c, res, err);
+}
+
+static int64_t column_int(const PGresult *res, int row, int col) {
+        return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static bool column_bool(const PGresult *res, int row, int col) {
+        return PQgetvalue(res, row, col)[0] == 't';
+}
+
+static int column_dup(const PGresult *res, int row, int col, char **ret) {
+        if (PQgetisnull(res, row, col)) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(PQgetvalue(res, row, col));
+        return *ret ? 0 : -ENOMEM;
+}
+
+typedef int (*FromRow)(const PGresult *res, int row, void *ret, CoreError *err);
+
+/* Turns every row of res into an element (of size bytes) of a new array.
+ * On failure *list holds the *n elements made so far, for the caller to
+ * free. */
+static int collect_rows(const PGresult *res, size_t size, FromRow from_row, void **list, size_t *n,
+                        CoreError *err) {
+        int rows = PQntuples(res), r;
+
+        *list = calloc((size_t) rows + 1, size);
+        if (!*list)
+                return -ENOMEM;
+        for (int i = 0; i < rows; i++) {
+                r = from_row(res, i, (char *) *list + *n * size, err);
+                if (r < 0)
+                        return r;
+                (*n)++;
+        }
+        return 0;
+}
+
+/* Reads the row that sql, with the one text parameter arg, selects: 1 if
+ * there is one, 0 if not. */
+static int read_row(Tx *t, const char *sql, const char *arg, FromRow from_row, void *ret, CoreError *err) {
+        _cleanup_result_ PGresult *res = NULL;
+        int r;
+
+        r = query(t, &res, err, sql, "t", arg);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) == 0)
+                return 0;
+        r = from_row(res, 0, ret, err);
+        return r < 0 ? r : 1;
+}
+
+/* Connections and the pool -------------------------------------------------- */
+
+static void drop_notice(void *userdata, const char *message) {
+        /* "relation already exists, skipping" and the like: not the log's business */
+}
+
+/* A new connection with the session settings. -ECONNREFUSED if the
+ * database cannot be reached. */
+static int connect_db(PgStorage *s, PGconn **ret, CoreError *err) {
+        char connect_timeout[16], settings[96], line[256];
+        /* Before dbname: the URI, expanded in its place, overrides these. */
+        const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+        const char *const values[] = {connect_timeout, program_invocation_short_name, s->conninfo, NULL};
+        PGconn *c;
+        int r;
+
+        snprintf(connect_timeout, sizeof(connect_timeout), "%u", (s->timeout_ms + 999) / 1000);
+        c = PQconnectdbParams(keys, values, 1);
+        if (!c)
+                return -ENOMEM;
+        if (PQstatus(c) != CONNECTION_OK) {
+                r = core_error_set(err, ECONNREFUSED, "cannot connect to PostgreSQL: %s",
+                                   first_line(PQerrorMessage(c), line, sizeof(line)));
+                PQfinish(c);
+                return r;
+        }
+        PQsetNoticeProcessor(c, drop_notice, NULL);
+        snprintf(settings, sizeof(settings), "SET statement_timeout = %u; SET client_min_messages = warning",
+                 s->timeout_ms);
+        r = exec_script(c, settings, err);
+        if (r < 0) {
+                PQfinish(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+static void timespec_add_ms(struct timespec *ts, unsigned ms) {
+        ts->tv_sec += ms / 1000;
+        ts->tv_nsec += (long) (ms % 1000) * 1000000L;
+        if (ts->tv_nsec >= 1000000000L) {
+                ts->tv_sec++;
+                ts->tv_nsec -= 1000000000L;
+        }
+}
+
+/* Takes a free slot, one with a connection if there is one, waiting at
+ * most the timeout for one to be freed: -EBUSY if none was. */
+static int slot_take(PgStorage *s, PgSlot **ret, CoreError *err) {
+        struct timespec deadline;
+        PgSlot *found = NULL;
+        int r = 0;
+
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        timespec_add_ms(&deadline, s->timeout_ms);
+        pthread_mutex_lock(&s->lock);
+        while (!found && r == 0) {
+                for (size_t i = 0; i < s->n_slots; i++)
+                        if (!s->slots[i].busy && (!found || (!found->conn && s->slots[i].conn)))
+                                found = &s->slots[i];
+                if (!found)
+                        r = pthread_cond_timedwait(&s->freed, &s->lock, &deadline);
+        }
+        if (found)
+                found->busy = true;
+        pthread_mutex_unlock(&s->lock);
+        if (!found)
+                return core_error_set(err, EBUSY, "all %zu database connections stayed busy for %u ms",
+                                      s->n_slots, s->timeout_ms);
+        *ret = found;
+        return 0;
+}
+
+/* Gives the slot back; a connection that broke, or that is still inside a
+ * transaction (a ROLLBACK that failed), is dropped here, so the next user
+ * makes a new one. */
+static void slot_give(PgStorage *s, PgSlot *slot) {
+        if (slot->conn &&
+            (PQstatus(slot->conn) != CONNECTION_OK || PQtransactionStatus(slot->conn) != PQTRANS_IDLE)) {
+                PQfinish(slot->conn);
+                slot->conn = NULL;
+        }
+        pthread_mutex_lock(&s->lock);
+        slot->busy = false;
+        pthread_cond_signal(&s->freed);
+        pthread_mutex_unlock(&s->lock);
+}
+
+static void tx_release(Tx *t) {
+        if (t->slot)
+                slot_give(t->s, t->slot);
+        *t = (Tx){};
+}
+
+/* Opens a transaction. A connection the pool kept may have died since its
+ * last use (the database restarted): if BEGIN finds it so, nothing was
+ * sent, so one new connection gets a second try. */
+static int tx_begin(PgStorage *s, Tx *t, CoreError *err) {
+        int r;
+
+        *t = (Tx){.s = s};
+        r = slot_take(s, &t->slot, err);
+        if (r < 0)
+                return r;
+        for (int attempt = 0;; attempt++) {
+                bool reused = t->slot->conn;
+
+                r = reused ? 0 : connect_db(s, &t->slot->conn, err);
+                if (r >= 0) {
+                        t->c = t->slot->conn;
+                        r = exec_script(t->c, "BEGIN", err);
+                }
+                if (r >= 0)
+                        return 0;
+                if (!(reused && attempt == 0 && PQstatus(t->slot->conn) == CONNECTION_BAD))
+                        break;
+                PQfinish(t->slot->conn);
+                t->slot->conn = NULL;
+        }
+        tx_release(t);
+        return r;
+}
+
+/* Ends the transaction: commits if r >= 0 and commit, else rolls back.
+ * Returns r, or the commit's error. */
+static int tx_end(Tx *t, int r, bool commit, CoreError *err) {
+        if (!t->c)
+                return r;
+        if (r >= 0 && commit) {
+                int q = exec_script(t->c, "COMMIT", err);
+                if (q < 0)
+                        r = q;
+        } else if (PQstatus(t->c) == CONNECTION_OK)
+                (void) exec_script(t->c, "ROLLBACK", NULL);
+        tx_release(t);
+        return r;
+}
+
+/* A transaction that commits when the function returns r >= 0 (see FINISH).
+ * Callers declare `_cleanup_(tx_abort) Tx t` so an early return rolls
+ * back. */
+static void tx_abort(Tx *t) {
+        (void) tx_end(t, -ECANCELED, false, NULL);
+}
+
+/* Lists the rows sql (with no parameter, types "", or one text parameter
+ * arg, types "t") selects, in one transaction, as an array of size-byte
+ * elements. */
+static int list_rows(PgStorage *s, const char *sql, const char *types, const char *arg, size_t size,
+                     FromRow from_row, void (*free_array)(void *list, size_t n), void **ret, size_t *ret_n,
+                     CoreError *err) {
+        _cleanup_result_ PGresult *res = NULL;
+        _cleanup_(tx_abort) Tx t = {};
+        void *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = tx_begin(s, &t, err);
+        if (r >= 0)
+                r = query(&t, &res, err, sql, types, arg);
+        r = tx_end(&t, r, true, err);
+        if (r >= 0)
+                r = collect_rows(res, size, from_row, &list, &n, err);
+        if (r < 0) {
+                free_array(list, n);
+                return r;
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+/* Opening and migration ------------------------------------------------------ */
+
+static int migrate(PgStorage *s, CoreError *err) {
+        _cleanup_(tx_abort) Tx t = {};
+        _cleanup_result_ PGresult *res = NULL;
+        int64_t version = 0;
+        int r;
+
+        r = tx_begin(s, &t, err);
+        if (r < 0)
+                return r;
+        /* Two instances starting at once on an empty database: the second
+         * waits here until the first committed the schema, then reads its
+         * version. */
+        r = EXEC(&t, err, "SELECT pg_advisory_xact_lock($1)", "i", MIGRATION_LOCK);
+        if (r >= 0)
+                r = exec_script(t.c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+                                err);
+        if (r >= 0)
+                r = query(&t, &res, err, "SELECT coalesce(max(version), 0) FROM schema_version", "");
+        if (r >= 0)
+                version = column_int(res, 0, 0);
+        if (r >= 0 && version > SCHEMA_VERSION)
+                r = core_error_set(err, EPROTONOSUPPORT,
+                                   "the database has schema version %" PRId64
+                                   ", this version knows up to %" PRId64 ": update licensed",
+                                   version, SCHEMA_VERSION);
+        for (int64_t v = version; r >= 0 && v < SCHEMA_VERSION; v++) {
+                r = exec_script(t.c, migrations[v], err);
+                if (r >= 0)
+                        r = EXEC(&t, err, "INSERT INTO schema_version (version) VALUES ($1)", "i", v + 1);
+        }
+        return tx_end(&t, r, true, err);
+}
+
+static void pg_close(Storage *storage) {
+        PgStorage *s = pg_storage(storage);
+
+        for (size_t i = 0; i < s->n_slots; i++)
+                if (s->slots[i].conn)
+                        PQfinish(s->slots[i].conn);
+        pthread_cond_destroy(&s->freed);
+        pthread_mutex_destroy(&s->lock);
+        free(s->conninfo);
+        free(s);
+}
+
+static int pg_open_with(const char *path, const StorageOptions *o, Storage **ret, CoreError *err) {
+        _cleanup_(storage_closep) Storage *storage = NULL;
+        pthread_condattr_t attr;
+        PQconninfoOption *parsed;
+        char *message = NULL;
+        PgStorage *s;
+        int r;
+
+        assert(path);
+        assert(o && o->pool_size >= 1 && o->timeout_ms >= 1);
+
+        /* A malformed URI is the caller's typo, not an unreachable server. */
+        parsed = PQconninfoParse(path, &message);
+        if (!parsed) {
+                char line[256], *quoted;
+
+                first_line(message ?: "out of memory", line, sizeof(line));
+                /* libpq quotes the URI, password included: not for a log */
+                quoted = strstr(line, " in URI: ");
+                if (quoted)
+                        *quoted = 0;
+                r = core_error_set(err, EINVAL, "bad PostgreSQL URI: %s", line);
+                PQfreemem(message);
+                return r;
+        }
+        PQconninfoFree(parsed);
+
+        s = calloc(1, sizeof(*s) + o->pool_size * sizeof(PgSlot));
+        if (!s)
+                return -ENOMEM;
+        s->storage.backend = &storage_backend_postgres;
+        storage = &s->storage;
+        pthread_mutex_init(&s->lock, NULL);
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->freed, &attr);
+        pthread_condattr_destroy(&attr);
+        s->n_slots = o->pool_size;
+        s->timeout_ms = o->timeout_ms;
+        s->conninfo = strdup(path);
+        if (!s->conninfo)
+                return -ENOMEM;
+        r = migrate(s, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(storage);
+        return 0;
+}
+
+static int pg_open(const char *path, Storage **ret, CoreError *err) {
+        return pg_open_with(path, &(StorageOptions){STORAGE_POOL_DEFAULT, STORAGE_TIMEOUT_MS_DEFAULT}, ret,
+                            err);
+}
+
+/* Readiness: a real round trip on a connection of the pool. */
+static int pg_ping(Storage *storage, CoreError *err) {
+        _cleanup_(tx_abort) Tx t = {};
+        int r;
+
+        r = tx_begin(pg_storage(storage), &t, err);
+        if (r >= 0)
+                r = EXEC(&t, err, "SELECT max(version) FROM schema_version", "");
+        r = tx_end(&t, r, true, err);
+        return r < 0 ? r : 0;
+}
+
+/* Entitlements ---------------------------------------------------------- */
+
+#define ENTITLEMENT_COLUMNS                                                                                 \
+        "e.key, e.product, e.licensee, e.type, e.not_before, e.not_after, e.maintenance_until, "            \
+        "e.features, e.properties, e.validation_interval, e.grace_period, e.server_url, e.seats, "          \
+        "e.revoked, e.revision, e.created, e.updated, "                                                     \
+        "(SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0)"
+
+static int entitlement_from_row(const PGresult *res, int row, void *ret, CoreError *err) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        License *l = &e.license;
+        const char *key = PQgetvalue(res, row, 0);
+        int r;
+
+        if (strlen(key) >= sizeof(e.key))
+                return core_error_set(err, EBADMSG, "database: an entitlement has a bad key");
+        strcpy(e.key, key);
+        r = column_dup(res, row, 1, &l->product);
+        if (r >= 0)
+                r = column_dup(res, row, 2, &l->licensee);
+        if (r >= 0)
+                r = column_dup(res, row, 11, &l->server_url);
+        if (r < 0)
+                return r;
+        l->type = license_type_from_string(PQgetvalue(res, row, 3));
+        l->not_before = column_int(res, row, 4);
+        l->not_after = column_int(res, row, 5);
+        l->maintenance_until = column_int(res, row, 6);
+        l->validation_interval = column_int(res, row, 9);
+        l->grace_period = column_int(res, row, 10);
+        l->revision = (uint32_t) column_int(res, row, 14);
+        e.seats = (uint32_t) column_int(res, row, 12);
+        e.revoked = column_bool(res, row, 13);
+        e.created = column_int(res, row, 15);
+        e.updated = column_int(res, row, 16);
+        e.active = (uint32_t) column_int(res, row, 17);
+        r = storage_entitlement_check(&e, PQgetvalue(res, row, 7), PQgetvalue(res, row, 8), err);
+        if (r < 0)
+                return r;
+        *(Entitlement *) ret = e;
+        e = (Entitlement) ENTITLEMENT_INIT;
+        return 0;
+}
+
+/* STORAGE_OK, STORAGE_UNKNOWN_KEY or negative errno. */
+static int entitlement_read(Tx *t, const char *key, Entitlement *ret, CoreError *err) {
+        int r;
+
+        r = read_row(t, "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e WHERE e.key = $1", key,
+                     entitlement_from_row, ret, err);
+        if (r == 0)
+                return ANSWER(err, STORAGE_UNKNOWN_KEY, "the license key %s is not known to this server", key);
+        return r < 0 ? r : STORAGE_OK;
+}
+
+static int pg_entitlement_get(Storage *storage, const char *key, Entitlement *ret, CoreError *err) {
+        _cleanup_(tx_abort) Tx t = {};
+        int r;
+
+        r = tx_begin(pg_storage(storage), &t, err);
+        if (r >= 0)
+                r = entitlement_read(&t, key, ret, err);
+        r = tx_end(&t, r, true, err);
+        /* The vendor's verbs only report it: a failure like any other. */
+        return r == STORAGE_UNKNOWN_KEY ? -ENOENT : r;
+}
+
+static int pg_entitlement_create(Storage *storage, const Entitlement *e, CoreError *err) {
+        _cleanup_free_ char *features = NULL, *properties = NULL;
+        _cleanup_(tx_abort) Tx t = {};
+        const License *l = &e->license;
+        int64_t now = now_realtime();
+        int r;
+
+        assert(e->seats >= 1);
+        r = storage_features_to_json(l, &features, &properties);
+        if (r >= 0)
+                r = tx_begin(pg_storage(storage), &t, err);
+        if (r >= 0)
+                r = EXEC(&t, err,
+                         "INSERT INTO entitlement (key, product, licensee, type, not_before, not_after, "
+                         "maintenance_until, features, properties, validation_interval, grace_period, "
+                         "server_url, seats, revision, created, updated) "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15)",
+                         "ttttiiittiitiii", e->key, l->product, l->licensee, license_type_to_string(l->type),
+                         l->not_before, l->not_after, l->maintenance_until, features, properties,
+                         l->validation_interval, l->grace_period, l->server_url, (int64_t) e->seats, now,
+                         now);
+        r = tx_end(&t, r, true, err);
+        if (r == -EEXIST)
+                return core_error_set(err, EEXIST, "the license key %s exists already", e->key);
+        return r < 0 ? r : 0;
+}
+
+static void entitlement_array_freep(void *list, size_t n) {
+        entitlement_array_free(list, n);
+}
+
+static int pg_entitlement_list(Storage *storage, Entitlement **ret, size_t *ret_n, CoreError *err) {
+        return list_rows(pg_storage(storage),
+                         "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e ORDER BY e.created, e.key", "", NULL,
+                         sizeof(Entitlement), entitlement_from_row, entitlement_array_freep, (void **) ret,
+                         ret_n, err);
+}
+
+/* 0 if the key exists, -ENOENT with a sentence if not. */
+static int entitlement_exists(Tx *t, const char *key, CoreError *err) {
+        int r = EXEC(t, err, "SELECT 1 FROM entitlement WHERE key = $1", "t", key);
+
+        if (r == 0)
+                return core_error_set(err, ENOENT, "the license key %s is not known to this server", key);
+        return r < 0 ? r : 0;
+}
+
+static int pg_entitlement_upgrade(Storage *storage, const Entitlement *e, CoreError *err) {
+        _cleanup_free_ char *features = NULL, *properties = NULL;
+        _cleanup_(tx_abort) Tx t = {};
+        const License *l = &e->license;
+        int r;
+
+        r = storage_features_to_json(l, &features, &properties);
+        if (r >= 0)
+                r = tx_begin(pg_storage(storage), &t, err);
+        /* Compare-and-set: an upgrade racing this one, through any instance,
+         * holds the row until it commits; then this WHERE sees its
+         * revision and changes nothing. */
+        if (r >= 0)
+                r = EXEC(&t, err,
+                         "UPDATE entitlement SET licensee = $1, type = $2, not_before = $3, not_after = $4, "
+                         "maintenance_until = $5, features = $6, properties = $7, validation_interval = $8, "
+                         "grace_period = $9, server_url = $10, seats = $11, revision = revision + 1, "
+                         "updated = $12 WHERE key = $13 AND revision = $14",
+                         "ttiiittiitiiti", l->licensee, license_type_to_string(l->type), l->not_before,
+                         l->not_after, l->maintenance_until, features, properties, l->validation_interval,
+                         l->grace_period, l->server_url, (int64_t) e->seats, now_realtime(), e->key,
+                         (int64_t) l->revision);
+        if (r == 0) {
+                r = entitlement_exists(&t, e->key, err);
+                if (r >= 0)
+                        r = core_error_set(err, ESTALE,
+                                           "the entitlement %s was changed meanwhile; try again", e->key);
+        }
+        r = tx_end(&t, r, true, err);
+        return r < 0 ? r : 0;
+}
+
+static int pg_entitlement_revoke(Storage *storage, const char *key, CoreError *err) {
+        _cleanup_(tx_abort) Tx t = {};
+        int r;
+
+        r = tx_begin(pg_storage(storage), &t, err);
+        if (r >= 0)
+                r = EXEC(&t, err, "UPDATE entitlement SET revoked = true, updated = $1 WHERE key = $2", "it",
+                         now_realtime(), key);
+        if (r == 0)
+                r = entitlement_exists(&t, key, err);
+        r = tx_end(&t, r, true, err);
+        return r < 0 ? r : 0;
+}
+
+/* Activations ------------------------------------------------------------ */
+
+#define ACTIVATION_COLUMNS                                                                                  \
+        "id, key, license_id, machine_id, device_key, hostname, nonce, revision, activated, last_seen, "    \
+        "released"
+
+static int activation_from_row(const PGresult *res, int row, void *ret, CoreError *err) {
+        _cleanup_(activation_done) Activation a = {};
+        int r;
+
+        a.id = column_int(res, row, 0);
+        snprintf(a.key, sizeof(a.key), "%s", PQgetvalue(res, row, 1));
+        r = column_dup(res, row, 2, &a.license_id);
+        if (r >= 0)
+                r = column_dup(res, row, 3, &a.machine_id);
+        if (r >= 0)
+                r = column_dup(res, row, 4, &a.device_key);
+        if (r >= 0)
+                r = column_dup(res, row, 5, &a.hostname);
+        if (r >= 0)
+                r = column_dup(res, row, 6, &a.nonce);
+        if (r < 0)
+                return r;
+        a.revision = (uint32_t) column_int(res, row, 7);
+        a.activated = column_int(res, row, 8);
+        a.last_seen = column_int(res, row, 9);
+        a.released = column_int(res, row, 10);
+        *(Activation *) ret = a;
+        a = (Activation){};
+        return 0;
+}
+
+/* STORAGE_OK, STORAGE_UNKNOWN_LICENSE or negative errno. With lock, the
+ * row stays locked until the transaction ends. */
+static int activation_read(Tx *t, const char *license_id, bool lock, Activation *ret, CoreError *err) {
+        int r;
+
+        r = read_row(t,
+                     lock ? "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = $1 FOR UPDATE"
+                          : "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = $1",
+                     license_id, activation_from_row, ret, err);
+        if (r == 0)
+                return ANSWER(err, STORAGE_UNKNOWN_LICENSE, "no license %s was activated on this server",
+                              license_id);
+        return r < 0 ? r : STORAGE_OK;
+}
+
+static int pg_activation_get(Storage *storage, const char *license_id, Activation *ret, CoreError *err) {
+        _cleanup_(tx_abort) Tx t = {};
+        int r;
+
+        r = tx_begin(pg_storage(storage), &t, err);
+        if (r >= 0)
+                r = activation_read(&t, license_id, false, ret, err);
+        return tx_end(&t, r, true, err);
+}
+
+static void activation_array_freep(void *list, size_t n) {
+        activation_array_free(list, n);
+}
+
+static int pg_activation_list(Storage *storage, const char *key, Activation **ret, size_t *ret_n,
+                              CoreError *err) {
+        return list_rows(pg_storage(storage),
+                         "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE $1::text IS NULL OR key = $1 "
+                         "ORDER BY activated, id",
+                         "t", key, sizeof(Activation), activation_from_row, activation_array_freep, (void **) ret,
+                         ret_n, err);
+}
+
+/* The seat logic, inside the transaction pg_activate() opened: STORAGE_OK
+ * with the seat taken, another StorageResult before anything is written,
+ * or negative errno. */
+static int activate_locked(Tx *t, const ActivationClaim *c, Entitlement *e, CoreError *err) {
+        _cleanup_result_ PGresult *res = NULL;
+        bool has_seat = false;
+        int64_t id = 0;
+        int r;
+
+        /* The entitlement's row lock serializes every activation of the key
+         * across all instances: whoever holds it counts the seats and takes
+         * one. READ COMMITTED: the count below, a statement of its own after
+         * the lock, sees every activation committed before. */
+        r = EXEC(t, err, "SELECT 1 FROM entitlement WHERE key = $1 FOR UPDATE", "t", c->key);
+        if (r < 0)
+                return r;
+        r = entitlement_read(t, c->key, e, err);
+        if (r != STORAGE_OK)
+                return r;
+        /* The same machine is the same machine id and device key. */
+        r = query(t, &res, err,
+                  "SELECT id, released FROM activation WHERE key = $1 AND machine_id = $2 AND device_key = $3",
+                  "ttt", c->key, c->machine_id, c->device_key);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) > 0) {
+                id = column_int(res, 0, 0);
+                has_seat = column_int(res, 0, 1) == TIME_UNSET;
+        }
+        r = storage_activation_checks(c, e, has_seat, err);
+        if (r != STORAGE_OK)
+                return r;
+        if (id > 0)
+                r = EXEC(t, err,
+                         "UPDATE activation SET hostname = $1, nonce = $2, revision = $3, last_seen = $4, "
+                         "released = 0, activated = CASE WHEN released = 0 THEN activated ELSE $5 END "
+                         "WHERE id = $6",
+                         "ttiiii", c->hostname, c->nonce, (int64_t) e->license.revision, c->now, c->now, id);
+        else
+                r = EXEC(t, err,
+                         "INSERT INTO activation (key, license_id, machine_id, device_key, hostname, nonce, "
+                         "revision, activated, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                         "ttttttiii", c->key, c->license_id, c->machine_id, c->device_key, c->hostname,
+                         c->nonce, (int64_t) e->license.revision, c->now, c->now);
+        if (r < 0)
+                return r;
+        if (!has_seat)
+                e->active++;
+        return 0;
+}
+
+static int pg_activate(Storage *storage, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a,
+                       CoreError *err) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        _cleanup_(tx_abort) Tx t = {};
+        int r;
+
+        r = tx_begin(pg_storage(storage), &t, err);
+        if (r < 0)
+                return r;
+        r = activate_locked(&t, c, &e, err);
+        if (r == STORAGE_OK) {
+                r = activation_read(&t, c->license_id, false, &a, err);
+                /* Written a moment ago in this transaction: missing now means
+                 * a broken database, not an answer. */
+                if (r == STORAGE_UNKNOWN_LICENSE)
+                        r = -ENOENT;
+        }
+        /* Only a seat taken is committed; an answer writes nothing. */
+        r = tx_end(&t, r, r == STORAGE_OK, err);
+        if (r == STORAGE_OK || r == STORAGE_NO_SEAT) {
+                *ret_e = e;
+                e = (Entitlement) ENTITLEMENT_INIT;
+        }
+        if (r != STORAGE_OK)
+                return r;
+        *ret_a = a;
+        a = (Activation){};
+        return STORAGE_OK;
+}
+
+static int pg_validate(Storage *storage, const ValidationClaim *c, Activation *ret_a, Entitlement *ret_e,
+                       CoreError *err) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        _cleanup_(tx_abort) Tx t = {};
+        int r;
+
+        r = tx_begin(pg_storage(storage), &t, err);
+        if (r < 0)
+                return r;
+        /* The activation's row lock orders this against a validation or
+         * re-activation of the same machine through another instance, so
+         * the revision recorded never goes back. */
+        r = activation_read(&t, c->license_id, true, &a, err);
+        if (r == STORAGE_OK) {
+                r = entitlement_read(&t, a.key, &e, err);
+                /* An activation names an existing key (a foreign key). */
+                if (r == STORAGE_UNKNOWN_KEY)
+                        r = -ENOENT;
+        }
+        if (r == STORAGE_OK)
+                r = storage_validation_checks(c, &a, &e, err);
+        if (r != STORAGE_OK) /* an answer or a failure: nothing written */
+                return tx_end(&t, r, false, err);
+        r = EXEC(&t, err, "UPDATE activation SET revision = $1, last_seen = $2 WHERE id = $3", "iii",
+                 (int64_t) storage_revision_after_validation(&e, &a, c->revision), c->now, a.id);
+        r = tx_end(&t, r, true, err);
+        if (r < 0)
+                return r;
+        *ret_a = a;
+        a = (Activation){};
+        *ret_e = e;
+        e = (Entitlement) ENTITLEMENT_INIT;
+        return STORAGE_OK;
+}
+
+static int pg_activation_seen(Storage *storage, int64_t id, uint32_t revision, int64_t now, CoreError *err) {
+        _cleanup_(tx_abort) Tx t = {};
+        int r;
+
+        r = tx_begin(pg_storage(storage), &t, err);
+        if (r >= 0)
+                r = EXEC(&t, err, "UPDATE activation SET revision = $1, last_seen = $2 WHERE id = $3", "iii",
+                         (int64_t) revision, now, id);
+        r = tx_end(&t, r, true, err);
+        return r < 0 ? r : 0;
+}
+
+static int pg_activation_release(Storage *storage, int64_t id, const char *proof_nonce, int64_t now,
+                                 CoreError *err) {
+        _cleanup_(tx_abort) Tx t = {};
+        int r;
+
+        r = tx_begin(pg_storage(storage), &t, err);
+        if (r < 0)
+                return r;
+        /* The primary key decides which of two racing uses of one proof
+         * wins; the loser waits for the winner's commit and inserts
+         * nothing. */
+        r = EXEC(&t, err, "INSERT INTO used_nonce (nonce, used) VALUES ($1, $2) ON CONFLICT DO NOTHING", "ti",
+                 proof_nonce, now);
+        if (r == 0) {
+                tx_end(&t, 0, false, err);
+                return ANSWER(err, STORAGE_PROOF_USED, "this deactivation proof was used before");
+        }
+        if (r >= 0)
+                r = EXEC(&t, err, "UPDATE activation SET released = $1 WHERE id = $2 AND released = 0", "ii", now,
+                         id);
+        r = tx_end(&t, r, true, err);
+        return r < 0 ? r : STORAGE_OK;
+}
+
+static int pg_release_machine(Storage *storage, const char *key, const char *machine_id, int64_t now,
+                              unsigned *ret_n, CoreError *err) {
+        _cleanup_(tx_abort) Tx t = {};
+        int r;
+
+        r = tx_begin(pg_storage(storage), &t, err);
+        if (r >= 0)
+                r = EXEC(&t, err,
+                         "UPDATE activation SET released = $1 WHERE key = $2 AND machine_id = $3 AND released = 0",
+                         "itt", now, key, machine_id);
+        if (r == 0) {
+                r = entitlement_exists(&t, key, err);
+                if (r >= 0)
+                        r = core_error_set(err, ENOENT, "machine %s holds no seat of %s", machine_id, key);
+        }
+        r = tx_end(&t, r, true, err);
+        if (r < 0)
+                return r;
+        *ret_n = (unsigned) r;
+        return 0;
+}
+
+const StorageBackend storage_backend_postgres = {
+        .name = "postgresql",
+        .open = pg_open,
+        .open_with = pg_open_with,
+        .close = pg_close,
+        .ping = pg_ping,
+        .entitlement_create = pg_entitlement_create,
+        .entitlement_get = pg_entitlement_get,
+        .entitlement_list = pg_entitlement_list,
+        .entitlement_upgrade = pg_entitlement_upgrade,
+        .entitlement_revoke = pg_entitlement_revoke,
+        .activate = pg_activate,
+        .activation_get = pg_activation_get,
+        .activation_list = pg_activation_list,
+        .validate = pg_validate,
+        .activation_seen = pg_activation_seen,
+        .activation_release = pg_activation_release,
+        .release_machine = pg_release_machine,
+};
