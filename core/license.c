@@ -30,6 +30,11 @@ void license_init(License *l) {
 void license_done(License *l) {
         if (!l)
                 return;
+        if (l->arena) {
+                free(l->arena);
+                license_init(l);
+                return;
+        }
         for (size_t i = 0; i < l->n_features; i++)
                 free(l->features[i].name);
         for (size_t i = 0; i < l->n_properties; i++) {
@@ -47,6 +52,85 @@ void license_done(License *l) {
         free(l->nonce);
         free(l->server_url);
         license_init(l);
+}
+
+/* The string members of l, for license_compact(); features and properties
+ * at their new place. Returns how many. */
+static size_t string_slots(License *l, char ***slots) {
+        size_t n = 0;
+
+        slots[n++] = &l->id;
+        slots[n++] = &l->product;
+        slots[n++] = &l->licensee;
+        slots[n++] = &l->key;
+        slots[n++] = &l->machine_id;
+        slots[n++] = &l->device_key;
+        slots[n++] = &l->nonce;
+        slots[n++] = &l->server_url;
+        for (size_t i = 0; i < l->n_features; i++)
+                slots[n++] = &l->features[i].name;
+        for (size_t i = 0; i < l->n_properties; i++) {
+                slots[n++] = &l->properties[i].name;
+                slots[n++] = &l->properties[i].value;
+        }
+        return n;
+}
+
+static const char *shared_string(const char *s, const char *const *shared) {
+        for (size_t i = 0; s && shared && shared[i]; i++)
+                if (streq(s, shared[i]))
+                        return shared[i];
+        return NULL;
+}
+
+int license_compact(License *l, const char *const *shared) {
+        size_t features_size = l->n_features * sizeof(LicenseFeature),
+               properties_size = l->n_properties * sizeof(LicenseProperty), size, off, n;
+        _cleanup_free_ char ***slots = NULL;
+        LicenseFeature *old_features = l->features;
+        LicenseProperty *old_properties = l->properties;
+        char *arena;
+
+        assert(l);
+        if (l->arena)
+                return 0;
+        slots = calloc(8 + l->n_features + 2 * l->n_properties, sizeof(char **));
+        if (!slots)
+                return -ENOMEM;
+        /* Arrays first (pointer-aligned, malloc's alignment), strings after. */
+        size = features_size + properties_size;
+        n = string_slots(l, slots);
+        for (size_t i = 0; i < n; i++)
+                if (*slots[i] && !shared_string(*slots[i], shared))
+                        size += strlen(*slots[i]) + 1;
+        arena = malloc(size ?: 1);
+        if (!arena)
+                return -ENOMEM;
+
+        l->features = features_size ? memcpy(arena, old_features, features_size) : NULL;
+        l->properties = properties_size ? memcpy(arena + features_size, old_properties, properties_size) : NULL;
+        off = features_size + properties_size;
+        n = string_slots(l, slots); /* now naming the slots in the arena's arrays */
+        for (size_t i = 0; i < n; i++) {
+                char *old = *slots[i];
+                const char *s = shared_string(old, shared);
+
+                if (!old)
+                        continue;
+                if (s)
+                        *slots[i] = (char *) s;
+                else {
+                        size_t k = strlen(old) + 1;
+                        *slots[i] = memcpy(arena + off, old, k);
+                        off += k;
+                }
+                free(old);
+        }
+        free(old_features);
+        free(old_properties);
+        assert(off == size);
+        l->arena = arena;
+        return 0;
 }
 
 bool license_name_is_valid(const char *s) {

@@ -80,6 +80,7 @@ typedef struct License {
         int64_t validation_interval; /* -1: product default; 0: never */
         int64_t grace_period;        /* -1: product default */
         char *server_url;            /* NULL: product default */
+        void *arena; /* set by license_compact(): everything above lives in it */
 } License;
 
 /* Use for every declaration: it sets the "not given" values (type unset,
@@ -95,6 +96,15 @@ LicenseType license_type_from_string(const char *s);
 
 void license_init(License *l);
 void license_done(License *l);
+
+/* For a license kept long and never edited again (an installed one):
+ * moves its strings and its feature and property arrays into one
+ * allocation, l->arena, instead of a dozen. A string equal to one of
+ * `shared` (NULL-terminated, may be NULL) points there instead of being
+ * copied: the machine id and device key every license of this machine
+ * repeats. Those must outlive the license. license_done() frees the arena
+ * alone; no field may be freed or replaced one by one after this. */
+int license_compact(License *l, const char *const *shared);
 
 const LicenseFeature *license_find_feature(const License *l, const char *name);
 

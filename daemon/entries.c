@@ -118,6 +118,13 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         }
         e->license = *l;
         license_init(l);
+        /* Kept until removed or replaced, never edited: one allocation, and
+         * this machine's id and device key not repeated in every license. */
+        r = license_compact(&e->license, (const char *const[]) {c->machine_id, c->device_key_b64, NULL});
+        if (r < 0) {
+                entry_free(e);
+                return r;
+        }
         e->id = e->license.id;
         e->product = p;
         e->state = *st;

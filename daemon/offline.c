@@ -132,8 +132,11 @@ int op_deactivate(Context *c, Entry *e, char **ret, sd_bus_error *error) {
         if (!id || !path || !product || !features)
                 return sd_bus_error_set_errno(error, -ENOMEM);
         for (size_t i = 0; i < n_features; i++)
-                features[i] = e->license.features[i].name;
-        e->license.n_features = 0; /* names now owned by features[] */
+                if (!(features[i] = strdup(e->license.features[i].name))) {
+                        while (i > 0)
+                                free(features[--i]);
+                        return sd_bus_error_set_errno(error, -ENOMEM);
+                }
 
         context_remove_entry(c, e);
         event_emit(EVENT_DEACTIVATED, LOG_NOTICE, &(EventFields) {.license_id = id, .product = product, .days_left = -1},

@@ -61,6 +61,37 @@ static void test_round_trip(void **state) {
         assert_memory_equal(b1, b2, n1);
 }
 
+/* A compacted license formats to the same bytes; the shared strings are
+ * the caller's, everything else is in its one allocation. */
+static void test_compact(void **state) {
+        _cleanup_(license_done) License l = LICENSE_INIT, orig = LICENSE_INIT, none = LICENSE_INIT;
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL;
+        const char *machine = TEST_MACHINE_ID;
+        size_t n1, n2;
+
+        test_license_fill(&orig, device_pub);
+        test_license_fill(&l, device_pub);
+        assert_int_equal(license_compact(&l, (const char *const[]) {machine, device_pub, NULL}), 0);
+        assert_non_null(l.arena);
+        assert_ptr_equal(l.machine_id, machine);
+        assert_ptr_equal(l.device_key, device_pub);
+        assert_true((char *) l.id >= (char *) l.arena);
+        assert_int_equal(license_compact(&l, NULL), 0); /* twice: nothing to do */
+        assert_int_equal(license_format_body(&orig, &b1, &n1), 0);
+        assert_int_equal(license_format_body(&l, &b2, &n2), 0);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(b1, b2, n1);
+        assert_int_equal(license_find_feature(&l, "seats")->limit, 2);
+        assert_string_equal(l.properties[0].value, "Enterprise");
+
+        /* Nothing but the required fields, nothing shared. */
+        none.id = strdup("x");
+        assert_int_equal(license_compact(&none, NULL), 0);
+        assert_string_equal(none.id, "x");
+        assert_null(none.features);
+        assert_null(none.product);
+}
+
 /* Any change to the signed bytes must be caught: flip every bit of the body
  * and re-armor it with the original signature. */
 static void test_every_body_bit_flip_rejected(void **state) {
@@ -382,6 +413,7 @@ static void test_vector_verdicts(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_compact),
                 cmocka_unit_test(test_every_body_bit_flip_rejected),
                 cmocka_unit_test(test_every_armor_bit_flip_harmless),
                 cmocka_unit_test(test_body_errors),
