@@ -243,10 +243,12 @@ static int print_license(const Ctl *c, const LicenseInfo *l) {
         FIELD("Maintenance until", NULL, "%s", format_timestamp(l->maintenance_until, buf, "(all versions)"));
         FIELD("Installed", NULL, "%s", format_timestamp(l->installed, buf, "?"));
         FIELD("Validation every", NULL, "%s", format_duration(l->validation_interval, buf, "(not required)"));
-        if (l->validation_interval > 0) {
+        /* A license that need not validate may still have been validated
+         * (an offline receipt installed by hand): show when, then too. */
+        if (l->validation_interval > 0 || l->last_validation > 0)
                 FIELD("Last validation", NULL, "%s", format_timestamp(l->last_validation, buf, "never"));
+        if (l->validation_interval > 0)
                 FIELD("Server", NULL, "%s", l->server_url && *l->server_url ? l->server_url : "(none)");
-        }
         if (l->grace_end)
                 FIELD(streq_ptr(l->status, "grace") ? "Grace period ends" : "Validate by", NULL, "%s",
                       format_timestamp(l->grace_end, buf, "?"));

@@ -69,6 +69,10 @@ def test_offline_activation_move_and_checks(stack, ctl, vendor, tmp_path):
     receipt = tmp_path / "receipt.txt"
     receipt.write_text(vendor("receipt", "--signing-key", stack.signing_key, "--request", str(vreq)).stdout)
     ctl("install", str(receipt))
+    # acme-1 needs no validation, but it was validated: show says when (issue 16)
+    j = json.loads(ctl("--json", "show", "acme-1").stdout)
+    assert j["validation_interval_sec"] == 0 and j["last_validation"]
+    assert "Last validation" in ctl("show", "acme-1").stdout
 
     # move: deactivate offline, the proof checks out at the vendor
     proof = tmp_path / "proof.txt"

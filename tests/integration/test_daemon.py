@@ -299,6 +299,12 @@ def test_upgrade_with_higher_revision(stack, vendor):
     name, _ = dbus_error(stack.client.manager.InstallLicense, up.read_text(), False)
     assert name == "org.licensed.License1.Error.StaleRevision"
     assert stack.client.license_props("lic-1")["Revision"] == 2
+    # also when the older revision answers a request that is not pending
+    # here: the revision is what is wrong with it (issue 16)
+    vendor("issue", "--revision", "1", "--nonce", "ab" * 16, *base)
+    name, msg = dbus_error(stack.client.manager.InstallLicense, up.read_text(), False)
+    assert name == "org.licensed.License1.Error.StaleRevision", msg
+    assert "revision 1 is not newer than the installed revision 2" in msg
 
 
 def test_deactivate_and_move_to_another_machine(stack, vendor, tmp_path):

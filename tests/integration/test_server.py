@@ -318,7 +318,7 @@ def test_machine_request_errors(server, entitlement):
         (d.sign("activation", key=other_key), 403, "wrong-product", "is for com.other.tool, not for " + PRODUCT),
         (tamper(d.sign("activation", key=key), d.machine_id.encode(), b"f" * 32), 400, "invalid-signature",
          "the signature does not match"),
-        (d.sign("validation"), 400, "invalid-request", "this is a VALIDATION REQUEST, not a ACTIVATION REQUEST"),
+        (d.sign("validation"), 400, "invalid-request", "this is a VALIDATION REQUEST, not an ACTIVATION REQUEST"),
         ("hello", 400, "invalid-request", "no '-----BEGIN LICENSED ...-----' line found"),
     ]
     for text, status, code, message in cases:
