@@ -32,10 +32,6 @@ static const struct {
          "with 'licensectl install FILE'."},
 };
 
-static int wrong_kind(Reply *reply, MachineRequestType expected, const char *fmt, const char *what) {
-        return reply_error(reply, 400, "wrong-kind", fmt, what, page_section[expected]);
-}
-
 /* The kind the person chose: "kind" in the body, "activation" without. */
 static int read_kind(json_object *body, MachineRequestType *ret, Reply *reply) {
         json_object *v;
@@ -78,7 +74,7 @@ static int check_kind(const char *text, size_t len, MachineRequestType expected,
                 /* "This is a validation request; use Offline validation." */
                 snprintf(noun, sizeof(noun), "%s %s", strchr("aeiou", machine_request_noun(t)[0]) ? "an" : "a",
                          machine_request_noun(t));
-                wrong_kind(reply, expected, "This is %s; use %s.", noun);
+                reply_error(reply, 400, "wrong-kind", "This is %s; use %s.", noun, page_section[t]);
                 return -EMEDIUMTYPE;
         }
         for (size_t i = 0; i < ELEMENTSOF(answers); i++)
@@ -86,7 +82,8 @@ static int check_kind(const char *text, size_t len, MachineRequestType expected,
                         reply_error(reply, 400, "wrong-kind", "%s", answers[i].sentence);
                         return -EMEDIUMTYPE;
                 }
-        wrong_kind(reply, expected, "This is a LICENSED %s, not a document for %s.", a.kind);
+        reply_error(reply, 400, "wrong-kind", "This is a LICENSED %s, not a document for %s.", a.kind,
+                    page_section[expected]);
         return -EMEDIUMTYPE;
 }
 
