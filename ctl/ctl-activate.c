@@ -54,23 +54,6 @@ static int pick_product(Ctl *c, char **ret) {
         return *ret ? 0 : ctl_oom();
 }
 
-static void print_qr(const Ctl *c, const char *request) {
-        int r;
-
-        if (c->qr == QR_NEVER || (c->qr == QR_AUTO && !isatty(STDOUT_FILENO)))
-                return;
-        putchar('\n');
-        r = print_qr_code(stdout, request, c->qr == QR_AUTO);
-        if (r == -E2BIG)
-                printf("(The QR code of this request is wider than this terminal: widen the window and run "
-                       "again to see it.)\n");
-        else if (r == -ERANGE)
-                printf("(This request is too long for a QR code; carry it as a file.)\n");
-        else if (r < 0)
-                printf("(Cannot draw the QR code: %s.)\n", strerror(-r));
-        putchar('\n');
-}
-
 static int activate_offline(Ctl *c, const char *product, const char *key) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *request, *url;
@@ -85,23 +68,22 @@ static int activate_offline(Ctl *c, const char *product, const char *key) {
         if (r != 0)
                 return r;
 
-        if (c->json && (o = json_object_new_object())) {
+        o = offline_json(c, NULL, *url ? url : NULL, request);
+        if (o)
                 json_object_object_add(o, "product", json_object_new_string(product));
-                json_object_object_add(o, "url", *url ? json_object_new_string(url) : NULL);
-        }
         /* The request carries the full license key: 0600. */
         r = ctl_emit_document(c, o, "request", request, "activation request", true);
         if (r != 0 || c->json)
                 return r;
-        print_qr(c, request);
+        r = offline_print_way_out(c, *url ? url : NULL, request, "activation request");
+        if (r != 0)
+                return r;
 
         f = instructions_stream(c->output);
-        if (*url)
-                fprintf(f, "Take this request to %s or send it to your vendor; then run:\n", url);
-        else
-                fprintf(f, "Send this request to your vendor; then run:\n");
-        fprintf(f, "  licensectl install LICENSE-FILE\n"
-                   "with the license you receive. A new request replaces this one.\n");
+        fprintf(f, "%s; then run:\n"
+                   "  licensectl install LICENSE-FILE\n"
+                   "with the license you receive. A new request replaces this one.\n",
+                *url ? "Or send this request to your vendor" : "Send this request to your vendor");
         return 0;
 }
 
@@ -208,12 +190,17 @@ int verb_install(_unused_ int argc, char *argv[], void *userdata) {
 
 int verb_deactivate(_unused_ int argc, char *argv[], void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *page = NULL;
         const char *id = argv[1], *proof;
         Ctl *c = userdata;
         FILE *f;
         int r;
 
-        r = ctl_call(c, "Deactivate", CTL_TIMEOUT_LONG_USEC, &reply, "sbb", id, c->offline, c->interactive);
+        /* Asked first: after the call the license, and so its product, is gone. */
+        r = offline_page_of_license(c, id, &page);
+        if (r == 0)
+                r = ctl_call(c, "Deactivate", CTL_TIMEOUT_LONG_USEC, &reply, "sbb", id, c->offline,
+                             c->interactive);
         if (r == 0)
                 r = ctl_read_reply(reply, "Deactivate", "s", &proof);
         if (r != 0)
@@ -221,16 +208,21 @@ int verb_deactivate(_unused_ int argc, char *argv[], void *userdata) {
 
         /* The license is gone now: the proof must reach the user even if
          * --output fails (ctl_write_document() sees to that). */
-        r = ctl_emit_document(c, json_for_id(c, id), "proof", proof, "deactivation proof", false);
+        r = ctl_emit_document(c, *proof ? offline_json(c, id, page, proof) : json_for_id(c, id), "proof", proof,
+                              "deactivation proof", false);
         if (c->json)
                 return r;
 
         f = instructions_stream(c->output);
-        if (!*proof)
+        if (!*proof) {
                 fprintf(f, "License %s was removed from this machine and its seat freed.\n", id);
-        else
-                fprintf(f, "License %s was removed from this machine.\n"
-                           "Send this deactivation proof to your vendor to free the seat.\n", id);
+                return r;
+        }
+        fprintf(f, "License %s was removed from this machine.\n", id);
+        fflush(f);
+        (void) offline_print_way_out(c, page, proof, "deactivation proof");
+        fprintf(f, "%s to free the seat.\n",
+                page ? "Or send this deactivation proof to your vendor" : "Send this deactivation proof to your vendor");
         return r;
 }
 

@@ -3,12 +3,14 @@
 round trip an administrator follows in docs/, output formats, exit codes."""
 import json
 import os
+import re
 import shlex
 import subprocess
 
 import pytest
 
 from conftest import binary, run
+from machine import request_from_url
 
 PRODUCT = "com.example.app"
 
@@ -196,3 +198,56 @@ def test_terminal_only_behaviour(stack, ctl, vendor, tmp_path):
     assert code == 0 and "PAGED:" in out and "term-1" in out, out
     code, out = on_terminal(stack, "--no-pager", "list", env=pager)
     assert code == 0 and "PAGED:" not in out and "term-1" in out, out
+
+
+def page_url(text):
+    m = re.search(r"https://vendor\.example/offline#request=\S+", text)
+    assert m, text
+    return m.group(0)
+
+
+def test_offline_documents_travel_in_a_url(stack, ctl, vendor, tmp_path):
+    """activate/validate/deactivate --offline print the offline page's URL
+    with the document in its fragment (what the page rebuilds, see
+    test_server.py), and the QR code holds that URL, or the plain page
+    when the terminal is too narrow for it, saying so."""
+    key = vendor("key", "new").stdout.strip()
+    req = tmp_path / "request.txt"
+    out = ctl("activate", "--offline", "--qr=never", "--output", str(req), key).stdout
+    url = page_url(out)
+    assert url.startswith("https://vendor.example/offline#request=a.")
+    assert request_from_url(url) == req.read_text()
+    assert len(url) < 600  # a QR code of version 16 or so on this host name
+
+    lic = tmp_path / "license.txt"
+    vendor("answer", "--signing-key", stack.signing_key, "--request", str(req), "--id", "url-1", "--licensee",
+           "ACME", "--feature", "reports", "--output", str(lic))
+    ctl("install", str(lic))
+    j = json.loads(ctl("--json", "activate", "--offline", key).stdout)
+    assert j["url"] == "https://vendor.example/offline" and request_from_url(j["request_url"]) == j["request"]
+    vreq = tmp_path / "vreq.txt"
+    url = page_url(ctl("validate", "--offline", "--output", str(vreq), "url-1").stdout)
+    assert url.split("#request=")[1].startswith("v.") and request_from_url(url) == vreq.read_text()
+    j = json.loads(ctl("--json", "validate", "--offline", "url-1").stdout)
+    assert j["id"] == "url-1" and request_from_url(j["request_url"]) == j["request"]
+
+    # the QR code: the whole URL on a wide terminal, the plain page on a narrow one
+    def terminal(cols, *args):
+        cmd = shlex.join([binary("licensectl"), f"--bus-address={stack.bus.address}", *args])
+        p = subprocess.run(["script", "-qec", f"stty cols {cols} rows 60; {cmd}", "/dev/null"],
+                           capture_output=True, text=True, timeout=60, env=dict(os.environ, TERM="xterm"),
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, p.stdout
+        return p.stdout
+
+    out = terminal(120, "--no-pager", "validate", "--offline", "--output", str(vreq), "url-1")
+    assert "\u2588" in out and "does not fit" not in out, out
+    out = terminal(60, "--no-pager", "validate", "--offline", "--output", str(vreq), "url-1")
+    assert "\u2588" in out and "(The validation request does not fit in a QR code this terminal can show: " \
+        "this one opens https://vendor.example/offline; carry the validation request there as a file and paste " \
+        "it.)" in out, out
+    assert request_from_url(page_url(out)) == vreq.read_text()
+
+    proof = tmp_path / "proof.txt"
+    url = page_url(ctl("deactivate", "--offline", "--output", str(proof), "url-1").stdout)
+    assert url.split("#request=")[1].startswith("d.") and request_from_url(url) == proof.read_text()
