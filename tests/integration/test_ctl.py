@@ -251,3 +251,61 @@ def test_offline_documents_travel_in_a_url(stack, ctl, vendor, tmp_path):
     proof = tmp_path / "proof.txt"
     url = page_url(ctl("deactivate", "--offline", "--output", str(proof), "url-1").stdout)
     assert url.split("#request=")[1].startswith("d.") and request_from_url(url) == proof.read_text()
+
+
+def test_list_columns_grep_sort_and_install_summary(stack, ctl, vendor, tmp_path):
+    """list --columns/--grep/--sort=licensee; install says what it
+    installed (issue 16)."""
+    def install(lid, licensee, *fields):
+        req = tmp_path / f"{lid}.req"
+        ctl("activate", "--offline", "--qr=never", "--output", str(req), vendor("key", "new").stdout.strip())
+        lic = tmp_path / f"{lid}.lic"
+        vendor("answer", "--signing-key", stack.signing_key, "--request", str(req), "--id", lid, "--licensee",
+               licensee, "--feature", "reports", *fields, "--output", str(lic))
+        return ctl("install", str(lic)).stdout
+
+    out = install("a-1", "Zeta GmbH", "--type", "subscription", "--not-after", "2099-01-01T00:00:00Z",
+                  "--maintenance-until", "2027-01-01T00:00:00Z", "--feature", "export:expires=2098-01-01T00:00:00Z")
+    lines = out.splitlines()
+    assert lines[4].startswith("          Expires: 2099-01-01 00:00:00 UTC"), out
+    del lines[4]
+    assert lines == [
+        "Installed license a-1 (revision 1).",
+        "          Product: com.example.app",
+        "             Type: subscription",
+        "         Features: reports, export (until 2098-01-01)",
+        "           Status: licensed",
+    ], out
+    install("b-1", "acme", "--feature", "seats:limit=5", "--property", "site=Berlin")
+    j = json.loads(ctl("--json", "install", str(tmp_path / "b-1.lic")).stdout)
+    assert j["id"] == "b-1" and j["product"] == PRODUCT and j["type"] == "perpetual"
+    assert j["features"] == ["reports", "seats"] and j["expires"] is None and j["status"] == "licensed"
+
+    ids = lambda *args: [l["id"] for l in json.loads(ctl("--json", "list", *args).stdout)]  # noqa: E731
+    assert ids("--sort=licensee") == ["b-1", "a-1"]  # acme before Zeta, whatever the case
+    assert ids("--grep", "gmbh") == ["a-1"]
+    assert ids("--grep", "SEATS") == ["b-1"]  # a feature
+    assert ids("--grep", "berlin") == ["b-1"]  # a property
+    assert ids("--grep", "subscription") == ["a-1"]  # the type
+    assert ids("--grep", "nothing-like-it") == []
+
+    out = ctl("list", "--columns=+type,maintenance,usage,last-validation", "--sort=licensee").stdout
+    lines = out.splitlines()
+    assert lines[0].split() == ["ID", "PRODUCT", "LICENSEE", "STATUS", "EXPIRES", "TYPE", "MAINTENANCE", "USAGE",
+                                "LAST", "VALIDATION"], out
+    assert lines[1].split()[:4] == ["b-1", PRODUCT, "acme", "licensed"]
+    assert "perpetual" in lines[1] and "all versions" in lines[1] and "seats 0/5" in lines[1]
+    assert "subscription" in lines[2] and "2027-01-01" in lines[2] and "2099-01-01" in lines[2]
+    out = ctl("list", "--columns=id,features,revision", "--grep", "zeta").stdout
+    assert [l.split() for l in out.splitlines()[:2]] == [["ID", "FEATURES", "REV"], ["a-1", "reports,export", "1"]], out
+    j = json.loads(ctl("--json", "list", "--columns=+type,usage,maintenance").stdout)
+    b = next(x for x in j if x["id"] == "b-1")
+    assert b["type"] == "perpetual" and b["usage"] == [{"feature": "seats", "in_use": 0, "limit": 5}]
+    assert b["maintenance_until"] is None and b["licensee"] == "acme"
+
+    p = ctl("list", "--columns=id,colour", check=False)
+    assert p.returncode == 2 and "there is no column 'colour'; use id, product" in p.stderr
+    p = ctl("list", "--grep=", check=False)
+    assert p.returncode == 2 and "--grep needs the text" in p.stderr
+    p = ctl("status", "--grep", "x", check=False)
+    assert p.returncode == 2 and "--grep does not apply to 'status'" in p.stderr
