@@ -86,8 +86,8 @@ int verb_validate(int argc, char *argv[], void *userdata) {
                                             "validate --offline needs the ID of one license.");
                 return validate_offline(c, id);
         }
-        if (c->output)
-                return report_error(CTL_EXIT_USAGE, "--output goes with --offline.");
+        if (c->output || c->qr != QR_AUTO)
+                return report_error(CTL_EXIT_USAGE, "--output and --qr go with --offline.");
 
         r = ctl_call(c, "Validate", CTL_TIMEOUT_LONG_USEC, &reply, "sb", id, c->interactive);
         if (r != 0)
