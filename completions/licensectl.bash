@@ -22,10 +22,10 @@ _licensectl() {
         local verbs="status list show products activate install deactivate validate check export"
         local global="--help --version --json --no-ask-password --no-pager --no-legend --bus-address="
         local -A verb_opts=(
-                [list]="--product= --status= --sort="
+                [list]="--product= --status= --sort= --columns= --grep="
                 [activate]="--product= --offline --output= --qr="
-                [deactivate]="--offline --output="
-                [validate]="--offline --output="
+                [deactivate]="--offline --output= --qr="
+                [validate]="--offline --output= --qr="
                 [check]="--quiet --release-date="
                 [export]="--output="
         )
@@ -48,7 +48,16 @@ _licensectl() {
                 COMPREPLY=($(compgen -W "$reasons" -- "$value"))
                 return ;;
         --sort)
-                COMPREPLY=($(compgen -W "id expiry product status" -- "$value"))
+                COMPREPLY=($(compgen -W "id expiry product status licensee" -- "$value"))
+                return ;;
+        --columns)
+                # The last name of a comma-separated list (or after the leading +).
+                local done_part="" last=$value
+                if [[ $value == *,* ]]; then done_part=${value%,*},; last=${value##*,}; fi
+                if [[ -z $done_part && $last == +* ]]; then done_part=+; last=${last#+}; fi
+                COMPREPLY=($(compgen -P "$done_part" -W "id product licensee status expires type revision key issued
+                        installed maintenance last-validation validate-by features usage" -- "$last"))
+                compopt -o nospace
                 return ;;
         --qr)
                 COMPREPLY=($(compgen -W "auto always never" -- "$value"))
@@ -56,7 +65,7 @@ _licensectl() {
         --output)
                 _filedir
                 return ;;
-        --bus-address | --release-date)
+        --bus-address | --release-date | --grep)
                 return ;;
         esac
 

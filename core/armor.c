@@ -168,6 +168,11 @@ static int parse_header(Armor *a, const char *line, size_t len, bool *have_id, b
         return core_error_set(err, EBADMSG, "unknown armor header '%.*s'", (int) (nlen > 40 ? 40 : nlen), line);
 }
 
+/* "a" or "an" before a kind, as it is spoken: "an ACTIVATION REQUEST". */
+static const char *article(const char *kind) {
+        return kind[0] && strchr("AEIOU", kind[0]) ? "an" : "a";
+}
+
 int armor_decode(const char *text, size_t len, const char *expected_kind, Armor *ret, CoreError *err) {
         _cleanup_free_ char *b64 = NULL;
         LineReader lr = {.p = text, .end = text + len};
@@ -195,7 +200,8 @@ int armor_decode(const char *text, size_t len, const char *expected_kind, Armor 
         if (!found)
                 return core_error_set(err, EBADMSG, "no '-----BEGIN LICENSED ...-----' line found");
         if (expected_kind && !streq(a.kind, expected_kind))
-                return core_error_set(err, EBADMSG, "this is a %s, not a %s", a.kind, expected_kind);
+                return core_error_set(err, EBADMSG, "this is %s %s, not %s %s", article(a.kind), a.kind,
+                                      article(expected_kind), expected_kind);
 
         b64 = malloc(len + 1);
         if (!b64)

@@ -44,7 +44,13 @@ const char *machine_request_kind(MachineRequestType t) {
         return request_types[t].kind;
 }
 
-static MachineRequestType machine_request_type_from_kind(const char *kind) {
+const char *machine_request_noun(MachineRequestType t) {
+        if (t < 0 || t >= _MACHINE_REQUEST_TYPE_MAX)
+                return NULL;
+        return request_types[t].noun;
+}
+
+MachineRequestType machine_request_type_from_kind(const char *kind) {
         for (int i = 0; i < _MACHINE_REQUEST_TYPE_MAX; i++)
                 if (streq(kind, request_types[i].kind))
                         return (MachineRequestType) i;

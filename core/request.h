@@ -54,6 +54,11 @@ MachineRequestType machine_request_type_from_string(const char *s);
 
 /* Armor kind for a type: "ACTIVATION REQUEST", ... */
 const char *machine_request_kind(MachineRequestType t);
+/* The type of an armor kind; _MACHINE_REQUEST_TYPE_INVALID for a kind that
+ * is not a machine document (a LICENSE, a VALIDATION RECEIPT). */
+MachineRequestType machine_request_type_from_kind(const char *kind);
+/* The type in a sentence: "activation request", ... */
+const char *machine_request_noun(MachineRequestType t);
 
 void machine_request_done(MachineRequest *r);
 

@@ -3,31 +3,58 @@
  * going off this machine, online or through documents carried by hand. */
 
 #include <ctype.h>
+#include <inttypes.h>
 
 #include "armor.h"
 #include "build-info.h"
 #include "ctl-bus.h"
+#include "ctl-license.h"
 #include "ctl-list.h"
 #include "ctl-output.h"
 #include "fileio.h"
 #include "license-key.h"
 
+#define INSTALLED_LABEL_WIDTH 17
+
 static void erase_key(char (*key)[LICENSE_KEY_STRING_SIZE]) {
         explicit_bzero(*key, sizeof(*key));
 }
 
-/* The product to activate: --product, or the only product licensed knows. */
-static int pick_product(Ctl *c, char **ret) {
+/* Whether two server URLs name the same server: scheme, host and port. */
+static bool same_server(const char *a, const char *b) {
+        const char *sa = strstr(a, "://"), *sb = strstr(b, "://");
+        size_t la, lb;
+
+        if (!sa || !sb)
+                return streq(a, b);
+        la = (size_t) (sa - a) + 3 + strcspn(sa + 3, "/?#");
+        lb = (size_t) (sb - b) + 3 + strcspn(sb + 3, "/?#");
+        return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/* The products the key may be for: --product; the only product licensed
+ * knows; or, online, those with a server when they share one, for the
+ * server to tell (activate_online()). Offline, or with products on several
+ * servers, several products need --product: trying the key on each server
+ * would show it to every vendor. */
+static int pick_products(Ctl *c, ProductRow **ret, size_t *ret_n, sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ ProductRow *rows = NULL;
         _cleanup_free_ char *list = NULL;
-        size_t n = 0, list_len = 0;
+        size_t n = 0, n_online = 0, list_len = 0;
+        bool one_server = true;
         FILE *f;
         int r;
 
         if (c->product) {
-                *ret = strdup(c->product);
-                return *ret ? 0 : ctl_oom();
+                rows = calloc(1, sizeof(ProductRow));
+                if (!rows)
+                        return ctl_oom();
+                rows[0] = (ProductRow){.id = c->product, .name = "", .server_url = "", .offline_url = ""};
+                *ret = TAKE_PTR(rows);
+                *ret_n = 1;
+                *ret_reply = NULL;
+                return 0;
         }
 
         r = ctl_list_products(c, &reply, &rows, &n);
@@ -39,6 +66,24 @@ static int pick_product(Ctl *c, char **ret) {
                         "no product is installed on this machine: the product's vendor file belongs in "
                         "%s/ (or %s/).",
                         VENDOR_PRODUCTS_DIR, ADMIN_PRODUCTS_DIR);
+        if (n > 1 && !c->offline) {
+                _cleanup_free_ ProductRow *online = calloc(n, sizeof(ProductRow));
+
+                if (!online)
+                        return ctl_oom();
+                for (size_t i = 0; i < n; i++)
+                        if (*rows[i].server_url) {
+                                if (n_online > 0 && !same_server(online[0].server_url, rows[i].server_url))
+                                        one_server = false;
+                                online[n_online++] = rows[i];
+                        }
+                if (n_online > 0 && one_server) {
+                        *ret = TAKE_PTR(online);
+                        *ret_n = n_online;
+                        *ret_reply = TAKE_PTR(reply);
+                        return 0;
+                }
+        }
         if (n > 1) {
                 f = open_memstream(&list, &list_len);
                 if (!f)
@@ -47,28 +92,17 @@ static int pick_product(Ctl *c, char **ret) {
                         fprintf(f, "%s%s", i > 0 ? ", " : "", rows[i].id);
                 if (fclose(f) != 0)
                         return ctl_oom();
-                return report_error(CTL_EXIT_USAGE,
-                                    "several products are installed: use --product (one of: %s).", list);
+                return report_error(CTL_EXIT_USAGE, "several products are installed%s: use --product (one of: %s).",
+                                    c->offline ? ""
+                                    : n_online == 0 ? " and none has a license server to ask which one the key is for"
+                                                    : " and their license servers differ, so the key is not sent to "
+                                                      "each to ask",
+                                    list);
         }
-        *ret = strdup(rows[0].id);
-        return *ret ? 0 : ctl_oom();
-}
-
-static void print_qr(const Ctl *c, const char *request) {
-        int r;
-
-        if (c->qr == QR_NEVER || (c->qr == QR_AUTO && !isatty(STDOUT_FILENO)))
-                return;
-        putchar('\n');
-        r = print_qr_code(stdout, request, c->qr == QR_AUTO);
-        if (r == -E2BIG)
-                printf("(The QR code of this request is wider than this terminal: widen the window and run "
-                       "again to see it.)\n");
-        else if (r == -ERANGE)
-                printf("(This request is too long for a QR code; carry it as a file.)\n");
-        else if (r < 0)
-                printf("(Cannot draw the QR code: %s.)\n", strerror(-r));
-        putchar('\n');
+        *ret = TAKE_PTR(rows);
+        *ret_n = 1;
+        *ret_reply = TAKE_PTR(reply);
+        return 0;
 }
 
 static int activate_offline(Ctl *c, const char *product, const char *key) {
@@ -85,53 +119,163 @@ static int activate_offline(Ctl *c, const char *product, const char *key) {
         if (r != 0)
                 return r;
 
-        if (c->json && (o = json_object_new_object())) {
+        o = offline_json(c, NULL, *url ? url : NULL, request);
+        if (o)
                 json_object_object_add(o, "product", json_object_new_string(product));
-                json_object_object_add(o, "url", *url ? json_object_new_string(url) : NULL);
-        }
         /* The request carries the full license key: 0600. */
         r = ctl_emit_document(c, o, "request", request, "activation request", true);
         if (r != 0 || c->json)
                 return r;
-        print_qr(c, request);
+        r = offline_print_way_out(c, *url ? url : NULL, request, "activation request");
+        if (r != 0)
+                return r;
 
         f = instructions_stream(c->output);
-        if (*url)
-                fprintf(f, "Take this request to %s or send it to your vendor; then run:\n", url);
-        else
-                fprintf(f, "Send this request to your vendor; then run:\n");
-        fprintf(f, "  licensectl install LICENSE-FILE\n"
-                   "with the license you receive. A new request replaces this one.\n");
+        fprintf(f, "%s; then run:\n"
+                   "  licensectl install LICENSE-FILE\n"
+                   "with the license you receive. A new request replaces this one.\n",
+                *url ? "Or send this request to your vendor" : "Send this request to your vendor");
         return 0;
 }
 
-static int print_installed(Ctl *c, const char *verb_done, const char *what, const char *path) {
-        _cleanup_free_ char *id = NULL;
+/* "reports, export (until 2026-01-01), seats (limit 5)": a feature's end
+ * only where it is not the license's. */
+static int features_summary(const FeatureList *features, uint64_t license_expires, char **ret) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        f = open_memstream(&text, &len);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < features->n; i++) {
+                const Feature *x = &features->items[i];
+                char buf[CTL_TIME_MAX];
+                uint64_t expires = x->expires != license_expires ? x->expires : 0;
+
+                fprintf(f, "%s%s", i > 0 ? ", " : "", x->name);
+                if (expires && x->limit)
+                        fprintf(f, " (until %s, limit %" PRIu32 ")", format_date(expires, buf, "?"), x->limit);
+                else if (expires)
+                        fprintf(f, " (until %s)", format_date(expires, buf, "?"));
+                else if (x->limit)
+                        fprintf(f, " (limit %" PRIu32 ")", x->limit);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
+/* What was installed, in short: "show" for the few fields a person checks
+ * right after installing (the product, type, features and expiry). */
+static int print_installed(Ctl *c, const char *verb_done, bool receipt, const char *path) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *props = NULL;
+        _cleanup_(license_info_done) LicenseInfo l = {};
+        _cleanup_free_ char *features = NULL;
+        char buf[CTL_TIME_MAX];
         int r;
 
-        r = ctl_license_id(c, path, &id);
+        r = ctl_get_license_info(c, path, &l, &props);
         if (r != 0)
                 return r;
+        if (!l.id)
+                return report_error(CTL_EXIT_FAILURE, "licensed did not say which license %s is.", path);
         if (c->json) {
-                json_object *o = json_object_new_object();
+                json_object *o = json_object_new_object(), *names = json_object_new_array();
 
-                if (!o)
+                if (!o || !names) {
+                        json_object_put(o);
+                        json_object_put(names);
                         return ctl_oom();
-                json_object_object_add(o, "id", json_object_new_string(id));
+                }
+                for (size_t i = 0; i < l.features.n; i++)
+                        json_object_array_add(names, json_object_new_string(l.features.items[i].name));
+                json_object_object_add(o, "id", json_object_new_string(l.id));
+                json_object_object_add(o, "revision", json_object_new_int64(l.revision));
+                json_object_object_add(o, "product", json_string_or_null(l.product));
+                json_object_object_add(o, "type", json_string_or_null(l.type));
+                json_object_object_add(o, "status", json_string_or_null(l.status));
+                json_object_object_add(o, "expires", json_timestamp(l.expires));
+                json_object_object_add(o, "features", names);
                 json_object_object_add(o, "object", json_object_new_string(path));
                 return json_print(o);
         }
-        printf("%s %s %s.\n", verb_done, what, id);
+        if (features_summary(&l.features, l.expires, &features) < 0)
+                return ctl_oom();
+
+#define FIELD(label, color, ...) print_field(INSTALLED_LABEL_WIDTH, label, color, __VA_ARGS__)
+        if (receipt) {
+                printf("%s the validation receipt for license %s.\n", verb_done, l.id);
+                FIELD("Last validation", NULL, "%s", format_timestamp(l.last_validation, buf, "never"));
+        } else {
+                printf("%s license %s (revision %" PRIu32 ").\n", verb_done, l.id, l.revision);
+                FIELD("Product", NULL, "%s", l.product ?: "?");
+                FIELD("Type", NULL, "%s", l.type ?: "?");
+                FIELD("Features", NULL, "%s", *features ? features : "(none)");
+                FIELD("Expires", NULL, "%s", format_timestamp(l.expires, buf, "never"));
+        }
+        FIELD("Status", status_color(l.status), "%s", l.status ?: "?");
+#undef FIELD
         return 0;
 }
 
-int verb_activate(_unused_ int argc, char *argv[], void *userdata) {
+/* Is this the server's wrong-product answer ("the license key is for P2,
+ * not for P1", docs/protocol.md)? Then the key may be another product's. */
+static bool refused_as_wrong_product(const sd_bus_error *e) {
+        return sd_bus_error_has_name(e, BUS_ERROR_SERVER_REFUSED) && e->message &&
+               strstr(e->message, " answered HTTP 403: the license key is for ");
+}
+
+/* Activates key for the first of the products whose server does not
+ * answer wrong-product. A failure is reported; when the network or the
+ * missing server is what failed, with the exact command that activates
+ * offline. Returns an exit status. */
+static int activate_online(Ctl *c, const ProductRow *products, size_t n, const char *key) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(erase_key) char key[LICENSE_KEY_STRING_SIZE] = "";
-        _cleanup_free_ char *product = NULL;
-        CoreError err = {};
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         const char *path;
+        size_t i;
+        int r = 0;
+
+        for (i = 0; i < n; i++) {
+                sd_bus_error_free(&error);
+                r = ctl_call_or_error(c, "Activate", CTL_TIMEOUT_LONG_USEC, &error, &reply, "ssb", products[i].id,
+                                      key, c->interactive);
+                if (r > 0)
+                        return r; /* licensed was not reached: said so */
+                if (r == 0 || !refused_as_wrong_product(&error) || i + 1 == n)
+                        break;
+        }
+        if (r == 0) {
+                r = ctl_read_reply(reply, "Activate", "o", &path);
+                if (r != 0)
+                        return r;
+                return print_installed(c, "Activated", false, path);
+        }
+
+        r = ctl_bus_error(&error, r);
+        if (sd_bus_error_has_names(&error, BUS_ERROR_SERVER_UNREACHABLE, BUS_ERROR_NOT_SUPPORTED)) {
+                if (n == 1)
+                        fprintf(stderr,
+                                "To activate without the network, run:\n"
+                                "  licensectl activate --offline --product %s %s\n",
+                                products[0].id, key);
+                else
+                        fprintf(stderr, "To activate without the network, run:\n"
+                                        "  licensectl activate --offline --product PRODUCT %s\n"
+                                        "with the key's product for PRODUCT.\n", key);
+        }
+        return r;
+}
+
+int verb_activate(_unused_ int argc, char *argv[], void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *products_reply = NULL;
+        _cleanup_(erase_key) char key[LICENSE_KEY_STRING_SIZE] = "";
+        _cleanup_free_ ProductRow *products = NULL;
+        CoreError err = {};
         Ctl *c = userdata;
+        size_t n = 0;
         int r;
 
         if (!c->offline && (c->output || c->qr != QR_AUTO))
@@ -143,19 +287,12 @@ int verb_activate(_unused_ int argc, char *argv[], void *userdata) {
                 return report_error(CTL_EXIT_USAGE, "the license key is mistyped: %s.",
                                     core_error_message(&err, r));
 
-        r = pick_product(c, &product);
+        r = pick_products(c, &products, &n, &products_reply);
         if (r != 0)
                 return r;
-
         if (c->offline)
-                return activate_offline(c, product, key);
-
-        r = ctl_call(c, "Activate", CTL_TIMEOUT_LONG_USEC, &reply, "ssb", product, key, c->interactive);
-        if (r == 0)
-                r = ctl_read_reply(reply, "Activate", "o", &path);
-        if (r != 0)
-                return r;
-        return print_installed(c, "Activated", "license", path);
+                return activate_offline(c, products[0].id, key);
+        return activate_online(c, products, n, key);
 }
 
 int verb_install(_unused_ int argc, char *argv[], void *userdata) {
@@ -203,17 +340,22 @@ int verb_install(_unused_ int argc, char *argv[], void *userdata) {
                 r = ctl_read_reply(reply, "InstallLicense", "o", &path);
         if (r != 0)
                 return r;
-        return print_installed(c, "Installed", receipt ? "the validation receipt for license" : "license", path);
+        return print_installed(c, "Installed", receipt, path);
 }
 
 int verb_deactivate(_unused_ int argc, char *argv[], void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *page = NULL;
         const char *id = argv[1], *proof;
         Ctl *c = userdata;
         FILE *f;
         int r;
 
-        r = ctl_call(c, "Deactivate", CTL_TIMEOUT_LONG_USEC, &reply, "sbb", id, c->offline, c->interactive);
+        /* Asked first: after the call the license, and so its product, is gone. */
+        r = offline_page_of_license(c, id, &page);
+        if (r == 0)
+                r = ctl_call(c, "Deactivate", CTL_TIMEOUT_LONG_USEC, &reply, "sbb", id, c->offline,
+                             c->interactive);
         if (r == 0)
                 r = ctl_read_reply(reply, "Deactivate", "s", &proof);
         if (r != 0)
@@ -221,16 +363,21 @@ int verb_deactivate(_unused_ int argc, char *argv[], void *userdata) {
 
         /* The license is gone now: the proof must reach the user even if
          * --output fails (ctl_write_document() sees to that). */
-        r = ctl_emit_document(c, json_for_id(c, id), "proof", proof, "deactivation proof", false);
+        r = ctl_emit_document(c, *proof ? offline_json(c, id, page, proof) : json_for_id(c, id), "proof", proof,
+                              "deactivation proof", false);
         if (c->json)
                 return r;
 
         f = instructions_stream(c->output);
-        if (!*proof)
+        if (!*proof) {
                 fprintf(f, "License %s was removed from this machine and its seat freed.\n", id);
-        else
-                fprintf(f, "License %s was removed from this machine.\n"
-                           "Send this deactivation proof to your vendor to free the seat.\n", id);
+                return r;
+        }
+        fprintf(f, "License %s was removed from this machine.\n", id);
+        fflush(f);
+        (void) offline_print_way_out(c, page, proof, "deactivation proof");
+        fprintf(f, "%s to free the seat.\n",
+                page ? "Or send this deactivation proof to your vendor" : "Send this deactivation proof to your vendor");
         return r;
 }
 

@@ -73,8 +73,8 @@ static bool method_may_ask_password(const char *method) {
         return false;
 }
 
-int ctl_call_at(Ctl *c, const char *path, const char *interface, const char *method, uint64_t timeout_usec,
-                sd_bus_message **ret_reply, const char *types, ...) {
+static int call_va(Ctl *c, const char *path, const char *interface, const char *method, uint64_t timeout_usec,
+                   sd_bus_error *ret_error, sd_bus_message **ret_reply, const char *types, va_list ap) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
@@ -89,25 +89,49 @@ int ctl_call_at(Ctl *c, const char *path, const char *interface, const char *met
                 polkit_agent_open_if_needed(c);
 
         r = sd_bus_message_new_method_call(c->bus, &m, LICENSED_BUS_NAME, path, interface, method);
-        if (r >= 0 && types) {
-                va_list ap;
-
-                va_start(ap, types);
+        if (r >= 0 && types)
                 r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
-        }
         if (r < 0)
                 /* Strings that are not UTF-8 end up here. */
                 return report_error(CTL_EXIT_FAILURE, "cannot pass the arguments of %s to licensed: %s",
                                     method, strerror(-r));
 
         r = sd_bus_call(c->bus, m, timeout_usec, &error, &reply);
+        if (r < 0 && ret_error && licensed_bus_unreachable_errno(&error, r) == 0) {
+                sd_bus_error_move(ret_error, &error);
+                return r;
+        }
         if (r < 0)
                 return ctl_bus_error(&error, r);
 
         if (ret_reply)
                 *ret_reply = TAKE_PTR(reply);
         return 0;
+}
+
+int ctl_call_at(Ctl *c, const char *path, const char *interface, const char *method, uint64_t timeout_usec,
+                sd_bus_message **ret_reply, const char *types, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = call_va(c, path, interface, method, timeout_usec, NULL, ret_reply, types, ap);
+        va_end(ap);
+        return r;
+}
+
+int ctl_call_or_error(Ctl *c, const char *method, uint64_t timeout_usec, sd_bus_error *ret_error,
+                      sd_bus_message **ret_reply, const char *types, ...) {
+        va_list ap;
+        int r;
+
+        assert(ret_error);
+
+        va_start(ap, types);
+        r = call_va(c, LICENSED_MANAGER_PATH, LICENSED_MANAGER_INTERFACE, method, timeout_usec, ret_error,
+                    ret_reply, types, ap);
+        va_end(ap);
+        return r;
 }
 
 int ctl_read_reply(sd_bus_message *reply, const char *method, const char *types, ...) {

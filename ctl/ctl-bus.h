@@ -38,6 +38,14 @@ int ctl_call_at(Ctl *c, const char *path, const char *interface, const char *met
 #define ctl_call(c, method, timeout_usec, ret_reply, ...)                                                          \
         ctl_call_at(c, LICENSED_MANAGER_PATH, LICENSED_MANAGER_INTERFACE, method, timeout_usec, ret_reply, __VA_ARGS__)
 
+/* As ctl_call(), but an error of licensed's own (not "cannot reach
+ * licensed") is not printed: it is moved to *ret_error and the negative
+ * errno returned, for the caller to look at and report with
+ * ctl_bus_error(). Other failures are printed and return an exit status
+ * (> 0). */
+int ctl_call_or_error(Ctl *c, const char *method, uint64_t timeout_usec, sd_bus_error *ret_error,
+                      sd_bus_message **ret_reply, const char *types, ...);
+
 /* Reads the answer to method as sd_bus_message_read() does; says so if
  * it cannot be read. */
 int ctl_read_reply(sd_bus_message *reply, const char *method, const char *types, ...);

@@ -29,6 +29,10 @@ int ctl_list_licenses(Ctl *c, bool filter, sd_bus_message **ret_reply, LicenseRo
 
 json_object *license_row_to_json(const LicenseRow *l);
 
+/* Parses --columns: names separated by commas, a leading + adds them to the
+ * usual columns. Says why not and returns -EINVAL. */
+int list_columns_parse(const char *text, ListColumn columns[static LIST_COLUMNS_MAX], size_t *ret_n);
+
 typedef struct ProductRow {
         /* These point into the reply message; "" where not set. */
         const char *id;

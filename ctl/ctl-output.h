@@ -85,6 +85,28 @@ int ctl_emit_document(const Ctl *c, json_object *o, const char *json_key, const 
  * (printing nothing) if fit_terminal and f is a narrower terminal. */
 int print_qr_code(FILE *f, const char *text, bool fit_terminal);
 
+/* ---- the offline page (ctl-offline.c) ---- */
+
+/* The offline page's URL carrying document (a machine document) in its
+ * fragment: page + "#request=K.KEYID.SIGNATURE.BODY". -EMEDIUMTYPE if it
+ * is not a machine document. */
+int offline_request_url(const char *page, const char *document, char **ret);
+
+/* The offline page of the product license id belongs to (the product's
+ * offline_url), *ret NULL if it has none. Returns an exit status. */
+int offline_page_of_license(Ctl *c, const char *id, char **ret);
+
+/* With --json, an object with "id" (unless id is NULL), "url" (the page)
+ * and "request_url" (the page carrying document), null without a page;
+ * NULL without --json. */
+json_object *offline_json(const Ctl *c, const char *id, const char *page, const char *document);
+
+/* After a machine document was written: the link to the offline page
+ * carrying it and its QR code (as --qr says), or without a page the
+ * document itself as a QR code. what: "activation request", ... Returns an
+ * exit status. */
+int offline_print_way_out(const Ctl *c, const char *page, const char *document, const char *what);
+
 /* Whether a document went to stdout: the instructions then go to stderr,
  * so "licensectl ... >request.txt" keeps the document clean. */
 static inline FILE *instructions_stream(const char *output_path) {

@@ -5,135 +5,10 @@
 #include <stddef.h>
 
 #include "ctl-bus.h"
+#include "ctl-license.h"
 #include "ctl-output.h"
 
 #define SHOW_LABEL_WIDTH 19
-
-typedef struct Feature {
-        const char *name;
-        bool licensed;
-        const char *reason;
-        uint64_t expires;
-        uint64_t grace_end;
-        uint32_t limit; /* 0 = not counted */
-        uint32_t in_use;
-} Feature;
-
-typedef struct FeatureList {
-        Feature *items;
-        size_t n;
-} FeatureList;
-
-typedef struct Property {
-        const char *name;
-        const char *value;
-} Property;
-
-typedef struct PropertyList {
-        Property *items;
-        size_t n;
-} PropertyList;
-
-typedef struct LicenseInfo {
-        const char *id;
-        uint32_t revision;
-        const char *product;
-        const char *licensee;
-        const char *type;
-        const char *status;
-        const char *key;
-        uint64_t issued;
-        uint64_t not_before;
-        uint64_t expires;
-        uint64_t maintenance_until;
-        uint64_t installed;
-        FeatureList features;
-        PropertyList properties;
-        uint64_t last_validation;
-        uint64_t grace_end;
-        uint64_t validation_interval;
-        const char *server_url;
-} LicenseInfo;
-
-static void license_info_done(LicenseInfo *l) {
-        free(l->features.items);
-        free(l->properties.items);
-}
-
-static int parse_features(sd_bus_message *m, void *field) {
-        FeatureList *list = field;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "(sbsttuu)");
-        if (r < 0)
-                return r;
-        for (;;) {
-                Feature f;
-                Feature *n;
-                int b;
-
-                r = sd_bus_message_read(m, "(sbsttuu)", &f.name, &b, &f.reason, &f.expires, &f.grace_end, &f.limit,
-                                        &f.in_use);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                f.licensed = b;
-                n = reallocarray(list->items, list->n + 1, sizeof(Feature));
-                if (!n)
-                        return -ENOMEM;
-                list->items = n;
-                list->items[list->n++] = f;
-        }
-        return sd_bus_message_exit_container(m);
-}
-
-static int parse_properties(sd_bus_message *m, void *field) {
-        PropertyList *list = field;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{ss}");
-        if (r < 0)
-                return r;
-        for (;;) {
-                Property p;
-                Property *n;
-
-                r = sd_bus_message_read(m, "{ss}", &p.name, &p.value);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                n = reallocarray(list->items, list->n + 1, sizeof(Property));
-                if (!n)
-                        return -ENOMEM;
-                list->items = n;
-                list->items[list->n++] = p;
-        }
-        return sd_bus_message_exit_container(m);
-}
-
-static const CtlProperty license_properties[] = {
-        {"Id", "s", NULL, offsetof(LicenseInfo, id)},
-        {"Revision", "u", NULL, offsetof(LicenseInfo, revision)},
-        {"Product", "s", NULL, offsetof(LicenseInfo, product)},
-        {"Licensee", "s", NULL, offsetof(LicenseInfo, licensee)},
-        {"Type", "s", NULL, offsetof(LicenseInfo, type)},
-        {"Status", "s", NULL, offsetof(LicenseInfo, status)},
-        {"Key", "s", NULL, offsetof(LicenseInfo, key)},
-        {"Issued", "t", NULL, offsetof(LicenseInfo, issued)},
-        {"NotBefore", "t", NULL, offsetof(LicenseInfo, not_before)},
-        {"Expires", "t", NULL, offsetof(LicenseInfo, expires)},
-        {"MaintenanceUntil", "t", NULL, offsetof(LicenseInfo, maintenance_until)},
-        {"Installed", "t", NULL, offsetof(LicenseInfo, installed)},
-        {"Features", "a(sbsttuu)", parse_features, offsetof(LicenseInfo, features)},
-        {"Properties", "a{ss}", parse_properties, offsetof(LicenseInfo, properties)},
-        {"LastValidation", "t", NULL, offsetof(LicenseInfo, last_validation)},
-        {"GraceEnd", "t", NULL, offsetof(LicenseInfo, grace_end)},
-        {"ValidationInterval", "t", NULL, offsetof(LicenseInfo, validation_interval)},
-        {"ServerURL", "s", NULL, offsetof(LicenseInfo, server_url)},
-        {},
-};
 
 static json_object *feature_to_json(const Feature *f) {
         json_object *o = json_object_new_object();
@@ -243,10 +118,12 @@ static int print_license(const Ctl *c, const LicenseInfo *l) {
         FIELD("Maintenance until", NULL, "%s", format_timestamp(l->maintenance_until, buf, "(all versions)"));
         FIELD("Installed", NULL, "%s", format_timestamp(l->installed, buf, "?"));
         FIELD("Validation every", NULL, "%s", format_duration(l->validation_interval, buf, "(not required)"));
-        if (l->validation_interval > 0) {
+        /* A license that need not validate may still have been validated
+         * (an offline receipt installed by hand): show when, then too. */
+        if (l->validation_interval > 0 || l->last_validation > 0)
                 FIELD("Last validation", NULL, "%s", format_timestamp(l->last_validation, buf, "never"));
+        if (l->validation_interval > 0)
                 FIELD("Server", NULL, "%s", l->server_url && *l->server_url ? l->server_url : "(none)");
-        }
         if (l->grace_end)
                 FIELD(streq_ptr(l->status, "grace") ? "Grace period ends" : "Validate by", NULL, "%s",
                       format_timestamp(l->grace_end, buf, "?"));
@@ -272,7 +149,7 @@ int verb_show(_unused_ int argc, char *argv[], void *userdata) {
         r = ctl_get_license_path(c, argv[1], &path_reply, &path);
         if (r != 0)
                 return r;
-        r = ctl_get_all(c, path, LICENSED_LICENSE_INTERFACE, license_properties, &l, &props);
+        r = ctl_get_license_info(c, path, &l, &props);
         if (r != 0)
                 return r;
 

@@ -8,21 +8,30 @@
 
 static int validate_offline(Ctl *c, const char *id) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *page = NULL;
         const char *request;
         int r;
 
         r = ctl_call(c, "RequestOfflineValidation", CTL_TIMEOUT_LONG_USEC, &reply, "sb", id, c->interactive);
         if (r == 0)
                 r = ctl_read_reply(reply, "RequestOfflineValidation", "s", &request);
+        if (r == 0)
+                r = offline_page_of_license(c, id, &page);
         if (r != 0)
                 return r;
 
-        r = ctl_emit_document(c, json_for_id(c, id), "request", request, "validation request", false);
+        r = ctl_emit_document(c, offline_json(c, id, page, request), "request", request, "validation request",
+                              false);
         if (r != 0 || c->json)
                 return r;
+        r = offline_print_way_out(c, page, request, "validation request");
+        if (r != 0)
+                return r;
         fprintf(instructions_stream(c->output),
-                "Send this validation request to your vendor; then install the receipt you receive with:\n"
-                "  licensectl install RECEIPT-FILE\n");
+                "%s; then install the receipt you receive with:\n"
+                "  licensectl install RECEIPT-FILE\n",
+                page ? "Or send this validation request to your vendor"
+                     : "Send this validation request to your vendor");
         return 0;
 }
 
@@ -77,8 +86,8 @@ int verb_validate(int argc, char *argv[], void *userdata) {
                                             "validate --offline needs the ID of one license.");
                 return validate_offline(c, id);
         }
-        if (c->output)
-                return report_error(CTL_EXIT_USAGE, "--output goes with --offline.");
+        if (c->output || c->qr != QR_AUTO)
+                return report_error(CTL_EXIT_USAGE, "--output and --qr go with --offline.");
 
         r = ctl_call(c, "Validate", CTL_TIMEOUT_LONG_USEC, &reply, "sb", id, c->interactive);
         if (r != 0)

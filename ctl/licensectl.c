@@ -5,6 +5,7 @@
 #include <getopt.h>
 
 #include "build-info.h"
+#include "ctl-list.h"
 #include "ctl-output.h"
 #include "ctl-polkit-agent.h"
 #include "licensectl.h"
@@ -38,13 +39,17 @@ static const char help_text[] =
         "     --bus-address=ADDRESS Talk to licensed on this bus, not the system bus\n"
         "     --product=PRODUCT     list: only this product; activate: the product\n"
         "     --status=STATUS       list: only licenses with this status\n"
-        "     --sort=FIELD          list: sort by id, expiry, product or status\n"
+        "     --sort=FIELD          list: sort by id, expiry, product, status or licensee\n"
+        "     --columns=LIST        list: the columns, e.g. id,type,maintenance,usage,\n"
+        "                           last-validation; +LIST adds to the usual ones\n"
+        "     --grep=TEXT           list: only licenses with TEXT in a field (any case)\n"
         "     --offline             activate, deactivate, validate: no network, a request\n"
         "                           to carry to the vendor instead\n"
         "  -o --output=FILE         activate/validate --offline, deactivate, export:\n"
         "                           write the document to FILE\n"
         "     --qr=auto|always|never\n"
-        "                           activate --offline: show the request as a QR code\n"
+        "                           activate/validate/deactivate --offline: show the\n"
+        "                           offline page's link with the request as a QR code\n"
         "  -q --quiet               check: print nothing, answer with the exit status\n"
         "     --release-date=DATE   check: release date of the asking version\n"
         "\n"
@@ -67,10 +72,13 @@ enum {
         OPT_QR = 1 << 5,
         OPT_QUIET = 1 << 6,
         OPT_RELEASE_DATE = 1 << 7,
+        OPT_COLUMNS = 1 << 8,
+        OPT_GREP = 1 << 9,
 };
 
 static const char *const option_names[] = {
         "--product", "--status", "--sort", "--offline", "--output", "--qr", "--quiet", "--release-date",
+        "--columns", "--grep",
 };
 
 static const struct {
@@ -78,13 +86,13 @@ static const struct {
         unsigned options;
 } verb_options[] = {
         {"status", 0},
-        {"list", OPT_PRODUCT | OPT_STATUS | OPT_SORT},
+        {"list", OPT_PRODUCT | OPT_STATUS | OPT_SORT | OPT_COLUMNS | OPT_GREP},
         {"show", 0},
         {"products", 0},
         {"activate", OPT_PRODUCT | OPT_OFFLINE | OPT_OUTPUT | OPT_QR},
         {"install", 0},
-        {"deactivate", OPT_OFFLINE | OPT_OUTPUT},
-        {"validate", OPT_OFFLINE | OPT_OUTPUT},
+        {"deactivate", OPT_OFFLINE | OPT_OUTPUT | OPT_QR},
+        {"validate", OPT_OFFLINE | OPT_OUTPUT | OPT_QR},
         {"check", OPT_QUIET | OPT_RELEASE_DATE},
         {"export", OPT_OUTPUT},
 };
@@ -109,6 +117,7 @@ static const char *const sort_words[] = {
         [SORT_EXPIRY] = "expiry",
         [SORT_PRODUCT] = "product",
         [SORT_STATUS] = "status",
+        [SORT_LICENSEE] = "licensee",
 };
 
 static const char *const qr_words[] = {
@@ -138,6 +147,8 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
                 ARG_OFFLINE,
                 ARG_QR,
                 ARG_RELEASE_DATE,
+                ARG_COLUMNS,
+                ARG_GREP,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -155,6 +166,8 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
                 {"qr", required_argument, NULL, ARG_QR},
                 {"quiet", no_argument, NULL, 'q'},
                 {"release-date", required_argument, NULL, ARG_RELEASE_DATE},
+                {"columns", required_argument, NULL, ARG_COLUMNS},
+                {"grep", required_argument, NULL, ARG_GREP},
                 {},
         };
         unsigned given = 0;
@@ -207,7 +220,8 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
                         r = word_index(optarg, sort_words, ELEMENTSOF(sort_words));
                         if (r < 0)
                                 return report_error(-EINVAL,
-                                                    "--sort=%s: sort by id, expiry, product or status.",
+                                                    "--sort=%s: sort by id, expiry, product, status or "
+                                                    "licensee.",
                                                     optarg);
                         c->sort = (SortBy) r;
                         given |= OPT_SORT;
@@ -244,6 +258,18 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
                                                     "--release-date: the epoch is not a release date.");
                         c->release_date = (uint64_t) t * USEC_PER_SEC;
                         given |= OPT_RELEASE_DATE;
+                        break;
+                case ARG_COLUMNS:
+                        r = list_columns_parse(optarg, c->columns, &c->n_columns);
+                        if (r < 0)
+                                return r; /* said why */
+                        given |= OPT_COLUMNS;
+                        break;
+                case ARG_GREP:
+                        if (!*optarg)
+                                return report_error(-EINVAL, "--grep needs the text to look for.");
+                        c->grep = optarg;
+                        given |= OPT_GREP;
                         break;
                 case '?':
                         return -EINVAL; /* getopt_long() has said what */

@@ -41,7 +41,30 @@ typedef enum SortBy {
         SORT_EXPIRY,
         SORT_PRODUCT,
         SORT_STATUS,
+        SORT_LICENSEE,
 } SortBy;
+
+/* The columns of "list" (ctl-list.c). */
+typedef enum ListColumn {
+        COLUMN_ID,
+        COLUMN_PRODUCT,
+        COLUMN_LICENSEE,
+        COLUMN_STATUS,
+        COLUMN_EXPIRES,
+        COLUMN_TYPE,
+        COLUMN_REVISION,
+        COLUMN_KEY,
+        COLUMN_ISSUED,
+        COLUMN_INSTALLED,
+        COLUMN_MAINTENANCE,
+        COLUMN_LAST_VALIDATION,
+        COLUMN_VALIDATE_BY,
+        COLUMN_FEATURES,
+        COLUMN_USAGE,
+        _COLUMN_MAX,
+} ListColumn;
+
+#define LIST_COLUMNS_MAX 32
 
 typedef struct Ctl {
         /* global options */
@@ -58,6 +81,9 @@ typedef struct Ctl {
         const char *status;
         const char *output;
         SortBy sort;
+        ListColumn columns[LIST_COLUMNS_MAX]; /* --columns, n_columns 0: the usual ones */
+        size_t n_columns;
+        const char *grep;
         QrMode qr;
         uint64_t release_date; /* µs since the epoch, 0 = not given */
 

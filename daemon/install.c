@@ -83,6 +83,13 @@ static int check_nonce(Context *c, const License *l, const Entry *existing, cons
                                  l->id);
 }
 
+static int stale_revision(const License *l, const Entry *existing, sd_bus_error *error) {
+        return sd_bus_error_setf(error, BUS_ERROR_STALE_REVISION,
+                                 "License %s revision %u is not newer than the installed revision %u; "
+                                 "nothing was changed.",
+                                 l->id, l->revision, existing->license.revision);
+}
+
 static int install_license(Context *c, const char *text, const char *expected_nonce, Entry **ret,
                            sd_bus_error *error) {
         _cleanup_(license_done) License l = LICENSE_INIT;
@@ -112,17 +119,17 @@ static int install_license(Context *c, const char *text, const char *expected_no
                         return 0;
                 }
         }
+        /* An older revision is stale whatever request it answered: say
+         * that, not that its request is no longer pending. */
+        if (existing && l.revision < existing->license.revision)
+                return stale_revision(&l, existing, error);
         r = check_nonce(c, &l, existing, expected_nonce, &consumes_pending, &fresh, error);
         if (r < 0)
                 return r;
         /* A higher revision upgrades; the same revision replaces only when it
          * answers this machine's current request (activating again). */
-        if (existing && (l.revision < existing->license.revision ||
-                         (l.revision == existing->license.revision && !fresh)))
-                return sd_bus_error_setf(error, BUS_ERROR_STALE_REVISION,
-                                         "License %s revision %u is not newer than the installed revision %u; "
-                                         "nothing was changed.",
-                                         l.id, l.revision, existing->license.revision);
+        if (existing && l.revision == existing->license.revision && !fresh)
+                return stale_revision(&l, existing, error);
 
         /* The vendor's signature at issue time is as good as a validation
          * then; re-installing an old file cannot move that back. */

@@ -94,21 +94,27 @@ static void add_string(json_object *o, const char *name, const char *value) {
 /* Requests ---------------------------------------------------------------- */
 
 /* Reads member (a string holding an armored machine document) from the
- * body and verifies it. Returns 0, or negative after filling the reply. */
+ * body and verifies it (verify_document()). Returns 0, or negative after
+ * filling the reply. */
 static int read_document(json_object *body, const char *member, MachineRequestType type, MachineRequest *ret,
                          Reply *reply) {
-        const char *kind = machine_request_kind(type);
         json_object *v;
-        CoreError err = {};
-        int r;
 
         if (!json_object_object_get_ex(body, member, &v) || !json_object_is_type(v, json_type_string)) {
                 reply_error(reply, 400, "bad-request",
-                            "the body needs \"%s\": a string holding the armored %s", member, kind);
+                            "the body needs \"%s\": a string holding the armored %s", member,
+                            machine_request_kind(type));
                 return -EINVAL;
         }
-        r = machine_request_verify(json_object_get_string(v), (size_t) json_object_get_string_len(v), type,
-                                   ret, &err);
+        return verify_document(json_object_get_string(v), (size_t) json_object_get_string_len(v), type, ret,
+                               reply);
+}
+
+int verify_document(const char *text, size_t len, MachineRequestType type, MachineRequest *ret, Reply *reply) {
+        CoreError err = {};
+        int r;
+
+        r = machine_request_verify(text, len, type, ret, &err);
         if (r == -EKEYREJECTED || r == -ENOKEY) {
                 reply_error(reply, 400, "invalid-signature", "%s", core_error_message(&err, r));
                 return r;
@@ -174,17 +180,13 @@ static int sign_license(Server *s, Entitlement *e, const Activation *a, const ch
         return license_sign(l, s->signing_key, ret);
 }
 
-/* Reads the machine document in member and finds the activation its
- * license id names, which must be bound to the machine that signed it.
- * Returns 0, or negative after filling in the reply. */
-static int find_activation(Server *s, json_object *body, const char *member, MachineRequestType type,
-                           MachineRequest *req, Activation *a, Reply *reply) {
+/* Finds the activation the license id of a verified machine document
+ * names, which must be bound to the machine that signed it. Returns 0, or
+ * negative after filling in the reply. */
+static int find_activation(Server *s, const MachineRequest *req, Activation *a, Reply *reply) {
         CoreError err = {};
         int r;
 
-        r = read_document(body, member, type, req, reply);
-        if (r < 0)
-                return r;
         r = storage_activation_get(s->storage, req->license_id, a, &err);
         if (r > STORAGE_OK) {
                 reply_storage_answer(reply, r, err.message);
@@ -201,9 +203,16 @@ static int find_activation(Server *s, json_object *body, const char *member, Mac
 
 /* Handlers ------------------------------------------------------------------ */
 
-/* POST /v1/activate and /v1/offline. */
+/* POST /v1/activate */
 int api_activate(Server *s, json_object *body, Reply *reply) {
         _cleanup_(machine_request_done) MachineRequest req = MACHINE_REQUEST_INIT;
+
+        if (read_document(body, "request", MACHINE_REQUEST_ACTIVATION, &req, reply) < 0)
+                return 0;
+        return answer_activation(s, &req, reply);
+}
+
+int answer_activation(Server *s, const MachineRequest *req, Reply *reply) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
         _cleanup_(activation_done) Activation a = {};
         _cleanup_free_ char *text = NULL;
@@ -212,22 +221,21 @@ int api_activate(Server *s, json_object *body, Reply *reply) {
         json_object *o;
         int r;
 
-        if (read_document(body, "request", MACHINE_REQUEST_ACTIVATION, &req, reply) < 0)
-                return 0;
-        license_key_mask(req.key, masked);
-        r = license_id_for(req.key, req.machine_id, req.device_key, license_id);
+        assert(req->type == MACHINE_REQUEST_ACTIVATION);
+        license_key_mask(req->key, masked);
+        r = license_id_for(req->key, req->machine_id, req->device_key, license_id);
         if (r < 0)
                 return reply_internal(reply, "derive a license id", r, NULL);
 
         r = storage_activate(s->storage,
                              &(ActivationClaim){
-                                     .key = req.key,
-                                     .product = req.product,
+                                     .key = req->key,
+                                     .product = req->product,
                                      .license_id = license_id,
-                                     .machine_id = req.machine_id,
-                                     .device_key = req.device_key,
-                                     .hostname = req.hostname,
-                                     .nonce = req.nonce,
+                                     .machine_id = req->machine_id,
+                                     .device_key = req->device_key,
+                                     .hostname = req->hostname,
+                                     .nonce = req->nonce,
                                      .now = now_realtime(),
                              },
                              &e, &a, &err);
@@ -243,7 +251,7 @@ int api_activate(Server *s, json_object *body, Reply *reply) {
         if (r > STORAGE_OK)
                 return reply_storage_answer(reply, r, err.message);
 
-        r = sign_license(s, &e, &a, req.nonce, &text);
+        r = sign_license(s, &e, &a, req->nonce, &text);
         if (r < 0)
                 return reply_internal(reply, "sign the license", r, NULL);
         o = json_object_new_object();
@@ -252,13 +260,20 @@ int api_activate(Server *s, json_object *body, Reply *reply) {
         reply_ok(reply, o);
         snprintf(reply->note, sizeof(reply->note),
                  "key %s, machine %s: license %s revision %" PRIu32 ", %" PRIu32 " of %" PRIu32 " seats",
-                 masked, req.machine_id, license_id, e.license.revision, e.active, e.seats);
+                 masked, req->machine_id, license_id, e.license.revision, e.active, e.seats);
         return 0;
 }
 
 /* POST /v1/validate */
 int api_validate(Server *s, json_object *body, Reply *reply) {
         _cleanup_(machine_request_done) MachineRequest req = MACHINE_REQUEST_INIT;
+
+        if (read_document(body, "request", MACHINE_REQUEST_VALIDATION, &req, reply) < 0)
+                return 0;
+        return answer_validation(s, &req, reply);
+}
+
+int answer_validation(Server *s, const MachineRequest *req, Reply *reply) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
         _cleanup_(activation_done) Activation a = {};
         _cleanup_free_ char *receipt = NULL, *license = NULL;
@@ -268,18 +283,17 @@ int api_validate(Server *s, json_object *body, Reply *reply) {
         json_object *o;
         int r;
 
-        if (read_document(body, "request", MACHINE_REQUEST_VALIDATION, &req, reply) < 0)
-                return 0;
+        assert(req->type == MACHINE_REQUEST_VALIDATION);
         /* One transaction reads, checks and records the validation: the
          * revision the machine holds after this answer is known before
          * signing (storage_revision_after_validation()). */
         r = storage_validate(s->storage,
                              &(ValidationClaim){
-                                     .license_id = req.license_id,
-                                     .machine_id = req.machine_id,
-                                     .device_key = req.device_key,
-                                     .product = req.product,
-                                     .revision = req.revision,
+                                     .license_id = req->license_id,
+                                     .machine_id = req->machine_id,
+                                     .device_key = req->device_key,
+                                     .product = req->product,
+                                     .revision = req->revision,
                                      .now = now_realtime(),
                              },
                              &a, &e, &err);
@@ -292,14 +306,14 @@ int api_validate(Server *s, json_object *body, Reply *reply) {
          * machine that held it: it hears "revoked" like a revoked key. */
         revoked = e.revoked || a.released != TIME_UNSET;
         status = revoked ? RECEIPT_REVOKED : RECEIPT_VALID;
-        r = receipt_sign_for_request(&req, status, s->signing_key, &receipt);
+        r = receipt_sign_for_request(req, status, s->signing_key, &receipt);
         if (r < 0)
                 return reply_internal(reply, "sign the receipt", r, NULL);
 
         /* An upgrade reaches the machine here: a higher revision of the same
          * license, bound to the same machine, answering this request. */
-        if (storage_revision_after_validation(&e, &a, req.revision) != req.revision) {
-                r = sign_license(s, &e, &a, req.nonce, &license);
+        if (storage_revision_after_validation(&e, &a, req->revision) != req->revision) {
+                r = sign_license(s, &e, &a, req->nonce, &license);
                 if (r < 0)
                         return reply_internal(reply, "sign the license", r, NULL);
         }
@@ -311,7 +325,7 @@ int api_validate(Server *s, json_object *body, Reply *reply) {
                 add_string(o, "license", license);
         reply_ok(reply, o);
         snprintf(reply->note, sizeof(reply->note), "license %s revision %" PRIu32 ": %s%s", a.license_id,
-                 req.revision, receipt_status_to_string(status),
+                 req->revision, receipt_status_to_string(status),
                  license ? ", sent the upgraded license" : "");
         return 0;
 }
@@ -319,14 +333,22 @@ int api_validate(Server *s, json_object *body, Reply *reply) {
 /* POST /v1/deactivate */
 int api_deactivate(Server *s, json_object *body, Reply *reply) {
         _cleanup_(machine_request_done) MachineRequest req = MACHINE_REQUEST_INIT;
+
+        if (read_document(body, "proof", MACHINE_REQUEST_DEACTIVATION, &req, reply) < 0)
+                return 0;
+        return answer_deactivation(s, &req, reply);
+}
+
+int answer_deactivation(Server *s, const MachineRequest *req, Reply *reply) {
         _cleanup_(activation_done) Activation a = {};
         CoreError err = {};
         json_object *o;
         int r;
 
-        if (find_activation(s, body, "proof", MACHINE_REQUEST_DEACTIVATION, &req, &a, reply) < 0)
+        assert(req->type == MACHINE_REQUEST_DEACTIVATION);
+        if (find_activation(s, req, &a, reply) < 0)
                 return 0;
-        r = storage_activation_release(s->storage, a.id, req.nonce, now_realtime(), &err);
+        r = storage_activation_release(s->storage, a.id, req->nonce, now_realtime(), &err);
         if (r < 0)
                 return reply_internal(reply, "release the seat", r, &err);
         if (r > STORAGE_OK)

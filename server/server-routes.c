@@ -12,7 +12,7 @@ static const Route routes[] = {
         {"POST", "/v1/activate", api_activate},
         {"POST", "/v1/validate", api_validate},
         {"POST", "/v1/deactivate", api_deactivate},
-        {"POST", "/v1/offline", api_activate},
+        {"POST", "/v1/offline", api_offline},
         {"GET", "/v1/health", api_health},
         {"GET", "/", NULL},
         {"GET", "/offline", NULL},

@@ -6,8 +6,9 @@
  *   server-main.c      options, signals, the context's life
  *   server-http.c      libmicrohttpd: listening, routing, bodies, replies
  *   server-handlers.c  the JSON API: activate, validate, deactivate, health
+ *   server-offline.c   the JSON API of the offline page: which document, which answer
  *   server-routes.c    which path and method go where, which bodies are JSON
- *   server-page.c      the offline activation web page
+ *   server-page.c      the offline web page (activation, validation, deactivation)
  *   server-tls.c       certificate and key for HTTPS
  *   storage.h          the database */
 
@@ -17,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "crypto.h"
+#include "request.h"
 #include "storage.h"
 
 /* Largest request body; a machine document is a few KiB. */
@@ -70,6 +72,19 @@ int api_activate(Server *s, json_object *body, Reply *reply);
 int api_validate(Server *s, json_object *body, Reply *reply);
 int api_deactivate(Server *s, json_object *body, Reply *reply);
 int api_health(Server *s, json_object *body, Reply *reply);
+/* POST /v1/offline (server-offline.c): the offline page's three round
+ * trips; says which kind of document was pasted when it is not the one
+ * asked for. */
+int api_offline(Server *s, json_object *body, Reply *reply);
+
+/* What the API does with a verified machine document of each type (the
+ * api_* above after reading it, and api_offline()); fill in the reply. */
+int answer_activation(Server *s, const MachineRequest *req, Reply *reply);
+int answer_validation(Server *s, const MachineRequest *req, Reply *reply);
+int answer_deactivation(Server *s, const MachineRequest *req, Reply *reply);
+/* Verifies an armored machine document of type: 0, or negative after
+ * filling in the reply (400 invalid-signature or invalid-request). */
+int verify_document(const char *text, size_t len, MachineRequestType type, MachineRequest *ret, Reply *reply);
 
 /* server-routes.c: the routing table and the body rule. */
 typedef struct Route {

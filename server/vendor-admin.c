@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* licensed-vendor entitlement / activations / revoke / upgrade / release:
+/* licensed-vendor entitlement / activations / revoke / upgrade / release
+ * (a lost machine's seats, or the seat a deactivation proof gives up):
  * the vendor administers licensed-server through its database
  * (--db: a SQLite file or a PostgreSQL URI), which both may use at once
  * (storage.h). The license
@@ -14,6 +15,7 @@
 
 #include "license-json.h"
 #include "license-key.h"
+#include "request.h"
 #include "storage.h"
 #include "table.h"
 #include "timeutil.h"
@@ -55,6 +57,7 @@ enum {
         ARG_LICENSE_KEY,
         ARG_SEATS,
         ARG_MACHINE_ID,
+        ARG_PROOF,
         ARG_REMOVE_FEATURE,
         /* license fields, applied by name */
         ARG_FIELD,
@@ -611,29 +614,91 @@ int verb_upgrade(int argc, char *argv[], void *userdata) {
         return 0;
 }
 
-/* release --key K --machine-id M */
+/* release --key K --machine-id M, or release --proof FILE */
 
-static int set_machine_id(int c, const char *name, const char *value, void *userdata) {
-        *(const char **) userdata = value;
+typedef struct ReleaseArgs {
+        const char *machine_id;
+        const char *proof;
+} ReleaseArgs;
+
+static int release_option(int c, const char *name, const char *value, void *userdata) {
+        ReleaseArgs *a = userdata;
+
+        if (c == ARG_MACHINE_ID)
+                a->machine_id = value;
+        else
+                a->proof = value;
+        return 0;
+}
+
+/* Acts on a machine's DEACTIVATION PROOF as POST /v1/deactivate does: the
+ * proof names its license id and is signed by the device key the seat was
+ * activated with; its nonce is recorded, so it frees a seat once. */
+static int release_by_proof(AdminVerb *v, const char *path) {
+        _cleanup_(machine_request_done) MachineRequest req = MACHINE_REQUEST_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        _cleanup_free_ char *text = NULL;
+        CoreError err = {};
+        size_t len;
+        int r;
+
+        r = vendor_read_document(v->name, path, &text, &len);
+        if (r < 0)
+                return r;
+        r = machine_request_verify(text, len, MACHINE_REQUEST_DEACTIVATION, &req, &err);
+        if (r < 0)
+                return report_error(r, "release: %s: NOT VALID: %s", streq(path, "-") ? "stdin" : path,
+                                    core_error_message(&err, r));
+        r = admin_open(v);
+        if (r < 0)
+                return r;
+        r = storage_activation_get(v->storage, req.license_id, &a, &err);
+        if (r == STORAGE_UNKNOWN_LICENSE)
+                return report_error(-ENOENT, "release: %s", err.message);
+        if (r < 0)
+                return report_error(r, "release: %s", core_error_message(&err, r));
+        if (!streq(a.machine_id, req.machine_id) || !streq(a.device_key, req.device_key))
+                return report_error(-EPERM,
+                                    "release: the proof is signed by machine %s, but license %s is bound to "
+                                    "machine %s (or another device key): not released",
+                                    req.machine_id, a.license_id, a.machine_id);
+        if (v->key[0] && !streq(v->key, a.key))
+                return report_error(-EINVAL, "release: license %s is not an activation of %s", a.license_id,
+                                    v->key);
+        r = storage_activation_release(v->storage, a.id, req.nonce, now_realtime(), &err);
+        if (r == STORAGE_PROOF_USED)
+                return report_error(-EALREADY, "release: %s: %s", streq(path, "-") ? "stdin" : path,
+                                    err.message);
+        if (r < 0)
+                return report_error(r, "release: %s", core_error_message(&err, r));
+        printf("%s: released the seat of license %s on machine %s\n", a.key, a.license_id, a.machine_id);
         return 0;
 }
 
 int verb_release(int argc, char *argv[], void *userdata) {
         static const struct option extra[] = {
                 {"machine-id", required_argument, NULL, ARG_MACHINE_ID},
+                {"proof", required_argument, NULL, ARG_PROOF},
         };
-        const char *machine_id = NULL;
+        ReleaseArgs args = {};
         _cleanup_(admin_done) AdminVerb v = {
                 .name = "release",
-                .help = "licensed-vendor release --db FILE|URI --key KEY --machine-id MACHINE\n\n"
-                        "Frees the seat a machine holds (a lost or broken machine), so another\n"
-                        "can activate. If the machine comes back, it hears 'revoked' at its next\n"
-                        "validation. MACHINE is the id 'licensed-vendor activations' shows.\n",
+                .help = "licensed-vendor release --db FILE|URI --key KEY --machine-id MACHINE\n"
+                        "licensed-vendor release --db FILE|URI [--key KEY] --proof FILE|-\n\n"
+                        "Frees the seat a machine holds, so another can activate.\n\n"
+                        "  --machine-id MACHINE       A lost or broken machine: every seat of KEY it\n"
+                        "                             holds. If it comes back, it hears 'revoked' at\n"
+                        "                             its next validation. MACHINE is the id\n"
+                        "                             'licensed-vendor activations' shows.\n"
+                        "  --proof FILE|-             The DEACTIVATION PROOF the customer sent: frees\n"
+                        "                             the seat of the license it names, once (a proof\n"
+                        "                             used before is refused). With --key, the license\n"
+                        "                             must be an activation of KEY.\n",
                 .extra = extra,
                 .n_extra = ELEMENTSOF(extra),
-                .key_arg = KEY_REQUIRED,
-                .on_option = set_machine_id,
-                .userdata = &machine_id,
+                .key_arg = KEY_OPTIONAL,
+                .on_option = release_option,
+                .userdata = &args,
                 .open_later = true,
         };
         CoreError err = {};
@@ -643,14 +708,21 @@ int verb_release(int argc, char *argv[], void *userdata) {
         r = admin_parse(argc, argv, &v, userdata);
         if (r <= 0)
                 return r;
-        if (!machine_id)
-                return report_error(-EINVAL, "release: --machine-id MACHINE is required");
+        if (args.proof && args.machine_id)
+                return report_error(-EINVAL, "release: --proof or --machine-id, not both");
+        if (args.proof)
+                return release_by_proof(&v, args.proof);
+        if (!args.machine_id)
+                return report_error(-EINVAL, "release: --machine-id MACHINE (with --key KEY) or --proof FILE "
+                                             "is required");
+        if (!v.key[0])
+                return report_error(-EINVAL, "release: --key KEY is required with --machine-id");
         r = admin_open(&v);
         if (r < 0)
                 return r;
-        r = storage_release_machine(v.storage, v.key, machine_id, now_realtime(), &n, &err);
+        r = storage_release_machine(v.storage, v.key, args.machine_id, now_realtime(), &n, &err);
         if (r < 0)
                 return report_error(r, "%s: %s", v.name, core_error_message(&err, r));
-        printf("%s: released %u seat%s of machine %s\n", v.key, n, n == 1 ? "" : "s", machine_id);
+        printf("%s: released %u seat%s of machine %s\n", v.key, n, n == 1 ? "" : "s", args.machine_id);
         return 0;
 }

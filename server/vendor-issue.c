@@ -367,6 +367,14 @@ int vendor_license_check(const char *verb, const License *l) {
         r = license_parse_body((const uint8_t *) body, body_len, &check, &err);
         if (r < 0)
                 return report_error(r, "%s: %s", verb, core_error_message(&err, r));
+        /* Allowed (a machine that never reaches a network), but the vendor
+         * should know what is given up. */
+        if (l->validation_interval == 0)
+                report_error(0,
+                             "%s: warning: --validation-interval 0: this license never validates, so the "
+                             "machine holding it can never learn that it was revoked or that its seat was "
+                             "released; only its expiry ends it",
+                             verb);
         return 0;
 }
 

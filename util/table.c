@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Column-aligned tables for terminals: widths in UTF-8 characters, not
  * bytes, so a licensee "Müller GmbH" lines up. */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -29,17 +30,25 @@ Table *table_new(const char *header, ...) {
         if (!t)
                 return NULL;
         va_start(ap, header);
-        for (const char *h = header; h; h = va_arg(ap, const char *)) {
-                const char **n = reallocarray(t->headers, t->n_columns + 1, sizeof(char *));
-                if (!n) {
+        for (const char *h = header; h; h = va_arg(ap, const char *))
+                if (table_add_column(t, h) < 0) {
                         va_end(ap);
                         return table_free(t);
                 }
-                t->headers = n;
-                t->headers[t->n_columns++] = h;
-        }
         va_end(ap);
         return t;
+}
+
+int table_add_column(Table *t, const char *header) {
+        const char **n;
+
+        assert(t->n_cells == 0);
+        n = reallocarray(t->headers, t->n_columns + 1, sizeof(char *));
+        if (!n)
+                return -ENOMEM;
+        t->headers = n;
+        t->headers[t->n_columns++] = header;
+        return 0;
 }
 
 Table *table_free(Table *t) {

@@ -16,6 +16,8 @@ typedef struct Table Table;
 
 /* Column headers, NULL-terminated. */
 Table *table_new(const char *header, ...) __attribute__((sentinel));
+/* Adds a column (header: kept, not copied) before the first cell. */
+int table_add_column(Table *t, const char *header);
 Table *table_free(Table *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Table *, table_free);
 /* color: an ANSI sequence, "" or NULL (none). */

@@ -112,3 +112,28 @@ def new_nonce():
 
 def new_machine_id():
     return secrets.token_hex(16)
+
+
+# The request in the offline page's URL (docs/offline.md, "The request in a
+# URL"): "#request=K.KEYID.SIGNATURE.BODY", K the kind's letter, signature
+# and body base64url without padding.
+URL_LETTERS = {"ACTIVATION REQUEST": "a", "VALIDATION REQUEST": "v", "DEACTIVATION PROOF": "d"}
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def request_url(page, text):
+    kind, headers, body = dearmor(text)
+    sig = base64.b64decode(headers["Signature"])
+    return f"{page}#request={URL_LETTERS[kind]}.{headers['Key-Id']}.{_b64url(sig)}.{_b64url(body)}"
+
+
+def request_from_url(url):
+    """The armored document a URL of request_url() carries (what the page's
+    script rebuilds)."""
+    letter, kid, sig, body = url.split("#request=", 1)[1].split(".")
+    kind = {v: k for k, v in URL_LETTERS.items()}[letter]
+    unb64 = lambda s: base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))  # noqa: E731
+    return armor(kind, kid, unb64(sig), unb64(body))

@@ -179,3 +179,41 @@ def test_https_with_a_ca_file_and_refusal_without(tmp_path, vendor_keys, vendor)
         for m in machines:
             m.stop()
         server.stop()
+
+
+def test_the_key_finds_its_product_and_offline_is_suggested(world, vendor_keys):
+    """With several products on one server, the key alone activates: the
+    server answers wrong-product for the others (issue 16). Products on
+    different servers are not all sent the key. A failed online activation
+    ends with the exact --offline command."""
+    v = world.vendor
+    products = str(world.tmp / "products")
+    # the same server (another path), tried before com.example.app and com.example.zzz
+    write_product(products, "com.example.aaa", vendor_keys[1], server_url=world.server.url + "/")
+    write_product(products, "com.example.zzz", vendor_keys[1], server_url=world.server.url)
+    key = v("entitlement", "create", "--db", world.db, "--product", "com.example.zzz", "--licensee", "Zed Ltd",
+            "--feature", "reports").stdout.strip()
+    a = world.machine("a")
+    out = a.ctl("activate", key).stdout
+    assert "Activated license " in out and "Product: com.example.zzz" in out and "Features: reports" in out, out
+    assert a.ctl("check", "com.example.zzz", "reports").returncode == 0
+    # a key the server does not know is refused at the first product, with the server's words
+    p = a.ctl("activate", v("key", "new").stdout.strip(), check=False)
+    assert p.returncode == 4 and "is not known to this server" in p.stderr and "--offline" not in p.stderr
+    # offline, the machine cannot ask: --product is needed
+    p = a.ctl("activate", "--offline", key, check=False)
+    assert p.returncode == 2 and "several products are installed: use --product (one of: com.example.aaa, " \
+        "com.example.app, com.example.zzz)." in p.stderr, p.stderr
+
+    # another vendor's server among them: the key is not sent around
+    write_product(products, "com.other.tool", vendor_keys[1], server_url="http://127.0.0.1:9/")
+    b = world.machine("b")
+    p = b.ctl("activate", key, check=False)
+    assert p.returncode == 2 and "their license servers differ, so the key is not sent to each" in p.stderr
+    assert "use --product (one of: com.example.aaa, com.example.app, com.example.zzz, com.other.tool)" in p.stderr
+
+    # the server cannot be reached: the exact offline command
+    p = b.ctl("activate", "--product", "com.other.tool", key, check=False)
+    assert p.returncode == 4 and "Could not reach the licensing server" in p.stderr, p.stderr
+    assert p.stderr.endswith("To activate without the network, run:\n"
+                             f"  licensectl activate --offline --product com.other.tool {key}\n"), p.stderr

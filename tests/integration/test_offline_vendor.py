@@ -96,7 +96,7 @@ def test_answer_rejects_a_tampered_request(vendor, tmp_path, signing_key, licens
 def test_answer_needs_an_activation_request(vendor, tmp_path, signing_key, license_key, device):
     key, _ = signing_key
     p = answer(vendor, key, write(tmp_path, "v.txt", device.sign("validation")), check=False)
-    assert p.returncode != 0 and "this is a VALIDATION REQUEST, not a ACTIVATION REQUEST" in p.stderr
+    assert p.returncode != 0 and "this is a VALIDATION REQUEST, not an ACTIVATION REQUEST" in p.stderr
 
     p = vendor("answer", "--signing-key", str(key), "--id", "x", "--licensee", "y", check=False)
     assert p.returncode != 0 and "--request FILE is required" in p.stderr

@@ -20,7 +20,7 @@ import pytest
 
 pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
 from licensed_server import LicensedServer  # noqa: E402
-from machine import PRODUCT, Device, new_machine_id, new_nonce, tamper, verify  # noqa: E402
+from machine import PRODUCT, Device, armor, new_machine_id, new_nonce, request_url, tamper, verify  # noqa: E402
 
 from conftest import binary, db_sql, is_postgres, run  # noqa: E402
 
@@ -51,9 +51,9 @@ def server(db, vendor_keys):
 @pytest.fixture
 def admin(vendor, db):
     """licensed-vendor against the server's database."""
-    def _run(verb, *args, check=True):
+    def _run(verb, *args, check=True, input=None):
         words = verb.split()
-        return vendor(*words, "--db", db, *args, check=check)
+        return vendor(*words, "--db", db, *args, check=check, input=input)
     return _run
 
 
@@ -305,12 +305,139 @@ def test_release_lost_machine(server, entitlement, admin):
     assert p.returncode != 0 and "holds no seat" in p.stderr
 
 
+def test_release_by_proof(server, entitlement, admin, tmp_path):
+    """licensed-vendor release --proof: the deactivation proof a customer
+    mailed frees its seat, once, and only the seat of the machine that
+    signed it."""
+    key = entitlement("--seats", "1")
+    other_key = entitlement()
+    d, thief, next_machine = machine(), machine(), machine()
+    lid = activate(server, d, key).json["license_id"]
+    assert activate(server, next_machine, key).status == 409
+
+    forged = tmp_path / "forged.proof"
+    forged.write_text(thief.sign("deactivation", license_id=lid, revision="1"))
+    p = admin("release", "--proof", str(forged), check=False)
+    assert p.returncode != 0 and f"license {lid} is bound to machine {d.machine_id}" in p.stderr
+    assert "not released" in p.stderr
+
+    proof = tmp_path / "proof.txt"
+    proof.write_text("From the customer:\n\n" + d.sign("deactivation", license_id=lid, revision="1",
+                                                          nonce=new_nonce()))
+    p = admin("release", "--key", other_key, "--proof", str(proof), check=False)
+    assert p.returncode != 0 and f"license {lid} is not an activation of {other_key}" in p.stderr
+    assert active_seats(admin, key) == 1
+
+    out = admin("release", "--proof", str(proof)).stdout
+    assert out == f"{key}: released the seat of license {lid} on machine {d.machine_id}\n"
+    assert active_seats(admin, key) == 0
+    assert activate(server, next_machine, key).status == 200
+    # replayed: refused, by the server too
+    p = admin("release", "--proof", "-", check=False, input=proof.read_text())
+    assert p.returncode != 0 and "stdin: this deactivation proof was used before" in p.stderr
+    r = server.post("/v1/deactivate", {"proof": proof.read_text()})
+    assert r.status == 409 and r.error[0] == "proof-used"
+
+    bad = [
+        (["--proof", str(proof), "--machine-id", d.machine_id], "--proof or --machine-id, not both"),
+        ([], "--machine-id MACHINE (with --key KEY) or --proof FILE is required"),
+        (["--machine-id", d.machine_id], "--key KEY is required with --machine-id"),
+        (["--proof", str(tmp_path / "missing")], "missing"),
+    ]
+    for args, message in bad:
+        p = admin("release", *args, check=False)
+        assert p.returncode != 0 and message in p.stderr, p.stderr
+    request = tmp_path / "request.txt"
+    request.write_text(d.sign("activation", key=key))
+    p = admin("release", "--proof", str(request), check=False)
+    assert p.returncode != 0 and "NOT VALID: this is an ACTIVATION REQUEST, not a DEACTIVATION PROOF" in p.stderr
+    (tmp_path / "unknown.proof").write_text(d.sign("deactivation", license_id="nope-1", revision="1"))
+    p = admin("release", "--proof", str(tmp_path / "unknown.proof"), check=False)
+    assert p.returncode != 0 and "no license nope-1 was activated on this server" in p.stderr
+
+
 def test_offline_endpoint_is_activation(server, entitlement, vendor, vendor_keys):
     key = entitlement()
     d = machine()
     r = activate(server, d, key, path="/v1/offline")
     assert r.status == 200
     assert inspect(vendor, vendor_keys[1], r.json["license"])["machine_id"] == d.machine_id
+
+
+def offline(server, kind, text):
+    return server.post("/v1/offline", {"kind": kind, "request": text})
+
+
+def test_offline_round_trips(server, entitlement, admin, vendor, vendor_keys):
+    """POST /v1/offline with a kind: the offline page's activation,
+    validation (receipt, and the upgrade when there is one) and
+    deactivation (the seat freed, the proof refused a second time)."""
+    pub = open(vendor_keys[1]).read()
+    key = entitlement("--seats", "1", "--feature", "reports")
+    d, other = machine(), machine()
+    r = offline(server, "activation", d.sign("activation", key=key, nonce=new_nonce()))
+    assert r.status == 200, r.body
+    lid = r.json["license_id"]
+    assert inspect(vendor, vendor_keys[1], r.json["license"])["machine_id"] == d.machine_id
+
+    nonce = new_nonce()
+    r = offline(server, "validation", d.sign("validation", license_id=lid, revision="1", nonce=nonce))
+    assert r.status == 200 and r.json["status"] == "valid" and r.json["license_id"] == lid, r.body
+    f = verify(r.json["receipt"], pub, "VALIDATION RECEIPT")
+    assert f["nonce"] == nonce and f["license-id"] == lid and "license" not in r.json
+    admin("upgrade", "--key", key, "--feature", "export")
+    r = offline(server, "validation", d.sign("validation", license_id=lid, revision="1", nonce=new_nonce()))
+    assert r.status == 200 and inspect(vendor, vendor_keys[1], r.json["license"])["revision"] == 2
+
+    assert offline(server, "activation", other.sign("activation", key=key)).status == 409
+    proof = d.sign("deactivation", license_id=lid, revision="2", nonce=new_nonce())
+    r = offline(server, "deactivation", proof)
+    assert r.status == 200 and r.json == {"status": "released", "license_id": lid}, r.body
+    assert active_seats(admin, key) == 0
+    r = offline(server, "deactivation", proof)
+    assert r.status == 409 and r.error == ("proof-used", "this deactivation proof was used before")
+    assert offline(server, "activation", other.sign("activation", key=key)).status == 200
+    # a machine that deactivated validates as revoked
+    r = offline(server, "validation", d.sign("validation", license_id=lid, revision="2"))
+    assert r.status == 200 and r.json["status"] == "revoked"
+
+
+def test_offline_wrong_kind_is_a_sentence(server, entitlement):
+    key = entitlement()
+    d = machine()
+    act = d.sign("activation", key=key)
+    val = d.sign("validation", license_id="x-1", revision="1")
+    proof = d.sign("deactivation", license_id="x-1", revision="1")
+    r = activate(server, d, key)
+    license = r.json["license"]
+    receipt = validate(server, d, r.json["license_id"], 1).json["receipt"]
+    something = armor("SOMETHING", "0" * 16, b"\0" * 64, b"x")
+    cases = [
+        ("activation", val, "This is a validation request; use Offline validation."),
+        ("activation", proof, "This is a deactivation proof; use Offline deactivation."),
+        ("validation", act, "This is an activation request; use Offline activation."),
+        ("deactivation", val, "This is a validation request; use Offline validation."),
+        ("validation", license, "This is a license, the answer to an activation "
+         "request: install it on the machine with 'licensectl install FILE'."),
+        ("activation", receipt, "This is a validation receipt"),
+        ("deactivation", something,
+         "This is a LICENSED SOMETHING, not a document for Offline deactivation."),
+    ]
+    for kind, text, message in cases:
+        r = offline(server, kind, text)
+        assert r.status == 400 and r.error[0] == "wrong-kind", r.body
+        assert message in r.error[1], r.error
+    # without a kind it is activation, as before the other two were there
+    r = server.post("/v1/offline", {"request": val})
+    assert r.status == 400 and r.error[1] == "This is a validation request; use Offline validation."
+    r = offline(server, "renewal", act)
+    assert r.status == 400 and r.error[0] == "bad-request" and '"kind" is "activation"' in r.error[1]
+    r = server.post("/v1/offline", {"kind": "validation"})
+    assert r.status == 400 and '"request": a string holding the armored validation request' in r.error[1]
+    r = offline(server, "validation", "no armor at all")
+    assert r.status == 400 and r.error[0] == "invalid-request" and "no '-----BEGIN LICENSED" in r.error[1]
+    r = offline(server, "validation", tamper(val, d.machine_id.encode(), b"f" * 32))
+    assert r.status == 400 and r.error[0] == "invalid-signature"
 
 
 def test_machine_request_errors(server, entitlement):
@@ -326,7 +453,7 @@ def test_machine_request_errors(server, entitlement):
         (d.sign("activation", key=other_key), 403, "wrong-product", "is for com.other.tool, not for " + PRODUCT),
         (tamper(d.sign("activation", key=key), d.machine_id.encode(), b"f" * 32), 400, "invalid-signature",
          "the signature does not match"),
-        (d.sign("validation"), 400, "invalid-request", "this is a VALIDATION REQUEST, not a ACTIVATION REQUEST"),
+        (d.sign("validation"), 400, "invalid-request", "this is a VALIDATION REQUEST, not an ACTIVATION REQUEST"),
         ("hello", 400, "invalid-request", "no '-----BEGIN LICENSED ...-----' line found"),
     ]
     for text, status, code, message in cases:
@@ -713,6 +840,126 @@ def test_offline_page_in_chromium(server, entitlement, vendor, vendor_keys, tmp_
     # the Content-Security-Policy refused nothing.
     urls = [e["params"]["request"]["url"] for e in browser.events if e.get("method") == "Network.requestWillBeSent"]
     assert urls and all(u.startswith(server.url) for u in urls), urls
+    logs = [json.dumps(e["params"]) for e in browser.events
+            if e.get("method") in ("Log.entryAdded", "Runtime.consoleAPICalled", "Runtime.exceptionThrown")]
+    assert not [l for l in logs if "Content Security Policy" in l or "Refused" in l], logs
+
+
+PAGE_FULL_STATE = """JSON.stringify({
+  title: document.title,
+  hash: location.hash,
+  request: document.getElementById("request").value,
+  kind: document.getElementById("kind").hidden ? null : document.getElementById("kind").textContent,
+  switchTo: document.getElementById("switch").hidden ? null : document.getElementById("switch").textContent,
+  result: !document.getElementById("result").hidden,
+  resultTitle: document.getElementById("result-title").textContent,
+  resultText: document.getElementById("result-text").textContent,
+  answerShown: !document.getElementById("answer").hidden,
+  error: document.getElementById("error").hidden ? null : document.getElementById("error").textContent,
+  license: document.getElementById("license").value,
+  download: document.getElementById("download").download,
+})"""
+
+
+def open_page(browser, url):
+    """Loads url afresh (a new document, not a same-page fragment change)."""
+    browser.call("Page.navigate", url="about:blank")
+    browser.wait('location.href === "about:blank"')
+    browser.call("Page.navigate", url=url)
+    browser.wait('document.readyState === "complete" && !!document.getElementById("submit")')
+    return json.loads(browser.eval(PAGE_FULL_STATE))
+
+
+def submit(browser):
+    browser.eval("""document.getElementById("result").hidden = true;
+document.getElementById("error").hidden = true;
+document.getElementById("submit").click(); true""")
+    browser.wait('!document.getElementById("result").hidden || !document.getElementById("error").hidden')
+    return json.loads(browser.eval(PAGE_FULL_STATE))
+
+
+def same_document(a, b):
+    return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
+
+
+def test_offline_page_round_trips_from_urls(server, entitlement, vendor, vendor_keys, tmp_path):
+    """The three round trips in a browser, each opened from the URL that
+    carries the request in its fragment (as licensectl prints it and its QR
+    code holds), and a wrong kind of document refused with a sentence."""
+    pub = open(vendor_keys[1]).read()
+    key = entitlement("--seats", "1", "--feature", "reports")
+    d = machine()
+    page = server.url + "/offline"
+    browser = Browser(str(tmp_path))
+    try:
+        for domain in ("Page", "Network", "Log", "Runtime"):
+            browser.call(f"{domain}.enable")
+
+        # activation
+        request = d.sign("activation", key=key, nonce=new_nonce())
+        state = open_page(browser, request_url(page, request))
+        assert state["title"] == "Offline activation" and state["hash"] == "", state
+        assert same_document(state["request"], request), state["request"]
+        assert state["kind"] == "This is an activation request." and state["switchTo"] is None
+        state = submit(browser)
+        assert state["result"] and state["error"] is None and state["resultTitle"] == "Your license", state
+        l = inspect(vendor, vendor_keys[1], state["license"])
+        assert l["machine_id"] == d.machine_id and state["download"] == l["id"] + ".lic"
+        lid = l["id"]
+
+        # validation
+        nonce = new_nonce()
+        state = open_page(browser, request_url(page, d.sign("validation", license_id=lid, revision="1",
+                                                             nonce=nonce)))
+        assert state["title"] == "Offline validation" and state["kind"] == "This is a validation request."
+        state = submit(browser)
+        assert state["result"] and state["resultTitle"] == "Your validation receipt", state
+        assert f"License {lid} is valid." in state["resultText"] and state["download"] == lid + ".receipt"
+        f = verify(state["license"], pub, "VALIDATION RECEIPT")
+        assert f["nonce"] == nonce and f["license-id"] == lid
+
+        # deactivation: the seat is freed, the same proof refused after
+        state = open_page(browser, request_url(page, d.sign("deactivation", license_id=lid, revision="1",
+                                                             nonce=new_nonce())))
+        assert state["title"] == "Offline deactivation" and state["kind"] == "This is a deactivation proof."
+        state = submit(browser)
+        assert state["result"] and state["resultTitle"] == "Seat freed" and not state["answerShown"], state
+        assert f"The seat of license {lid} is free" in state["resultText"]
+        state = submit(browser)
+        assert state["error"] == "The seat was not freed: this deactivation proof was used before", state
+        # the seat is free: another machine activates
+        state = open_page(browser, request_url(page, machine().sign("activation", key=key)))
+        assert submit(browser)["result"]
+
+        # a validation request pasted on the activation tab: said at once,
+        # and refused with the server's sentence
+        open_page(browser, page + "#activation")
+        browser.eval(f"""const r = document.getElementById("request");
+r.value = {json.dumps(d.sign("validation", license_id=lid, revision="1"))};
+r.dispatchEvent(new Event("input")); true""")
+        state = json.loads(browser.eval(PAGE_FULL_STATE))
+        assert state["kind"] == "This is a validation request; use Offline validation."
+        assert state["switchTo"] == "Go to Offline validation"
+        state = submit(browser)
+        assert state["error"] == "This is a validation request; use Offline validation.", state
+        browser.eval('document.getElementById("switch").click(); true')
+        assert json.loads(browser.eval(PAGE_FULL_STATE))["title"] == "Offline validation"
+
+        # an activation request pasted where a proof goes
+        open_page(browser, page + "#deactivation")
+        browser.eval(f'document.getElementById("request").value = {json.dumps(request)}; true')
+        state = submit(browser)
+        assert state["error"] == "This is an activation request; use Offline activation.", state
+
+        # a link cut short
+        state = open_page(browser, request_url(page, request)[:-40].rsplit(".", 1)[0])
+        assert state["error"].startswith("The link does not hold a whole request"), state
+    finally:
+        browser.close()
+
+    # the request never reached the server: fragments are not sent
+    urls = [e["params"]["request"]["url"] for e in browser.events if e.get("method") == "Network.requestWillBeSent"]
+    assert urls and not [u for u in urls if "request=" in u], urls
     logs = [json.dumps(e["params"]) for e in browser.events
             if e.get("method") in ("Log.entryAdded", "Runtime.consoleAPICalled", "Runtime.exceptionThrown")]
     assert not [l for l in logs if "Content Security Policy" in l or "Refused" in l], logs

@@ -180,3 +180,20 @@ def test_help_everywhere(vendor):
         assert vendor(*verb, "--help").stdout
     p = vendor("frobnicate", check=False)
     assert p.returncode != 0 and "unknown command" in p.stderr
+
+
+def test_validation_interval_zero_is_issued_with_a_warning(vendor, tmp_path, signing_key):
+    """A license that never validates never hears of a revocation: the
+    vendor is told so when issuing it, and only then (issue 16)."""
+    key, _ = signing_key
+    p = issue(vendor, key, tmp_path / "never.lic", "--validation-interval", "0")
+    assert (tmp_path / "never.lic").read_text().startswith("-----BEGIN LICENSED LICENSE-----")
+    assert "issue: warning: --validation-interval 0" in p.stderr and "never learn that it was revoked" in p.stderr
+    p = issue(vendor, key, tmp_path / "daily.lic", "--validation-interval", "1d")
+    assert p.stderr == ""
+    p = issue(vendor, key, tmp_path / "default.lic")
+    assert p.stderr == ""
+    db = str(tmp_path / "server.db")
+    p = vendor("entitlement", "create", "--db", db, "--product", "com.example.app", "--licensee", "ACME",
+               "--validation-interval", "0")
+    assert p.stdout.strip() and "entitlement create: warning: --validation-interval 0" in p.stderr

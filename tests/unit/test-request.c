@@ -257,8 +257,8 @@ static void test_kind_and_type_must_agree(void **state) {
         _cleanup_free_ char *body = NULL;
 
         expect_request_error(activation, MACHINE_REQUEST_VALIDATION,
-                             "this is a ACTIVATION REQUEST, not a VALIDATION REQUEST");
-        expect_request_error(proof, MACHINE_REQUEST_ACTIVATION, "not a ACTIVATION REQUEST");
+                             "this is an ACTIVATION REQUEST, not a VALIDATION REQUEST");
+        expect_request_error(proof, MACHINE_REQUEST_ACTIVATION, "not an ACTIVATION REQUEST");
         expect_request_error(receipt, _MACHINE_REQUEST_TYPE_INVALID,
                              "not an activation request, validation request or deactivation proof");
 

@@ -20,7 +20,7 @@ static void test_routes(void **state) {
                 bool found, path_known;
         } cases[] = {
                 {"POST", "/v1/activate", api_activate, true, true},
-                {"POST", "/v1/offline", api_activate, true, true},
+                {"POST", "/v1/offline", api_offline, true, true},
                 {"POST", "/v1/validate", api_validate, true, true},
                 {"POST", "/v1/deactivate", api_deactivate, true, true},
                 {"GET", "/v1/health", api_health, true, true},

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One license object's properties as licensectl reads them (GetAll on the
+ * License interface): shared by show, list --columns/--grep and the
+ * summary install and activate print. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+
+#include "licensectl.h"
+
+typedef struct Feature {
+        const char *name;
+        bool licensed;
+        const char *reason;
+        uint64_t expires;
+        uint64_t grace_end;
+        uint32_t limit; /* 0 = not counted */
+        uint32_t in_use;
+} Feature;
+
+typedef struct FeatureList {
+        Feature *items;
+        size_t n;
+} FeatureList;
+
+typedef struct Property {
+        const char *name;
+        const char *value;
+} Property;
+
+typedef struct PropertyList {
+        Property *items;
+        size_t n;
+} PropertyList;
+
+typedef struct LicenseInfo {
+        const char *id;
+        uint32_t revision;
+        const char *product;
+        const char *licensee;
+        const char *type;
+        const char *status;
+        const char *key;
+        uint64_t issued;
+        uint64_t not_before;
+        uint64_t expires;
+        uint64_t maintenance_until;
+        uint64_t installed;
+        FeatureList features;
+        PropertyList properties;
+        uint64_t last_validation;
+        uint64_t grace_end;
+        uint64_t validation_interval;
+        const char *server_url;
+} LicenseInfo;
+
+void license_info_done(LicenseInfo *l);
+
+/* GetAll on the license object at path. Strings point into *ret_reply,
+ * which the caller keeps and unrefs. Returns an exit status. */
+int ctl_get_license_info(Ctl *c, const char *path, LicenseInfo *ret, sd_bus_message **ret_reply);
