@@ -14,11 +14,16 @@
 void entry_free(Entry *e) {
         if (!e)
                 return;
-        free(e->object_path);
         free(e->feature_reasons);
         license_state_done(&e->state);
         license_done(&e->license);
         free(e);
+}
+
+char *entry_object_path(const Entry *e) {
+        char *path;
+
+        return sd_bus_path_encode(LICENSED_LICENSE_PATH_PREFIX, e->id, &path) < 0 ? NULL : path;
 }
 
 Entry *context_find_entry(Context *c, const char *id) {
@@ -110,11 +115,6 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         if (!e->feature_reasons) {
                 entry_free(e);
                 return -ENOMEM;
-        }
-        r = sd_bus_path_encode(LICENSED_LICENSE_PATH_PREFIX, id, &e->object_path);
-        if (r < 0) {
-                entry_free(e);
-                return r;
         }
         e->license = *l;
         license_init(l);

@@ -27,7 +27,6 @@ typedef struct ProductEntries {
 struct Entry {
         Context *context; /* owner; the bus vtable's userdata is the Entry */
         char *id; /* = license.id, not owned: the file name and the signed id are checked equal */
-        char *object_path;
         /* SHA-256 of the armored text exactly as installed. The text itself
          * stays in licenses/ID.lic and is read back for Export: kept in
          * memory it was a third of what a license cost. */
@@ -41,6 +40,10 @@ struct Entry {
 };
 
 void entry_free(Entry *e);
+/* The entry's object path, malloc'd (NULL when out of memory). Made when
+ * asked rather than kept: 80 bytes per license that only bus traffic about
+ * that license needs. */
+char *entry_object_path(const Entry *e);
 Entry *context_find_entry(Context *c, const char *id);
 /* The licenses of a product (never NULL; n may be 0). */
 const ProductEntries *context_product_entries(Context *c, const char *product);

@@ -36,7 +36,7 @@ static int license_node_enumerator(sd_bus *bus, const char *path, void *userdata
         if (!nodes)
                 return -ENOMEM;
         for (size_t i = 0; i < c->n_entries; i++) {
-                nodes[i] = strdup(c->entries[i]->object_path);
+                nodes[i] = entry_object_path(c->entries[i]);
                 if (!nodes[i]) {
                         for (size_t k = 0; k < i; k++)
                                 free(nodes[k]);
@@ -184,13 +184,16 @@ int license_dbus_register(Context *c) {
 }
 
 int license_dbus_emit_added(Context *c, Entry *e) {
+        _cleanup_free_ char *path = entry_object_path(e);
         int r;
 
-        r = sd_bus_emit_object_added(c->bus, e->object_path);
+        if (!path)
+                return log_oom();
+        r = sd_bus_emit_object_added(c->bus, path);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit InterfacesAdded: %m");
         r = sd_bus_emit_signal(c->bus, LICENSED_MANAGER_PATH, LICENSED_MANAGER_INTERFACE, "LicenseAdded", "so", e->id,
-                               e->object_path);
+                               path);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit LicenseAdded: %m");
         return r;
@@ -212,7 +215,12 @@ int license_dbus_emit_removed(Context *c, const char *id, const char *path) {
 }
 
 int license_dbus_emit_changed(Context *c, Entry *e) {
-        int r = sd_bus_emit_properties_changed(c->bus, e->object_path, LICENSED_LICENSE_INTERFACE, "Revision", "Status",
+        _cleanup_free_ char *path = entry_object_path(e);
+        int r;
+
+        if (!path)
+                return log_oom();
+        r = sd_bus_emit_properties_changed(c->bus, path, LICENSED_LICENSE_INTERFACE, "Revision", "Status",
                                                "Features", "LastValidation", "GraceEnd", "Expires",
                                                "MaintenanceUntil", "Properties", NULL);
         if (r < 0)

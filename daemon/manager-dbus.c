@@ -34,6 +34,12 @@ static int validate_product_arg(Context *c, const char *product, bool must_exist
         return 0;
 }
 
+static int reply_object_path(sd_bus_message *m, const Entry *e) {
+        _cleanup_free_ char *path = entry_object_path(e);
+
+        return path ? sd_bus_reply_method_return(m, "o", path) : -ENOMEM;
+}
+
 static int find_entry_arg(Context *c, const char *id, Entry **ret, sd_bus_error *error) {
         if (!identifier_is_valid(id, LICENSE_ID_MAX))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "'%.64s' is not a license id.", id);
@@ -145,9 +151,13 @@ static int method_list_licenses(sd_bus_message *m, void *userdata, sd_bus_error 
                 return r;
         for (size_t i = 0; i < c->n_entries; i++) {
                 Entry *e = c->entries[i];
+                _cleanup_free_ char *path = entry_object_path(e);
+
+                if (!path)
+                        return -ENOMEM;
                 r = sd_bus_message_append(reply, "(ssssto)", e->id, e->license.product, e->license.licensee,
                                           reason_to_string(entry_status(c, e, now)),
-                                          usec_from_sec(e->license.not_after), e->object_path);
+                                          usec_from_sec(e->license.not_after), path);
                 if (r < 0)
                         return r;
         }
@@ -193,7 +203,7 @@ static int method_get_license(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = find_entry_arg(c, id, &e, error);
         if (r < 0)
                 return r;
-        return sd_bus_reply_method_return(m, "o", e->object_path);
+        return reply_object_path(m, e);
 }
 
 static int method_export(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -308,7 +318,7 @@ static int install_continue(Context *c, sd_bus_message *m) {
         r = op_install(c, text, NULL, &e, &error);
         if (r < 0)
                 return reply_bus_error(m, r, &error);
-        return sd_bus_reply_method_return(m, "o", e->object_path);
+        return reply_object_path(m, e);
 }
 
 static int method_install_license(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -126,7 +126,7 @@ int op_deactivate(Context *c, Entry *e, char **ret, sd_bus_error *error) {
                                          "Could not remove the license: %s. It is still installed.", strerror(-r));
 
         id = strdup(e->id);
-        path = strdup(e->object_path);
+        path = entry_object_path(e);
         product = strdup(e->license.product);
         features = calloc(n_features + 1, sizeof(char *));
         if (!id || !path || !product || !features)

@@ -168,7 +168,8 @@ static void activate_done(const HttpResult *res, void *userdata) {
                 event_emit(EVENT_ACTIVATED, LOG_NOTICE,
                            &(EventFields) {.license_id = e->id, .product = e->license.product, .days_left = -1},
                            "Activated license %s for %s online.", e->id, e->license.product);
-                r = pending_call_return(ac->call, "o", e->object_path);
+                _cleanup_free_ char *path = entry_object_path(e);
+                r = path ? pending_call_return(ac->call, "o", path) : pending_call_errno(ac->call, -ENOMEM);
         } else
                 r = pending_call_error(ac->call, &error);
         if (r < 0)

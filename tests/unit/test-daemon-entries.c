@@ -41,6 +41,7 @@ static bool in_product(Context *c, const char *product_name, const Entry *e) {
 
 static void test_add_find_remove(void **state) {
         Context c = {};
+        _cleanup_free_ char *path = NULL;
         Entry *a, *b, *x;
 
         a = add(&c, "acme-0001", "com.example.app", 1);
@@ -50,7 +51,8 @@ static void test_add_find_remove(void **state) {
         assert_ptr_equal(context_find_entry(&c, "acme-0001"), a);
         assert_ptr_equal(context_find_entry(&c, "acme-0002"), b);
         assert_null(context_find_entry(&c, "acme-0003"));
-        assert_string_equal(a->object_path, "/org/licensed/License1/license/acme_2d0001");
+        path = entry_object_path(a);
+        assert_string_equal(path, "/org/licensed/License1/license/acme_2d0001");
         assert_int_equal(a->status, REASON_LICENSED); /* nothing else announced before */
         assert_int_equal(a->feature_reasons[0], _REASON_INVALID);
         assert_int_equal(context_product_entries(&c, "com.example.app")->n, 2);
