@@ -142,7 +142,9 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         e->status = st->announced[0] ? reason_from_string(st->announced) : REASON_LICENSED;
         e->warned_days_left = st->warned_days_left > 0 ? st->warned_days_left : -1;
 
-        old = context_find_entry(c, id);
+        /* e->id, not id: the caller's id may be the string the License
+         * held, which license_compact() freed. */
+        old = context_find_entry(c, e->id);
         if (!old) {
                 Entry **n = realloc(c->entries, (c->n_entries + 1) * sizeof(Entry *));
                 if (!n) {
