@@ -3,6 +3,7 @@
  * the context's life, and waiting for SIGTERM; main() maps run()'s result
  * to an exit code. See licensed-server(8) and docs/protocol.md. */
 
+#include <assert.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,6 +19,10 @@
 #define DEFAULT_LISTEN "127.0.0.1:7070"
 #define DEFAULT_THREADS 4
 #define DEFAULT_TIMEOUT_SEC 10
+#define DEFAULT_RATE "10/s"
+#define DEFAULT_BURST 50
+/* Client addresses the rate limit remembers (about 40 bytes each). */
+#define RATELIMIT_SLOTS 16384
 
 static const char *const help_text =
         "licensed-server --db FILE --signing-key FILE [OPTIONS]\n"
@@ -34,6 +39,12 @@ static const char *const help_text =
         "  --tls-key FILE         ...and this PEM private key (mode 0600)\n"
         "  --threads N            Worker threads (default 4)\n"
         "  --timeout SECONDS      Close connections idle this long (default 10)\n"
+        "  --rate-limit RATE/s    Requests a second per client address, also RATE/min,\n"
+        "                         or off (default " DEFAULT_RATE ")\n"
+        "  --rate-burst N         Requests a client may make at once (default 50)\n"
+        "  --metrics-listen ADDRESS:PORT\n"
+        "                         Serve Prometheus metrics at /metrics there (default:\n"
+        "                         no metrics)\n"
         "  -h --help              Show this help\n"
         "     --version           Show the version\n"
         "\n"
@@ -45,8 +56,11 @@ typedef struct Options {
         const char *signing_key;
         const char *tls_cert;
         const char *tls_key;
+        const char *metrics_listen;
         unsigned threads;
         unsigned timeout_sec;
+        double rate;
+        unsigned burst;
 } Options;
 
 static int parse_uint(const char *opt, const char *v, unsigned min, unsigned max, unsigned *ret) {
@@ -71,7 +85,10 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_TLS_CERT,
                 ARG_TLS_KEY,
                 ARG_THREADS,
-                ARG_TIMEOUT
+                ARG_TIMEOUT,
+                ARG_RATE_LIMIT,
+                ARG_RATE_BURST,
+                ARG_METRICS_LISTEN,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -83,8 +100,12 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 {"tls-key", required_argument, NULL, ARG_TLS_KEY},
                 {"threads", required_argument, NULL, ARG_THREADS},
                 {"timeout", required_argument, NULL, ARG_TIMEOUT},
+                {"rate-limit", required_argument, NULL, ARG_RATE_LIMIT},
+                {"rate-burst", required_argument, NULL, ARG_RATE_BURST},
+                {"metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN},
                 {},
         };
+        CoreError err = {};
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -120,6 +141,19 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         if (r < 0)
                                 return r;
                         break;
+                case ARG_RATE_LIMIT:
+                        r = ratelimit_parse_rate(optarg, &o->rate, &err);
+                        if (r < 0)
+                                return report_error(r, "%s", core_error_message(&err, r));
+                        break;
+                case ARG_RATE_BURST:
+                        r = parse_uint("--rate-burst", optarg, 1, 1000000, &o->burst);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_METRICS_LISTEN:
+                        o->metrics_listen = optarg;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -133,7 +167,10 @@ static int parse_argv(int argc, char *argv[], Options *o) {
 }
 
 static void server_done(Server *s) {
+        server_metrics_stop(&s->metrics);
         server_http_stop(s);
+        server_metrics_done(&s->metrics);
+        s->ratelimit = ratelimit_free(s->ratelimit);
         s->storage = storage_close(s->storage);
         EVP_PKEY_free(s->signing_key);
         s->signing_key = NULL;
@@ -141,26 +178,65 @@ static void server_done(Server *s) {
         server_tls_done(s);
 }
 
-/* Waits for SIGTERM or SIGINT, which every thread blocks. */
-static void wait_for_signal(const sigset_t *mask) {
-        int sig = 0;
+/* SIGHUP (systemctl reload): the TLS certificate and key again. */
+static void reload(Server *s) {
+        CoreError err = {};
+        int r;
 
-        while (sigwait(mask, &sig) == 0)
+        sd_notify(false, "RELOADING=1");
+        r = server_http_reload(s, &err);
+        if (r < 0)
+                server_log_at(LOG_ERR, "reload: %s", core_error_message(&err, r));
+        else if (r == 0)
+                server_log("reload: plain HTTP, no certificate to read again");
+        else
+                server_log_at(LOG_NOTICE, "reload: new connections get the certificate of %s",
+                              s->tls_cert_path);
+        sd_notify(false, "READY=1");
+}
+
+/* Waits for SIGTERM or SIGINT, which every thread blocks; reloads on
+ * SIGHUP, and every second stops the listeners a reload replaced once
+ * their last connection is gone. */
+static void wait_for_signal(Server *s, const sigset_t *mask) {
+        const struct timespec tick = {.tv_sec = 1};
+        int sig;
+
+        for (;;) {
+                sig = sigtimedwait(mask, NULL, &tick);
                 if (sig == SIGTERM || sig == SIGINT)
                         break;
+                if (sig == SIGHUP)
+                        reload(s);
+                server_http_reap(s, server_now_usec());
+        }
         server_log("signal %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
 static int run(const Options *o) {
         _cleanup_(server_done) Server s = {.threads = o->threads, .timeout_sec = o->timeout_sec};
-        char url[128], key_id[KEY_ID_STRING_SIZE];
+        char url[128], metrics_url[160], key_id[KEY_ID_STRING_SIZE];
         CoreError err = {};
         sigset_t mask;
         int r;
 
+        server_log_init();
         r = server_parse_listen(o->listen, &s.listen, &s.listen_len, &err);
         if (r < 0)
                 return report_error(r, "%s", core_error_message(&err, r));
+        if (o->metrics_listen) {
+                r = server_parse_listen(o->metrics_listen, &s.metrics.listen, &s.metrics.listen_len, &err);
+                if (r < 0)
+                        return report_error(r, "--metrics-listen: %s", core_error_message(&err, r));
+        }
+        r = server_metrics_init(&s.metrics);
+        if (r < 0)
+                return report_error(r, "%s", strerror(-r));
+        if (o->rate > 0) {
+                r = ratelimit_new(o->rate, o->burst, RATELIMIT_SLOTS, &s.ratelimit);
+                if (r < 0)
+                        return report_error(r, "cannot set up the rate limit: %s", strerror(-r));
+        }
         r = ed25519_load_private(o->signing_key, &s.signing_key, &err);
         if (r < 0)
                 return report_error(r, "%s", core_error_message(&err, r));
@@ -182,6 +258,7 @@ static int run(const Options *o) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
 
@@ -189,18 +266,35 @@ static int run(const Options *o) {
         if (r < 0)
                 return report_error(r, "%s: %s", o->listen, core_error_message(&err, r));
         server_http_url(&s, url, sizeof(url));
-        server_log("listening on %s (database %s, signing key %s)", url, o->db, key_id);
+        if (o->metrics_listen) {
+                r = server_metrics_start(&s.metrics, &err);
+                if (r < 0)
+                        return report_error(r, "--metrics-listen %s: %s", o->metrics_listen,
+                                            core_error_message(&err, r));
+                server_metrics_url(&s.metrics, metrics_url, sizeof(metrics_url));
+                server_log("metrics on %s", metrics_url);
+        }
+        server_event(SERVER_EVENT_STARTED, LOG_NOTICE, NULL, "listening on %s (database %s, signing key %s)", url,
+                     o->db, key_id);
         sd_notifyf(false, "READY=1\nSTATUS=Listening on %s", url);
 
-        wait_for_signal(&mask);
+        wait_for_signal(&s, &mask);
         sd_notify(false, "STOPPING=1");
         return 0;
 }
 
 int main(int argc, char *argv[]) {
         Options o = {
-                .listen = DEFAULT_LISTEN, .threads = DEFAULT_THREADS, .timeout_sec = DEFAULT_TIMEOUT_SEC};
+                .listen = DEFAULT_LISTEN,
+                .threads = DEFAULT_THREADS,
+                .timeout_sec = DEFAULT_TIMEOUT_SEC,
+                .burst = DEFAULT_BURST,
+        };
+        CoreError err = {};
         int r;
+
+        r = ratelimit_parse_rate(DEFAULT_RATE, &o.rate, &err);
+        assert(r == 0);
 
         r = parse_argv(argc, argv, &o);
         if (r <= 0)

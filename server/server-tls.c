@@ -4,6 +4,7 @@
  * --tls-cert the server speaks plain HTTP, for a TLS terminator in front
  * of it or for loopback. See docs/protocol.md, "TLS". */
 
+#include <assert.h>
 #include <microhttpd.h>
 #include <sys/stat.h>
 
@@ -34,9 +35,24 @@ static int read_pem(const char *path, bool secret, char **ret, CoreError *err) {
         return 0;
 }
 
-int server_tls_load(Server *s, const char *cert_path, const char *key_path, CoreError *err) {
+static int read_pair(const char *cert_path, const char *key_path, char **ret_cert, char **ret_key,
+                     CoreError *err) {
+        _cleanup_free_ char *cert = NULL;
+        char *key = NULL;
         int r;
 
+        r = read_pem(cert_path, false, &cert, err);
+        if (r < 0)
+                return r;
+        r = read_pem(key_path, true, &key, err);
+        if (r < 0)
+                return r;
+        *ret_cert = TAKE_PTR(cert);
+        *ret_key = key;
+        return 0;
+}
+
+int server_tls_load(Server *s, const char *cert_path, const char *key_path, CoreError *err) {
         if (!cert_path != !key_path)
                 return core_error_set(err, EINVAL, "--tls-cert and --tls-key come together");
         if (!cert_path)
@@ -46,17 +62,23 @@ int server_tls_load(Server *s, const char *cert_path, const char *key_path, Core
                         err, EOPNOTSUPP,
                         "this libmicrohttpd was built without TLS: run licensed-server behind a TLS "
                         "terminator instead (docs/protocol.md)");
-        r = read_pem(cert_path, false, &s->tls_cert, err);
-        if (r >= 0)
-                r = read_pem(key_path, true, &s->tls_key, err);
-        if (r < 0)
-                server_tls_done(s);
-        return r;
+        s->tls_cert_path = cert_path;
+        s->tls_key_path = key_path;
+        return read_pair(cert_path, key_path, &s->tls_cert, &s->tls_key, err);
+}
+
+int server_tls_reread(const Server *s, char **ret_cert, char **ret_key, CoreError *err) {
+        assert(s->tls_cert_path && s->tls_key_path);
+        return read_pair(s->tls_cert_path, s->tls_key_path, ret_cert, ret_key, err);
+}
+
+void server_tls_free(char *cert, char *key) {
+        free(cert);
+        if (key)
+                erase_and_free(key, strlen(key));
 }
 
 void server_tls_done(Server *s) {
-        free(s->tls_cert);
-        if (s->tls_key)
-                erase_and_free(s->tls_key, strlen(s->tls_key));
+        server_tls_free(s->tls_cert, s->tls_key);
         s->tls_cert = s->tls_key = NULL;
 }
