@@ -369,9 +369,13 @@ void server_http_reap(Server *s, uint64_t now_usec) {
                 const union MHD_DaemonInfo *info =
                         MHD_get_daemon_info(s->drains[i].httpd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 
-                if ((info && info->num_connections == 0) || now_usec >= s->drains[i].deadline_usec)
+                bool idle = info && info->num_connections == 0;
+
+                if (idle || now_usec >= s->drains[i].deadline_usec) {
+                        server_log("reload: the replaced listener stopped (%s)",
+                                   idle ? "its last connection closed" : "connections open past the deadline");
                         drain_stop(&s->drains[i]);
-                else
+                } else
                         s->drains[kept++] = s->drains[i];
         }
         s->n_drains = kept;
