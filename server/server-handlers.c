@@ -114,8 +114,8 @@ static void revoked_seen(Server *s, const char *license_id, const char *masked_k
                                           .license_key = masked_key,
                                           .product = product,
                                           .machine_id = machine_id},
-                     "machine %s was told that %s %s is revoked", machine_id,
-                     license_id ? "license" : "key", license_id ? license_id : masked_key);
+                     "machine %s was told that license %s of key %s is revoked", machine_id, license_id,
+                     masked_key);
 }
 
 /* Requests ---------------------------------------------------------------- */
@@ -269,7 +269,7 @@ int api_activate(Server *s, json_object *body, Reply *reply) {
                              "key %s: activation of machine %s refused, every seat is taken", masked,
                              req.machine_id);
         } else if (r == STORAGE_REVOKED)
-                revoked_seen(s, NULL, masked, req.product, req.machine_id);
+                revoked_seen(s, license_id, masked, req.product, req.machine_id);
         if (r == STORAGE_UNKNOWN_KEY) {
                 /* The database's sentence names the key in clear; the
                  * machine hears it masked. */
@@ -359,8 +359,12 @@ int api_validate(Server *s, json_object *body, Reply *reply) {
                  req.revision, receipt_status_to_string(status),
                  license ? ", sent the upgraded license" : "");
         server_metrics_count(&s->metrics, COUNTER_VALIDATIONS);
-        if (revoked)
-                revoked_seen(s, a.license_id, NULL, req.product, req.machine_id);
+        if (revoked) {
+                char masked[LICENSE_KEY_STRING_SIZE];
+
+                license_key_mask(e.key, masked);
+                revoked_seen(s, a.license_id, masked, req.product, req.machine_id);
+        }
         return 0;
 }
 
