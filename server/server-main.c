@@ -19,8 +19,8 @@
 #define DEFAULT_LISTEN "127.0.0.1:7070"
 #define DEFAULT_THREADS 4
 #define DEFAULT_TIMEOUT_SEC 10
-#define DEFAULT_RATE "10/s"
-#define DEFAULT_BURST 50
+#define DEFAULT_RATE "20/s"
+#define DEFAULT_BURST 500
 /* Client addresses the rate limit remembers (about 40 bytes each). */
 #define RATELIMIT_SLOTS 16384
 
@@ -41,7 +41,7 @@ static const char *const help_text =
         "  --timeout SECONDS      Close connections idle this long (default 10)\n"
         "  --rate-limit RATE/s    Requests a second per client address, also RATE/min,\n"
         "                         or off (default " DEFAULT_RATE ")\n"
-        "  --rate-burst N         Requests a client may make at once (default 50)\n"
+        "  --rate-burst N         Requests a client may make at once (default 500)\n"
         "  --metrics-listen ADDRESS:PORT\n"
         "                         Serve Prometheus metrics at /metrics there (default:\n"
         "                         no metrics)\n"
@@ -274,6 +274,11 @@ static int run(const Options *o) {
                 server_metrics_url(&s.metrics, metrics_url, sizeof(metrics_url));
                 server_log("metrics on %s", metrics_url);
         }
+        if (s.ratelimit)
+                server_log("rate limit: %g requests a second per client address after a burst of %u", o->rate,
+                           o->burst);
+        else
+                server_log("rate limit: off");
         server_event(SERVER_EVENT_STARTED, LOG_NOTICE, NULL, "listening on %s (database %s, signing key %s)", url,
                      o->db, key_id);
         sd_notifyf(false, "READY=1\nSTATUS=Listening on %s", url);
