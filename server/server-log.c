@@ -113,6 +113,15 @@ void server_log(const char *fmt, ...) {
         va_end(ap);
 }
 
+int server_log_error(int r, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vlog(NULL, LOG_ERR, NULL, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
 void server_event(const char *message_id, int priority, const ServerEventFields *f, const char *fmt, ...) {
         va_list ap;
 

@@ -39,6 +39,10 @@ void server_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * refusals an operator may want to see, LOG_ERR for failures. */
 void server_log_at(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A failure at LOG_ERR; returns r, for "return server_log_error(r, ...)"
+ * (report_error()'s use, without its "licensed-server: " in the journal). */
+int server_log_error(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* An event with its MESSAGE_ID and fields (standard error: the message
  * and " [MESSAGE_ID=...]"). */
 void server_event(const char *message_id, int priority, const ServerEventFields *f, const char *fmt, ...)

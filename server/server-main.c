@@ -13,7 +13,6 @@
 
 #include "build-info.h"
 #include "key-file.h"
-#include "report-error.h"
 #include "server.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7070"
@@ -70,7 +69,7 @@ static int parse_uint(const char *opt, const char *v, unsigned min, unsigned max
         errno = 0;
         n = strtoul(v, &end, 10);
         if (errno || !*v || *end || n < min || n > max)
-                return report_error(-EINVAL, "%s: '%s' is not a number from %u to %u", opt, v, min, max);
+                return server_log_error(-EINVAL, "%s: '%s' is not a number from %u to %u", opt, v, min, max);
         *ret = (unsigned) n;
         return 0;
 }
@@ -144,7 +143,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 case ARG_RATE_LIMIT:
                         r = ratelimit_parse_rate(optarg, &o->rate, &err);
                         if (r < 0)
-                                return report_error(r, "%s", core_error_message(&err, r));
+                                return server_log_error(r, "%s", core_error_message(&err, r));
                         break;
                 case ARG_RATE_BURST:
                         r = parse_uint("--rate-burst", optarg, 1, 1000000, &o->burst);
@@ -158,11 +157,11 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         return -EINVAL;
                 }
         if (optind < argc)
-                return report_error(-EINVAL, "unexpected argument '%s'", argv[optind]);
+                return server_log_error(-EINVAL, "unexpected argument '%s'", argv[optind]);
         if (!o->db)
-                return report_error(-EINVAL, "--db FILE is required (the database licensed-vendor manages)");
+                return server_log_error(-EINVAL, "--db FILE is required (the database licensed-vendor manages)");
         if (!o->signing_key)
-                return report_error(-EINVAL, "--signing-key FILE is required (the key the products trust)");
+                return server_log_error(-EINVAL, "--signing-key FILE is required (the key the products trust)");
         return 1;
 }
 
@@ -220,38 +219,37 @@ static int run(const Options *o) {
         sigset_t mask;
         int r;
 
-        server_log_init();
         r = server_parse_listen(o->listen, &s.listen, &s.listen_len, &err);
         if (r < 0)
-                return report_error(r, "%s", core_error_message(&err, r));
+                return server_log_error(r, "%s", core_error_message(&err, r));
         if (o->metrics_listen) {
                 r = server_parse_listen(o->metrics_listen, &s.metrics.listen, &s.metrics.listen_len, &err);
                 if (r < 0)
-                        return report_error(r, "--metrics-listen: %s", core_error_message(&err, r));
+                        return server_log_error(r, "--metrics-listen: %s", core_error_message(&err, r));
         }
         r = server_metrics_init(&s.metrics);
         if (r < 0)
-                return report_error(r, "%s", strerror(-r));
+                return server_log_error(r, "%s", strerror(-r));
         if (o->rate > 0) {
                 r = ratelimit_new(o->rate, o->burst, RATELIMIT_SLOTS, &s.ratelimit);
                 if (r < 0)
-                        return report_error(r, "cannot set up the rate limit: %s", strerror(-r));
+                        return server_log_error(r, "cannot set up the rate limit: %s", strerror(-r));
         }
         r = ed25519_load_private(o->signing_key, &s.signing_key, &err);
         if (r < 0)
-                return report_error(r, "%s", core_error_message(&err, r));
+                return server_log_error(r, "%s", core_error_message(&err, r));
         r = key_id_from_key(s.signing_key, key_id);
         if (r < 0)
-                return report_error(r, "%s: %s", o->signing_key, strerror(-r));
+                return server_log_error(r, "%s: %s", o->signing_key, strerror(-r));
         r = server_tls_load(&s, o->tls_cert, o->tls_key, &err);
         if (r < 0)
-                return report_error(r, "%s", core_error_message(&err, r));
+                return server_log_error(r, "%s", core_error_message(&err, r));
         r = storage_open(o->db, &s.storage, &err);
         if (r < 0)
-                return report_error(r, "%s", core_error_message(&err, r));
+                return server_log_error(r, "%s", core_error_message(&err, r));
         r = server_page_init(&s.page);
         if (r < 0)
-                return report_error(r, "cannot build the offline page: %s", strerror(-r));
+                return server_log_error(r, "cannot build the offline page: %s", strerror(-r));
 
         /* Block the signals before the worker threads exist, so they
          * inherit the mask and only sigwait() below sees them. */
@@ -264,12 +262,12 @@ static int run(const Options *o) {
 
         r = server_http_start(&s, &err);
         if (r < 0)
-                return report_error(r, "%s: %s", o->listen, core_error_message(&err, r));
+                return server_log_error(r, "%s: %s", o->listen, core_error_message(&err, r));
         server_http_url(&s, url, sizeof(url));
         if (o->metrics_listen) {
                 r = server_metrics_start(&s.metrics, &err);
                 if (r < 0)
-                        return report_error(r, "--metrics-listen %s: %s", o->metrics_listen,
+                        return server_log_error(r, "--metrics-listen %s: %s", o->metrics_listen,
                                             core_error_message(&err, r));
                 server_metrics_url(&s.metrics, metrics_url, sizeof(metrics_url));
                 server_log("metrics on %s", metrics_url);
@@ -298,6 +296,7 @@ int main(int argc, char *argv[]) {
         CoreError err = {};
         int r;
 
+        server_log_init();
         r = ratelimit_parse_rate(DEFAULT_RATE, &o.rate, &err);
         assert(r == 0);
 
