@@ -10,14 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
-#include <systemd/sd-journal.h>
 
+#include "journal-fields.h"
 #include "macro.h"
 #include "report-error.h"
 #include "server-log.h"
-
-#define FIELDS_MAX 12
 
 static bool to_journal;
 
@@ -40,44 +37,27 @@ void server_log_init(void) {
         to_journal = stderr_is_journal();
 }
 
-typedef struct Fields {
-        struct iovec iov[FIELDS_MAX];
-        char *owned[FIELDS_MAX];
-        size_t n;
-} Fields;
-
-static void add(Fields *l, const char *name, const char *value) {
-        char *s;
-
-        if (!value || l->n >= FIELDS_MAX || asprintf(&s, "%s=%s", name, value) < 0)
-                return;
-        l->owned[l->n] = s;
-        l->iov[l->n++] = (struct iovec){.iov_base = s, .iov_len = strlen(s)};
-}
-
 static void emit(const char *message_id, int priority, const ServerEventFields *f, const char *message) {
-        Fields l = {};
+        JournalFields l = {};
         char prio[8];
         int r = -1;
 
         if (to_journal) {
                 snprintf(prio, sizeof(prio), "%d", priority);
-                add(&l, "MESSAGE", message);
-                add(&l, "PRIORITY", prio);
-                add(&l, "SYSLOG_IDENTIFIER", "licensed-server");
-                add(&l, "MESSAGE_ID", message_id);
+                journal_fields_add(&l, "MESSAGE", message);
+                journal_fields_add(&l, "PRIORITY", prio);
+                journal_fields_add(&l, "SYSLOG_IDENTIFIER", "licensed-server");
+                journal_fields_add(&l, "MESSAGE_ID", message_id);
                 if (f) {
-                        add(&l, "LICENSE_ID", f->license_id);
-                        add(&l, "LICENSE_KEY", f->license_key);
-                        add(&l, "PRODUCT", f->product);
-                        add(&l, "MACHINE_ID", f->machine_id);
-                        add(&l, "CLIENT", f->client);
-                        add(&l, "TOKEN_NAME", f->token_name);
-                        add(&l, "ERROR", f->error);
+                        journal_fields_add(&l, "LICENSE_ID", f->license_id);
+                        journal_fields_add(&l, "LICENSE_KEY", f->license_key);
+                        journal_fields_add(&l, "PRODUCT", f->product);
+                        journal_fields_add(&l, "MACHINE_ID", f->machine_id);
+                        journal_fields_add(&l, "CLIENT", f->client);
+                        journal_fields_add(&l, "TOKEN_NAME", f->token_name);
+                        journal_fields_add(&l, "ERROR", f->error);
                 }
-                r = sd_journal_sendv(l.iov, (int) l.n);
-                for (size_t i = 0; i < l.n; i++)
-                        free(l.owned[i]);
+                r = journal_fields_send(&l);
         }
         /* Not under the journal, or journald did not take it: the line is
          * not lost. */
