@@ -339,7 +339,7 @@ int server_http_reload(Server *s, CoreError *err) {
                 server_tls_free(TAKE_PTR(cert), key);
                 return core_error_set(err, EINVAL,
                                       "the new certificate and key were not taken (see the microhttpd "
-                                      "message above); still serving the old ones");
+                                      "message above)");
         }
         if (s->n_drains == SERVER_DRAINS_MAX) {
                 /* Reloads faster than connections drain: the oldest goes. */

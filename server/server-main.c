@@ -185,7 +185,8 @@ static void reload(Server *s) {
         sd_notify(false, "RELOADING=1");
         r = server_http_reload(s, &err);
         if (r < 0)
-                server_log_at(LOG_ERR, "reload: %s", core_error_message(&err, r));
+                server_log_at(LOG_ERR, "reload: %s; still serving the previous certificate",
+                              core_error_message(&err, r));
         else if (r == 0)
                 server_log("reload: plain HTTP, no certificate to read again");
         else

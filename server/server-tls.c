@@ -6,6 +6,9 @@
 
 #include <assert.h>
 #include <microhttpd.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
@@ -35,6 +38,35 @@ static int read_pem(const char *path, bool secret, char **ret, CoreError *err) {
         return 0;
 }
 
+/* The pair parses and belongs together, said in our words before
+ * libmicrohttpd sees it: GnuTLS's refusal comes without a reason, and a
+ * daemon that fails to start on a bad pair leaks what GnuTLS parsed. */
+static int check_pair(const char *cert_path, const char *cert, const char *key_path, const char *key,
+                      CoreError *err) {
+        BIO *b;
+        X509 *x;
+        EVP_PKEY *k;
+        int r = 0;
+
+        b = BIO_new_mem_buf(cert, -1);
+        x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        b = BIO_new_mem_buf(key, -1);
+        k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        if (!x)
+                r = core_error_set(err, EBADMSG, "%s: no PEM certificate could be read", cert_path);
+        else if (!k)
+                r = core_error_set(err, EBADMSG, "%s: no unencrypted PEM private key could be read", key_path);
+        else if (X509_check_private_key(x, k) != 1)
+                r = core_error_set(err, EKEYREJECTED, "%s is not the key of the certificate in %s", key_path,
+                                   cert_path);
+        X509_free(x);
+        EVP_PKEY_free(k);
+        ERR_clear_error();
+        return r;
+}
+
 static int read_pair(const char *cert_path, const char *key_path, char **ret_cert, char **ret_key,
                      CoreError *err) {
         _cleanup_free_ char *cert = NULL;
@@ -47,6 +79,11 @@ static int read_pair(const char *cert_path, const char *key_path, char **ret_cer
         r = read_pem(key_path, true, &key, err);
         if (r < 0)
                 return r;
+        r = check_pair(cert_path, cert, key_path, key, err);
+        if (r < 0) {
+                server_tls_free(NULL, key);
+                return r;
+        }
         *ret_cert = TAKE_PTR(cert);
         *ret_key = key;
         return 0;

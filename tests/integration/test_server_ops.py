@@ -414,7 +414,14 @@ def test_sighup_swaps_the_certificate_and_keeps_connections(tmp_path, db, vendor
         # A broken pair on the next reload: refused, the server keeps serving "two".
         cert.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
         s.proc.send_signal(signal.SIGHUP)
-        wait_log(s, "still serving the old ones")
+        wait_log(s, f"reload: {cert}: no PEM certificate could be read; still serving the previous certificate")
+        c = fresh()
+        assert peer_cn(c) == "two"
+        c.close()
+        # a key that is not the certificate's
+        install(cert, key, (two[0], one[1]))
+        s.proc.send_signal(signal.SIGHUP)
+        wait_log(s, f"reload: {key} is not the key of the certificate in {cert}; still serving")
         c = fresh()
         assert peer_cn(c) == "two"
         c.close()
@@ -428,6 +435,16 @@ def test_sighup_swaps_the_certificate_and_keeps_connections(tmp_path, db, vendor
         c.close()
     finally:
         s.stop()
+
+
+def test_a_key_that_is_not_the_certificates_is_refused_at_start(tmp_path, db, vendor_keys):
+    one, two = make_cert(tmp_path, "one"), make_cert(tmp_path, "two")
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    install(cert, key, (one[0], two[1]))
+    p = run([binary("licensed-server"), "--db", db, "--signing-key", vendor_keys[0], "--tls-cert", str(cert),
+             "--tls-key", str(key)], check=False)
+    assert p.returncode == 1
+    assert p.stderr == f"licensed-server: {key} is not the key of the certificate in {cert}\n"
 
 
 def test_sighup_without_tls_changes_nothing(db, vendor_keys):
