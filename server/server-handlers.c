@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "build-info.h"
@@ -16,6 +17,9 @@
 #include "request.h"
 #include "server.h"
 #include "timeutil.h"
+
+/* What a 503 of the health check tells a load balancer to wait. */
+#define HEALTH_RETRY_AFTER_SEC 5
 
 /* Replies ------------------------------------------------------------------ */
 
@@ -55,7 +59,7 @@ static void reply_ok(Reply *r, json_object *body) {
 
 static int reply_internal(Reply *r, const char *what, int error, const CoreError *err) {
         /* The details are for the vendor's log, not for the client. */
-        server_log("%s: %s", what, core_error_message(err, error));
+        server_log_at(LOG_ERR, "%s: %s", what, core_error_message(err, error));
         /* The database could not be reached, nothing was written: the same
          * request will do later (docs/protocol.md, "Errors"). */
         if (storage_error_is_transient(error)) {
@@ -66,6 +70,30 @@ static int reply_internal(Reply *r, const char *what, int error, const CoreError
                 return 0;
         }
         return reply_error(r, 500, "internal", "the server could not %s; try again later", what);
+}
+
+/* "Database unreachable" is an event an operator is paged for: one a
+ * DATABASE_EVENT_USEC, not one per failed request of an outage. */
+#define DATABASE_EVENT_USEC (10 * 1000000ULL)
+
+static void database_failed(Server *s, const char *what, int error, const CoreError *err) {
+        uint64_t now = server_now_usec(), last = atomic_load(&s->database_logged_usec);
+
+        server_metrics_count(&s->metrics, COUNTER_DATABASE_ERRORS);
+        if (last != 0 && now - last < DATABASE_EVENT_USEC)
+                return;
+        if (!atomic_compare_exchange_strong(&s->database_logged_usec, &last, now))
+                return; /* another thread says it */
+        server_event(SERVER_EVENT_DATABASE_UNREACHABLE, LOG_ERR,
+                     &(ServerEventFields){.error = core_error_message(err, error)},
+                     "the database failed to %s: %s", what, core_error_message(err, error));
+}
+
+/* A request the database failed: counted, the event, and a 500 (a 503
+ * when the database is only unreachable for now, see reply_internal()). */
+static int reply_database(Server *s, Reply *r, const char *what, int error, const CoreError *err) {
+        database_failed(s, what, error, err);
+        return reply_internal(r, what, error, err);
 }
 
 /* How each "no" of the database reaches the machine (docs/protocol.md). */
@@ -89,6 +117,20 @@ int reply_storage_answer(Reply *r, StorageResult result, const char *message) {
 
 static void add_string(json_object *o, const char *name, const char *value) {
         json_object_object_add(o, name, json_object_new_string(value));
+}
+
+/* A machine was told its license (or key) is revoked: it stops, so the
+ * vendor may hear from its owner. */
+static void revoked_seen(Server *s, const char *license_id, const char *masked_key, const char *product,
+                         const char *machine_id) {
+        server_metrics_count(&s->metrics, COUNTER_REVOKED);
+        server_event(SERVER_EVENT_REVOKED_SEEN, LOG_NOTICE,
+                     &(ServerEventFields){.license_id = license_id,
+                                          .license_key = masked_key,
+                                          .product = product,
+                                          .machine_id = machine_id},
+                     "machine %s was told that license %s of key %s is revoked", machine_id, license_id,
+                     masked_key);
 }
 
 /* Requests ---------------------------------------------------------------- */
@@ -192,7 +234,7 @@ static int find_activation(Server *s, const MachineRequest *req, Activation *a, 
                 reply_storage_answer(reply, r, err.message);
                 r = -ENOENT;
         } else if (r < 0)
-                reply_internal(reply, "read the activation", r, &err);
+                reply_database(s, reply, "read the activation", r, &err);
         else if (!streq(a->machine_id, req->machine_id) || !streq(a->device_key, req->device_key)) {
                 reply_error(reply, 403, "wrong-machine", "the license %s is bound to another machine",
                             a->license_id);
@@ -240,7 +282,17 @@ int answer_activation(Server *s, const MachineRequest *req, Reply *reply) {
                              },
                              &e, &a, &err);
         if (r < 0)
-                return reply_internal(reply, "store the activation", r, &err);
+                return reply_database(s, reply, "store the activation", r, &err);
+        if (r == STORAGE_NO_SEAT) {
+                server_metrics_count(&s->metrics, COUNTER_SEAT_LIMIT);
+                server_event(SERVER_EVENT_SEAT_LIMIT, LOG_WARNING,
+                             &(ServerEventFields){.license_key = masked,
+                                                  .product = req->product,
+                                                  .machine_id = req->machine_id},
+                             "key %s: activation of machine %s refused, every seat is taken", masked,
+                             req->machine_id);
+        } else if (r == STORAGE_REVOKED)
+                revoked_seen(s, license_id, masked, req->product, req->machine_id);
         if (r == STORAGE_UNKNOWN_KEY) {
                 /* The database's sentence names the key in clear; the
                  * machine hears it masked. */
@@ -261,6 +313,14 @@ int answer_activation(Server *s, const MachineRequest *req, Reply *reply) {
         snprintf(reply->note, sizeof(reply->note),
                  "key %s, machine %s: license %s revision %" PRIu32 ", %" PRIu32 " of %" PRIu32 " seats",
                  masked, req->machine_id, license_id, e.license.revision, e.active, e.seats);
+        server_metrics_count(&s->metrics, COUNTER_ACTIVATIONS);
+        server_event(SERVER_EVENT_ACTIVATED, LOG_INFO,
+                     &(ServerEventFields){.license_id = license_id,
+                                          .license_key = masked,
+                                          .product = req->product,
+                                          .machine_id = req->machine_id},
+                     "license %s of key %s activated on machine %s (%" PRIu32 " of %" PRIu32 " seats)",
+                     license_id, masked, req->machine_id, e.active, e.seats);
         return 0;
 }
 
@@ -298,7 +358,7 @@ int answer_validation(Server *s, const MachineRequest *req, Reply *reply) {
                              },
                              &a, &e, &err);
         if (r < 0)
-                return reply_internal(reply, "record the validation", r, &err);
+                return reply_database(s, reply, "record the validation", r, &err);
         if (r > STORAGE_OK)
                 return reply_storage_answer(reply, r, err.message);
 
@@ -327,6 +387,13 @@ int answer_validation(Server *s, const MachineRequest *req, Reply *reply) {
         snprintf(reply->note, sizeof(reply->note), "license %s revision %" PRIu32 ": %s%s", a.license_id,
                  req->revision, receipt_status_to_string(status),
                  license ? ", sent the upgraded license" : "");
+        server_metrics_count(&s->metrics, COUNTER_VALIDATIONS);
+        if (revoked) {
+                char masked[LICENSE_KEY_STRING_SIZE];
+
+                license_key_mask(e.key, masked);
+                revoked_seen(s, a.license_id, masked, req->product, req->machine_id);
+        }
         return 0;
 }
 
@@ -350,7 +417,7 @@ int answer_deactivation(Server *s, const MachineRequest *req, Reply *reply) {
                 return 0;
         r = storage_activation_release(s->storage, a.id, req->nonce, now_realtime(), &err);
         if (r < 0)
-                return reply_internal(reply, "release the seat", r, &err);
+                return reply_database(s, reply, "release the seat", r, &err);
         if (r > STORAGE_OK)
                 return reply_storage_answer(reply, r, err.message);
 
@@ -362,11 +429,25 @@ int answer_deactivation(Server *s, const MachineRequest *req, Reply *reply) {
         return 0;
 }
 
-/* GET /v1/health */
+/* GET /v1/health: readiness, so a load balancer takes a server whose
+ * database does not answer out of rotation. The query's time is bounded by
+ * the backend (SQLite: its busy timeout). */
 int api_health(Server *s, json_object *body, Reply *reply) {
-        json_object *o = json_object_new_object();
+        CoreError err = {};
+        json_object *o;
+        int r;
 
+        r = storage_ping(s->storage, &err);
+        if (r < 0) {
+                database_failed(s, "answer the health check", r, &err);
+                /* The details went to the log, not to whoever asks. */
+                reply_error(reply, 503, "database-unavailable", "the database does not answer; try again later");
+                reply->retry_after = HEALTH_RETRY_AFTER_SEC;
+                return 0;
+        }
+        o = json_object_new_object();
         add_string(o, "status", "ok");
+        add_string(o, "database", "ok");
         add_string(o, "version", PACKAGE_VERSION);
         reply_ok(reply, o);
         return 0;

@@ -6,6 +6,9 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -19,6 +22,9 @@
  * so the client reads the 413 reply; beyond it the connection is closed. */
 #define BODY_DISCARD_MAX (1024 * 1024)
 #define CONNECTIONS_MAX 256
+/* A listener replaced by a reload is stopped after this long even if a
+ * client still holds a connection to it. */
+#define DRAIN_MAX_SEC 300
 
 /* One per HTTP request, from its headers to its completion. */
 typedef struct Request {
@@ -27,19 +33,17 @@ typedef struct Request {
         char *body;
         size_t len;
         size_t dropped;
+        uint64_t start_usec; /* for the latency histogram */
 } Request;
 
-void server_log(const char *fmt, ...) {
-        char line[1024];
-        va_list ap;
+uint64_t server_now_usec(void) {
+        struct timespec ts;
 
-        va_start(ap, fmt);
-        vsnprintf(line, sizeof(line), fmt, ap);
-        va_end(ap);
-        report_error(0, "%s", line);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap) {
+void server_mhd_log(void *cls, const char *fmt, va_list ap) {
         char line[1024];
         size_t n;
 
@@ -47,7 +51,24 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
         n = strlen(line);
         while (n > 0 && line[n - 1] == '\n')
                 line[--n] = 0;
-        server_log("microhttpd: %s", line);
+        server_log_at(LOG_WARNING, "microhttpd: %s", line);
+}
+
+/* Takes a token from the client's bucket; without one, the answer is a 429
+ * (in place of any other early error), sent once the body is read. */
+static void check_rate(Server *s, struct MHD_Connection *c, Request *rq) {
+        const union MHD_ConnectionInfo *ci;
+        unsigned retry_after = 1;
+
+        if (!s->ratelimit)
+                return;
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ratelimit_take(s->ratelimit, ci ? ci->client_addr : NULL, rq->start_usec, &retry_after))
+                return;
+        server_metrics_count(&s->metrics, COUNTER_RATE_LIMITED);
+        reply_error(&rq->early, 429, "rate-limited",
+                    "too many requests from this address; try again in %u s", retry_after);
+        rq->early.retry_after = retry_after;
 }
 
 /* Checks what the headers say, before any body is read. */
@@ -134,16 +155,21 @@ static void peer_name(struct MHD_Connection *c, char *buf, size_t size) {
                 inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, buf, (socklen_t) size);
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, const char *method, const char *url,
-                                  Reply *reply) {
+static void account(Server *s, const Request *rq, unsigned status) {
+        server_metrics_request(&s->metrics, route_index(rq->route), status, server_now_usec() - rq->start_usec);
+}
+
+static enum MHD_Result send_reply(Server *s, struct MHD_Connection *c, const Request *rq, const char *method,
+                                  const char *url, Reply *reply) {
         const char *allow = NULL;
         char peer[INET6_ADDRSTRLEN];
 
         if (reply->status == 405)
                 allow = route_allow(url);
         peer_name(c, peer, sizeof(peer));
-        server_log("%s %s %s: %u%s%s", peer, method, url, reply->status, reply->note[0] ? " " : "",
-                   reply->note);
+        server_log_at(reply->status == 429 ? LOG_WARNING : LOG_INFO, "%s %s %s: %u%s%s", peer, method, url,
+                      reply->status, reply->note[0] ? " " : "", reply->note);
+        account(s, rq, reply->status);
         return send_response(c, reply->status, "application/json",
                              json_object_to_json_string_ext(
                                      reply->body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
@@ -157,25 +183,26 @@ static enum MHD_Result dispatch(Server *s, struct MHD_Connection *c, Request *rq
         json_object *body = NULL;
 
         if (rq->early.status)
-                return send_reply(c, method, url, &rq->early);
+                return send_reply(s, c, rq, method, url, &rq->early);
         if (rq->dropped > 0) {
                 reply_error(&reply, 413, "too-large", "the body is larger than %d bytes", SERVER_BODY_MAX);
-                return send_reply(c, method, url, &reply);
+                return send_reply(s, c, rq, method, url, &reply);
         }
         if (!rq->route->api) {
                 char peer[INET6_ADDRSTRLEN];
 
                 peer_name(c, peer, sizeof(peer));
                 server_log("%s %s %s: 200 the offline page", peer, method, url);
+                account(s, rq, 200);
                 return send_response(c, 200, "text/html; charset=utf-8", s->page.html, s->page.csp, NULL, 0);
         }
         if (streq(rq->route->method, "POST") && parse_body(rq, &body, &reply) < 0)
-                return reply.status ? send_reply(c, method, url, &reply) : MHD_NO;
+                return reply.status ? send_reply(s, c, rq, method, url, &reply) : MHD_NO;
         rq->route->api(s, body, &reply);
         json_object_put(body);
         if (!reply.status)
                 reply_error(&reply, 500, "internal", "the server has no answer");
-        return send_reply(c, method, url, &reply);
+        return send_reply(s, c, rq, method, url, &reply);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -189,11 +216,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (!rq)
                         return MHD_NO;
                 *con_cls = rq;
+                rq->start_usec = server_now_usec();
                 check_headers(c, rq, method, url);
+                check_rate(s, c, rq);
                 /* A body too large to even read through: answer now, MHD
                  * closes the connection after the reply. */
                 if (rq->early.status == 413)
-                        return send_reply(c, method, url, &rq->early);
+                        return send_reply(s, c, rq, method, url, &rq->early);
                 return MHD_YES;
         }
 
@@ -230,14 +259,20 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         *con_cls = NULL;
 }
 
-int server_http_start(Server *s, CoreError *err) {
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+/* A listener with cert and key (NULL: plain HTTP): on s->listen, or on
+ * listen_fd (>= 0, a socket another listener shares) for a reload. */
+static struct MHD_Daemon *start_daemon(Server *s, int listen_fd, const char *cert, const char *key) {
+        /* ITC: MHD_quiesce_daemon() needs it, to hand the socket over. */
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
         struct MHD_OptionItem opts[16];
         size_t n = 0;
 
 #define OPT(o, v, p) (opts[n++] = (struct MHD_OptionItem){(o), (intptr_t) (v), (p)})
-        OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL); /* first, or MHD logs the rest its own way */
-        OPT(MHD_OPTION_SOCK_ADDR, 0, &s->listen);
+        OPT(MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, NULL); /* first, or MHD logs the rest its own way */
+        if (listen_fd >= 0)
+                OPT(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
+        else
+                OPT(MHD_OPTION_SOCK_ADDR, 0, &s->listen);
         OPT(MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_sec, NULL);
         OPT(MHD_OPTION_CONNECTION_LIMIT, CONNECTIONS_MAX, NULL);
         OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL);
@@ -245,10 +280,10 @@ int server_http_start(Server *s, CoreError *err) {
         OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, s);
         if (s->threads > 1)
                 OPT(MHD_OPTION_THREAD_POOL_SIZE, s->threads, NULL);
-        if (s->tls_cert) {
+        if (cert) {
                 flags |= MHD_USE_TLS;
-                OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert);
-                OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key);
+                OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, (char *) cert);
+                OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, (char *) key);
         }
         OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
@@ -256,8 +291,11 @@ int server_http_start(Server *s, CoreError *err) {
 
         if (s->listen.ss_family == AF_INET6)
                 flags |= MHD_USE_IPv6;
-        s->httpd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
-                                    MHD_OPTION_END);
+        return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+int server_http_start(Server *s, CoreError *err) {
+        s->httpd = start_daemon(s, -1, s->tls_cert, s->tls_key);
         if (!s->httpd)
                 return core_error_set(err, EADDRNOTAVAIL,
                                       "cannot listen (address in use, not local, or bad TLS files?); "
@@ -265,25 +303,110 @@ int server_http_start(Server *s, CoreError *err) {
         return 0;
 }
 
+static void drain_stop(ServerDrain *d) {
+        MHD_stop_daemon(d->httpd);
+        server_tls_free(d->tls_cert, d->tls_key);
+        *d = (ServerDrain){};
+}
+
+/* The reload starts the new listener on a second descriptor of the same
+ * listening socket before the old one lets go of it, so no connection
+ * waiting in the backlog is refused, and a pair GnuTLS does not take
+ * leaves the old listener as it was. The old listener then only finishes
+ * the connections it has (a keep-alive client keeps its connection, with
+ * the old certificate, until it closes it or it idles out). */
+int server_http_reload(Server *s, CoreError *err) {
+        _cleanup_free_ char *cert = NULL;
+        char *key = NULL;
+        const union MHD_DaemonInfo *info;
+        struct MHD_Daemon *d;
+        int fd, r;
+
+        if (!s->tls_cert_path)
+                return 0;
+        r = server_tls_reread(s, &cert, &key, err);
+        if (r < 0)
+                return r;
+        info = MHD_get_daemon_info(s->httpd, MHD_DAEMON_INFO_LISTEN_FD);
+        fd = info ? fcntl(info->listen_fd, F_DUPFD_CLOEXEC, 3) : -1;
+        if (fd < 0) {
+                server_tls_free(TAKE_PTR(cert), key);
+                return core_error_set(err, errno ? errno : EBADF, "cannot share the listening socket: %m");
+        }
+        d = start_daemon(s, fd, cert, key);
+        if (!d) {
+                close(fd);
+                server_tls_free(TAKE_PTR(cert), key);
+                return core_error_set(err, EINVAL,
+                                      "the new certificate and key were not taken (see the microhttpd "
+                                      "message above)");
+        }
+        if (s->n_drains == SERVER_DRAINS_MAX) {
+                /* Reloads faster than connections drain: the oldest goes. */
+                drain_stop(&s->drains[0]);
+                memmove(s->drains, s->drains + 1, sizeof(s->drains[0]) * (SERVER_DRAINS_MAX - 1));
+                s->n_drains--;
+        }
+        fd = MHD_quiesce_daemon(s->httpd);
+        if (fd >= 0)
+                close(fd); /* ours now; the new listener has its own descriptor */
+        s->drains[s->n_drains++] = (ServerDrain){
+                .httpd = s->httpd,
+                .tls_cert = s->tls_cert,
+                .tls_key = s->tls_key,
+                .deadline_usec = server_now_usec() + (uint64_t) DRAIN_MAX_SEC * 1000000u,
+        };
+        s->httpd = d;
+        s->tls_cert = TAKE_PTR(cert);
+        s->tls_key = key;
+        return 1;
+}
+
+void server_http_reap(Server *s, uint64_t now_usec) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < s->n_drains; i++) {
+                const union MHD_DaemonInfo *info =
+                        MHD_get_daemon_info(s->drains[i].httpd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+                bool idle = info && info->num_connections == 0;
+
+                if (idle || now_usec >= s->drains[i].deadline_usec) {
+                        server_log("reload: the replaced listener stopped (%s)",
+                                   idle ? "its last connection closed" : "connections open past the deadline");
+                        drain_stop(&s->drains[i]);
+                } else
+                        s->drains[kept++] = s->drains[i];
+        }
+        s->n_drains = kept;
+}
+
 void server_http_stop(Server *s) {
+        for (size_t i = 0; i < s->n_drains; i++)
+                drain_stop(&s->drains[i]);
+        s->n_drains = 0;
         if (s->httpd)
                 MHD_stop_daemon(s->httpd);
         s->httpd = NULL;
 }
 
-void server_http_url(Server *s, char *buf, size_t size) {
-        const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->httpd, MHD_DAEMON_INFO_BIND_PORT);
+void server_format_url(const struct sockaddr_storage *listen, struct MHD_Daemon *d, const char *scheme,
+                       const char *suffix, char *buf, size_t size) {
+        const union MHD_DaemonInfo *info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
         unsigned port = info ? info->port : 0;
         char addr[INET6_ADDRSTRLEN] = "?";
-        const char *scheme = s->tls_cert ? "https" : "http";
 
-        if (s->listen.ss_family == AF_INET6) {
-                inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &s->listen)->sin6_addr, addr, sizeof(addr));
-                snprintf(buf, size, "%s://[%s]:%u", scheme, addr, port);
+        if (listen->ss_family == AF_INET6) {
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) listen)->sin6_addr, addr, sizeof(addr));
+                snprintf(buf, size, "%s://[%s]:%u%s", scheme, addr, port, suffix);
         } else {
-                inet_ntop(AF_INET, &((struct sockaddr_in *) &s->listen)->sin_addr, addr, sizeof(addr));
-                snprintf(buf, size, "%s://%s:%u", scheme, addr, port);
+                inet_ntop(AF_INET, &((const struct sockaddr_in *) listen)->sin_addr, addr, sizeof(addr));
+                snprintf(buf, size, "%s://%s:%u%s", scheme, addr, port, suffix);
         }
+}
+
+void server_http_url(Server *s, char *buf, size_t size) {
+        server_format_url(&s->listen, s->httpd, s->tls_cert ? "https" : "http", "", buf, size);
 }
 
 int server_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len, CoreError *err) {

@@ -3,6 +3,7 @@
  * the context's life, and waiting for SIGTERM; main() maps run()'s result
  * to an exit code. See licensed-server(8) and docs/protocol.md. */
 
+#include <assert.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,7 +13,6 @@
 
 #include "build-info.h"
 #include "key-file.h"
-#include "report-error.h"
 #include "server.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7070"
@@ -20,6 +20,10 @@
 #define DEFAULT_TIMEOUT_SEC 10
 #define DB_POOL_MAX 256
 #define DB_TIMEOUT_MS_MAX 600000
+#define DEFAULT_RATE "20/s"
+#define DEFAULT_BURST 500
+/* Client addresses the rate limit remembers (about 40 bytes each). */
+#define RATELIMIT_SLOTS 16384
 
 static const char *const help_text =
         "licensed-server --db FILE|URI --signing-key FILE [OPTIONS]\n"
@@ -40,6 +44,12 @@ static const char *const help_text =
         "  --tls-key FILE         ...and this PEM private key (mode 0600)\n"
         "  --threads N            Worker threads (default 4)\n"
         "  --timeout SECONDS      Close connections idle this long (default 10)\n"
+        "  --rate-limit RATE/s    Requests a second per client address, also RATE/min,\n"
+        "                         or off (default " DEFAULT_RATE ")\n"
+        "  --rate-burst N         Requests a client may make at once (default 500)\n"
+        "  --metrics-listen ADDRESS:PORT\n"
+        "                         Serve Prometheus metrics at /metrics there (default:\n"
+        "                         no metrics)\n"
         "  -h --help              Show this help\n"
         "     --version           Show the version\n"
         "\n"
@@ -51,9 +61,12 @@ typedef struct Options {
         const char *signing_key;
         const char *tls_cert;
         const char *tls_key;
+        const char *metrics_listen;
         unsigned threads;
         unsigned timeout_sec;
         StorageOptions storage;
+        double rate;
+        unsigned burst;
 } Options;
 
 static int parse_uint(const char *opt, const char *v, unsigned min, unsigned max, unsigned *ret) {
@@ -63,7 +76,7 @@ static int parse_uint(const char *opt, const char *v, unsigned min, unsigned max
         errno = 0;
         n = strtoul(v, &end, 10);
         if (errno || !*v || *end || n < min || n > max)
-                return report_error(-EINVAL, "%s: '%s' is not a number from %u to %u", opt, v, min, max);
+                return server_log_error(-EINVAL, "%s: '%s' is not a number from %u to %u", opt, v, min, max);
         *ret = (unsigned) n;
         return 0;
 }
@@ -81,6 +94,9 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_TIMEOUT,
                 ARG_DB_POOL,
                 ARG_DB_TIMEOUT,
+                ARG_RATE_LIMIT,
+                ARG_RATE_BURST,
+                ARG_METRICS_LISTEN,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -94,8 +110,12 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 {"timeout", required_argument, NULL, ARG_TIMEOUT},
                 {"db-pool", required_argument, NULL, ARG_DB_POOL},
                 {"db-timeout", required_argument, NULL, ARG_DB_TIMEOUT},
+                {"rate-limit", required_argument, NULL, ARG_RATE_LIMIT},
+                {"rate-burst", required_argument, NULL, ARG_RATE_BURST},
+                {"metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN},
                 {},
         };
+        CoreError err = {};
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -141,20 +161,36 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         if (r < 0)
                                 return r;
                         break;
+                case ARG_RATE_LIMIT:
+                        r = ratelimit_parse_rate(optarg, &o->rate, &err);
+                        if (r < 0)
+                                return server_log_error(r, "%s", core_error_message(&err, r));
+                        break;
+                case ARG_RATE_BURST:
+                        r = parse_uint("--rate-burst", optarg, 1, 1000000, &o->burst);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_METRICS_LISTEN:
+                        o->metrics_listen = optarg;
+                        break;
                 default:
                         return -EINVAL;
                 }
         if (optind < argc)
-                return report_error(-EINVAL, "unexpected argument '%s'", argv[optind]);
+                return server_log_error(-EINVAL, "unexpected argument '%s'", argv[optind]);
         if (!o->db)
-                return report_error(-EINVAL, "--db FILE|URI is required (the database licensed-vendor manages)");
+                return server_log_error(-EINVAL, "--db FILE|URI is required (the database licensed-vendor manages)");
         if (!o->signing_key)
-                return report_error(-EINVAL, "--signing-key FILE is required (the key the products trust)");
+                return server_log_error(-EINVAL, "--signing-key FILE is required (the key the products trust)");
         return 1;
 }
 
 static void server_done(Server *s) {
+        server_metrics_stop(&s->metrics);
         server_http_stop(s);
+        server_metrics_done(&s->metrics);
+        s->ratelimit = ratelimit_free(s->ratelimit);
         s->storage = storage_close(s->storage);
         EVP_PKEY_free(s->signing_key);
         s->signing_key = NULL;
@@ -162,69 +198,132 @@ static void server_done(Server *s) {
         server_tls_done(s);
 }
 
-/* Waits for SIGTERM or SIGINT, which every thread blocks. */
-static void wait_for_signal(const sigset_t *mask) {
-        int sig = 0;
+/* SIGHUP (systemctl reload): the TLS certificate and key again. */
+static void reload(Server *s) {
+        CoreError err = {};
+        int r;
 
-        while (sigwait(mask, &sig) == 0)
+        sd_notify(false, "RELOADING=1");
+        r = server_http_reload(s, &err);
+        if (r < 0)
+                server_log_at(LOG_ERR, "reload: %s; still serving the previous certificate",
+                              core_error_message(&err, r));
+        else if (r == 0)
+                server_log("reload: plain HTTP, no certificate to read again");
+        else
+                server_log_at(LOG_NOTICE, "reload: new connections get the certificate of %s",
+                              s->tls_cert_path);
+        sd_notify(false, "READY=1");
+}
+
+/* Waits for SIGTERM or SIGINT, which every thread blocks; reloads on
+ * SIGHUP, and every second stops the listeners a reload replaced once
+ * their last connection is gone. */
+static void wait_for_signal(Server *s, const sigset_t *mask) {
+        const struct timespec tick = {.tv_sec = 1};
+        int sig;
+
+        for (;;) {
+                sig = sigtimedwait(mask, NULL, &tick);
                 if (sig == SIGTERM || sig == SIGINT)
                         break;
+                if (sig == SIGHUP)
+                        reload(s);
+                server_http_reap(s, server_now_usec());
+        }
         server_log("signal %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
 static int run(const Options *o) {
         _cleanup_(server_done) Server s = {.threads = o->threads, .timeout_sec = o->timeout_sec};
         _cleanup_free_ char *db_name = NULL;
-        char url[128], key_id[KEY_ID_STRING_SIZE];
+        char url[128], metrics_url[160], key_id[KEY_ID_STRING_SIZE];
         CoreError err = {};
         sigset_t mask;
         int r;
 
         r = server_parse_listen(o->listen, &s.listen, &s.listen_len, &err);
         if (r < 0)
-                return report_error(r, "%s", core_error_message(&err, r));
+                return server_log_error(r, "%s", core_error_message(&err, r));
+        if (o->metrics_listen) {
+                r = server_parse_listen(o->metrics_listen, &s.metrics.listen, &s.metrics.listen_len, &err);
+                if (r < 0)
+                        return server_log_error(r, "--metrics-listen: %s", core_error_message(&err, r));
+        }
+        r = server_metrics_init(&s.metrics);
+        if (r < 0)
+                return server_log_error(r, "%s", strerror(-r));
+        if (o->rate > 0) {
+                r = ratelimit_new(o->rate, o->burst, RATELIMIT_SLOTS, &s.ratelimit);
+                if (r < 0)
+                        return server_log_error(r, "cannot set up the rate limit: %s", strerror(-r));
+        }
         r = ed25519_load_private(o->signing_key, &s.signing_key, &err);
         if (r < 0)
-                return report_error(r, "%s", core_error_message(&err, r));
+                return server_log_error(r, "%s", core_error_message(&err, r));
         r = key_id_from_key(s.signing_key, key_id);
         if (r < 0)
-                return report_error(r, "%s: %s", o->signing_key, strerror(-r));
+                return server_log_error(r, "%s: %s", o->signing_key, strerror(-r));
         r = server_tls_load(&s, o->tls_cert, o->tls_key, &err);
         if (r < 0)
-                return report_error(r, "%s", core_error_message(&err, r));
+                return server_log_error(r, "%s", core_error_message(&err, r));
         r = storage_open_with(o->db, &o->storage, &s.storage, &err);
         if (r < 0)
-                return report_error(r, "%s", core_error_message(&err, r));
+                return server_log_error(r, "%s", core_error_message(&err, r));
         r = server_page_init(&s.page);
         if (r < 0)
-                return report_error(r, "cannot build the offline page: %s", strerror(-r));
+                return server_log_error(r, "cannot build the offline page: %s", strerror(-r));
 
         /* Block the signals before the worker threads exist, so they
          * inherit the mask and only sigwait() below sees them. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
 
         r = server_http_start(&s, &err);
         if (r < 0)
-                return report_error(r, "%s: %s", o->listen, core_error_message(&err, r));
+                return server_log_error(r, "%s: %s", o->listen, core_error_message(&err, r));
         server_http_url(&s, url, sizeof(url));
+        if (o->metrics_listen) {
+                r = server_metrics_start(&s.metrics, &err);
+                if (r < 0)
+                        return server_log_error(r, "--metrics-listen %s: %s", o->metrics_listen,
+                                            core_error_message(&err, r));
+                server_metrics_url(&s.metrics, metrics_url, sizeof(metrics_url));
+                server_log("metrics on %s", metrics_url);
+        }
+        if (s.ratelimit)
+                server_log("rate limit: %g requests a second per client address after a burst of %u", o->rate,
+                           o->burst);
+        else
+                server_log("rate limit: off");
         /* The URI's password stays out of the log. */
         db_name = storage_path_redact(o->db);
-        server_log("listening on %s (database %s, signing key %s)", url, db_name ?: "?", key_id);
+        server_event(SERVER_EVENT_STARTED, LOG_NOTICE, NULL, "listening on %s (database %s, signing key %s)", url,
+                     db_name ?: "?", key_id);
         sd_notifyf(false, "READY=1\nSTATUS=Listening on %s", url);
 
-        wait_for_signal(&mask);
+        wait_for_signal(&s, &mask);
         sd_notify(false, "STOPPING=1");
         return 0;
 }
 
 int main(int argc, char *argv[]) {
         Options o = {
-                .listen = DEFAULT_LISTEN, .threads = DEFAULT_THREADS, .timeout_sec = DEFAULT_TIMEOUT_SEC};
+                .listen = DEFAULT_LISTEN,
+                .threads = DEFAULT_THREADS,
+                .timeout_sec = DEFAULT_TIMEOUT_SEC,
+                .burst = DEFAULT_BURST,
+        };
+        CoreError err = {};
         int r;
+
+        server_log_init();
+        r = ratelimit_parse_rate(DEFAULT_RATE, &o.rate, &err);
+        assert(r == 0);
 
         r = parse_argv(argc, argv, &o);
         if (r <= 0)

@@ -37,6 +37,19 @@ const Route *route_find(const char *method, const char *path, bool *ret_path_kno
         return NULL;
 }
 
+size_t route_count(void) {
+        return ELEMENTSOF(routes);
+}
+
+const Route *route_get(size_t i) {
+        assert(i < ELEMENTSOF(routes));
+        return &routes[i];
+}
+
+size_t route_index(const Route *r) {
+        return r ? (size_t) (r - routes) : SIZE_MAX;
+}
+
 const char *route_allow(const char *path) {
         const char *allow = NULL;
 

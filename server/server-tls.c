@@ -4,7 +4,11 @@
  * --tls-cert the server speaks plain HTTP, for a TLS terminator in front
  * of it or for loopback. See docs/protocol.md, "TLS". */
 
+#include <assert.h>
 #include <microhttpd.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
@@ -34,9 +38,58 @@ static int read_pem(const char *path, bool secret, char **ret, CoreError *err) {
         return 0;
 }
 
-int server_tls_load(Server *s, const char *cert_path, const char *key_path, CoreError *err) {
+/* The pair parses and belongs together, said in our words before
+ * libmicrohttpd sees it: GnuTLS's refusal comes without a reason, and a
+ * daemon that fails to start on a bad pair leaks what GnuTLS parsed. */
+static int check_pair(const char *cert_path, const char *cert, const char *key_path, const char *key,
+                      CoreError *err) {
+        BIO *b;
+        X509 *x;
+        EVP_PKEY *k;
+        int r = 0;
+
+        b = BIO_new_mem_buf(cert, -1);
+        x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        b = BIO_new_mem_buf(key, -1);
+        k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        if (!x)
+                r = core_error_set(err, EBADMSG, "%s: no PEM certificate could be read", cert_path);
+        else if (!k)
+                r = core_error_set(err, EBADMSG, "%s: no unencrypted PEM private key could be read", key_path);
+        else if (X509_check_private_key(x, k) != 1)
+                r = core_error_set(err, EKEYREJECTED, "%s is not the key of the certificate in %s", key_path,
+                                   cert_path);
+        X509_free(x);
+        EVP_PKEY_free(k);
+        ERR_clear_error();
+        return r;
+}
+
+static int read_pair(const char *cert_path, const char *key_path, char **ret_cert, char **ret_key,
+                     CoreError *err) {
+        _cleanup_free_ char *cert = NULL;
+        char *key = NULL;
         int r;
 
+        r = read_pem(cert_path, false, &cert, err);
+        if (r < 0)
+                return r;
+        r = read_pem(key_path, true, &key, err);
+        if (r < 0)
+                return r;
+        r = check_pair(cert_path, cert, key_path, key, err);
+        if (r < 0) {
+                server_tls_free(NULL, key);
+                return r;
+        }
+        *ret_cert = TAKE_PTR(cert);
+        *ret_key = key;
+        return 0;
+}
+
+int server_tls_load(Server *s, const char *cert_path, const char *key_path, CoreError *err) {
         if (!cert_path != !key_path)
                 return core_error_set(err, EINVAL, "--tls-cert and --tls-key come together");
         if (!cert_path)
@@ -46,17 +99,23 @@ int server_tls_load(Server *s, const char *cert_path, const char *key_path, Core
                         err, EOPNOTSUPP,
                         "this libmicrohttpd was built without TLS: run licensed-server behind a TLS "
                         "terminator instead (docs/protocol.md)");
-        r = read_pem(cert_path, false, &s->tls_cert, err);
-        if (r >= 0)
-                r = read_pem(key_path, true, &s->tls_key, err);
-        if (r < 0)
-                server_tls_done(s);
-        return r;
+        s->tls_cert_path = cert_path;
+        s->tls_key_path = key_path;
+        return read_pair(cert_path, key_path, &s->tls_cert, &s->tls_key, err);
+}
+
+int server_tls_reread(const Server *s, char **ret_cert, char **ret_key, CoreError *err) {
+        assert(s->tls_cert_path && s->tls_key_path);
+        return read_pair(s->tls_cert_path, s->tls_key_path, ret_cert, ret_key, err);
+}
+
+void server_tls_free(char *cert, char *key) {
+        free(cert);
+        if (key)
+                erase_and_free(key, strlen(key));
 }
 
 void server_tls_done(Server *s) {
-        free(s->tls_cert);
-        if (s->tls_key)
-                erase_and_free(s->tls_key, strlen(s->tls_key));
+        server_tls_free(s->tls_cert, s->tls_key);
         s->tls_cert = s->tls_key = NULL;
 }

@@ -9,16 +9,24 @@
  *   server-offline.c   the JSON API of the offline page: which document, which answer
  *   server-routes.c    which path and method go where, which bodies are JSON
  *   server-page.c      the offline web page (activation, validation, deactivation)
- *   server-tls.c       certificate and key for HTTPS
+ *   server-tls.c       certificate and key for HTTPS, and their reload
+ *   server-log.c       the journal or standard error, events (server-log.h)
+ *   server-metrics.c   counters and the /metrics listener (server-metrics.h)
+ *   server-ratelimit.c token buckets per client address (server-ratelimit.h)
  *   storage.h          the database */
 
 #include <json-c/json.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
 #include "crypto.h"
 #include "request.h"
+#include "server-log.h"
+#include "server-metrics.h"
+#include "server-ratelimit.h"
 #include "storage.h"
 
 /* Largest request body; a machine document is a few KiB. */
@@ -29,11 +37,25 @@ typedef struct ServerPage {
         char *csp; /* Content-Security-Policy allowing exactly the page's own script and style */
 } ServerPage;
 
+/* A listener replaced by a reload, still serving the connections it had. */
+typedef struct ServerDrain {
+        struct MHD_Daemon *httpd;
+        char *tls_cert, *tls_key; /* what it was started with */
+        uint64_t deadline_usec;   /* CLOCK_MONOTONIC; stopped then even if busy */
+} ServerDrain;
+
+#define SERVER_DRAINS_MAX 4
+
 typedef struct Server {
         Storage *storage;
         EVP_PKEY *signing_key;
         ServerPage page;
         struct MHD_Daemon *httpd;
+        ServerMetrics metrics;
+        RateLimit *ratelimit; /* NULL: --rate-limit off */
+        ServerDrain drains[SERVER_DRAINS_MAX];
+        size_t n_drains;
+        _Atomic uint64_t database_logged_usec; /* the last "database unreachable" event */
 
         /* from the options */
         struct sockaddr_storage listen;
@@ -42,10 +64,10 @@ typedef struct Server {
         unsigned timeout_sec;
         char *tls_cert; /* PEM text, NULL: plain HTTP */
         char *tls_key;
+        const char *tls_cert_path; /* read again on SIGHUP */
+        const char *tls_key_path;
 } Server;
 
-/* Prints "licensed-server: <message>" to stderr (one line, thread-safe). */
-void server_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* An API answer: HTTP status and a JSON body. */
 typedef struct Reply {
@@ -98,6 +120,11 @@ typedef struct Route {
 const Route *route_find(const char *method, const char *path, bool *ret_path_known);
 /* The Allow header of a 405 on path ("GET, HEAD" or "POST"), NULL for no route. */
 const char *route_allow(const char *path);
+/* The table's entries, for the metrics' labels: route_get(i) for i <
+ * route_count(), and a route's index. */
+size_t route_count(void);
+const Route *route_get(size_t i);
+size_t route_index(const Route *r);
 /* Whether a Content-Type value is application/json, optionally with
  * parameters, where a charset must be UTF-8. */
 bool content_type_is_json(const char *v);
@@ -109,13 +136,31 @@ void server_page_done(ServerPage *p);
 /* server-tls.c: reads the PEM files, bounded; refuses a key that group or
  * others may read, and says so if this libmicrohttpd has no TLS. */
 int server_tls_load(Server *s, const char *cert_path, const char *key_path, CoreError *err);
+/* Reads the same two files again into *ret_cert and *ret_key (SIGHUP). */
+int server_tls_reread(const Server *s, char **ret_cert, char **ret_key, CoreError *err);
 void server_tls_done(Server *s);
+/* Frees a certificate and wipes a key (either NULL). */
+void server_tls_free(char *cert, char *key);
 
 /* server-http.c */
 int server_http_start(Server *s, CoreError *err);
 void server_http_stop(Server *s);
 /* "http://127.0.0.1:7070" with the port actually bound. */
 void server_http_url(Server *s, char *buf, size_t size);
+/* SIGHUP: re-reads the TLS certificate and key and starts a listener with
+ * them on the same socket; the old one takes no new connection and is
+ * stopped once its connections are gone (server_http_reap()). 0 when
+ * there is no TLS to reload; on error the old listener carries on. */
+int server_http_reload(Server *s, CoreError *err);
+/* Stops the replaced listeners that are idle or past their deadline. */
+void server_http_reap(Server *s, uint64_t now_usec);
+/* CLOCK_MONOTONIC in microseconds. */
+uint64_t server_now_usec(void);
+/* libmicrohttpd's messages into server_log() (MHD_OPTION_EXTERNAL_LOGGER). */
+void server_mhd_log(void *cls, const char *fmt, va_list ap);
+/* "SCHEME://ADDRESS:PORT[SUFFIX]" of a listener, the port as bound. */
+void server_format_url(const struct sockaddr_storage *listen, struct MHD_Daemon *d, const char *scheme,
+                       const char *suffix, char *buf, size_t size);
 
 /* Parses "127.0.0.1:7070", "[::1]:7070", "0.0.0.0:7070", "[::]:7070";
  * numeric addresses only, port 0 picks a free port. */

@@ -123,6 +123,7 @@ def test_package_contents():
         "libpam-licensed": ["/lib/x86_64-linux-gnu/security/pam_licensed.so", "/usr/share/man/man8/pam_licensed.8.gz"],
         "licensed-server": ["/usr/sbin/licensed-server", "/usr/bin/licensed-vendor",
                             "/lib/systemd/system/licensed-server.service", "/usr/lib/sysusers.d/licensed-server.conf",
+                            "/usr/lib/systemd/catalog/licensed-server.catalog",
                             "/usr/share/man/man8/licensed-server.8.gz", "/usr/share/man/man1/licensed-vendor.1.gz",
                             "/usr/share/bash-completion/completions/licensed-vendor"],
     }
