@@ -38,17 +38,23 @@ static const char *const help_text =
         "  check-request [FILE|-]       Verify an activation or validation request and\n"
         "                               print it\n"
         "\n"
-        "The activation server's database (licensed-server --db FILE):\n"
-        "  entitlement create --db FILE --product ID --licensee TEXT [--seats N] ...\n"
+        "The activation server, through its database (--db FILE) or its admin API\n"
+        "(--server URL --token-file FILE, or $LICENSED_TOKEN):\n"
+        "  entitlement create --product ID --licensee TEXT [--seats N] ...\n"
         "                               Make a license key the server activates; prints it\n"
-        "  entitlement list --db FILE   List the license keys\n"
-        "  activations --db FILE [--key KEY]\n"
-        "                               List the machines that activated\n"
-        "  revoke --db FILE --key KEY   Revoke a key (machines learn it when they validate)\n"
-        "  upgrade --db FILE --key KEY [--feature ...] [--maintenance-until ...] ...\n"
+        "  entitlement list [--product ID] [--state active|revoked] [--licensee TEXT]\n"
+        "                               List the license keys\n"
+        "  entitlement show --key KEY   Show one license key\n"
+        "  activations [--key KEY]      List the machines that activated\n"
+        "  revoke --key KEY             Revoke a key (machines learn it when they validate)\n"
+        "  upgrade --key KEY [--feature ...] [--maintenance-until ...] ...\n"
         "                               Change what a key grants (a new revision)\n"
-        "  release --db FILE --key KEY --machine-id MACHINE\n"
+        "  release --key KEY --machine-id MACHINE|--proof FILE\n"
         "                               Free the seat of a lost machine\n"
+        "  products                     List the products the server has keys for\n"
+        "  token create --db FILE --scope read|write [--name NAME] [--expires TIME]\n"
+        "  token list --db FILE | token revoke --db FILE --name NAME\n"
+        "                               Tokens of the admin API\n"
         "\n"
         "Options:\n"
         "  -h --help     Show this help\n"
@@ -130,6 +136,8 @@ int main(int argc, char *argv[]) {
                 {"revoke", 1, VERB_ANY, verb_revoke},
                 {"upgrade", 1, VERB_ANY, verb_upgrade},
                 {"release", 1, VERB_ANY, verb_release},
+                {"products", 1, VERB_ANY, verb_products},
+                {"token", 2, VERB_ANY, verb_token},
                 {},
         };
         VendorOptions o = {};
