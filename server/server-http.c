@@ -23,6 +23,7 @@
 /* One per HTTP request, from its headers to its completion. */
 typedef struct Request {
         const Route *route;
+        char param[ROUTE_PARAM_MAX + 1]; /* the {key} of the path */
         Reply early; /* an error known from the headers, sent once the body is read */
         char *body;
         size_t len;
@@ -51,11 +52,12 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 }
 
 /* Checks what the headers say, before any body is read. */
-static void check_headers(struct MHD_Connection *c, Request *rq, const char *method, const char *url) {
+static void check_headers(const ServerListener *l, struct MHD_Connection *c, Request *rq, const char *method,
+                          const char *url) {
         const char *length, *type;
         bool known;
 
-        rq->route = route_find(method, url, &known);
+        rq->route = route_find(method, url, l->routes, rq->param, &known);
         if (!rq->route) {
                 if (known)
                         reply_error(&rq->early, 405, "method-not-allowed", "%s is not allowed on %s", method,
@@ -95,7 +97,7 @@ static int parse_body(const Request *rq, json_object **ret, Reply *reply) {
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status, const char *content_type,
-                                     const char *text, const char *csp, const char *allow) {
+                                     const char *text, const char *csp, const char *allow, bool challenge) {
         struct MHD_Response *resp;
         enum MHD_Result ret;
 
@@ -112,6 +114,9 @@ static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status, 
         }
         if (allow)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        if (challenge)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                        "Bearer realm=\"licensed-server admin\"");
         ret = MHD_queue_response(c, status, resp);
         MHD_destroy_response(resp);
         return ret;
@@ -128,54 +133,77 @@ static void peer_name(struct MHD_Connection *c, char *buf, size_t size) {
                 inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, buf, (socklen_t) size);
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, const char *method, const char *url,
-                                  Reply *reply) {
+static enum MHD_Result send_reply(const ServerListener *l, struct MHD_Connection *c, const char *method,
+                                  const char *url, Reply *reply) {
         const char *allow = NULL;
         char peer[INET6_ADDRSTRLEN];
 
         if (reply->status == 405)
-                allow = route_allow(url);
+                allow = route_allow(url, l->routes);
         peer_name(c, peer, sizeof(peer));
         server_log("%s %s %s: %u%s%s", peer, method, url, reply->status, reply->note[0] ? " " : "",
                    reply->note);
         return send_response(c, reply->status, "application/json",
                              json_object_to_json_string_ext(
                                      reply->body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-                             NULL, allow);
+                             NULL, allow, reply->challenge);
+}
+
+static enum MHD_Result add_query_argument(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        json_object_object_add(cls, key, json_object_new_string(value ?: ""));
+        return MHD_YES;
+}
+
+/* The query string as an object of strings: the input of an admin GET. */
+static json_object *query_object(struct MHD_Connection *c) {
+        json_object *o = json_object_new_object();
+
+        if (o)
+                MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_argument, o);
+        return o;
 }
 
 /* The request is complete: answer it. */
-static enum MHD_Result dispatch(Server *s, struct MHD_Connection *c, Request *rq, const char *method,
-                                const char *url) {
+static enum MHD_Result dispatch(const ServerListener *l, struct MHD_Connection *c, Request *rq,
+                                const char *method, const char *url) {
+        Server *s = l->server;
         _cleanup_(reply_done) Reply reply = {};
         json_object *body = NULL;
 
         if (rq->early.status)
-                return send_reply(c, method, url, &rq->early);
+                return send_reply(l, c, method, url, &rq->early);
         if (rq->dropped > 0) {
                 reply_error(&reply, 413, "too-large", "the body is larger than %d bytes", SERVER_BODY_MAX);
-                return send_reply(c, method, url, &reply);
+                return send_reply(l, c, method, url, &reply);
         }
         if (!rq->route->api) {
                 char peer[INET6_ADDRSTRLEN];
 
                 peer_name(c, peer, sizeof(peer));
                 server_log("%s %s %s: 200 the offline page", peer, method, url);
-                return send_response(c, 200, "text/html; charset=utf-8", s->page.html, s->page.csp, NULL);
+                return send_response(c, 200, "text/html; charset=utf-8", s->page.html, s->page.csp, NULL,
+                                     false);
         }
         if (streq(rq->route->method, "POST") && parse_body(rq, &body, &reply) < 0)
-                return reply.status ? send_reply(c, method, url, &reply) : MHD_NO;
-        rq->route->api(s, body, &reply);
+                return reply.status ? send_reply(l, c, method, url, &reply) : MHD_NO;
+        if (rq->route->access != ROUTE_PUBLIC) {
+                if (!body && !(body = query_object(c)))
+                        return MHD_NO;
+                server_admin(s, rq->route, rq->param,
+                             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), body,
+                             &reply);
+        } else
+                rq->route->api(s, body, &reply);
         json_object_put(body);
         if (!reply.status)
                 reply_error(&reply, 500, "internal", "the server has no answer");
-        return send_reply(c, method, url, &reply);
+        return send_reply(l, c, method, url, &reply);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
-        Server *s = cls;
+        const ServerListener *l = cls;
         Request *rq = *con_cls;
 
         if (!rq) {
@@ -183,11 +211,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (!rq)
                         return MHD_NO;
                 *con_cls = rq;
-                check_headers(c, rq, method, url);
+                check_headers(l, c, rq, method, url);
                 /* A body too large to even read through: answer now, MHD
                  * closes the connection after the reply. */
                 if (rq->early.status == 413)
-                        return send_reply(c, method, url, &rq->early);
+                        return send_reply(l, c, method, url, &rq->early);
                 return MHD_YES;
         }
 
@@ -209,7 +237,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 rq->body[rq->len] = 0;
                 return MHD_YES;
         }
-        return dispatch(s, c, rq, method, url);
+        return dispatch(l, c, rq, method, url);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -224,14 +252,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         *con_cls = NULL;
 }
 
-int server_http_start(Server *s, CoreError *err) {
+/* Starts one listener on address; l is what its requests see. */
+static struct MHD_Daemon *start_listener(Server *s, ServerListener *l, const struct sockaddr_storage *address) {
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
         struct MHD_OptionItem opts[16];
         size_t n = 0;
 
 #define OPT(o, v, p) (opts[n++] = (struct MHD_OptionItem){(o), (intptr_t) (v), (p)})
         OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL); /* first, or MHD logs the rest its own way */
-        OPT(MHD_OPTION_SOCK_ADDR, 0, &s->listen);
+        OPT(MHD_OPTION_SOCK_ADDR, 0, (void *) address);
         OPT(MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_sec, NULL);
         OPT(MHD_OPTION_CONNECTION_LIMIT, CONNECTIONS_MAX, NULL);
         OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL);
@@ -248,36 +277,56 @@ int server_http_start(Server *s, CoreError *err) {
 #undef OPT
         assert(n <= ELEMENTSOF(opts));
 
-        if (s->listen.ss_family == AF_INET6)
+        if (address->ss_family == AF_INET6)
                 flags |= MHD_USE_IPv6;
-        s->httpd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
-                                    MHD_OPTION_END);
-        if (!s->httpd)
+        return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+int server_http_start(Server *s, CoreError *err) {
+        s->main_listener = (ServerListener){s, ROUTES_PUBLIC | (s->admin_separate ? 0 : ROUTES_ADMIN)};
+        s->admin_listener = (ServerListener){s, ROUTES_ADMIN};
+        s->httpd = start_listener(s, &s->main_listener, &s->listen);
+        if (s->httpd && s->admin_separate)
+                s->admin_httpd = start_listener(s, &s->admin_listener, &s->admin_listen);
+        if (!s->httpd || (s->admin_separate && !s->admin_httpd))
                 return core_error_set(err, EADDRNOTAVAIL,
-                                      "cannot listen (address in use, not local, or bad TLS files?); "
-                                      "see the microhttpd message above");
+                                      "cannot listen%s (address in use, not local, or bad TLS files?); "
+                                      "see the microhttpd message above",
+                                      s->httpd ? " on the --admin-listen address" : "");
         return 0;
 }
 
 void server_http_stop(Server *s) {
+        if (s->admin_httpd)
+                MHD_stop_daemon(s->admin_httpd);
+        s->admin_httpd = NULL;
         if (s->httpd)
                 MHD_stop_daemon(s->httpd);
         s->httpd = NULL;
 }
 
-void server_http_url(Server *s, char *buf, size_t size) {
-        const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->httpd, MHD_DAEMON_INFO_BIND_PORT);
+static void listener_url(Server *s, struct MHD_Daemon *httpd, const struct sockaddr_storage *address, char *buf,
+                         size_t size) {
+        const union MHD_DaemonInfo *info = httpd ? MHD_get_daemon_info(httpd, MHD_DAEMON_INFO_BIND_PORT) : NULL;
         unsigned port = info ? info->port : 0;
         char addr[INET6_ADDRSTRLEN] = "?";
         const char *scheme = s->tls_cert ? "https" : "http";
 
-        if (s->listen.ss_family == AF_INET6) {
-                inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &s->listen)->sin6_addr, addr, sizeof(addr));
+        if (address->ss_family == AF_INET6) {
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) address)->sin6_addr, addr, sizeof(addr));
                 snprintf(buf, size, "%s://[%s]:%u", scheme, addr, port);
         } else {
-                inet_ntop(AF_INET, &((struct sockaddr_in *) &s->listen)->sin_addr, addr, sizeof(addr));
+                inet_ntop(AF_INET, &((const struct sockaddr_in *) address)->sin_addr, addr, sizeof(addr));
                 snprintf(buf, size, "%s://%s:%u", scheme, addr, port);
         }
+}
+
+void server_http_url(Server *s, char *buf, size_t size) {
+        listener_url(s, s->httpd, &s->listen, buf, size);
+}
+
+void server_http_admin_url(Server *s, char *buf, size_t size) {
+        listener_url(s, s->admin_httpd, &s->admin_listen, buf, size);
 }
 
 int server_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len, CoreError *err) {

@@ -7,6 +7,7 @@
  *   server-http.c      libmicrohttpd: listening, routing, bodies, replies
  *   server-handlers.c  the JSON API: activate, validate, deactivate, health
  *   server-routes.c    which path and method go where, which bodies are JSON
+ *   server-admin.c     the admin API: tokens, then admin-ops.h on the database
  *   server-page.c      the offline activation web page
  *   server-tls.c       certificate and key for HTTPS
  *   storage.h          the database */
@@ -16,6 +17,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "admin-ops.h"
 #include "crypto.h"
 #include "storage.h"
 
@@ -27,20 +29,42 @@ typedef struct ServerPage {
         char *csp; /* Content-Security-Policy allowing exactly the page's own script and style */
 } ServerPage;
 
-typedef struct Server {
+typedef struct Server Server;
+
+/* The routes a listener answers (Route.access): on the main listener all of
+ * them, unless --admin-listen gives the admin routes a listener of their own. */
+enum {
+        ROUTES_PUBLIC = 1 << 0,
+        ROUTES_ADMIN = 1 << 1,
+};
+
+/* What a listener's requests see (libmicrohttpd's closure). */
+typedef struct ServerListener {
+        Server *server;
+        unsigned routes; /* ROUTES_* */
+} ServerListener;
+
+struct Server {
         Storage *storage;
         EVP_PKEY *signing_key;
         ServerPage page;
         struct MHD_Daemon *httpd;
+        ServerListener main_listener;
+        /* --admin-listen: the admin routes on a listener of their own */
+        struct MHD_Daemon *admin_httpd;
+        ServerListener admin_listener;
 
         /* from the options */
         struct sockaddr_storage listen;
         socklen_t listen_len;
+        bool admin_separate; /* --admin-listen given */
+        struct sockaddr_storage admin_listen;
+        socklen_t admin_listen_len;
         unsigned threads;
         unsigned timeout_sec;
         char *tls_cert; /* PEM text, NULL: plain HTTP */
         char *tls_key;
-} Server;
+};
 
 /* Prints "licensed-server: <message>" to stderr (one line, thread-safe). */
 void server_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -50,6 +74,7 @@ typedef struct Reply {
         unsigned status;
         json_object *body;
         char note[768]; /* what happened, for the log line */
+        bool challenge; /* a 401: send WWW-Authenticate: Bearer */
 } Reply;
 
 void reply_done(Reply *r);
@@ -69,19 +94,49 @@ int api_activate(Server *s, json_object *body, Reply *reply);
 int api_validate(Server *s, json_object *body, Reply *reply);
 int api_deactivate(Server *s, json_object *body, Reply *reply);
 int api_health(Server *s, json_object *body, Reply *reply);
+/* GET /v1/openapi.json: docs/openapi.json, built in (openapi-json.c). */
+int api_openapi(Server *s, json_object *body, Reply *reply);
+extern const char openapi_json[];
+/* GET /v1/admin/keys: the signing key's id and public key. */
+int api_admin_keys(Server *s, json_object *body, Reply *reply);
+
+/* Who may call a route. */
+typedef enum RouteAccess {
+        ROUTE_PUBLIC,
+        ROUTE_ADMIN_READ,  /* an admin token, read or write */
+        ROUTE_ADMIN_WRITE, /* a write token */
+} RouteAccess;
 
 /* server-routes.c: the routing table and the body rule. */
 typedef struct Route {
         const char *method; /* GET also answers HEAD */
-        const char *path;
-        ApiHandler api; /* NULL: the offline page */
+        const char *path;   /* a segment "{key}" matches any one segment */
+        ApiHandler api;     /* NULL with admin NULL: the offline page */
+        AdminOp admin;      /* an admin operation on the database (admin-ops.h) */
+        RouteAccess access;
+        unsigned status; /* of an admin operation's success: 200, or 201 for a creation */
 } Route;
 
-/* The route for method on path, or NULL; *ret_path_known says whether the
- * path has a route for another method (405, not 404). */
-const Route *route_find(const char *method, const char *path, bool *ret_path_known);
-/* The Allow header of a 405 on path ("GET, HEAD" or "POST"), NULL for no route. */
-const char *route_allow(const char *path);
+/* The longest {key} segment a route matches: a license key, typed. */
+#define ROUTE_PARAM_MAX 64
+
+/* The route for method on path among those in routes (ROUTES_*), or NULL;
+ * the {key} segment of path goes to param (ROUTE_PARAM_MAX + 1 bytes, ""
+ * if none); *ret_path_known says whether the path has a route for another
+ * method (405, not 404). */
+const Route *route_find(const char *method, const char *path, unsigned routes, char *param,
+                        bool *ret_path_known);
+/* The Allow header of a 405 on path ("GET, HEAD", "POST" or "GET, HEAD,
+ * POST"), NULL for no route. */
+const char *route_allow(const char *path, unsigned routes);
+/* The whole table, for the test that compares it with docs/openapi.json. */
+const Route *route_table(size_t *ret_n);
+
+/* server-admin.c: an admin route, from the Authorization header value (may
+ * be NULL) to the reply; in is the body (POST) or the query (GET). Logs a
+ * refused token; the reply's note names the token that was used. */
+int server_admin(Server *s, const Route *route, const char *key, const char *authorization, json_object *in,
+                 Reply *reply);
 /* Whether a Content-Type value is application/json, optionally with
  * parameters, where a charset must be UTF-8. */
 bool content_type_is_json(const char *v);
@@ -100,6 +155,8 @@ int server_http_start(Server *s, CoreError *err);
 void server_http_stop(Server *s);
 /* "http://127.0.0.1:7070" with the port actually bound. */
 void server_http_url(Server *s, char *buf, size_t size);
+/* The same for the admin listener (--admin-listen). */
+void server_http_admin_url(Server *s, char *buf, size_t size);
 
 /* Parses "127.0.0.1:7070", "[::1]:7070", "0.0.0.0:7070", "[::]:7070";
  * numeric addresses only, port 0 picks a free port. */
