@@ -176,7 +176,7 @@ static enum MHD_Result dispatch(const ServerListener *l, struct MHD_Connection *
                 reply_error(&reply, 413, "too-large", "the body is larger than %d bytes", SERVER_BODY_MAX);
                 return send_reply(l, c, method, url, &reply);
         }
-        if (!rq->route->api) {
+        if (!rq->route->api && !rq->route->admin) {
                 char peer[INET6_ADDRSTRLEN];
 
                 peer_name(c, peer, sizeof(peer));

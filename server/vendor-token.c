@@ -105,7 +105,7 @@ static int token_create(int argc, char *argv[], VendorOptions *o) {
                 return report_error(r, "token create: cannot make a token: %s", strerror(-r));
         t.created = now_realtime();
         /* A default name from the time: unique enough, and says when. */
-        if (!a.name && asprintf(&name, "token-%" PRId64, t.created / 1000000) < 0)
+        if (!a.name && asprintf(&name, "token-%" PRId64, t.created) < 0)
                 return -ENOMEM;
         t.name = (char *) (a.name ?: name);
         r = open_db("token create", a.db, &s);
