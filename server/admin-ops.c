@@ -20,7 +20,7 @@
 
 /* Records as JSON ------------------------------------------------------------ */
 
-static void add_time(json_object *o, const char *name, int64_t t) {
+void admin_json_add_time(json_object *o, const char *name, int64_t t) {
         char buf[RFC3339_MAX];
 
         json_object_object_add(o, name,
@@ -34,8 +34,8 @@ json_object *entitlement_to_json(const Entitlement *e) {
         json_object_object_add(o, "seats", json_object_new_int64(e->seats));
         json_object_object_add(o, "active", json_object_new_int64(e->active));
         json_object_object_add(o, "revoked", json_object_new_boolean(e->revoked));
-        add_time(o, "created", e->created);
-        add_time(o, "updated", e->updated);
+        admin_json_add_time(o, "created", e->created);
+        admin_json_add_time(o, "updated", e->updated);
         return o;
 }
 
@@ -48,9 +48,9 @@ json_object *activation_to_json(const Activation *a) {
         json_object_object_add(o, "device_key", json_object_new_string(a->device_key));
         json_object_object_add(o, "hostname", a->hostname ? json_object_new_string(a->hostname) : NULL);
         json_object_object_add(o, "revision", json_object_new_int64(a->revision));
-        add_time(o, "activated", a->activated);
-        add_time(o, "last_seen", a->last_seen);
-        add_time(o, "released", a->released);
+        admin_json_add_time(o, "activated", a->activated);
+        admin_json_add_time(o, "last_seen", a->last_seen);
+        admin_json_add_time(o, "released", a->released);
         json_object_object_add(o, "active", json_object_new_boolean(a->released == TIME_UNSET));
         return o;
 }

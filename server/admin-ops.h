@@ -49,6 +49,8 @@ int admin_release(Storage *s, const char *key, json_object *in, json_object **re
 int admin_product_list(Storage *s, const char *key, json_object *in, json_object **ret, CoreError *err);
 
 /* The JSON of a record, as every answer above writes it. */
+/* o[name] = t in RFC 3339, or null when unset. */
+void admin_json_add_time(json_object *o, const char *name, int64_t t);
 json_object *entitlement_to_json(const Entitlement *e);
 json_object *activation_to_json(const Activation *a);
 

@@ -810,12 +810,41 @@ static int sqlite_release_machine(Storage *storage, const char *key, const char 
  * (storage.h, "The admin API"). Only the helpers above: prepare, step, EXEC,
  * LOCKED, collect_rows. */
 
+/* Steps through st into a new array of size-byte records for *ret: on
+ * failure the records made so far are freed with free_array. */
+static int list_rows(SqliteStorage *s, sqlite3_stmt *st, size_t size,
+                     int (*from_row)(sqlite3_stmt *st, void *ret, CoreError *err),
+                     void (*free_array)(void *list, size_t n), void **ret, size_t *ret_n, CoreError *err) {
+        void *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = collect_rows(s, st, size, from_row, &list, &n, err);
+        if (r < 0) {
+                free_array(list, n);
+                return r;
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+static void free_entitlements(void *list, size_t n) {
+        entitlement_array_free(list, n);
+}
+
+static void free_products(void *list, size_t n) {
+        product_summary_array_free(list, n);
+}
+
+static void free_tokens(void *list, size_t n) {
+        token_array_free(list, n);
+}
+
 static int sqlite_entitlement_query(Storage *storage, const EntitlementQuery *q, Entitlement **ret,
                                     size_t *ret_n, CoreError *err) {
         SqliteStorage *s = sqlite_storage(storage);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        void *list = NULL;
-        size_t n = 0;
         int r;
 
         LOCKED(s);
@@ -830,15 +859,7 @@ static int sqlite_entitlement_query(Storage *storage, const EntitlementQuery *q,
                     "ORDER BY e.created, e.key LIMIT ?6",
                     "tititi", q->product, (int64_t) q->state, q->licensee, q->after_created, q->after_key,
                     q->limit > 0 ? (int64_t) q->limit : INT64_C(-1));
-        if (r >= 0)
-                r = collect_rows(s, st, sizeof(Entitlement), entitlement_from_row, &list, &n, err);
-        if (r < 0) {
-                entitlement_array_free(list, n);
-                return r;
-        }
-        *ret = list;
-        *ret_n = n;
-        return 0;
+        return r < 0 ? r : list_rows(s, st, sizeof(Entitlement), entitlement_from_row, free_entitlements, (void **) ret, ret_n, err);
 }
 
 static int product_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
@@ -855,8 +876,6 @@ static int product_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
 static int sqlite_product_list(Storage *storage, ProductSummary **ret, size_t *ret_n, CoreError *err) {
         SqliteStorage *s = sqlite_storage(storage);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        void *list = NULL;
-        size_t n = 0;
         int r;
 
         LOCKED(s);
@@ -865,15 +884,7 @@ static int sqlite_product_list(Storage *storage, ProductSummary **ret, size_t *r
                     "sum((SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0)) "
                     "FROM entitlement e GROUP BY e.product ORDER BY e.product",
                     "");
-        if (r >= 0)
-                r = collect_rows(s, st, sizeof(ProductSummary), product_from_row, &list, &n, err);
-        if (r < 0) {
-                product_summary_array_free(list, n);
-                return r;
-        }
-        *ret = list;
-        *ret_n = n;
-        return 0;
+        return r < 0 ? r : list_rows(s, st, sizeof(ProductSummary), product_from_row, free_products, (void **) ret, ret_n, err);
 }
 
 #define TOKEN_COLUMNS "id, name, scope, hash, created, expires, last_used, revoked"
@@ -913,21 +924,11 @@ static int sqlite_token_create(Storage *storage, const Token *t, CoreError *err)
 static int sqlite_token_list(Storage *storage, Token **ret, size_t *ret_n, CoreError *err) {
         SqliteStorage *s = sqlite_storage(storage);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        void *list = NULL;
-        size_t n = 0;
         int r;
 
         LOCKED(s);
         r = prepare(s, &st, err, "SELECT " TOKEN_COLUMNS " FROM admin_token ORDER BY created, id", "");
-        if (r >= 0)
-                r = collect_rows(s, st, sizeof(Token), token_from_row, &list, &n, err);
-        if (r < 0) {
-                token_array_free(list, n);
-                return r;
-        }
-        *ret = list;
-        *ret_n = n;
-        return 0;
+        return r < 0 ? r : list_rows(s, st, sizeof(Token), token_from_row, free_tokens, (void **) ret, ret_n, err);
 }
 
 static int sqlite_token_revoke(Storage *storage, const char *name, int64_t now, CoreError *err) {

@@ -537,17 +537,12 @@ static int entitlement_show(int argc, char *argv[], VendorOptions *o) {
 }
 
 int verb_entitlement(int argc, char *argv[], void *userdata) {
-        if (streq(argv[1], "create"))
-                return entitlement_create(argc - 1, argv + 1, userdata);
-        if (streq(argv[1], "list"))
-                return entitlement_list(argc - 1, argv + 1, userdata);
-        if (streq(argv[1], "show"))
-                return entitlement_show(argc - 1, argv + 1, userdata);
-        if (streq(argv[1], "-h") || streq(argv[1], "--help")) {
-                fputs(entitlement_help, stdout);
-                return 0;
-        }
-        return report_error(-EINVAL, "entitlement: unknown subcommand '%s' (create, list or show)", argv[1]);
+        static const VendorSubverb table[] = {
+                {"create", entitlement_create},
+                {"list", entitlement_list},
+                {"show", entitlement_show},
+        };
+        return vendor_subverb("entitlement", table, ELEMENTSOF(table), entitlement_help, argc, argv, userdata);
 }
 
 /* activations [--key K] */

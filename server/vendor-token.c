@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "admin-ops.h"
 #include "admin-token.h"
 #include "table.h"
 #include "timeutil.h"
@@ -26,7 +27,8 @@ static const char *const token_help =
         "\n"
         "  --db FILE          The server's database\n"
         "  --scope SCOPE      read or write\n"
-        "  --name NAME        What the server's log calls the token (default: token-N)\n"
+        "  --name NAME        What the server's log calls the token (default: token-\n"
+        "                     and 8 hex digits of its hash)\n"
         "  --expires TIME     RFC 3339 time after which the server refuses it\n";
 
 typedef struct TokenArgs {
@@ -104,8 +106,9 @@ static int token_create(int argc, char *argv[], VendorOptions *o) {
         if (r < 0)
                 return report_error(r, "token create: cannot make a token: %s", strerror(-r));
         t.created = now_realtime();
-        /* A default name from the time: unique enough, and says when. */
-        if (!a.name && asprintf(&name, "token-%" PRId64, t.created) < 0)
+        /* A default name from the hash: distinct, and it says nothing of
+         * the token (SHA-256 does not run backwards). */
+        if (!a.name && asprintf(&name, "token-%.8s", t.hash) < 0)
                 return -ENOMEM;
         t.name = (char *) (a.name ?: name);
         r = open_db("token create", a.db, &s);
@@ -118,13 +121,6 @@ static int token_create(int argc, char *argv[], VendorOptions *o) {
                token_scope_to_string(t.scope), token);
         explicit_bzero(token, strlen(token));
         return 0;
-}
-
-static void add_time(json_object *o, const char *name, int64_t t) {
-        char buf[RFC3339_MAX];
-
-        json_object_object_add(o, name,
-                               t != TIME_UNSET ? json_object_new_string(time_format_rfc3339(t, buf)) : NULL);
 }
 
 static int token_list(int argc, char *argv[], VendorOptions *o) {
@@ -153,10 +149,10 @@ static int token_list(int argc, char *argv[], VendorOptions *o) {
 
                         json_object_object_add(j, "name", json_object_new_string(list[i].name));
                         json_object_object_add(j, "scope", json_object_new_string(token_scope_to_string(list[i].scope)));
-                        add_time(j, "created", list[i].created);
-                        add_time(j, "expires", list[i].expires);
-                        add_time(j, "last_used", list[i].last_used);
-                        add_time(j, "revoked", list[i].revoked);
+                        admin_json_add_time(j, "created", list[i].created);
+                        admin_json_add_time(j, "expires", list[i].expires);
+                        admin_json_add_time(j, "last_used", list[i].last_used);
+                        admin_json_add_time(j, "revoked", list[i].revoked);
                         json_object_array_add(arr, j);
                 }
                 puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -213,15 +209,10 @@ static int token_revoke(int argc, char *argv[], VendorOptions *o) {
 }
 
 int verb_token(int argc, char *argv[], void *userdata) {
-        if (streq(argv[1], "create"))
-                return token_create(argc - 1, argv + 1, userdata);
-        if (streq(argv[1], "list"))
-                return token_list(argc - 1, argv + 1, userdata);
-        if (streq(argv[1], "revoke"))
-                return token_revoke(argc - 1, argv + 1, userdata);
-        if (streq(argv[1], "-h") || streq(argv[1], "--help")) {
-                fputs(token_help, stdout);
-                return 0;
-        }
-        return report_error(-EINVAL, "token: unknown subcommand '%s' (create, list or revoke)", argv[1]);
+        static const VendorSubverb table[] = {
+                {"create", token_create},
+                {"list", token_list},
+                {"revoke", token_revoke},
+        };
+        return vendor_subverb("token", table, ELEMENTSOF(table), token_help, argc, argv, userdata);
 }

@@ -89,6 +89,23 @@ int vendor_write_output(const char *verb, const char *output, const char *text) 
         return 0;
 }
 
+int vendor_subverb(const char *verb, const VendorSubverb *table, size_t n, const char *help, int argc, char *argv[],
+                   VendorOptions *o) {
+        char names[128] = "";
+
+        for (size_t i = 0; i < n; i++)
+                if (streq(argv[1], table[i].name))
+                        return table[i].run(argc - 1, argv + 1, o);
+        if (streq(argv[1], "-h") || streq(argv[1], "--help")) {
+                fputs(help, stdout);
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++)
+                snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+                         table[i].name);
+        return report_error(-EINVAL, "%s: unknown subcommand '%s' (%s)", verb, argv[1], names);
+}
+
 void verb_getopt_reset(void) {
         optind = 0; /* GNU: re-initialize, including the permutation state */
 }

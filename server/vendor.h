@@ -78,5 +78,16 @@ int vendor_read_document(const char *verb, const char *path, char **ret, size_t 
  * NULL. Prints its errors. */
 int vendor_write_output(const char *verb, const char *output, const char *text);
 
+/* A verb of two words ("token create"): the second word's function. */
+typedef struct VendorSubverb {
+        const char *name;
+        int (*run)(int argc, char *argv[], VendorOptions *o);
+} VendorSubverb;
+
+/* Runs the subverb argv[1] names (with argv + 1), prints help for -h, or
+ * says which subverbs there are. */
+int vendor_subverb(const char *verb, const VendorSubverb *table, size_t n, const char *help, int argc, char *argv[],
+                   VendorOptions *o);
+
 /* getopt_long must restart for each verb. */
 void verb_getopt_reset(void);
