@@ -25,7 +25,8 @@
 #define CONNECT_HELP                                                                                        \
         "  --db FILE                  The server's database (created if missing), or\n"                     \
         "  --server URL               the server's admin API (licensed-server), with\n"                    \
-        "  --token-file FILE          an admin token (or $LICENSED_TOKEN)\n"
+        "  --token-file FILE          an admin token (or $LICENSED_TOKEN)\n"                                 \
+        "  --ca-file FILE             HTTPS: trust the CAs in FILE, not the system's\n"
 
 static const char *const entitlement_help =
         "licensed-vendor entitlement create --db FILE|--server URL --product ID --licensee TEXT [--seats N] [FIELDS]\n"
@@ -62,6 +63,7 @@ enum {
         ARG_DB = 0x100,
         ARG_SERVER,
         ARG_TOKEN_FILE,
+        ARG_CA_FILE,
         ARG_JSON,
         ARG_KEY,
         ARG_LICENSE_KEY,
@@ -91,6 +93,7 @@ typedef struct AdminVerb {
         const char *db;
         const char *server;
         const char *token_file;
+        const char *ca_file;
         char key[LICENSE_KEY_STRING_SIZE]; /* canonical; "" if not given */
         json_object *in;                   /* the operation's input, from the options */
 } AdminVerb;
@@ -182,6 +185,7 @@ static int admin_parse(int argc, char *argv[], AdminVerb *v, VendorOptions *o) {
                 {"db", required_argument, NULL, ARG_DB},
                 {"server", required_argument, NULL, ARG_SERVER},
                 {"token-file", required_argument, NULL, ARG_TOKEN_FILE},
+                {"ca-file", required_argument, NULL, ARG_CA_FILE},
                 {"json", no_argument, NULL, ARG_JSON},
         };
         static const struct option key_option = {"key", required_argument, NULL, ARG_KEY};
@@ -216,6 +220,9 @@ static int admin_parse(int argc, char *argv[], AdminVerb *v, VendorOptions *o) {
                 case ARG_TOKEN_FILE:
                         v->token_file = optarg;
                         break;
+                case ARG_CA_FILE:
+                        v->ca_file = optarg;
+                        break;
                 case ARG_JSON:
                         o->json = true;
                         break;
@@ -238,8 +245,8 @@ static int admin_parse(int argc, char *argv[], AdminVerb *v, VendorOptions *o) {
                                     v->name);
         if (v->db && v->server)
                 return report_error(-EINVAL, "%s: --db and --server exclude each other", v->name);
-        if (v->token_file && !v->server)
-                return report_error(-EINVAL, "%s: --token-file is for --server", v->name);
+        if ((v->token_file || v->ca_file) && !v->server)
+                return report_error(-EINVAL, "%s: --token-file and --ca-file are for --server", v->name);
         if (!typed && v->key_arg == KEY_REQUIRED)
                 return report_error(-EINVAL, "%s: --key KEY is required", v->name);
         if (typed) {
@@ -265,7 +272,7 @@ static int admin_call(AdminVerb *v, AdminOp op, const char *method, const char *
                 if (r >= 0 && asprintf(&path, path_format, v->key) < 0)
                         r = -ENOMEM;
                 if (r >= 0)
-                        r = vendor_remote_call(v->server, token, method, path, v->in, ret, &err);
+                        r = vendor_remote_call(v->server, token, v->ca_file, method, path, v->in, ret, &err);
                 if (token)
                         explicit_bzero(token, strlen(token));
         } else {

@@ -85,8 +85,8 @@ static int status_errno(long status) {
         }
 }
 
-int vendor_remote_call(const char *server, const char *token, const char *method, const char *path,
-                       json_object *in, json_object **ret, CoreError *err) {
+int vendor_remote_call(const char *server, const char *token, const char *ca_file, const char *method,
+                       const char *path, json_object *in, json_object **ret, CoreError *err) {
         _cleanup_free_ char *url = NULL, *auth = NULL;
         struct curl_slist *headers = NULL;
         Buffer b = {};
@@ -116,6 +116,8 @@ int vendor_remote_call(const char *server, const char *token, const char *method
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
         curl_easy_setopt(c, CURLOPT_USERAGENT, "licensed-vendor");
+        if (ca_file)
+                curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
         if (streq(method, "POST")) {
                 headers = curl_slist_append(headers, "Content-Type: application/json");
                 curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS,

@@ -36,10 +36,11 @@ int verb_token(int argc, char *argv[], void *userdata);
 
 /* vendor-remote.c: one call of licensed-server's admin API at server (a base
  * URL) with token: method, path, and in as the query (GET) or the JSON body
- * (POST). Returns 0 and the answer, or negative errno with the server's
+ * (POST); HTTPS certificates checked against ca_file, or the system's CAs
+ * if NULL. Returns 0 and the answer, or negative errno with the server's
  * message (or why there is none) in err. */
-int vendor_remote_call(const char *server, const char *token, const char *method, const char *path,
-                       json_object *in, json_object **ret, CoreError *err);
+int vendor_remote_call(const char *server, const char *token, const char *ca_file, const char *method,
+                       const char *path, json_object *in, json_object **ret, CoreError *err);
 /* The token: the first line of token_file, or $LICENSED_TOKEN if
  * token_file is NULL. */
 int vendor_remote_token(const char *token_file, char **ret, CoreError *err);

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import SOURCE, binary, run, write_product
 from licensed_server import LicensedServer
-from test_end_to_end import Machine
+from test_end_to_end import Machine, make_ca_and_server_cert
 
 PRODUCT = "com.example.app"
 UNKNOWN_KEY = "AKKMR-E631E-MTNVW-0ZB05-JGQ22"
@@ -332,3 +332,24 @@ def test_vendor_remote_prints_what_local_prints(site, tmp_path):
     assert p.returncode != 0 and "127.0.0.1:1" in p.stderr
     p = v("products", *local, "--server", site.server.url, check=False)
     assert p.returncode != 0 and "exclude each other" in p.stderr
+
+
+def test_vendor_remote_over_https(tmp_path, vendor_keys, vendor):
+    """--ca-file trusts the server's private CA; without it the
+    certificate is refused, and nothing is done."""
+    ca, cert, key = make_ca_and_server_cert(tmp_path)
+    db = str(tmp_path / "tls.db")
+    token = make_token(vendor, db, "write", "tls")
+    server = LicensedServer(db, vendor_keys[0], extra=("--tls-cert", cert, "--tls-key", key), cafile=ca)
+    env = dict(os.environ, LICENSED_TOKEN=token)
+    exe = binary("licensed-vendor")
+    create = [exe, "entitlement", "create", "--server", server.url, "--product", PRODUCT, "--licensee", "TLS"]
+    try:
+        p = run(create, env=env, check=False)
+        assert p.returncode != 0 and "certificate" in p.stderr.lower(), p.stderr
+        key1 = run(create + ["--ca-file", ca], env=env).stdout.strip()
+        assert [e["license_key"] for e in json.loads(vendor("--json", "entitlement", "list", "--db", db).stdout)] == [key1]
+    finally:
+        server.stop()
+    p = vendor("products", "--db", db, "--ca-file", ca, check=False)
+    assert p.returncode != 0 and "are for --server" in p.stderr
