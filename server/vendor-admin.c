@@ -287,6 +287,18 @@ static int admin_call(AdminVerb *v, AdminOp op, const char *method, const char *
         return 0;
 }
 
+/* The verbs with nothing to check between their options and the call:
+ * 1 and *ret with the answer, 0 after --help, negative on error. */
+static int admin_run(AdminVerb *v, int argc, char *argv[], VendorOptions *o, AdminOp op, const char *method,
+                     const char *path_format, json_object **ret) {
+        int r = admin_parse(argc, argv, v, o);
+
+        if (r <= 0)
+                return r;
+        r = admin_call(v, op, method, path_format, ret);
+        return r < 0 ? r : 1;
+}
+
 static void print_json(json_object *o) {
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
@@ -529,11 +541,8 @@ static int entitlement_show(int argc, char *argv[], VendorOptions *o) {
         json_object *answer = NULL;
         int r;
 
-        r = admin_parse(argc, argv, &v, o);
+        r = admin_run(&v, argc, argv, o, admin_entitlement_show, "GET", "/v1/admin/entitlements/%s", &answer);
         if (r <= 0)
-                return r;
-        r = admin_call(&v, admin_entitlement_show, "GET", "/v1/admin/entitlements/%s", &answer);
-        if (r < 0)
                 return r;
         if (o->json)
                 print_json(answer);
@@ -589,11 +598,8 @@ int verb_products(int argc, char *argv[], void *userdata) {
         json_object *answer = NULL;
         int r;
 
-        r = admin_parse(argc, argv, &v, o);
+        r = admin_run(&v, argc, argv, o, admin_product_list, "GET", "/v1/admin/products", &answer);
         if (r <= 0)
-                return r;
-        r = admin_call(&v, admin_product_list, "GET", "/v1/admin/products", &answer);
-        if (r < 0)
                 return r;
         r = print_list(&v, o, answer, "products", print_product_table);
         json_object_put(answer);
@@ -612,11 +618,9 @@ int verb_revoke(int argc, char *argv[], void *userdata) {
         json_object *answer = NULL;
         int r;
 
-        r = admin_parse(argc, argv, &v, userdata);
+        r = admin_run(&v, argc, argv, userdata, admin_entitlement_revoke, "POST", "/v1/admin/entitlements/%s/revoke",
+                      &answer);
         if (r <= 0)
-                return r;
-        r = admin_call(&v, admin_entitlement_revoke, "POST", "/v1/admin/entitlements/%s/revoke", &answer);
-        if (r < 0)
                 return r;
         json_object_put(answer);
         printf("%s: revoked; machines learn it at their next validation\n", v.key);
