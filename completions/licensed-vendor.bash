@@ -8,14 +8,20 @@ _licensed_vendor() {
         _init_completion || return
 
         local verbs="keygen key issue inspect answer receipt check-proof check-request entitlement activations
-                revoke upgrade release"
+                revoke upgrade release products token"
 
         case $prev in
-        --db | --signing-key | --public-key | --device-key | --request | --spec | --output)
+        --db | --signing-key | --public-key | --device-key | --request | --spec | --output | --token-file | --proof)
                 _filedir
                 return ;;
         --type)
                 COMPREPLY=($(compgen -W "perpetual subscription trial" -- "$cur"))
+                return ;;
+        --scope)
+                COMPREPLY=($(compgen -W "read write" -- "$cur"))
+                return ;;
+        --state)
+                COMPREPLY=($(compgen -W "active revoked" -- "$cur"))
                 return ;;
         esac
 
@@ -26,7 +32,7 @@ _licensed_vendor() {
                 *)
                         if [[ -z $verb ]]; then
                                 verb=${words[i]}
-                        elif [[ -z $sub && ($verb == key || $verb == entitlement) ]]; then
+                        elif [[ -z $sub && ($verb == key || $verb == entitlement || $verb == token) ]]; then
                                 sub=${words[i]}
                         fi ;;
                 esac
@@ -40,10 +46,11 @@ _licensed_vendor() {
                 fi
                 return
         fi
-        if [[ -z $sub && ($verb == key || $verb == entitlement) && $cur != -* ]]; then
+        if [[ -z $sub && ($verb == key || $verb == entitlement || $verb == token) && $cur != -* ]]; then
                 case $verb in
                 key) COMPREPLY=($(compgen -W "new check" -- "$cur")) ;;
-                entitlement) COMPREPLY=($(compgen -W "create list" -- "$cur")) ;;
+                entitlement) COMPREPLY=($(compgen -W "create list show" -- "$cur")) ;;
+                token) COMPREPLY=($(compgen -W "create list revoke" -- "$cur")) ;;
                 esac
                 return
         fi

@@ -29,6 +29,7 @@
 /* One per HTTP request, from its headers to its completion. */
 typedef struct Request {
         const Route *route;
+        char param[ROUTE_PARAM_MAX + 1]; /* the {key} of the path */
         Reply early; /* an error known from the headers, sent once the body is read */
         char *body;
         size_t len;
@@ -60,7 +61,9 @@ static void check_rate(Server *s, struct MHD_Connection *c, Request *rq) {
         const union MHD_ConnectionInfo *ci;
         unsigned retry_after = 1;
 
-        if (!s->ratelimit)
+        /* The public routes (and paths that are none): what machines and
+         * strangers call. Admin calls are authenticated by their token. */
+        if (!s->ratelimit || (rq->route && rq->route->access != ROUTE_PUBLIC))
                 return;
         ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ratelimit_take(s->ratelimit, ci ? ci->client_addr : NULL, rq->start_usec, &retry_after))
@@ -72,11 +75,12 @@ static void check_rate(Server *s, struct MHD_Connection *c, Request *rq) {
 }
 
 /* Checks what the headers say, before any body is read. */
-static void check_headers(struct MHD_Connection *c, Request *rq, const char *method, const char *url) {
+static void check_headers(const ServerListener *l, struct MHD_Connection *c, Request *rq, const char *method,
+                          const char *url) {
         const char *length, *type;
         bool known;
 
-        rq->route = route_find(method, url, &known);
+        rq->route = route_find(method, url, l->routes, rq->param, &known);
         if (!rq->route) {
                 if (known)
                         reply_error(&rq->early, 405, "method-not-allowed", "%s is not allowed on %s", method,
@@ -117,7 +121,7 @@ static int parse_body(const Request *rq, json_object **ret, Reply *reply) {
 
 static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status, const char *content_type,
                                      const char *text, const char *csp, const char *allow,
-                                     unsigned retry_after) {
+                                     unsigned retry_after, bool challenge) {
         struct MHD_Response *resp;
         enum MHD_Result ret;
 
@@ -139,6 +143,9 @@ static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status, 
                 snprintf(seconds, sizeof(seconds), "%u", retry_after);
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
         }
+        if (challenge)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                        "Bearer realm=\"licensed-server admin\"");
         ret = MHD_queue_response(c, status, resp);
         MHD_destroy_response(resp);
         return ret;
@@ -159,56 +166,79 @@ static void account(Server *s, const Request *rq, unsigned status) {
         server_metrics_request(&s->metrics, route_index(rq->route), status, server_now_usec() - rq->start_usec);
 }
 
-static enum MHD_Result send_reply(Server *s, struct MHD_Connection *c, const Request *rq, const char *method,
-                                  const char *url, Reply *reply) {
+static enum MHD_Result send_reply(const ServerListener *l, struct MHD_Connection *c, const Request *rq,
+                                  const char *method, const char *url, Reply *reply) {
         const char *allow = NULL;
         char peer[INET6_ADDRSTRLEN];
 
         if (reply->status == 405)
-                allow = route_allow(url);
+                allow = route_allow(url, l->routes);
         peer_name(c, peer, sizeof(peer));
         server_log_at(reply->status == 429 ? LOG_WARNING : LOG_INFO, "%s %s %s: %u%s%s", peer, method, url,
                       reply->status, reply->note[0] ? " " : "", reply->note);
-        account(s, rq, reply->status);
+        account(l->server, rq, reply->status);
         return send_response(c, reply->status, "application/json",
                              json_object_to_json_string_ext(
                                      reply->body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-                             NULL, allow, reply->retry_after);
+                             NULL, allow, reply->retry_after, reply->challenge);
+}
+
+static enum MHD_Result add_query_argument(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        json_object_object_add(cls, key, json_object_new_string(value ?: ""));
+        return MHD_YES;
+}
+
+/* The query string as an object of strings: the input of an admin GET. */
+static json_object *query_object(struct MHD_Connection *c) {
+        json_object *o = json_object_new_object();
+
+        if (o)
+                MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_argument, o);
+        return o;
 }
 
 /* The request is complete: answer it. */
-static enum MHD_Result dispatch(Server *s, struct MHD_Connection *c, Request *rq, const char *method,
-                                const char *url) {
+static enum MHD_Result dispatch(const ServerListener *l, struct MHD_Connection *c, Request *rq,
+                                const char *method, const char *url) {
+        Server *s = l->server;
         _cleanup_(reply_done) Reply reply = {};
         json_object *body = NULL;
 
         if (rq->early.status)
-                return send_reply(s, c, rq, method, url, &rq->early);
+                return send_reply(l, c, rq, method, url, &rq->early);
         if (rq->dropped > 0) {
                 reply_error(&reply, 413, "too-large", "the body is larger than %d bytes", SERVER_BODY_MAX);
-                return send_reply(s, c, rq, method, url, &reply);
+                return send_reply(l, c, rq, method, url, &reply);
         }
-        if (!rq->route->api) {
+        if (!rq->route->api && !rq->route->admin) {
                 char peer[INET6_ADDRSTRLEN];
 
                 peer_name(c, peer, sizeof(peer));
                 server_log("%s %s %s: 200 the offline page", peer, method, url);
                 account(s, rq, 200);
-                return send_response(c, 200, "text/html; charset=utf-8", s->page.html, s->page.csp, NULL, 0);
+                return send_response(c, 200, "text/html; charset=utf-8", s->page.html, s->page.csp, NULL, 0,
+                                     false);
         }
         if (streq(rq->route->method, "POST") && parse_body(rq, &body, &reply) < 0)
-                return reply.status ? send_reply(s, c, rq, method, url, &reply) : MHD_NO;
-        rq->route->api(s, body, &reply);
+                return reply.status ? send_reply(l, c, rq, method, url, &reply) : MHD_NO;
+        if (rq->route->access != ROUTE_PUBLIC) {
+                if (!body && !(body = query_object(c)))
+                        return MHD_NO;
+                server_admin(s, rq->route, rq->param,
+                             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), body,
+                             &reply);
+        } else
+                rq->route->api(s, body, &reply);
         json_object_put(body);
         if (!reply.status)
                 reply_error(&reply, 500, "internal", "the server has no answer");
-        return send_reply(s, c, rq, method, url, &reply);
+        return send_reply(l, c, rq, method, url, &reply);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
-        Server *s = cls;
+        const ServerListener *l = cls;
         Request *rq = *con_cls;
 
         if (!rq) {
@@ -217,12 +247,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                         return MHD_NO;
                 *con_cls = rq;
                 rq->start_usec = server_now_usec();
-                check_headers(c, rq, method, url);
-                check_rate(s, c, rq);
+                check_headers(l, c, rq, method, url);
+                check_rate(l->server, c, rq);
                 /* A body too large to even read through: answer now, MHD
                  * closes the connection after the reply. */
                 if (rq->early.status == 413)
-                        return send_reply(s, c, rq, method, url, &rq->early);
+                        return send_reply(l, c, rq, method, url, &rq->early);
                 return MHD_YES;
         }
 
@@ -244,7 +274,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 rq->body[rq->len] = 0;
                 return MHD_YES;
         }
-        return dispatch(s, c, rq, method, url);
+        return dispatch(l, c, rq, method, url);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -259,9 +289,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         *con_cls = NULL;
 }
 
-/* A listener with cert and key (NULL: plain HTTP): on s->listen, or on
- * listen_fd (>= 0, a socket another listener shares) for a reload. */
-static struct MHD_Daemon *start_daemon(Server *s, int listen_fd, const char *cert, const char *key) {
+/* A listener for l's routes with cert and key (NULL: plain HTTP): on
+ * address, or on listen_fd (>= 0, a socket another listener shares) for a
+ * reload. */
+static struct MHD_Daemon *start_daemon(Server *s, ServerListener *l, const struct sockaddr_storage *address,
+                                       int listen_fd, const char *cert, const char *key) {
         /* ITC: MHD_quiesce_daemon() needs it, to hand the socket over. */
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
         struct MHD_OptionItem opts[16];
@@ -272,7 +304,7 @@ static struct MHD_Daemon *start_daemon(Server *s, int listen_fd, const char *cer
         if (listen_fd >= 0)
                 OPT(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
         else
-                OPT(MHD_OPTION_SOCK_ADDR, 0, &s->listen);
+                OPT(MHD_OPTION_SOCK_ADDR, 0, (void *) address);
         OPT(MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_sec, NULL);
         OPT(MHD_OPTION_CONNECTION_LIMIT, CONNECTIONS_MAX, NULL);
         OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL);
@@ -289,17 +321,22 @@ static struct MHD_Daemon *start_daemon(Server *s, int listen_fd, const char *cer
 #undef OPT
         assert(n <= ELEMENTSOF(opts));
 
-        if (s->listen.ss_family == AF_INET6)
+        if (address->ss_family == AF_INET6)
                 flags |= MHD_USE_IPv6;
-        return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+        return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 }
 
 int server_http_start(Server *s, CoreError *err) {
-        s->httpd = start_daemon(s, -1, s->tls_cert, s->tls_key);
-        if (!s->httpd)
+        s->main_listener = (ServerListener){s, ROUTES_PUBLIC | (s->admin_separate ? 0 : ROUTES_ADMIN)};
+        s->admin_listener = (ServerListener){s, ROUTES_ADMIN};
+        s->httpd = start_daemon(s, &s->main_listener, &s->listen, -1, s->tls_cert, s->tls_key);
+        if (s->httpd && s->admin_separate)
+                s->admin_httpd = start_daemon(s, &s->admin_listener, &s->admin_listen, -1, s->tls_cert, s->tls_key);
+        if (!s->httpd || (s->admin_separate && !s->admin_httpd))
                 return core_error_set(err, EADDRNOTAVAIL,
-                                      "cannot listen (address in use, not local, or bad TLS files?); "
-                                      "see the microhttpd message above");
+                                      "cannot listen%s (address in use, not local, or bad TLS files?); "
+                                      "see the microhttpd message above",
+                                      s->httpd ? " on the --admin-listen address" : "");
         return 0;
 }
 
@@ -333,7 +370,7 @@ int server_http_reload(Server *s, CoreError *err) {
                 server_tls_free(TAKE_PTR(cert), key);
                 return core_error_set(err, errno ? errno : EBADF, "cannot share the listening socket: %m");
         }
-        d = start_daemon(s, fd, cert, key);
+        d = start_daemon(s, &s->main_listener, &s->listen, fd, cert, key);
         if (!d) {
                 close(fd);
                 server_tls_free(TAKE_PTR(cert), key);
@@ -382,6 +419,9 @@ void server_http_reap(Server *s, uint64_t now_usec) {
 }
 
 void server_http_stop(Server *s) {
+        if (s->admin_httpd)
+                MHD_stop_daemon(s->admin_httpd);
+        s->admin_httpd = NULL;
         for (size_t i = 0; i < s->n_drains; i++)
                 drain_stop(&s->drains[i]);
         s->n_drains = 0;
@@ -407,6 +447,10 @@ void server_format_url(const struct sockaddr_storage *listen, struct MHD_Daemon 
 
 void server_http_url(Server *s, char *buf, size_t size) {
         server_format_url(&s->listen, s->httpd, s->tls_cert ? "https" : "http", "", buf, size);
+}
+
+void server_http_admin_url(Server *s, char *buf, size_t size) {
+        server_format_url(&s->admin_listen, s->admin_httpd, s->tls_cert ? "https" : "http", "", buf, size);
 }
 
 int server_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len, CoreError *err) {

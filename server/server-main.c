@@ -29,11 +29,15 @@ static const char *const help_text =
         "licensed-server --db FILE|URI --signing-key FILE [OPTIONS]\n"
         "\n"
         "Answers machines that activate, validate and deactivate licenses online,\n"
-        "and serves the offline activation page. Entitlements are created with\n"
-        "'licensed-vendor entitlement create --db FILE'.\n"
+        "and serves the offline activation page and the admin API (/v1/admin/,\n"
+        "with tokens from 'licensed-vendor token create'). Entitlements are created\n"
+        "with 'licensed-vendor entitlement create'.\n"
         "\n"
         "  --listen ADDRESS:PORT  Where to listen (default " DEFAULT_LISTEN "); IPv6 as\n"
         "                         [::1]:7070; port 0 picks a free port\n"
+        "  --admin-listen ADDRESS:PORT\n"
+        "                         Serve the admin API there only (default: on --listen)\n"
+        "  --db FILE              The SQLite database (created if missing)\n"
         "  --db FILE|URI          The database: a SQLite file (created if missing) or\n"
         "                         a PostgreSQL URI postgresql://[USER@]HOST[:PORT]/DB\n"
         "  --db-pool N            PostgreSQL connections at most (default 8)\n"
@@ -57,6 +61,7 @@ static const char *const help_text =
 
 typedef struct Options {
         const char *listen;
+        const char *admin_listen;
         const char *db;
         const char *signing_key;
         const char *tls_cert;
@@ -86,6 +91,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
         enum {
                 ARG_VERSION = 0x100,
                 ARG_LISTEN,
+                ARG_ADMIN_LISTEN,
                 ARG_DB,
                 ARG_SIGNING_KEY,
                 ARG_TLS_CERT,
@@ -102,6 +108,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, ARG_VERSION},
                 {"listen", required_argument, NULL, ARG_LISTEN},
+                {"admin-listen", required_argument, NULL, ARG_ADMIN_LISTEN},
                 {"db", required_argument, NULL, ARG_DB},
                 {"signing-key", required_argument, NULL, ARG_SIGNING_KEY},
                 {"tls-cert", required_argument, NULL, ARG_TLS_CERT},
@@ -128,6 +135,9 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         return 0;
                 case ARG_LISTEN:
                         o->listen = optarg;
+                        break;
+                case ARG_ADMIN_LISTEN:
+                        o->admin_listen = optarg;
                         break;
                 case ARG_DB:
                         o->db = optarg;
@@ -258,6 +268,12 @@ static int run(const Options *o) {
                 if (r < 0)
                         return server_log_error(r, "cannot set up the rate limit: %s", strerror(-r));
         }
+        if (o->admin_listen) {
+                r = server_parse_listen(o->admin_listen, &s.admin_listen, &s.admin_listen_len, &err);
+                if (r < 0)
+                        return server_log_error(r, "--admin-listen: %s", core_error_message(&err, r));
+                s.admin_separate = true;
+        }
         r = ed25519_load_private(o->signing_key, &s.signing_key, &err);
         if (r < 0)
                 return server_log_error(r, "%s", core_error_message(&err, r));
@@ -304,6 +320,12 @@ static int run(const Options *o) {
         db_name = storage_path_redact(o->db);
         server_event(SERVER_EVENT_STARTED, LOG_NOTICE, NULL, "listening on %s (database %s, signing key %s)", url,
                      db_name ?: "?", key_id);
+        if (s.admin_separate) {
+                char admin_url[128];
+
+                server_http_admin_url(&s, admin_url, sizeof(admin_url));
+                server_log("admin API on %s only", admin_url);
+        }
         sd_notifyf(false, "READY=1\nSTATUS=Listening on %s", url);
 
         wait_for_signal(&s, &mask);

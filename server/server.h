@@ -8,6 +8,7 @@
  *   server-handlers.c  the JSON API: activate, validate, deactivate, health
  *   server-offline.c   the JSON API of the offline page: which document, which answer
  *   server-routes.c    which path and method go where, which bodies are JSON
+ *   server-admin.c     the admin API: tokens, then admin-ops.h on the database
  *   server-page.c      the offline web page (activation, validation, deactivation)
  *   server-tls.c       certificate and key for HTTPS, and their reload
  *   server-log.c       the journal or standard error, events (server-log.h)
@@ -22,6 +23,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "admin-ops.h"
 #include "crypto.h"
 #include "request.h"
 #include "server-log.h"
@@ -46,7 +48,22 @@ typedef struct ServerDrain {
 
 #define SERVER_DRAINS_MAX 4
 
-typedef struct Server {
+typedef struct Server Server;
+
+/* The routes a listener answers (Route.access): on the main listener all of
+ * them, unless --admin-listen gives the admin routes a listener of their own. */
+enum {
+        ROUTES_PUBLIC = 1 << 0,
+        ROUTES_ADMIN = 1 << 1,
+};
+
+/* What a listener's requests see (libmicrohttpd's closure). */
+typedef struct ServerListener {
+        Server *server;
+        unsigned routes; /* ROUTES_* */
+} ServerListener;
+
+struct Server {
         Storage *storage;
         EVP_PKEY *signing_key;
         ServerPage page;
@@ -56,17 +73,24 @@ typedef struct Server {
         ServerDrain drains[SERVER_DRAINS_MAX];
         size_t n_drains;
         _Atomic uint64_t database_logged_usec; /* the last "database unreachable" event */
+        ServerListener main_listener;
+        /* --admin-listen: the admin routes on a listener of their own */
+        struct MHD_Daemon *admin_httpd;
+        ServerListener admin_listener;
 
         /* from the options */
         struct sockaddr_storage listen;
         socklen_t listen_len;
+        bool admin_separate; /* --admin-listen given */
+        struct sockaddr_storage admin_listen;
+        socklen_t admin_listen_len;
         unsigned threads;
         unsigned timeout_sec;
         char *tls_cert; /* PEM text, NULL: plain HTTP */
         char *tls_key;
         const char *tls_cert_path; /* read again on SIGHUP */
         const char *tls_key_path;
-} Server;
+};
 
 
 /* An API answer: HTTP status and a JSON body. */
@@ -74,6 +98,7 @@ typedef struct Reply {
         unsigned status;
         json_object *body;
         unsigned retry_after; /* seconds, for a Retry-After header; 0: none */
+        bool challenge;       /* a 401: send WWW-Authenticate: Bearer */
         char note[768];       /* what happened, for the log line */
 } Reply;
 
@@ -107,24 +132,55 @@ int answer_deactivation(Server *s, const MachineRequest *req, Reply *reply);
 /* Verifies an armored machine document of type: 0, or negative after
  * filling in the reply (400 invalid-signature or invalid-request). */
 int verify_document(const char *text, size_t len, MachineRequestType type, MachineRequest *ret, Reply *reply);
+/* GET /v1/openapi.json: docs/openapi.json, built in (openapi-json.c). */
+int api_openapi(Server *s, json_object *body, Reply *reply);
+extern const char openapi_json[];
+/* GET /v1/admin/keys: the signing key's id and public key. */
+int api_admin_keys(Server *s, json_object *body, Reply *reply);
+
+/* Who may call a route. */
+typedef enum RouteAccess {
+        ROUTE_PUBLIC,
+        ROUTE_ADMIN_READ,  /* an admin token, read or write */
+        ROUTE_ADMIN_WRITE, /* a write token */
+} RouteAccess;
 
 /* server-routes.c: the routing table and the body rule. */
 typedef struct Route {
         const char *method; /* GET also answers HEAD */
-        const char *path;
-        ApiHandler api; /* NULL: the offline page */
+        const char *path;   /* a segment "{key}" matches any one segment */
+        ApiHandler api;     /* NULL with admin NULL: the offline page */
+        AdminOp admin;      /* an admin operation on the database (admin-ops.h) */
+        RouteAccess access;
+        unsigned status; /* of an admin operation's success: 200, or 201 for a creation */
 } Route;
 
-/* The route for method on path, or NULL; *ret_path_known says whether the
- * path has a route for another method (405, not 404). */
-const Route *route_find(const char *method, const char *path, bool *ret_path_known);
-/* The Allow header of a 405 on path ("GET, HEAD" or "POST"), NULL for no route. */
-const char *route_allow(const char *path);
+/* The longest {key} segment a route matches: a license key, typed. */
+#define ROUTE_PARAM_MAX 64
+
+/* The route for method on path among those in routes (ROUTES_*), or NULL;
+ * the {key} segment of path goes to param (ROUTE_PARAM_MAX + 1 bytes, ""
+ * if none); *ret_path_known says whether the path has a route for another
+ * method (405, not 404). */
+const Route *route_find(const char *method, const char *path, unsigned routes, char *param,
+                        bool *ret_path_known);
+/* The Allow header of a 405 on path ("GET, HEAD", "POST" or "GET, HEAD,
+ * POST"), NULL for no route. */
+const char *route_allow(const char *path, unsigned routes);
+/* The whole table, for the test that compares it with docs/openapi.json. */
+const Route *route_table(size_t *ret_n);
+
 /* The table's entries, for the metrics' labels: route_get(i) for i <
  * route_count(), and a route's index. */
 size_t route_count(void);
 const Route *route_get(size_t i);
 size_t route_index(const Route *r);
+
+/* server-admin.c: an admin route, from the Authorization header value (may
+ * be NULL) to the reply; in is the body (POST) or the query (GET). Logs a
+ * refused token; the reply's note names the token that was used. */
+int server_admin(Server *s, const Route *route, const char *key, const char *authorization, json_object *in,
+                 Reply *reply);
 /* Whether a Content-Type value is application/json, optionally with
  * parameters, where a charset must be UTF-8. */
 bool content_type_is_json(const char *v);
@@ -161,6 +217,8 @@ void server_mhd_log(void *cls, const char *fmt, va_list ap);
 /* "SCHEME://ADDRESS:PORT[SUFFIX]" of a listener, the port as bound. */
 void server_format_url(const struct sockaddr_storage *listen, struct MHD_Daemon *d, const char *scheme,
                        const char *suffix, char *buf, size_t size);
+/* The same for the admin listener (--admin-listen). */
+void server_http_admin_url(Server *s, char *buf, size_t size);
 
 /* Parses "127.0.0.1:7070", "[::1]:7070", "0.0.0.0:7070", "[::]:7070";
  * numeric addresses only, port 0 picks a free port. */

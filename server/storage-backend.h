@@ -33,6 +33,14 @@ typedef struct StorageBackend {
                                   CoreError *err);
         int (*release_machine)(Storage *s, const char *key, const char *machine_id, int64_t now,
                                unsigned *ret_n, CoreError *err);
+        /* the admin API */
+        int (*entitlement_query)(Storage *s, const EntitlementQuery *q, Entitlement **ret, size_t *ret_n,
+                                 CoreError *err);
+        int (*product_list)(Storage *s, ProductSummary **ret, size_t *ret_n, CoreError *err);
+        int (*token_create)(Storage *s, const Token *t, CoreError *err);
+        int (*token_list)(Storage *s, Token **ret, size_t *ret_n, CoreError *err);
+        int (*token_revoke)(Storage *s, const char *name, int64_t now, CoreError *err);
+        int (*token_use)(Storage *s, const char *hash, int64_t now, Token *ret, CoreError *err);
 } StorageBackend;
 
 struct Storage {

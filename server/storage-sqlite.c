@@ -69,6 +69,18 @@ static const char *const migrations[] = {
         "CREATE UNIQUE INDEX activation_by_machine ON activation(key, machine_id, device_key);"
         /* Nonces of deactivation proofs already acted on: a proof works once. */
         "CREATE TABLE used_nonce (nonce TEXT PRIMARY KEY, used INTEGER NOT NULL) STRICT;",
+        /* 1 -> 2: admin API tokens, by the SHA-256 of the token (never the token). */
+        "CREATE TABLE admin_token ("
+        "  id INTEGER PRIMARY KEY,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),"
+        "  hash TEXT NOT NULL UNIQUE,"
+        "  created INTEGER NOT NULL,"
+        "  expires INTEGER NOT NULL DEFAULT 0,"
+        "  last_used INTEGER NOT NULL DEFAULT 0,"
+        "  revoked INTEGER NOT NULL DEFAULT 0"
+        ") STRICT;"
+        "CREATE INDEX entitlement_by_created ON entitlement(created, key);",
 };
 
 #define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
@@ -793,6 +805,168 @@ static int sqlite_release_machine(Storage *storage, const char *key, const char 
         return 0;
 }
 
+
+/* The admin API: queries, products, tokens ------------------------------------
+ * (storage.h, "The admin API"). Only the helpers above: prepare, step, EXEC,
+ * LOCKED, collect_rows. */
+
+/* Steps through st into a new array of size-byte records for *ret: on
+ * failure the records made so far are freed with free_array. */
+static int list_rows(SqliteStorage *s, sqlite3_stmt *st, size_t size,
+                     int (*from_row)(sqlite3_stmt *st, void *ret, CoreError *err),
+                     void (*free_array)(void *list, size_t n), void **ret, size_t *ret_n, CoreError *err) {
+        void *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = collect_rows(s, st, size, from_row, &list, &n, err);
+        if (r < 0) {
+                free_array(list, n);
+                return r;
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+static void free_entitlements(void *list, size_t n) {
+        entitlement_array_free(list, n);
+}
+
+static void free_products(void *list, size_t n) {
+        product_summary_array_free(list, n);
+}
+
+static void free_tokens(void *list, size_t n) {
+        token_array_free(list, n);
+}
+
+static int sqlite_entitlement_query(Storage *storage, const EntitlementQuery *q, Entitlement **ret,
+                                    size_t *ret_n, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        LOCKED(s);
+        /* instr(), not LIKE: a licensee may contain % or _, and LIKE folds
+         * ASCII case only. The limit -1 of SQLite is "no limit". */
+        r = prepare(s, &st, err,
+                    "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e "
+                    "WHERE (?1 IS NULL OR e.product = ?1) "
+                    "AND (?2 = 0 OR (?2 = 1 AND e.revoked = 0) OR (?2 = 2 AND e.revoked <> 0)) "
+                    "AND (?3 IS NULL OR instr(e.licensee, ?3) > 0) "
+                    "AND (?5 IS NULL OR e.created > ?4 OR (e.created = ?4 AND e.key > ?5)) "
+                    "ORDER BY e.created, e.key LIMIT ?6",
+                    "tititi", q->product, (int64_t) q->state, q->licensee, q->after_created, q->after_key,
+                    q->limit > 0 ? (int64_t) q->limit : INT64_C(-1));
+        return r < 0 ? r : list_rows(s, st, sizeof(Entitlement), entitlement_from_row, free_entitlements, (void **) ret, ret_n, err);
+}
+
+static int product_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
+        ProductSummary *p = ret;
+
+        p->product = column_strdup(st, 0);
+        if (!p->product)
+                return -ENOMEM;
+        p->entitlements = (uint32_t) sqlite3_column_int64(st, 1);
+        p->active = (uint32_t) sqlite3_column_int64(st, 2);
+        return 0;
+}
+
+static int sqlite_product_list(Storage *storage, ProductSummary **ret, size_t *ret_n, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        LOCKED(s);
+        r = prepare(s, &st, err,
+                    "SELECT e.product, count(*), "
+                    "sum((SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0)) "
+                    "FROM entitlement e GROUP BY e.product ORDER BY e.product",
+                    "");
+        return r < 0 ? r : list_rows(s, st, sizeof(ProductSummary), product_from_row, free_products, (void **) ret, ret_n, err);
+}
+
+#define TOKEN_COLUMNS "id, name, scope, hash, created, expires, last_used, revoked"
+
+static int token_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
+        Token t = {.id = sqlite3_column_int64(st, 0)};
+        const char *hash = (const char *) sqlite3_column_text(st, 3);
+
+        t.scope = token_scope_from_string((const char *) sqlite3_column_text(st, 2));
+        if ((int) t.scope < 0 || !hash || strlen(hash) != TOKEN_HASH_HEX_SIZE - 1)
+                return core_error_set(err, EBADMSG, "database: token %" PRId64 " has a bad scope or hash",
+                                      t.id);
+        strcpy(t.hash, hash);
+        t.name = column_strdup(st, 1);
+        if (!t.name)
+                return -ENOMEM;
+        t.created = sqlite3_column_int64(st, 4);
+        t.expires = sqlite3_column_int64(st, 5);
+        t.last_used = sqlite3_column_int64(st, 6);
+        t.revoked = sqlite3_column_int64(st, 7);
+        *(Token *) ret = t;
+        return 0;
+}
+
+static int sqlite_token_create(Storage *storage, const Token *t, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
+        int r;
+
+        LOCKED(s);
+        r = EXEC(s, err, "INSERT INTO admin_token (name, scope, hash, created, expires) VALUES (?, ?, ?, ?, ?)",
+                 "tttii", t->name, token_scope_to_string(t->scope), t->hash, t->created, t->expires);
+        if (r == -EEXIST)
+                return core_error_set(err, EEXIST, "a token called '%s' exists already", t->name);
+        return r < 0 ? r : 0;
+}
+
+static int sqlite_token_list(Storage *storage, Token **ret, size_t *ret_n, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        LOCKED(s);
+        r = prepare(s, &st, err, "SELECT " TOKEN_COLUMNS " FROM admin_token ORDER BY created, id", "");
+        return r < 0 ? r : list_rows(s, st, sizeof(Token), token_from_row, free_tokens, (void **) ret, ret_n, err);
+}
+
+static int sqlite_token_revoke(Storage *storage, const char *name, int64_t now, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
+        int r;
+
+        LOCKED(s);
+        r = EXEC(s, err, "UPDATE admin_token SET revoked = ? WHERE name = ? AND revoked = 0", "it", now, name);
+        if (r == 0)
+                return core_error_set(err, ENOENT, "there is no token '%s' that is not revoked", name);
+        return r < 0 ? r : 0;
+}
+
+static int sqlite_token_use(Storage *storage, const char *hash, int64_t now, Token *ret, CoreError *err) {
+        SqliteStorage *s = sqlite_storage(storage);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        void *list = NULL;
+        size_t n = 0;
+        int r;
+
+        LOCKED(s);
+        r = EXEC(s, err, "UPDATE admin_token SET last_used = ? WHERE hash = ?", "it", now, hash);
+        if (r == 0)
+                return core_error_set(err, ENOENT, "no token has this hash");
+        if (r >= 0)
+                r = prepare(s, &st, err, "SELECT " TOKEN_COLUMNS " FROM admin_token WHERE hash = ?", "t", hash);
+        if (r >= 0)
+                r = collect_rows(s, st, sizeof(Token), token_from_row, &list, &n, err);
+        if (r >= 0 && n != 1)
+                r = core_error_set(err, ENOENT, "no token has this hash");
+        if (r >= 0) {
+                *ret = *(Token *) list;
+                n = 0;
+        }
+        token_array_free(list, n);
+        return r < 0 ? r : 0;
+}
+
 const StorageBackend storage_backend_sqlite = {
         .name = "sqlite",
         .open = sqlite_open,
@@ -810,4 +984,10 @@ const StorageBackend storage_backend_sqlite = {
         .activation_seen = sqlite_activation_seen,
         .activation_release = sqlite_activation_release,
         .release_machine = sqlite_release_machine,
+        .entitlement_query = sqlite_entitlement_query,
+        .product_list = sqlite_product_list,
+        .token_create = sqlite_token_create,
+        .token_list = sqlite_token_list,
+        .token_revoke = sqlite_token_revoke,
+        .token_use = sqlite_token_use,
 };

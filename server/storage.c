@@ -289,3 +289,65 @@ int storage_features_from_json(License *l, const char *features, const char *pro
         return r;
 }
 
+
+/* The admin API ----------------------------------------------------------------- */
+
+int storage_entitlement_query(Storage *s, const EntitlementQuery *q, Entitlement **ret, size_t *ret_n,
+                              CoreError *err) {
+        return s->backend->entitlement_query(s, q, ret, ret_n, err);
+}
+
+void product_summary_array_free(ProductSummary *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(p[i].product);
+        free(p);
+}
+
+int storage_product_list(Storage *s, ProductSummary **ret, size_t *ret_n, CoreError *err) {
+        return s->backend->product_list(s, ret, ret_n, err);
+}
+
+void token_done(Token *t) {
+        if (!t)
+                return;
+        free(t->name);
+        *t = (Token){};
+}
+
+void token_array_free(Token *t, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                token_done(&t[i]);
+        free(t);
+}
+
+static const char *const token_scopes[_TOKEN_SCOPE_MAX] = {
+        [TOKEN_SCOPE_READ] = "read",
+        [TOKEN_SCOPE_WRITE] = "write",
+};
+
+const char *token_scope_to_string(TokenScope s) {
+        return s >= 0 && s < _TOKEN_SCOPE_MAX ? token_scopes[s] : NULL;
+}
+
+TokenScope token_scope_from_string(const char *s) {
+        for (int i = 0; s && i < _TOKEN_SCOPE_MAX; i++)
+                if (streq(token_scopes[i], s))
+                        return (TokenScope) i;
+        return (TokenScope) -EINVAL;
+}
+
+int storage_token_create(Storage *s, const Token *t, CoreError *err) {
+        return s->backend->token_create(s, t, err);
+}
+
+int storage_token_list(Storage *s, Token **ret, size_t *ret_n, CoreError *err) {
+        return s->backend->token_list(s, ret, ret_n, err);
+}
+
+int storage_token_revoke(Storage *s, const char *name, int64_t now, CoreError *err) {
+        return s->backend->token_revoke(s, name, now, err);
+}
+
+int storage_token_use(Storage *s, const char *hash, int64_t now, Token *ret, CoreError *err) {
+        return s->backend->token_use(s, hash, now, ret, err);
+}

@@ -213,3 +213,82 @@ int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, 
  * machine); *ret_n says how many. -ENOENT if it holds none. */
 int storage_release_machine(Storage *s, const char *key, const char *machine_id, int64_t now,
                             unsigned *ret_n, CoreError *err);
+
+/* The admin API (docs/protocol.md, "Admin API") ----------------------------- */
+
+/* Which entitlements storage_entitlement_query() returns. */
+typedef enum EntitlementState {
+        ENTITLEMENT_STATE_ANY,
+        ENTITLEMENT_STATE_ACTIVE,  /* not revoked */
+        ENTITLEMENT_STATE_REVOKED,
+} EntitlementState;
+
+typedef struct EntitlementQuery {
+        const char *product;  /* exactly this product; NULL: any */
+        EntitlementState state;
+        const char *licensee; /* licensee contains this text (case-sensitive, no wildcards); NULL: any */
+        /* Paging: only the entitlements after (after_created, after_key) in
+         * the list's order (created, then key); after_key NULL: from the
+         * first. */
+        int64_t after_created;
+        const char *after_key;
+        size_t limit; /* at most this many; 0: all */
+} EntitlementQuery;
+
+/* The entitlements q selects, oldest first (created, then key). */
+int storage_entitlement_query(Storage *s, const EntitlementQuery *q, Entitlement **ret, size_t *ret_n,
+                              CoreError *err);
+
+/* A product the server knows: one that some entitlement is for. */
+typedef struct ProductSummary {
+        char *product;
+        uint32_t entitlements; /* keys for it, revoked ones included */
+        uint32_t active;       /* machines holding a seat of it now */
+} ProductSummary;
+
+void product_summary_array_free(ProductSummary *p, size_t n);
+
+/* The products of all entitlements, by name. */
+int storage_product_list(Storage *s, ProductSummary **ret, size_t *ret_n, CoreError *err);
+
+/* Admin API tokens: the database keeps the SHA-256 of a token, never the
+ * token. */
+typedef enum TokenScope {
+        TOKEN_SCOPE_READ,  /* the GET routes */
+        TOKEN_SCOPE_WRITE, /* every admin route */
+        _TOKEN_SCOPE_MAX,
+} TokenScope;
+
+/* SHA-256 in lowercase hex, with NUL. */
+#define TOKEN_HASH_HEX_SIZE 65
+
+typedef struct Token {
+        int64_t id;
+        char *name;
+        TokenScope scope;
+        char hash[TOKEN_HASH_HEX_SIZE];
+        int64_t created;
+        int64_t expires;   /* TIME_UNSET: never */
+        int64_t last_used; /* TIME_UNSET: never */
+        int64_t revoked;   /* TIME_UNSET: not revoked */
+} Token;
+
+void token_done(Token *t);
+void token_array_free(Token *t, size_t n);
+const char *token_scope_to_string(TokenScope s);
+TokenScope token_scope_from_string(const char *s); /* -EINVAL if unknown */
+
+/* Adds a token (t->name, scope, hash, created, expires). -EEXIST if the name
+ * is taken. */
+int storage_token_create(Storage *s, const Token *t, CoreError *err);
+
+/* All tokens, revoked ones included, oldest first. */
+int storage_token_list(Storage *s, Token **ret, size_t *ret_n, CoreError *err);
+
+/* Revokes the token called name at now. -ENOENT if there is none (or it is
+ * revoked already). */
+int storage_token_revoke(Storage *s, const char *name, int64_t now, CoreError *err);
+
+/* The token whose hash is hash (revoked or expired ones too: the caller
+ * decides), recording now as its last use. -ENOENT if none has it. */
+int storage_token_use(Storage *s, const char *hash, int64_t now, Token *ret, CoreError *err);

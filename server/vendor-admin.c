@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* licensed-vendor entitlement / activations / revoke / upgrade / release
- * (a lost machine's seats, or the seat a deactivation proof gives up):
- * the vendor administers licensed-server through its database
- * (--db: a SQLite file or a PostgreSQL URI), which both may use at once
- * (storage.h). The license
- * fields take the syntax of 'issue' (vendor_license_apply_option). */
+/* licensed-vendor entitlement / activations / revoke / upgrade / release /
+ * products: the vendor administers licensed-server either through its
+ * database file (--db), which SQLite lets both use at once, or through the
+ * server's admin API (--server URL, vendor-remote.c). Each verb turns its
+ * options into the JSON input of one admin operation (admin-ops.h) and
+ * prints the JSON answer, which is the same whichever way it was computed:
+ * the output cannot differ between the two modes. The license fields take
+ * the syntax of 'issue' (license-field.h). */
 
 #include <assert.h>
 #include <getopt.h>
@@ -13,24 +15,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "license-json.h"
+#include "admin-ops.h"
 #include "license-key.h"
-#include "request.h"
 #include "storage.h"
 #include "table.h"
 #include "timeutil.h"
 #include "vendor.h"
 
+#define CONNECT_HELP                                                                                        \
+        "  --db FILE|URI              The server's database: a SQLite file (created if\n"                 \
+        "                             missing) or a postgresql:// URI; or\n"                               \
+        "  --server URL               the server's admin API (licensed-server), with\n"                    \
+        "  --token-file FILE          an admin token (or $LICENSED_TOKEN)\n"                                \
+        "  --ca-file FILE             HTTPS: trust the CAs in FILE, not the system's\n"
+
 static const char *const entitlement_help =
-        "licensed-vendor entitlement create --db FILE|URI --product ID --licensee TEXT [--seats N] [FIELDS]\n"
-        "licensed-vendor [--json] entitlement list --db FILE|URI\n"
+        "licensed-vendor entitlement create --db FILE|URI|--server URL --product ID --licensee TEXT [--seats N] [FIELDS]\n"
+        "licensed-vendor [--json] entitlement list --db FILE|URI|--server URL [--product ID] [--state active|revoked]\n"
+        "                                          [--licensee TEXT]\n"
+        "licensed-vendor [--json] entitlement show --db FILE|URI|--server URL --key KEY\n"
         "\n"
         "create makes a license key for licensed-server to activate and prints it.\n"
         "A machine that activates with it gets a license with these fields, bound\n"
-        "to it; at most --seats machines at once (default 1).\n"
-        "\n"
-        "  --db FILE|URI              The server's database: a SQLite file (created if\n"
-        "                             missing) or a postgresql:// URI\n"
+        "to it; at most --seats machines at once (default 1). list shows the keys\n"
+        "(--licensee: those whose licensee contains TEXT), show one key.\n"
+        "\n" CONNECT_HELP
         "  --seats N                  Machines at once, 1-1000000 (default 1)\n"
         "  --license-key KEY          Use this key instead of a new random one\n"
         "  --product ID --licensee TEXT --type TYPE --not-before TIME --not-after TIME\n"
@@ -39,11 +48,12 @@ static const char *const entitlement_help =
         "                             As for 'licensed-vendor issue --help'\n";
 
 static const char *const upgrade_help =
-        "licensed-vendor upgrade --db FILE|URI --key KEY [CHANGES]\n"
+        "licensed-vendor upgrade --db FILE|URI|--server URL --key KEY [CHANGES]\n"
         "\n"
         "Changes what a license key grants and makes a new revision. Every machine\n"
         "that holds the key receives the new license at its next validation.\n"
-        "\n"
+        "Removals apply first, then added features, properties and the rest.\n"
+        "\n" CONNECT_HELP
         "  --feature NAME[:limit=N,expires=TIME]  Add a feature, or replace one of that name\n"
         "  --remove-feature NAME      Remove a feature\n"
         "  --maintenance-until TIME   --not-after TIME   --licensee TEXT\n"
@@ -52,6 +62,9 @@ static const char *const upgrade_help =
 
 enum {
         ARG_DB = 0x100,
+        ARG_SERVER,
+        ARG_TOKEN_FILE,
+        ARG_CA_FILE,
         ARG_JSON,
         ARG_KEY,
         ARG_LICENSE_KEY,
@@ -59,119 +72,36 @@ enum {
         ARG_MACHINE_ID,
         ARG_PROOF,
         ARG_REMOVE_FEATURE,
-        /* license fields, applied by name */
+        ARG_FEATURE,
+        ARG_PROPERTY,
+        ARG_FILTER,
+        /* other license fields, by name */
         ARG_FIELD,
 };
 
-#define SEATS_MAX 1000000
+#define SEATS_MAX ADMIN_SEATS_MAX
 #define EXTRA_OPTIONS_MAX 16
 
-/* Every verb here: --db FILE|URI, --json, --help, maybe --key KEY, and its own
- * options, which go to on_option in command-line order. */
+/* Every verb here: --db FILE|URI or --server URL [--token-file FILE], --json,
+ * --help, maybe --key KEY, and its own options, which build `in`. */
 typedef struct AdminVerb {
         const char *name; /* for messages: "entitlement create" */
         const char *help;
         const struct option *extra;
         size_t n_extra;
         enum { KEY_NONE, KEY_OPTIONAL, KEY_REQUIRED } key_arg;
-        int (*on_option)(int c, const char *name, const char *value, void *userdata);
-        void *userdata;
-        bool open_later; /* the verb calls admin_open() itself, after more checks */
         /* filled in by admin_parse(): */
         const char *db;
+        const char *server;
+        const char *token_file;
+        const char *ca_file;
         char key[LICENSE_KEY_STRING_SIZE]; /* canonical; "" if not given */
-        Storage *storage;                  /* by admin_open() */
+        json_object *in;                   /* the operation's input, from the options */
 } AdminVerb;
 
 static void admin_done(AdminVerb *v) {
-        v->storage = storage_close(v->storage);
-}
-
-static int normalize_key(const char *verb, const char *typed, char out[static LICENSE_KEY_STRING_SIZE]) {
-        CoreError err = {};
-        int r;
-
-        r = license_key_normalize(typed, out, &err);
-        if (r < 0)
-                return report_error(r, "%s: %s", verb, core_error_message(&err, r));
-        return 0;
-}
-
-/* Opens the database: after the options are checked, so that a typo does
- * not leave a new empty database behind. */
-static int admin_open(AdminVerb *v) {
-        CoreError err = {};
-        int r;
-
-        r = storage_open(v->db, &v->storage, &err);
-        if (r < 0)
-                return report_error(r, "%s: %s", v->name, core_error_message(&err, r));
-        return 0;
-}
-
-/* Parses the options and opens the database (unless open_later). Returns 1
- * to go on, 0 after --help, negative on error. */
-static int admin_parse(int argc, char *argv[], AdminVerb *v, VendorOptions *o) {
-        static const struct option base[] = {
-                {"help", no_argument, NULL, 'h'},
-                {"db", required_argument, NULL, ARG_DB},
-                {"json", no_argument, NULL, ARG_JSON},
-        };
-        static const struct option key_option = {"key", required_argument, NULL, ARG_KEY};
-        struct option options[ELEMENTSOF(base) + 1 + EXTRA_OPTIONS_MAX + 1] = {};
-        const char *typed = NULL;
-        size_t n = ELEMENTSOF(base);
-        int c, r, idx;
-
-        assert(v->n_extra <= EXTRA_OPTIONS_MAX);
-        memcpy(options, base, sizeof(base));
-        if (v->key_arg != KEY_NONE)
-                options[n++] = key_option;
-        if (v->n_extra)
-                memcpy(options + n, v->extra, v->n_extra * sizeof(*v->extra));
-
-        verb_getopt_reset();
-        while ((c = getopt_long(argc, argv, "h", options, &idx)) >= 0)
-                switch (c) {
-                case 'h':
-                        fputs(v->help, stdout);
-                        return 0;
-                case ARG_DB:
-                        v->db = optarg;
-                        break;
-                case ARG_JSON:
-                        o->json = true;
-                        break;
-                case ARG_KEY:
-                        typed = optarg;
-                        break;
-                case '?':
-                        return -EINVAL;
-                default:
-                        r = v->on_option(c, options[idx].name, optarg, v->userdata);
-                        if (r < 0)
-                                return r;
-                        break;
-                }
-        if (optind < argc)
-                return report_error(-EINVAL, "%s: unexpected argument '%s'", v->name, argv[optind]);
-        if (!v->db)
-                return report_error(-EINVAL,
-                                    "%s: --db FILE|URI is required (the licensed-server database)",
-                                    v->name);
-        if (!typed && v->key_arg == KEY_REQUIRED)
-                return report_error(-EINVAL, "%s: --key KEY is required", v->name);
-        if (typed) {
-                r = normalize_key(v->name, typed, v->key);
-                if (r < 0)
-                        return r;
-        }
-        if (!v->open_later) {
-                r = admin_open(v);
-                if (r < 0)
-                        return r;
-        }
-        return 1;
+        json_object_put(v->in);
+        v->in = NULL;
 }
 
 static int parse_seats(const char *verb, const char *v, uint32_t *ret) {
@@ -187,83 +117,321 @@ static int parse_seats(const char *verb, const char *v, uint32_t *ret) {
         return 0;
 }
 
-static void print_json(json_object *o) {
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(o);
+/* "not-after" -> "not_after": the JSON member of an option. */
+static void member_name(const char *option, char *buf, size_t size) {
+        snprintf(buf, size, "%s", option);
+        for (char *p = buf; *p; p++)
+                if (*p == '-')
+                        *p = '_';
 }
 
-static void add_time(json_object *o, const char *name, int64_t t) {
-        char buf[RFC3339_MAX];
+static void append_string(json_object *in, const char *member, const char *value) {
+        json_object *a;
 
-        json_object_object_add(o, name,
-                               t != TIME_UNSET ? json_object_new_string(time_format_rfc3339(t, buf)) : NULL);
+        if (!json_object_object_get_ex(in, member, &a)) {
+                a = json_object_new_array();
+                json_object_object_add(in, member, a);
+        }
+        json_object_array_add(a, json_object_new_string(value));
 }
 
-static json_object *entitlement_to_json(const Entitlement *e) {
-        json_object *o = license_to_json(&e->license);
+/* One option of a verb into v->in. */
+static int add_option(AdminVerb *v, int c, const char *name, const char *value) {
+        char member[64];
 
-        json_object_object_add(o, "license_key", json_object_new_string(e->key));
-        json_object_object_add(o, "seats", json_object_new_int64(e->seats));
-        json_object_object_add(o, "active", json_object_new_int64(e->active));
-        json_object_object_add(o, "revoked", json_object_new_boolean(e->revoked));
-        add_time(o, "created", e->created);
-        add_time(o, "updated", e->updated);
-        return o;
+        switch (c) {
+        case ARG_SEATS: {
+                uint32_t seats = 0;
+                int r = parse_seats(v->name, value, &seats);
+                if (r < 0)
+                        return r;
+                json_object_object_add(v->in, "seats", json_object_new_int64(seats));
+                return 0;
+        }
+        case ARG_FEATURE:
+                append_string(v->in, "features", value);
+                return 0;
+        case ARG_REMOVE_FEATURE:
+                append_string(v->in, "remove_features", value);
+                return 0;
+        case ARG_PROPERTY: {
+                const char *eq = strchr(value, '=');
+                json_object *p;
+                _cleanup_free_ char *prop = NULL;
+
+                if (!eq)
+                        return report_error(-EINVAL, "%s: property '%s' is not NAME=VALUE", v->name, value);
+                prop = strndup(value, (size_t) (eq - value));
+                if (!prop)
+                        return -ENOMEM;
+                if (!json_object_object_get_ex(v->in, "properties", &p)) {
+                        p = json_object_new_object();
+                        json_object_object_add(v->in, "properties", p);
+                }
+                json_object_object_add(p, prop, json_object_new_string(eq + 1));
+                return 0;
+        }
+        default: /* a field, --license-key, --machine-id, a filter: a string member */
+                member_name(name, member, sizeof(member));
+                json_object_object_add(v->in, member, json_object_new_string(value));
+                return 0;
+        }
 }
 
-static json_object *activation_to_json(const Activation *a) {
-        json_object *o = json_object_new_object();
+/* Parses the options into v. Returns 1 to go on, 0 after --help, negative
+ * on error. */
+static int admin_parse(int argc, char *argv[], AdminVerb *v, VendorOptions *o) {
+        static const struct option base[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"db", required_argument, NULL, ARG_DB},
+                {"server", required_argument, NULL, ARG_SERVER},
+                {"token-file", required_argument, NULL, ARG_TOKEN_FILE},
+                {"ca-file", required_argument, NULL, ARG_CA_FILE},
+                {"json", no_argument, NULL, ARG_JSON},
+        };
+        static const struct option key_option = {"key", required_argument, NULL, ARG_KEY};
+        struct option options[ELEMENTSOF(base) + 1 + EXTRA_OPTIONS_MAX + 1] = {};
+        const char *typed = NULL;
+        size_t n = ELEMENTSOF(base);
+        CoreError err = {};
+        int c, r, idx;
 
-        json_object_object_add(o, "license_id", json_object_new_string(a->license_id));
-        json_object_object_add(o, "license_key", json_object_new_string(a->key));
-        json_object_object_add(o, "machine_id", json_object_new_string(a->machine_id));
-        json_object_object_add(o, "device_key", json_object_new_string(a->device_key));
-        json_object_object_add(o, "hostname", a->hostname ? json_object_new_string(a->hostname) : NULL);
-        json_object_object_add(o, "revision", json_object_new_int64(a->revision));
-        add_time(o, "activated", a->activated);
-        add_time(o, "last_seen", a->last_seen);
-        add_time(o, "released", a->released);
-        json_object_object_add(o, "active", json_object_new_boolean(a->released == TIME_UNSET));
-        return o;
-}
-
-/* Checks an entitlement's template as the license it will become. */
-static int check_template(const char *verb, License *l) {
-        int r;
-
-        l->id = strdup("entitlement");
-        if (!l->id)
+        assert(v->n_extra <= EXTRA_OPTIONS_MAX);
+        memcpy(options, base, sizeof(base));
+        if (v->key_arg != KEY_NONE)
+                options[n++] = key_option;
+        if (v->n_extra)
+                memcpy(options + n, v->extra, v->n_extra * sizeof(*v->extra));
+        v->in = json_object_new_object();
+        if (!v->in)
                 return -ENOMEM;
-        l->issued = now_realtime();
-        r = vendor_license_check(verb, l);
-        free(l->id);
-        l->id = NULL;
-        l->issued = TIME_UNSET;
-        return r;
+
+        verb_getopt_reset();
+        while ((c = getopt_long(argc, argv, "h", options, &idx)) >= 0)
+                switch (c) {
+                case 'h':
+                        fputs(v->help, stdout);
+                        return 0;
+                case ARG_DB:
+                        v->db = optarg;
+                        break;
+                case ARG_SERVER:
+                        v->server = optarg;
+                        break;
+                case ARG_TOKEN_FILE:
+                        v->token_file = optarg;
+                        break;
+                case ARG_CA_FILE:
+                        v->ca_file = optarg;
+                        break;
+                case ARG_JSON:
+                        o->json = true;
+                        break;
+                case ARG_KEY:
+                        typed = optarg;
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        r = add_option(v, c, options[idx].name, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                }
+        if (optind < argc)
+                return report_error(-EINVAL, "%s: unexpected argument '%s'", v->name, argv[optind]);
+        if (!v->db && !v->server)
+                return report_error(-EINVAL,
+                                    "%s: --db FILE|URI is required (the licensed-server database), or --server URL",
+                                    v->name);
+        if (v->db && v->server)
+                return report_error(-EINVAL, "%s: --db and --server exclude each other", v->name);
+        if ((v->token_file || v->ca_file) && !v->server)
+                return report_error(-EINVAL, "%s: --token-file and --ca-file are for --server", v->name);
+        if (!typed && v->key_arg == KEY_REQUIRED)
+                return report_error(-EINVAL, "%s: --key KEY is required", v->name);
+        if (typed) {
+                r = license_key_normalize(typed, v->key, &err);
+                if (r < 0)
+                        return report_error(r, "%s: %s", v->name, core_error_message(&err, r));
+        }
+        return 1;
 }
 
-/* entitlement create */
-
-typedef struct CreateArgs {
-        Entitlement *e;
-        const char *license_key;
-} CreateArgs;
-
-static int create_option(int c, const char *name, const char *value, void *userdata) {
-        CreateArgs *a = userdata;
+/* Runs the operation: op on the database, or method and path (with "%s"
+ * for the key) on the server. The database is opened only now, after the
+ * options are checked, so that a typo leaves no new empty database behind.
+ * Prints its errors. */
+static int admin_call(AdminVerb *v, AdminOp op, const char *method, const char *path_format, json_object **ret) {
         CoreError err = {};
         int r;
 
-        if (c == ARG_SEATS)
-                return parse_seats("entitlement create", value, &a->e->seats);
-        if (c == ARG_LICENSE_KEY) {
-                a->license_key = value;
+        if (v->server) {
+                _cleanup_free_ char *token = NULL, *path = NULL;
+
+                r = vendor_remote_token(v->token_file, &token, &err);
+                if (r >= 0 && asprintf(&path, path_format, v->key) < 0)
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = vendor_remote_call(v->server, token, v->ca_file, method, path, v->in, ret, &err);
+                if (token)
+                        explicit_bzero(token, strlen(token));
+        } else {
+                _cleanup_(storage_closep) Storage *s = NULL;
+
+                r = storage_open(v->db, &s, &err);
+                if (r >= 0)
+                        r = op(s, v->key[0] ? v->key : NULL, v->in, ret, &err);
+        }
+        if (r < 0)
+                return report_error(r, "%s: %s", v->name, core_error_message(&err, r));
+        return 0;
+}
+
+/* The verbs with nothing to check between their options and the call:
+ * 1 and *ret with the answer, 0 after --help, negative on error. */
+static int admin_run(AdminVerb *v, int argc, char *argv[], VendorOptions *o, AdminOp op, const char *method,
+                     const char *path_format, json_object **ret) {
+        int r = admin_parse(argc, argv, v, o);
+
+        if (r <= 0)
+                return r;
+        r = admin_call(v, op, method, path_format, ret);
+        return r < 0 ? r : 1;
+}
+
+static void print_json(json_object *o) {
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* A member of a record, as text for a table. */
+static const char *text(json_object *o, const char *name) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, name, &v) || !v)
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static int64_t number(json_object *o, const char *name) {
+        return json_object_get_int64(json_object_object_get(o, name));
+}
+
+static void feature_list(json_object *e, char *buf, size_t size) {
+        json_object *f = json_object_object_get(e, "features");
+        size_t n = 0;
+
+        buf[0] = 0;
+        for (size_t i = 0; i < json_object_array_length(f) && n < size; i++)
+                n += (size_t) snprintf(buf + n, size - n, "%s%s", i ? "," : "",
+                                       text(json_object_array_get_idx(f, i), "name"));
+        if (!buf[0])
+                snprintf(buf, size, "-");
+}
+
+/* The tables of the list verbs (util/table.h: widths in characters, so a
+ * licensee "Müller GmbH" lines up and nothing is cut). */
+static int print_entitlement_table(json_object *list) {
+        _cleanup_(table_freep) Table *t = table_new("KEY", "PRODUCT", "LICENSEE", "SEATS", "REV", "STATE", "FEATURES",
+                                                    NULL);
+        int r = t ? 0 : -ENOMEM;
+
+        for (size_t i = 0; r >= 0 && i < json_object_array_length(list); i++) {
+                json_object *e = json_object_array_get_idx(list, i);
+                char features[256];
+
+                feature_list(e, features, sizeof(features));
+                r = table_add_cell(t, text(e, "license_key"), NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, text(e, "product"), NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, text(e, "licensee"), NULL);
+                if (r >= 0)
+                        r = table_add_cellf(t, "%" PRId64 "/%" PRId64, number(e, "active"), number(e, "seats"));
+                if (r >= 0)
+                        r = table_add_cellf(t, "%" PRId64, number(e, "revision"));
+                if (r >= 0)
+                        r = table_add_cell(t, json_object_get_boolean(json_object_object_get(e, "revoked"))
+                                                      ? "revoked"
+                                                      : "active",
+                                           NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, features, NULL);
+        }
+        return r < 0 ? r : table_print(t, stdout, true, NULL);
+}
+
+static int print_activation_table(json_object *list) {
+        _cleanup_(table_freep) Table *t = table_new("LICENSE", "KEY", "MACHINE", "HOSTNAME", "REV", "ACTIVATED",
+                                                    "LAST SEEN", "STATE", NULL);
+        int r = t ? 0 : -ENOMEM;
+
+        for (size_t i = 0; r >= 0 && i < json_object_array_length(list); i++) {
+                json_object *a = json_object_array_get_idx(list, i);
+                const char *released = text(a, "released");
+
+                r = table_add_cell(t, text(a, "license_id"), NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, text(a, "license_key"), NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, text(a, "machine_id"), NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, text(a, "hostname") ?: "-", NULL);
+                if (r >= 0)
+                        r = table_add_cellf(t, "%" PRId64, number(a, "revision"));
+                if (r >= 0)
+                        r = table_add_cell(t, text(a, "activated"), NULL);
+                if (r >= 0)
+                        r = table_add_cell(t, text(a, "last_seen"), NULL);
+                if (r >= 0)
+                        r = released ? table_add_cellf(t, "released %s", released) : table_add_cell(t, "active", NULL);
+        }
+        return r < 0 ? r : table_print(t, stdout, true, NULL);
+}
+
+static int print_product_table(json_object *list) {
+        _cleanup_(table_freep) Table *t = table_new("PRODUCT", "KEYS", "ACTIVE", NULL);
+        int r = t ? 0 : -ENOMEM;
+
+        for (size_t i = 0; r >= 0 && i < json_object_array_length(list); i++) {
+                json_object *p = json_object_array_get_idx(list, i);
+
+                r = table_add_cell(t, text(p, "product"), NULL);
+                if (r >= 0)
+                        r = table_add_cellf(t, "%" PRId64, number(p, "entitlements"));
+                if (r >= 0)
+                        r = table_add_cellf(t, "%" PRId64, number(p, "active"));
+        }
+        return r < 0 ? r : table_print(t, stdout, true, NULL);
+}
+
+/* A list answer: the array in member, as JSON or a table. */
+static int print_list(AdminVerb *v, VendorOptions *o, json_object *answer, const char *member,
+                      int (*print_table)(json_object *list)) {
+        json_object *list = json_object_object_get(answer, member);
+        int r;
+
+        if (o->json) {
+                print_json(list);
                 return 0;
         }
-        r = vendor_license_apply_option(&a->e->license, name, value, &err);
-        if (r < 0)
-                return report_error(r, "entitlement create: %s", core_error_message(&err, r));
-        return 0;
+        r = print_table(list);
+        return r < 0 ? report_error(r, "%s: %m", v->name) : 0;
+}
+
+/* entitlement create */
+/* Allowed (a machine that never reaches a network), but the vendor should
+ * know what is given up: said when an entitlement gets it (issue says the
+ * same, vendor_license_check()). */
+static void warn_never_validates(const char *verb, json_object *entitlement) {
+        json_object *v;
+
+        if (json_object_object_get_ex(entitlement, "validation_interval", &v) && json_object_get_int64(v) == 0)
+                report_error(0,
+                             "%s: warning: --validation-interval 0: this license never validates, so the "
+                             "machine holding it can never learn that it was revoked or that its seat was "
+                             "released; only its expiry ends it",
+                             verb);
 }
 
 static int entitlement_create(int argc, char *argv[], VendorOptions *o) {
@@ -277,174 +445,136 @@ static int entitlement_create(int argc, char *argv[], VendorOptions *o) {
                 {"not-before", required_argument, NULL, ARG_FIELD},
                 {"not-after", required_argument, NULL, ARG_FIELD},
                 {"maintenance-until", required_argument, NULL, ARG_FIELD},
-                {"feature", required_argument, NULL, ARG_FIELD},
-                {"property", required_argument, NULL, ARG_FIELD},
+                {"feature", required_argument, NULL, ARG_FEATURE},
+                {"property", required_argument, NULL, ARG_PROPERTY},
                 {"validation-interval", required_argument, NULL, ARG_FIELD},
                 {"grace-period", required_argument, NULL, ARG_FIELD},
                 {"server-url", required_argument, NULL, ARG_FIELD},
         };
-        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
-        _cleanup_(entitlement_done) Entitlement stored = ENTITLEMENT_INIT;
-        CreateArgs args = {.e = &e};
         _cleanup_(admin_done) AdminVerb v = {
                 .name = "entitlement create",
                 .help = entitlement_help,
                 .extra = extra,
                 .n_extra = ELEMENTSOF(extra),
-                .on_option = create_option,
-                .userdata = &args,
-                .open_later = true,
         };
-        CoreError err = {};
+        json_object *answer = NULL;
         int r;
 
-        e.seats = 1;
-        e.license.type = LICENSE_PERPETUAL;
-        e.license.revision = 1;
         r = admin_parse(argc, argv, &v, o);
         if (r <= 0)
                 return r;
-        r = args.license_key ? normalize_key(v.name, args.license_key, e.key) : license_key_generate(e.key);
-        if (r >= 0)
-                r = check_template(v.name, &e.license);
-        if (r >= 0)
-                r = admin_open(&v);
+        if (!json_object_object_get_ex(v.in, "product", NULL))
+                return report_error(-EINVAL, "%s: --product is required", v.name);
+        if (!json_object_object_get_ex(v.in, "licensee", NULL))
+                return report_error(-EINVAL, "%s: --licensee is required", v.name);
+        r = admin_call(&v, admin_entitlement_create, "POST", "/v1/admin/entitlements", &answer);
         if (r < 0)
                 return r;
-        r = storage_entitlement_create(v.storage, &e, &err);
-        if (r >= 0 && o->json)
-                /* As stored, with its dates and counts. */
-                r = storage_entitlement_get(v.storage, e.key, &stored, &err);
-        if (r < 0)
-                return report_error(r, "%s: %s", v.name, core_error_message(&err, r));
+        warn_never_validates(v.name, answer);
         if (o->json)
-                print_json(entitlement_to_json(&stored));
+                print_json(answer); /* as stored, with its dates and counts */
         else
-                puts(e.key);
+                puts(text(answer, "license_key"));
+        json_object_put(answer);
         return 0;
 }
 
-static void feature_list(const License *l, char *buf, size_t size) {
-        size_t n = 0;
-
-        buf[0] = 0;
-        for (size_t i = 0; i < l->n_features && n < size; i++)
-                n += (size_t) snprintf(buf + n, size - n, "%s%s", i ? "," : "", l->features[i].name);
-        if (!buf[0])
-                snprintf(buf, size, "-");
-}
-
-/* A list as a JSON array of to_json(element). */
-static void print_json_array(const void *list, size_t n, size_t size,
-                             json_object *(*to_json)(const void *) ) {
-        json_object *a = json_object_new_array();
-
-        for (size_t i = 0; i < n; i++)
-                json_object_array_add(a, to_json((const char *) list + i * size));
-        print_json(a);
-}
-
-static json_object *entitlement_to_json_cb(const void *e) {
-        return entitlement_to_json(e);
-}
-
-static json_object *activation_to_json_cb(const void *a) {
-        return activation_to_json(a);
-}
-
-/* entitlement list */
-/* The tables of the list verbs (util/table.h: widths in characters, so a
- * licensee "Müller GmbH" lines up and nothing is cut). */
-static int print_entitlement_table(const Entitlement *list, size_t n) {
-        _cleanup_(table_freep) Table *t = table_new("KEY", "PRODUCT", "LICENSEE", "SEATS", "REV", "STATE", "FEATURES",
-                                                    NULL);
-        int r = t ? 0 : -ENOMEM;
-
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                char features[256];
-
-                feature_list(&list[i].license, features, sizeof(features));
-                r = table_add_cell(t, list[i].key, NULL);
-                if (r >= 0)
-                        r = table_add_cell(t, list[i].license.product, NULL);
-                if (r >= 0)
-                        r = table_add_cell(t, list[i].license.licensee, NULL);
-                if (r >= 0)
-                        r = table_add_cellf(t, "%" PRIu32 "/%" PRIu32, list[i].active, list[i].seats);
-                if (r >= 0)
-                        r = table_add_cellf(t, "%" PRIu32, list[i].license.revision);
-                if (r >= 0)
-                        r = table_add_cell(t, list[i].revoked ? "revoked" : "active", NULL);
-                if (r >= 0)
-                        r = table_add_cell(t, features, NULL);
-        }
-        return r < 0 ? r : table_print(t, stdout, true, NULL);
-}
-
-static int print_activation_table(const Activation *list, size_t n) {
-        _cleanup_(table_freep) Table *t = table_new("LICENSE", "KEY", "MACHINE", "HOSTNAME", "REV", "ACTIVATED",
-                                                    "LAST SEEN", "STATE", NULL);
-        int r = t ? 0 : -ENOMEM;
-
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                const Activation *a = &list[i];
-                char t1[RFC3339_MAX], t2[RFC3339_MAX], t3[RFC3339_MAX];
-
-                r = table_add_cell(t, a->license_id, NULL);
-                if (r >= 0)
-                        r = table_add_cell(t, a->key, NULL);
-                if (r >= 0)
-                        r = table_add_cell(t, a->machine_id, NULL);
-                if (r >= 0)
-                        r = table_add_cell(t, a->hostname ?: "-", NULL);
-                if (r >= 0)
-                        r = table_add_cellf(t, "%" PRIu32, a->revision);
-                if (r >= 0)
-                        r = table_add_cell(t, time_format_rfc3339(a->activated, t1), NULL);
-                if (r >= 0)
-                        r = table_add_cell(t, time_format_rfc3339(a->last_seen, t2), NULL);
-                if (r >= 0)
-                        r = a->released ? table_add_cellf(t, "released %s", time_format_rfc3339(a->released, t3))
-                                        : table_add_cell(t, "active", NULL);
-        }
-        return r < 0 ? r : table_print(t, stdout, true, NULL);
-}
-
+/* entitlement list: every page. */
 static int entitlement_list(int argc, char *argv[], VendorOptions *o) {
-        _cleanup_(admin_done) AdminVerb v = {.name = "entitlement list", .help = entitlement_help};
-        Entitlement *list = NULL;
-        CoreError err = {};
-        size_t n = 0;
+        static const struct option extra[] = {
+                {"product", required_argument, NULL, ARG_FILTER},
+                {"state", required_argument, NULL, ARG_FILTER},
+                {"licensee", required_argument, NULL, ARG_FILTER},
+        };
+        _cleanup_(admin_done) AdminVerb v = {
+                .name = "entitlement list",
+                .help = entitlement_help,
+                .extra = extra,
+                .n_extra = ELEMENTSOF(extra),
+        };
+        json_object *all = NULL, *answer = NULL;
+        const char *next;
         int r;
 
         r = admin_parse(argc, argv, &v, o);
         if (r <= 0)
                 return r;
-        r = storage_entitlement_list(v.storage, &list, &n, &err);
-        if (r < 0)
-                return report_error(r, "%s: %s", v.name, core_error_message(&err, r));
+        json_object_object_add(v.in, "limit", json_object_new_int(ADMIN_LIST_LIMIT_MAX));
+        all = json_object_new_object();
+        json_object_object_add(all, "entitlements", json_object_new_array());
+        do {
+                json_object *page;
 
+                r = admin_call(&v, admin_entitlement_list, "GET", "/v1/admin/entitlements", &answer);
+                if (r < 0) {
+                        json_object_put(all);
+                        return r;
+                }
+                page = json_object_object_get(answer, "entitlements");
+                for (size_t i = 0; i < json_object_array_length(page); i++)
+                        json_object_array_add(json_object_object_get(all, "entitlements"),
+                                              json_object_get(json_object_array_get_idx(page, i)));
+                next = text(answer, "next_cursor");
+                if (next)
+                        json_object_object_add(v.in, "cursor", json_object_new_string(next));
+                json_object_put(answer);
+        } while (next);
+        r = print_list(&v, o, all, "entitlements", print_entitlement_table);
+        json_object_put(all);
+        return r;
+}
+
+static void print_entitlement(json_object *e) {
+        char features[256];
+
+        feature_list(e, features, sizeof(features));
+        printf("License key: %s\n"
+               "    Product: %s\n"
+               "   Licensee: %s\n"
+               "       Type: %s\n"
+               "      State: %s\n"
+               "      Seats: %" PRId64 " of %" PRId64 " in use\n"
+               "   Revision: %" PRId64 "\n"
+               "   Features: %s\n"
+               "  Not after: %s\n"
+               "Maintenance: %s\n"
+               "    Created: %s\n"
+               "    Updated: %s\n",
+               text(e, "license_key"), text(e, "product"), text(e, "licensee"), text(e, "type"),
+               json_object_get_boolean(json_object_object_get(e, "revoked")) ? "revoked" : "active",
+               number(e, "active"), number(e, "seats"), number(e, "revision"), features,
+               text(e, "not_after") ?: "-", text(e, "maintenance_until") ?: "-", text(e, "created"),
+               text(e, "updated"));
+}
+
+/* entitlement show --key K */
+static int entitlement_show(int argc, char *argv[], VendorOptions *o) {
+        _cleanup_(admin_done) AdminVerb v = {
+                .name = "entitlement show",
+                .help = entitlement_help,
+                .key_arg = KEY_REQUIRED,
+        };
+        json_object *answer = NULL;
+        int r;
+
+        r = admin_run(&v, argc, argv, o, admin_entitlement_show, "GET", "/v1/admin/entitlements/%s", &answer);
+        if (r <= 0)
+                return r;
         if (o->json)
-                print_json_array(list, n, sizeof(*list), entitlement_to_json_cb);
-        else {
-                r = print_entitlement_table(list, n);
-                if (r < 0)
-                        return report_error(r, "%s: %m", v.name);
-        }
-        entitlement_array_free(list, n);
+                print_json(answer);
+        else
+                print_entitlement(answer);
+        json_object_put(answer);
         return 0;
 }
 
 int verb_entitlement(int argc, char *argv[], void *userdata) {
-        if (streq(argv[1], "create"))
-                return entitlement_create(argc - 1, argv + 1, userdata);
-        if (streq(argv[1], "list"))
-                return entitlement_list(argc - 1, argv + 1, userdata);
-        if (streq(argv[1], "-h") || streq(argv[1], "--help")) {
-                fputs(entitlement_help, stdout);
-                return 0;
-        }
-        return report_error(-EINVAL, "entitlement: unknown subcommand '%s' (create or list)", argv[1]);
+        static const VendorSubverb table[] = {
+                {"create", entitlement_create},
+                {"list", entitlement_list},
+                {"show", entitlement_show},
+        };
+        return vendor_subverb("entitlement", table, ELEMENTSOF(table), entitlement_help, argc, argv, userdata);
 }
 
 /* activations [--key K] */
@@ -452,277 +582,148 @@ int verb_activations(int argc, char *argv[], void *userdata) {
         VendorOptions *o = userdata;
         _cleanup_(admin_done) AdminVerb v = {
                 .name = "activations",
-                .help = "licensed-vendor [--json] activations --db FILE|URI [--key KEY]\n\n"
-                        "Lists the machines that activated a key (or any key), released ones included.\n",
+                .help = "licensed-vendor [--json] activations --db FILE|URI|--server URL [--key KEY]\n\n"
+                        "Lists the machines that activated a key (or any key), released ones included.\n\n"
+                        CONNECT_HELP,
                 .key_arg = KEY_OPTIONAL,
         };
-        Activation *list = NULL;
-        CoreError err = {};
-        size_t n = 0;
+        json_object *answer = NULL;
         int r;
 
         r = admin_parse(argc, argv, &v, o);
         if (r <= 0)
                 return r;
-        r = storage_activation_list(v.storage, v.key[0] ? v.key : NULL, &list, &n, &err);
+        r = admin_call(&v, admin_activation_list, "GET",
+                       v.key[0] ? "/v1/admin/entitlements/%s/activations" : "/v1/admin/activations", &answer);
         if (r < 0)
-                return report_error(r, "%s: %s", v.name, core_error_message(&err, r));
+                return r;
+        r = print_list(&v, o, answer, "activations", print_activation_table);
+        json_object_put(answer);
+        return r;
+}
 
-        if (o->json)
-                print_json_array(list, n, sizeof(*list), activation_to_json_cb);
-        else {
-                r = print_activation_table(list, n);
-                if (r < 0)
-                        return report_error(r, "%s: %m", v.name);
-        }
-        activation_array_free(list, n);
-        return 0;
+/* products */
+int verb_products(int argc, char *argv[], void *userdata) {
+        VendorOptions *o = userdata;
+        _cleanup_(admin_done) AdminVerb v = {
+                .name = "products",
+                .help = "licensed-vendor [--json] products --db FILE|URI|--server URL\n\n"
+                        "Lists the products the server has license keys for, with how many keys\n"
+                        "and how many machines hold a seat.\n\n" CONNECT_HELP,
+        };
+        json_object *answer = NULL;
+        int r;
+
+        r = admin_run(&v, argc, argv, o, admin_product_list, "GET", "/v1/admin/products", &answer);
+        if (r <= 0)
+                return r;
+        r = print_list(&v, o, answer, "products", print_product_table);
+        json_object_put(answer);
+        return r;
 }
 
 /* revoke --key K */
 int verb_revoke(int argc, char *argv[], void *userdata) {
         _cleanup_(admin_done) AdminVerb v = {
                 .name = "revoke",
-                .help = "licensed-vendor revoke --db FILE|URI --key KEY\n\n"
+                .help = "licensed-vendor revoke --db FILE|URI|--server URL --key KEY\n\n"
                         "Revokes a license key: no new activations, and every machine that holds it\n"
-                        "hears 'revoked' at its next validation.\n",
+                        "hears 'revoked' at its next validation.\n\n" CONNECT_HELP,
                 .key_arg = KEY_REQUIRED,
         };
-        CoreError err = {};
+        json_object *answer = NULL;
         int r;
 
-        r = admin_parse(argc, argv, &v, userdata);
+        r = admin_run(&v, argc, argv, userdata, admin_entitlement_revoke, "POST", "/v1/admin/entitlements/%s/revoke",
+                      &answer);
         if (r <= 0)
                 return r;
-        r = storage_entitlement_revoke(v.storage, v.key, &err);
-        if (r < 0)
-                return report_error(r, "%s: %s", v.name, core_error_message(&err, r));
+        json_object_put(answer);
         printf("%s: revoked; machines learn it at their next validation\n", v.key);
         return 0;
 }
 
-/* upgrade --key K [changes]: the changes are collected first and applied
- * to the entitlement as stored, in command-line order. */
-
-typedef struct Change {
-        int c;
-        const char *name;
-        const char *value;
-} Change;
-
-typedef struct Changes {
-        Change *v;
-        size_t n;
-} Changes;
-
-static int collect_change(int c, const char *name, const char *value, void *userdata) {
-        Changes *ch = userdata;
-
-        ch->v[ch->n++] = (Change){c, name, value};
-        return 0;
-}
-
-static bool remove_feature(License *l, const char *name) {
-        for (size_t i = 0; i < l->n_features; i++)
-                if (streq(l->features[i].name, name)) {
-                        free(l->features[i].name);
-                        memmove(l->features + i, l->features + i + 1,
-                                (l->n_features - i - 1) * sizeof(*l->features));
-                        l->n_features--;
-                        return true;
-                }
-        return false;
-}
-
-static int apply_change(Entitlement *e, const Change *ch) {
-        License *l = &e->license;
-        CoreError err = {};
-        int r;
-
-        if (ch->c == ARG_SEATS)
-                return parse_seats("upgrade", ch->value, &e->seats);
-        if (ch->c == ARG_REMOVE_FEATURE)
-                return remove_feature(l, ch->value)
-                               ? 0
-                               : report_error(-ENOENT, "upgrade: the key has no feature '%s'", ch->value);
-        if (streq(ch->name, "feature")) {
-                /* An existing feature of that name is replaced (a new limit, say). */
-                _cleanup_free_ char *name = strndup(ch->value, strcspn(ch->value, ":"));
-                if (!name)
-                        return -ENOMEM;
-                remove_feature(l, name);
-        }
-        r = vendor_license_apply_option(l, ch->name, ch->value, &err);
-        if (r < 0)
-                return report_error(r, "upgrade: %s", core_error_message(&err, r));
-        return 0;
-}
-
+/* upgrade --key K [changes] */
 int verb_upgrade(int argc, char *argv[], void *userdata) {
         static const struct option extra[] = {
                 {"seats", required_argument, NULL, ARG_SEATS},
                 {"remove-feature", required_argument, NULL, ARG_REMOVE_FEATURE},
-                {"feature", required_argument, NULL, ARG_FIELD},
-                {"property", required_argument, NULL, ARG_FIELD},
+                {"feature", required_argument, NULL, ARG_FEATURE},
+                {"property", required_argument, NULL, ARG_PROPERTY},
                 {"maintenance-until", required_argument, NULL, ARG_FIELD},
                 {"not-after", required_argument, NULL, ARG_FIELD},
                 {"licensee", required_argument, NULL, ARG_FIELD},
         };
-        _cleanup_free_ Change *changes_v = calloc((size_t) argc, sizeof(Change));
-        Changes changes = {.v = changes_v};
         _cleanup_(admin_done) AdminVerb v = {
                 .name = "upgrade",
                 .help = upgrade_help,
                 .extra = extra,
                 .n_extra = ELEMENTSOF(extra),
                 .key_arg = KEY_REQUIRED,
-                .on_option = collect_change,
-                .userdata = &changes,
-                .open_later = true,
         };
-        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
-        CoreError err = {};
+        json_object *answer = NULL;
+        int64_t revision;
         int r;
 
-        if (!changes_v)
-                return -ENOMEM;
         r = admin_parse(argc, argv, &v, userdata);
         if (r <= 0)
                 return r;
-        if (changes.n == 0)
+        if (json_object_object_length(v.in) == 0)
                 return report_error(-EINVAL,
                                     "upgrade: nothing to change (see 'licensed-vendor upgrade --help')");
-        r = admin_open(&v);
+        r = admin_call(&v, admin_entitlement_upgrade, "POST", "/v1/admin/entitlements/%s/upgrade", &answer);
         if (r < 0)
                 return r;
-        r = storage_entitlement_get(v.storage, v.key, &e, &err);
-        if (r < 0)
-                return report_error(r, "upgrade: %s", core_error_message(&err, r));
-        for (size_t i = 0; i < changes.n; i++) {
-                r = apply_change(&e, &changes.v[i]);
-                if (r < 0)
-                        return r;
-        }
-        r = check_template("upgrade", &e.license);
-        if (r < 0)
-                return r;
-        r = storage_entitlement_upgrade(v.storage, &e, &err);
-        if (r < 0)
-                return report_error(r, "upgrade: %s", core_error_message(&err, r));
-        printf("%s: revision %" PRIu32 " -> %" PRIu32 "; machines receive it at their next validation\n",
-               v.key, e.license.revision, e.license.revision + 1);
+        revision = number(answer, "revision");
+        if (json_object_object_get_ex(v.in, "validation_interval", NULL))
+                warn_never_validates(v.name, answer);
+        json_object_put(answer);
+        printf("%s: revision %" PRId64 " -> %" PRId64 "; machines receive it at their next validation\n", v.key,
+               revision - 1, revision);
         return 0;
 }
 
-/* release --key K --machine-id M, or release --proof FILE */
-
-typedef struct ReleaseArgs {
-        const char *machine_id;
-        const char *proof;
-} ReleaseArgs;
-
-static int release_option(int c, const char *name, const char *value, void *userdata) {
-        ReleaseArgs *a = userdata;
-
-        if (c == ARG_MACHINE_ID)
-                a->machine_id = value;
-        else
-                a->proof = value;
-        return 0;
-}
-
-/* Acts on a machine's DEACTIVATION PROOF as POST /v1/deactivate does: the
- * proof names its license id and is signed by the device key the seat was
- * activated with; its nonce is recorded, so it frees a seat once. */
-static int release_by_proof(AdminVerb *v, const char *path) {
-        _cleanup_(machine_request_done) MachineRequest req = MACHINE_REQUEST_INIT;
-        _cleanup_(activation_done) Activation a = {};
-        _cleanup_free_ char *text = NULL;
-        CoreError err = {};
-        size_t len;
-        int r;
-
-        r = vendor_read_document(v->name, path, &text, &len);
-        if (r < 0)
-                return r;
-        r = machine_request_verify(text, len, MACHINE_REQUEST_DEACTIVATION, &req, &err);
-        if (r < 0)
-                return report_error(r, "release: %s: NOT VALID: %s", streq(path, "-") ? "stdin" : path,
-                                    core_error_message(&err, r));
-        r = admin_open(v);
-        if (r < 0)
-                return r;
-        r = storage_activation_get(v->storage, req.license_id, &a, &err);
-        if (r == STORAGE_UNKNOWN_LICENSE)
-                return report_error(-ENOENT, "release: %s", err.message);
-        if (r < 0)
-                return report_error(r, "release: %s", core_error_message(&err, r));
-        if (!streq(a.machine_id, req.machine_id) || !streq(a.device_key, req.device_key))
-                return report_error(-EPERM,
-                                    "release: the proof is signed by machine %s, but license %s is bound to "
-                                    "machine %s (or another device key): not released",
-                                    req.machine_id, a.license_id, a.machine_id);
-        if (v->key[0] && !streq(v->key, a.key))
-                return report_error(-EINVAL, "release: license %s is not an activation of %s", a.license_id,
-                                    v->key);
-        r = storage_activation_release(v->storage, a.id, req.nonce, now_realtime(), &err);
-        if (r == STORAGE_PROOF_USED)
-                return report_error(-EALREADY, "release: %s: %s", streq(path, "-") ? "stdin" : path,
-                                    err.message);
-        if (r < 0)
-                return report_error(r, "release: %s", core_error_message(&err, r));
-        printf("%s: released the seat of license %s on machine %s\n", a.key, a.license_id, a.machine_id);
-        return 0;
-}
-
+/* release --key K --machine-id M | --proof FILE */
 int verb_release(int argc, char *argv[], void *userdata) {
         static const struct option extra[] = {
                 {"machine-id", required_argument, NULL, ARG_MACHINE_ID},
                 {"proof", required_argument, NULL, ARG_PROOF},
         };
-        ReleaseArgs args = {};
         _cleanup_(admin_done) AdminVerb v = {
                 .name = "release",
-                .help = "licensed-vendor release --db FILE|URI --key KEY --machine-id MACHINE\n"
-                        "licensed-vendor release --db FILE|URI [--key KEY] --proof FILE|-\n\n"
-                        "Frees the seat a machine holds, so another can activate.\n\n"
-                        "  --machine-id MACHINE       A lost or broken machine: every seat of KEY it\n"
-                        "                             holds. If it comes back, it hears 'revoked' at\n"
-                        "                             its next validation. MACHINE is the id\n"
-                        "                             'licensed-vendor activations' shows.\n"
-                        "  --proof FILE|-             The DEACTIVATION PROOF the customer sent: frees\n"
-                        "                             the seat of the license it names, once (a proof\n"
-                        "                             used before is refused). With --key, the license\n"
-                        "                             must be an activation of KEY.\n",
+                .help = "licensed-vendor release --db FILE|URI|--server URL --key KEY --machine-id MACHINE|--proof FILE\n\n"
+                        "Frees the seat a machine holds (a lost or broken machine), so another\n"
+                        "can activate. If the machine comes back, it hears 'revoked' at its next\n"
+                        "validation. MACHINE is the id 'licensed-vendor activations' shows; FILE\n"
+                        "a deactivation proof the machine made offline ('-': stdin).\n\n" CONNECT_HELP,
                 .extra = extra,
                 .n_extra = ELEMENTSOF(extra),
-                .key_arg = KEY_OPTIONAL,
-                .on_option = release_option,
-                .userdata = &args,
-                .open_later = true,
+                .key_arg = KEY_REQUIRED,
         };
-        CoreError err = {};
-        unsigned n = 0;
+        json_object *answer = NULL, *proof;
+        int64_t n;
         int r;
 
         r = admin_parse(argc, argv, &v, userdata);
         if (r <= 0)
                 return r;
-        if (args.proof && args.machine_id)
-                return report_error(-EINVAL, "release: --proof or --machine-id, not both");
-        if (args.proof)
-                return release_by_proof(&v, args.proof);
-        if (!args.machine_id)
-                return report_error(-EINVAL, "release: --machine-id MACHINE (with --key KEY) or --proof FILE "
-                                             "is required");
-        if (!v.key[0])
-                return report_error(-EINVAL, "release: --key KEY is required with --machine-id");
-        r = admin_open(&v);
+        if (json_object_object_get_ex(v.in, "proof", &proof)) {
+                _cleanup_free_ char *doc = NULL;
+                size_t len;
+
+                r = vendor_read_document(v.name, json_object_get_string(proof), &doc, &len);
+                if (r < 0)
+                        return r;
+                json_object_object_add(v.in, "proof", json_object_new_string(doc));
+        }
+        if (json_object_object_length(v.in) != 1)
+                return report_error(-EINVAL, "release: --machine-id MACHINE or --proof FILE is required (one of them)");
+        r = admin_call(&v, admin_release, "POST", "/v1/admin/entitlements/%s/release", &answer);
         if (r < 0)
                 return r;
-        r = storage_release_machine(v.storage, v.key, args.machine_id, now_realtime(), &n, &err);
-        if (r < 0)
-                return report_error(r, "%s: %s", v.name, core_error_message(&err, r));
-        printf("%s: released %u seat%s of machine %s\n", v.key, n, n == 1 ? "" : "s", args.machine_id);
+        n = number(answer, "released");
+        printf("%s: released %" PRId64 " seat%s of machine %s\n", v.key, n, n == 1 ? "" : "s",
+               text(answer, "machine_id"));
+        json_object_put(answer);
         return 0;
 }

@@ -11,6 +11,7 @@
 #include "conf-file.h"
 #include "crypto.h"
 #include "fileio.h"
+#include "license-field.h"
 #include "key-file.h"
 #include "license-key.h"
 #include "license.h"
@@ -39,85 +40,18 @@ static const char *const issue_help =
         "  --validation-interval DURATION  --grace-period DURATION  --server-url URL\n"
         "  --output FILE              Write here (atomically) instead of stdout\n";
 
+/* The license fields are license-field.h's, in its order. */
 enum {
-        ARG_ID = 0x100, ARG_REVISION, ARG_PRODUCT, ARG_LICENSEE, ARG_TYPE, ARG_ISSUED, ARG_NOT_BEFORE,
-        ARG_NOT_AFTER, ARG_MAINTENANCE, ARG_FEATURE, ARG_PROPERTY, ARG_LICENSE_KEY, ARG_MACHINE_ID,
-        ARG_DEVICE_KEY, ARG_NONCE, ARG_INTERVAL, ARG_GRACE, ARG_SERVER_URL,
+        ARG_ID = 0x100 + LICENSE_FIELD_ID, ARG_REVISION, ARG_PRODUCT, ARG_LICENSEE, ARG_TYPE, ARG_ISSUED,
+        ARG_NOT_BEFORE, ARG_NOT_AFTER, ARG_MAINTENANCE, ARG_FEATURE, ARG_PROPERTY, ARG_LICENSE_KEY,
+        ARG_MACHINE_ID, ARG_DEVICE_KEY, ARG_NONCE, ARG_INTERVAL, ARG_GRACE, ARG_SERVER_URL,
         /* not license fields: */
         ARG_SPEC, ARG_SIGNING_KEY, ARG_REQUEST,
 };
+static_assert(ARG_SERVER_URL - ARG_ID == LICENSE_FIELD_SERVER_URL, "the field order of license-field.h");
 
-static int replace_string(char **dst, const char *v) {
-        char *n = strdup(v);
-        if (!n)
-                return -ENOMEM;
-        free(*dst);
-        *dst = n;
-        return 0;
-}
-
-/* Applies one named field (from a flag or the spec) to the license. */
 static int apply_field(License *l, int which, const char *v, CoreError *err) {
-        char key[LICENSE_KEY_STRING_SIZE];
-        int64_t *t = NULL, *d = NULL;
-        int r;
-
-        switch (which) {
-        case ARG_ID: return replace_string(&l->id, v);
-        case ARG_PRODUCT: return replace_string(&l->product, v);
-        case ARG_LICENSEE: return replace_string(&l->licensee, v);
-        case ARG_MACHINE_ID: return replace_string(&l->machine_id, v);
-        case ARG_DEVICE_KEY: return replace_string(&l->device_key, v);
-        case ARG_NONCE: return replace_string(&l->nonce, v);
-        case ARG_SERVER_URL: return replace_string(&l->server_url, v);
-        case ARG_LICENSE_KEY: {
-                /* Only the masked key goes into the license: it is shown and
-                 * exported freely, and the full key could activate elsewhere. */
-                char masked[LICENSE_KEY_STRING_SIZE];
-                r = license_key_normalize(v, key, err);
-                if (r < 0)
-                        return r;
-                license_key_mask(key, masked);
-                return replace_string(&l->key, masked);
-        }
-        case ARG_REVISION: {
-                char *end;
-                unsigned long n;
-                errno = 0;
-                n = strtoul(v, &end, 10);
-                if (errno || *end || !*v || n > UINT32_MAX)
-                        return core_error_set(err, EINVAL, "revision '%s' is not a number", v);
-                l->revision = (uint32_t) n;
-                return 0;
-        }
-        case ARG_TYPE:
-                l->type = license_type_from_string(v);
-                if (l->type < 0)
-                        return core_error_set(err, EINVAL, "type '%s' is not perpetual, subscription or trial", v);
-                return 0;
-        case ARG_ISSUED: t = &l->issued; break;
-        case ARG_NOT_BEFORE: t = &l->not_before; break;
-        case ARG_NOT_AFTER: t = &l->not_after; break;
-        case ARG_MAINTENANCE: t = &l->maintenance_until; break;
-        case ARG_INTERVAL: d = &l->validation_interval; break;
-        case ARG_GRACE: d = &l->grace_period; break;
-        case ARG_FEATURE: return license_add_feature_spec(l, v, err);
-        case ARG_PROPERTY: {
-                _cleanup_free_ char *name = NULL;
-                const char *eq = strchr(v, '=');
-                if (!eq)
-                        return core_error_set(err, EINVAL, "property '%s' is not NAME=VALUE", v);
-                name = strndup(v, (size_t) (eq - v));
-                if (!name)
-                        return -ENOMEM;
-                return license_set_property(l, name, eq + 1, err);
-        }
-        default:
-                return -EINVAL;
-        }
-        if (t)
-                return time_parse_rfc3339(v, t, err);
-        return duration_parse(v, d, err);
+        return license_field_apply(l, (LicenseField) (which - ARG_ID), v, err);
 }
 
 static const struct {
@@ -394,13 +328,6 @@ int vendor_license_sign(const char *verb, const License *l, const char *signing_
         if (r < 0)
                 return report_error(r, "%s: cannot sign: %s", verb, strerror(-r));
         return vendor_write_output(verb, output, text);
-}
-
-int vendor_license_apply_option(License *l, const char *option, const char *value, CoreError *err) {
-        for (const struct option *o = license_options; o->name; o++)
-                if (streq(o->name, option) && o->val >= ARG_ID && o->val < ARG_SPEC)
-                        return apply_field(l, o->val, value, err);
-        return core_error_set(err, EINVAL, "'%s' is not a license field", option);
 }
 
 int verb_issue(int argc, char *argv[], void *userdata) {

@@ -38,21 +38,24 @@ static const char *const help_text =
         "  check-request [FILE|-]       Verify an activation or validation request and\n"
         "                               print it\n"
         "\n"
-        "The activation server's database (licensed-server --db FILE|URI):\n"
-        "  entitlement create --db FILE|URI --product ID --licensee TEXT [--seats N] ...\n"
+        "The activation server, through its database (--db FILE|URI) or its admin API\n"
+        "(--server URL --token-file FILE, or $LICENSED_TOKEN):\n"
+        "  entitlement create --product ID --licensee TEXT [--seats N] ...\n"
         "                               Make a license key the server activates; prints it\n"
-        "  entitlement list --db FILE|URI\n"
+        "  entitlement list [--product ID] [--state active|revoked] [--licensee TEXT]\n"
         "                               List the license keys\n"
-        "  activations --db FILE|URI [--key KEY]\n"
-        "                               List the machines that activated\n"
-        "  revoke --db FILE|URI --key KEY\n"
-        "                               Revoke a key (machines learn it when they validate)\n"
-        "  upgrade --db FILE|URI --key KEY [--feature ...] [--maintenance-until ...] ...\n"
+        "  entitlement show --key KEY   Show one license key\n"
+        "  activations [--key KEY]      List the machines that activated\n"
+        "  revoke --key KEY             Revoke a key (machines learn it when they validate)\n"
+        "  upgrade --key KEY [--feature ...] [--maintenance-until ...] ...\n"
         "                               Change what a key grants (a new revision)\n"
-        "  release --db FILE|URI --key KEY --machine-id MACHINE\n"
-        "  release --db FILE|URI [--key KEY] --proof FILE|-\n"
+        "  release --key KEY --machine-id MACHINE|--proof FILE\n"
         "                               Free the seat of a lost machine, or the one a\n"
         "                               deactivation proof gives up\n"
+        "  products                     List the products the server has keys for\n"
+        "  token create --db FILE|URI --scope read|write [--name NAME] [--expires TIME]\n"
+        "  token list --db FILE|URI | token revoke --db FILE|URI --name NAME\n"
+        "                               Tokens of the admin API\n"
         "\n"
         "Options:\n"
         "  -h --help     Show this help\n"
@@ -85,6 +88,23 @@ int vendor_write_output(const char *verb, const char *output, const char *text) 
         if (r < 0)
                 return report_error(r, "%s: cannot write %s: %s", verb, output, strerror(-r));
         return 0;
+}
+
+int vendor_subverb(const char *verb, const VendorSubverb *table, size_t n, const char *help, int argc, char *argv[],
+                   VendorOptions *o) {
+        char names[128] = "";
+
+        for (size_t i = 0; i < n; i++)
+                if (streq(argv[1], table[i].name))
+                        return table[i].run(argc - 1, argv + 1, o);
+        if (streq(argv[1], "-h") || streq(argv[1], "--help")) {
+                fputs(help, stdout);
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++)
+                snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+                         table[i].name);
+        return report_error(-EINVAL, "%s: unknown subcommand '%s' (%s)", verb, argv[1], names);
 }
 
 void verb_getopt_reset(void) {
@@ -134,6 +154,8 @@ int main(int argc, char *argv[]) {
                 {"revoke", 1, VERB_ANY, verb_revoke},
                 {"upgrade", 1, VERB_ANY, verb_upgrade},
                 {"release", 1, VERB_ANY, verb_release},
+                {"products", 1, VERB_ANY, verb_products},
+                {"token", 2, VERB_ANY, verb_token},
                 {},
         };
         VendorOptions o = {};

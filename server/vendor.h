@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <json-c/json.h>
 
 #include "license.h"
 #include "report-error.h"
@@ -29,6 +30,20 @@ int verb_activations(int argc, char *argv[], void *userdata);
 int verb_revoke(int argc, char *argv[], void *userdata);
 int verb_upgrade(int argc, char *argv[], void *userdata);
 int verb_release(int argc, char *argv[], void *userdata);
+int verb_products(int argc, char *argv[], void *userdata);
+/* Admin API tokens (vendor-token.c): token create, list, revoke. */
+int verb_token(int argc, char *argv[], void *userdata);
+
+/* vendor-remote.c: one call of licensed-server's admin API at server (a base
+ * URL) with token: method, path, and in as the query (GET) or the JSON body
+ * (POST); HTTPS certificates checked against ca_file, or the system's CAs
+ * if NULL. Returns 0 and the answer, or negative errno with the server's
+ * message (or why there is none) in err. */
+int vendor_remote_call(const char *server, const char *token, const char *ca_file, const char *method,
+                       const char *path, json_object *in, json_object **ret, CoreError *err);
+/* The token: the first line of token_file, or $LICENSED_TOKEN if
+ * token_file is NULL. */
+int vendor_remote_token(const char *token_file, char **ret, CoreError *err);
 
 /* 'issue' and 'answer' share their options, spec file and signing
  * (vendor-issue.c). */
@@ -56,11 +71,6 @@ int vendor_license_sign(const char *verb, const License *l, const char *signing_
  * the receiving side will parse it. Prints its errors. */
 int vendor_license_check(const char *verb, const License *l);
 
-/* Applies one license field, named by its 'issue' option without the
- * dashes ("feature", "not-after", ...), with the checks 'issue' makes:
- * the same syntax for 'issue' and the entitlements of the server. */
-int vendor_license_apply_option(License *l, const char *option, const char *value, CoreError *err);
-
 /* Reads an armored document from path ("-": stdin), at most ARMOR_MAX_SIZE.
  * Prints its errors. */
 int vendor_read_document(const char *verb, const char *path, char **ret, size_t *ret_len);
@@ -68,6 +78,17 @@ int vendor_read_document(const char *verb, const char *path, char **ret, size_t 
 /* Writes text to output atomically (mode 0644), or to stdout if output is
  * NULL. Prints its errors. */
 int vendor_write_output(const char *verb, const char *output, const char *text);
+
+/* A verb of two words ("token create"): the second word's function. */
+typedef struct VendorSubverb {
+        const char *name;
+        int (*run)(int argc, char *argv[], VendorOptions *o);
+} VendorSubverb;
+
+/* Runs the subverb argv[1] names (with argv + 1), prints help for -h, or
+ * says which subverbs there are. */
+int vendor_subverb(const char *verb, const VendorSubverb *table, size_t n, const char *help, int argc, char *argv[],
+                   VendorOptions *o);
 
 /* getopt_long must restart for each verb. */
 void verb_getopt_reset(void);

@@ -35,13 +35,20 @@ class Response:
 
 
 class LicensedServer:
-    def __init__(self, db, signing_key, listen="127.0.0.1:0", extra=(), cafile=None, timeout=30, log_path=None):
+    def __init__(self, db, signing_key, listen="127.0.0.1:0", extra=(), cafile=None, timeout=30, log_path=None,
+                 default_rate_limit=False):
         self.db = db
         if log_path is None and db.startswith(("postgresql://", "postgres://")):
             # beside the signing key: the test's own directory
             log_path = os.path.join(os.path.dirname(signing_key), f"server-{os.urandom(4).hex()}.log")
         self.log_path = log_path or db + ".server.log"
         self.log = open(self.log_path, "a")
+        # Tests drive the server from one address far faster than any
+        # client: the per-address rate limit is off unless a test sets it
+        # (test_server_ops.py tests it, and the default with
+        # default_rate_limit=True).
+        if not default_rate_limit and not any(str(a).startswith("--rate-limit") for a in extra):
+            extra = (*extra, "--rate-limit", "off")
         args = [binary("licensed-server"), "--db", db, "--signing-key", signing_key, "--listen", listen, *extra]
         wrapper = os.environ.get("LICENSED_DAEMON_WRAPPER")  # e.g. valgrind
         if wrapper:

@@ -306,9 +306,9 @@ def test_release_lost_machine(server, entitlement, admin):
 
 
 def test_release_by_proof(server, entitlement, admin, tmp_path):
-    """licensed-vendor release --proof: the deactivation proof a customer
-    mailed frees its seat, once, and only the seat of the machine that
-    signed it."""
+    """licensed-vendor release --key KEY --proof: the deactivation proof a
+    customer mailed frees its seat, once, and only the seat of the machine
+    that signed it."""
     key = entitlement("--seats", "1")
     other_key = entitlement()
     d, thief, next_machine = machine(), machine(), machine()
@@ -317,43 +317,39 @@ def test_release_by_proof(server, entitlement, admin, tmp_path):
 
     forged = tmp_path / "forged.proof"
     forged.write_text(thief.sign("deactivation", license_id=lid, revision="1"))
-    p = admin("release", "--proof", str(forged), check=False)
-    assert p.returncode != 0 and f"license {lid} is bound to machine {d.machine_id}" in p.stderr
-    assert "not released" in p.stderr
+    p = admin("release", "--key", key, "--proof", str(forged), check=False)
+    assert p.returncode != 0 and f"the license {lid} is bound to another machine" in p.stderr, p.stderr
 
     proof = tmp_path / "proof.txt"
     proof.write_text("From the customer:\n\n" + d.sign("deactivation", license_id=lid, revision="1",
                                                           nonce=new_nonce()))
     p = admin("release", "--key", other_key, "--proof", str(proof), check=False)
-    assert p.returncode != 0 and f"license {lid} is not an activation of {other_key}" in p.stderr
+    assert p.returncode != 0 and f"license {lid}, which is not an activation of {other_key}" in p.stderr, p.stderr
     assert active_seats(admin, key) == 1
 
-    out = admin("release", "--proof", str(proof)).stdout
-    assert out == f"{key}: released the seat of license {lid} on machine {d.machine_id}\n"
+    out = admin("release", "--key", key, "--proof", str(proof)).stdout
+    assert out == f"{key}: released 1 seat of machine {d.machine_id}\n"
     assert active_seats(admin, key) == 0
     assert activate(server, next_machine, key).status == 200
     # replayed: refused, by the server too
-    p = admin("release", "--proof", "-", check=False, input=proof.read_text())
-    assert p.returncode != 0 and "stdin: this deactivation proof was used before" in p.stderr
+    p = admin("release", "--key", key, "--proof", "-", check=False, input=proof.read_text())
+    assert p.returncode != 0 and "this deactivation proof was used before" in p.stderr, p.stderr
     r = server.post("/v1/deactivate", {"proof": proof.read_text()})
     assert r.status == 409 and r.error[0] == "proof-used"
 
     bad = [
-        (["--proof", str(proof), "--machine-id", d.machine_id], "--proof or --machine-id, not both"),
-        ([], "--machine-id MACHINE (with --key KEY) or --proof FILE is required"),
-        (["--machine-id", d.machine_id], "--key KEY is required with --machine-id"),
-        (["--proof", str(tmp_path / "missing")], "missing"),
+        (["--key", key, "--proof", str(proof), "--machine-id", d.machine_id], "--machine-id MACHINE or --proof FILE"),
+        (["--key", key], "--machine-id MACHINE or --proof FILE is required"),
+        (["--machine-id", d.machine_id], "--key KEY is required"),
+        (["--key", key, "--proof", str(tmp_path / "missing")], "missing"),
     ]
     for args, message in bad:
         p = admin("release", *args, check=False)
         assert p.returncode != 0 and message in p.stderr, p.stderr
     request = tmp_path / "request.txt"
     request.write_text(d.sign("activation", key=key))
-    p = admin("release", "--proof", str(request), check=False)
-    assert p.returncode != 0 and "NOT VALID: this is an ACTIVATION REQUEST, not a DEACTIVATION PROOF" in p.stderr
-    (tmp_path / "unknown.proof").write_text(d.sign("deactivation", license_id="nope-1", revision="1"))
-    p = admin("release", "--proof", str(tmp_path / "unknown.proof"), check=False)
-    assert p.returncode != 0 and "no license nope-1 was activated on this server" in p.stderr
+    p = admin("release", "--key", key, "--proof", str(request), check=False)
+    assert p.returncode != 0 and "ACTIVATION REQUEST" in p.stderr, p.stderr
 
 
 def test_offline_endpoint_is_activation(server, entitlement, vendor, vendor_keys):

@@ -321,7 +321,7 @@ def test_rate_limit_off(db, vendor_keys):
 def test_default_rate_limit(db, vendor_keys, tmp_path):
     """The default (20/s after a burst of 500) lets a machine validate
     hundreds of licenses at once (test_bulk_validation.py does 300)."""
-    s = start(db, vendor_keys)
+    s = start(db, vendor_keys, default_rate_limit=True)
     try:
         assert "rate limit: 20 requests a second per client address after a burst of 500" in s.read_log()
         assert all(s.request("GET", "/v1/health").status == 200 for _ in range(100))

@@ -307,6 +307,84 @@ static void test_validate(void **state) {
         assert_int_equal(storage_revision_after_validation(&up, &got, 1), 1);
 }
 
+/* The admin API's queries: filters, paging by (created, key), products. */
+static void create(Fixture *f, const char *product, const char *licensee, char key[static LICENSE_KEY_STRING_SIZE]) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        CoreError err = {};
+
+        assert_int_equal(license_key_generate(key), 0);
+        memcpy(e.key, key, LICENSE_KEY_STRING_SIZE);
+        e.license.product = strdup(product);
+        e.license.licensee = strdup(licensee);
+        e.license.type = LICENSE_PERPETUAL;
+        e.license.revision = 1;
+        e.seats = 1;
+        assert_int_equal(storage_entitlement_create(f->storage, &e, &err), 0);
+}
+
+static size_t query(Fixture *f, const EntitlementQuery *q, Entitlement **ret) {
+        CoreError err = {};
+        size_t n = 0;
+
+        assert_int_equal(storage_entitlement_query(f->storage, q, ret, &n, &err), 0);
+        return n;
+}
+
+static void test_entitlement_query(void **state) {
+        Fixture *f = *state;
+        char k1[LICENSE_KEY_STRING_SIZE], k2[LICENSE_KEY_STRING_SIZE], k3[LICENSE_KEY_STRING_SIZE];
+        Entitlement *list = NULL, *all = NULL;
+        ProductSummary *p = NULL;
+        CoreError err = {};
+        size_t n, n_all;
+
+        create(f, PRODUCT, "50% off_Ltd", k1);
+        create(f, "com.example.other", "Müller GmbH", k2);
+        create(f, PRODUCT, "müller kg", k3);
+        assert_int_equal(storage_entitlement_revoke(f->storage, k3, &err), 0);
+
+        n_all = query(f, &(EntitlementQuery){}, &all);
+        assert_int_equal(n_all, 4);
+        /* the substring is literal: % and _ are no wildcards, case counts */
+        n = query(f, &(EntitlementQuery){.licensee = "% off_"}, &list);
+        assert_int_equal(n, 1);
+        assert_string_equal(list[0].key, k1);
+        entitlement_array_free(list, n);
+        assert_int_equal(query(f, &(EntitlementQuery){.licensee = "0_"}, &list), 0);
+        entitlement_array_free(list, 0);
+        n = query(f, &(EntitlementQuery){.licensee = "Müller"}, &list);
+        assert_int_equal(n, 1);
+        assert_string_equal(list[0].key, k2);
+        entitlement_array_free(list, n);
+        n = query(f, &(EntitlementQuery){.product = PRODUCT, .state = ENTITLEMENT_STATE_ACTIVE}, &list);
+        assert_int_equal(n, 2);
+        entitlement_array_free(list, n);
+        n = query(f, &(EntitlementQuery){.state = ENTITLEMENT_STATE_REVOKED}, &list);
+        assert_int_equal(n, 1);
+        assert_string_equal(list[0].key, k3);
+        entitlement_array_free(list, n);
+
+        /* pages of 3 after a position give the rest, in order */
+        n = query(f, &(EntitlementQuery){.limit = 3}, &list);
+        assert_int_equal(n, 3);
+        for (size_t i = 0; i < n; i++)
+                assert_string_equal(list[i].key, all[i].key);
+        entitlement_array_free(list, n);
+        n = query(f, &(EntitlementQuery){.after_created = all[2].created, .after_key = all[2].key, .limit = 3}, &list);
+        assert_int_equal(n, 1);
+        assert_string_equal(list[0].key, all[3].key);
+        entitlement_array_free(list, n);
+        entitlement_array_free(all, n_all);
+
+        assert_int_equal(storage_product_list(f->storage, &p, &n, &err), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(p[0].product, PRODUCT); /* by name */
+        assert_int_equal(p[0].entitlements, 3);
+        assert_string_equal(p[1].product, "com.example.other");
+        assert_int_equal(p[1].entitlements, 1);
+        product_summary_array_free(p, n);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_entitlement, setup, teardown),
@@ -317,6 +395,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_release_machine, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_validate, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_entitlement_query, setup, teardown),
         };
         const char *pg = getenv("LICENSED_TEST_POSTGRES");
         int failed;

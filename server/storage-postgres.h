@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Private to the PostgreSQL backend (storage-postgres*.c): its storage
+ * object, the pool of connections and transactions on them
+ * (storage-postgres-pool.c), and the statement helpers the operations
+ * (storage-postgres.c, storage-postgres-admin.c) are written with. */
+
+#include <assert.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "storage-backend.h"
+
+/* pg_advisory_xact_lock()'s key for migrations: "licensed" in ASCII. */
+#define MIGRATION_LOCK INT64_C(0x6c6963656e736564)
+#define PARAMS_MAX 16
+
+typedef struct PgSlot {
+        PGconn *conn; /* NULL until made, or after it broke */
+        bool busy;
+} PgSlot;
+
+typedef struct PgStorage {
+        Storage storage; /* first: a Storage * is a PgStorage * */
+        char *conninfo;
+        unsigned timeout_ms;
+        pthread_mutex_t lock; /* guards the slots' busy flags, nothing of the database */
+        pthread_cond_t freed;
+        size_t n_slots;
+        PgSlot slots[];
+} PgStorage;
+
+/* One transaction on one connection of the pool. */
+typedef struct Tx {
+        PgStorage *s;
+        PgSlot *slot;
+        PGconn *c;
+} Tx;
+
+static inline PgStorage *pg_storage(Storage *s) {
+        assert(s && s->backend == &storage_backend_postgres);
+        return (PgStorage *) s;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(PGresult *, PQclear);
+#define _cleanup_result_ _cleanup_(PQclearp)
+#define ANSWER STORAGE_ANSWER
+
+typedef int (*FromRow)(const PGresult *res, int row, void *ret, CoreError *err);
+
+/* libpq's messages end in a newline and may go on over several lines. */
+const char *first_line(const char *m, char *buf, size_t size);
+
+/* Runs sql with parameters $1...: types has one letter per argument, 't'
+ * text (NULL is NULL), 'i' int64. Returns 0 with the
+ * result in *ret, or negative errno. */
+int query(Tx *t, PGresult **ret, CoreError *err, const char *sql, const char *types, ...);
+
+/* Runs statements without parameters (several, separated by ';'). */
+int exec_script(PGconn *c, const char *sql, CoreError *err);
+
+int64_t column_int(const PGresult *res, int row, int col);
+
+bool column_bool(const PGresult *res, int row, int col);
+
+int column_dup(const PGresult *res, int row, int col, char **ret);
+
+/* Turns every row of res into an element (of size bytes) of a new array.
+ * On failure *list holds the *n elements made so far, for the caller to
+ * free. */
+int collect_rows(const PGresult *res, size_t size, FromRow from_row, void **list, size_t *n,
+                        CoreError *err);
+
+/* Reads the row that sql, with the one text parameter arg, selects: 1 if
+ * there is one, 0 if not. */
+int read_row(Tx *t, const char *sql, const char *arg, FromRow from_row, void *ret, CoreError *err);
+
+/* Opens a transaction. A connection the pool kept may have died since its
+ * last use (the database restarted): if BEGIN finds it so, nothing was
+ * sent, so one new connection gets a second try. */
+int tx_begin(PgStorage *s, Tx *t, CoreError *err);
+
+/* Ends the transaction: commits if r >= 0 and commit, else rolls back.
+ * Returns r, or the commit's error. */
+int tx_end(Tx *t, int r, bool commit, CoreError *err);
+
+/* A transaction that commits when the function returns r >= 0 (see FINISH).
+ * Callers declare `_cleanup_(tx_abort) Tx t` so an early return rolls
+ * back. */
+void tx_abort(Tx *t);
+
+/* Lists the rows sql (with no parameter, types "", or one text parameter
+ * arg, types "t") selects, in one transaction, as an array of size-byte
+ * elements. */
+int list_rows(PgStorage *s, const char *sql, const char *types, const char *arg, size_t size,
+                     FromRow from_row, void (*free_array)(void *list, size_t n), void **ret, size_t *ret_n,
+                     CoreError *err);
+
+/* Runs a statement for its effect; returns the number of rows it changed. */
+#define EXEC(t, err, sql, types, ...)                                                                       \
+        ({                                                                                                  \
+                _cleanup_result_ PGresult *_res_ = NULL;                                                    \
+                int _r_ = query((t), &_res_, (err), (sql), (types), ##__VA_ARGS__);                         \
+                _r_ >= 0 ? atoi(PQcmdTuples(_res_)) : _r_;                                                  \
+        })
+
+/* The entitlement columns and their reader, shared by the operations. */
+#define PG_ENTITLEMENT_COLUMNS                                                                              \
+        "e.key, e.product, e.licensee, e.type, e.not_before, e.not_after, e.maintenance_until, "            \
+        "e.features, e.properties, e.validation_interval, e.grace_period, e.server_url, e.seats, "          \
+        "e.revoked, e.revision, e.created, e.updated, "                                                     \
+        "(SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0)"
+int pg_entitlement_from_row(const PGresult *res, int row, void *ret, CoreError *err);
+void pg_entitlement_array_free(void *list, size_t n);
+
+/* The admin API's operations (storage-postgres-admin.c). */
+int pg_entitlement_query(Storage *storage, const EntitlementQuery *q, Entitlement **ret, size_t *ret_n,
+                         CoreError *err);
+int pg_product_list(Storage *storage, ProductSummary **ret, size_t *ret_n, CoreError *err);
+int pg_token_create(Storage *storage, const Token *t, CoreError *err);
+int pg_token_list(Storage *storage, Token **ret, size_t *ret_n, CoreError *err);
+int pg_token_revoke(Storage *storage, const char *name, int64_t now, CoreError *err);
+int pg_token_use(Storage *storage, const char *hash, int64_t now, Token *ret, CoreError *err);
