@@ -52,6 +52,7 @@ typedef struct SqlJob {
         CoreError *err;
         int result;
         bool done;
+        pthread_cond_t wake; /* done, or first in the queue with no batch running */
         struct SqlJob *next;
 } SqlJob;
 
@@ -64,7 +65,6 @@ struct SqlPool {
         SqlConn *writer; /* used by the leader of the batch only */
 
         pthread_mutex_t lock; /* the queue, the leader flag and the idle readers */
-        pthread_cond_t batch_done;
         SqlJob *queue, **queue_tail;
         bool leading; /* a thread runs a batch */
         SqlConn *idle;
@@ -248,7 +248,6 @@ int sql_pool_open(const char *path, const char *const *statements, size_t n_stat
         p->n_statements = n_statements;
         p->queue_tail = &p->queue;
         pthread_mutex_init(&p->lock, NULL);
-        pthread_cond_init(&p->batch_done, NULL);
         r = conn_open(p, &p->writer, err);
         if (r < 0)
                 return r;
@@ -266,7 +265,6 @@ SqlPool *sql_pool_free(SqlPool *p) {
                 conn_free(c);
         }
         conn_free(p->writer);
-        pthread_cond_destroy(&p->batch_done);
         pthread_mutex_destroy(&p->lock);
         free(p->path);
         free(p);
@@ -320,6 +318,7 @@ static void batch_run(SqlPool *p, SqlJob *batch) {
 int sql_pool_write(SqlPool *p, SqlWork fn, void *data, CoreError *err) {
         SqlJob job = {.fn = fn, .data = data, .err = err};
 
+        pthread_cond_init(&job.wake, NULL);
         pthread_mutex_lock(&p->lock);
         *p->queue_tail = &job;
         p->queue_tail = &job.next;
@@ -327,11 +326,14 @@ int sql_pool_write(SqlPool *p, SqlWork fn, void *data, CoreError *err) {
                 SqlJob *batch, **last;
                 unsigned n = 0;
 
-                if (p->leading) {
-                        pthread_cond_wait(&p->batch_done, &p->lock);
+                /* Each waiter sleeps on its own condition: one wake-up per
+                 * write, not every waiting thread per batch. */
+                if (p->leading || p->queue != &job) {
+                        pthread_cond_wait(&job.wake, &p->lock);
                         continue;
                 }
-                /* Lead: take the queue (up to BATCH_MAX), run it unlocked. */
+                /* First in the queue and no batch running: lead one. Take
+                 * the queue (up to BATCH_MAX), run it unlocked. */
                 p->leading = true;
                 batch = p->queue;
                 for (last = &p->queue; *last && n < BATCH_MAX; last = &(*last)->next)
@@ -346,13 +348,17 @@ int sql_pool_write(SqlPool *p, SqlWork fn, void *data, CoreError *err) {
 
                 pthread_mutex_lock(&p->lock);
                 for (SqlJob *j = batch, *next; j; j = next) {
-                        next = j->next; /* j may be gone once done is seen */
+                        next = j->next; /* j may be gone once its thread sees done */
                         j->done = true;
+                        if (j != &job)
+                                pthread_cond_signal(&j->wake);
                 }
                 p->leading = false;
-                pthread_cond_broadcast(&p->batch_done);
+                if (p->queue) /* the next leader */
+                        pthread_cond_signal(&p->queue->wake);
         }
         pthread_mutex_unlock(&p->lock);
+        pthread_cond_destroy(&job.wake);
         return job.result;
 }
 
