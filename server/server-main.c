@@ -16,7 +16,7 @@
 #include "server.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7070"
-#define DEFAULT_THREADS 4
+#define DEFAULT_THREADS 16
 #define DEFAULT_TIMEOUT_SEC 10
 
 static const char *const help_text =
@@ -32,7 +32,7 @@ static const char *const help_text =
         "  --signing-key FILE     The private key the products trust (from keygen)\n"
         "  --tls-cert FILE        Serve HTTPS with this PEM certificate chain...\n"
         "  --tls-key FILE         ...and this PEM private key (mode 0600)\n"
-        "  --threads N            Worker threads (default 4)\n"
+        "  --threads N            Worker threads (default 16)\n"
         "  --timeout SECONDS      Close connections idle this long (default 10)\n"
         "  -h --help              Show this help\n"
         "     --version           Show the version\n"
