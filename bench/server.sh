@@ -150,7 +150,8 @@ make_database() { # ROW KIND (sqlite|old|pg)
         *) uri=$d/server.db ;;
         esac
         if ! "$build/bench/make-requests" "$d" "$uri" "$n_requests" "$n_validate" >"$d/make.out" 2>"$d/make.err"; then
-                printf -v "why_$1" '%s' "make-requests failed: $(head -1 "$d/make.err")"
+                printf -v "why_$1" '%s' "make-requests failed (below)"
+                notes+=("$(label_of "$1"): $(head -1 "$d/make.err")")
                 return 1
         fi
         [ "$2" = old ] && downgrade_to_v1 "$uri"
@@ -181,14 +182,22 @@ run_wrk() { # URL FILE PATH OFFSET CONNECTIONS
                 "$2" "$3" "$4" "$threads" | grep '^requests='
 }
 
+# CPU time (ticks) the servers of the row used so far.
+server_ticks() {
+        local p t=0
+        for p in "${server_pids[@]}"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+        echo "$t"
+}
+
 field() { # NAME LINE
         sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2"
 }
 
 # Measures one row: ROW's servers on its database, every concurrency, both
-# requests; sets res_<ROW>_<act|val>_<C> to "rate p50_us p99_us failed".
+# requests; sets res_<ROW>_<act|val>_<C> to "rate p50_us p99_us failed
+# cpu_us" (cpu_us: the servers' CPU time per request).
 measure() { # ROW BINARY INSTANCES
-        local row=$1 d=$work/$1 db=db_$1 urls=() c op file path off lines rate p50 p99 failed
+        local row=$1 d=$work/$1 db=db_$1 urls=() c op file path off lines rate p50 p99 failed t0 cpu
         server_pids=()
         for i in $(seq "$3"); do
                 start_server "$2" "${!db}" "$d" "server$i"
@@ -201,6 +210,7 @@ measure() { # ROW BINARY INSTANCES
                         c=${concurrencies[$i]}
                         off=$([ $op = act ] && echo $((i * n_requests / 3)) || echo 0)
                         say "  $row: $path, $c connections"
+                        t0=$(server_ticks)
                         if [ "$3" = 1 ] || [ "$c" = 1 ]; then
                                 lines=$(run_wrk "${urls[0]}" "$file" "$path" "$off" "$c")
                         else
@@ -214,13 +224,16 @@ measure() { # ROW BINARY INSTANCES
                                         $(field p99_us "$l") $(field non200 "$l") $(field socket_errors "$l")"
                         done <<<"$lines" | awk '{ r += $1 / $2; if ($3 > a) a = $3; if ($4 > b) b = $4; f += $5 + $6 }
                                 END { printf "%.0f %d %d %d\n", r, a, b, f }')
-                        printf -v "res_${row}_${op}_$c" '%s' "$rate $p50 $p99 $failed"
+                        cpu=$(awk -v t="$(($(server_ticks) - t0))" -v hz="$(getconf CLK_TCK)" -v r="$rate" -v s="$secs" \
+                                'BEGIN { printf "%.0f", (r > 0 ? t / hz * 1e6 / (r * s) : 0) }')
+                        printf -v "res_${row}_${op}_$c" '%s' "$rate $p50 $p99 $failed $cpu"
                 done
         done
         for p in "${server_pids[@]}"; do stop_pid "$p"; done
 }
 
 rows=()
+notes=() # why a row was not measured, in full
 label_of() {
         case $1 in
         old) echo "SQLite, old path ($old)" ;;
@@ -257,9 +270,9 @@ fi
 fmt_rate() { awk -v r="$1" 'BEGIN { if (r >= 1e4) printf "%.1fk/s", r / 1e3; else printf "%.0f/s", r }'; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 cell() { # ROW OP C
-        local v=res_$1_$2_$3 rate p50 p99 failed out
-        read -r rate p50 p99 failed <<<"${!v}"
-        out="$(fmt_rate "$rate") ($(ms "$p50") / $(ms "$p99") ms)"
+        local v=res_$1_$2_$3 rate p50 p99 failed cpu out
+        read -r rate p50 p99 failed cpu <<<"${!v}"
+        out="$(fmt_rate "$rate") ($(ms "$p50") / $(ms "$p99") ms), $cpu µs CPU"
         [ "$2" = act ] && out+=", $(awk -v a="$rate" -v s="$sign_rate" 'BEGIN { printf "%.2fx", a / s }')"
         [ "$failed" = 0 ] || out+=", **$failed not 200**"
         printf '%s' "$out"
@@ -289,9 +302,11 @@ printf '| ed25519, openssl speed, 1 core | sign | %s | | |\n' "$(fmt_rate "$sign
 printf '| ed25519, openssl speed, 1 core | verify | %s | | |\n' "$(fmt_rate "$verify_rate")"
 cat <<EOF
 
-Cells: requests per second (p50 / p99 latency), for activations also the
-rate over the sign floor (ed25519 signatures per second on one core,
-above). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg).
+Cells: requests per second (p50 / p99 latency), the server's CPU time per
+request (user + system, all its threads), for activations also the rate
+over the sign floor (ed25519 signatures per second on one core, above).
+Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg).
 EOF
 [ -z "$old" ] && echo "SQLite, old path: not measured (BENCH_SERVER_OLD=COMMIT builds it)."
+for note in "${notes[@]}"; do echo "$note"; done
 exit 0

@@ -19,6 +19,7 @@ packages=(
         libcmocka-dev python3 python3-pytest python3-cryptography python3-dbus python3-dbusmock python3-gi
         chromium python3-websocket
         libpam-wrapper pamtester faketime valgrind
+        wrk # bench/server.sh (tests/integration/test_bench_server.py)
         clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes are only a Recommends of clang
         # system tier
         debootstrap systemd-container tmux
