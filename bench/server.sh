@@ -66,13 +66,8 @@ chmod 755 "$work" # the postgres user reaches its socket directory through it
 pids=()           # servers, wrk, the PostgreSQL postmaster
 pg_data=
 
-stop_pid() { # PID: stops one process we started and forgets it
-        local p kept=()
-        kill "$1" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-        for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
-        pids=("${kept[@]}")
-}
+# stop_pid, free_port
+. "$top/bench/lib.sh"
 
 cleanup() {
         local p
@@ -83,10 +78,6 @@ cleanup() {
         rm -rf "$work"
 }
 trap cleanup EXIT
-
-free_port() {
-        /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # The sign floor: ed25519 on one core, in this run.
 say "openssl speed ed25519, ${speed_secs}s"
