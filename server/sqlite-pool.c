@@ -238,16 +238,14 @@ int sql_pool_open(const char *path, const char *const *statements, size_t n_stat
         p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
-        p->path = strdup(path);
-        if (!p->path) {
-                free(p);
-                return -ENOMEM;
-        }
-        p->in_memory = streq(path, ":memory:");
+        pthread_mutex_init(&p->lock, NULL);
+        p->queue_tail = &p->queue;
         p->statements = statements;
         p->n_statements = n_statements;
-        p->queue_tail = &p->queue;
-        pthread_mutex_init(&p->lock, NULL);
+        p->in_memory = streq(path, ":memory:");
+        p->path = strdup(path);
+        if (!p->path)
+                return -ENOMEM;
         r = conn_open(p, &p->writer, err);
         if (r < 0)
                 return r;
@@ -275,9 +273,8 @@ SqlPool *sql_pool_free(SqlPool *p) {
 
 /* Every job of the batch failed with r, its sentence in why. */
 static void batch_fail(SqlJob *batch, int r, const CoreError *why) {
-        for (SqlJob *j = batch; j; j = j->next) {
+        for (SqlJob *j = batch; j; j = j->next)
                 j->result = core_error_set(j->err, -r, "%s", core_error_message(why, r));
-        }
 }
 
 /* One write in its savepoint; false if its failure ended the whole

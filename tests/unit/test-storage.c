@@ -417,6 +417,65 @@ static void downgrade_to_v1(const char *path) {
         assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
+/* Entitlement creations in batches: a creation that fails (the key exists)
+ * is rolled back alone, the others of its batch are kept. */
+typedef struct Creator {
+        Fixture *f;
+        const char *shared;
+        int own, twice;
+} Creator;
+
+static int create_key(Fixture *f, const char *key) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        CoreError err = {};
+
+        snprintf(e.key, sizeof(e.key), "%s", key);
+        e.license.product = strdup(PRODUCT);
+        e.license.licensee = strdup("ACME Corp");
+        e.license.type = LICENSE_PERPETUAL;
+        e.seats = 1;
+        return storage_entitlement_create(f->storage, &e, &err);
+}
+
+static void *creator(void *data) {
+        Creator *c = data;
+        char key[LICENSE_KEY_STRING_SIZE];
+
+        assert_int_equal(license_key_generate(key), 0);
+        c->own = create_key(c->f, key);
+        c->twice = create_key(c->f, c->shared);
+        return NULL;
+}
+
+static void test_concurrent_create(void **state) {
+        Fixture *f = *state;
+        Creator c[THREADS];
+        pthread_t t[THREADS];
+        char shared[LICENSE_KEY_STRING_SIZE];
+        Entitlement *list = NULL;
+        size_t n = 0;
+        unsigned created = 0, exists = 0;
+        CoreError err = {};
+
+        assert_int_equal(license_key_generate(shared), 0);
+        for (unsigned i = 0; i < THREADS; i++) {
+                c[i] = (Creator){.f = f, .shared = shared};
+                assert_int_equal(pthread_create(&t[i], NULL, creator, &c[i]), 0);
+        }
+        for (unsigned i = 0; i < THREADS; i++) {
+                assert_int_equal(pthread_join(t[i], NULL), 0);
+                assert_int_equal(c[i].own, 0);
+                created += c[i].twice == 0;
+                exists += c[i].twice == -EEXIST;
+        }
+        assert_int_equal(created, 1);
+        assert_int_equal(exists, THREADS - 1);
+        /* the fixture's key, one per thread, the shared one */
+        assert_int_equal(storage_entitlement_list(f->storage, &list, &n, &err), 0);
+        assert_int_equal(n, 1 + THREADS + 1);
+        entitlement_array_free(list, n);
+}
+
 static void test_migration_counts(void **state) {
         Fixture *f = *state;
         CoreError err = {};
@@ -460,6 +519,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_validate, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent_seats, setup_file, teardown),
+                cmocka_unit_test_setup_teardown(test_concurrent_create, setup_file, teardown),
                 cmocka_unit_test_setup_teardown(test_migration_counts, setup_file, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
