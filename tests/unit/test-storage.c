@@ -28,10 +28,24 @@ typedef struct Fixture {
         char path[96];
 } Fixture;
 
-/* The database path (a file or STORAGE_IN_MEMORY) with one key of seats
- * seats of PRODUCT with one feature. */
-static Fixture *fixture_new(const char *path, uint32_t seats) {
+/* Creates key with seats seats of PRODUCT with one feature. */
+static int create_key(Storage *storage, const char *key, uint32_t seats) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        CoreError err = {};
+
+        snprintf(e.key, sizeof(e.key), "%s", key);
+        e.license.product = strdup(PRODUCT);
+        e.license.licensee = strdup("ACME Corp");
+        e.license.type = LICENSE_PERPETUAL;
+        e.license.revision = 1;
+        assert_int_equal(license_add_feature(&e.license, "reports", TIME_UNSET, 0, NULL), 0);
+        e.seats = seats;
+        return storage_entitlement_create(storage, &e, &err);
+}
+
+/* The database path (a file or STORAGE_IN_MEMORY) with one key of seats
+ * seats. */
+static Fixture *fixture_new(const char *path, uint32_t seats) {
         Fixture *f = calloc(1, sizeof(*f));
         CoreError err = {};
 
@@ -44,14 +58,7 @@ static Fixture *fixture_new(const char *path, uint32_t seats) {
         }
         assert_int_equal(storage_open(path, &f->storage, &err), 0);
         assert_int_equal(license_key_generate(f->key), 0);
-        memcpy(e.key, f->key, sizeof(e.key));
-        e.license.product = strdup(PRODUCT);
-        e.license.licensee = strdup("ACME Corp");
-        e.license.type = LICENSE_PERPETUAL;
-        e.license.revision = 1;
-        assert_int_equal(license_add_feature(&e.license, "reports", TIME_UNSET, 0, NULL), 0);
-        e.seats = seats;
-        assert_int_equal(storage_entitlement_create(f->storage, &e, &err), 0);
+        assert_int_equal(create_key(f->storage, f->key, seats), 0);
         return f;
 }
 
@@ -425,25 +432,13 @@ typedef struct Creator {
         int own, twice;
 } Creator;
 
-static int create_key(Fixture *f, const char *key) {
-        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
-        CoreError err = {};
-
-        snprintf(e.key, sizeof(e.key), "%s", key);
-        e.license.product = strdup(PRODUCT);
-        e.license.licensee = strdup("ACME Corp");
-        e.license.type = LICENSE_PERPETUAL;
-        e.seats = 1;
-        return storage_entitlement_create(f->storage, &e, &err);
-}
-
 static void *creator(void *data) {
         Creator *c = data;
         char key[LICENSE_KEY_STRING_SIZE];
 
         assert_int_equal(license_key_generate(key), 0);
-        c->own = create_key(c->f, key);
-        c->twice = create_key(c->f, c->shared);
+        c->own = create_key(c->f->storage, key, 1);
+        c->twice = create_key(c->f->storage, c->shared, 1);
         return NULL;
 }
 
