@@ -70,14 +70,8 @@ work=$(mktemp -d /tmp/licensed-bench.XXXXXX)
 pids=() # dbus-daemons and licensed, stopped at exit
 waiters=()
 
-# Stops one process we started (by its PID) and forgets it.
-stop_pid() { # PID
-        local p kept=()
-        kill "$1" 2>/dev/null || true
-        for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-        for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
-        pids=("${kept[@]}")
-}
+# stop_pid
+. "$top/bench/lib.sh"
 
 cleanup() {
         local p

@@ -74,9 +74,8 @@ wait_for() { # PATTERN FILE PID WHAT: until FILE has a line matching PATTERN, or
         exit 1
 }
 
-free_port() {
-        /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# free_port
+. "$top/bench/lib.sh"
 
 run_one() { # N
         local n=$1 d=$work/v$1 port bus out start end status=0 server_pid daemon_pid cpu0 scpu0

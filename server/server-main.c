@@ -16,7 +16,7 @@
 #include "server.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7070"
-#define DEFAULT_THREADS 4
+#define DEFAULT_THREADS 16
 #define DEFAULT_TIMEOUT_SEC 10
 #define DB_POOL_MAX 256
 #define DB_TIMEOUT_MS_MAX 600000
@@ -46,7 +46,7 @@ static const char *const help_text =
         "  --signing-key FILE     The private key the products trust (from keygen)\n"
         "  --tls-cert FILE        Serve HTTPS with this PEM certificate chain...\n"
         "  --tls-key FILE         ...and this PEM private key (mode 0600)\n"
-        "  --threads N            Worker threads (default 4)\n"
+        "  --threads N            Worker threads (default 16)\n"
         "  --timeout SECONDS      Close connections idle this long (default 10)\n"
         "  --rate-limit RATE/s    Requests a second per client address, also RATE/min,\n"
         "                         or off (default " DEFAULT_RATE ")\n"

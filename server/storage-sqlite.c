@@ -1,29 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* storage.h over SQLite (storage_backend_sqlite): one file, WAL journal,
  * a busy timeout so that several processes (server instances,
- * licensed-vendor) can share it, and a schema_version table with numbered migrations. Within a process one
- * connection is shared, serialized by a mutex; every public function is
- * one transaction. Features and properties are JSON in their columns
- * (storage_features_to_json()). */
+ * licensed-vendor) can share it, and a schema_version table with numbered
+ * migrations. Within a process, reads run on a pool of connections beside
+ * each other and writes are group-committed on one writer connection
+ * (sqlite-pool.h); every public function is one transaction. Features and
+ * properties are JSON in their columns (storage_features_to_json()). */
 
 #include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <sqlite3.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 
+#include "sqlite-pool.h"
 #include "storage-backend.h"
 #include "strutil.h"
 #include "timeutil.h"
 
-#define BUSY_TIMEOUT_MS 5000
-
 typedef struct SqliteStorage {
         Storage storage; /* first: a Storage * is a SqliteStorage * */
-        sqlite3 *db;
-        pthread_mutex_t lock;
+        SqlPool *pool;
 } SqliteStorage;
 
 static SqliteStorage *sqlite_storage(Storage *s) {
@@ -69,7 +65,8 @@ static const char *const migrations[] = {
         "CREATE UNIQUE INDEX activation_by_machine ON activation(key, machine_id, device_key);"
         /* Nonces of deactivation proofs already acted on: a proof works once. */
         "CREATE TABLE used_nonce (nonce TEXT PRIMARY KEY, used INTEGER NOT NULL) STRICT;",
-        /* 1 -> 2: admin API tokens, by the SHA-256 of the token (never the token). */
+        /* 1 -> 2: admin API tokens, by the SHA-256 of the token (never the
+         * token); the admin list's order and cursor. */
         "CREATE TABLE admin_token ("
         "  id INTEGER PRIMARY KEY,"
         "  name TEXT NOT NULL UNIQUE,"
@@ -81,134 +78,121 @@ static const char *const migrations[] = {
         "  revoked INTEGER NOT NULL DEFAULT 0"
         ") STRICT;"
         "CREATE INDEX entitlement_by_created ON entitlement(created, key);",
+        /* 2 -> 3: the count of active activations kept in the entitlement, so
+         * that reading one is not a count(*) over its activations. Triggers
+         * keep it in every transaction that changes an activation's seat,
+         * whoever writes (an older licensed-vendor included). */
+        "ALTER TABLE entitlement ADD COLUMN active INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE entitlement SET active = "
+        "  (SELECT count(*) FROM activation a WHERE a.key = entitlement.key AND a.released = 0);"
+        "CREATE TRIGGER activation_takes_seat AFTER INSERT ON activation WHEN NEW.released = 0 BEGIN"
+        "  UPDATE entitlement SET active = active + 1 WHERE key = NEW.key;"
+        "END;"
+        "CREATE TRIGGER activation_seat_changed AFTER UPDATE OF released, key ON activation"
+        "  WHEN (OLD.released = 0) != (NEW.released = 0) OR OLD.key != NEW.key BEGIN"
+        "  UPDATE entitlement SET active = active - (OLD.released = 0) WHERE key = OLD.key;"
+        "  UPDATE entitlement SET active = active + (NEW.released = 0) WHERE key = NEW.key;"
+        "END;"
+        "CREATE TRIGGER activation_frees_seat AFTER DELETE ON activation WHEN OLD.released = 0 BEGIN"
+        "  UPDATE entitlement SET active = active - 1 WHERE key = OLD.key;"
+        "END;",
 };
 
 #define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
 
 /* Statements ------------------------------------------------------------- */
 
-static void unlockp(pthread_mutex_t **m) {
-        if (*m)
-                pthread_mutex_unlock(*m);
-}
-#define LOCKED(s)                                                                                           \
-        _cleanup_(unlockp) pthread_mutex_t *_lock_ = ({                                                     \
-                pthread_mutex_lock(&(s)->lock);                                                             \
-                &(s)->lock;                                                                                 \
-        })
+#define ENTITLEMENT_COLUMNS                                                                                 \
+        "e.key, e.product, e.licensee, e.type, e.not_before, e.not_after, e.maintenance_until, "            \
+        "e.features, e.properties, e.validation_interval, e.grace_period, e.server_url, e.seats, "          \
+        "e.revoked, e.revision, e.created, e.updated, e.active"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
-#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
+#define ACTIVATION_COLUMNS                                                                                  \
+        "id, key, license_id, machine_id, device_key, hostname, nonce, revision, activated, last_seen, "    \
+        "released"
 
-static int db_error(SqliteStorage *s, int rc, CoreError *err) {
-        int e;
+#define TOKEN_COLUMNS "id, name, scope, hash, created, expires, last_used, revoked"
 
-        switch (rc & 0xff) {
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                e = EBUSY;
-                break;
-        case SQLITE_CONSTRAINT:
-                e = EEXIST;
-                break;
-        case SQLITE_NOMEM:
-                e = ENOMEM;
-                break;
-        case SQLITE_READONLY:
-                e = EROFS;
-                break;
-        case SQLITE_FULL:
-                e = ENOSPC;
-                break;
-        case SQLITE_CANTOPEN:
-        case SQLITE_PERM:
-                e = EACCES;
-                break;
-        default:
-                e = EIO;
-                break;
-        }
-        return core_error_set(err, e, "database: %s", s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-}
+/* Every statement, prepared once per connection (sqlite-pool.h). */
+enum {
+        SQL_SCHEMA_VERSION,
+        SQL_SCHEMA_VERSION_ADD,
+        SQL_ENTITLEMENT_GET,
+        SQL_ENTITLEMENT_LIST,
+        SQL_ENTITLEMENT_EXISTS,
+        SQL_ENTITLEMENT_CREATE,
+        SQL_ENTITLEMENT_UPGRADE,
+        SQL_ENTITLEMENT_REVOKE,
+        SQL_ACTIVATION_GET,
+        SQL_ACTIVATION_LIST,
+        SQL_ACTIVATION_OF_MACHINE,
+        SQL_ACTIVATION_RENEW,
+        SQL_ACTIVATION_INSERT,
+        SQL_ACTIVATION_SEEN,
+        SQL_NONCE_USE,
+        SQL_ACTIVATION_RELEASE,
+        SQL_RELEASE_MACHINE,
+        SQL_ENTITLEMENT_QUERY,
+        SQL_PRODUCT_LIST,
+        SQL_TOKEN_CREATE,
+        SQL_TOKEN_LIST,
+        SQL_TOKEN_REVOKE,
+        SQL_TOKEN_USE,
+        SQL_TOKEN_GET,
+        _SQL_MAX,
+};
 
-/* types: one letter per argument: 't' text (NULL binds NULL), 'i' int64. */
-static int prepare(SqliteStorage *s, sqlite3_stmt **ret, CoreError *err, const char *sql, const char *types, ...) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        va_list ap;
-        int rc;
+static const char *const statements[_SQL_MAX] = {
+        [SQL_SCHEMA_VERSION] = "SELECT max(version) FROM schema_version",
+        [SQL_SCHEMA_VERSION_ADD] = "INSERT INTO schema_version (version) VALUES (?)",
+        [SQL_ENTITLEMENT_GET] = "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e WHERE e.key = ?",
+        [SQL_ENTITLEMENT_LIST] = "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e ORDER BY e.created, e.key",
+        [SQL_ENTITLEMENT_EXISTS] = "SELECT 1 FROM entitlement WHERE key = ?",
+        [SQL_ENTITLEMENT_CREATE] =
+                "INSERT INTO entitlement (key, product, licensee, type, not_before, not_after, "
+                "maintenance_until, features, properties, validation_interval, grace_period, server_url, "
+                "seats, revision, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+        [SQL_ENTITLEMENT_UPGRADE] =
+                "UPDATE entitlement SET licensee = ?, type = ?, not_before = ?, not_after = ?, "
+                "maintenance_until = ?, features = ?, properties = ?, validation_interval = ?, "
+                "grace_period = ?, server_url = ?, seats = ?, revision = revision + 1, updated = ? "
+                "WHERE key = ? AND revision = ?",
+        [SQL_ENTITLEMENT_REVOKE] = "UPDATE entitlement SET revoked = 1, updated = ? WHERE key = ?",
+        [SQL_ACTIVATION_GET] = "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = ?",
+        [SQL_ACTIVATION_LIST] = "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE ?1 IS NULL OR key = ?1 "
+                                "ORDER BY activated, id",
+        /* The same machine is the same machine id and device key. */
+        [SQL_ACTIVATION_OF_MACHINE] =
+                "SELECT id, released FROM activation WHERE key = ? AND machine_id = ? AND device_key = ?",
+        [SQL_ACTIVATION_RENEW] =
+                "UPDATE activation SET hostname = ?, nonce = ?, revision = ?, last_seen = ?, released = 0, "
+                "activated = CASE WHEN released = 0 THEN activated ELSE ? END WHERE id = ?",
+        [SQL_ACTIVATION_INSERT] =
+                "INSERT INTO activation (key, license_id, machine_id, device_key, hostname, nonce, revision, "
+                "activated, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [SQL_ACTIVATION_SEEN] = "UPDATE activation SET revision = ?, last_seen = ? WHERE id = ?",
+        [SQL_NONCE_USE] = "INSERT INTO used_nonce (nonce, used) VALUES (?, ?)",
+        [SQL_ACTIVATION_RELEASE] = "UPDATE activation SET released = ? WHERE id = ? AND released = 0",
+        [SQL_RELEASE_MACHINE] =
+                "UPDATE activation SET released = ? WHERE key = ? AND machine_id = ? AND released = 0",
+        /* The admin API. instr(), not LIKE: a licensee may contain % or _,
+         * and LIKE folds ASCII case only. The limit -1 is "no limit". */
+        [SQL_ENTITLEMENT_QUERY] =
+                "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e "
+                "WHERE (?1 IS NULL OR e.product = ?1) "
+                "AND (?2 = 0 OR (?2 = 1 AND e.revoked = 0) OR (?2 = 2 AND e.revoked <> 0)) "
+                "AND (?3 IS NULL OR instr(e.licensee, ?3) > 0) "
+                "AND (?5 IS NULL OR e.created > ?4 OR (e.created = ?4 AND e.key > ?5)) "
+                "ORDER BY e.created, e.key LIMIT ?6",
+        [SQL_PRODUCT_LIST] = "SELECT product, count(*), sum(active) FROM entitlement GROUP BY product ORDER BY product",
+        [SQL_TOKEN_CREATE] = "INSERT INTO admin_token (name, scope, hash, created, expires) VALUES (?, ?, ?, ?, ?)",
+        [SQL_TOKEN_LIST] = "SELECT " TOKEN_COLUMNS " FROM admin_token ORDER BY created, id",
+        [SQL_TOKEN_REVOKE] = "UPDATE admin_token SET revoked = ? WHERE name = ? AND revoked = 0",
+        [SQL_TOKEN_USE] = "UPDATE admin_token SET last_used = ? WHERE hash = ?",
+        [SQL_TOKEN_GET] = "SELECT " TOKEN_COLUMNS " FROM admin_token WHERE hash = ?",
+};
 
-        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return db_error(s, rc, err);
-        va_start(ap, types);
-        for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
-                if (types[i] == 't') {
-                        const char *v = va_arg(ap, const char *);
-                        rc = v ? sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT)
-                               : sqlite3_bind_null(st, i + 1);
-                } else
-                        rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-        }
-        va_end(ap);
-        if (rc != SQLITE_OK)
-                return db_error(s, rc, err);
-        *ret = TAKE_PTR(st);
-        return 0;
-}
-
-/* Steps once: 1 for a row, 0 when done. */
-static int step(SqliteStorage *s, sqlite3_stmt *st, CoreError *err) {
-        int rc = sqlite3_step(st);
-
-        if (rc == SQLITE_ROW)
-                return 1;
-        if (rc == SQLITE_DONE)
-                return 0;
-        return db_error(s, rc, err);
-}
-
-/* Runs a statement that returns no rows; returns the number of rows changed. */
-#define EXEC(s, err, sql, types, ...)                                                                       \
-        ({                                                                                                  \
-                _cleanup_stmt_ sqlite3_stmt *_st_ = NULL;                                                   \
-                int _r_ = prepare((s), &_st_, (err), (sql), (types), ##__VA_ARGS__);                        \
-                if (_r_ >= 0)                                                                               \
-                        _r_ = step((s), _st_, (err));                                                       \
-                _r_ >= 0 ? sqlite3_changes((s)->db) : _r_;                                                  \
-        })
-
-static int exec_script(SqliteStorage *s, const char *sql, CoreError *err) {
-        int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-        return rc == SQLITE_OK ? 0 : db_error(s, rc, err);
-}
-
-/* A write transaction: BEGIN IMMEDIATE takes the write lock up front, so a
- * read-then-write (the seat count) cannot race another process. */
-static int begin(SqliteStorage *s, CoreError *err) {
-        return exec_script(s, "BEGIN IMMEDIATE", err);
-}
-
-static int commit(SqliteStorage *s, CoreError *err) {
-        return exec_script(s, "COMMIT", err);
-}
-
-static void rollback(SqliteStorage *s) {
-        if (!sqlite3_get_autocommit(s->db))
-                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-/* Ends a transaction: commits if r >= 0, else rolls back. Returns r or the
- * commit's error. */
-static int finish(SqliteStorage *s, int r, CoreError *err) {
-        if (r >= 0) {
-                int q = commit(s, err);
-                if (q >= 0)
-                        return r;
-                r = q;
-        }
-        rollback(s);
-        return r;
-}
+#define EXEC sql_conn_exec
 
 /* A "no" of the seat logic (StorageResult): the sentence goes into err, the
  * answer is the return value. */
@@ -228,15 +212,19 @@ static int column_dup(sqlite3_stmt *st, int i, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-/* Steps through st and turns each row into the next element (of size
- * bytes) of a growing array. On failure *list holds the *n elements made
- * so far, for the caller to free. */
-static int collect_rows(SqliteStorage *s, sqlite3_stmt *st, size_t size,
-                        int (*from_row)(sqlite3_stmt *st, void *ret, CoreError *err), void **list, size_t *n,
-                        CoreError *err) {
+typedef int (*FromRow)(sqlite3_stmt *st, void *ret, CoreError *err);
+
+/* Steps through statement id (bound to the text arg, if not NULL) and
+ * turns each row into the next element (of size bytes) of a growing
+ * array. On failure *list holds the *n elements made so far, for the
+ * caller to free. */
+static int collect_rows(SqlConn *c, unsigned id, const char *arg, size_t size, FromRow from_row, void **list,
+                        size_t *n, CoreError *err) {
+        _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        while ((r = step(s, st, err)) > 0) {
+        r = sql_conn_stmt(c, id, &st, err, arg ? "t" : "", arg);
+        while (r >= 0 && (r = sql_conn_step(c, st, err)) > 0) {
                 void *m = realloc(*list, (*n + 1) * size);
                 if (!m)
                         return -ENOMEM;
@@ -249,16 +237,15 @@ static int collect_rows(SqliteStorage *s, sqlite3_stmt *st, size_t size,
         return r;
 }
 
-/* Reads the row that sql, with the one text parameter arg, selects: 1 if
- * there is one, 0 if not. */
-static int read_row(SqliteStorage *s, const char *sql, const char *arg,
-                    int (*from_row)(sqlite3_stmt *st, void *ret, CoreError *err), void *ret, CoreError *err) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+/* Reads the row that statement id, with the one text parameter arg,
+ * selects: 1 if there is one, 0 if not. */
+static int read_row(SqlConn *c, unsigned id, const char *arg, FromRow from_row, void *ret, CoreError *err) {
+        _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = prepare(s, &st, err, sql, "t", arg);
+        r = sql_conn_stmt(c, id, &st, err, "t", arg);
         if (r >= 0)
-                r = step(s, st, err);
+                r = sql_conn_step(c, st, err);
         if (r <= 0)
                 return r;
         r = from_row(st, ret, err);
@@ -267,40 +254,38 @@ static int read_row(SqliteStorage *s, const char *sql, const char *arg,
 
 /* Opening and migration ------------------------------------------------------ */
 
-static int migrate(SqliteStorage *s, const char *path, CoreError *err) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+static int migrate(SqlConn *c, void *data, CoreError *err) {
+        const char *path = data;
+        _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
         int64_t version = 0;
         int r;
 
-        r = begin(s, err);
-        if (r < 0)
-                return r;
-        r = exec_script(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT",
-                        err);
+        r = sql_conn_script(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT",
+                            err);
         if (r >= 0)
-                r = prepare(s, &st, err, "SELECT max(version) FROM schema_version", "");
+                r = sql_conn_stmt(c, SQL_SCHEMA_VERSION, &st, err, "");
         if (r >= 0)
-                r = step(s, st, err);
+                r = sql_conn_step(c, st, err);
         if (r > 0)
                 version = sqlite3_column_int64(st, 0);
+        sql_stmt_resetp(&st);
         if (r >= 0 && version > SCHEMA_VERSION)
                 r = core_error_set(err, EPROTONOSUPPORT,
                                    "database %s has schema version %" PRId64
                                    ", this version knows up to %" PRId64 ": update licensed",
                                    path, version, SCHEMA_VERSION);
         for (int64_t v = version; r >= 0 && v < SCHEMA_VERSION; v++) {
-                r = exec_script(s, migrations[v], err);
+                r = sql_conn_script(c, migrations[v], err);
                 if (r >= 0)
-                        r = EXEC(s, err, "INSERT INTO schema_version (version) VALUES (?)", "i", v + 1);
+                        r = EXEC(c, SQL_SCHEMA_VERSION_ADD, err, "i", v + 1);
         }
-        sqlite3_finalize(TAKE_PTR(st));
-        return finish(s, r, err);
+        return r < 0 ? r : 0;
 }
 
 static int sqlite_open(const char *path, Storage **ret, CoreError *err) {
         _cleanup_(storage_closep) Storage *storage = NULL;
         SqliteStorage *s;
-        int fd, rc, r;
+        int fd, r;
 
         assert(path);
         assert(ret);
@@ -323,22 +308,9 @@ static int sqlite_open(const char *path, Storage **ret, CoreError *err) {
                 return -ENOMEM;
         s->storage.backend = &storage_backend_sqlite;
         storage = &s->storage;
-        pthread_mutex_init(&s->lock, NULL);
-        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-        if (rc != SQLITE_OK) {
-                r = db_error(s, rc, err);
-                core_error_prefix(err, "%s: ", path);
-                return r;
-        }
-        sqlite3_extended_result_codes(s->db, 1);
-        sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-        r = exec_script(s,
-                        "PRAGMA journal_mode = WAL;"
-                        "PRAGMA synchronous = FULL;"
-                        "PRAGMA foreign_keys = ON;",
-                        err);
+        r = sql_pool_open(path, statements, _SQL_MAX, &s->pool, err);
         if (r >= 0)
-                r = migrate(s, path, err);
+                r = sql_pool_write(s->pool, migrate, (void *) path, err);
         if (r < 0) {
                 if (!strstr(err ? err->message : "", path))
                         core_error_prefix(err, "%s: ", path);
@@ -351,32 +323,27 @@ static int sqlite_open(const char *path, Storage **ret, CoreError *err) {
 static void sqlite_close(Storage *storage) {
         SqliteStorage *s = sqlite_storage(storage);
 
-        sqlite3_close_v2(s->db);
-        pthread_mutex_destroy(&s->lock);
+        sql_pool_free(s->pool);
         free(s);
 }
 
-/* Readiness: one real read of the schema, under the same lock as any
- * request. */
-static int sqlite_ping(Storage *storage, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+static int ping_read(SqlConn *c, void *data, CoreError *err) {
+        _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        LOCKED(s);
-        r = prepare(s, &st, err, "SELECT max(version) FROM schema_version", "");
+        r = sql_conn_stmt(c, SQL_SCHEMA_VERSION, &st, err, "");
         if (r >= 0)
-                r = step(s, st, err);
+                r = sql_conn_step(c, st, err);
         return r < 0 ? r : 0;
 }
 
-/* Entitlements ---------------------------------------------------------- */
+/* Readiness: one real read of the schema, on a connection as any request
+ * reads. */
+static int sqlite_ping(Storage *storage, CoreError *err) {
+        return sql_pool_read(sqlite_storage(storage)->pool, ping_read, NULL, err);
+}
 
-#define ENTITLEMENT_COLUMNS                                                                                 \
-        "e.key, e.product, e.licensee, e.type, e.not_before, e.not_after, e.maintenance_until, "            \
-        "e.features, e.properties, e.validation_interval, e.grace_period, e.server_url, e.seats, "          \
-        "e.revoked, e.revision, e.created, e.updated, "                                                     \
-        "(SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0)"
+/* Entitlements ---------------------------------------------------------- */
 
 static int entitlement_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
@@ -410,7 +377,7 @@ static int entitlement_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
                 return core_error_set(err, EBADMSG,
                                       "database: entitlement %s has a bad product, licensee or type", key);
         r = storage_features_from_json(l, (const char *) sqlite3_column_text(st, 7),
-                               (const char *) sqlite3_column_text(st, 8), err);
+                                       (const char *) sqlite3_column_text(st, 8), err);
         if (r < 0) {
                 core_error_prefix(err, "database: entitlement %s: ", key);
                 return r;
@@ -421,107 +388,134 @@ static int entitlement_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
 }
 
 /* STORAGE_OK, STORAGE_UNKNOWN_KEY or negative errno. */
-static int entitlement_read(SqliteStorage *s, const char *key, Entitlement *ret, CoreError *err) {
+static int entitlement_read(SqlConn *c, const char *key, Entitlement *ret, CoreError *err) {
         int r;
 
-        r = read_row(s, "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e WHERE e.key = ?", key,
-                     entitlement_from_row, ret, err);
+        r = read_row(c, SQL_ENTITLEMENT_GET, key, entitlement_from_row, ret, err);
         if (r == 0)
                 return ANSWER(err, STORAGE_UNKNOWN_KEY, "the license key %s is not known to this server", key);
         return r < 0 ? r : STORAGE_OK;
 }
 
-static int sqlite_entitlement_get(Storage *storage, const char *key, Entitlement *ret, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
+typedef struct EntitlementGet {
+        const char *key;
+        Entitlement e;
+} EntitlementGet;
+
+static int entitlement_get_read(SqlConn *c, void *data, CoreError *err) {
+        EntitlementGet *g = data;
         int r;
 
-        LOCKED(s);
-        r = entitlement_read(s, key, ret, err);
+        r = entitlement_read(c, g->key, &g->e, err);
         /* The vendor's verbs only report it: a failure like any other. */
         return r == STORAGE_UNKNOWN_KEY ? -ENOENT : r;
 }
 
-static int sqlite_entitlement_create(Storage *storage, const Entitlement *e, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        _cleanup_free_ char *features = NULL, *properties = NULL;
-        const License *l = &e->license;
-        int64_t now = now_realtime();
+static int sqlite_entitlement_get(Storage *storage, const char *key, Entitlement *ret, CoreError *err) {
+        EntitlementGet g = {.key = key, .e = ENTITLEMENT_INIT};
         int r;
 
-        assert(e->seats >= 1);
-        r = storage_features_to_json(l, &features, &properties);
-        if (r < 0)
+        r = sql_pool_read(sqlite_storage(storage)->pool, entitlement_get_read, &g, err);
+        if (r < 0) {
+                entitlement_done(&g.e);
                 return r;
-        LOCKED(s);
-        r = EXEC(s, err,
-                 "INSERT INTO entitlement (key, product, licensee, type, not_before, not_after, "
-                 "maintenance_until, "
-                 "features, properties, validation_interval, grace_period, server_url, seats, revision, "
-                 "created, "
-                 "updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
-                 "ttttiiittiitiii", e->key, l->product, l->licensee, license_type_to_string(l->type),
-                 l->not_before, l->not_after, l->maintenance_until, features, properties,
-                 l->validation_interval, l->grace_period, l->server_url, (int64_t) e->seats, now, now);
+        }
+        *ret = g.e;
+        return 0;
+}
+
+typedef struct EntitlementWrite {
+        const Entitlement *e;
+        const char *features, *properties;
+        int64_t now;
+} EntitlementWrite;
+
+static int entitlement_create_write(SqlConn *c, void *data, CoreError *err) {
+        const EntitlementWrite *w = data;
+        const Entitlement *e = w->e;
+        const License *l = &e->license;
+        int r;
+
+        r = EXEC(c, SQL_ENTITLEMENT_CREATE, err, "ttttiiittiitiii", e->key, l->product, l->licensee,
+                 license_type_to_string(l->type), l->not_before, l->not_after, l->maintenance_until, w->features,
+                 w->properties, l->validation_interval, l->grace_period, l->server_url, (int64_t) e->seats,
+                 w->now, w->now);
         if (r == -EEXIST)
                 return core_error_set(err, EEXIST, "the license key %s exists already", e->key);
         return r < 0 ? r : 0;
 }
 
-static int sqlite_entitlement_list(Storage *storage, Entitlement **ret, size_t *ret_n, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        void *list = NULL;
-        size_t n = 0;
+/* Runs fn, a write of e with its features and properties as JSON. */
+static int entitlement_write(SqliteStorage *s, const Entitlement *e, SqlWork fn, CoreError *err) {
+        _cleanup_free_ char *features = NULL, *properties = NULL;
         int r;
 
-        LOCKED(s);
-        r = prepare(s, &st, err,
-                    "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e ORDER BY e.created, e.key", "");
-        if (r >= 0)
-                r = collect_rows(s, st, sizeof(Entitlement), entitlement_from_row, &list, &n, err);
+        r = storage_features_to_json(&e->license, &features, &properties);
+        if (r < 0)
+                return r;
+        return sql_pool_write(s->pool, fn,
+                              &(EntitlementWrite){.e = e,
+                                                  .features = features,
+                                                  .properties = properties,
+                                                  .now = now_realtime()},
+                              err);
+}
+
+static int sqlite_entitlement_create(Storage *storage, const Entitlement *e, CoreError *err) {
+        assert(e->seats >= 1);
+        return entitlement_write(sqlite_storage(storage), e, entitlement_create_write, err);
+}
+
+typedef struct EntitlementList {
+        void *list;
+        size_t n;
+} EntitlementList;
+
+static int entitlement_list_read(SqlConn *c, void *data, CoreError *err) {
+        EntitlementList *l = data;
+        return collect_rows(c, SQL_ENTITLEMENT_LIST, NULL, sizeof(Entitlement), entitlement_from_row, &l->list,
+                            &l->n, err);
+}
+
+static int sqlite_entitlement_list(Storage *storage, Entitlement **ret, size_t *ret_n, CoreError *err) {
+        EntitlementList l = {};
+        int r;
+
+        r = sql_pool_read(sqlite_storage(storage)->pool, entitlement_list_read, &l, err);
         if (r < 0) {
-                entitlement_array_free(list, n);
+                entitlement_array_free(l.list, l.n);
                 return r;
         }
-        *ret = list;
-        *ret_n = n;
+        *ret = l.list;
+        *ret_n = l.n;
         return 0;
 }
 
 /* 0 if the key exists, -ENOENT with a sentence if not. */
-static int entitlement_exists(SqliteStorage *s, const char *key, CoreError *err) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+static int entitlement_exists(SqlConn *c, const char *key, CoreError *err) {
+        _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = prepare(s, &st, err, "SELECT 1 FROM entitlement WHERE key = ?", "t", key);
+        r = sql_conn_stmt(c, SQL_ENTITLEMENT_EXISTS, &st, err, "t", key);
         if (r >= 0)
-                r = step(s, st, err);
+                r = sql_conn_step(c, st, err);
         if (r == 0)
                 return core_error_set(err, ENOENT, "the license key %s is not known to this server", key);
         return r < 0 ? r : 0;
 }
 
-static int sqlite_entitlement_upgrade(Storage *storage, const Entitlement *e, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        _cleanup_free_ char *features = NULL, *properties = NULL;
+static int entitlement_upgrade_write(SqlConn *c, void *data, CoreError *err) {
+        const EntitlementWrite *w = data;
+        const Entitlement *e = w->e;
         const License *l = &e->license;
         int r;
 
-        r = storage_features_to_json(l, &features, &properties);
-        if (r < 0)
-                return r;
-        LOCKED(s);
-        r = EXEC(s, err,
-                 "UPDATE entitlement SET licensee = ?, type = ?, not_before = ?, not_after = ?, "
-                 "maintenance_until = ?, features = ?, properties = ?, validation_interval = ?, "
-                 "grace_period = ?, "
-                 "server_url = ?, seats = ?, revision = revision + 1, updated = ? WHERE key = ? AND "
-                 "revision = ?",
-                 "ttiiittiitiiti", l->licensee, license_type_to_string(l->type), l->not_before, l->not_after,
-                 l->maintenance_until, features, properties, l->validation_interval, l->grace_period,
-                 l->server_url, (int64_t) e->seats, now_realtime(), e->key, (int64_t) l->revision);
+        r = EXEC(c, SQL_ENTITLEMENT_UPGRADE, err, "ttiiittiitiiti", l->licensee, license_type_to_string(l->type),
+                 l->not_before, l->not_after, l->maintenance_until, w->features, w->properties,
+                 l->validation_interval, l->grace_period, l->server_url, (int64_t) e->seats, w->now, e->key,
+                 (int64_t) l->revision);
         if (r == 0) {
-                r = entitlement_exists(s, e->key, err);
+                r = entitlement_exists(c, e->key, err);
                 if (r >= 0)
                         r = core_error_set(err, ESTALE,
                                            "the entitlement %s was changed meanwhile; try again", e->key);
@@ -529,23 +523,25 @@ static int sqlite_entitlement_upgrade(Storage *storage, const Entitlement *e, Co
         return r < 0 ? r : 0;
 }
 
-static int sqlite_entitlement_revoke(Storage *storage, const char *key, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
+static int sqlite_entitlement_upgrade(Storage *storage, const Entitlement *e, CoreError *err) {
+        return entitlement_write(sqlite_storage(storage), e, entitlement_upgrade_write, err);
+}
+
+static int entitlement_revoke_write(SqlConn *c, void *data, CoreError *err) {
+        const char *key = data;
         int r;
 
-        LOCKED(s);
-        r = EXEC(s, err, "UPDATE entitlement SET revoked = 1, updated = ? WHERE key = ?", "it",
-                 now_realtime(), key);
+        r = EXEC(c, SQL_ENTITLEMENT_REVOKE, err, "it", now_realtime(), key);
         if (r == 0)
-                r = entitlement_exists(s, key, err);
+                r = entitlement_exists(c, key, err);
         return r < 0 ? r : 0;
 }
 
-/* Activations ------------------------------------------------------------ */
+static int sqlite_entitlement_revoke(Storage *storage, const char *key, CoreError *err) {
+        return sql_pool_write(sqlite_storage(storage)->pool, entitlement_revoke_write, (void *) key, err);
+}
 
-#define ACTIVATION_COLUMNS                                                                                  \
-        "id, key, license_id, machine_id, device_key, hostname, nonce, revision, activated, last_seen, "    \
-        "released"
+/* Activations ------------------------------------------------------------ */
 
 static int activation_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
         _cleanup_(activation_done) Activation a = {};
@@ -575,133 +571,159 @@ static int activation_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
 }
 
 /* STORAGE_OK, STORAGE_UNKNOWN_LICENSE or negative errno. */
-static int activation_read(SqliteStorage *s, const char *license_id, Activation *ret, CoreError *err) {
+static int activation_read(SqlConn *c, const char *license_id, Activation *ret, CoreError *err) {
         int r;
 
-        r = read_row(s, "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = ?", license_id,
-                     activation_from_row, ret, err);
+        r = read_row(c, SQL_ACTIVATION_GET, license_id, activation_from_row, ret, err);
         if (r == 0)
                 return ANSWER(err, STORAGE_UNKNOWN_LICENSE, "no license %s was activated on this server",
                               license_id);
         return r < 0 ? r : STORAGE_OK;
 }
 
-static int sqlite_activation_get(Storage *storage, const char *license_id, Activation *ret, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        LOCKED(s);
-        return activation_read(s, license_id, ret, err);
+typedef struct ActivationGet {
+        const char *license_id;
+        Activation a;
+} ActivationGet;
+
+static int activation_get_read(SqlConn *c, void *data, CoreError *err) {
+        ActivationGet *g = data;
+        return activation_read(c, g->license_id, &g->a, err);
 }
 
-static int sqlite_activation_list(Storage *storage, const char *key, Activation **ret, size_t *ret_n, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        void *list = NULL;
-        size_t n = 0;
+static int sqlite_activation_get(Storage *storage, const char *license_id, Activation *ret, CoreError *err) {
+        ActivationGet g = {.license_id = license_id};
         int r;
 
-        LOCKED(s);
-        r = prepare(s, &st, err,
-                    "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE ?1 IS NULL OR key = ?1 "
-                    "ORDER BY activated, id",
-                    "t", key);
-        if (r >= 0)
-                r = collect_rows(s, st, sizeof(Activation), activation_from_row, &list, &n, err);
-        if (r < 0) {
-                activation_array_free(list, n);
+        r = sql_pool_read(sqlite_storage(storage)->pool, activation_get_read, &g, err);
+        if (r != STORAGE_OK) {
+                activation_done(&g.a);
                 return r;
         }
-        *ret = list;
-        *ret_n = n;
+        *ret = g.a;
+        return STORAGE_OK;
+}
+
+typedef struct ActivationList {
+        const char *key;
+        void *list;
+        size_t n;
+} ActivationList;
+
+static int activation_list_read(SqlConn *c, void *data, CoreError *err) {
+        ActivationList *l = data;
+        return collect_rows(c, SQL_ACTIVATION_LIST, l->key, sizeof(Activation), activation_from_row, &l->list,
+                            &l->n, err);
+}
+
+static int sqlite_activation_list(Storage *storage, const char *key, Activation **ret, size_t *ret_n,
+                                  CoreError *err) {
+        ActivationList l = {.key = key};
+        int r;
+
+        r = sql_pool_read(sqlite_storage(storage)->pool, activation_list_read, &l, err);
+        if (r < 0) {
+                activation_array_free(l.list, l.n);
+                return r;
+        }
+        *ret = l.list;
+        *ret_n = l.n;
         return 0;
 }
 
-/* The seat logic, inside the transaction storage_activate() opened:
- * STORAGE_OK with the seat taken, another StorageResult before anything is
- * written, or negative errno. */
-static int activate_locked(SqliteStorage *s, const ActivationClaim *c, Entitlement *e, CoreError *err) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+/* A write that reads back an entitlement and an activation (activation,
+ * validation): what the caller gets on STORAGE_OK. */
+typedef struct SeatWrite {
+        const void *claim;
+        Entitlement e;
+        Activation a;
+} SeatWrite;
+
+#define SEAT_WRITE_INIT(c) {.claim = (c), .e = ENTITLEMENT_INIT}
+
+static void seat_write_done(SeatWrite *w) {
+        entitlement_done(&w->e);
+        activation_done(&w->a);
+}
+
+/* The seat logic: STORAGE_OK with the seat taken, another StorageResult
+ * before anything is written, or negative errno. */
+static int activate_seat(SqlConn *c, const ActivationClaim *claim, Entitlement *e, CoreError *err) {
+        _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
         bool has_seat = false;
         int64_t id = 0;
         int r;
 
-        r = entitlement_read(s, c->key, e, err);
+        r = entitlement_read(c, claim->key, e, err);
         if (r != STORAGE_OK)
                 return r;
-        if (!streq(e->license.product, c->product))
+        if (!streq(e->license.product, claim->product))
                 return ANSWER(err, STORAGE_WRONG_PRODUCT, "the license key is for %s, not for %s",
-                              e->license.product, c->product);
+                              e->license.product, claim->product);
         if (e->revoked)
                 return ANSWER(err, STORAGE_REVOKED, "the license key has been revoked by the vendor");
 
-        /* The same machine is the same machine id and device key. */
-        r = prepare(s, &st, err,
-                    "SELECT id, released FROM activation WHERE key = ? AND machine_id = ? AND "
-                    "device_key = ?",
-                    "ttt", c->key, c->machine_id, c->device_key);
+        r = sql_conn_stmt(c, SQL_ACTIVATION_OF_MACHINE, &st, err, "ttt", claim->key, claim->machine_id,
+                          claim->device_key);
         if (r >= 0)
-                r = step(s, st, err);
+                r = sql_conn_step(c, st, err);
         if (r < 0)
                 return r;
         if (r > 0) {
                 id = sqlite3_column_int64(st, 0);
                 has_seat = sqlite3_column_int64(st, 1) == TIME_UNSET;
         }
+        sql_stmt_resetp(&st);
         if (!has_seat && e->active >= e->seats)
                 return ANSWER(err, STORAGE_NO_SEAT,
                               "seat limit reached: %" PRIu32 " of %" PRIu32 " machines are active; "
                               "deactivate one or ask the vendor",
                               e->active, e->seats);
+        /* The triggers of migration 2 count the seat in the entitlement. */
         if (id > 0)
-                r = EXEC(s, err,
-                         "UPDATE activation SET hostname = ?, nonce = ?, revision = ?, last_seen = ?, "
-                         "released = 0, "
-                         "activated = CASE WHEN released = 0 THEN activated ELSE ? END WHERE id = ?",
-                         "ttiiii", c->hostname, c->nonce, (int64_t) e->license.revision, c->now, c->now, id);
+                r = EXEC(c, SQL_ACTIVATION_RENEW, err, "ttiiii", claim->hostname, claim->nonce,
+                         (int64_t) e->license.revision, claim->now, claim->now, id);
         else
-                r = EXEC(s, err,
-                         "INSERT INTO activation (key, license_id, machine_id, device_key, hostname, nonce, "
-                         "revision, "
-                         "activated, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         "ttttttiii", c->key, c->license_id, c->machine_id, c->device_key, c->hostname,
-                         c->nonce, (int64_t) e->license.revision, c->now, c->now);
+                r = EXEC(c, SQL_ACTIVATION_INSERT, err, "ttttttiii", claim->key, claim->license_id,
+                         claim->machine_id, claim->device_key, claim->hostname, claim->nonce,
+                         (int64_t) e->license.revision, claim->now, claim->now);
         if (r < 0)
                 return r;
         if (!has_seat)
                 e->active++;
-        return 0;
+        return STORAGE_OK;
 }
 
-static int sqlite_activate(Storage *storage, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a,
-                     CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
-        _cleanup_(activation_done) Activation a = {};
+static int activate_write(SqlConn *c, void *data, CoreError *err) {
+        SeatWrite *w = data;
+        const ActivationClaim *claim = w->claim;
         int r;
 
-        LOCKED(s);
-        r = begin(s, err);
-        if (r < 0)
-                return r;
-        r = activate_locked(s, c, &e, err);
+        r = activate_seat(c, claim, &w->e, err);
         if (r == STORAGE_OK) {
-                r = activation_read(s, c->license_id, &a, err);
+                r = activation_read(c, claim->license_id, &w->a, err);
                 /* Written a moment ago in this transaction: missing now means
                  * a broken database, not an answer. */
                 if (r == STORAGE_UNKNOWN_LICENSE)
                         r = -ENOENT;
         }
-        if (r == STORAGE_OK)
-                r = finish(s, r, err);
-        else
-                rollback(s);
+        return r;
+}
+
+static int sqlite_activate(Storage *storage, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a,
+                           CoreError *err) {
+        _cleanup_(seat_write_done) SeatWrite w = SEAT_WRITE_INIT(c);
+        int r;
+
+        r = sql_pool_write(sqlite_storage(storage)->pool, activate_write, &w, err);
         if (r == STORAGE_OK || r == STORAGE_NO_SEAT) {
-                *ret_e = e;
-                e = (Entitlement) ENTITLEMENT_INIT;
+                *ret_e = w.e;
+                w.e = (Entitlement) ENTITLEMENT_INIT;
         }
         if (r != STORAGE_OK)
                 return r;
-        *ret_a = a;
-        a = (Activation){};
+        *ret_a = w.a;
+        w.a = (Activation){};
         return STORAGE_OK;
 }
 
@@ -718,148 +740,172 @@ static int validation_checks(const ValidationClaim *c, const Activation *a, cons
         return STORAGE_OK;
 }
 
-static int sqlite_validate(Storage *storage, const ValidationClaim *c, Activation *ret_a, Entitlement *ret_e,
-                           CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
-        _cleanup_(activation_done) Activation a = {};
+static int validate_write(SqlConn *c, void *data, CoreError *err) {
+        SeatWrite *w = data;
+        const ValidationClaim *claim = w->claim;
         int r;
 
-        LOCKED(s);
-        r = begin(s, err);
-        if (r < 0)
-                return r;
-        r = activation_read(s, c->license_id, &a, err);
+        r = activation_read(c, claim->license_id, &w->a, err);
         if (r == STORAGE_OK) {
-                r = entitlement_read(s, a.key, &e, err);
+                r = entitlement_read(c, w->a.key, &w->e, err);
                 /* An activation names an existing key (a foreign key). */
                 if (r == STORAGE_UNKNOWN_KEY)
                         r = -ENOENT;
         }
         if (r == STORAGE_OK)
-                r = validation_checks(c, &a, &e, err);
-        if (r != STORAGE_OK) { /* an answer or a failure: nothing written */
-                rollback(s);
+                r = validation_checks(claim, &w->a, &w->e, err);
+        if (r != STORAGE_OK) /* an answer or a failure: nothing written */
                 return r;
-        }
-        r = EXEC(s, err, "UPDATE activation SET revision = ?, last_seen = ? WHERE id = ?", "iii",
-                 (int64_t) storage_revision_after_validation(&e, &a, c->revision), c->now, a.id);
-        r = finish(s, r, err);
-        if (r < 0)
-                return r;
-        *ret_a = a;
-        a = (Activation){};
-        *ret_e = e;
-        e = (Entitlement) ENTITLEMENT_INIT;
-        return STORAGE_OK;
-}
-
-static int sqlite_activation_seen(Storage *storage, int64_t id, uint32_t revision, int64_t now, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        int r;
-
-        LOCKED(s);
-        r = EXEC(s, err, "UPDATE activation SET revision = ?, last_seen = ? WHERE id = ?", "iii",
-                 (int64_t) revision, now, id);
-        return r < 0 ? r : 0;
-}
-
-static int sqlite_activation_release(Storage *storage, int64_t id, const char *proof_nonce, int64_t now,
-                               CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        int r;
-
-        LOCKED(s);
-        r = begin(s, err);
-        if (r < 0)
-                return r;
-        r = EXEC(s, err, "INSERT INTO used_nonce (nonce, used) VALUES (?, ?)", "ti", proof_nonce, now);
-        if (r == -EEXIST) {
-                rollback(s);
-                return ANSWER(err, STORAGE_PROOF_USED, "this deactivation proof was used before");
-        }
-        if (r >= 0)
-                r = EXEC(s, err, "UPDATE activation SET released = ? WHERE id = ? AND released = 0", "ii",
-                         now, id);
-        r = finish(s, r, err);
+        r = EXEC(c, SQL_ACTIVATION_SEEN, err, "iii",
+                 (int64_t) storage_revision_after_validation(&w->e, &w->a, claim->revision), claim->now,
+                 w->a.id);
         return r < 0 ? r : STORAGE_OK;
 }
 
-static int sqlite_release_machine(Storage *storage, const char *key, const char *machine_id, int64_t now,
-                            unsigned *ret_n, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
+static int sqlite_validate(Storage *storage, const ValidationClaim *c, Activation *ret_a, Entitlement *ret_e,
+                           CoreError *err) {
+        _cleanup_(seat_write_done) SeatWrite w = SEAT_WRITE_INIT(c);
         int r;
 
-        LOCKED(s);
-        r = EXEC(s, err,
-                 "UPDATE activation SET released = ? WHERE key = ? AND machine_id = ? AND released = 0",
-                 "itt", now, key, machine_id);
+        r = sql_pool_write(sqlite_storage(storage)->pool, validate_write, &w, err);
+        if (r != STORAGE_OK)
+                return r;
+        *ret_a = w.a;
+        w.a = (Activation){};
+        *ret_e = w.e;
+        w.e = (Entitlement) ENTITLEMENT_INIT;
+        return STORAGE_OK;
+}
+
+typedef struct ActivationChange {
+        int64_t id;
+        const char *key, *machine_id, *nonce;
+        int64_t revision;
+        int64_t now;
+        unsigned n;
+} ActivationChange;
+
+static int activation_seen_write(SqlConn *c, void *data, CoreError *err) {
+        const ActivationChange *w = data;
+        int r = EXEC(c, SQL_ACTIVATION_SEEN, err, "iii", w->revision, w->now, w->id);
+        return r < 0 ? r : 0;
+}
+
+static int sqlite_activation_seen(Storage *storage, int64_t id, uint32_t revision, int64_t now,
+                                  CoreError *err) {
+        return sql_pool_write(sqlite_storage(storage)->pool, activation_seen_write,
+                              &(ActivationChange){.id = id, .revision = revision, .now = now}, err);
+}
+
+static int activation_release_write(SqlConn *c, void *data, CoreError *err) {
+        const ActivationChange *w = data;
+        int r;
+
+        r = EXEC(c, SQL_NONCE_USE, err, "ti", w->nonce, w->now);
+        if (r == -EEXIST)
+                return ANSWER(err, STORAGE_PROOF_USED, "this deactivation proof was used before");
+        if (r >= 0)
+                r = EXEC(c, SQL_ACTIVATION_RELEASE, err, "ii", w->now, w->id);
+        return r < 0 ? r : STORAGE_OK;
+}
+
+static int sqlite_activation_release(Storage *storage, int64_t id, const char *proof_nonce, int64_t now,
+                                     CoreError *err) {
+        return sql_pool_write(sqlite_storage(storage)->pool, activation_release_write,
+                              &(ActivationChange){.id = id, .nonce = proof_nonce, .now = now}, err);
+}
+
+static int release_machine_write(SqlConn *c, void *data, CoreError *err) {
+        ActivationChange *w = data;
+        int r;
+
+        r = EXEC(c, SQL_RELEASE_MACHINE, err, "itt", w->now, w->key, w->machine_id);
         if (r == 0) {
-                r = entitlement_exists(s, key, err);
+                r = entitlement_exists(c, w->key, err);
                 if (r >= 0)
-                        r = core_error_set(err, ENOENT, "machine %s holds no seat of %s", machine_id, key);
+                        r = core_error_set(err, ENOENT, "machine %s holds no seat of %s", w->machine_id, w->key);
         }
         if (r < 0)
                 return r;
-        *ret_n = (unsigned) r;
+        w->n = (unsigned) r;
         return 0;
 }
 
-
-/* The admin API: queries, products, tokens ------------------------------------
- * (storage.h, "The admin API"). Only the helpers above: prepare, step, EXEC,
- * LOCKED, collect_rows. */
-
-/* Steps through st into a new array of size-byte records for *ret: on
- * failure the records made so far are freed with free_array. */
-static int list_rows(SqliteStorage *s, sqlite3_stmt *st, size_t size,
-                     int (*from_row)(sqlite3_stmt *st, void *ret, CoreError *err),
-                     void (*free_array)(void *list, size_t n), void **ret, size_t *ret_n, CoreError *err) {
-        void *list = NULL;
-        size_t n = 0;
+static int sqlite_release_machine(Storage *storage, const char *key, const char *machine_id, int64_t now,
+                                  unsigned *ret_n, CoreError *err) {
+        ActivationChange w = {.key = key, .machine_id = machine_id, .now = now};
         int r;
 
-        r = collect_rows(s, st, size, from_row, &list, &n, err);
+        r = sql_pool_write(sqlite_storage(storage)->pool, release_machine_write, &w, err);
+        if (r < 0)
+                return r;
+        *ret_n = w.n;
+        return 0;
+}
+
+/* The admin API: queries, products, tokens -----------------------------------
+ * (storage.h, "The admin API"). */
+
+/* Steps through st into the growing array of size-byte records *list. On
+ * failure *list holds the *n records made so far, for the caller to free. */
+static int collect_stmt(SqlConn *c, sqlite3_stmt *st, size_t size, FromRow from_row, void **list, size_t *n,
+                        CoreError *err) {
+        int r;
+
+        while ((r = sql_conn_step(c, st, err)) > 0) {
+                void *m = realloc(*list, (*n + 1) * size);
+                if (!m)
+                        return -ENOMEM;
+                *list = m;
+                r = from_row(st, (char *) m + *n * size, err);
+                if (r < 0)
+                        return r;
+                (*n)++;
+        }
+        return r;
+}
+
+typedef struct RowList {
+        void *list;
+        size_t n;
+        const EntitlementQuery *query;
+} RowList;
+
+/* A read of records into l, freed with free_array on failure. */
+static int read_list(SqliteStorage *s, SqlWork fn, RowList *l, void (*free_array)(void *list, size_t n),
+                     void **ret, size_t *ret_n, CoreError *err) {
+        int r;
+
+        r = sql_pool_read(s->pool, fn, l, err);
         if (r < 0) {
-                free_array(list, n);
+                free_array(l->list, l->n);
                 return r;
         }
-        *ret = list;
-        *ret_n = n;
+        *ret = l->list;
+        *ret_n = l->n;
         return 0;
+}
+
+static int entitlement_query_read(SqlConn *c, void *data, CoreError *err) {
+        RowList *l = data;
+        const EntitlementQuery *q = l->query;
+        _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = sql_conn_stmt(c, SQL_ENTITLEMENT_QUERY, &st, err, "tititi", q->product, (int64_t) q->state,
+                          q->licensee, q->after_created, q->after_key,
+                          q->limit > 0 ? (int64_t) q->limit : INT64_C(-1));
+        return r < 0 ? r : collect_stmt(c, st, sizeof(Entitlement), entitlement_from_row, &l->list, &l->n, err);
 }
 
 static void free_entitlements(void *list, size_t n) {
         entitlement_array_free(list, n);
 }
 
-static void free_products(void *list, size_t n) {
-        product_summary_array_free(list, n);
-}
-
-static void free_tokens(void *list, size_t n) {
-        token_array_free(list, n);
-}
-
 static int sqlite_entitlement_query(Storage *storage, const EntitlementQuery *q, Entitlement **ret,
                                     size_t *ret_n, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        LOCKED(s);
-        /* instr(), not LIKE: a licensee may contain % or _, and LIKE folds
-         * ASCII case only. The limit -1 of SQLite is "no limit". */
-        r = prepare(s, &st, err,
-                    "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e "
-                    "WHERE (?1 IS NULL OR e.product = ?1) "
-                    "AND (?2 = 0 OR (?2 = 1 AND e.revoked = 0) OR (?2 = 2 AND e.revoked <> 0)) "
-                    "AND (?3 IS NULL OR instr(e.licensee, ?3) > 0) "
-                    "AND (?5 IS NULL OR e.created > ?4 OR (e.created = ?4 AND e.key > ?5)) "
-                    "ORDER BY e.created, e.key LIMIT ?6",
-                    "tititi", q->product, (int64_t) q->state, q->licensee, q->after_created, q->after_key,
-                    q->limit > 0 ? (int64_t) q->limit : INT64_C(-1));
-        return r < 0 ? r : list_rows(s, st, sizeof(Entitlement), entitlement_from_row, free_entitlements, (void **) ret, ret_n, err);
+        return read_list(sqlite_storage(storage), entitlement_query_read, &(RowList){.query = q},
+                         free_entitlements, (void **) ret, ret_n, err);
 }
 
 static int product_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
@@ -873,21 +919,20 @@ static int product_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
         return 0;
 }
 
-static int sqlite_product_list(Storage *storage, ProductSummary **ret, size_t *ret_n, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        LOCKED(s);
-        r = prepare(s, &st, err,
-                    "SELECT e.product, count(*), "
-                    "sum((SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0)) "
-                    "FROM entitlement e GROUP BY e.product ORDER BY e.product",
-                    "");
-        return r < 0 ? r : list_rows(s, st, sizeof(ProductSummary), product_from_row, free_products, (void **) ret, ret_n, err);
+static int product_list_read(SqlConn *c, void *data, CoreError *err) {
+        RowList *l = data;
+        return collect_rows(c, SQL_PRODUCT_LIST, NULL, sizeof(ProductSummary), product_from_row, &l->list, &l->n,
+                            err);
 }
 
-#define TOKEN_COLUMNS "id, name, scope, hash, created, expires, last_used, revoked"
+static void free_products(void *list, size_t n) {
+        product_summary_array_free(list, n);
+}
+
+static int sqlite_product_list(Storage *storage, ProductSummary **ret, size_t *ret_n, CoreError *err) {
+        return read_list(sqlite_storage(storage), product_list_read, &(RowList){}, free_products, (void **) ret,
+                         ret_n, err);
+}
 
 static int token_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
         Token t = {.id = sqlite3_column_int64(st, 0)};
@@ -909,62 +954,73 @@ static int token_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
         return 0;
 }
 
-static int sqlite_token_create(Storage *storage, const Token *t, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
+static int token_create_write(SqlConn *c, void *data, CoreError *err) {
+        const Token *t = data;
         int r;
 
-        LOCKED(s);
-        r = EXEC(s, err, "INSERT INTO admin_token (name, scope, hash, created, expires) VALUES (?, ?, ?, ?, ?)",
-                 "tttii", t->name, token_scope_to_string(t->scope), t->hash, t->created, t->expires);
+        r = EXEC(c, SQL_TOKEN_CREATE, err, "tttii", t->name, token_scope_to_string(t->scope), t->hash, t->created,
+                 t->expires);
         if (r == -EEXIST)
                 return core_error_set(err, EEXIST, "a token called '%s' exists already", t->name);
         return r < 0 ? r : 0;
 }
 
+static int sqlite_token_create(Storage *storage, const Token *t, CoreError *err) {
+        return sql_pool_write(sqlite_storage(storage)->pool, token_create_write, (void *) t, err);
+}
+
+static int token_list_read(SqlConn *c, void *data, CoreError *err) {
+        RowList *l = data;
+        return collect_rows(c, SQL_TOKEN_LIST, NULL, sizeof(Token), token_from_row, &l->list, &l->n, err);
+}
+
+static void free_tokens(void *list, size_t n) {
+        token_array_free(list, n);
+}
+
 static int sqlite_token_list(Storage *storage, Token **ret, size_t *ret_n, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        return read_list(sqlite_storage(storage), token_list_read, &(RowList){}, free_tokens, (void **) ret, ret_n,
+                         err);
+}
+
+typedef struct TokenChange {
+        const char *name, *hash;
+        int64_t now;
+        Token *token; /* token_use_write(): the row after the change */
+} TokenChange;
+
+static int token_revoke_write(SqlConn *c, void *data, CoreError *err) {
+        const TokenChange *w = data;
         int r;
 
-        LOCKED(s);
-        r = prepare(s, &st, err, "SELECT " TOKEN_COLUMNS " FROM admin_token ORDER BY created, id", "");
-        return r < 0 ? r : list_rows(s, st, sizeof(Token), token_from_row, free_tokens, (void **) ret, ret_n, err);
+        r = EXEC(c, SQL_TOKEN_REVOKE, err, "it", w->now, w->name);
+        if (r == 0)
+                return core_error_set(err, ENOENT, "there is no token '%s' that is not revoked", w->name);
+        return r < 0 ? r : 0;
 }
 
 static int sqlite_token_revoke(Storage *storage, const char *name, int64_t now, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
+        return sql_pool_write(sqlite_storage(storage)->pool, token_revoke_write,
+                              &(TokenChange){.name = name, .now = now}, err);
+}
+
+static int token_use_write(SqlConn *c, void *data, CoreError *err) {
+        TokenChange *w = data;
         int r;
 
-        LOCKED(s);
-        r = EXEC(s, err, "UPDATE admin_token SET revoked = ? WHERE name = ? AND revoked = 0", "it", now, name);
+        r = EXEC(c, SQL_TOKEN_USE, err, "it", w->now, w->hash);
         if (r == 0)
-                return core_error_set(err, ENOENT, "there is no token '%s' that is not revoked", name);
+                return core_error_set(err, ENOENT, "no token has this hash");
+        if (r >= 0)
+                r = read_row(c, SQL_TOKEN_GET, w->hash, token_from_row, w->token, err);
+        if (r == 0)
+                return core_error_set(err, ENOENT, "no token has this hash");
         return r < 0 ? r : 0;
 }
 
 static int sqlite_token_use(Storage *storage, const char *hash, int64_t now, Token *ret, CoreError *err) {
-        SqliteStorage *s = sqlite_storage(storage);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        void *list = NULL;
-        size_t n = 0;
-        int r;
-
-        LOCKED(s);
-        r = EXEC(s, err, "UPDATE admin_token SET last_used = ? WHERE hash = ?", "it", now, hash);
-        if (r == 0)
-                return core_error_set(err, ENOENT, "no token has this hash");
-        if (r >= 0)
-                r = prepare(s, &st, err, "SELECT " TOKEN_COLUMNS " FROM admin_token WHERE hash = ?", "t", hash);
-        if (r >= 0)
-                r = collect_rows(s, st, sizeof(Token), token_from_row, &list, &n, err);
-        if (r >= 0 && n != 1)
-                r = core_error_set(err, ENOENT, "no token has this hash");
-        if (r >= 0) {
-                *ret = *(Token *) list;
-                n = 0;
-        }
-        token_array_free(list, n);
-        return r < 0 ? r : 0;
+        return sql_pool_write(sqlite_storage(storage)->pool, token_use_write,
+                              &(TokenChange){.hash = hash, .now = now, .token = ret}, err);
 }
 
 const StorageBackend storage_backend_sqlite = {

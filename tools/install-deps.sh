@@ -20,6 +20,7 @@ packages=(
         chromium python3-websocket
         postgresql-15 # the PostgreSQL backend's tests start a private server (tests/integration/postgres.py)
         libpam-wrapper pamtester faketime valgrind
+        wrk # bench/server.sh (tests/integration/test_bench_server.py)
         clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes are only a Recommends of clang
         # system tier
         debootstrap systemd-container tmux

@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The server's database (server/storage.h) on an in-memory SQLite
  * database: entitlements, the seat logic and its answers (StorageResult),
- * revocation, release by proof (once) and by the vendor. With
- * LICENSED_TEST_POSTGRES=URI (a database it may empty) the same tests run
- * again on PostgreSQL (server/storage-postgres.c), each on an empty
- * schema. */
+ * revocation, release by proof (once) and by the vendor, the admin API's
+ * queries. With LICENSED_TEST_POSTGRES=URI (a database it may empty) the
+ * same tests run again on PostgreSQL (server/storage-postgres.c), each on
+ * an empty schema. Then on a SQLite file, where it has a pool of reading
+ * connections and group-commits its writes (server/sqlite-pool.h): many
+ * threads taking seats of one key at once never take more than its seats,
+ * and the count of active seats the entitlement keeps (migration 3) is
+ * right, both when the migration fills it in from the activations of an
+ * older database and as seats are taken and freed afterwards. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
 #include "build-info.h"
 #include "test-util.h"
 #include "license-key.h"
@@ -42,34 +51,66 @@ static void empty_database(void) {
 typedef struct Fixture {
         Storage *storage;
         char key[LICENSE_KEY_STRING_SIZE];
+        char dir[64]; /* on a file: its directory and path */
+        char path[96];
 } Fixture;
 
-/* Two seats of PRODUCT with one feature. */
-static int setup(void **state) {
+/* Creates key with seats seats of PRODUCT with one feature. */
+static int create_key(Storage *storage, const char *key, uint32_t seats) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
-        Fixture *f = calloc(1, sizeof(*f));
         CoreError err = {};
 
-        assert_non_null(f);
-        empty_database();
-        assert_int_equal(storage_open(database, &f->storage, &err), 0);
-        assert_int_equal(license_key_generate(f->key), 0);
-        memcpy(e.key, f->key, sizeof(e.key));
+        snprintf(e.key, sizeof(e.key), "%s", key);
         e.license.product = strdup(PRODUCT);
         e.license.licensee = strdup("ACME Corp");
         e.license.type = LICENSE_PERPETUAL;
         e.license.revision = 1;
         assert_int_equal(license_add_feature(&e.license, "reports", TIME_UNSET, 0, NULL), 0);
-        e.seats = 2;
-        assert_int_equal(storage_entitlement_create(f->storage, &e, &err), 0);
-        *state = f;
+        e.seats = seats;
+        return storage_entitlement_create(storage, &e, &err);
+}
+
+/* The database path (a file or STORAGE_IN_MEMORY) with one key of seats
+ * seats. */
+static Fixture *fixture_new(const char *path, uint32_t seats) {
+        Fixture *f = calloc(1, sizeof(*f));
+        CoreError err = {};
+
+        assert_non_null(f);
+        if (streq(path, STORAGE_IN_MEMORY)) {
+                empty_database();
+                path = database;
+        } else {
+                snprintf(f->dir, sizeof(f->dir), "/tmp/test-storage.XXXXXX");
+                assert_non_null(mkdtemp(f->dir));
+                snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, path);
+                path = f->path;
+        }
+        assert_int_equal(storage_open(path, &f->storage, &err), 0);
+        assert_int_equal(license_key_generate(f->key), 0);
+        assert_int_equal(create_key(f->storage, f->key, seats), 0);
+        return f;
+}
+
+/* Two seats, in memory. */
+static int setup(void **state) {
+        *state = fixture_new(STORAGE_IN_MEMORY, 2);
         return 0;
 }
 
 static int teardown(void **state) {
         Fixture *f = *state;
+        char p[128];
 
         storage_close(f->storage);
+        if (f->dir[0]) {
+                for (const char *const *suffix = (const char *const[]){"", "-wal", "-shm", NULL}; *suffix;
+                     suffix++) {
+                        snprintf(p, sizeof(p), "%s%s", f->path, *suffix);
+                        (void) unlink(p);
+                }
+                assert_int_equal(rmdir(f->dir), 0);
+        }
         free(f);
         return 0;
 }
@@ -385,25 +426,222 @@ static void test_entitlement_query(void **state) {
         product_summary_array_free(p, n);
 }
 
+/* On a file ----------------------------------------------------------------- */
+
+#define THREADS 16
+#define MACHINES_PER_THREAD 5
+#define SEATS 5
+
+static int setup_file(void **state) {
+        *state = fixture_new("server.db", SEATS);
+        return 0;
+}
+
+/* Activates machine number machine. */
+static int activate_n(Fixture *f, unsigned machine, CoreError *err) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        char machine_id[33];
+
+        /* activate() names the license after the first 8 digits */
+        snprintf(machine_id, sizeof(machine_id), "%08x%024x", machine, 0u);
+        return activate(f, f->key, PRODUCT, machine_id, &e, &a, err);
+}
+
+typedef struct Worker {
+        Fixture *f;
+        unsigned first;
+        unsigned ok, no_seat, failed;
+} Worker;
+
+/* Activates its machines, reading the entitlement between activations. */
+static void *worker(void *data) {
+        Worker *w = data;
+
+        for (unsigned i = 0; i < MACHINES_PER_THREAD; i++) {
+                _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+                CoreError err = {};
+                int r = activate_n(w->f, w->first + i, &err);
+
+                if (r == STORAGE_OK)
+                        w->ok++;
+                else if (r == STORAGE_NO_SEAT)
+                        w->no_seat++;
+                else
+                        w->failed++;
+                if (storage_entitlement_get(w->f->storage, w->f->key, &e, &err) < 0 || e.active > SEATS)
+                        w->failed++;
+        }
+        return NULL;
+}
+
+static unsigned active_of(Fixture *f) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        CoreError err = {};
+
+        assert_int_equal(storage_entitlement_get(f->storage, f->key, &e, &err), 0);
+        return e.active;
+}
+
+static void test_concurrent_seats(void **state) {
+        Fixture *f = *state;
+        Worker w[THREADS] = {};
+        pthread_t t[THREADS];
+        unsigned ok = 0, no_seat = 0, failed = 0;
+        Activation *list = NULL;
+        size_t n = 0, held = 0;
+        CoreError err = {};
+
+        for (unsigned i = 0; i < THREADS; i++) {
+                w[i] = (Worker){.f = f, .first = i * MACHINES_PER_THREAD};
+                assert_int_equal(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+        }
+        for (unsigned i = 0; i < THREADS; i++) {
+                assert_int_equal(pthread_join(t[i], NULL), 0);
+                ok += w[i].ok;
+                no_seat += w[i].no_seat;
+                failed += w[i].failed;
+        }
+        assert_int_equal(failed, 0);
+        assert_int_equal(ok, SEATS);
+        assert_int_equal(no_seat, THREADS * MACHINES_PER_THREAD - SEATS);
+        assert_int_equal(active_of(f), SEATS);
+        assert_int_equal(storage_activation_list(f->storage, f->key, &list, &n, &err), 0);
+        for (size_t i = 0; i < n; i++)
+                held += list[i].released == TIME_UNSET;
+        assert_int_equal(n, SEATS);
+        assert_int_equal(held, SEATS);
+        activation_array_free(list, n);
+}
+
+/* Takes the database back to schema version 1, as an older licensed-server
+ * left it: no active column, no triggers. */
+static void downgrade_to_v1(const char *path) {
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "BEGIN;"
+                                      "DROP TRIGGER activation_takes_seat;"
+                                      "DROP TRIGGER activation_seat_changed;"
+                                      "DROP TRIGGER activation_frees_seat;"
+                                      "ALTER TABLE entitlement DROP COLUMN active;"
+                                      "DROP TABLE admin_token;"
+                                      "DROP INDEX entitlement_by_created;"
+                                      "DELETE FROM schema_version WHERE version > 1;"
+                                      "COMMIT;",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* Entitlement creations in batches: a creation that fails (the key exists)
+ * is rolled back alone, the others of its batch are kept. */
+typedef struct Creator {
+        Fixture *f;
+        const char *shared;
+        int own, twice;
+} Creator;
+
+static void *creator(void *data) {
+        Creator *c = data;
+        char key[LICENSE_KEY_STRING_SIZE];
+
+        assert_int_equal(license_key_generate(key), 0);
+        c->own = create_key(c->f->storage, key, 1);
+        c->twice = create_key(c->f->storage, c->shared, 1);
+        return NULL;
+}
+
+static void test_concurrent_create(void **state) {
+        Fixture *f = *state;
+        Creator c[THREADS];
+        pthread_t t[THREADS];
+        char shared[LICENSE_KEY_STRING_SIZE];
+        Entitlement *list = NULL;
+        size_t n = 0;
+        unsigned created = 0, exists = 0;
+        CoreError err = {};
+
+        assert_int_equal(license_key_generate(shared), 0);
+        for (unsigned i = 0; i < THREADS; i++) {
+                c[i] = (Creator){.f = f, .shared = shared};
+                assert_int_equal(pthread_create(&t[i], NULL, creator, &c[i]), 0);
+        }
+        for (unsigned i = 0; i < THREADS; i++) {
+                assert_int_equal(pthread_join(t[i], NULL), 0);
+                assert_int_equal(c[i].own, 0);
+                created += c[i].twice == 0;
+                exists += c[i].twice == -EEXIST;
+        }
+        assert_int_equal(created, 1);
+        assert_int_equal(exists, THREADS - 1);
+        /* the fixture's key, one per thread, the shared one */
+        assert_int_equal(storage_entitlement_list(f->storage, &list, &n, &err), 0);
+        assert_int_equal(n, 1 + THREADS + 1);
+        entitlement_array_free(list, n);
+}
+
+static void test_migration_counts(void **state) {
+        Fixture *f = *state;
+        CoreError err = {};
+        unsigned n;
+
+        for (unsigned m = 0; m < 3; m++)
+                assert_int_equal(activate_n(f, m, &err), STORAGE_OK);
+        assert_int_equal(storage_release_machine(f->storage, f->key, "00000001000000000000000000000000", T0 + 1,
+                                                 &n, &err),
+                         0);
+        assert_int_equal(active_of(f), 2);
+
+        storage_close(f->storage);
+        downgrade_to_v1(f->path);
+        f->storage = NULL;
+        assert_int_equal(storage_open(f->path, &f->storage, &err), 0);
+        /* Filled in from the activations by the migration... */
+        assert_int_equal(active_of(f), 2);
+        /* ...and kept by the triggers: a released machine back, a new one,
+         * one freed by the vendor. */
+        assert_int_equal(activate_n(f, 1, &err), STORAGE_OK);
+        assert_int_equal(active_of(f), 3);
+        assert_int_equal(activate_n(f, 7, &err), STORAGE_OK);
+        assert_int_equal(active_of(f), 4);
+        assert_int_equal(activate_n(f, 7, &err), STORAGE_OK); /* holds it already */
+        assert_int_equal(active_of(f), 4);
+        assert_int_equal(storage_release_machine(f->storage, f->key, "00000000000000000000000000000000", T0 + 2,
+                                                 &n, &err),
+                         0);
+        assert_int_equal(active_of(f), 3);
+}
+
+/* The tests that run on any backend, first on SQLite in memory. */
+#define BACKEND_TESTS                                                                                       \
+        cmocka_unit_test_setup_teardown(test_entitlement, setup, teardown),                                 \
+        cmocka_unit_test_setup_teardown(test_activate, setup, teardown),                                    \
+        cmocka_unit_test_setup_teardown(test_seat_limit, setup, teardown),                                  \
+        cmocka_unit_test_setup_teardown(test_answers, setup, teardown),                                     \
+        cmocka_unit_test_setup_teardown(test_release_by_proof, setup, teardown),                            \
+        cmocka_unit_test_setup_teardown(test_release_machine, setup, teardown),                             \
+        cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),                                     \
+        cmocka_unit_test_setup_teardown(test_validate, setup, teardown),                                    \
+        cmocka_unit_test_setup_teardown(test_entitlement_query, setup, teardown)
+
 int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_entitlement, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_activate, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_seat_limit, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_answers, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_release_by_proof, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_release_machine, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_validate, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_entitlement_query, setup, teardown),
+        const struct CMUnitTest sqlite_tests[] = {
+                BACKEND_TESTS,
+                /* SQLite on a file: its pool and group commit, its migration. */
+                cmocka_unit_test_setup_teardown(test_concurrent_seats, setup_file, teardown),
+                cmocka_unit_test_setup_teardown(test_concurrent_create, setup_file, teardown),
+                cmocka_unit_test_setup_teardown(test_migration_counts, setup_file, teardown),
         };
+        const struct CMUnitTest postgres_tests[] = {BACKEND_TESTS};
         const char *pg = getenv("LICENSED_TEST_POSTGRES");
         int failed;
 
-        failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+        failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
         if (pg && *pg) {
                 database = pg;
-                failed += cmocka_run_group_tests_name("postgres", tests, NULL, NULL);
+                failed += cmocka_run_group_tests_name("postgres", postgres_tests, NULL, NULL);
         }
         return failed;
 }
