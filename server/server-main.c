@@ -244,6 +244,15 @@ static void wait_for_signal(Server *s, const sigset_t *mask) {
         server_log("signal %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+/* Before a scrape: the database pool's use, for a backend with a pool. */
+static void refresh_pool_gauge(ServerMetrics *m, void *userdata) {
+        Server *s = userdata;
+        unsigned in_use, size;
+
+        if (s->storage && storage_pool_stats(s->storage, &in_use, &size) >= 0)
+                server_metrics_pool(m, in_use, size);
+}
+
 static int run(const Options *o) {
         _cleanup_(server_done) Server s = {.threads = o->threads, .timeout_sec = o->timeout_sec};
         _cleanup_free_ char *db_name = NULL;
@@ -261,6 +270,8 @@ static int run(const Options *o) {
                         return server_log_error(r, "--metrics-listen: %s", core_error_message(&err, r));
         }
         r = server_metrics_init(&s.metrics);
+        s.metrics.refresh = refresh_pool_gauge;
+        s.metrics.refresh_userdata = &s;
         if (r < 0)
                 return server_log_error(r, "%s", strerror(-r));
         if (o->rate > 0) {

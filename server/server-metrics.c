@@ -168,6 +168,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return answer(c, 404, "text/plain; charset=utf-8", strdup("only /metrics is here\n"));
         if (!streq(method, "GET") && !streq(method, "HEAD"))
                 return answer(c, 405, "text/plain; charset=utf-8", strdup("GET /metrics\n"));
+        if (m->refresh)
+                m->refresh(m, m->refresh_userdata);
         if (server_metrics_render(m, &text) < 0)
                 return MHD_NO;
         return answer(c, 200, "text/plain; version=0.0.4; charset=utf-8", text);

@@ -42,6 +42,11 @@ typedef struct ServerMetrics {
         atomic_uint_fast64_t pool_in_use;
         atomic_uint_fast64_t pool_size;
 
+        /* Called before each scrape (may be NULL): to read gauges such as
+         * the pool's from where they live. */
+        void (*refresh)(struct ServerMetrics *m, void *userdata);
+        void *refresh_userdata;
+
         struct MHD_Daemon *httpd;
         struct sockaddr_storage listen;
         socklen_t listen_len;

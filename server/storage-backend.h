@@ -17,6 +17,8 @@ typedef struct StorageBackend {
         int (*open_with)(const char *path, const StorageOptions *o, Storage **ret, CoreError *err);
         void (*close)(Storage *s);
         int (*ping)(Storage *s, CoreError *err);
+        /* optional: connections of a pool, for the metrics */
+        int (*pool_stats)(Storage *s, unsigned *ret_in_use, unsigned *ret_size);
         int (*entitlement_create)(Storage *s, const Entitlement *e, CoreError *err);
         int (*entitlement_get)(Storage *s, const char *key, Entitlement *ret, CoreError *err);
         int (*entitlement_list)(Storage *s, Entitlement **ret, size_t *ret_n, CoreError *err);

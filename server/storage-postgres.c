@@ -594,12 +594,26 @@ static int pg_release_machine(Storage *storage, const char *key, const char *mac
         return 0;
 }
 
+static int pg_pool_stats(Storage *storage, unsigned *ret_in_use, unsigned *ret_size) {
+        PgStorage *s = pg_storage(storage);
+        unsigned busy = 0;
+
+        pthread_mutex_lock(&s->lock);
+        for (size_t i = 0; i < s->n_slots; i++)
+                busy += s->slots[i].busy;
+        pthread_mutex_unlock(&s->lock);
+        *ret_in_use = busy;
+        *ret_size = (unsigned) s->n_slots;
+        return 0;
+}
+
 const StorageBackend storage_backend_postgres = {
         .name = "postgresql",
         .open = pg_open,
         .open_with = pg_open_with,
         .close = pg_close,
         .ping = pg_ping,
+        .pool_stats = pg_pool_stats,
         .entitlement_create = pg_entitlement_create,
         .entitlement_get = pg_entitlement_get,
         .entitlement_list = pg_entitlement_list,

@@ -214,17 +214,13 @@ static int column_dup(sqlite3_stmt *st, int i, char **ret) {
 
 typedef int (*FromRow)(sqlite3_stmt *st, void *ret, CoreError *err);
 
-/* Steps through statement id (bound to the text arg, if not NULL) and
- * turns each row into the next element (of size bytes) of a growing
- * array. On failure *list holds the *n elements made so far, for the
- * caller to free. */
-static int collect_rows(SqlConn *c, unsigned id, const char *arg, size_t size, FromRow from_row, void **list,
-                        size_t *n, CoreError *err) {
-        _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
+/* Steps through st into the growing array of size-byte records *list. On
+ * failure *list holds the *n records made so far, for the caller to free. */
+static int collect_stmt(SqlConn *c, sqlite3_stmt *st, size_t size, FromRow from_row, void **list, size_t *n,
+                        CoreError *err) {
         int r;
 
-        r = sql_conn_stmt(c, id, &st, err, arg ? "t" : "", arg);
-        while (r >= 0 && (r = sql_conn_step(c, st, err)) > 0) {
+        while ((r = sql_conn_step(c, st, err)) > 0) {
                 void *m = realloc(*list, (*n + 1) * size);
                 if (!m)
                         return -ENOMEM;
@@ -235,6 +231,16 @@ static int collect_rows(SqlConn *c, unsigned id, const char *arg, size_t size, F
                 (*n)++;
         }
         return r;
+}
+
+/* The same for statement id, bound to the text arg (if not NULL). */
+static int collect_rows(SqlConn *c, unsigned id, const char *arg, size_t size, FromRow from_row, void **list,
+                        size_t *n, CoreError *err) {
+        _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = sql_conn_stmt(c, id, &st, err, arg ? "t" : "", arg);
+        return r < 0 ? r : collect_stmt(c, st, size, from_row, list, n, err);
 }
 
 /* Reads the row that statement id, with the one text parameter arg,
@@ -845,25 +851,6 @@ static int sqlite_release_machine(Storage *storage, const char *key, const char 
 
 /* The admin API: queries, products, tokens -----------------------------------
  * (storage.h, "The admin API"). */
-
-/* Steps through st into the growing array of size-byte records *list. On
- * failure *list holds the *n records made so far, for the caller to free. */
-static int collect_stmt(SqlConn *c, sqlite3_stmt *st, size_t size, FromRow from_row, void **list, size_t *n,
-                        CoreError *err) {
-        int r;
-
-        while ((r = sql_conn_step(c, st, err)) > 0) {
-                void *m = realloc(*list, (*n + 1) * size);
-                if (!m)
-                        return -ENOMEM;
-                *list = m;
-                r = from_row(st, (char *) m + *n * size, err);
-                if (r < 0)
-                        return r;
-                (*n)++;
-        }
-        return r;
-}
 
 typedef struct RowList {
         void *list;

@@ -132,6 +132,12 @@ const char *storage_backend_name(Storage *s) {
         return s->backend->name;
 }
 
+int storage_pool_stats(Storage *s, unsigned *ret_in_use, unsigned *ret_size) {
+        if (!s->backend->pool_stats)
+                return -EOPNOTSUPP;
+        return s->backend->pool_stats(s, ret_in_use, ret_size);
+}
+
 int storage_ping(Storage *s, CoreError *err) {
         return s->backend->ping(s, err);
 }

@@ -126,6 +126,10 @@ const char *storage_backend_name(Storage *s);
  * not answer. */
 int storage_ping(Storage *s, CoreError *err);
 
+/* A backend with a pool of connections (PostgreSQL): how many are lent out
+ * and how many there may be at most. -EOPNOTSUPP for one without. */
+int storage_pool_stats(Storage *s, unsigned *ret_in_use, unsigned *ret_size);
+
 /* Adds e (key, license template, seats); revision 1. -EEXIST if the key
  * exists. */
 int storage_entitlement_create(Storage *s, const Entitlement *e, CoreError *err);

@@ -36,7 +36,7 @@ def online(tmp_path, vendor_keys, vendor):
     try:
         yield o
     finally:
-        daemon.stop()
+        o.daemon.stop()  # the one a test left there (it may have started another)
         polkit.stop()
         bus.stop()
         server.stop()

@@ -379,3 +379,15 @@ def test_password_stays_out_of_the_log(postgres_server, vendor_keys):
         finally:
             s.stop()
         assert shown in log and "s3cret" not in log, log
+
+
+def test_pool_use_in_the_metrics(postgres_db, servers):
+    """/metrics of a PostgreSQL server shows its pool: the size given by
+    --db-pool and the connections lent out (none between requests)."""
+    from test_server_ops import metrics
+    (s,) = servers(1, extra=("--db-pool", "3", "--metrics-listen", "127.0.0.1:0"))
+    assert activate(s, Device(machine_id=new_machine_id()), create_key(postgres_db, 1)).status == 200
+    families = metrics(s)
+    gauges = {name: value for f in families.values() for name, _, value in f["samples"]}
+    assert gauges["licensed_server_database_connections"] == 3
+    assert gauges["licensed_server_database_connections_in_use"] == 0
