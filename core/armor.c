@@ -286,3 +286,20 @@ int armor_verify(const Armor *a, EVP_PKEY *key, CoreError *err) {
                                       kind_lower(a->kind, kbuf));
         return 0;
 }
+
+int armor_verify_self_signed(const Armor *a, const char *public_b64, const char *noun, CoreError *err) {
+        _cleanup_pkey_ EVP_PKEY *key = NULL;
+        char key_id[KEY_ID_STRING_SIZE];
+        int r;
+
+        r = ed25519_public_from_base64(public_b64, &key, err);
+        if (r < 0)
+                return r;
+        r = key_id_from_key(key, key_id);
+        if (r < 0)
+                return r;
+        if (!streq(key_id, a->key_id))
+                return core_error_set(err, ENOKEY, "the Key-Id %s does not match the device key in the %s (key id %s)",
+                                      a->key_id, noun, key_id);
+        return armor_verify(a, key, err);
+}

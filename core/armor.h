@@ -52,3 +52,8 @@ int armor_sign(EVP_PKEY *key, const char *kind, const uint8_t *body, size_t body
  * Malformed input is -EBADMSG everywhere else, so callers can tell
  * "damaged or forged" from "not even a document". */
 int armor_verify(const Armor *a, EVP_PKEY *key, CoreError *err);
+
+/* For a self-signed document (a machine document, a site request): the key
+ * is public_b64, the device key its body names. -ENOKEY if the Key-Id is
+ * not that key's ("... in the <noun>"), else as armor_verify(). */
+int armor_verify_self_signed(const Armor *a, const char *public_b64, const char *noun, CoreError *err);

@@ -253,8 +253,6 @@ int machine_request_verify(const char *text, size_t len, MachineRequestType expe
                            CoreError *err) {
         _cleanup_(armor_done) Armor a = {};
         _cleanup_(machine_request_done) MachineRequest mr = MACHINE_REQUEST_INIT;
-        _cleanup_pkey_ EVP_PKEY *key = NULL;
-        char key_id[KEY_ID_STRING_SIZE];
         MachineRequestType t;
         int r;
 
@@ -282,17 +280,7 @@ int machine_request_verify(const char *text, size_t len, MachineRequestType expe
                 core_error_prefix(err, "the %s is invalid: ", request_types[t].noun);
                 return r;
         }
-        r = ed25519_public_from_base64(mr.device_key, &key, err);
-        if (r < 0)
-                return r;
-        r = key_id_from_key(key, key_id);
-        if (r < 0)
-                return r;
-        if (!streq(key_id, a.key_id))
-                return core_error_set(err, ENOKEY,
-                                      "the Key-Id %s does not match the device key in the %s (key id %s)",
-                                      a.key_id, request_types[t].noun, key_id);
-        r = armor_verify(&a, key, err);
+        r = armor_verify_self_signed(&a, mr.device_key, request_types[t].noun, err);
         if (r < 0)
                 return r;
         if (mr.type != t)

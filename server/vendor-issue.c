@@ -93,7 +93,7 @@ static int apply_field(License *l, int which, const char *v, CoreError *err) {
         case ARG_TYPE:
                 l->type = license_type_from_string(v);
                 if (l->type < 0)
-                        return core_error_set(err, EINVAL, "type '%s' is not perpetual, subscription or trial", v);
+                        return core_error_set(err, EINVAL, "type '%s' is not perpetual, subscription, trial or floating", v);
                 return 0;
         case ARG_ISSUED: t = &l->issued; break;
         case ARG_NOT_BEFORE: t = &l->not_before; break;
