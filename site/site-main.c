@@ -44,6 +44,8 @@ static const char *const help_text =
         "                               license key (--product), for the vendor\n"
         "  install FILE                 Install the floating license the vendor answered\n"
         "                               (- reads standard input)\n"
+        "  check-lease LICENSE LEASE    Check a lease as a client does: vendor -> floating\n"
+        "                               license -> site key -> lease -> this client\n"
         "\n"
         "Options:\n"
         "  --state-dir DIR              Site id, keys, certificate, licenses, database\n"
@@ -54,10 +56,12 @@ static const char *const help_text =
         "  --listen ADDRESS:PORT        Where to listen (default " DEFAULT_LISTEN "); port 0\n"
         "                               picks a free port\n"
         "  --lease-ttl DURATION         A lease ends this long after its last heartbeat\n"
-        "                               (default 2min)\n"
+        "                               (default 2m)\n"
         "  --borrow-max DURATION        Longest borrowing (default 7d)\n"
         "  --valid DURATION             token: how long the token works (default 1d)\n"
         "  --product ID                 activation-request: the product\n"
+        "  --machine-id ID              check-lease: the client's machine id...\n"
+        "  --device-key KEY             ...and its device key (base64)\n"
         "  -v --verbose                 Log each request\n"
         "  -h --help                    Show this help\n"
         "     --version                 Show the version\n"
@@ -73,6 +77,8 @@ typedef struct Options {
         int64_t borrow_max;
         int64_t token_valid;
         const char *product;
+        const char *machine_id;
+        const char *device_key;
 } Options;
 
 static int parse_duration_option(const char *opt, const char *v, int64_t min, int64_t *ret) {
@@ -97,6 +103,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_BORROW_MAX,
                 ARG_VALID,
                 ARG_PRODUCT,
+                ARG_MACHINE_ID,
+                ARG_DEVICE_KEY,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -109,6 +117,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 {"borrow-max", required_argument, NULL, ARG_BORROW_MAX},
                 {"valid", required_argument, NULL, ARG_VALID},
                 {"product", required_argument, NULL, ARG_PRODUCT},
+                {"machine-id", required_argument, NULL, ARG_MACHINE_ID},
+                {"device-key", required_argument, NULL, ARG_DEVICE_KEY},
                 {}};
         int c, r = 0;
 
@@ -145,6 +155,12 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         break;
                 case ARG_PRODUCT:
                         o->product = optarg;
+                        break;
+                case ARG_MACHINE_ID:
+                        o->machine_id = optarg;
+                        break;
+                case ARG_DEVICE_KEY:
+                        o->device_key = optarg;
                         break;
                 default:
                         return -EINVAL;
@@ -385,6 +401,38 @@ static int verb_install(int argc, char *argv[], void *userdata) {
         return 0;
 }
 
+/* What a client will do with a lease (lease_check_chain()), for an
+ * administrator who wants to know why one is refused, and for the tests. */
+static int verb_check_lease(int argc, char *argv[], void *userdata) {
+        const Options *o = userdata;
+        _cleanup_(product_set_done) ProductSet products = {};
+        _cleanup_(license_done) License l = LICENSE_INIT;
+        _cleanup_(lease_done) Lease ls = LEASE_INIT;
+        _cleanup_free_ char *lic = NULL, *lease = NULL;
+        char t[RFC3339_MAX];
+        size_t lic_len, lease_len;
+        CoreError err = {};
+        int r;
+
+        if (!o->machine_id || !o->device_key)
+                return report_error(-EINVAL, "check-lease needs --machine-id and --device-key (the client's)");
+        r = product_set_load(&products, o->product_dirs, o->n_product_dirs, warn_product, NULL);
+        if (r < 0)
+                return report_error(r, "cannot load the products: %s", strerror(-r));
+        r = read_file(argv[1], ARMOR_MAX_SIZE, &lic, &lic_len);
+        if (r >= 0)
+                r = read_file(argv[2], ARMOR_MAX_SIZE, &lease, &lease_len);
+        if (r < 0)
+                return report_error(r, "cannot read %s or %s: %s", argv[1], argv[2], strerror(-r));
+        r = lease_check_chain(lic, lic_len, lease, lease_len, &products, o->machine_id, o->device_key,
+                              now_realtime(), &l, &ls, &err);
+        if (r < 0)
+                return report_error(r, "lease refused: %s", core_error_message(&err, r));
+        printf("Lease %s of %s feature %s from site %s (license %s) holds until %s.\n", ls.id, ls.product,
+               ls.feature, ls.site, l.id, time_format_rfc3339(ls.borrowed_until ?: ls.expires, t));
+        return 0;
+}
+
 static int run(int argc, char *argv[]) {
         static const Verb verbs[] = {
                 {"run", 1, 1, verb_run},
@@ -392,6 +440,7 @@ static int run(int argc, char *argv[]) {
                 {"token", 1, 1, verb_token},
                 {"activation-request", 2, 2, verb_activation_request},
                 {"install", 2, 2, verb_install},
+                {"check-lease", 3, 3, verb_check_lease},
                 {},
         };
         static char *run_verb[] = {(char *) "run", NULL};
