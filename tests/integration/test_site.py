@@ -255,3 +255,28 @@ def test_install_refuses_what_is_not_for_this_site(site, tmp_path, vendor, vendo
         assert p.returncode != 0 and "not to this site" in p.stderr
     finally:
         other.stop()
+
+
+def test_event_ids_agree():
+    """site/site.h, systemd/licensed-site.catalog and docs/floating.md name
+    the same MESSAGE_IDs, and each catalog entry uses only fields the site sends."""
+    import os
+    import re
+    from conftest import SOURCE
+
+    def read(*p):
+        with open(os.path.join(SOURCE, *p)) as f:
+            return f.read()
+
+    ids = dict(re.findall(r'#define (SITE_EVENT_[A-Z_]+) "([0-9a-f]{32})"', read("site", "site.h")))
+    assert len(ids) == 4 and len(set(ids.values())) == 4
+    assert ids["SITE_EVENT_GRANTED"] == EVENT_GRANTED and ids["SITE_EVENT_EXPIRED"] == EVENT_EXPIRED
+    parts = re.split(r"^-- ([0-9a-f]{32})\n", read("systemd", "licensed-site.catalog"), flags=re.M)
+    catalog = dict(zip(parts[1::2], parts[2::2]))
+    assert set(catalog) == set(ids.values())
+    for mid, text in catalog.items():
+        for field in re.findall(r"@([A-Z_]+)@", text):
+            assert field in ("LEASE_ID", "PRODUCT", "FEATURE", "CLIENT_HOST", "CLIENT_USER", "SEATS_USED", "SEATS",
+                             "BORROWED_UNTIL"), (mid, field)
+    table = set(re.findall(r"^\| [^|]+ \| `([0-9a-f]{32})` \|", read("docs", "floating.md"), flags=re.M))
+    assert table == set(ids.values())
