@@ -221,8 +221,8 @@ int site_storage_add_token(SiteStorage *s, const char *token, int64_t expires, C
         r = tx_begin(s, err);
         if (r < 0)
                 return r;
-        return tx_end(s, sql_do(s, err, "INSERT INTO token (digest, expires) VALUES (?, ?)", "sn", d, expires),
-                      err);
+        r = sql_do(s, err, "INSERT INTO token (digest, expires) VALUES (?, ?)", "sn", d, expires);
+        return tx_end(s, r < 0 ? r : 0, err);
 }
 
 int site_storage_enrol(SiteStorage *s, const char *token, const char *machine_id, const char *device_key,
@@ -470,5 +470,5 @@ int site_storage_clients(SiteStorage *s, unsigned *ret, CoreError *err) {
                 r = sql_row(s, st, err);
         if (r > 0)
                 *ret = (unsigned) sqlite3_column_int64(st, 0);
-        return tx_end(s, r, err);
+        return tx_end(s, r < 0 ? r : 0, err);
 }
