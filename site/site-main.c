@@ -15,7 +15,6 @@
 
 #include "build-info.h"
 #include "fileio.h"
-#include "license-key.h"
 #include "log.h"
 #include "report-error.h"
 #include "request.h"
@@ -42,6 +41,8 @@ static const char *const help_text =
         "  token                        Print a one-time join token for a client\n"
         "  activation-request KEY       Print the ACTIVATION REQUEST of this site for a\n"
         "                               license key (--product), for the vendor\n"
+        "  activate KEY                 Activate the license key (--product) online at the\n"
+        "                               vendor's server and install the floating license\n"
         "  install FILE                 Install the floating license the vendor answered\n"
         "                               (- reads standard input)\n"
         "  check-lease LICENSE LEASE    Check a lease as a client does: vendor -> floating\n"
@@ -60,6 +61,9 @@ static const char *const help_text =
         "  --borrow-max DURATION        Longest borrowing (default 7d)\n"
         "  --valid DURATION             token: how long the token works (default 1d)\n"
         "  --product ID                 activation-request: the product\n"
+        "  --server URL                 activate: the vendor's server (default: the\n"
+        "                               product's server_url)\n"
+        "  --ca-file FILE               activate: trust these CA certificates for it\n"
         "  --machine-id ID              check-lease: the client's machine id...\n"
         "  --device-key KEY             ...and its device key (base64)\n"
         "  -v --verbose                 Log each request\n"
@@ -79,6 +83,8 @@ typedef struct Options {
         const char *product;
         const char *machine_id;
         const char *device_key;
+        const char *server;
+        const char *ca_file;
 } Options;
 
 static int parse_duration_option(const char *opt, const char *v, int64_t min, int64_t *ret) {
@@ -105,6 +111,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_PRODUCT,
                 ARG_MACHINE_ID,
                 ARG_DEVICE_KEY,
+                ARG_SERVER,
+                ARG_CA_FILE,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -119,6 +127,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 {"product", required_argument, NULL, ARG_PRODUCT},
                 {"machine-id", required_argument, NULL, ARG_MACHINE_ID},
                 {"device-key", required_argument, NULL, ARG_DEVICE_KEY},
+                {"server", required_argument, NULL, ARG_SERVER},
+                {"ca-file", required_argument, NULL, ARG_CA_FILE},
                 {}};
         int c, r = 0;
 
@@ -161,6 +171,12 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         break;
                 case ARG_DEVICE_KEY:
                         o->device_key = optarg;
+                        break;
+                case ARG_SERVER:
+                        o->server = optarg;
+                        break;
+                case ARG_CA_FILE:
+                        o->ca_file = optarg;
                         break;
                 default:
                         return -EINVAL;
@@ -338,43 +354,52 @@ static int verb_token(int argc, char *argv[], void *userdata) {
         return 0;
 }
 
-/* The same ACTIVATION REQUEST licensectl makes (core/request.c), with the
- * site id as machine id and the site key as device key. */
 static int verb_activation_request(int argc, char *argv[], void *userdata) {
         const Options *o = userdata;
         _cleanup_(site_done) Site s = {};
         _cleanup_free_ char *text = NULL;
-        char key[LICENSE_KEY_STRING_SIZE], nonce[LICENSE_NONCE_STRING_SIZE], host[256] = "";
         CoreError err = {};
-        MachineRequest rq;
         int r;
 
-        if (!o->product || !product_id_is_valid(o->product))
-                return report_error(-EINVAL, "activation-request needs --product ID (a valid product id)");
-        r = license_key_normalize(argv[1], key, &err);
-        if (r < 0)
-                return report_error(r, "%s", core_error_message(&err, r));
         r = site_state_open(&s, o->state_dir, false, &err);
+        if (r >= 0)
+                r = site_activation_request(&s, o->product, argv[1], &text, &err);
         if (r < 0)
                 return report_error(r, "%s", core_error_message(&err, r));
-        r = nonce_generate(nonce);
-        if (r < 0)
-                return report_error(r, "no random bytes: %m");
-        (void) gethostname(host, sizeof(host) - 1);
-        rq = (MachineRequest) {
-                .type = MACHINE_REQUEST_ACTIVATION,
-                .product = (char *) o->product,
-                .key = key,
-                .machine_id = s.id,
-                .device_key = s.key_base64,
-                .nonce = nonce,
-                .created = now_realtime(),
-                .hostname = host[0] ? host : NULL,
-        };
-        r = machine_request_sign(&rq, s.key, &text);
-        if (r < 0)
-                return report_error(r, "cannot make the activation request: %s", strerror(-r));
         fputs(text, stdout);
+        return 0;
+}
+
+/* Online: the same request, posted to the vendor's licensed-server, and
+ * the license it answers installed as install does. */
+static int verb_activate(int argc, char *argv[], void *userdata) {
+        const Options *o = userdata;
+        _cleanup_(site_done) Site s = {};
+        _cleanup_(license_done) License l = LICENSE_INIT;
+        _cleanup_free_ char *request = NULL, *text = NULL;
+        const char *server = o->server;
+        CoreError err = {};
+        int r;
+
+        r = site_open(&s, o, false);
+        if (r < 0)
+                return r;
+        if (!server) {
+                const Product *p = o->product ? product_set_find(&s.products, o->product) : NULL;
+                server = p ? p->server_url : NULL;
+        }
+        if (!server)
+                return report_error(-EINVAL, "activate: no server: give --server URL, or a --product whose "
+                                             "product file has a server_url");
+        r = site_activation_request(&s, o->product, argv[1], &request, &err);
+        if (r >= 0)
+                r = site_activate_online(server, o->ca_file, request, &text, &err);
+        if (r >= 0)
+                r = site_state_install(&s, text, strlen(text), &l, &err);
+        if (r < 0)
+                return report_error(r, "%s", core_error_message(&err, r));
+        printf("Activated and installed floating license %s for %s. Restart licensed-site to serve it.\n", l.id,
+               l.product);
         return 0;
 }
 
@@ -439,6 +464,7 @@ static int run(int argc, char *argv[]) {
                 {"status", 1, 1, verb_status},
                 {"token", 1, 1, verb_token},
                 {"activation-request", 2, 2, verb_activation_request},
+                {"activate", 2, 2, verb_activate},
                 {"install", 2, 2, verb_install},
                 {"check-lease", 3, 3, verb_check_lease},
                 {},

@@ -71,6 +71,14 @@ void site_done(Site *s);
 /* The "wrong site" check for a license: floating, bound to this site id and key. */
 int site_license_check(const Site *s, const License *l, CoreError *err);
 
+/* site-activate.c ---------------------------------------------------------- */
+
+/* The ACTIVATION REQUEST of this site (site id, site key) for a license key. */
+int site_activation_request(Site *s, const char *product, const char *key, char **ret, CoreError *err);
+/* Posts it to server_url's /v1/activate; the license from the answer. */
+int site_activate_online(const char *server_url, const char *ca_file, const char *request, char **ret_license,
+                         CoreError *err);
+
 /* site-tls.c -------------------------------------------------------------- */
 
 /* Reads tls.crt and tls.key from the state directory, making them first if

@@ -280,3 +280,37 @@ def test_event_ids_agree():
                              "BORROWED_UNTIL"), (mid, field)
     table = set(re.findall(r"^\| [^|]+ \| `([0-9a-f]{32})` \|", read("docs", "floating.md"), flags=re.M))
     assert table == set(ids.values())
+
+
+def test_online_activation_against_licensed_server(tmp_path, vendor, vendor_keys):
+    """licensed-site activate: the site's ACTIVATION REQUEST posted to
+    licensed-server's /v1/activate, the floating license it answers
+    installed and served."""
+    from licensed_server import LicensedServer
+
+    db = str(tmp_path / "vendor.db")
+    key = vendor("entitlement", "create", "--db", db, "--product", PRODUCT, "--licensee", "ACME Corp", "--type",
+                 "floating", "--feature", "cad:limit=2", "--seats", "1").stdout.strip()
+    server = LicensedServer(db, vendor_keys[0])
+    products = str(tmp_path / "products")
+    write_product(products, PRODUCT, vendor_keys[1], server_url=server.url)
+    site = SiteServer(str(tmp_path / "site"), products)
+    try:
+        site.start()
+        # a key the server does not know
+        p = site.cli("--product", PRODUCT, "activate", vendor("key", "new").stdout.strip(), check=False)
+        assert p.returncode != 0 and "refused the activation (HTTP 404)" in p.stderr
+        out = site.cli("--product", PRODUCT, "activate", key).stdout
+        assert "Activated and installed floating license" in out
+        site.stop()
+        site.start()
+        clients = [SiteClient(site) for _ in range(3)]
+        for c in clients:
+            c.enrol()
+        assert [c.checkout().status for c in clients] == [200, 200, 409]
+        # the server holds the site as the key's one activated machine
+        (a,) = __import__("json").loads(vendor("activations", "--db", db, "--json", "--key", key).stdout)
+        assert a["machine_id"] == site.site_id
+    finally:
+        site.stop()
+        server.stop()
