@@ -269,6 +269,19 @@ int armor_sign(EVP_PKEY *key, const char *kind, const uint8_t *body, size_t body
         return armor_encode(kind, key_id, sig, body, body_len, ret);
 }
 
+int armor_sign_self(EVP_PKEY *key, const char *public_b64, const char *kind, const uint8_t *body, size_t body_len,
+                    char **ret) {
+        _cleanup_free_ char *pub = NULL;
+        int r;
+
+        r = ed25519_public_base64(key, &pub);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(pub, public_b64))
+                return -EINVAL;
+        return armor_sign(key, kind, body, body_len, ret);
+}
+
 int armor_verify(const Armor *a, EVP_PKEY *key, CoreError *err) {
         char key_id[KEY_ID_STRING_SIZE], kbuf[ARMOR_KIND_MAX];
         int r;

@@ -91,35 +91,18 @@ int lease_license_digest(const char *license_text, size_t len, char out[static L
         return 0;
 }
 
-static int lease_parse_body(const uint8_t *body, size_t len, Lease *ret, CoreError *err) {
-        _cleanup_(lease_done) Lease l = LEASE_INIT;
-        int r;
-
-        r = document_decode(&lease_spec, (const char *) body, len, &l, NULL, NULL, err);
-        if (r < 0)
-                return r;
-        *ret = l;
-        l = (Lease) LEASE_INIT;
-        return 0;
+static void lease_done_any(void *l) {
+        lease_done(l);
 }
 
-int lease_sign(const Lease *l, EVP_PKEY *site_key, char **ret) {
-        _cleanup_(lease_done) Lease check = LEASE_INIT;
-        _cleanup_free_ char *body = NULL;
-        size_t len;
-        int r;
+static const DocumentType lease_type = {&lease_spec, sizeof(Lease), &(Lease) LEASE_INIT, lease_done_any};
 
+int lease_sign(const Lease *l, EVP_PKEY *site_key, char **ret) {
         assert(l);
         assert(site_key);
         assert(ret);
-
-        r = document_encode(&lease_spec, l, FIELDS_ALL, &body, &len);
-        if (r < 0)
-                return r;
-        /* Never sign what a client would refuse to read. */
-        if (lease_parse_body((const uint8_t *) body, len, &check, NULL) < 0)
-                return -EINVAL;
-        return armor_sign(site_key, LEASE_KIND, (const uint8_t *) body, len, ret);
+        /* Never signs what a client would refuse to read. */
+        return document_sign(&lease_type, l, FIELDS_ALL, site_key, NULL, LEASE_KIND, ret);
 }
 
 int lease_verify_with_key(const char *text, size_t len, EVP_PKEY *key, Lease *ret, CoreError *err) {
@@ -138,7 +121,7 @@ int lease_verify_with_key(const char *text, size_t len, EVP_PKEY *key, Lease *re
                 core_error_prefix(err, "lease: ");
                 return r;
         }
-        r = lease_parse_body(a.body, a.body_len, ret, err);
+        r = document_decode_new(&lease_type, a.body, a.body_len, ret, err);
         if (r < 0)
                 core_error_prefix(err, "signed lease body is invalid: ");
         return r;
@@ -351,43 +334,23 @@ void site_request_done(SiteRequest *r) {
         *r = (SiteRequest) SITE_REQUEST_INIT;
 }
 
-static int site_request_parse_body(const uint8_t *body, size_t len, SiteRequest *ret, CoreError *err) {
-        _cleanup_(site_request_done) SiteRequest sr = SITE_REQUEST_INIT;
-        int r;
-
-        r = document_decode(&site_request_spec, (const char *) body, len, &sr, NULL, NULL, err);
-        if (r < 0)
-                return r;
-        *ret = sr;
-        sr = (SiteRequest) SITE_REQUEST_INIT;
-        return 0;
+static void site_request_done_any(void *r) {
+        site_request_done(r);
 }
 
-int site_request_sign(const SiteRequest *r, EVP_PKEY *device_key, char **ret) {
-        _cleanup_(site_request_done) SiteRequest check = SITE_REQUEST_INIT;
-        _cleanup_free_ char *body = NULL, *pub = NULL;
-        size_t len;
-        int k;
+static const DocumentType site_request_type = {&site_request_spec, sizeof(SiteRequest),
+                                               &(SiteRequest) SITE_REQUEST_INIT, site_request_done_any};
 
+int site_request_sign(const SiteRequest *r, EVP_PKEY *device_key, char **ret) {
         assert(r);
         assert(device_key);
         assert(ret);
 
         if (r->type < 0 || r->type >= _SITE_REQUEST_TYPE_MAX)
                 return -EINVAL;
-        k = ed25519_public_base64(device_key, &pub);
-        if (k < 0)
-                return k;
-        if (!streq_ptr(pub, r->device_key))
-                return -EINVAL;
         /* Encoding every member, then parsing with the type's rule, refuses
          * a member set that the type has no field for, instead of dropping it. */
-        k = document_encode(&site_request_spec, r, FIELDS_ALL, &body, &len);
-        if (k < 0)
-                return k;
-        if (site_request_parse_body((const uint8_t *) body, len, &check, NULL) < 0)
-                return -EINVAL;
-        return armor_sign(device_key, SITE_REQUEST_KIND, (const uint8_t *) body, len, ret);
+        return document_sign(&site_request_type, r, FIELDS_ALL, device_key, r->device_key, SITE_REQUEST_KIND, ret);
 }
 
 int site_request_verify(const char *text, size_t len, SiteRequest *ret, CoreError *err) {
@@ -404,7 +367,7 @@ int site_request_verify(const char *text, size_t len, SiteRequest *ret, CoreErro
         /* Self-signed: the body names the key, so it is parsed first, by the
          * same strict, bounded parser; nothing in it is used unless the
          * signature then verifies against that very key. */
-        r = site_request_parse_body(a.body, a.body_len, &sr, err);
+        r = document_decode_new(&site_request_type, a.body, a.body_len, &sr, err);
         if (r < 0) {
                 core_error_prefix(err, "the site request is invalid: ");
                 return r;
