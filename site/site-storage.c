@@ -207,18 +207,18 @@ void site_storage_close(SiteStorage *s) {
         free(s);
 }
 
-static int token_digest(const char *token, char out[static LEASE_DIGEST_STRING_SIZE]) {
-        return lease_license_digest(token, strlen(token), out);
+/* The transaction of a token function, with the token's digest (what is stored). */
+static int tx_begin_token(SiteStorage *s, const char *token, char digest[static LEASE_DIGEST_STRING_SIZE],
+                          CoreError *err) {
+        int r = lease_license_digest(token, strlen(token), digest);
+        return r < 0 ? r : tx_begin(s, err);
 }
 
 int site_storage_add_token(SiteStorage *s, const char *token, int64_t expires, CoreError *err) {
         char d[LEASE_DIGEST_STRING_SIZE];
         int r;
 
-        r = token_digest(token, d);
-        if (r < 0)
-                return r;
-        r = tx_begin(s, err);
+        r = tx_begin_token(s, token, d, err);
         if (r < 0)
                 return r;
         r = sql_do(s, err, "INSERT INTO token (digest, expires) VALUES (?, ?)", "sn", d, expires);
@@ -230,10 +230,7 @@ int site_storage_enrol(SiteStorage *s, const char *token, const char *machine_id
         char d[LEASE_DIGEST_STRING_SIZE];
         int r;
 
-        r = token_digest(token, d);
-        if (r < 0)
-                return r;
-        r = tx_begin(s, err);
+        r = tx_begin_token(s, token, d, err);
         if (r < 0)
                 return r;
         r = sql_do(s, err, "DELETE FROM token WHERE digest = ? AND expires > ?", "sn", d, now);

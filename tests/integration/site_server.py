@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from conftest import binary, run
-from licensed_server import MARKERS, Response
+from licensed_server import Response, stop_server
 from machine import armor, dearmor, fields, key_id
 
 PRODUCT = "com.example.cad"
@@ -87,23 +87,9 @@ class SiteServer:
         return [l for l in self.read_log().splitlines() if f"[MESSAGE_ID={message_id}]" in l]
 
     def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.log.close()
-        log = self.read_log()
-        for marker in MARKERS:
-            if re.search(marker, log):
-                raise AssertionError(f"licensed-site reported '{marker}':\n{log[-6000:]}")
-        rc, self.proc = self.proc.returncode, None
-        if rc != 0:
-            raise AssertionError(f"licensed-site exited with {rc} on SIGTERM:\n{log[-3000:]}")
+        if self.proc is not None:
+            proc, self.proc = self.proc, None
+            stop_server(proc, self.log, self.read_log, "licensed-site")
 
     def connection(self, fingerprint=None, timeout=10):
         """A TLS connection that trusts exactly the pinned certificate."""
