@@ -40,8 +40,9 @@ static int teardown(void **state) {
         return 0;
 }
 
-/* A floating license for com.example.cad, 3 seats of "cad", bound to the site. */
-static char *floating_license(LicenseType type, const char *device_key, uint32_t limit) {
+/* A license for com.example.cad with limit seats of "cad", bound to the
+ * site, signed by signer. */
+static char *signed_license(LicenseType type, const char *device_key, uint32_t limit, EVP_PKEY *signer) {
         _cleanup_(license_done) License l = LICENSE_INIT;
         char *text = NULL;
 
@@ -55,8 +56,12 @@ static char *floating_license(LicenseType type, const char *device_key, uint32_t
         assert_int_equal(license_add_feature(&l, "cad", TIME_UNSET, limit, NULL), 0);
         l.machine_id = strdup(SITE_ID);
         l.device_key = strdup(device_key);
-        assert_int_equal(license_sign(&l, vendor_key, &text), 0);
+        assert_int_equal(license_sign(&l, signer, &text), 0);
         return text;
+}
+
+static char *floating_license(LicenseType type, const char *device_key, uint32_t limit) {
+        return signed_license(type, device_key, limit, vendor_key);
 }
 
 static void fill_lease(Lease *ls, const char *license_text) {
@@ -313,19 +318,8 @@ static void test_chain_license(void **state) {
         }
         /* Signed by a key the product does not trust. */
         {
-                _cleanup_(license_done) License l = LICENSE_INIT;
-                _cleanup_free_ char *lic = NULL, *text = NULL;
+                _cleanup_free_ char *lic = signed_license(LICENSE_FLOATING, site_pub, 100, other_key), *text = NULL;
                 _cleanup_(lease_done) Lease ls = LEASE_INIT;
-                l.id = strdup("forged");
-                l.revision = 1;
-                l.product = strdup("com.example.cad");
-                l.licensee = strdup("Mallory");
-                l.type = LICENSE_FLOATING;
-                l.issued = T0;
-                assert_int_equal(license_add_feature(&l, "cad", TIME_UNSET, 100, NULL), 0);
-                l.machine_id = strdup(SITE_ID);
-                l.device_key = strdup(site_pub);
-                assert_int_equal(license_sign(&l, other_key, &lic), 0);
                 fill_lease(&ls, lic);
                 text = sign_lease(&ls, site_key);
                 assert_int_equal(check(lic, text, T0 + 150, &err), -ENOKEY);
