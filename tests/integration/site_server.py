@@ -91,6 +91,13 @@ class SiteServer:
             proc, self.proc = self.proc, None
             stop_server(proc, self.log, self.read_log, "licensed-site")
 
+    def crash(self):
+        """SIGKILL: no chance to close the database."""
+        self.proc.kill()
+        self.proc.wait(10)
+        self.proc = None
+        self.log.close()
+
     def connection(self, fingerprint=None, timeout=10):
         """A TLS connection that trusts exactly the pinned certificate."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

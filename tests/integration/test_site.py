@@ -136,6 +136,30 @@ def test_restart_keeps_leases_and_the_count(site, tmp_path):
     assert fp.replace(":", "").lower() == site.fingerprint
 
 
+def test_crash_keeps_the_count(site):
+    """SIGKILLed right after the grants: the leases were committed with them."""
+    clients = [SiteClient(site) for _ in range(4)]
+    for c in clients:
+        c.enrol()
+    assert [c.checkout().status for c in clients] == [200, 200, 200, 409]
+    site.crash()
+    site.start()
+    assert clients[3].checkout().error[0] == "all-in-use"
+
+
+def test_concurrent_checkouts_respect_the_seats(site):
+    """12 clients at once for 3 seats: exactly 3 leases."""
+    import concurrent.futures
+
+    clients = [SiteClient(site) for _ in range(12)]
+    for c in clients:
+        c.enrol()
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(lambda c: c.checkout().status, clients))
+    assert sorted(statuses) == [200] * 3 + [409] * 9
+    assert len(site.events(EVENT_GRANTED)) == 3
+
+
 def test_refusals(site, tmp_path):
     c = SiteClient(site)
     # never enrolled
