@@ -275,6 +275,19 @@ int armor_sign(EVP_PKEY *key, const char *kind, const uint8_t *body, size_t body
         return armor_encode(kind, key_id, sig, body, body_len, ret);
 }
 
+int armor_sign_self(EVP_PKEY *key, const char *public_b64, const char *kind, const uint8_t *body, size_t body_len,
+                    char **ret) {
+        _cleanup_free_ char *pub = NULL;
+        int r;
+
+        r = ed25519_public_base64(key, &pub);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(pub, public_b64))
+                return -EINVAL;
+        return armor_sign(key, kind, body, body_len, ret);
+}
+
 int armor_verify(const Armor *a, EVP_PKEY *key, CoreError *err) {
         char key_id[KEY_ID_STRING_SIZE], kbuf[ARMOR_KIND_MAX];
         int r;
@@ -291,4 +304,21 @@ int armor_verify(const Armor *a, EVP_PKEY *key, CoreError *err) {
                                       "the signature does not match: the %s was altered or damaged",
                                       kind_lower(a->kind, kbuf));
         return 0;
+}
+
+int armor_verify_self_signed(const Armor *a, const char *public_b64, const char *noun, CoreError *err) {
+        _cleanup_pkey_ EVP_PKEY *key = NULL;
+        char key_id[KEY_ID_STRING_SIZE];
+        int r;
+
+        r = ed25519_public_from_base64(public_b64, &key, err);
+        if (r < 0)
+                return r;
+        r = key_id_from_key(key, key_id);
+        if (r < 0)
+                return r;
+        if (!streq(key_id, a->key_id))
+                return core_error_set(err, ENOKEY, "the Key-Id %s does not match the device key in the %s (key id %s)",
+                                      a->key_id, noun, key_id);
+        return armor_verify(a, key, err);
 }

@@ -47,8 +47,18 @@ int armor_decode(const char *text, size_t len, const char *expected_kind, Armor 
 /* Signs body with key and armors it. */
 int armor_sign(EVP_PKEY *key, const char *kind, const uint8_t *body, size_t body_len, char **ret);
 
+/* armor_sign() for a self-signed document: -EINVAL unless key's public
+ * half is public_b64, the key the body names. */
+int armor_sign_self(EVP_PKEY *key, const char *public_b64, const char *kind, const uint8_t *body, size_t body_len,
+                    char **ret);
+
 /* Verifies a decoded block against key: -ENOKEY if it names another key,
  * -EKEYREJECTED (with a clear message) if the signature does not match.
  * Malformed input is -EBADMSG everywhere else, so callers can tell
  * "damaged or forged" from "not even a document". */
 int armor_verify(const Armor *a, EVP_PKEY *key, CoreError *err);
+
+/* For a self-signed document (a machine document, a site request): the key
+ * is public_b64, the device key its body names. -ENOKEY if the Key-Id is
+ * not that key's ("... in the <noun>"), else as armor_verify(). */
+int armor_verify_self_signed(const Armor *a, const char *public_b64, const char *noun, CoreError *err);

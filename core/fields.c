@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 
+#include "armor.h"
 #include "crypto.h"
 #include "fields.h"
 #include "license-key.h"
@@ -443,6 +444,61 @@ int document_decode(const DocumentSpec *d, const char *body, size_t len, void *d
         if (ret_lines)
                 memcpy(ret_lines, lines, d->n_fields * sizeof(unsigned));
         return 0;
+}
+
+int document_decode_new(const DocumentType *t, const uint8_t *body, size_t len, void *ret, CoreError *err) {
+        _cleanup_free_ void *doc = NULL;
+        int r;
+
+        doc = malloc(t->size);
+        if (!doc)
+                return -ENOMEM;
+        memcpy(doc, t->init, t->size);
+        r = document_decode(t->spec, (const char *) body, len, doc, NULL, NULL, err);
+        if (r < 0) {
+                t->done(doc);
+                return r;
+        }
+        memcpy(ret, doc, t->size);
+        return 0;
+}
+
+int document_encode_checked(const DocumentType *t, const void *doc, uint32_t include, char **ret,
+                            size_t *ret_len) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ void *check = NULL;
+        size_t len;
+        int r;
+
+        r = document_encode(t->spec, doc, include, &text, &len);
+        if (r < 0)
+                return r;
+        check = malloc(t->size);
+        if (!check)
+                return -ENOMEM;
+        r = document_decode_new(t, (const uint8_t *) text, len, check, NULL);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return -EINVAL;
+        t->done(check);
+        *ret = TAKE_PTR(text);
+        *ret_len = len;
+        return 0;
+}
+
+int document_sign(const DocumentType *t, const void *doc, uint32_t include, EVP_PKEY *key, const char *self_public,
+                  const char *kind, char **ret) {
+        _cleanup_free_ char *body = NULL;
+        size_t len;
+        int r;
+
+        r = document_encode_checked(t, doc, include, &body, &len);
+        if (r < 0)
+                return r;
+        if (self_public)
+                return armor_sign_self(key, self_public, kind, (const uint8_t *) body, len, ret);
+        return armor_sign(key, kind, (const uint8_t *) body, len, ret);
 }
 
 int document_check_required(const DocumentSpec *d, uint32_t seen, uint32_t required, const char *noun,

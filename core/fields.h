@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto.h"
 #include "error.h"
 
 #define FIELDS_MAX 1024
@@ -137,6 +138,32 @@ int document_encode(const DocumentSpec *d, const void *doc, uint32_t include, ch
  * in seen ("... is missing from the <noun>", noun optional). */
 int document_check_required(const DocumentSpec *d, uint32_t seen, uint32_t required, const char *noun,
                             CoreError *err);
+
+/* A document's C type, for the two helpers below: its table, the size and
+ * initial value (FOO_INIT) of its struct, and the function that frees
+ * its members. */
+typedef struct DocumentType {
+        const DocumentSpec *spec;
+        size_t size;
+        const void *init;
+        void (*done)(void *doc);
+} DocumentType;
+
+/* document_decode() of body into *ret, which is written only on success
+ * (a decoded copy the caller then owns). */
+int document_decode_new(const DocumentType *t, const uint8_t *body, size_t len, void *ret, CoreError *err);
+
+/* For signers: document_encode() of doc, refused with -EINVAL unless
+ * document_decode() (with the spec's check) accepts the text again, so
+ * that nothing is signed that its reader would refuse. */
+int document_encode_checked(const DocumentType *t, const void *doc, uint32_t include, char **ret,
+                            size_t *ret_len);
+
+/* document_encode_checked(), signed with key and armored as kind. For a
+ * self-signed document, self_public is the public key the body names
+ * (-EINVAL unless it is key's); NULL otherwise. */
+int document_sign(const DocumentType *t, const void *doc, uint32_t include, EVP_PKEY *key, const char *self_public,
+                  const char *kind, char **ret);
 
 /* The u32 validator, also for numbers inside a value (feature limit=):
  * decimal digits, no sign, no leading zero. -EINVAL or -ERANGE. */

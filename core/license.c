@@ -15,6 +15,7 @@ static const char *const license_type_table[_LICENSE_TYPE_MAX] = {
         [LICENSE_PERPETUAL] = "perpetual",
         [LICENSE_SUBSCRIPTION] = "subscription",
         [LICENSE_TRIAL] = "trial",
+        [LICENSE_FLOATING] = "floating",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(license_type, LicenseType);
@@ -238,6 +239,16 @@ static void format_properties(FieldWriter *w, const char *name, const void *doc)
                 field_writef(w, name, "%s=%s", l->properties[i].name, l->properties[i].value);
 }
 
+/* What a site server shares out is a number of seats per feature: a
+ * floating license's feature without a limit, or NULL. */
+static const LicenseFeature *floating_uncounted_feature(const License *l) {
+        if (l->type == LICENSE_FLOATING)
+                for (size_t i = 0; i < l->n_features; i++)
+                        if (l->features[i].limit == 0)
+                                return &l->features[i];
+        return NULL;
+}
+
 int license_format_body(const License *l, char **ret, size_t *ret_len) {
         _cleanup_free_ char *text = NULL;
         size_t len;
@@ -248,7 +259,8 @@ int license_format_body(const License *l, char **ret, size_t *ret_len) {
 
         /* Refuse to sign what license_parse_body() would reject. */
         if (!identifier_is_valid(l->id, LICENSE_ID_MAX) || !product_id_is_valid(l->product) || !l->licensee ||
-            l->type < 0 || l->issued == TIME_UNSET || (!l->machine_id != !l->device_key))
+            l->type < 0 || l->issued == TIME_UNSET || (!l->machine_id != !l->device_key) ||
+            floating_uncounted_feature(l))
                 return -EINVAL;
         r = document_encode(&license_spec, l, FIELDS_ALL, &text, &len);
         if (r < 0)
@@ -351,12 +363,19 @@ static int parse_property(void *doc, const Field *f, CoreError *err) {
 }
 
 static int license_check_complete(const License *l, CoreError *err) {
-        if (l->type != LICENSE_PERPETUAL && l->not_after == TIME_UNSET)
+        const LicenseFeature *uncounted;
+
+        /* A floating license may be perpetual or for a term, as its vendor sells it. */
+        if ((l->type == LICENSE_SUBSCRIPTION || l->type == LICENSE_TRIAL) && l->not_after == TIME_UNSET)
                 return core_error_set(err, EBADMSG, "a %s license needs not-after", license_type_to_string(l->type));
         if (l->not_after != TIME_UNSET && l->not_after <= (l->not_before ?: l->issued))
                 return core_error_set(err, EBADMSG, "not-after is not later than the start of the license");
         if (!l->machine_id != !l->device_key)
                 return core_error_set(err, EBADMSG, "machine-id and device-key come together");
+        uncounted = floating_uncounted_feature(l);
+        if (uncounted)
+                return core_error_set(err, EBADMSG, "feature %s of a floating license needs a limit (its seats)",
+                                      uncounted->name);
         return 0;
 }
 

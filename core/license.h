@@ -44,6 +44,7 @@ typedef enum LicenseType {
         LICENSE_PERPETUAL,
         LICENSE_SUBSCRIPTION,
         LICENSE_TRIAL,
+        LICENSE_FLOATING, /* served by a site server to N clients at once (docs/floating.md) */
         _LICENSE_TYPE_MAX,
         _LICENSE_TYPE_INVALID = -1,
 } LicenseType;

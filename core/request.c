@@ -199,68 +199,40 @@ static int request_check_type(const void *doc, uint32_t seen, const unsigned *li
                                        request_types[mr->type].noun, err);
 }
 
-static int machine_request_parse_body(const uint8_t *body, size_t len, MachineRequest *ret, CoreError *err) {
-        _cleanup_(machine_request_done) MachineRequest mr = MACHINE_REQUEST_INIT;
-        int r;
-
-        r = document_decode(&request_spec, (const char *) body, len, &mr, NULL, NULL, err);
-        if (r < 0)
-                return r;
-        *ret = mr;
-        mr = (MachineRequest) MACHINE_REQUEST_INIT;
-        return 0;
+static void machine_request_done_any(void *r) {
+        machine_request_done(r);
 }
 
-static int validation_receipt_parse_body(const uint8_t *body, size_t len, ValidationReceipt *ret,
-                                         CoreError *err) {
-        _cleanup_(validation_receipt_done) ValidationReceipt rc = VALIDATION_RECEIPT_INIT;
-        int r;
-
-        r = document_decode(&receipt_spec, (const char *) body, len, &rc, NULL, NULL, err);
-        if (r < 0)
-                return r;
-        *ret = rc;
-        rc = (ValidationReceipt) VALIDATION_RECEIPT_INIT;
-        return 0;
+static void validation_receipt_done_any(void *r) {
+        validation_receipt_done(r);
 }
+
+static const DocumentType request_type = {&request_spec, sizeof(MachineRequest),
+                                          &(MachineRequest) MACHINE_REQUEST_INIT, machine_request_done_any};
+static const DocumentType receipt_type = {&receipt_spec, sizeof(ValidationReceipt),
+                                          &(ValidationReceipt) VALIDATION_RECEIPT_INIT, validation_receipt_done_any};
 
 /* Machine documents ------------------------------------------------------ */
 
 int machine_request_sign(const MachineRequest *r, EVP_PKEY *device_key, char **ret) {
-        _cleanup_(machine_request_done) MachineRequest check = MACHINE_REQUEST_INIT;
-        _cleanup_free_ char *body = NULL, *pub = NULL;
-        size_t len;
-        int k;
-
         assert(r);
         assert(device_key);
         assert(ret);
 
         if (r->type < 0 || r->type >= _MACHINE_REQUEST_TYPE_MAX)
                 return -EINVAL;
-        k = ed25519_public_base64(device_key, &pub);
-        if (k < 0)
-                return k;
-        if (!streq_ptr(pub, r->device_key))
-                return -EINVAL;
         /* Members the type has no field for must be empty, not silently dropped. */
         if (r->type == MACHINE_REQUEST_ACTIVATION ? r->license_id || r->revision : !!r->key)
                 return -EINVAL;
-        k = document_encode(&request_spec, r, request_required[r->type] | RQ_OPTIONAL, &body, &len);
-        if (k < 0)
-                return k;
-        /* Refuse to sign what the other side would reject. */
-        if (machine_request_parse_body((const uint8_t *) body, len, &check, NULL) < 0)
-                return -EINVAL;
-        return armor_sign(device_key, request_types[r->type].kind, (const uint8_t *) body, len, ret);
+        /* Refuses to sign what the other side would reject. */
+        return document_sign(&request_type, r, request_required[r->type] | RQ_OPTIONAL, device_key, r->device_key,
+                             request_types[r->type].kind, ret);
 }
 
 int machine_request_verify(const char *text, size_t len, MachineRequestType expected_type, MachineRequest *ret,
                            CoreError *err) {
         _cleanup_(armor_done) Armor a = {};
         _cleanup_(machine_request_done) MachineRequest mr = MACHINE_REQUEST_INIT;
-        _cleanup_pkey_ EVP_PKEY *key = NULL;
-        char key_id[KEY_ID_STRING_SIZE];
         MachineRequestType t;
         int r;
 
@@ -283,22 +255,12 @@ int machine_request_verify(const char *text, size_t len, MachineRequestType expe
          * that reads verified bodies, and nothing it returns is used unless the
          * signature then verifies against that very key. What the signature
          * proves is possession of the device key, not who the machine is. */
-        r = machine_request_parse_body(a.body, a.body_len, &mr, err);
+        r = document_decode_new(&request_type, a.body, a.body_len, &mr, err);
         if (r < 0) {
                 core_error_prefix(err, "the %s is invalid: ", request_types[t].noun);
                 return r;
         }
-        r = ed25519_public_from_base64(mr.device_key, &key, err);
-        if (r < 0)
-                return r;
-        r = key_id_from_key(key, key_id);
-        if (r < 0)
-                return r;
-        if (!streq(key_id, a.key_id))
-                return core_error_set(err, ENOKEY,
-                                      "the Key-Id %s does not match the device key in the %s (key id %s)",
-                                      a.key_id, request_types[t].noun, key_id);
-        r = armor_verify(&a, key, err);
+        r = armor_verify_self_signed(&a, mr.device_key, request_types[t].noun, err);
         if (r < 0)
                 return r;
         if (mr.type != t)
@@ -312,21 +274,10 @@ int machine_request_verify(const char *text, size_t len, MachineRequestType expe
 /* Receipts --------------------------------------------------------------- */
 
 int validation_receipt_sign(const ValidationReceipt *r, EVP_PKEY *vendor_key, char **ret) {
-        _cleanup_(validation_receipt_done) ValidationReceipt check = VALIDATION_RECEIPT_INIT;
-        _cleanup_free_ char *body = NULL;
-        size_t len;
-        int k;
-
         assert(r);
         assert(vendor_key);
         assert(ret);
-
-        k = document_encode(&receipt_spec, r, FIELDS_ALL, &body, &len);
-        if (k < 0)
-                return k;
-        if (validation_receipt_parse_body((const uint8_t *) body, len, &check, NULL) < 0)
-                return -EINVAL;
-        return armor_sign(vendor_key, RECEIPT_KIND, (const uint8_t *) body, len, ret);
+        return document_sign(&receipt_type, r, FIELDS_ALL, vendor_key, NULL, RECEIPT_KIND, ret);
 }
 
 /* Verifies with key, or with the key of products that the Key-Id names;
@@ -353,7 +304,7 @@ static int receipt_verify(const char *text, size_t len, EVP_PKEY *key, const Pro
         r = armor_verify(&a, key, err);
         if (r < 0)
                 return r;
-        r = validation_receipt_parse_body(a.body, a.body_len, &rc, err);
+        r = document_decode_new(&receipt_type, a.body, a.body_len, &rc, err);
         if (r < 0) {
                 core_error_prefix(err, "signed receipt body is invalid: ");
                 return r;

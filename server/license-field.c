@@ -91,7 +91,7 @@ int license_field_apply(License *l, LicenseField which, const char *v, CoreError
         case LICENSE_FIELD_TYPE:
                 l->type = license_type_from_string(v);
                 if (l->type < 0)
-                        return core_error_set(err, EINVAL, "type '%s' is not perpetual, subscription or trial", v);
+                        return core_error_set(err, EINVAL, "type '%s' is not perpetual, subscription, trial or floating", v);
                 return 0;
         case LICENSE_FIELD_ISSUED: t = &l->issued; break;
         case LICENSE_FIELD_NOT_BEFORE: t = &l->not_before; break;

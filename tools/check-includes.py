@@ -5,7 +5,7 @@
 
 - core/ includes only core/ (and the generated build-info.h);
 - util/ includes only util/ and core/;
-- a program (daemon/, ctl/, plugin/, server/) includes util/, core/ and
+- a program (daemon/, ctl/, plugin/, server/, site/) includes util/, core/ and
   itself, never another program's files.
 
 tests/ and bench/ are not checked: a test may reach into what it tests.
@@ -25,6 +25,7 @@ LAYERS = {
     "ctl": {"ctl", "util", "core"},
     "plugin": {"plugin", "util", "core"},
     "server": {"server", "util", "core"},
+    "site": {"site", "util", "core"},
 }
 GENERATED = {"build-info.h"}
 

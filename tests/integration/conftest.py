@@ -12,7 +12,7 @@ SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def binary(name):
-    for sub in ("server", "ctl", "daemon"):
+    for sub in ("server", "site", "ctl", "daemon"):
         path = os.path.join(BUILD, sub, name)
         if os.path.exists(path):
             return path

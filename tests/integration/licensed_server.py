@@ -17,6 +17,25 @@ MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", 
            "definitely lost: [1-9]")
 
 
+def stop_server(proc, log, read_log, name):
+    """SIGTERM, then SIGKILL after 10 s; fails if the log shows a sanitizer
+    finding or the program did not exit with 0."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    log.close()
+    text = read_log()
+    for marker in MARKERS:
+        if re.search(marker, text):
+            raise AssertionError(f"{name} reported '{marker}':\n{text[-6000:]}")
+    if proc.returncode != 0:
+        raise AssertionError(f"{name} exited with {proc.returncode} on SIGTERM:\n{text[-3000:]}")
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
@@ -106,17 +125,4 @@ class LicensedServer:
         return self.proc.poll() is None and self.request("GET", "/v1/health").json["status"] == "ok"
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.log.close()
-        log = self.read_log()
-        for marker in MARKERS:
-            if re.search(marker, log):
-                raise AssertionError(f"licensed-server reported '{marker}':\n{log[-6000:]}")
-        if self.proc.returncode != 0:
-            raise AssertionError(f"licensed-server exited with {self.proc.returncode} on SIGTERM:\n{log[-3000:]}")
+        stop_server(self.proc, self.log, self.read_log, "licensed-server")

@@ -103,7 +103,7 @@ grace_period = 86400;
     (["--feature", "Bad Name"], "not a valid feature name"),
     (["--feature", "x:limit=0"], "limit must be a positive number"),
     (["--not-after", "tomorrow"], "not a UTC time"),
-    (["--type", "forever"], "not perpetual, subscription or trial"),
+    (["--type", "forever"], "not perpetual, subscription, trial or floating"),
     (["--type", "trial"], "needs not-after"),
     (["--machine-id", "0123456789abcdef0123456789abcdef"], "not valid"),
     (["--license-key", "ABCDE-FGHJK"], "groups"),

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* licensed-site's database (SQLite, WAL): enrolled clients, join tokens,
+ * the nonces of recent requests, and the leases. Every function is one
+ * transaction; a grant is BEGIN IMMEDIATE, so the seat count it reads is
+ * the one it writes against, and nothing is counted in memory: a restart
+ * reads the leases back and can never grant more than the seats. One
+ * connection, serialized by a mutex (the HTTP thread and the expiry sweep
+ * share it). See docs/floating.md, "Seat counting". */
+
+#include <stdint.h>
+
+#include "error.h"
+#include "lease.h"
+
+typedef struct SiteStorage SiteStorage;
+
+int site_storage_open(const char *path, SiteStorage **ret, CoreError *err);
+void site_storage_close(SiteStorage *s);
+
+/* Join tokens are kept as their SHA-256 only. */
+int site_storage_add_token(SiteStorage *s, const char *token, int64_t expires, CoreError *err);
+
+/* Uses the token up and enrols (or re-enrols) machine_id with device_key:
+ * 1, or 0 if the token is unknown, used or expired. */
+int site_storage_enrol(SiteStorage *s, const char *token, const char *machine_id, const char *device_key,
+                       const char *host, int64_t now, CoreError *err);
+
+/* 1 if machine_id is enrolled with exactly device_key, 0 if not. */
+int site_storage_client_is_enrolled(SiteStorage *s, const char *machine_id, const char *device_key,
+                                    CoreError *err);
+
+/* Records a request's nonce: 1 if it was not seen since now - keep, 0 if it
+ * was (a replay). Forgets older ones. */
+int site_storage_use_nonce(SiteStorage *s, const char *nonce, int64_t now, int64_t keep, CoreError *err);
+
+/* Called for each lease the expiry removes, inside its transaction. */
+typedef void (*SiteExpiredFunc)(const Lease *l, void *userdata);
+
+/* Removes the leases that ended by now (expires, or borrowed-until for a
+ * borrowed one); returns how many. */
+int site_storage_expire(SiteStorage *s, int64_t now, SiteExpiredFunc expired, void *userdata, CoreError *err);
+
+/* A floating license a lease may draw on: its digest and the feature's seats. */
+typedef struct SitePool {
+        const char *digest;
+        uint32_t seats;
+} SitePool;
+
+/* In one transaction: expires what ended, then stores l (everything but
+ * l->license set by the caller) in the first pool with a free seat and
+ * sets l->license to its digest: 1. 0 if every seat of every pool is
+ * taken. *ret_used and *ret_seats: the leases and seats of the feature
+ * over all pools, after the grant. */
+int site_storage_grant(SiteStorage *s, Lease *l, const SitePool *pools, size_t n_pools, int64_t now,
+                       SiteExpiredFunc expired, void *userdata, unsigned *ret_used, unsigned *ret_seats,
+                       CoreError *err);
+
+/* Moves the expiry of machine_id's lease id on to expires, if it has not
+ * ended by now, and reads it back into ret: 1, or 0 if there is no such
+ * lease (ended, returned, another client's). */
+int site_storage_renew(SiteStorage *s, const char *id, const char *machine_id, int64_t now, int64_t expires,
+                       Lease *ret, CoreError *err);
+
+/* Removes machine_id's lease id: 1, or 0 if there is none. */
+int site_storage_return(SiteStorage *s, const char *id, const char *machine_id, CoreError *err);
+
+/* The leases of one floating license and feature that hold at now. */
+int site_storage_count(SiteStorage *s, const char *digest, const char *feature, int64_t now, unsigned *ret,
+                       CoreError *err);
+
+/* Every lease that holds at now, oldest first (ret: an array of n, each
+ * to be lease_done()'d, then freed). */
+int site_storage_list(SiteStorage *s, int64_t now, Lease **ret, size_t *ret_n, CoreError *err);
+
+/* The number of enrolled clients. */
+int site_storage_clients(SiteStorage *s, unsigned *ret, CoreError *err);
