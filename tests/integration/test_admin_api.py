@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import SOURCE, binary, run, write_product
+from conftest import SOURCE, binary, db_sql, is_postgres, run, write_product
 from licensed_server import LicensedServer
 from test_end_to_end import Machine, make_ca_and_server_cert
 
@@ -46,9 +46,16 @@ class Admin:
         return self.call("POST", path, body, **kw)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request, tmp_path):
+    """The --db value: a SQLite file, or the URI of a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "vendor.db")
+    return request.getfixturevalue("postgres_db")
+
+
 @pytest.fixture
-def site(tmp_path, vendor_keys, vendor):
-    db = str(tmp_path / "vendor.db")
+def site(db, vendor_keys, vendor, tmp_path):
     server = LicensedServer(db, vendor_keys[0])
     s = type("Site", (), {})()
     s.db, s.server, s.tmp, s.vendor, s.keys = db, server, tmp_path, vendor, vendor_keys
@@ -203,8 +210,11 @@ def test_tokens_never_in_clear(site):
     site.server.stop()
     log = site.server.read_log()
     blobs = [log.encode()]
+    if is_postgres(site.db):
+        for table in ("admin_token", "entitlement", "activation"):
+            blobs.append(repr(db_sql(site.db, f"SELECT * FROM {table}")).encode())
     for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(site.db + suffix):
+        if not is_postgres(site.db) and os.path.exists(site.db + suffix):
             with open(site.db + suffix, "rb") as f:
                 blobs.append(f.read())
     for token in (site.write, site.read):
