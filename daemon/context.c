@@ -146,14 +146,16 @@ int context_new(const Options *o, Context **ret) {
         if (r < 0)
                 log_warning_errno(r, "Failed to enable the watchdog: %m");
 
+        /* The first evaluation writes the snapshot: a client that sees the
+         * name owned finds the fast path's file in place. */
+        context_reevaluate(c);
+
         /* Take the name last: once it is ours, calls arrive, and everything
          * they need is in place. */
         r = sd_bus_request_name(c->bus, LICENSED_BUS_NAME, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire the bus name %s (is licensed running already?): %m",
                                        LICENSED_BUS_NAME);
-
-        context_reevaluate(c);
         c->announce = true;
         *ret = TAKE_PTR(c);
         return 0;

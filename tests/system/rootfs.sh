@@ -22,6 +22,7 @@ INCLUDE=systemd,systemd-sysv,dbus
 PACKAGES=(
         polkitd
         libsystemd0 libssl3 libconfig9 libjson-c5 libcurl4 libmicrohttpd12 libsqlite3-0 libqrencode4 libpam0g
+        libpq5
         libfaketime faketime
         procps
         # what an administrator's shell has: completion of licensectl is tested
