@@ -24,7 +24,7 @@ static int path_in(const Site *s, const char *name, char **ret) {
 /* The site id: made once, then the floating license is bound to it. */
 static int load_site_id(Site *s, bool create, CoreError *err) {
         _cleanup_free_ char *path = NULL, *text = NULL;
-        char id[LICENSE_NONCE_STRING_SIZE];
+        char id[LICENSE_NONCE_STRING_SIZE + 1]; /* and the newline of the file */
         size_t len;
         int r;
 

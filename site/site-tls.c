@@ -22,13 +22,19 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free);
 
 static int bio_text(BIO *b, char **ret) {
-        char *data;
+        char *data, *text;
         long n = BIO_get_mem_data(b, &data);
 
         if (n <= 0)
                 return -EIO;
-        *ret = strndup(data, (size_t) n);
-        return *ret ? 0 : -ENOMEM;
+        /* Not NUL-terminated: copied by length, not read as a string. */
+        text = malloc((size_t) n + 1);
+        if (!text)
+                return -ENOMEM;
+        memcpy(text, data, (size_t) n);
+        text[n] = 0;
+        *ret = text;
+        return 0;
 }
 
 /* The certificate and its key as PEM texts. */
