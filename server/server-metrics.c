@@ -31,7 +31,7 @@ static const struct {
 };
 
 int server_metrics_init(ServerMetrics *m) {
-        m->routes = route_count();
+        route_table(&m->routes);
         m->requests = calloc((m->routes + 1) * STATUSES, sizeof(*m->requests));
         return m->requests ? 0 : -ENOMEM;
 }
@@ -82,7 +82,7 @@ static void render_requests(ServerMetrics *m, FILE *f) {
         for (size_t r = 0; r <= m->routes; r++)
                 for (unsigned st = 0; st < STATUSES; st++) {
                         uint64_t n = get(&m->requests[r * STATUSES + st]);
-                        const Route *route = r < m->routes ? route_get(r) : NULL;
+                        const Route *route = r < m->routes ? &route_table(NULL)[r] : NULL;
 
                         if (n == 0)
                                 continue;

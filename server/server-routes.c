@@ -35,7 +35,8 @@ static const Route routes[] = {
 };
 
 const Route *route_table(size_t *ret_n) {
-        *ret_n = ELEMENTSOF(routes);
+        if (ret_n)
+                *ret_n = ELEMENTSOF(routes);
         return routes;
 }
 
@@ -92,15 +93,6 @@ const Route *route_find(const char *method, const char *path, unsigned set, char
                 }
         }
         return NULL;
-}
-
-size_t route_count(void) {
-        return ELEMENTSOF(routes);
-}
-
-const Route *route_get(size_t i) {
-        assert(i < ELEMENTSOF(routes));
-        return &routes[i];
 }
 
 size_t route_index(const Route *r) {

@@ -167,13 +167,10 @@ const Route *route_find(const char *method, const char *path, unsigned routes, c
 /* The Allow header of a 405 on path ("GET, HEAD", "POST" or "GET, HEAD,
  * POST"), NULL for no route. */
 const char *route_allow(const char *path, unsigned routes);
-/* The whole table, for the test that compares it with docs/openapi.json. */
+/* The whole table (*ret_n entries, if ret_n is not NULL): for the test that
+ * compares it with docs/openapi.json and for the metrics' labels; a route's
+ * index in it. */
 const Route *route_table(size_t *ret_n);
-
-/* The table's entries, for the metrics' labels: route_get(i) for i <
- * route_count(), and a route's index. */
-size_t route_count(void);
-const Route *route_get(size_t i);
 size_t route_index(const Route *r);
 
 /* server-admin.c: an admin route, from the Authorization header value (may
