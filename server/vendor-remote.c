@@ -17,29 +17,9 @@
 #define REMOTE_BODY_MAX (256 * 1024 * 1024)
 #define REMOTE_TIMEOUT_SEC 60
 
-typedef struct Buffer {
-        char *data;
-        size_t len;
-        bool too_large;
-} Buffer;
-
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
-        Buffer *b = userdata;
-        size_t n = size * nmemb;
-        char *m;
-
-        if (b->len + n > REMOTE_BODY_MAX) {
-                b->too_large = true;
-                return 0;
-        }
-        m = realloc(b->data, b->len + n + 1);
-        if (!m)
-                return 0;
-        b->data = m;
-        memcpy(b->data + b->len, ptr, n);
-        b->len += n;
-        b->data[b->len] = 0;
-        return n;
+        /* Less than asked makes curl fail the transfer. */
+        return capped_buffer_append(userdata, ptr, size * nmemb) < 0 ? 0 : size * nmemb;
 }
 
 /* server + path + the members of in as a query string. */
@@ -89,7 +69,7 @@ int vendor_remote_call(const char *server, const char *token, const char *ca_fil
                        const char *path, json_object *in, json_object **ret, CoreError *err) {
         _cleanup_free_ char *url = NULL, *auth = NULL;
         struct curl_slist *headers = NULL;
-        Buffer b = {};
+        CappedBuffer b = {.max = REMOTE_BODY_MAX};
         json_object *answer = NULL;
         const char *message;
         long status = 0;

@@ -13,6 +13,7 @@
 #include "json-object.h"
 #include "license-key.h"
 #include "request.h"
+#include "strutil.h"
 #include "site.h"
 #include "timeutil.h"
 
@@ -49,29 +50,9 @@ int site_activation_request(Site *s, const char *product, const char *key_input,
         return 0;
 }
 
-typedef struct Buffer {
-        char *data;
-        size_t len;
-        bool too_large;
-} Buffer;
-
 static size_t on_data(char *p, size_t size, size_t n, void *userdata) {
-        Buffer *b = userdata;
-        size_t k = size * n;
-        char *m;
-
-        if (b->len + k > ANSWER_MAX) {
-                b->too_large = true;
-                return 0;
-        }
-        m = realloc(b->data, b->len + k + 1);
-        if (!m)
-                return 0;
-        memcpy(m + b->len, p, k);
-        b->data = m;
-        b->len += k;
-        b->data[b->len] = 0;
-        return k;
+        /* Less than asked makes curl fail the transfer. */
+        return capped_buffer_append(userdata, p, size * n) < 0 ? 0 : size * n;
 }
 
 static size_t endswith_slash(const char *s) {
@@ -90,7 +71,7 @@ int site_activate_online(const char *server_url, const char *ca_file, const char
         _cleanup_free_ char *url = NULL, *data = NULL;
         char curl_error[CURL_ERROR_SIZE] = "";
         const char *license = NULL;
-        Buffer b = {};
+        CappedBuffer b = {.max = ANSWER_MAX};
         long status = 0;
         CURLcode rc;
         int r;

@@ -18,4 +18,17 @@ char *strstrip(char *s);
 
 char *strdup_or_null(const char *s);
 
+/* A NUL-terminated buffer that grows up to max bytes: what an HTTP client's
+ * write callback collects an answer into. */
+typedef struct CappedBuffer {
+        char *data; /* NULL until something is appended */
+        size_t len;
+        size_t max;
+        bool too_large; /* an append would have passed max */
+} CappedBuffer;
+
+/* Appends n bytes of p: 0, -EFBIG (too_large set, nothing appended) past
+ * max, or -ENOMEM. */
+int capped_buffer_append(CappedBuffer *b, const void *p, size_t n);
+
 /* startswith() and isempty() are core's (macro.h): the parsers use them. */

@@ -40,11 +40,27 @@ static void test_isempty_strdup_or_null(void **state) {
         free(s);
 }
 
+/* Up to max bytes and no further; a refused append changes nothing. */
+static void test_capped_buffer(void **state) {
+        CappedBuffer b = {.max = 5};
+
+        assert_int_equal(capped_buffer_append(&b, "abc", 3), 0);
+        assert_int_equal(capped_buffer_append(&b, "de", 2), 0);
+        assert_string_equal(b.data, "abcde");
+        assert_false(b.too_large);
+        assert_int_equal(capped_buffer_append(&b, "f", 1), -EFBIG);
+        assert_true(b.too_large);
+        assert_int_equal(b.len, 5);
+        assert_string_equal(b.data, "abcde");
+        free(b.data);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_strstrip),
                 cmocka_unit_test(test_startswith),
                 cmocka_unit_test(test_isempty_strdup_or_null),
+                cmocka_unit_test(test_capped_buffer),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
