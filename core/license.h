@@ -63,9 +63,9 @@ typedef struct LicenseProperty {
 typedef struct License {
         char *id;
         uint32_t revision; /* a higher revision of the same id replaces the installed one */
+        LicenseType type;  /* beside revision: two 4-byte fields share one 8-byte slot */
         char *product;
         char *licensee;
-        LicenseType type;
         int64_t issued;
         int64_t not_before;        /* TIME_UNSET: from issued */
         int64_t not_after;         /* TIME_UNSET: perpetual */

@@ -173,9 +173,9 @@ void context_reevaluate(Context *c) {
                         if (v.valid_until != TIME_UNSET && v.valid_until > now &&
                             (next == TIME_UNSET || v.valid_until < next))
                                 next = v.valid_until;
-                        if (v.reason == e->feature_reasons[k])
+                        if (v.reason == entry_feature_reason(e, k))
                                 continue;
-                        e->feature_reasons[k] = v.reason;
+                        entry_set_feature_reason(e, k, v.reason);
                         changed = true;
                         if (!c->announce)
                                 continue;

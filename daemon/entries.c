@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <malloc.h>
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 
@@ -14,7 +15,8 @@
 void entry_free(Entry *e) {
         if (!e)
                 return;
-        free(e->feature_reasons);
+        if (e->license.n_features > ENTRY_INLINE_FEATURES)
+                free(e->feature_reasons.heap);
         license_state_done(&e->state);
         license_done(&e->license);
         free(e);
@@ -26,19 +28,28 @@ char *entry_object_path(const Entry *e) {
         return sd_bus_path_encode(LICENSED_LICENSE_PATH_PREFIX, e->id, &path) < 0 ? NULL : path;
 }
 
+/* The keys of the two indexes, inside their items. */
+static const char *entry_key(const void *item) {
+        return ((const Entry *) item)->id;
+}
+
+static const char *product_entries_key(const void *item) {
+        return ((const ProductEntries *) item)->product;
+}
+
 Entry *context_find_entry(Context *c, const char *id) {
-        return hashmap_get(&c->by_id, id);
+        return hashmap_get(&c->by_id, id, entry_key);
 }
 
 const ProductEntries *context_product_entries(Context *c, const char *product) {
         static const ProductEntries none = {};
-        ProductEntries *pe = hashmap_get(&c->by_product, product);
+        ProductEntries *pe = hashmap_get(&c->by_product, product, product_entries_key);
         return pe ?: &none;
 }
 
 /* Index maintenance: every change to c->entries goes through these two. */
 static int index_add(Context *c, Entry *e) {
-        ProductEntries *pe = hashmap_get(&c->by_product, e->license.product);
+        ProductEntries *pe = hashmap_get(&c->by_product, e->license.product, product_entries_key);
         Entry **n;
         int r;
 
@@ -48,7 +59,7 @@ static int index_add(Context *c, Entry *e) {
                         free(pe);
                         return -ENOMEM;
                 }
-                r = hashmap_put(&c->by_product, pe->product, pe);
+                r = hashmap_put(&c->by_product, pe, product_entries_key);
                 if (r < 0) {
                         free(pe->product);
                         free(pe);
@@ -60,7 +71,7 @@ static int index_add(Context *c, Entry *e) {
                 return -ENOMEM;
         pe->items = n;
         pe->items[pe->n++] = e;
-        r = hashmap_put(&c->by_id, e->id, e);
+        r = hashmap_put(&c->by_id, e, entry_key);
         if (r < 0) {
                 pe->n--;
                 return r;
@@ -69,9 +80,9 @@ static int index_add(Context *c, Entry *e) {
 }
 
 static void index_remove(Context *c, Entry *e) {
-        ProductEntries *pe = hashmap_get(&c->by_product, e->license.product);
+        ProductEntries *pe = hashmap_get(&c->by_product, e->license.product, product_entries_key);
 
-        hashmap_remove(&c->by_id, e->id);
+        hashmap_remove(&c->by_id, e->id, entry_key);
         if (!pe)
                 return;
         for (size_t i = 0; i < pe->n; i++)
@@ -80,7 +91,7 @@ static void index_remove(Context *c, Entry *e) {
                         break;
                 }
         if (pe->n == 0) {
-                hashmap_remove(&c->by_product, pe->product);
+                hashmap_remove(&c->by_product, pe->product, product_entries_key);
                 free(pe->product);
                 free(pe->items);
                 free(pe);
@@ -89,7 +100,7 @@ static void index_remove(Context *c, Entry *e) {
 
 void context_index_done(Context *c) {
         for (size_t i = 0; i < c->by_product.n_slots; i++) {
-                ProductEntries *pe = c->by_product.slots[i].key ? c->by_product.slots[i].value : NULL;
+                ProductEntries *pe = hashmap_slot_item(&c->by_product, i);
                 if (pe) {
                         free(pe->product);
                         free(pe->items);
@@ -98,6 +109,33 @@ void context_index_done(Context *c) {
         }
         hashmap_done(&c->by_product);
         hashmap_done(&c->by_id);
+}
+
+static void text_digest(const char *text, uint8_t out[static ENTRY_TEXT_DIGEST_SIZE]) {
+        uint8_t d[SHA256_DIGEST_LENGTH];
+
+        SHA256((const uint8_t *) text, strlen(text), d);
+        memcpy(out, d, ENTRY_TEXT_DIGEST_SIZE);
+}
+
+/* _REASON_INVALID is kept as UINT8_MAX. */
+_Static_assert(_REASON_MAX < UINT8_MAX, "a reason fits in a byte");
+
+static uint8_t *feature_reasons(Entry *e) {
+        return e->license.n_features > ENTRY_INLINE_FEATURES ? e->feature_reasons.heap : e->feature_reasons.in;
+}
+
+Reason entry_feature_reason(const Entry *e, size_t k) {
+        uint8_t b = feature_reasons((Entry *) e)[k];
+
+        assert(k < e->license.n_features);
+        return b == UINT8_MAX ? _REASON_INVALID : (Reason) b;
+}
+
+void entry_set_feature_reason(Entry *e, size_t k, Reason r) {
+        assert(k < e->license.n_features);
+        assert(r == _REASON_INVALID || (r >= 0 && r < _REASON_MAX));
+        feature_reasons(e)[k] = r == _REASON_INVALID ? UINT8_MAX : (uint8_t) r;
 }
 
 int context_add_entry(Context *c, const char *id, const char *text, License *l, const Product *p,
@@ -110,17 +148,19 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
                 return -ENOMEM;
         assert(streq(id, l->id));
         e->context = c;
-        SHA256((const uint8_t *) text, strlen(text), e->text_sha256);
-        e->feature_reasons = calloc(l->n_features ?: 1, sizeof(Reason));
-        if (!e->feature_reasons) {
-                entry_free(e);
+        text_digest(text, e->text_digest);
+        if (l->n_features > ENTRY_INLINE_FEATURES &&
+            !(e->feature_reasons.heap = malloc(l->n_features))) {
+                free(e);
                 return -ENOMEM;
         }
         e->license = *l;
         license_init(l);
         /* Kept until removed or replaced, never edited: one allocation, and
-         * this machine's id and device key not repeated in every license. */
-        r = license_compact(&e->license, (const char *const[]) {c->machine_id, c->device_key_b64, NULL});
+         * this machine's id and device key and the product's id (products
+         * live as long as the context) not repeated in every license. */
+        r = license_compact(&e->license,
+                            (const char *const[]) {c->machine_id, c->device_key_b64, p ? p->id : NULL, NULL});
         if (r < 0) {
                 entry_free(e);
                 return r;
@@ -136,7 +176,7 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         /* Feature signals start afresh; the journal continues from what was
          * last announced, even across restarts and idle exits. */
         for (size_t i = 0; i < e->license.n_features; i++)
-                e->feature_reasons[i] = _REASON_INVALID;
+                entry_set_feature_reason(e, i, _REASON_INVALID);
         /* No record means nothing but "licensed" was ever announced: a healthy
          * license costs no write. */
         e->status = st->announced[0] ? reason_from_string(st->announced) : REASON_LICENSED;
@@ -160,7 +200,7 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         }
         if (old) {
                 /* index_add() replaced the id mapping; drop old's product slot. */
-                ProductEntries *pe = hashmap_get(&c->by_product, old->license.product);
+                ProductEntries *pe = hashmap_get(&c->by_product, old->license.product, product_entries_key);
                 for (size_t i = 0; pe && i < pe->n; i++)
                         if (pe->items[i] == old) {
                                 pe->items[i] = pe->items[--pe->n];
@@ -189,12 +229,12 @@ void context_remove_entry(Context *c, Entry *e) {
 }
 
 bool entry_text_is(const Entry *e, const char *text) {
-        uint8_t d[SHA256_DIGEST_LENGTH];
+        uint8_t d[ENTRY_TEXT_DIGEST_SIZE];
 
         assert(e);
         assert(text);
-        SHA256((const uint8_t *) text, strlen(text), d);
-        return memcmp(d, e->text_sha256, sizeof(d)) == 0;
+        text_digest(text, d);
+        return CRYPTO_memcmp(d, e->text_digest, sizeof(d)) == 0;
 }
 
 int entry_read_text(Context *c, const Entry *e, char **ret) {

@@ -24,22 +24,36 @@ typedef struct ProductEntries {
 } ProductEntries;
 
 /* An installed license. */
+#define ENTRY_INLINE_FEATURES 8
+#define ENTRY_TEXT_DIGEST_SIZE 16
+
 struct Entry {
         Context *context; /* owner; the bus vtable's userdata is the Entry */
         char *id; /* = license.id, not owned: the file name and the signed id are checked equal */
-        /* SHA-256 of the armored text exactly as installed. The text itself
-         * stays in licenses/ID.lic and is read back for Export: kept in
-         * memory it was a third of what a license cost. */
-        uint8_t text_sha256[32];
+        /* The first 128 bits of the SHA-256 of the armored text exactly as
+         * installed. The text itself stays in licenses/ID.lic and is read
+         * back for Export: kept in memory it was a third of what a license
+         * cost. 128 bits keep a second preimage out of reach (2^128 work)
+         * and the entry in a smaller malloc size class than 256 did. */
+        uint8_t text_digest[ENTRY_TEXT_DIGEST_SIZE];
         License license;
         const Product *product;
         LicenseState state;
-        Reason *feature_reasons; /* last announced reason per feature, for FeatureChanged */
+        /* The reason last announced per feature, for FeatureChanged: a byte
+         * each, in the entry itself up to ENTRY_INLINE_FEATURES features (a
+         * separate allocation cost 40 bytes a license). Use
+         * entry_feature_reason() and entry_set_feature_reason(). */
+        union {
+                uint8_t in[ENTRY_INLINE_FEATURES];
+                uint8_t *heap;
+        } feature_reasons;
         Reason status;           /* last announced license-level status */
         int64_t warned_days_left; /* last grace warning sent, -1 if none */
 };
 
 void entry_free(Entry *e);
+Reason entry_feature_reason(const Entry *e, size_t k);
+void entry_set_feature_reason(Entry *e, size_t k, Reason r);
 /* The entry's object path, malloc'd (NULL when out of memory). Made when
  * asked rather than kept: 80 bytes per license that only bus traffic about
  * that license needs. */

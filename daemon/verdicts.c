@@ -107,10 +107,13 @@ static int64_t earlier(int64_t a, int64_t b) {
         return b == TIME_UNSET || a < b ? a : b;
 }
 
+static const char *cached_verdict_key(const void *item) {
+        return ((const CachedVerdict *) item)->key;
+}
+
 static void cache_clear(VerdictCache *cache) {
         for (size_t i = 0; i < cache->map.n_slots; i++)
-                if (cache->map.slots[i].key)
-                        free(cache->map.slots[i].value);
+                free(hashmap_slot_item(&cache->map, i));
         hashmap_done(&cache->map);
 }
 
@@ -171,7 +174,7 @@ static bool cache_holds(const VerdictCache *cache, const CachedVerdict *cv, int6
 static CachedVerdict *cache_get(Context *c, const ProductEntries *pe, const char *key, const char *feature,
                                 int64_t now) {
         VerdictCache *cache = &c->verdict_cache;
-        CachedVerdict *cv = hashmap_get(&cache->map, key);
+        CachedVerdict *cv = hashmap_get(&cache->map, key, cached_verdict_key);
 
         if (cv) {
                 if (!cache_holds(cache, cv, now))
@@ -184,7 +187,7 @@ static CachedVerdict *cache_get(Context *c, const ProductEntries *pe, const char
         if (!cv)
                 return NULL;
         strcpy(cv->key, key);
-        if (hashmap_put(&cache->map, cv->key, cv) < 0) {
+        if (hashmap_put(&cache->map, cv, cached_verdict_key) < 0) {
                 free(cv);
                 return NULL;
         }

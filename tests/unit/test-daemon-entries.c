@@ -54,7 +54,7 @@ static void test_add_find_remove(void **state) {
         path = entry_object_path(a);
         assert_string_equal(path, "/org/licensed/License1/license/acme_2d0001");
         assert_int_equal(a->status, REASON_LICENSED); /* nothing else announced before */
-        assert_int_equal(a->feature_reasons[0], _REASON_INVALID);
+        assert_int_equal(entry_feature_reason(a, 0), _REASON_INVALID);
         assert_int_equal(context_product_entries(&c, "com.example.app")->n, 2);
         assert_int_equal(context_product_entries(&c, "com.example.tool")->n, 1);
         assert_int_equal(context_product_entries(&c, "com.example.none")->n, 0);
@@ -69,6 +69,40 @@ static void test_add_find_remove(void **state) {
         context_remove_entry(&c, x);
         assert_int_equal(context_product_entries(&c, "com.example.tool")->n, 0);
         assert_ptr_equal(c.entries[0], b);
+        done(&c);
+}
+
+/* Up to ENTRY_INLINE_FEATURES features keep their last reasons in the
+ * entry, more in an allocation of their own: both hold every feature's. */
+static void test_feature_reasons(void **state) {
+        Context c = {};
+
+        for (size_t n = ENTRY_INLINE_FEATURES - 1; n <= ENTRY_INLINE_FEATURES + 2; n++) {
+                _cleanup_(license_done) License l = LICENSE_INIT;
+                LicenseState st = {};
+                char id[32];
+                Entry *e = NULL;
+
+                test_license_fill(&l, NULL);
+                snprintf(id, sizeof(id), "many-%zu", n);
+                free(l.id);
+                l.id = strdup(id);
+                while (l.n_features < n) {
+                        char name[16];
+                        snprintf(name, sizeof(name), "extra%zu", l.n_features);
+                        assert_int_equal(license_add_feature(&l, name, TIME_UNSET, 0, NULL), 0);
+                }
+                assert_int_equal(context_add_entry(&c, id, "text", &l, &product, &st, &e), 0);
+                for (size_t k = 0; k < n; k++)
+                        assert_int_equal(entry_feature_reason(e, k), _REASON_INVALID);
+                for (size_t k = 0; k < n; k++)
+                        entry_set_feature_reason(e, k, k % 2 ? REASON_GRACE : REASON_LICENSED);
+                for (size_t k = 0; k < n; k++)
+                        assert_int_equal(entry_feature_reason(e, k), k % 2 ? REASON_GRACE : REASON_LICENSED);
+                entry_set_feature_reason(e, n - 1, _REASON_INVALID);
+                assert_int_equal(entry_feature_reason(e, n - 1), _REASON_INVALID);
+        }
+        assert_int_equal(c.n_entries, 4);
         done(&c);
 }
 
@@ -108,6 +142,7 @@ static void test_announced_state(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_add_find_remove),
+                cmocka_unit_test(test_feature_reasons),
                 cmocka_unit_test(test_replace),
                 cmocka_unit_test(test_announced_state),
         };
