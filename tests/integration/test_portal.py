@@ -1,0 +1,270 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The customer portal of licensed-server (/portal, docs/portal.md): in a
+real headless Chromium (signing in, the entitlement and its machines, a
+release, a license download, a wrong key, an expired session), and the
+security rules over plain HTTP (cookies, CSRF, another key's machines,
+the sign-in rate limit, the release limit). The screenshots of the
+Chromium tests go to the test's directory, and to $LICENSED_SCREENSHOT_DIR
+when set (tools/portal-screenshots.sh: docs/images/)."""
+import base64
+import http.client
+import json
+import os
+import re
+import shutil
+import time
+import urllib.parse
+
+import pytest
+
+from licensed_server import LicensedServer  # noqa: E402
+from machine import PRODUCT, new_nonce  # noqa: E402
+from test_server import LICENSEE, Browser, activate, active_seats, admin, db, entitlement, inspect, machine  # noqa: F401,E402
+
+from conftest import binary, run  # noqa: E402
+
+sqlite_only = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+RELEASE_EVENT = "5d0f1c3e8a2b4c6f9e7d1a0b3c5e7f92"
+
+
+@pytest.fixture
+def portal(db, vendor_keys, tmp_path):
+    """Starts licensed-server with extra options (each its own log); stops
+    them all after."""
+    servers = []
+
+    def _start(*extra):
+        log = str(tmp_path / f"server-{len(servers)}.log")
+        servers.append(LicensedServer(db, vendor_keys[0], extra=extra, log_path=log))
+        return servers[-1]
+    try:
+        yield _start
+    finally:
+        for s in servers:
+            s.stop()
+
+
+class Client:
+    """A browser as far as cookies go, on plain http.client: redirects are
+    not followed, so every answer is seen."""
+
+    def __init__(self, server):
+        self.server = server
+        self.cookies = {}
+        self.set_cookie = []
+
+    def request(self, method, path, fields=None, content_type="application/x-www-form-urlencoded"):
+        headers = {}
+        body = None
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if fields is not None:
+            body = urllib.parse.urlencode(fields).encode()
+            headers["Content-Type"] = content_type
+        c = self.server.connection()
+        try:
+            c.request(method, path, body=body, headers=headers)
+            r = c.getresponse()
+            self.set_cookie = r.headers.get_all("Set-Cookie") or []
+            for line in self.set_cookie:
+                name, value = line.split(";")[0].split("=", 1)
+                if "Max-Age=0" in line:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = value
+            return r.status, r.headers, r.read().decode()
+        finally:
+            c.close()
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def post(self, path, fields, **kw):
+        return self.request("POST", path, fields, **kw)
+
+    def sign_in_token(self):
+        status, _, body = self.get("/portal")
+        assert status == 200
+        return re.search(r'name="csrf" value="([0-9a-f]{64})"', body).group(1)
+
+    def sign_in(self, key):
+        status, headers, body = self.post("/portal/sign-in", {"csrf": self.sign_in_token(), "key": key})
+        assert status == 303 and headers["Location"] == "/portal", body
+        self.sign_in_cookies = self.set_cookie
+        status, _, body = self.get("/portal")
+        assert status == 200 and ('id="activations"' in body or "No machine has activated" in body), body
+        return re.search(r'name="csrf" value="([0-9a-f]{64})"', body).group(1), body
+
+
+def activate_machine(server, key, hostname):
+    d = machine()
+    r = activate(server, d, key, hostname=hostname, nonce=new_nonce())
+    assert r.status == 200, r.body
+    return d, r.json["license_id"]
+
+
+# Plain HTTP: the security rules --------------------------------------------------
+
+
+@sqlite_only
+def test_no_cookie_gets_the_sign_in_page_with_strict_cookies(portal):
+    server = portal()
+    client = Client(server)
+    status, headers, body = client.get("/portal")
+    assert status == 200 and 'action="/portal/sign-in"' in body and "License key" in body
+    (cookie,) = client.set_cookie
+    assert cookie.startswith("licensed_portal_sign_in=")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/portal" in cookie
+    assert "Secure" not in cookie  # plain HTTP here; test_portal_https has it
+    csp = headers["Content-Security-Policy"]
+    assert "script-src" not in csp and "default-src 'none'" in csp and "unsafe-inline" not in csp
+    assert "form-action 'self'" in csp and headers["X-Frame-Options"] == "DENY"
+    # nothing else without a session: the sign-in page says why
+    for method, path in (("GET", "/portal/license/DH4GX-0123456789abcdef"), ("POST", "/portal/release"),
+                         ("POST", "/portal/sign-out")):
+        status, _, body = Client(server).request(method, path, {"license_id": "x"} if method == "POST" else None)
+        assert status == 401 and "Sign in with your license key first." in body, (path, body)
+
+
+def test_sign_in_csrf_other_keys_and_release(portal, entitlement, admin):
+    server = portal()
+    key = entitlement("--seats", "3")
+    other = entitlement("--seats", "3")
+    _, mine = activate_machine(server, key, "mine.example.com")
+    _, theirs = activate_machine(server, other, "theirs.example.com")
+
+    client = Client(server)
+    # the sign-in form without its token, or with another one: 403
+    client.get("/portal")
+    status, _, body = client.post("/portal/sign-in", {"key": key})
+    assert status == 403 and "The sign-in form had expired" in body
+    status, _, body = client.post("/portal/sign-in", {"key": key, "csrf": "0" * 64})
+    assert status == 403
+    # a typed key: lower case, spaces
+    csrf, body = client.sign_in("  " + key.lower().replace("-", " - ") + " ")
+    (session,) = [c for c in client.sign_in_cookies if c.startswith("licensed_portal=")]
+    assert "HttpOnly" in session and "SameSite=Strict" in session and "Path=/portal" in session
+    assert "licensed_portal" in client.cookies and len(client.cookies["licensed_portal"]) == 64
+    assert "licensed_portal_sign_in" not in client.cookies
+    assert PRODUCT in body and LICENSEE in body and "mine.example.com" in body
+    assert "theirs.example.com" not in body and theirs not in body
+    assert "1 of 3 in use" in body
+
+    # another key's machine: not found, for a download and a release alike
+    status, _, body = client.get(f"/portal/license/{theirs}")
+    assert status == 404 and "This license key has no machine with that license." in body
+    status, _, body = client.post("/portal/release", {"csrf": csrf, "license_id": theirs})
+    assert status == 404
+    assert active_seats(admin, other) == 1
+
+    # no CSRF token, or a wrong one: 403, and nothing released
+    status, _, body = client.post("/portal/release", {"license_id": mine})
+    assert status == 403 and "The form was not sent from this portal" in body
+    status, _, body = client.post("/portal/release", {"license_id": mine, "csrf": csrf[::-1]})
+    assert status == 403
+    # not a form: refused before anything is read
+    status, _, _ = client.post("/portal/release", {"license_id": mine, "csrf": csrf}, content_type="application/json")
+    assert status == 415
+    assert active_seats(admin, key) == 1
+
+    # the license of my machine
+    status, headers, text = client.get(f"/portal/license/{mine}")
+    assert status == 200 and text.startswith("-----BEGIN LICENSED LICENSE-----"), text
+    assert headers["Content-Disposition"] == f'attachment; filename="{mine}.lic"'
+
+    # the release, then the page says so once
+    status, headers, _ = client.post("/portal/release", {"csrf": csrf, "license_id": mine})
+    assert status == 303 and headers["Location"] == "/portal"
+    assert active_seats(admin, key) == 0
+    status, _, body = client.get("/portal")
+    assert "The machine mine.example.com was released" in body and "Released 20" in body
+    status, _, body = client.get("/portal")
+    assert "was released:" not in body
+    # a released machine has no license to download, and is not released twice
+    status, _, body = client.get(f"/portal/license/{mine}")
+    assert status == 404 and "This machine was released" in body
+    status, _, body = client.post("/portal/release", {"csrf": csrf, "license_id": mine})
+    assert status == 409 and "was released already" in body
+
+    # the vendor hears of it
+    log = server.read_log()
+    assert f"released machine" in log and f"[MESSAGE_ID={RELEASE_EVENT}]" in log
+    assert key not in log  # masked only
+
+    # sign out: the session is gone, its cookie deleted
+    status, headers, _ = client.post("/portal/sign-out", {"csrf": csrf})
+    assert status == 303 and "licensed_portal" not in client.cookies
+    assert any(c.startswith("licensed_portal=;") and "Max-Age=0" in c for c in client.set_cookie)
+
+
+@sqlite_only
+def test_wrong_keys_are_sentences_and_guessing_hits_the_rate_limit(portal, entitlement, vendor, tmp_path):
+    server = portal()
+    key = entitlement()
+    client = Client(server)
+    status, _, body = client.post("/portal/sign-in", {"csrf": client.sign_in_token(), "key": "hello"})
+    assert status == 400 and "That is not a license key:" in body
+    # a well-formed key this server does not have (made in another database)
+    unknown = vendor("entitlement", "create", "--db", str(tmp_path / "other.db"), "--product", PRODUCT,
+                     "--licensee", LICENSEE).stdout.strip()
+    status, _, body = client.post("/portal/sign-in", {"csrf": client.sign_in_token(), "key": unknown})
+    assert status == 401 and "No license has this key. Check it against the e-mail or invoice" in body
+    attempts = 2
+    statuses = []
+    while attempts < 12:
+        status, headers, body = client.post("/portal/sign-in", {"csrf": client.sign_in_token(), "key": "hello"})
+        statuses.append(status)
+        attempts += 1
+    assert statuses[-1] == 429, statuses
+    assert "Too many sign-in attempts from your address." in body and int(headers["Retry-After"]) >= 1
+    # over the limit, even the right key waits
+    status, _, _ = client.post("/portal/sign-in", {"csrf": client.sign_in_token(), "key": key})
+    assert status == 429
+    assert "sign-in attempts over the limit" in server.read_log()
+
+
+def test_release_limit(portal, entitlement, admin):
+    server = portal("--portal-release-limit", "1", "--portal-support", "help@example.com")
+    key = entitlement("--seats", "3")
+    _, a = activate_machine(server, key, "a.example.com")
+    _, b = activate_machine(server, key, "b.example.com")
+    client = Client(server)
+    csrf, _ = client.sign_in(key)
+    assert client.post("/portal/release", {"csrf": csrf, "license_id": a})[0] == 303
+    status, _, body = client.post("/portal/release", {"csrf": csrf, "license_id": b})
+    assert status == 409, body
+    assert "You have released 1 machine in the last 30 days, as many as the vendor allows." in body
+    assert re.search(r"The next release is possible on 20\d\d-\d\d-\d\d \d\d:\d\d UTC; until then, contact support",
+                     body), body
+    assert "mailto:help@example.com" in body
+    assert active_seats(admin, key) == 1
+    # the limit is per key: another key's customer releases as before
+    other = entitlement("--seats", "1")
+    _, c = activate_machine(server, other, "c.example.com")
+    other_client = Client(server)
+    csrf, _ = other_client.sign_in(other)
+    assert other_client.post("/portal/release", {"csrf": csrf, "license_id": c})[0] == 303
+
+
+@sqlite_only
+def test_options_are_checked_and_escaped(portal, db, vendor_keys, entitlement):
+    for option, value, sentence in (("--portal-color", "red", "is not a colour #rrggbb"),
+                                     ("--portal-logo-url", "http://example.com/logo.png", "is not an https:// URL"),
+                                     ("--portal-logo-url", "https://example.com/a;b", "is not an https:// URL"),
+                                     ("--portal-support", "nobody", "neither an e-mail address"),
+                                     ("--portal-idle-timeout", "0", "is not a number from 1 to 86400"),
+                                     ("--portal-release-limit", "-1", "is not a number from 0 to 1000")):
+        r = run([binary("licensed-server"), "--db", db, "--signing-key", vendor_keys[0], option, value], check=False)
+        assert r.returncode != 0 and sentence in r.stderr, (option, r.stderr)
+
+    server = portal("--portal-title", 'Acme <script>alert("x")</script>', "--portal-logo-url",
+                    "https://cdn.example.com/acme/logo.png?v=2", "--portal-color", "#aa3300")
+    status, headers, body = Client(server).get("/portal")
+    assert "<script>" not in body and "Acme &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+    assert 'src="https://cdn.example.com/acme/logo.png?v=2"' in body and "--accent:#aa3300" in body
+    assert "img-src https://cdn.example.com;" in headers["Content-Security-Policy"]
+
+    off = portal("--no-portal")
+    status, _, _ = Client(off).get("/portal")
+    assert status == 404
+    assert "customer portal: off" in off.read_log()
