@@ -268,3 +268,164 @@ def test_options_are_checked_and_escaped(portal, db, vendor_keys, entitlement):
     status, _, _ = Client(off).get("/portal")
     assert status == 404
     assert "customer portal: off" in off.read_log()
+
+
+# In a browser -----------------------------------------------------------------------
+
+
+def screenshot(browser, tmp_path, name):
+    """A PNG of the page into the test's directory and, when set,
+    $LICENSED_SCREENSHOT_DIR (docs/images/ by tools/portal-screenshots.sh)."""
+    height = browser.eval("Math.ceil(document.documentElement.scrollHeight)")
+    browser.call("Emulation.setDeviceMetricsOverride", width=1000, height=max(int(height), 400), deviceScaleFactor=1,
+                 mobile=False)
+    png = base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"])
+    assert png.startswith(b"\x89PNG")
+    path = tmp_path / "screenshots" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(png)
+    out = os.environ.get("LICENSED_SCREENSHOT_DIR")
+    if out:
+        os.makedirs(out, exist_ok=True)
+        shutil.copy(path, os.path.join(out, name))
+
+
+def load(browser, url=None, click=None):
+    """Navigates to url, or clicks the element the selector click names
+    (a form's button: the server answers with a redirect), and waits for the
+    new page."""
+    browser.eval("window.__old = true")
+    if url:
+        browser.call("Page.navigate", url=url)
+    else:
+        browser.eval(f"document.querySelector({json.dumps(click)}).click(); true")
+    browser.wait('!window.__old && document.readyState === "complete"')
+
+
+PAGE = """JSON.stringify({
+  title: document.title,
+  h1: document.querySelector("h1") ? document.querySelector("h1").textContent : null,
+  error: document.querySelector(".error") ? document.querySelector(".error").textContent : null,
+  notice: document.querySelector(".notice") ? document.querySelector(".notice").textContent : null,
+  facts: Object.fromEntries([...document.querySelectorAll("#entitlement dt")].map(
+    (dt) => [dt.textContent, dt.nextElementSibling.textContent])),
+  features: [...document.querySelectorAll("#features tr")].slice(1).map(
+    (tr) => [...tr.cells].map((c) => c.textContent)),
+  machines: [...document.querySelectorAll("#activations tr")].slice(1).map(
+    (tr) => [...tr.cells].slice(0, 4).map((c) => c.innerText)),
+})"""
+
+
+def state(browser):
+    return json.loads(browser.eval(PAGE))
+
+
+def type_key(browser, key):
+    browser.eval(f'document.getElementById("key").value = {json.dumps(key)}; true')
+
+
+def test_portal_in_chromium(portal, entitlement, admin, vendor, vendor_keys, tmp_path):
+    """Sign in, the entitlement and its machines, a download, a release, a
+    wrong key, sign out; no request leaves the server, the CSP refuses
+    nothing, and the screenshots are taken."""
+    server = portal("--portal-title", "Acme Licensing", "--portal-support", "support@acme.example",
+                    "--portal-release-limit", "3")
+    key = entitlement("--seats", "3", "--type", "subscription", "--not-after", "2031-01-01",
+                      "--maintenance-until", "2027-06-30", "--feature", "reports", "--feature", "export:limit=5",
+                      "--feature", "api:expires=2028-01-01")
+    _, build = activate_machine(server, key, "build-01.acme.example")
+    activate_machine(server, key, "laptop-anna.acme.example")
+    browser = Browser(str(tmp_path))
+    try:
+        for domain in ("Page", "Network", "Log", "Runtime"):
+            browser.call(f"{domain}.enable")
+        load(browser, server.url + "/portal")
+        assert state(browser)["h1"] == "Sign in with your license key"
+        assert browser.eval("document.title") == "Sign in — Acme Licensing"
+        screenshot(browser, tmp_path, "portal-sign-in.png")
+
+        # a wrong key: a sentence, the form again
+        type_key(browser, "DH4GX-7KQ2M-PPPPP-ZZZZZ-11111")
+        load(browser, click="#sign-in")
+        s = state(browser)
+        assert s["error"].startswith("That is not a license key:"), s
+        assert s["error"].endswith("A key is five groups of five letters and digits."), s
+        screenshot(browser, tmp_path, "portal-wrong-key.png")
+
+        # the key as a person types it
+        type_key(browser, key.lower())
+        load(browser, click="#sign-in")
+        s = state(browser)
+        assert s["h1"] == PRODUCT and s["error"] is None, s
+        assert s["facts"]["Licensee"] == LICENSEE and s["facts"]["Type"] == "subscription"
+        assert s["facts"]["Seats"] == "2 of 3 in use" and s["facts"]["State"] == "active"
+        assert s["facts"]["Valid until"] == "2031-01-01 00:00 UTC"
+        assert s["facts"]["Maintenance until"] == "2027-06-30 00:00 UTC"
+        assert s["facts"]["License key"].startswith(key[:5]) and "*****" in s["facts"]["License key"]
+        assert ["reports", "no limit", "as long as the license"] in s["features"]
+        assert ["export", "5", "as long as the license"] in s["features"]
+        assert ["api", "no limit", "2028-01-01 00:00 UTC"] in s["features"]
+        hosts = [m[0].split("\n")[0] for m in s["machines"]]
+        assert hosts == ["build-01.acme.example", "laptop-anna.acme.example"], s["machines"]
+        assert all(m[3] == "Active" for m in s["machines"])
+        screenshot(browser, tmp_path, "portal-entitlement.png")
+
+        # the license of a machine, as the browser downloads it
+        downloads = tmp_path / "downloads"
+        downloads.mkdir()
+        browser.call("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
+        browser.eval('document.querySelector("#activations tr:nth-child(2) a").click(); true')
+        target = downloads / f"{build}.lic"
+        deadline = time.monotonic() + 20
+        while not target.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        text = target.read_text()
+        l = inspect(vendor, vendor_keys[1], text)
+        assert l["id"] == build and l["product"] == PRODUCT and l["licensee"] == LICENSEE
+
+        # release the first machine
+        load(browser, click="#activations tr:nth-child(2) form button")
+        s = state(browser)
+        assert s["notice"].startswith("The machine build-01.acme.example was released: its seat is free"), s
+        assert s["facts"]["Seats"] == "1 of 3 in use" and s["machines"][0][3].startswith("Released 20"), s
+        assert active_seats(admin, key) == 1
+        screenshot(browser, tmp_path, "portal-released.png")
+
+        # the offline pages are a link away
+        links = browser.eval('[...document.querySelectorAll("a[href^=\\"/offline\\"]")].map((a) => a.textContent)')
+        assert links == ["Offline activation", "Offline validation", "Offline deactivation"]
+
+        load(browser, click="#sign-out")
+        assert state(browser)["h1"] == "Sign in with your license key"
+        assert browser.eval("document.cookie") == ""  # HttpOnly: no script sees the cookies
+    finally:
+        browser.close()
+
+    urls = [e["params"]["request"]["url"] for e in browser.events if e.get("method") == "Network.requestWillBeSent"]
+    assert urls and all(u.startswith(server.url) for u in urls), urls
+    logs = [json.dumps(e["params"]) for e in browser.events
+            if e.get("method") in ("Log.entryAdded", "Runtime.consoleAPICalled", "Runtime.exceptionThrown")]
+    assert not [m for m in logs if "Content Security Policy" in m or "Refused" in m], logs
+
+
+@sqlite_only
+def test_expired_session_in_chromium(portal, entitlement, tmp_path):
+    """After the idle timeout the page is the sign-in page, saying why."""
+    server = portal("--portal-idle-timeout", "2", "--portal-title", "Acme Licensing")
+    key = entitlement()
+    browser = Browser(str(tmp_path))
+    try:
+        browser.call("Page.enable")
+        browser.call("Runtime.enable")
+        load(browser, server.url + "/portal")
+        type_key(browser, key)
+        load(browser, click="#sign-in")
+        assert state(browser)["h1"] == PRODUCT
+        time.sleep(3)
+        load(browser, server.url + "/portal")
+        s = state(browser)
+        assert s["h1"] == "Sign in with your license key"
+        assert s["error"] == "You were signed out after 2 seconds without activity. Sign in again.", s
+        screenshot(browser, tmp_path, "portal-expired.png")
+    finally:
+        browser.close()
