@@ -18,7 +18,7 @@
 /* For the admin API (issue 15): a missing, bad, expired or revoked token. */
 #define SERVER_EVENT_TOKEN_REFUSED "ea28a2f7147941fc9786de84001497e5"
 /* The customer portal (docs/portal.md): a customer released a machine. */
-#define SERVER_EVENT_PORTAL_RELEASE "5d0f1c3e8a2b4c6f9e7d1a0b3c5e7f92"
+#define SERVER_EVENT_PORTAL_RELEASE "1f63f374cb184632b820f09aec71c22f"
 
 /* The fields of an event, each left out when NULL. */
 typedef struct ServerEventFields {

@@ -24,7 +24,7 @@ from test_server import LICENSEE, Browser, activate, active_seats, admin, db, en
 from conftest import binary, run  # noqa: E402
 
 sqlite_only = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
-RELEASE_EVENT = "5d0f1c3e8a2b4c6f9e7d1a0b3c5e7f92"
+RELEASE_EVENT = "1f63f374cb184632b820f09aec71c22f"
 
 
 @pytest.fixture
