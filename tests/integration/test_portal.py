@@ -429,3 +429,25 @@ def test_expired_session_in_chromium(portal, entitlement, tmp_path):
         screenshot(browser, tmp_path, "portal-expired.png")
     finally:
         browser.close()
+
+
+@sqlite_only
+def test_cookies_are_secure_on_https(tmp_path, db, vendor_keys, entitlement):
+    cert, tls_key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(tls_key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"])
+    os.chmod(tls_key, 0o600)
+    key = entitlement()
+    s = LicensedServer(db, vendor_keys[0], extra=("--tls-cert", str(cert), "--tls-key", str(tls_key)),
+                       cafile=str(cert), log_path=str(tmp_path / "https.log"))
+    try:
+        client = Client(s)
+        client.get("/portal")
+        (cookie,) = client.set_cookie
+        assert cookie.endswith("; Secure") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        client.sign_in(key)
+        (session,) = [c for c in client.sign_in_cookies if c.startswith("licensed_portal=")]
+        assert "; Secure" in session and "HttpOnly" in session and "SameSite=Strict" in session
+    finally:
+        s.stop()
