@@ -7,7 +7,6 @@ the sign-in rate limit, the release limit). The screenshots of the
 Chromium tests go to the test's directory, and to $LICENSED_SCREENSHOT_DIR
 when set (tools/portal-screenshots.sh: docs/images/)."""
 import base64
-import http.client
 import json
 import os
 import re
@@ -19,7 +18,8 @@ import pytest
 
 from licensed_server import LicensedServer  # noqa: E402
 from machine import PRODUCT, new_nonce  # noqa: E402
-from test_server import LICENSEE, Browser, activate, active_seats, admin, db, entitlement, inspect, machine  # noqa: F401,E402
+from test_server import (LICENSEE, Browser, activate, active_seats, admin, assert_self_contained, db,  # noqa: F401,E402
+                         entitlement, inspect, machine)
 
 from conftest import binary, run  # noqa: E402
 
@@ -188,7 +188,7 @@ def test_sign_in_csrf_other_keys_and_release(portal, entitlement, admin):
 
     # the vendor hears of it
     log = server.read_log()
-    assert f"released machine" in log and f"[MESSAGE_ID={RELEASE_EVENT}]" in log
+    assert "released machine" in log and f"[MESSAGE_ID={RELEASE_EVENT}]" in log
     assert key not in log  # masked only
 
     # sign out: the session is gone, its cookie deleted
@@ -401,11 +401,7 @@ def test_portal_in_chromium(portal, entitlement, admin, vendor, vendor_keys, tmp
     finally:
         browser.close()
 
-    urls = [e["params"]["request"]["url"] for e in browser.events if e.get("method") == "Network.requestWillBeSent"]
-    assert urls and all(u.startswith(server.url) for u in urls), urls
-    logs = [json.dumps(e["params"]) for e in browser.events
-            if e.get("method") in ("Log.entryAdded", "Runtime.consoleAPICalled", "Runtime.exceptionThrown")]
-    assert not [m for m in logs if "Content Security Policy" in m or "Refused" in m], logs
+    assert_self_contained(browser, server)
 
 
 @sqlite_only
