@@ -444,8 +444,23 @@ static enum MHD_Result send_portal_reply(const PortalRequest *rq, PortalReply *r
         return ret;
 }
 
+/* A refusal known from the headers (Request.early), as a page for a person. */
+static void refusal(const PortalRequest *rq, PortalReply *reply, unsigned status, unsigned retry_after) {
+        char sentence[160];
+
+        if (status == 429)
+                snprintf(sentence, sizeof(sentence), "Too many requests from your address. Try again in %u seconds.",
+                         retry_after);
+        else
+                snprintf(sentence, sizeof(sentence), "%s",
+                         status == 413 ? "The form was too large." : "The form was not sent by this portal's page.");
+        message_page(rq, reply, status, "This did not work", sentence);
+        reply->retry_after = retry_after;
+}
+
 int portal_dispatch(Server *s, struct MHD_Connection *c, const Route *route, const char *param, const char *method,
-                    const char *url, const char *body, size_t len, const char *peer, uint64_t start_usec) {
+                    const char *url, const char *body, size_t len, const char *peer, uint64_t start_usec,
+                    unsigned refused, unsigned retry_after) {
         PortalRequest rq = {
                 .server = s,
                 .portal = s->portal,
@@ -459,7 +474,9 @@ int portal_dispatch(Server *s, struct MHD_Connection *c, const Route *route, con
         _cleanup_(portal_reply_done) PortalReply reply = {};
         int ret;
 
-        if (streq(route->path, "/portal"))
+        if (refused)
+                refusal(&rq, &reply, refused, retry_after);
+        else if (streq(route->path, "/portal"))
                 portal_home(&rq, &reply);
         else if (streq(route->path, "/portal/sign-in"))
                 sign_in(&rq, &reply);

@@ -216,6 +216,14 @@ static enum MHD_Result dispatch(const ServerListener *l, struct MHD_Connection *
         _cleanup_(reply_done) Reply reply = {};
         json_object *body = NULL;
 
+        if (rq->route && rq->route->portal && (rq->early.status || rq->dropped > 0)) {
+                char peer[INET6_ADDRSTRLEN];
+
+                peer_name(c, peer, sizeof(peer));
+                return (enum MHD_Result) portal_dispatch(s, c, rq->route, rq->param, method, url, NULL, 0, peer,
+                                                         rq->start_usec, rq->early.status ?: 413,
+                                                         rq->early.retry_after);
+        }
         if (rq->early.status)
                 return send_reply(l, c, rq, method, url, &rq->early);
         if (rq->dropped > 0) {
@@ -227,7 +235,7 @@ static enum MHD_Result dispatch(const ServerListener *l, struct MHD_Connection *
 
                 peer_name(c, peer, sizeof(peer));
                 return (enum MHD_Result) portal_dispatch(s, c, rq->route, rq->param, method, url, rq->body, rq->len,
-                                                         peer, rq->start_usec);
+                                                         peer, rq->start_usec, 0, 0);
         }
         if (!rq->route->api && !rq->route->admin) {
                 char peer[INET6_ADDRSTRLEN];

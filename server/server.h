@@ -180,11 +180,14 @@ const Route *route_table(size_t *ret_n);
 size_t route_index(const Route *r);
 
 /* portal-http.c: answers a route of the customer portal (Route.portal)
- * once its body is read; peer is the client's address for the log.
- * Returns what MHD_queue_response() did (an enum MHD_Result). */
+ * once its body is read; peer is the client's address for the log;
+ * refused: the status of an error known from the headers (413, 415, 429
+ * with retry_after), answered as a page, or 0. Returns what
+ * MHD_queue_response() did (an enum MHD_Result). */
 struct MHD_Connection;
 int portal_dispatch(Server *s, struct MHD_Connection *c, const Route *route, const char *param, const char *method,
-                    const char *url, const char *body, size_t len, const char *peer, uint64_t start_usec);
+                    const char *url, const char *body, size_t len, const char *peer, uint64_t start_usec,
+                    unsigned refused, unsigned retry_after);
 
 /* server-admin.c: an admin route, from the Authorization header value (may
  * be NULL) to the reply; in is the body (POST) or the query (GET). Logs a

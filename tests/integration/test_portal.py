@@ -163,8 +163,10 @@ def test_sign_in_csrf_other_keys_and_release(portal, entitlement, admin):
     status, _, body = client.post("/portal/release", {"license_id": mine, "csrf": csrf[::-1]})
     assert status == 403
     # not a form: refused before anything is read
-    status, _, _ = client.post("/portal/release", {"license_id": mine, "csrf": csrf}, content_type="application/json")
-    assert status == 415
+    status, headers, body = client.post("/portal/release", {"license_id": mine, "csrf": csrf},
+                                        content_type="application/json")
+    assert status == 415 and "The form was not sent by this portal" in body
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
     assert active_seats(admin, key) == 1
 
     # the license of my machine
@@ -244,6 +246,16 @@ def test_release_limit(portal, entitlement, admin):
     other_client = Client(server)
     csrf, _ = other_client.sign_in(other)
     assert other_client.post("/portal/release", {"csrf": csrf, "license_id": c})[0] == 303
+
+
+@sqlite_only
+def test_the_servers_rate_limit_is_a_page_too(portal):
+    server = portal("--rate-limit", "1/min", "--rate-burst", "2")
+    client = Client(server)
+    assert client.get("/portal")[0] == 200 and client.get("/portal")[0] == 200
+    status, headers, body = client.get("/portal")
+    assert status == 429 and int(headers["Retry-After"]) >= 1
+    assert "Too many requests from your address. Try again in" in body and "<!DOCTYPE html>" in body
 
 
 @sqlite_only
