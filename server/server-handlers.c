@@ -201,7 +201,7 @@ static int set_copy(char **dst, const char *v) {
 
 /* Turns the entitlement's unbound template into the license of activation
  * a, answering the request with nonce, and signs it. */
-static int sign_license(Server *s, Entitlement *e, const Activation *a, const char *nonce, char **ret) {
+int sign_license(Server *s, Entitlement *e, const Activation *a, const char *nonce, char **ret) {
         char masked[LICENSE_KEY_STRING_SIZE];
         License *l = &e->license;
         int r;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "json-object.h"
+#include "portal.h"
 #include "report-error.h"
 #include "server.h"
 
@@ -89,10 +90,21 @@ static void check_headers(const ServerListener *l, struct MHD_Connection *c, Req
                         reply_error(&rq->early, 404, "not-found", "there is nothing at %s", url);
                 return;
         }
+        if (rq->route->portal && !l->server->portal) {
+                rq->route = NULL; /* --no-portal */
+                reply_error(&rq->early, 404, "not-found", "there is nothing at %s", url);
+                return;
+        }
         if (!streq(rq->route->method, "POST"))
                 return;
         type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-        if (!content_type_is_json(type)) {
+        if (rq->route->portal ? !portal_content_type_is_form(type) : !content_type_is_json(type)) {
+                if (rq->route->portal) {
+                        reply_error(&rq->early, 415, "unsupported-media-type",
+                                    "the portal's forms are application/x-www-form-urlencoded (got %s)",
+                                    type ? type : "no Content-Type");
+                        return;
+                }
                 reply_error(&rq->early, 415, "unsupported-media-type",
                             "the body must be JSON with Content-Type: application/json (got %s)",
                             type ? type : "no Content-Type");
@@ -204,11 +216,26 @@ static enum MHD_Result dispatch(const ServerListener *l, struct MHD_Connection *
         _cleanup_(reply_done) Reply reply = {};
         json_object *body = NULL;
 
+        if (rq->route && rq->route->portal && (rq->early.status || rq->dropped > 0)) {
+                char peer[INET6_ADDRSTRLEN];
+
+                peer_name(c, peer, sizeof(peer));
+                return (enum MHD_Result) portal_dispatch(s, c, rq->route, rq->param, method, url, NULL, 0, peer,
+                                                         rq->start_usec, rq->early.status ?: 413,
+                                                         rq->early.retry_after);
+        }
         if (rq->early.status)
                 return send_reply(l, c, rq, method, url, &rq->early);
         if (rq->dropped > 0) {
                 reply_error(&reply, 413, "too-large", "the body is larger than %d bytes", SERVER_BODY_MAX);
                 return send_reply(l, c, rq, method, url, &reply);
+        }
+        if (rq->route->portal) {
+                char peer[INET6_ADDRSTRLEN];
+
+                peer_name(c, peer, sizeof(peer));
+                return (enum MHD_Result) portal_dispatch(s, c, rq->route, rq->param, method, url, rq->body, rq->len,
+                                                         peer, rq->start_usec, 0, 0);
         }
         if (!rq->route->api && !rq->route->admin) {
                 char peer[INET6_ADDRSTRLEN];

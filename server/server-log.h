@@ -17,6 +17,8 @@
 #define SERVER_EVENT_DATABASE_UNREACHABLE "1134014b6cbf443d80641a7c4ca8d59d"
 /* For the admin API (issue 15): a missing, bad, expired or revoked token. */
 #define SERVER_EVENT_TOKEN_REFUSED "ea28a2f7147941fc9786de84001497e5"
+/* The customer portal (docs/portal.md): a customer released a machine. */
+#define SERVER_EVENT_PORTAL_RELEASE "1f63f374cb184632b820f09aec71c22f"
 
 /* The fields of an event, each left out when NULL. */
 typedef struct ServerEventFields {

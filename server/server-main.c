@@ -13,6 +13,7 @@
 
 #include "build-info.h"
 #include "key-file.h"
+#include "portal.h"
 #include "server.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7070"
@@ -54,6 +55,19 @@ static const char *const help_text =
         "  --metrics-listen ADDRESS:PORT\n"
         "                         Serve Prometheus metrics at /metrics there (default:\n"
         "                         no metrics)\n"
+        "\n"
+        "The customer portal at /portal (on by default):\n"
+        "  --no-portal            Do not serve the portal\n"
+        "  --portal-title TEXT    The product or company name its pages show\n"
+        "  --portal-logo-url URL  An https:// image shown beside the title\n"
+        "  --portal-support ADDR  An e-mail address or https:// URL for questions\n"
+        "  --portal-color #RRGGBB The pages' colour (default #0b5cad)\n"
+        "  --portal-idle-timeout SECONDS\n"
+        "                         Sign a customer out after this long without a\n"
+        "                         request (default 900)\n"
+        "  --portal-release-limit N\n"
+        "                         Machines a customer may release per key in any 30\n"
+        "                         days (default 3; 0: no limit)\n"
         "  -h --help              Show this help\n"
         "     --version           Show the version\n"
         "\n"
@@ -72,6 +86,7 @@ typedef struct Options {
         StorageOptions storage;
         double rate;
         unsigned burst;
+        PortalOptions portal;
 } Options;
 
 static int parse_uint(const char *opt, const char *v, unsigned min, unsigned max, unsigned *ret) {
@@ -83,6 +98,17 @@ static int parse_uint(const char *opt, const char *v, unsigned min, unsigned max
         if (errno || !*v || *end || n < min || n > max)
                 return server_log_error(-EINVAL, "%s: '%s' is not a number from %u to %u", opt, v, min, max);
         *ret = (unsigned) n;
+        return 0;
+}
+
+/* A portal option checked by check, as it is read. */
+static int set_checked(const char *v, int (*check)(const char *v, CoreError *err), const char **ret) {
+        CoreError err = {};
+        int r = check(v, &err);
+
+        if (r < 0)
+                return server_log_error(r, "%s", core_error_message(&err, r));
+        *ret = v;
         return 0;
 }
 
@@ -103,6 +129,13 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_RATE_LIMIT,
                 ARG_RATE_BURST,
                 ARG_METRICS_LISTEN,
+                ARG_NO_PORTAL,
+                ARG_PORTAL_TITLE,
+                ARG_PORTAL_LOGO_URL,
+                ARG_PORTAL_SUPPORT,
+                ARG_PORTAL_COLOR,
+                ARG_PORTAL_IDLE_TIMEOUT,
+                ARG_PORTAL_RELEASE_LIMIT,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -120,6 +153,13 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 {"rate-limit", required_argument, NULL, ARG_RATE_LIMIT},
                 {"rate-burst", required_argument, NULL, ARG_RATE_BURST},
                 {"metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN},
+                {"no-portal", no_argument, NULL, ARG_NO_PORTAL},
+                {"portal-title", required_argument, NULL, ARG_PORTAL_TITLE},
+                {"portal-logo-url", required_argument, NULL, ARG_PORTAL_LOGO_URL},
+                {"portal-support", required_argument, NULL, ARG_PORTAL_SUPPORT},
+                {"portal-color", required_argument, NULL, ARG_PORTAL_COLOR},
+                {"portal-idle-timeout", required_argument, NULL, ARG_PORTAL_IDLE_TIMEOUT},
+                {"portal-release-limit", required_argument, NULL, ARG_PORTAL_RELEASE_LIMIT},
                 {},
         };
         CoreError err = {};
@@ -184,6 +224,39 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 case ARG_METRICS_LISTEN:
                         o->metrics_listen = optarg;
                         break;
+                case ARG_NO_PORTAL:
+                        o->portal.disabled = true;
+                        break;
+                case ARG_PORTAL_TITLE:
+                        r = set_checked(optarg, portal_check_title, &o->portal.title);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_PORTAL_LOGO_URL:
+                        r = set_checked(optarg, portal_check_logo_url, &o->portal.logo_url);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_PORTAL_SUPPORT:
+                        r = set_checked(optarg, portal_check_support, &o->portal.support);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_PORTAL_COLOR:
+                        r = set_checked(optarg, portal_check_color, &o->portal.color);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_PORTAL_IDLE_TIMEOUT:
+                        r = parse_uint("--portal-idle-timeout", optarg, 1, 86400, &o->portal.idle_sec);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_PORTAL_RELEASE_LIMIT:
+                        r = parse_uint("--portal-release-limit", optarg, 0, 1000, &o->portal.release_limit);
+                        if (r < 0)
+                                return r;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -201,6 +274,7 @@ static void server_done(Server *s) {
         server_http_stop(s);
         server_metrics_done(&s->metrics);
         s->ratelimit = ratelimit_free(s->ratelimit);
+        s->portal = portal_free(s->portal);
         s->storage = storage_close(s->storage);
         EVP_PKEY_free(s->signing_key);
         s->signing_key = NULL;
@@ -300,6 +374,11 @@ static int run(const Options *o) {
         r = server_page_init(&s.page);
         if (r < 0)
                 return server_log_error(r, "cannot build the offline page: %s", strerror(-r));
+        if (!o->portal.disabled) {
+                r = portal_new(&o->portal, &s.portal);
+                if (r < 0)
+                        return server_log_error(r, "cannot set up the customer portal: %s", strerror(-r));
+        }
 
         /* Block the signals before the worker threads exist, so they
          * inherit the mask and only sigwait() below sees them. */
@@ -322,6 +401,11 @@ static int run(const Options *o) {
                 server_metrics_url(&s.metrics, metrics_url, sizeof(metrics_url));
                 server_log("metrics on %s", metrics_url);
         }
+        if (s.portal)
+                server_log("customer portal on %s/portal (sign-out after %u s idle, %u releases per 30 days%s)", url,
+                           o->portal.idle_sec, o->portal.release_limit, o->portal.release_limit ? "" : ": no limit");
+        else
+                server_log("customer portal: off (--no-portal)");
         if (s.ratelimit)
                 server_log("rate limit: %g requests a second per client address after a burst of %u", o->rate,
                            o->burst);
@@ -350,6 +434,7 @@ int main(int argc, char *argv[]) {
                 .threads = DEFAULT_THREADS,
                 .timeout_sec = DEFAULT_TIMEOUT_SEC,
                 .burst = DEFAULT_BURST,
+                .portal = {.idle_sec = PORTAL_IDLE_SEC_DEFAULT, .release_limit = PORTAL_RELEASE_LIMIT_DEFAULT},
         };
         CoreError err = {};
         int r;

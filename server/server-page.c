@@ -267,8 +267,7 @@ static const char page_head[] =
         "</body>\n"
         "</html>\n";
 
-/* "'sha256-<base64>'" of text, for a CSP source list. */
-static int csp_hash(const char *text, char **ret) {
+int server_csp_hash(const char *text, char **ret) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned md_len;
         _cleanup_free_ char *b64 = NULL;
@@ -285,9 +284,9 @@ int server_page_init(ServerPage *p) {
         _cleanup_free_ char *script = NULL, *style = NULL;
         int r;
 
-        r = csp_hash(page_script, &script);
+        r = server_csp_hash(page_script, &script);
         if (r >= 0)
-                r = csp_hash(page_style, &style);
+                r = server_csp_hash(page_style, &style);
         if (r < 0)
                 return r;
         if (asprintf(&p->html, page_head, page_style, page_script) < 0) {

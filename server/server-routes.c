@@ -17,6 +17,12 @@ static const Route routes[] = {
         {"GET", "/v1/openapi.json", .api = api_openapi},
         {"GET", "/", .api = NULL},
         {"GET", "/offline", .api = NULL},
+        /* The customer portal (portal-http.c, docs/portal.md): HTML forms. */
+        {"GET", "/portal", .portal = true},
+        {"POST", "/portal/sign-in", .portal = true},
+        {"POST", "/portal/sign-out", .portal = true},
+        {"POST", "/portal/release", .portal = true},
+        {"GET", "/portal/license/{key}", .portal = true},
         /* The admin API (docs/protocol.md, "Admin API"). */
         {"GET", "/v1/admin/entitlements", .admin = admin_entitlement_list, .access = ROUTE_ADMIN_READ},
         {"POST", "/v1/admin/entitlements", .admin = admin_entitlement_create, .access = ROUTE_ADMIN_WRITE,

@@ -14,6 +14,7 @@
  *   server-log.c       the journal or standard error, events (server-log.h)
  *   server-metrics.c   counters and the /metrics listener (server-metrics.h)
  *   server-ratelimit.c token buckets per client address (server-ratelimit.h)
+ *   portal-*.c         the customer portal, /portal (portal.h)
  *   storage.h          the database */
 
 #include <json-c/json.h>
@@ -70,6 +71,7 @@ struct Server {
         struct MHD_Daemon *httpd;
         ServerMetrics metrics;
         RateLimit *ratelimit; /* NULL: --rate-limit off */
+        struct Portal *portal; /* the customer portal (portal.h); NULL: --no-portal */
         ServerDrain drains[SERVER_DRAINS_MAX];
         size_t n_drains;
         _Atomic uint64_t database_logged_usec; /* the last "database unreachable" event */
@@ -132,6 +134,9 @@ int answer_deactivation(Server *s, const MachineRequest *req, Reply *reply);
 /* Verifies an armored machine document of type: 0, or negative after
  * filling in the reply (400 invalid-signature or invalid-request). */
 int verify_document(const char *text, size_t len, MachineRequestType type, MachineRequest *ret, Reply *reply);
+/* Turns the entitlement's unbound template into the signed license of
+ * activation a, answering the request with nonce (server-handlers.c). */
+int sign_license(Server *s, Entitlement *e, const Activation *a, const char *nonce, char **ret);
 /* GET /v1/openapi.json: docs/openapi.json, built in (openapi-json.c). */
 int api_openapi(Server *s, json_object *body, Reply *reply);
 extern const char openapi_json[];
@@ -153,6 +158,7 @@ typedef struct Route {
         AdminOp admin;      /* an admin operation on the database (admin-ops.h) */
         RouteAccess access;
         unsigned status; /* of an admin operation's success: 200, or 201 for a creation */
+        bool portal;     /* a page of the customer portal (portal-http.c) */
 } Route;
 
 /* The longest {key} segment a route matches: a license key, typed. */
@@ -173,6 +179,16 @@ const char *route_allow(const char *path, unsigned routes);
 const Route *route_table(size_t *ret_n);
 size_t route_index(const Route *r);
 
+/* portal-http.c: answers a route of the customer portal (Route.portal)
+ * once its body is read; peer is the client's address for the log;
+ * refused: the status of an error known from the headers (413, 415, 429
+ * with retry_after), answered as a page, or 0. Returns what
+ * MHD_queue_response() did (an enum MHD_Result). */
+struct MHD_Connection;
+int portal_dispatch(Server *s, struct MHD_Connection *c, const Route *route, const char *param, const char *method,
+                    const char *url, const char *body, size_t len, const char *peer, uint64_t start_usec,
+                    unsigned refused, unsigned retry_after);
+
 /* server-admin.c: an admin route, from the Authorization header value (may
  * be NULL) to the reply; in is the body (POST) or the query (GET). Logs a
  * refused token; the reply's note names the token that was used. */
@@ -183,6 +199,8 @@ int server_admin(Server *s, const Route *route, const char *key, const char *aut
 bool content_type_is_json(const char *v);
 
 /* server-page.c */
+/* "'sha256-<base64>'" of text, for a CSP source list. */
+int server_csp_hash(const char *text, char **ret);
 int server_page_init(ServerPage *p);
 void server_page_done(ServerPage *p);
 

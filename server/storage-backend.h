@@ -35,6 +35,9 @@ typedef struct StorageBackend {
                                   CoreError *err);
         int (*release_machine)(Storage *s, const char *key, const char *machine_id, int64_t now,
                                unsigned *ret_n, CoreError *err);
+        /* the customer portal */
+        int (*portal_release)(Storage *s, const PortalReleaseClaim *c, unsigned *ret_n, int64_t *ret_oldest,
+                              CoreError *err);
         /* the admin API */
         int (*entitlement_query)(Storage *s, const EntitlementQuery *q, Entitlement **ret, size_t *ret_n,
                                  CoreError *err);

@@ -75,6 +75,17 @@ static const char *const migrations[] = {
         "  revoked BIGINT NOT NULL DEFAULT 0"
         ");"
         "CREATE INDEX entitlement_by_created ON entitlement(created, key COLLATE \"C\");",
+        /* 2 -> 3: the releases customers made themselves in the portal, for
+         * the vendor's limit of so many per 30 days (docs/portal.md).
+         * (SQLite's step 2 -> 3, its seat-count triggers, has no PostgreSQL
+         * counterpart: the count is a subquery here.) */
+        "CREATE TABLE portal_release ("
+        "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        "  key TEXT NOT NULL REFERENCES entitlement(key),"
+        "  machine_id TEXT NOT NULL,"
+        "  released BIGINT NOT NULL"
+        ");"
+        "CREATE INDEX portal_release_by_key ON portal_release(key, released);",
 };
 
 #define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
@@ -572,6 +583,19 @@ static int pg_activation_release(Storage *storage, int64_t id, const char *proof
         return r < 0 ? r : STORAGE_OK;
 }
 
+int pg_release_machine_tx(Tx *t, const char *key, const char *machine_id, int64_t now, CoreError *err) {
+        int r;
+
+        r = EXEC(t, err, "UPDATE activation SET released = $1 WHERE key = $2 AND machine_id = $3 AND released = 0",
+                 "itt", now, key, machine_id);
+        if (r == 0) {
+                r = entitlement_exists(t, key, err);
+                if (r >= 0)
+                        r = core_error_set(err, ENOENT, "machine %s holds no seat of %s", machine_id, key);
+        }
+        return r;
+}
+
 static int pg_release_machine(Storage *storage, const char *key, const char *machine_id, int64_t now,
                               unsigned *ret_n, CoreError *err) {
         _cleanup_(tx_abort) Tx t = {};
@@ -579,14 +603,7 @@ static int pg_release_machine(Storage *storage, const char *key, const char *mac
 
         r = tx_begin(pg_storage(storage), &t, err);
         if (r >= 0)
-                r = EXEC(&t, err,
-                         "UPDATE activation SET released = $1 WHERE key = $2 AND machine_id = $3 AND released = 0",
-                         "itt", now, key, machine_id);
-        if (r == 0) {
-                r = entitlement_exists(&t, key, err);
-                if (r >= 0)
-                        r = core_error_set(err, ENOENT, "machine %s holds no seat of %s", machine_id, key);
-        }
+                r = pg_release_machine_tx(&t, key, machine_id, now, err);
         r = tx_end(&t, r, true, err);
         if (r < 0)
                 return r;
@@ -626,6 +643,7 @@ const StorageBackend storage_backend_postgres = {
         .activation_seen = pg_activation_seen,
         .activation_release = pg_activation_release,
         .release_machine = pg_release_machine,
+        .portal_release = pg_portal_release,
         .entitlement_query = pg_entitlement_query,
         .product_list = pg_product_list,
         .token_create = pg_token_create,

@@ -115,6 +115,14 @@ int list_rows(PgStorage *s, const char *sql, const char *types, const char *arg,
 int pg_entitlement_from_row(const PGresult *res, int row, void *ret, CoreError *err);
 void pg_entitlement_array_free(void *list, size_t n);
 
+/* Inside transaction t: frees the seats machine_id holds of key; how many,
+ * or -ENOENT (none held, or the key is unknown). */
+int pg_release_machine_tx(Tx *t, const char *key, const char *machine_id, int64_t now, CoreError *err);
+
+/* The customer portal's self-service release (storage-postgres-portal.c). */
+int pg_portal_release(Storage *storage, const PortalReleaseClaim *c, unsigned *ret_n, int64_t *ret_oldest,
+                      CoreError *err);
+
 /* The admin API's operations (storage-postgres-admin.c). */
 int pg_entitlement_query(Storage *storage, const EntitlementQuery *q, Entitlement **ret, size_t *ret_n,
                          CoreError *err);

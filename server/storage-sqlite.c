@@ -96,6 +96,15 @@ static const char *const migrations[] = {
         "CREATE TRIGGER activation_frees_seat AFTER DELETE ON activation WHEN OLD.released = 0 BEGIN"
         "  UPDATE entitlement SET active = active - 1 WHERE key = OLD.key;"
         "END;",
+        /* 3 -> 4: the releases customers made themselves in the portal, for
+         * the vendor's limit of so many per 30 days (docs/portal.md). */
+        "CREATE TABLE portal_release ("
+        "  id INTEGER PRIMARY KEY,"
+        "  key TEXT NOT NULL REFERENCES entitlement(key),"
+        "  machine_id TEXT NOT NULL,"
+        "  released INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX portal_release_by_key ON portal_release(key, released);",
 };
 
 #define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
@@ -139,6 +148,8 @@ enum {
         SQL_TOKEN_REVOKE,
         SQL_TOKEN_USE,
         SQL_TOKEN_GET,
+        SQL_PORTAL_RELEASES_SINCE,
+        SQL_PORTAL_RELEASE_RECORD,
         _SQL_MAX,
 };
 
@@ -190,6 +201,8 @@ static const char *const statements[_SQL_MAX] = {
         [SQL_TOKEN_REVOKE] = "UPDATE admin_token SET revoked = ? WHERE name = ? AND revoked = 0",
         [SQL_TOKEN_USE] = "UPDATE admin_token SET last_used = ? WHERE hash = ?",
         [SQL_TOKEN_GET] = "SELECT " TOKEN_COLUMNS " FROM admin_token WHERE hash = ?",
+        [SQL_PORTAL_RELEASES_SINCE] = "SELECT count(*), min(released) FROM portal_release WHERE key = ? AND released >= ?",
+        [SQL_PORTAL_RELEASE_RECORD] = "INSERT INTO portal_release (key, machine_id, released) VALUES (?, ?, ?)",
 };
 
 #define EXEC sql_conn_exec
@@ -849,6 +862,56 @@ static int sqlite_release_machine(Storage *storage, const char *key, const char 
         return 0;
 }
 
+/* The customer portal's self-service release: the limit, the release and its
+ * record in one write transaction, so two at once cannot both pass it. */
+typedef struct PortalReleaseWork {
+        const PortalReleaseClaim *claim;
+        unsigned n;
+        int64_t oldest;
+} PortalReleaseWork;
+
+static int portal_release_write(SqlConn *c, void *data, CoreError *err) {
+        PortalReleaseWork *w = data;
+        const PortalReleaseClaim *pc = w->claim;
+        ActivationChange release = {.key = pc->key, .machine_id = pc->machine_id, .now = pc->now};
+        int r;
+
+        if (pc->limit > 0) {
+                _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
+
+                r = sql_conn_stmt(c, SQL_PORTAL_RELEASES_SINCE, &st, err, "ti", pc->key, pc->since);
+                if (r >= 0)
+                        r = sql_conn_step(c, st, err);
+                if (r < 0)
+                        return r;
+                if (r > 0 && sqlite3_column_int64(st, 0) >= (int64_t) pc->limit) {
+                        w->oldest = sqlite3_column_int64(st, 1);
+                        return core_error_set(err, EDQUOT, "%u self-service releases in the window already",
+                                              pc->limit);
+                }
+        }
+        r = release_machine_write(c, &release, err);
+        if (r >= 0)
+                r = EXEC(c, SQL_PORTAL_RELEASE_RECORD, err, "tti", pc->key, pc->machine_id, pc->now);
+        if (r < 0)
+                return r;
+        w->n = release.n;
+        return 0;
+}
+
+static int sqlite_portal_release(Storage *storage, const PortalReleaseClaim *c, unsigned *ret_n,
+                                 int64_t *ret_oldest, CoreError *err) {
+        PortalReleaseWork w = {.claim = c};
+        int r;
+
+        r = sql_pool_write(sqlite_storage(storage)->pool, portal_release_write, &w, err);
+        *ret_oldest = w.oldest;
+        if (r < 0)
+                return r;
+        *ret_n = w.n;
+        return 0;
+}
+
 /* The admin API: queries, products, tokens -----------------------------------
  * (storage.h, "The admin API"). */
 
@@ -1027,6 +1090,7 @@ const StorageBackend storage_backend_sqlite = {
         .activation_seen = sqlite_activation_seen,
         .activation_release = sqlite_activation_release,
         .release_machine = sqlite_release_machine,
+        .portal_release = sqlite_portal_release,
         .entitlement_query = sqlite_entitlement_query,
         .product_list = sqlite_product_list,
         .token_create = sqlite_token_create,

@@ -199,6 +199,11 @@ int storage_release_machine(Storage *s, const char *key, const char *machine_id,
         return s->backend->release_machine(s, key, machine_id, now, ret_n, err);
 }
 
+int storage_portal_release(Storage *s, const PortalReleaseClaim *c, unsigned *ret_n, int64_t *ret_oldest,
+                           CoreError *err) {
+        return s->backend->portal_release(s, c, ret_n, ret_oldest, err);
+}
+
 int storage_entitlement_check(Entitlement *e, const char *features, const char *properties, CoreError *err) {
         License *l = &e->license;
         int r;

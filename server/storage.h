@@ -218,6 +218,25 @@ int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, 
 int storage_release_machine(Storage *s, const char *key, const char *machine_id, int64_t now,
                             unsigned *ret_n, CoreError *err);
 
+/* The customer portal's self-service releases (docs/portal.md) -------------- */
+
+typedef struct PortalReleaseClaim {
+        const char *key; /* canonical */
+        const char *machine_id;
+        int64_t now;
+        int64_t since;  /* the start of the vendor's window (now - 30 days) */
+        unsigned limit; /* self-service releases of the key allowed since then; 0: no limit */
+} PortalReleaseClaim;
+
+/* In one transaction: if fewer than c->limit self-service releases of
+ * c->key were recorded since c->since, frees the seats the machine holds
+ * of the key (as storage_release_machine()) and records this release.
+ * 0 and *ret_n; -EDQUOT when the limit is reached, with *ret_oldest the
+ * time of the oldest release in the window (the next one is possible when
+ * it leaves the window); -ENOENT if the machine holds no seat. */
+int storage_portal_release(Storage *s, const PortalReleaseClaim *c, unsigned *ret_n, int64_t *ret_oldest,
+                           CoreError *err);
+
 /* The admin API (docs/protocol.md, "Admin API") ----------------------------- */
 
 /* Which entitlements storage_entitlement_query() returns. */

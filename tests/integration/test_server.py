@@ -832,8 +832,12 @@ def test_offline_page_in_chromium(server, entitlement, vendor, vendor_keys, tmp_
     finally:
         browser.close()
 
-    # Self-contained: everything it loaded came from the server itself, and
-    # the Content-Security-Policy refused nothing.
+    assert_self_contained(browser, server)
+
+
+def assert_self_contained(browser, server):
+    """Everything the browser loaded came from the server itself, and the
+    Content-Security-Policy refused nothing."""
     urls = [e["params"]["request"]["url"] for e in browser.events if e.get("method") == "Network.requestWillBeSent"]
     assert urls and all(u.startswith(server.url) for u in urls), urls
     logs = [json.dumps(e["params"]) for e in browser.events

@@ -527,6 +527,7 @@ static void downgrade_to_v1(const char *path) {
                                       "DROP TRIGGER activation_frees_seat;"
                                       "ALTER TABLE entitlement DROP COLUMN active;"
                                       "DROP TABLE admin_token;"
+                                      "DROP TABLE portal_release;"
                                       "DROP INDEX entitlement_by_created;"
                                       "DELETE FROM schema_version WHERE version > 1;"
                                       "COMMIT;",
