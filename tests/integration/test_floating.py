@@ -335,3 +335,33 @@ def test_leases_that_do_not_hold_are_refused(tmp_path, vendor, vendor_keys, mach
     finally:
         other_site.stop()
         site.stop()
+
+
+def test_failed_heartbeats_keep_the_lease_until_it_expires(tmp_path, vendor, vendor_keys, machines):
+    site = make_site(tmp_path, vendor, vendor_keys, seats=1, ttl="4s")
+    try:
+        m = machines("m", site)
+        assert m.checkout()[:2] == (True, "licensed")
+        site.stop()
+        licensed, reason, expires = m.check()
+        assert (licensed, reason) == (True, "licensed") and expires <= time.time() + 5
+        wait_for(lambda: "keeps working until" in m.daemon.read_log(), timeout=10, what="a failed heartbeat")
+        wait_for(lambda: m.check()[:2] == (False, "no-lease"), timeout=10, what="the lease to end")
+        assert time.time() >= expires
+    finally:
+        site.stop()
+
+
+def test_borrowed_lease_and_clock_rollback(tmp_path, vendor, vendor_keys, machines):
+    site = make_site(tmp_path, vendor, vendor_keys, seats=1)
+    try:
+        m = machines("m", site)
+        m.ctl("borrow", PRODUCT, "cad", "--for", "3d")
+        m.restart(faked("+1d"))
+        assert m.check()[:2] == (True, "licensed")
+        # Back to the real time: behind what licensed has already seen.
+        m.restart()
+        assert m.check()[:2] == (False, "clock-rollback")
+        assert len(borrowed_files(m)) == 2  # kept: the clock, not the lease, is wrong
+    finally:
+        site.stop()
