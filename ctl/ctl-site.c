@@ -6,6 +6,7 @@
  *   licensectl borrow PRODUCT FEATURE --for DURATION
  *   licensectl return PRODUCT FEATURE | LEASE */
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,20 @@ static void fingerprint_pretty(const char *hex, char out[static 96]) {
                 out[n++] = (char) (hex[i + 1] >= 'a' && hex[i + 1] <= 'f' ? hex[i + 1] - 'a' + 'A' : hex[i + 1]);
         }
         out[n] = 0;
+}
+
+/* The small answers: {"K1": V1, "K2": V2, ...} from NULL-terminated pairs. */
+static int print_json_pairs(const char *key, ...) {
+        json_object *o = json_object_new_object();
+        va_list ap;
+
+        if (!o)
+                return ctl_oom();
+        va_start(ap, key);
+        for (const char *k = key; k; k = va_arg(ap, const char *))
+                json_object_object_add(o, k, va_arg(ap, json_object *));
+        va_end(ap);
+        return json_print(o);
 }
 
 static bool ask_yes(const char *question) {
@@ -73,15 +88,9 @@ static int site_join(Ctl *c, const char *url) {
         if (r != 0)
                 return r;
         fingerprint_pretty(fingerprint, pretty);
-        if (c->json) {
-                json_object *o = json_object_new_object();
-                if (!o)
-                        return ctl_oom();
-                json_object_object_add(o, "site", json_object_new_string(site));
-                json_object_object_add(o, "url", json_object_new_string(url));
-                json_object_object_add(o, "fingerprint", json_object_new_string(pretty));
-                return json_print(o);
-        }
+        if (c->json)
+                return print_json_pairs("site", json_object_new_string(site), "url", json_object_new_string(url),
+                                        "fingerprint", json_object_new_string(pretty), NULL);
         printf("Joined site %s at %s (certificate %s).\n", site, url, pretty);
         return CTL_EXIT_SUCCESS;
 }
@@ -96,8 +105,9 @@ static int site_leave(Ctl *c) {
                 r = ctl_read_reply(reply, "LeaveSite", "s", &site);
         if (r != 0)
                 return r;
-        if (!c->json)
-                printf("Left site %s.\n", site);
+        if (c->json)
+                return print_json_pairs("left", json_object_new_string(site), NULL);
+        printf("Left site %s.\n", site);
         return CTL_EXIT_SUCCESS;
 }
 
@@ -207,14 +217,9 @@ int verb_borrow(_unused_ int argc, char *argv[], void *userdata) {
                 r = ctl_read_reply(reply, "Borrow", "st", &id, &until);
         if (r != 0)
                 return r;
-        if (c->json) {
-                json_object *o = json_object_new_object();
-                if (!o)
-                        return ctl_oom();
-                json_object_object_add(o, "lease", json_object_new_string(id));
-                json_object_object_add(o, "borrowed_until", json_timestamp(until));
-                return json_print(o);
-        }
+        if (c->json)
+                return print_json_pairs("lease", json_object_new_string(id), "borrowed_until", json_timestamp(until),
+                                        NULL);
         printf("Borrowed %s %s until %s (lease %s).\n", argv[1], argv[2], format_timestamp(until, buf, "-"), id);
         return CTL_EXIT_SUCCESS;
 }
@@ -231,13 +236,8 @@ int verb_return(int argc, char *argv[], void *userdata) {
                 r = ctl_read_reply(reply, "ReturnBorrowed", "s", &id);
         if (r != 0)
                 return r;
-        if (c->json) {
-                json_object *o = json_object_new_object();
-                if (!o)
-                        return ctl_oom();
-                json_object_object_add(o, "returned", json_object_new_string(id));
-                return json_print(o);
-        }
+        if (c->json)
+                return print_json_pairs("returned", json_object_new_string(id), NULL);
         printf("Returned lease %s.\n", id);
         return CTL_EXIT_SUCCESS;
 }

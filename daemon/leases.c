@@ -499,7 +499,6 @@ static void caller_name(sd_bus_message *m, char *buf, size_t size) {
 
 static int take(Context *c, sd_bus_message *m, const char *product, const char *feature, int64_t borrow_until) {
         _cleanup_(take_call_freep) TakeCall *tc = NULL;
-        _cleanup_free_ char *body = NULL;
         const SiteLicense *sl = site_client_find_license(c, product, feature);
         char user[LEASE_TEXT_MAX + 1], host[LEASE_TEXT_MAX + 1] = "";
         SiteRequest sr = {.type = borrow_until != TIME_UNSET ? SITE_REQUEST_BORROW : SITE_REQUEST_CHECKOUT,
@@ -522,18 +521,10 @@ static int take(Context *c, sd_bus_message *m, const char *product, const char *
         tc->url = site_endpoint(c->site, tc->borrow ? "/v1/borrow" : "/v1/checkout");
         if (!tc->product || !tc->feature || !tc->url)
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
-        r = pending_call_new(&c->calls, m, &tc->call);
-        if (r < 0)
-                return sd_bus_reply_method_errno(m, r, NULL);
-        r = site_request_body(c, &sr, &body);
-        if (r >= 0)
-                r = http_site_request(c->http, tc->url, body, c->site->fingerprint, SITE_REQUEST_TIMEOUT_USEC,
-                                      take_done, tc);
-        if (r < 0)
-                return pending_call_errno(tc->call, r);
-        pending_call_set_cancel(tc->call, take_call_free, tc);
-        TAKE_PTR(tc);
-        return 1;
+        r = site_send(c, m, &tc->call, &sr, tc->url, take_done, take_call_free, tc);
+        if (r == 1)
+                TAKE_PTR(tc); /* take_done() frees it */
+        return r;
 }
 
 static HeldLease *held_find(Context *c, const char *holder, const char *product, const char *feature) {
@@ -631,7 +622,6 @@ static void give_done(const HttpResult *res, void *userdata) {
 
 int leases_return_borrowed(Context *c, sd_bus_message *m, const char *what, const char *feature) {
         _cleanup_(give_call_freep) GiveCall *gc = NULL;
-        _cleanup_free_ char *body = NULL;
         HeldLease *found = NULL;
         SiteRequest sr = {.type = SITE_REQUEST_RETURN};
         int r;
@@ -652,19 +642,11 @@ int leases_return_borrowed(Context *c, sd_bus_message *m, const char *what, cons
         if (!gc || !(gc->id = strdup(found->lease.id)) || !(gc->url = site_endpoint(c->site, "/v1/return")))
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
         gc->c = c;
-        r = pending_call_new(&c->calls, m, &gc->call);
-        if (r < 0)
-                return sd_bus_reply_method_errno(m, r, NULL);
         sr.lease = gc->id;
-        r = site_request_body(c, &sr, &body);
-        if (r >= 0)
-                r = http_site_request(c->http, gc->url, body, c->site->fingerprint, SITE_REQUEST_TIMEOUT_USEC,
-                                      give_done, gc);
-        if (r < 0)
-                return pending_call_errno(gc->call, r);
-        pending_call_set_cancel(gc->call, give_call_free, gc);
-        TAKE_PTR(gc);
-        return 1;
+        r = site_send(c, m, &gc->call, &sr, gc->url, give_done, give_call_free, gc);
+        if (r == 1)
+                TAKE_PTR(gc); /* give_done() frees it */
+        return r;
 }
 
 /* Borrowed leases at start ------------------------------------------------------ */
@@ -794,7 +776,6 @@ static void status_done(const HttpResult *res, void *userdata) {
 
 int leases_site_status(Context *c, sd_bus_message *m) {
         _cleanup_(take_call_freep) TakeCall *tc = NULL;
-        _cleanup_free_ char *body = NULL;
         SiteRequest sr = {.type = SITE_REQUEST_STATUS};
         int r;
 
@@ -805,16 +786,8 @@ int leases_site_status(Context *c, sd_bus_message *m) {
         if (!tc || !(tc->url = site_endpoint(c->site, "/v1/status")))
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
         tc->c = c;
-        r = pending_call_new(&c->calls, m, &tc->call);
-        if (r < 0)
-                return sd_bus_reply_method_errno(m, r, NULL);
-        r = site_request_body(c, &sr, &body);
-        if (r >= 0)
-                r = http_site_request(c->http, tc->url, body, c->site->fingerprint, SITE_REQUEST_TIMEOUT_USEC,
-                                      status_done, tc);
-        if (r < 0)
-                return pending_call_errno(tc->call, r);
-        pending_call_set_cancel(tc->call, take_call_free, tc);
-        TAKE_PTR(tc);
-        return 1;
+        r = site_send(c, m, &tc->call, &sr, tc->url, status_done, take_call_free, tc);
+        if (r == 1)
+                TAKE_PTR(tc); /* status_done() frees it */
+        return r;
 }

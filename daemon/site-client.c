@@ -259,6 +259,24 @@ int site_request_body(Context *c, SiteRequest *r, char **ret_body) {
         return *ret_body ? 0 : -ENOMEM;
 }
 
+int site_send(Context *c, sd_bus_message *m, PendingCall **ret_call, SiteRequest *sr, const char *url,
+              HttpDoneFunc done, PendingCallCancel cancel, void *userdata) {
+        _cleanup_free_ char *body = NULL;
+        int r;
+
+        r = pending_call_new(&c->calls, m, ret_call);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        r = site_request_body(c, sr, &body);
+        if (r >= 0)
+                r = http_site_request(c->http, url, body, c->site->fingerprint, SITE_REQUEST_TIMEOUT_USEC, done,
+                                      userdata);
+        if (r < 0)
+                return pending_call_errno(*ret_call, r);
+        pending_call_set_cancel(*ret_call, cancel, userdata);
+        return 1;
+}
+
 static void copy_printable(char *dst, size_t size, const char *src) {
         snprintf(dst, size, "%s", src);
         utf8_make_printable(dst);

@@ -22,6 +22,7 @@
 #include "context.h"
 #include "http.h"
 #include "lease.h"
+#include "pending-call.h"
 
 #define SITE_FINGERPRINT_HEX_LEN 64
 #define SITE_REQUEST_TIMEOUT_USEC (15 * USEC_PER_SEC)
@@ -59,6 +60,12 @@ int site_client_leave(Context *c, sd_bus_message *m);
  * common to all (site, machine, key, nonce, created); fill() sets the rest
  * of r before it is signed. Returns the JSON body {"request": ...}. */
 int site_request_body(Context *c, SiteRequest *r, char **ret_body);
+/* Takes over answering m (*ret_call), sends the signed request sr to url
+ * of the joined site, and arranges for cancel(userdata) on shutdown;
+ * done(userdata) gets the answer. Returns 1 when sent; otherwise m is
+ * answered with the error (the call is ended) and that result returned. */
+int site_send(Context *c, sd_bus_message *m, PendingCall **ret_call, SiteRequest *sr, const char *url,
+              HttpDoneFunc done, PendingCallCancel cancel, void *userdata);
 /* URL of an endpoint ("/v1/checkout") of the joined site. */
 char *site_endpoint(const SiteClient *s, const char *path);
 

@@ -43,18 +43,22 @@ class Machine:
                     f"{mid} \"$@\"\n")
         os.chmod(wrap, 0o755)
         self.bus = Bus(self.dir)
+        self.daemon = self.wrapped(lambda: Daemon(self.bus, os.path.join(self.dir, "state"), products))
+        self.conn = self.bus.connect()
+        if site:
+            self.join(site)
+
+    def wrapped(self, start):
+        """Runs start() with licensed started in this machine's mount namespace."""
         old = os.environ.get("LICENSED_DAEMON_WRAPPER")
-        os.environ["LICENSED_DAEMON_WRAPPER"] = f"{wrap} {old or ''}".strip()
+        os.environ["LICENSED_DAEMON_WRAPPER"] = f"{os.path.join(self.dir, 'wrap')} {old or ''}".strip()
         try:
-            self.daemon = Daemon(self.bus, os.path.join(self.dir, "state"), products)
+            return start()
         finally:
             if old is None:
                 del os.environ["LICENSED_DAEMON_WRAPPER"]
             else:
                 os.environ["LICENSED_DAEMON_WRAPPER"] = old
-        self.conn = self.bus.connect()
-        if site:
-            self.join(site)
 
     def manager(self, conn=None):
         return dbus.Interface((conn or self.conn).get_object(SERVICE, MANAGER_PATH), MANAGER)
@@ -79,15 +83,7 @@ class Machine:
         self.conn.close()
         self.daemon.stop()
         self.daemon.extra_env = env or {}
-        old = os.environ.get("LICENSED_DAEMON_WRAPPER")
-        os.environ["LICENSED_DAEMON_WRAPPER"] = f"{os.path.join(self.dir, 'wrap')} {old or ''}".strip()
-        try:
-            self.daemon.start()
-        finally:
-            if old is None:
-                del os.environ["LICENSED_DAEMON_WRAPPER"]
-            else:
-                os.environ["LICENSED_DAEMON_WRAPPER"] = old
+        self.wrapped(self.daemon.start)
         self.conn = self.bus.connect()
 
     def stop(self):
