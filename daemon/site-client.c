@@ -393,6 +393,7 @@ static void enrol_done(const HttpResult *res, void *userdata) {
          * holders. */
         site_client_free(c->site);
         c->site = TAKE_PTR(jc->site);
+        context_reevaluate(c); /* the snapshot leaves out what the site floats */
         (void) pending_call_return(jc->call, "ss", c->site->id, c->site->fingerprint);
 }
 
@@ -515,5 +516,6 @@ int site_client_leave(Context *c, sd_bus_message *m) {
         log_notice("Left site %s.", c->site->id);
         site_client_free(c->site);
         c->site = NULL;
+        context_reevaluate(c);
         return sd_bus_reply_method_return(m, "s", id ?: "");
 }

@@ -361,3 +361,23 @@ def test_borrowed_lease_and_clock_rollback(tmp_path, vendor, vendor_keys, machin
         assert len(borrowed_files(m)) == 2  # kept: the clock, not the lease, is wrong
     finally:
         site.stop()
+
+
+def test_local_license_wins_and_the_snapshot_leaves_floating_features_out(tmp_path, vendor, vendor_keys, machines):
+    site = make_site(tmp_path, vendor, vendor_keys, seats=1)
+    try:
+        m = machines("m", site)
+        req, _ = m.manager().RequestOfflineActivation(PRODUCT, "00001-00002-00003-00004-00005", False)
+        lic = tmp_path / "local.lic"
+        vendor("answer", "--signing-key", vendor_keys[0], "--request", "-", "--id", "local-1", "--licensee", "T",
+               "--feature", "cad", "--feature", "view", "--output", str(lic), input=str(req))
+        m.manager().InstallLicense(lic.read_text(), False)
+        # Licensed by the local license: no lease taken, the site's seat stays free.
+        assert m.check()[:2] == (True, "licensed")
+        assert m.checkout()[:2] == (True, "licensed")
+        assert site_used(m)[0] == {"cad": (0, 1)}
+        # The fast path answers "view" but leaves "cad", which the site floats, to the daemon.
+        snap = open(os.path.join(m.daemon.runtime_dir, "snapshot"), "rb").read()
+        assert b"\0view\0" in snap and b"\0cad\0" not in snap
+    finally:
+        site.stop()
