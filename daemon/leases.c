@@ -521,7 +521,8 @@ static int take(Context *c, sd_bus_message *m, const char *product, const char *
         tc->url = site_endpoint(c->site, tc->borrow ? "/v1/borrow" : "/v1/checkout");
         if (!tc->product || !tc->feature || !tc->url)
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
-        r = site_send(c, m, &tc->call, &sr, tc->url, take_done, take_call_free, tc);
+        r = site_send(c, m, &tc->call, &sr, tc->url, tc->borrow ? SITE_REQUEST_TIMEOUT_USEC : SITE_CHECKOUT_TIMEOUT_USEC,
+                      take_done, take_call_free, tc);
         if (r == 1)
                 TAKE_PTR(tc); /* take_done() frees it */
         return r;
@@ -643,7 +644,7 @@ int leases_return_borrowed(Context *c, sd_bus_message *m, const char *what, cons
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
         gc->c = c;
         sr.lease = gc->id;
-        r = site_send(c, m, &gc->call, &sr, gc->url, give_done, give_call_free, gc);
+        r = site_send(c, m, &gc->call, &sr, gc->url, SITE_REQUEST_TIMEOUT_USEC, give_done, give_call_free, gc);
         if (r == 1)
                 TAKE_PTR(gc); /* give_done() frees it */
         return r;
@@ -786,7 +787,7 @@ int leases_site_status(Context *c, sd_bus_message *m) {
         if (!tc || !(tc->url = site_endpoint(c->site, "/v1/status")))
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
         tc->c = c;
-        r = site_send(c, m, &tc->call, &sr, tc->url, status_done, take_call_free, tc);
+        r = site_send(c, m, &tc->call, &sr, tc->url, SITE_REQUEST_TIMEOUT_USEC, status_done, take_call_free, tc);
         if (r == 1)
                 TAKE_PTR(tc); /* status_done() frees it */
         return r;

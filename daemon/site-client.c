@@ -260,7 +260,7 @@ int site_request_body(Context *c, SiteRequest *r, char **ret_body) {
 }
 
 int site_send(Context *c, sd_bus_message *m, PendingCall **ret_call, SiteRequest *sr, const char *url,
-              HttpDoneFunc done, PendingCallCancel cancel, void *userdata) {
+              uint64_t timeout_usec, HttpDoneFunc done, PendingCallCancel cancel, void *userdata) {
         _cleanup_free_ char *body = NULL;
         int r;
 
@@ -269,8 +269,7 @@ int site_send(Context *c, sd_bus_message *m, PendingCall **ret_call, SiteRequest
                 return sd_bus_reply_method_errno(m, r, NULL);
         r = site_request_body(c, sr, &body);
         if (r >= 0)
-                r = http_site_request(c->http, url, body, c->site->fingerprint, SITE_REQUEST_TIMEOUT_USEC, done,
-                                      userdata);
+                r = http_site_request(c->http, url, body, c->site->fingerprint, timeout_usec, done, userdata);
         if (r < 0)
                 return pending_call_errno(*ret_call, r);
         pending_call_set_cancel(*ret_call, cancel, userdata);

@@ -26,6 +26,10 @@
 
 #define SITE_FINGERPRINT_HEX_LEN 64
 #define SITE_REQUEST_TIMEOUT_USEC (15 * USEC_PER_SEC)
+/* CheckOut answers within liblicensed's default 5 s timeout (plugin/), so
+ * that a site that does not answer is "site-unreachable" to the program,
+ * not "licensed cannot be asked". A LAN answers in milliseconds. */
+#define SITE_CHECKOUT_TIMEOUT_USEC (4 * USEC_PER_SEC)
 
 typedef struct SiteLicense {
         char *text;
@@ -65,7 +69,7 @@ int site_request_body(Context *c, SiteRequest *r, char **ret_body);
  * done(userdata) gets the answer. Returns 1 when sent; otherwise m is
  * answered with the error (the call is ended) and that result returned. */
 int site_send(Context *c, sd_bus_message *m, PendingCall **ret_call, SiteRequest *sr, const char *url,
-              HttpDoneFunc done, PendingCallCancel cancel, void *userdata);
+              uint64_t timeout_usec, HttpDoneFunc done, PendingCallCancel cancel, void *userdata);
 /* URL of an endpoint ("/v1/checkout") of the joined site. */
 char *site_endpoint(const SiteClient *s, const char *path);
 

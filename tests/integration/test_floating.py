@@ -381,3 +381,31 @@ def test_local_license_wins_and_the_snapshot_leaves_floating_features_out(tmp_pa
         assert b"\0view\0" in snap and b"\0cad\0" not in snap
     finally:
         site.stop()
+
+
+def test_library_checkout_takes_and_returns_a_lease(tmp_path, vendor, vendor_keys, machines):
+    """liblicensed's licensed_seat_checkout() (as the PAM module uses it)
+    takes a lease for a floating feature and gives it back."""
+    check = os.path.join(os.environ.get("LICENSED_BUILD_DIR", ""), "plugin", "check-feature")
+    site = make_site(tmp_path, vendor, vendor_keys, seats=1)
+    try:
+        m, other = machines("m", site), machines("o", site)
+        env = dict(os.environ, LICENSED_BUS_ADDRESS=m.bus.address, LICENSED_SNAPSHOT="", LICENSED_TIMEOUT_MS="5000")
+        p = subprocess.Popen([check, "--checkout", PRODUCT, "cad"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, env=env)
+        try:
+            first = p.stdout.readline()
+            assert "licensed=1" in first and "seat=1" in first, first
+            assert other.checkout()[:2] == (False, "floating-in-use")
+            # CheckFeature from another process of the machine: licensed while the lease is held.
+            q = subprocess.run([check, PRODUCT, "cad"], env=env, capture_output=True, text=True, timeout=30)
+            assert q.returncode == 0 and "reason=licensed" in q.stdout and "source=daemon" in q.stdout, q.stdout
+            rest, _ = p.communicate("done\n", timeout=30)
+            assert p.returncode == 0 and "returned" in rest
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+        wait_for(lambda: other.checkout()[0], what="the library's lease given back")
+    finally:
+        site.stop()
