@@ -323,7 +323,7 @@ bool leases_check_feature(Context *c, const char *product, const char *feature, 
 
         for (HeldLease *hl = c->leases; hl; hl = hl->next)
                 if (streq(hl->lease.product, product) && streq(hl->lease.feature, feature) && now < hl->until &&
-                    now >= hl->lease.granted - c->config.clock_tolerance && (!best || hl->until > best->until))
+                    (!best || hl->until > best->until))
                         best = hl;
         if (best) {
                 /* A borrowed lease is believed offline: a clock set back must
@@ -460,6 +460,12 @@ static void take_done(const HttpResult *res, void *userdata) {
                 r = hl->holder ? sd_bus_track_new(c->bus, &hl->track, on_holder_gone, hl) : -ENOMEM;
                 if (r >= 0)
                         r = sd_bus_track_add_sender(hl->track, pending_call_message(tc->call));
+                /* The program may have gone while the site was answering;
+                 * the track only sees a name leave that is there now. */
+                if (r >= 0) {
+                        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+                        r = sd_bus_get_name_creds(c->bus, hl->holder, 0, &creds);
+                }
                 if (r < 0) {
                         give_back(c, &hl->lease);
                         held_free(hl);
