@@ -19,7 +19,7 @@ _licensectl() {
         local cur prev words cword
         _init_completion -n = || return
 
-        local verbs="status list show products activate install deactivate validate check export"
+        local verbs="status list show products activate install deactivate validate check export site borrow return"
         local global="--help --version --json --no-ask-password --no-pager --no-legend --bus-address="
         local -A verb_opts=(
                 [list]="--product= --status= --sort= --columns= --grep="
@@ -28,9 +28,12 @@ _licensectl() {
                 [validate]="--offline --output= --qr="
                 [check]="--quiet --release-date="
                 [export]="--output="
+                [site]="--token= --fingerprint="
+                [borrow]="--for="
         )
         local reasons="licensed grace not-installed not-activated expired feature-expired maintenance-expired
-                validation-required revoked clock-rollback wrong-machine limit-reached"
+                validation-required revoked clock-rollback wrong-machine limit-reached no-lease site-unreachable
+                floating-in-use"
 
         # The value of --opt=VALUE, or of "-o VALUE".
         local opt="" value=$cur
@@ -91,8 +94,10 @@ _licensectl() {
         case $verb in
         show | deactivate | export | validate)
                 ((nargs == 0)) && COMPREPLY=($(compgen -W "$(__licensectl_ids)" -- "$cur")) ;;
-        check)
+        check | borrow | return)
                 ((nargs == 0)) && COMPREPLY=($(compgen -W "$(__licensectl_products)" -- "$cur")) ;;
+        site)
+                ((nargs == 0)) && COMPREPLY=($(compgen -W "join leave status" -- "$cur")) ;;
         install)
                 ((nargs == 0)) && _filedir ;;
         esac

@@ -18,6 +18,9 @@ static const char *const reason_table[_REASON_MAX] = {
         [REASON_CLOCK_ROLLBACK] = "clock-rollback",
         [REASON_WRONG_MACHINE] = "wrong-machine",
         [REASON_LIMIT_REACHED] = "limit-reached",
+        [REASON_NO_LEASE] = "no-lease",
+        [REASON_SITE_UNREACHABLE] = "site-unreachable",
+        [REASON_FLOATING_IN_USE] = "floating-in-use",
 };
 
 static const char *const reason_description_table[_REASON_MAX] = {
@@ -33,6 +36,9 @@ static const char *const reason_description_table[_REASON_MAX] = {
         [REASON_CLOCK_ROLLBACK] = "the system clock is behind a time already seen: fix the clock",
         [REASON_WRONG_MACHINE] = "the license is bound to another machine",
         [REASON_LIMIT_REACHED] = "all seats of this feature are in use",
+        [REASON_NO_LEASE] = "a floating feature: no lease from the site server is held on this machine",
+        [REASON_SITE_UNREACHABLE] = "a floating feature: the site server cannot be reached",
+        [REASON_FLOATING_IN_USE] = "a floating feature: all floating seats are in use",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(reason, Reason);

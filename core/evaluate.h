@@ -24,6 +24,11 @@ typedef enum Reason {
         REASON_CLOCK_ROLLBACK,
         REASON_WRONG_MACHINE,
         REASON_LIMIT_REACHED,
+        /* Floating features (docs/floating.md): never from evaluate(), which
+         * sees local licenses only; the daemon's leases answer them. */
+        REASON_NO_LEASE,
+        REASON_SITE_UNREACHABLE,
+        REASON_FLOATING_IN_USE,
         _REASON_MAX,
         _REASON_INVALID = -1,
 } Reason;

@@ -65,6 +65,8 @@ static bool method_may_ask_password(const char *method) {
         static const char *const changing[] = {
                 "Activate",   "RequestOfflineActivation", "InstallLicense",
                 "Deactivate", "Validate",                 "RequestOfflineValidation",
+                "JoinSite",   "LeaveSite",                "Borrow",
+                "ReturnBorrowed",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(changing); i++)

@@ -28,6 +28,12 @@ static const char help_text[] =
         "  validate [ID]            Validate licenses with their server now\n"
         "  check PRODUCT FEATURE    Tell whether a feature is licensed (see below)\n"
         "  export ID                Print a license as installed\n"
+        "  site join URL            Join a floating-license site server (--token, --fingerprint)\n"
+        "  site leave               Leave it\n"
+        "  site status              Seats per feature at the site, and this machine's leases\n"
+        "  borrow PRODUCT FEATURE   Borrow a floating seat for offline use (--for DURATION)\n"
+        "  return PRODUCT FEATURE|LEASE\n"
+        "                           Give a borrowed seat back early\n"
         "\n"
         "Options:\n"
         "  -h --help                Show this help\n"
@@ -52,6 +58,9 @@ static const char help_text[] =
         "                           offline page's link with the request as a QR code\n"
         "  -q --quiet               check: print nothing, answer with the exit status\n"
         "     --release-date=DATE   check: release date of the asking version\n"
+        "     --token=TOKEN         site join: the join token from the site server\n"
+        "     --fingerprint=SHA256  site join: the site certificate's fingerprint to pin\n"
+        "     --for=DURATION        borrow: how long, e.g. 3d (the site caps it)\n"
         "\n"
         "Exit status:\n"
         "  0  success; check: licensed (also in a grace period)\n"
@@ -74,11 +83,14 @@ enum {
         OPT_RELEASE_DATE = 1 << 7,
         OPT_COLUMNS = 1 << 8,
         OPT_GREP = 1 << 9,
+        OPT_TOKEN = 1 << 10,
+        OPT_FINGERPRINT = 1 << 11,
+        OPT_FOR = 1 << 12,
 };
 
 static const char *const option_names[] = {
         "--product", "--status", "--sort", "--offline", "--output", "--qr", "--quiet", "--release-date",
-        "--columns", "--grep",
+        "--columns", "--grep", "--token", "--fingerprint", "--for",
 };
 
 static const struct {
@@ -95,6 +107,9 @@ static const struct {
         {"validate", OPT_OFFLINE | OPT_OUTPUT | OPT_QR},
         {"check", OPT_QUIET | OPT_RELEASE_DATE},
         {"export", OPT_OUTPUT},
+        {"site", OPT_TOKEN | OPT_FINGERPRINT},
+        {"borrow", OPT_FOR},
+        {"return", 0},
 };
 
 static int check_verb_options(const char *verb, unsigned given) {
@@ -149,6 +164,9 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
                 ARG_RELEASE_DATE,
                 ARG_COLUMNS,
                 ARG_GREP,
+                ARG_TOKEN,
+                ARG_FINGERPRINT,
+                ARG_FOR,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -168,6 +186,9 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
                 {"release-date", required_argument, NULL, ARG_RELEASE_DATE},
                 {"columns", required_argument, NULL, ARG_COLUMNS},
                 {"grep", required_argument, NULL, ARG_GREP},
+                {"token", required_argument, NULL, ARG_TOKEN},
+                {"fingerprint", required_argument, NULL, ARG_FINGERPRINT},
+                {"for", required_argument, NULL, ARG_FOR},
                 {},
         };
         unsigned given = 0;
@@ -271,6 +292,26 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
                         c->grep = optarg;
                         given |= OPT_GREP;
                         break;
+                case ARG_TOKEN:
+                        if (!*optarg)
+                                return report_error(-EINVAL, "--token needs the join token.");
+                        c->token = optarg;
+                        given |= OPT_TOKEN;
+                        break;
+                case ARG_FINGERPRINT:
+                        if (!*optarg)
+                                return report_error(-EINVAL, "--fingerprint needs the SHA-256 fingerprint.");
+                        c->fingerprint = optarg;
+                        given |= OPT_FINGERPRINT;
+                        break;
+                case ARG_FOR:
+                        r = duration_parse(optarg, &t, &err);
+                        if (r < 0 || t <= 0)
+                                return report_error(-EINVAL, "--for=%s: not a duration such as 3d or 12h%s%s.",
+                                                    optarg, r < 0 ? ": " : "", r < 0 ? core_error_message(&err, r) : "");
+                        c->borrow_for = t;
+                        given |= OPT_FOR;
+                        break;
                 case '?':
                         return -EINVAL; /* getopt_long() has said what */
                 default:
@@ -299,6 +340,9 @@ static int run(int argc, char *argv[]) {
                 {"validate", 1, 2, verb_validate},
                 {"check", 3, 3, verb_check},
                 {"export", 2, 2, verb_export},
+                {"site", 2, 3, verb_site},
+                {"borrow", 3, 3, verb_borrow},
+                {"return", 2, 3, verb_return},
                 {},
         };
         static char *default_argv[] = {(char *) "status", NULL};

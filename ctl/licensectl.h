@@ -86,6 +86,9 @@ typedef struct Ctl {
         const char *grep;
         QrMode qr;
         uint64_t release_date; /* µs since the epoch, 0 = not given */
+        const char *token;       /* site join */
+        const char *fingerprint; /* site join */
+        int64_t borrow_for;      /* borrow: seconds, 0 = not given */
 
         sd_bus *bus;     /* connected on first use */
         pid_t agent_pid; /* pkttyagent, started before the first change (ctl-polkit-agent.h) */
@@ -101,6 +104,9 @@ int verb_deactivate(int argc, char *argv[], void *userdata);
 int verb_export(int argc, char *argv[], void *userdata);
 int verb_validate(int argc, char *argv[], void *userdata);
 int verb_check(int argc, char *argv[], void *userdata);
+int verb_site(int argc, char *argv[], void *userdata);
+int verb_borrow(int argc, char *argv[], void *userdata);
+int verb_return(int argc, char *argv[], void *userdata);
 
 static inline int ctl_oom(void) {
         return report_error(CTL_EXIT_FAILURE, "out of memory");

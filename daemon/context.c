@@ -9,6 +9,7 @@
 #include "context.h"
 #include "http.h"
 #include "seats.h"
+#include "site-client.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -121,6 +122,12 @@ int context_new(const Options *o, Context **ret) {
         r = context_load_licenses(c);
         if (r < 0)
                 return r;
+        r = site_client_load(c);
+        if (r < 0)
+                return r;
+        r = leases_load_borrowed(c);
+        if (r < 0)
+                return r;
         /* Connect only now: the bus daemon drops a connection that does not
          * finish authenticating within its auth_timeout (30 s on the system
          * bus), and a first start that checks 100,000 signatures takes
@@ -174,6 +181,8 @@ Context *context_free(Context *c) {
         context_index_done(c);
         verdict_cache_done(&c->verdict_cache);
         seats_free_all(c);
+        leases_free_all(c);
+        site_client_free(c->site);
         http_client_free(c->http);
         sd_event_source_unref(c->reevaluate_source);
         sd_event_source_unref(c->idle_source);
@@ -232,7 +241,7 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         Context *c = userdata;
         int r;
 
-        if (pending_calls_count(&c->calls) > 0 || seats_total(c) > 0) {
+        if (pending_calls_count(&c->calls) > 0 || seats_total(c) > 0 || leases_total(c) > 0) {
                 context_idle_touch(c); /* a password being typed, a server answering, a seat held */
                 return 0;
         }

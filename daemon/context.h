@@ -65,6 +65,8 @@ struct Context {
 
         struct HttpClient *http;
         struct Seat *seats;
+        struct SiteClient *site;   /* the joined site (site-client.h), NULL if none */
+        struct HeldLease *leases;  /* floating leases held (leases.c) */
         PendingCalls calls;       /* polkit checks and server requests in flight: no idle exit */
         bool exiting;             /* the bus name is being released (or was) */
         bool exit_when_idle;      /* SIGUSR1 (a package upgrade): exit at the first idle moment */

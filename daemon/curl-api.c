@@ -11,6 +11,7 @@
 #define CURL_SONAME "libcurl.so.4"
 
 static CurlApi api;
+static void *lib_handle;
 static int load_result;
 static char load_error[256];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -57,6 +58,12 @@ static void load(void) {
                 memcpy((char *) &loaded + symbols[i].offset, &f, sizeof(f));
         }
         api = loaded;
+        lib_handle = lib;
+}
+
+void *curl_api_symbol(const char *name) {
+        pthread_once(&once, load);
+        return load_result < 0 || !lib_handle ? NULL : dlsym(lib_handle, name);
 }
 
 int curl_api_get(const CurlApi **ret, const char **ret_error) {

@@ -40,3 +40,8 @@ typedef struct CurlApi {
  * -ELIBBAD with a sentence in ret_error (static storage) when it cannot
  * be loaded. */
 int curl_api_get(const CurlApi **ret, const char **ret_error);
+
+/* Another symbol of libcurl or of what it links (its TLS library), once it
+ * is loaded: for the site client's certificate pin (http.c), which must not
+ * link libssl into an idle daemon either. NULL if there is none. */
+void *curl_api_symbol(const char *name);

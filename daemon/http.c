@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <systemd/sd-event.h>
 
@@ -23,6 +27,8 @@ struct Request {
         char errbuf[CURL_ERROR_SIZE];
         HttpDoneFunc done;
         void *userdata;
+        char *pin;             /* site requests: the certificate fingerprint required, or NULL */
+        char fingerprint[65];  /* site requests: the one seen, "" before the handshake */
 };
 
 struct HttpClient {
@@ -158,6 +164,7 @@ static void request_free(Request *rq) {
                 rq->client->curl->slist_free_all(rq->headers);
         free(rq->body_out);
         free(rq->buf);
+        free(rq->pin);
         free(rq);
 }
 
@@ -195,28 +202,30 @@ static void check_done(HttpClient *h) {
                         h->curl->easy_getinfo(rq->easy, CURLINFO_CONTENT_TYPE, &res.content_type);
                         res.body = rq->buf ?: "";
                         res.body_len = rq->len;
+                } else if (rq->pin && rq->fingerprint[0] && !streq(rq->pin, rq->fingerprint)) {
+                        res.error = -EKEYREJECTED;
+                        res.message = "the server's certificate is not the pinned one (its SHA-256 fingerprint "
+                                      "changed): another machine answers at that address, or the site made a "
+                                      "new certificate";
                 } else {
                         res.error = rq->too_big ? -EFBIG : errno_from_curl(msg->data.result);
                         res.message = rq->too_big ? "the answer is larger than any license server sends"
                                       : rq->errbuf[0] ? rq->errbuf
                                                       : h->curl->easy_strerror(msg->data.result);
                 }
+                res.fingerprint = rq->fingerprint[0] ? rq->fingerprint : NULL;
                 rq->done(&res, rq->userdata);
                 request_free(rq);
         }
 }
 
-int http_post_json_within(HttpClient *h, const char *url, const char *body, uint64_t timeout_usec, HttpDoneFunc done,
-                          void *userdata) {
+/* A request, set up with what every request has; the caller adds what is
+ * particular and then calls request_start(). */
+static int request_new(HttpClient *h, const char *url, const char *body, uint64_t timeout_usec, HttpDoneFunc done,
+                       void *userdata, Request **ret) {
         uint64_t timeout_ms = (timeout_usec + 999) / 1000;
         Request *rq;
-        CURLMcode mc;
         int r;
-
-        assert(h);
-        assert(url);
-        assert(body);
-        assert(done);
 
         if (timeout_ms > (uint64_t) h->timeout * 1000)
                 timeout_ms = (uint64_t) h->timeout * 1000;
@@ -230,7 +239,7 @@ int http_post_json_within(HttpClient *h, const char *url, const char *body, uint
         rq->client = h;
         rq->done = done;
         rq->userdata = userdata;
-        rq->body_out = strdup(body);
+        rq->body_out = body ? strdup(body) : NULL;
         rq->easy = h->curl->easy_init();
         rq->headers = h->curl->slist_append(NULL, "Content-Type: application/json");
         if (rq->headers)
@@ -239,13 +248,14 @@ int http_post_json_within(HttpClient *h, const char *url, const char *body, uint
          * wait) on every request bigger than 1 KiB, which ours are. */
         if (rq->headers)
                 rq->headers = h->curl->slist_append(rq->headers, "Expect:");
-        if (!rq->body_out || !rq->easy || !rq->headers) {
+        if ((body && !rq->body_out) || !rq->easy || !rq->headers) {
                 request_free(rq);
                 return -ENOMEM;
         }
         h->curl->easy_setopt(rq->easy, CURLOPT_URL, url);
         h->curl->easy_setopt(rq->easy, CURLOPT_PRIVATE, rq);
-        h->curl->easy_setopt(rq->easy, CURLOPT_POSTFIELDS, rq->body_out);
+        if (rq->body_out)
+                h->curl->easy_setopt(rq->easy, CURLOPT_POSTFIELDS, rq->body_out);
         h->curl->easy_setopt(rq->easy, CURLOPT_HTTPHEADER, rq->headers);
         h->curl->easy_setopt(rq->easy, CURLOPT_WRITEFUNCTION, on_data);
         h->curl->easy_setopt(rq->easy, CURLOPT_WRITEDATA, rq);
@@ -258,14 +268,12 @@ int http_post_json_within(HttpClient *h, const char *url, const char *body, uint
         h->curl->easy_setopt(rq->easy, CURLOPT_FOLLOWLOCATION, 0L);
         h->curl->easy_setopt(rq->easy, CURLOPT_SSL_VERIFYPEER, 1L);
         h->curl->easy_setopt(rq->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-        /* Only the configured proxy: a daemon must not pick up whatever
-         * environment it was started with. */
-        h->curl->easy_setopt(rq->easy, CURLOPT_PROXY, h->proxy ?: "");
-        if (h->ca_file)
-                h->curl->easy_setopt(rq->easy, CURLOPT_CAINFO, h->ca_file);
+        *ret = rq;
+        return 0;
+}
 
-        mc = h->curl->multi_add_handle(h->multi, rq->easy);
-        if (mc != CURLM_OK) {
+static int request_start(HttpClient *h, Request *rq) {
+        if (h->curl->multi_add_handle(h->multi, rq->easy) != CURLM_OK) {
                 request_free(rq);
                 return -EIO;
         }
@@ -274,6 +282,97 @@ int http_post_json_within(HttpClient *h, const char *url, const char *body, uint
                 h->requests->prev = rq;
         h->requests = rq;
         return 0;
+}
+
+int http_post_json_within(HttpClient *h, const char *url, const char *body, uint64_t timeout_usec, HttpDoneFunc done,
+                          void *userdata) {
+        Request *rq;
+        int r;
+
+        assert(h);
+        assert(url);
+        assert(body);
+        assert(done);
+
+        r = request_new(h, url, body, timeout_usec, done, userdata, &rq);
+        if (r < 0)
+                return r;
+        /* Only the configured proxy: a daemon must not pick up whatever
+         * environment it was started with. */
+        h->curl->easy_setopt(rq->easy, CURLOPT_PROXY, h->proxy ?: "");
+        if (h->ca_file)
+                h->curl->easy_setopt(rq->easy, CURLOPT_CAINFO, h->ca_file);
+        return request_start(h, rq);
+}
+
+/* Site requests: the pin ------------------------------------------------------
+ * libcurl's own pinning (CURLOPT_PINNEDPUBLICKEY) pins the public key; a
+ * site is pinned by its certificate's fingerprint, the one licensed-site
+ * status prints. So the chain check is replaced by ours on the OpenSSL
+ * context libcurl makes (Debian's libcurl4 is built on OpenSSL): it records
+ * the leaf's SHA-256 and accepts it only if it is the pin. */
+
+typedef void (*SetCertVerifyFunc)(SSL_CTX *ctx, int (*cb)(X509_STORE_CTX *, void *), void *arg);
+
+static int on_verify_cert(X509_STORE_CTX *store, void *arg) {
+        Request *rq = arg;
+        X509 *cert = X509_STORE_CTX_get0_cert(store);
+        uint8_t md[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+
+        if (!cert || X509_digest(cert, EVP_sha256(), md, &n) != 1 || n != 32) {
+                X509_STORE_CTX_set_error(store, X509_V_ERR_UNSPECIFIED);
+                return 0;
+        }
+        for (unsigned i = 0; i < n; i++)
+                snprintf(rq->fingerprint + 2 * i, 3, "%02x", md[i]);
+        if (rq->pin && !streq(rq->pin, rq->fingerprint)) {
+                X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+                return 0;
+        }
+        return 1;
+}
+
+static CURLcode on_ssl_ctx(CURL *easy, void *ssl_ctx, void *userdata) {
+        SetCertVerifyFunc set = (SetCertVerifyFunc) curl_api_symbol("SSL_CTX_set_cert_verify_callback");
+
+        /* Without it nothing would check the pin: refuse the connection. */
+        if (!set)
+                return CURLE_SSL_CERTPROBLEM;
+        set(ssl_ctx, on_verify_cert, userdata);
+        return CURLE_OK;
+}
+
+int http_site_request(HttpClient *h, const char *url, const char *body, const char *pin, uint64_t timeout_usec,
+                      HttpDoneFunc done, void *userdata) {
+        Request *rq;
+        int r;
+
+        assert(h);
+        assert(url);
+        assert(done);
+
+        r = request_new(h, url, body, timeout_usec, done, userdata, &rq);
+        if (r < 0)
+                return r;
+        if (pin) {
+                rq->pin = strdup(pin);
+                if (!rq->pin) {
+                        request_free(rq);
+                        return -ENOMEM;
+                }
+        }
+        if (!body)
+                h->curl->easy_setopt(rq->easy, CURLOPT_HTTPGET, 1L);
+        h->curl->easy_setopt(rq->easy, CURLOPT_PROTOCOLS_STR, "https");
+        h->curl->easy_setopt(rq->easy, CURLOPT_PROXY, "");
+        h->curl->easy_setopt(rq->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+        h->curl->easy_setopt(rq->easy, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+        h->curl->easy_setopt(rq->easy, CURLOPT_SSL_CTX_DATA, rq);
+        h->curl->easy_setopt(rq->easy, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+        h->curl->easy_setopt(rq->easy, CURLOPT_FRESH_CONNECT, 1L);
+        h->curl->easy_setopt(rq->easy, CURLOPT_FORBID_REUSE, 1L);
+        return request_start(h, rq);
 }
 
 int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFunc done, void *userdata) {

@@ -35,6 +35,7 @@ typedef struct HttpResult {
         const char *content_type; /* as sent, or NULL */
         const char *body;     /* NUL-terminated, may be empty */
         size_t body_len;
+        const char *fingerprint; /* site requests: SHA-256 of the peer's certificate, 64 hex, or NULL */
 } HttpResult;
 
 typedef void (*HttpDoneFunc)(const HttpResult *result, void *userdata);
@@ -60,3 +61,13 @@ int http_post_json(HttpClient *h, const char *url, const char *body, HttpDoneFun
  * than the client's timeout): for a caller that must answer by a deadline. */
 int http_post_json_within(HttpClient *h, const char *url, const char *body, uint64_t timeout_usec, HttpDoneFunc done,
                           void *userdata);
+
+/* A request to a licensed-site (docs/floating.md) on the LAN: GET when body
+ * is NULL, else a JSON POST. TLS is trusted by the pin alone, the SHA-256 of
+ * the server's certificate (64 lower-case hex): no CA, no host name, no
+ * proxy, no connection or TLS session reused (each request verifies the
+ * pin on a fresh handshake). With pin NULL any certificate is taken, for
+ * the one request that shows the fingerprint before joining; its
+ * fingerprint is in the result either way. */
+int http_site_request(HttpClient *h, const char *url, const char *body, const char *pin, uint64_t timeout_usec,
+                      HttpDoneFunc done, void *userdata);

@@ -13,6 +13,7 @@
 #include "operations.h"
 #include "polkit.h"
 #include "seats.h"
+#include "site-client.h"
 #include "strutil.h"
 #include "timeutil.h"
 
@@ -71,6 +72,13 @@ static int method_check_feature(sd_bus_message *m, void *userdata, sd_bus_error 
                                          feature);
         /* Flat in the number of the product's licenses (verdicts.c). */
         verdict_cache_check(c, product, feature, context_now(c), usec_to_sec(release_usec), &v);
+        /* A feature no local license grants may float: the leases held on
+         * this machine answer it (leases.c). */
+        if (!v.licensed) {
+                Verdict fv;
+                if (leases_check_feature(c, product, feature, context_now(c), &fv))
+                        v = fv;
+        }
         /* "Not installed" is what every unlicensed probe gets; a denial by an
          * installed license is worth the administrator's attention. */
         if (!v.licensed && v.reason != REASON_NOT_INSTALLED)
@@ -112,6 +120,10 @@ static int method_check_out(sd_bus_message *m, void *userdata, sd_bus_error *err
                                          "answers.");
         /* A holder asking again keeps its seat, whatever the count. */
         context_check_feature(c, product, feature, TIME_UNSET, !seats_held_by(c, m, product, feature), &v);
+        /* Not licensed here, but floating at the joined site: a lease,
+         * answered once the site has (leases.c). */
+        if (!v.licensed && site_client_find_license(c, product, feature))
+                return leases_check_out(c, m, product, feature);
         if (v.licensed && v.limit > 0) {
                 r = seats_take(c, m, product, feature);
                 if (r < 0)
@@ -131,7 +143,7 @@ static int method_return(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = read_product_feature(m, c, &product, &feature, error);
         if (r < 0)
                 return r;
-        if (!seats_return(c, m, product, feature))
+        if (!seats_return(c, m, product, feature) && leases_return(c, m, product, feature) == 0)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SEAT, "This client holds no seat of %s/%s.", product,
                                          feature);
         return sd_bus_reply_method_return(m, NULL);
@@ -440,6 +452,105 @@ static int method_request_offline_validation(sd_bus_message *m, void *userdata, 
         return polkit_authorize(c, m, "validate", interactive, request_validation_continue);
 }
 
+/* Floating licenses: the site and its leases (site-client.c, leases.c) ----------- */
+
+static int join_site_continue(Context *c, sd_bus_message *m) {
+        const char *url, *token, *fingerprint;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "sss", &url, &token, &fingerprint);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        return site_client_join(c, m, url, token, fingerprint);
+}
+
+static int method_join_site(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *url, *token, *fingerprint;
+        int interactive, r;
+
+        r = sd_bus_message_read(m, "sssb", &url, &token, &fingerprint, &interactive);
+        if (r < 0)
+                return r;
+        if (!isempty(fingerprint) && isempty(token))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Joining needs a join token: 'licensed-site token' on the site server "
+                                         "makes one.");
+        return polkit_authorize(userdata, m, "site", interactive, join_site_continue);
+}
+
+static int leave_site_continue(Context *c, sd_bus_message *m) {
+        return site_client_leave(c, m);
+}
+
+static int method_leave_site(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        int interactive, r;
+
+        r = sd_bus_message_read(m, "b", &interactive);
+        if (r < 0)
+                return r;
+        return polkit_authorize(userdata, m, "site", interactive, leave_site_continue);
+}
+
+static int borrow_continue(Context *c, sd_bus_message *m) {
+        const char *product, *feature;
+        uint64_t until;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "sst", &product, &feature, &until);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        return leases_borrow(c, m, product, feature, usec_to_sec(until));
+}
+
+static int method_borrow(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *product, *feature;
+        uint64_t until;
+        int interactive, r;
+
+        r = read_product_feature(m, c, &product, &feature, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "tb", &until, &interactive);
+        if (r < 0)
+                return r;
+        if (usec_to_sec(until) <= context_now(c))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "A lease is borrowed until a time to come.");
+        return polkit_authorize(c, m, "borrow", interactive, borrow_continue);
+}
+
+static int return_borrowed_continue(Context *c, sd_bus_message *m) {
+        const char *what, *feature;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "ss", &what, &feature);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        return leases_return_borrowed(c, m, what, feature);
+}
+
+static int method_return_borrowed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *what, *feature;
+        int interactive, r;
+
+        r = sd_bus_message_read(m, "ssb", &what, &feature, &interactive);
+        if (r < 0)
+                return r;
+        if (isempty(what))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Name a product and feature, or a lease id.");
+        return polkit_authorize(userdata, m, "borrow", interactive, return_borrowed_continue);
+}
+
+static int method_site_status(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return leases_site_status(userdata, m);
+}
+
 /* Properties ------------------------------------------------------------------- */
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -529,6 +640,20 @@ static const sd_bus_vtable manager_vtable[] = {
                                  "s", SD_BUS_PARAM(request), method_request_offline_validation,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Export", "s", SD_BUS_PARAM(id), "s", SD_BUS_PARAM(text), method_export,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("JoinSite", "sssb", SD_BUS_PARAM(url) SD_BUS_PARAM(token) SD_BUS_PARAM(fingerprint)
+                                 SD_BUS_PARAM(interactive), "ss", SD_BUS_PARAM(site) SD_BUS_PARAM(fingerprint),
+                                 method_join_site, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("LeaveSite", "b", SD_BUS_PARAM(interactive), "s", SD_BUS_PARAM(site),
+                                 method_leave_site, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SiteStatus", NULL, , "sssa(ssuu)a(sssstb)", SD_BUS_PARAM(url) SD_BUS_PARAM(site)
+                                 SD_BUS_PARAM(fingerprint) SD_BUS_PARAM(features) SD_BUS_PARAM(leases),
+                                 method_site_status, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Borrow", "sstb", SD_BUS_PARAM(product) SD_BUS_PARAM(feature) SD_BUS_PARAM(until)
+                                 SD_BUS_PARAM(interactive), "st", SD_BUS_PARAM(lease) SD_BUS_PARAM(until),
+                                 method_borrow, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ReturnBorrowed", "ssb", SD_BUS_PARAM(lease_or_product) SD_BUS_PARAM(feature)
+                                 SD_BUS_PARAM(interactive), "s", SD_BUS_PARAM(lease), method_return_borrowed,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("LicenseAdded", "so", SD_BUS_PARAM(id) SD_BUS_PARAM(license), 0),
         SD_BUS_SIGNAL_WITH_NAMES("LicenseRemoved", "so", SD_BUS_PARAM(id) SD_BUS_PARAM(license), 0),

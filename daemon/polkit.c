@@ -26,6 +26,8 @@ static const char *action_purpose(const char *action) {
                 {"install", "install a license or a validation receipt"},
                 {"deactivate", "deactivate a license"},
                 {"validate", "validate licenses"},
+                {"site", "join or leave a site server"},
+                {"borrow", "borrow or return a floating license seat"},
         };
         const char *verb = startswith(action, POLKIT_ACTION_PREFIX);
 

@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "snapshot.h"
+#include "site-client.h"
 
 static int entry_compare_product(const void *a, const void *b) {
         const Entry *x = *(Entry *const *) a, *y = *(Entry *const *) b;
@@ -79,11 +80,18 @@ static int collect_records(Context *c, int64_t now, SnapshotRecord **ret, size_t
                 size_t first = n;
 
                 for (end = g; end < c->n_entries && streq(sorted[end]->license.product, product); end++)
-                        for (size_t k = 0; k < sorted[end]->license.n_features; k++)
+                        for (size_t k = 0; k < sorted[end]->license.n_features; k++) {
+                                /* Floated by the joined site: a lease may
+                                 * license it where the local licenses do
+                                 * not, and only the daemon knows
+                                 * (leases.c). Left out, it is asked for. */
+                                if (site_client_find_license(c, product, sorted[end]->license.features[k].name))
+                                        continue;
                                 records[n++] = (SnapshotRecord){
                                         .product = product,
                                         .feature = sorted[end]->license.features[k].name,
                                 };
+                        }
                 /* Several licenses of a product may name the same feature. */
                 qsort(records + first, n - first, sizeof(SnapshotRecord), record_compare_feature);
                 size_t unique = first;

@@ -47,7 +47,9 @@ typedef struct licensed_verdict {
         bool licensed;
         /* "licensed", "grace", "not-installed", "not-activated", "expired",
          * "feature-expired", "maintenance-expired", "validation-required",
-         * "revoked", "clock-rollback", "wrong-machine", "limit-reached";
+         * "revoked", "clock-rollback", "wrong-machine", "limit-reached",
+         * and for floating features "no-lease", "site-unreachable",
+         * "floating-in-use";
          * licensed_reason_description() gives a sentence for each. */
         char reason[LICENSED_REASON_MAX];
         /* When the feature ends regardless of validation, microseconds since

@@ -131,7 +131,9 @@ static void test_every_reason_covered(void **state) {
         bool seen[_REASON_MAX] = {};
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
                 seen[cases[i].reason] = true;
-        for (int r = 0; r < _REASON_MAX; r++)
+        /* The floating reasons (REASON_NO_LEASE on) come from the daemon's
+         * leases, never from evaluate(). */
+        for (int r = 0; r < REASON_NO_LEASE; r++)
                 if (!seen[r])
                         fail_msg("no case for %s", reason_to_string(r));
 }
