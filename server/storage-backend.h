@@ -75,6 +75,10 @@ int storage_activation_checks(const ActivationClaim *c, const Entitlement *e, bo
 int storage_validation_checks(const ValidationClaim *c, const Activation *a, const Entitlement *e,
                               CoreError *err);
 
+/* STORAGE_TRIAL_USED with the sentence naming when the trial of product
+ * started on this machine (same on every backend). */
+int storage_trial_used(int64_t started, const char *product, CoreError *err);
+
 /* For a StorageResult that is an answer, not a failure: the sentence goes
  * to err, the result is returned. */
 #define STORAGE_ANSWER(err, result, ...) ((void) core_error_set((err), 0, __VA_ARGS__), (int) (result))

@@ -75,6 +75,19 @@ static const char *const migrations[] = {
         "  revoked BIGINT NOT NULL DEFAULT 0"
         ");"
         "CREATE INDEX entitlement_by_created ON entitlement(created, key COLLATE \"C\");",
+        /* 2 -> 3: trials and the deactivation policy, as SQLite's 3 -> 4.
+         * An entitlement with trial_days > 0 is its product's trial offer;
+         * trial holds one row per product and machine that ever started a
+         * trial, so that a second one is refused. */
+        "ALTER TABLE entitlement ADD COLUMN trial_days BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE entitlement ADD COLUMN deactivation_requires_maintenance BOOLEAN NOT NULL DEFAULT false;"
+        "CREATE TABLE trial ("
+        "  product TEXT NOT NULL,"
+        "  machine_id TEXT NOT NULL,"
+        "  license_id TEXT NOT NULL,"
+        "  started BIGINT NOT NULL,"
+        "  UNIQUE (product, machine_id)"
+        ");",
 };
 
 #define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
@@ -224,6 +237,8 @@ int pg_entitlement_from_row(const PGresult *res, int row, void *ret, CoreError *
         e.created = column_int(res, row, 15);
         e.updated = column_int(res, row, 16);
         e.active = (uint32_t) column_int(res, row, 17);
+        e.trial_days = (uint32_t) column_int(res, row, 18);
+        e.deactivation_requires_maintenance = column_bool(res, row, 19);
         r = storage_entitlement_check(&e, PQgetvalue(res, row, 7), PQgetvalue(res, row, 8), err);
         if (r < 0)
                 return r;
@@ -270,12 +285,14 @@ static int pg_entitlement_create(Storage *storage, const Entitlement *e, CoreErr
                 r = EXEC(&t, err,
                          "INSERT INTO entitlement (key, product, licensee, type, not_before, not_after, "
                          "maintenance_until, features, properties, validation_interval, grace_period, "
-                         "server_url, seats, revision, created, updated) "
-                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15)",
-                         "ttttiiittiitiii", e->key, l->product, l->licensee, license_type_to_string(l->type),
+                         "server_url, seats, revision, created, updated, trial_days, "
+                         "deactivation_requires_maintenance) "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15, $16, $17)",
+                         "ttttiiittiitiiiit", e->key, l->product, l->licensee, license_type_to_string(l->type),
                          l->not_before, l->not_after, l->maintenance_until, features, properties,
                          l->validation_interval, l->grace_period, l->server_url, (int64_t) e->seats, now,
-                         now);
+                         now, (int64_t) e->trial_days,
+                         e->deactivation_requires_maintenance ? "true" : "false");
         r = tx_end(&t, r, true, err);
         if (r == -EEXIST)
                 return core_error_set(err, EEXIST, "the license key %s exists already", e->key);
@@ -319,11 +336,13 @@ static int pg_entitlement_upgrade(Storage *storage, const Entitlement *e, CoreEr
                          "UPDATE entitlement SET licensee = $1, type = $2, not_before = $3, not_after = $4, "
                          "maintenance_until = $5, features = $6, properties = $7, validation_interval = $8, "
                          "grace_period = $9, server_url = $10, seats = $11, revision = revision + 1, "
-                         "updated = $12 WHERE key = $13 AND revision = $14",
-                         "ttiiittiitiiti", l->licensee, license_type_to_string(l->type), l->not_before,
+                         "updated = $12, trial_days = $15, deactivation_requires_maintenance = $16 "
+                         "WHERE key = $13 AND revision = $14",
+                         "ttiiittiitiitiit", l->licensee, license_type_to_string(l->type), l->not_before,
                          l->not_after, l->maintenance_until, features, properties, l->validation_interval,
                          l->grace_period, l->server_url, (int64_t) e->seats, now_realtime(), e->key,
-                         (int64_t) l->revision);
+                         (int64_t) l->revision, (int64_t) e->trial_days,
+                         e->deactivation_requires_maintenance ? "true" : "false");
         if (r == 0) {
                 r = entitlement_exists(&t, e->key, err);
                 if (r >= 0)
@@ -447,6 +466,18 @@ static int activate_locked(Tx *t, const ActivationClaim *c, Entitlement *e, Core
                 id = column_int(res, 0, 0);
                 has_seat = column_int(res, 0, 1) == TIME_UNSET;
         }
+        if (c->trial) {
+                _cleanup_result_ PGresult *tr = NULL;
+
+                /* The offer's row lock serializes its trials; the unique
+                 * constraint stands behind it. */
+                r = query(t, &tr, err, "SELECT started FROM trial WHERE product = $1 AND machine_id = $2", "tt",
+                          c->product, c->machine_id);
+                if (r < 0)
+                        return r;
+                if (PQntuples(tr) > 0)
+                        return storage_trial_used(column_int(tr, 0, 0), c->product, err);
+        }
         r = storage_activation_checks(c, e, has_seat, err);
         if (r != STORAGE_OK)
                 return r;
@@ -462,6 +493,9 @@ static int activate_locked(Tx *t, const ActivationClaim *c, Entitlement *e, Core
                          "revision, activated, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                          "ttttttiii", c->key, c->license_id, c->machine_id, c->device_key, c->hostname,
                          c->nonce, (int64_t) e->license.revision, c->now, c->now);
+        if (r >= 0 && c->trial)
+                r = EXEC(t, err, "INSERT INTO trial (product, machine_id, license_id, started) VALUES ($1, $2, $3, $4)",
+                         "ttti", c->product, c->machine_id, c->license_id, c->now);
         if (r < 0)
                 return r;
         if (!has_seat)

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* POST /v1/trial, and the offline page's trial: a machine without a key
+ * gets its product's trial offer (an entitlement the vendor marked with
+ * trial days, docs/vendor-guide.md) as a license of type trial bound to
+ * it, ending trial_days after it started. Once per machine and product,
+ * ever: the database keeps (product, machine id), and the machine id is
+ * what a wiped state directory keeps, unlike the device key
+ * (docs/protocol.md, "Trials"). */
+
+#include <assert.h>
+#include <inttypes.h>
+
+#include "license-key.h"
+#include "request.h"
+#include "server.h"
+#include "timeutil.h"
+
+/* The key of product's trial offer: its newest entitlement with trial days
+ * that is not revoked. 0, -ENOENT if the product has none, or negative
+ * errno from the database. */
+static int find_offer(Server *s, const char *product, char key[static LICENSE_KEY_STRING_SIZE], CoreError *err) {
+        Entitlement *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = storage_entitlement_query(s->storage,
+                                      &(EntitlementQuery){.product = product, .state = ENTITLEMENT_STATE_ACTIVE},
+                                      &list, &n, err);
+        if (r < 0)
+                return r;
+        r = -ENOENT;
+        /* Oldest first: the last one with trial days wins. */
+        for (size_t i = 0; i < n; i++)
+                if (list[i].trial_days > 0) {
+                        strcpy(key, list[i].key);
+                        r = 0;
+                }
+        entitlement_array_free(list, n);
+        return r;
+}
+
+int api_trial(Server *s, json_object *body, Reply *reply) {
+        _cleanup_(machine_request_done) MachineRequest req = MACHINE_REQUEST_INIT;
+        json_object *v;
+
+        if (!json_object_object_get_ex(body, "request", &v) || !json_object_is_type(v, json_type_string))
+                return reply_error(reply, 400, "bad-request",
+                                   "the body needs \"request\": a string holding the armored trial request");
+        if (verify_document(json_object_get_string(v), (size_t) json_object_get_string_len(v),
+                            MACHINE_REQUEST_TRIAL, &req, reply) < 0)
+                return 0;
+        return answer_trial(s, &req, reply);
+}
+
+int answer_trial(Server *s, const MachineRequest *req, Reply *reply) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        _cleanup_free_ char *text = NULL;
+        char key[LICENSE_KEY_STRING_SIZE], license_id[LICENSE_ID_MAX + 1], end[RFC3339_MAX];
+        CoreError err = {};
+        json_object *o;
+        int r;
+
+        assert(req->type == MACHINE_REQUEST_TRIAL);
+        r = find_offer(s, req->product, key, &err);
+        if (r == -ENOENT)
+                return reply_error(reply, 404, "no-trial", "%s has no trial on this server; ask the vendor for a "
+                                   "license key", req->product);
+        if (r < 0)
+                return reply_database(s, reply, "find the trial offer", r, &err);
+        r = license_id_for(key, req->machine_id, req->device_key, license_id);
+        if (r < 0)
+                return reply_internal(reply, "derive a license id", r, NULL);
+
+        r = storage_activate(s->storage,
+                             &(ActivationClaim){
+                                     .key = key,
+                                     .product = req->product,
+                                     .license_id = license_id,
+                                     .machine_id = req->machine_id,
+                                     .device_key = req->device_key,
+                                     .hostname = req->hostname,
+                                     .nonce = req->nonce,
+                                     .now = now_realtime(),
+                                     .trial = true,
+                             },
+                             &e, &a, &err);
+        if (r < 0)
+                return reply_database(s, reply, "store the trial", r, &err);
+        if (r == STORAGE_NO_SEAT)
+                return reply_error(reply, 409, "seat-limit",
+                                   "the vendor's trials of %s are all taken (%" PRIu32 " machines); ask the "
+                                   "vendor for a license key", req->product, e.seats);
+        if (r > STORAGE_OK)
+                return reply_storage_answer(reply, r, err.message);
+
+        r = sign_license(s, &e, &a, req->nonce, &text);
+        if (r < 0)
+                return reply_internal(reply, "sign the license", r, NULL);
+        o = json_object_new_object();
+        json_object_object_add(o, "license_id", json_object_new_string(license_id));
+        json_object_object_add(o, "license", json_object_new_string(text));
+        reply_ok(reply, o);
+        snprintf(reply->note, sizeof(reply->note), "product %s, machine %s: trial license %s until %s",
+                 req->product, req->machine_id, license_id, time_format_rfc3339(e.license.not_after, end));
+        server_event(SERVER_EVENT_ACTIVATED, LOG_INFO,
+                     &(ServerEventFields){.license_id = license_id, .product = req->product,
+                                          .machine_id = req->machine_id},
+                     "trial license %s of %s started on machine %s, until %s", license_id, req->product,
+                     req->machine_id, end);
+        return 0;
+}
