@@ -135,6 +135,7 @@ typedef struct ActivateCall {
         PendingCall *call;
         char *url;
         char nonce[33];
+        bool trial;
 } ActivateCall;
 
 /* Also the call's cancel function (the HTTP client drops its request). */
@@ -167,7 +168,8 @@ static void activate_done(const HttpResult *res, void *userdata) {
         if (r >= 0) {
                 event_emit(EVENT_ACTIVATED, LOG_NOTICE,
                            &(EventFields) {.license_id = e->id, .product = e->license.product, .days_left = -1},
-                           "Activated license %s for %s online.", e->id, e->license.product);
+                           "%s license %s for %s online.", ac->trial ? "Started the trial with" : "Activated",
+                           e->id, e->license.product);
                 _cleanup_free_ char *path = entry_object_path(e);
                 r = path ? pending_call_return(ac->call, "o", path) : pending_call_errno(ac->call, -ENOMEM);
         } else
@@ -187,9 +189,10 @@ int online_activate(Context *c, sd_bus_message *m, const char *product, const ch
 
         if (!p->server_url)
                 return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
-                                                  "Product %s has no licensing server; activate offline "
-                                                  "(licensectl activate --offline KEY).",
-                                                  product);
+                                                  "Product %s has no licensing server; %s offline "
+                                                  "(licensectl %s --offline %s).",
+                                                  product, key ? "activate" : "start the trial",
+                                                  key ? "activate" : "trial", key ? "KEY" : product);
         r = op_request_activation(c, product, key, false, &request, nonce, &error);
         if (r < 0)
                 return sd_bus_reply_method_error(m, &error);
@@ -200,9 +203,10 @@ int online_activate(Context *c, sd_bus_message *m, const char *product, const ch
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         ac->c = c;
+        ac->trial = !key;
         memcpy(ac->nonce, nonce, sizeof(nonce));
         body = json_body("request", request);
-        ac->url = endpoint(p->server_url, "/v1/activate");
+        ac->url = endpoint(p->server_url, key ? "/v1/activate" : "/v1/trial");
         r = body && ac->url ? http_post_json(c->http, ac->url, body, activate_done, ac) : -ENOMEM;
         if (r < 0)
                 return pending_call_errno(ac->call, r);
