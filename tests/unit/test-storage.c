@@ -522,6 +522,9 @@ static void downgrade_to_v1(const char *path) {
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db,
                                       "BEGIN;"
+                                      "DROP TABLE trial;"
+                                      "ALTER TABLE entitlement DROP COLUMN trial_days;"
+                                      "ALTER TABLE entitlement DROP COLUMN deactivation_requires_maintenance;"
                                       "DROP TRIGGER activation_takes_seat;"
                                       "DROP TRIGGER activation_seat_changed;"
                                       "DROP TRIGGER activation_frees_seat;"
