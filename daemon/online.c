@@ -630,6 +630,22 @@ static void deactivate_call_free(void *userdata) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(DeactivateCall *, deactivate_call_free);
 
+/* Whether the server refused a deactivation by the entitlement's policy
+ * (docs/protocol.md, "deactivation_requires_maintenance"): then an offline
+ * proof would be refused as well, and is not worth suggesting. */
+static bool refused_by_policy(const HttpResult *res) {
+        json_object *o = NULL;
+        const char *code;
+        bool policy;
+
+        if (res->error < 0 || res->status != 403 || json_parse_object(res->body, res->body_len, &o, NULL) < 0)
+                return false;
+        code = json_error_code(o);
+        policy = code && streq(code, "maintenance-expired");
+        json_object_put(o);
+        return policy;
+}
+
 static void deactivate_done(const HttpResult *res, void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(deactivate_call_freep) DeactivateCall *dc = userdata;
@@ -642,6 +658,10 @@ static void deactivate_done(const HttpResult *res, void *userdata) {
         o = parse_answer(res, dc->url, &error);
         if (o && !get_string(o, "status", true, &error))
                 o = (json_object_put(o), NULL);
+        if (!o && refused_by_policy(res)) {
+                r = pending_call_errorf(dc->call, error.name, "%s The license is still installed.", error.message);
+                goto finish;
+        }
         if (!o) {
                 /* Nothing removed: the seat is still taken on the server. */
                 r = pending_call_errorf(dc->call, error.name,

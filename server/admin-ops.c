@@ -219,7 +219,9 @@ static int apply_fields(License *l, json_object *in, const char *const *names, C
 
 /* Checks an entitlement's template as the license it will become: what
  * 'licensed-vendor issue' checks before signing. */
-static int check_template(License *l, CoreError *err) {
+/* trial_days > 0: a trial offer, whose not-after each machine's license
+ * gets when it is signed (server-trial.c); checked with the first one's. */
+static int check_template(License *l, uint32_t trial_days, CoreError *err) {
         _cleanup_(license_done) License check = LICENSE_INIT;
         _cleanup_free_ char *body = NULL;
         size_t body_len;
@@ -233,6 +235,8 @@ static int check_template(License *l, CoreError *err) {
         if (!l->id)
                 return -ENOMEM;
         l->issued = now_realtime();
+        if (trial_days > 0)
+                l->not_after = l->issued + (int64_t) trial_days * SEC_PER_DAY;
         r = license_format_body(l, &body, &body_len);
         if (r < 0)
                 r = core_error_set(err, EINVAL, "the license fields are not valid (check the product id and the other fields)");
@@ -241,6 +245,8 @@ static int check_template(License *l, CoreError *err) {
         free(l->id);
         l->id = NULL;
         l->issued = TIME_UNSET;
+        if (trial_days > 0)
+                l->not_after = TIME_UNSET;
         return r < 0 ? (r == -ENOMEM ? r : -EINVAL) : 0;
 }
 
@@ -384,9 +390,9 @@ int admin_entitlement_create(Storage *s, const char *key, json_object *in, json_
         if (r >= 0)
                 r = apply_properties(&e.license, in, err);
         if (r >= 0)
-                r = check_template(&e.license, err);
-        if (r >= 0)
                 r = apply_policies(&e, in, err);
+        if (r >= 0)
+                r = check_template(&e.license, e.trial_days, err);
         if (r >= 0)
                 r = typed ? license_key_normalize(typed, e.key, err) : license_key_generate(e.key);
         if (r < 0)
@@ -462,9 +468,9 @@ int admin_entitlement_upgrade(Storage *s, const char *key, json_object *in, json
         if (r >= 0)
                 r = apply_fields(&e.license, in, fields, err);
         if (r >= 0)
-                r = check_template(&e.license, err);
-        if (r >= 0)
                 r = apply_policies(&e, in, err);
+        if (r >= 0)
+                r = check_template(&e.license, e.trial_days, err);
         if (r < 0)
                 return r == -ENOMEM ? r : -EINVAL;
         if (seats > 0)
