@@ -15,7 +15,8 @@
 
 /* pg_advisory_xact_lock()'s key for migrations: "licensed" in ASCII. */
 #define MIGRATION_LOCK INT64_C(0x6c6963656e736564)
-#define PARAMS_MAX 16
+/* The most parameters of one statement (an entitlement insert has 17). */
+#define PARAMS_MAX 24
 
 typedef struct PgSlot {
         PGconn *conn; /* NULL until made, or after it broke */
