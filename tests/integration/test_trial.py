@@ -188,3 +188,39 @@ def test_deactivation_requires_maintenance(world):
     v("upgrade", "--db", world.db, "--key", key, "--deactivation-requires-maintenance=no")
     assert json.loads(v("--json", "entitlement", "show", "--db", world.db, "--key",
                         key).stdout)["deactivation_requires_maintenance"] is False
+
+
+def test_offline_trial_in_chromium(world, request):
+    """The page's Trial tab, opened from the link that carries the request
+    (as licensectl prints it and its QR code holds), answers with the trial
+    license; the same machine's second request is refused with the
+    sentence naming when its trial started."""
+    if request.node.callspec.params["db"] != "sqlite":
+        pytest.skip("the page does not depend on the backend")
+    from machine import request_url
+    from test_server import Browser, open_page, submit
+
+    offer(world)
+    m = world.machine
+    req = world.tmp / "trial.req"
+    m.ctl("trial", "--offline", "--qr=never", "--output", str(req), PRODUCT)
+    page = world.server.url + "/offline"
+    browser = Browser(str(world.tmp))
+    try:
+        for domain in ("Page", "Network", "Log", "Runtime"):
+            browser.call(f"{domain}.enable")
+        state = open_page(browser, request_url(page, req.read_text()))
+        assert state["title"] == "Offline trial" and state["kind"] == "This is a trial request.", state
+        state = submit(browser)
+        assert state["result"] and state["resultTitle"] == "Your trial license", state
+        lic = world.tmp / state["download"]
+        lic.write_text(state["license"])
+        m.ctl("install", str(lic))
+        assert m.ctl("check", PRODUCT, "reports").returncode == 0
+
+        m.ctl("trial", "--offline", "--qr=never", "--output", str(req), PRODUCT)
+        state = open_page(browser, request_url(page, req.read_text()))
+        state = submit(browser)
+        assert state["error"].startswith("No trial: this machine had its trial of com.example.app already"), state
+    finally:
+        browser.close()
