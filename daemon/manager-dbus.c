@@ -281,13 +281,18 @@ static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 /* StartTrial and RequestOfflineTrial: Activate and RequestOfflineActivation
  * without a key (the server knows the product's trial), under the same
  * polkit action. */
+/* A continuation's first argument again, a string validated before
+ * authorization. */
+static int reread_string_arg(sd_bus_message *m, const char **ret) {
+        int r = sd_bus_message_rewind(m, true);
+        return r < 0 ? r : sd_bus_message_read(m, "s", ret);
+}
+
 static int start_trial_continue(Context *c, sd_bus_message *m) {
         const char *product;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "s", &product);
+        r = reread_string_arg(m, &product);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         return online_activate(c, m, product, NULL);
@@ -300,9 +305,7 @@ static int request_trial_continue(Context *c, sd_bus_message *m) {
         const Product *p;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "s", &product);
+        r = reread_string_arg(m, &product);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         r = op_request_activation(c, product, NULL, true, &request, NULL, &error);
@@ -435,9 +438,7 @@ static int validate_continue(Context *c, sd_bus_message *m) {
         const char *id;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "s", &id);
+        r = reread_string_arg(m, &id);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         return online_validate(c, m, id);

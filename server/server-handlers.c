@@ -139,7 +139,7 @@ static void revoked_seen(Server *s, const char *license_id, const char *masked_k
 /* Reads member (a string holding an armored machine document) from the
  * body and verifies it (verify_document()). Returns 0, or negative after
  * filling the reply. */
-static int read_document(json_object *body, const char *member, MachineRequestType type, MachineRequest *ret,
+int read_document(json_object *body, const char *member, MachineRequestType type, MachineRequest *ret,
                          Reply *reply) {
         json_object *v;
 
@@ -229,6 +229,23 @@ int sign_license(Server *s, Entitlement *e, const Activation *a, const char *non
         return license_sign(l, s->signing_key, ret);
 }
 
+int reply_license(Server *s, Entitlement *e, const Activation *a, const char *nonce, Reply *reply) {
+        _cleanup_free_ char *text = NULL;
+        json_object *o;
+        int r;
+
+        r = sign_license(s, e, a, nonce, &text);
+        if (r < 0) {
+                reply_internal(reply, "sign the license", r, NULL);
+                return r;
+        }
+        o = json_object_new_object();
+        add_string(o, "license_id", a->license_id);
+        add_string(o, "license", text);
+        reply_ok(reply, o);
+        return 0;
+}
+
 /* Finds the activation the license id of a verified machine document
  * names, which must be bound to the machine that signed it. Returns 0, or
  * negative after filling in the reply. */
@@ -264,10 +281,8 @@ int api_activate(Server *s, json_object *body, Reply *reply) {
 int answer_activation(Server *s, const MachineRequest *req, Reply *reply) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
         _cleanup_(activation_done) Activation a = {};
-        _cleanup_free_ char *text = NULL;
         char license_id[LICENSE_ID_MAX + 1], masked[LICENSE_KEY_STRING_SIZE];
         CoreError err = {};
-        json_object *o;
         int r;
 
         assert(req->type == MACHINE_REQUEST_ACTIVATION);
@@ -276,18 +291,7 @@ int answer_activation(Server *s, const MachineRequest *req, Reply *reply) {
         if (r < 0)
                 return reply_internal(reply, "derive a license id", r, NULL);
 
-        r = storage_activate(s->storage,
-                             &(ActivationClaim){
-                                     .key = req->key,
-                                     .product = req->product,
-                                     .license_id = license_id,
-                                     .machine_id = req->machine_id,
-                                     .device_key = req->device_key,
-                                     .hostname = req->hostname,
-                                     .nonce = req->nonce,
-                                     .now = now_realtime(),
-                             },
-                             &e, &a, &err);
+        r = storage_activate(s->storage, &ACTIVATION_CLAIM(req, req->key, license_id), &e, &a, &err);
         if (r < 0)
                 return reply_database(s, reply, "store the activation", r, &err);
         if (r == STORAGE_NO_SEAT) {
@@ -310,13 +314,8 @@ int answer_activation(Server *s, const MachineRequest *req, Reply *reply) {
         if (r > STORAGE_OK)
                 return reply_storage_answer(reply, r, err.message);
 
-        r = sign_license(s, &e, &a, req->nonce, &text);
-        if (r < 0)
-                return reply_internal(reply, "sign the license", r, NULL);
-        o = json_object_new_object();
-        add_string(o, "license_id", license_id);
-        add_string(o, "license", text);
-        reply_ok(reply, o);
+        if (reply_license(s, &e, &a, req->nonce, reply) < 0)
+                return 0;
         snprintf(reply->note, sizeof(reply->note),
                  "key %s, machine %s: license %s revision %" PRIu32 ", %" PRIu32 " of %" PRIu32 " seats",
                  masked, req->machine_id, license_id, e.license.revision, e.active, e.seats);

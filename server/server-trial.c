@@ -41,13 +41,8 @@ static int find_offer(Server *s, const char *product, char key[static LICENSE_KE
 
 int api_trial(Server *s, json_object *body, Reply *reply) {
         _cleanup_(machine_request_done) MachineRequest req = MACHINE_REQUEST_INIT;
-        json_object *v;
 
-        if (!json_object_object_get_ex(body, "request", &v) || !json_object_is_type(v, json_type_string))
-                return reply_error(reply, 400, "bad-request",
-                                   "the body needs \"request\": a string holding the armored trial request");
-        if (verify_document(json_object_get_string(v), (size_t) json_object_get_string_len(v),
-                            MACHINE_REQUEST_TRIAL, &req, reply) < 0)
+        if (read_document(body, "request", MACHINE_REQUEST_TRIAL, &req, reply) < 0)
                 return 0;
         return answer_trial(s, &req, reply);
 }
@@ -55,10 +50,8 @@ int api_trial(Server *s, json_object *body, Reply *reply) {
 int answer_trial(Server *s, const MachineRequest *req, Reply *reply) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
         _cleanup_(activation_done) Activation a = {};
-        _cleanup_free_ char *text = NULL;
         char key[LICENSE_KEY_STRING_SIZE], license_id[LICENSE_ID_MAX + 1], end[RFC3339_MAX];
         CoreError err = {};
-        json_object *o;
         int r;
 
         assert(req->type == MACHINE_REQUEST_TRIAL);
@@ -72,19 +65,7 @@ int answer_trial(Server *s, const MachineRequest *req, Reply *reply) {
         if (r < 0)
                 return reply_internal(reply, "derive a license id", r, NULL);
 
-        r = storage_activate(s->storage,
-                             &(ActivationClaim){
-                                     .key = key,
-                                     .product = req->product,
-                                     .license_id = license_id,
-                                     .machine_id = req->machine_id,
-                                     .device_key = req->device_key,
-                                     .hostname = req->hostname,
-                                     .nonce = req->nonce,
-                                     .now = now_realtime(),
-                                     .trial = true,
-                             },
-                             &e, &a, &err);
+        r = storage_activate(s->storage, &ACTIVATION_CLAIM(req, key, license_id), &e, &a, &err);
         if (r < 0)
                 return reply_database(s, reply, "store the trial", r, &err);
         if (r == STORAGE_NO_SEAT)
@@ -94,13 +75,8 @@ int answer_trial(Server *s, const MachineRequest *req, Reply *reply) {
         if (r > STORAGE_OK)
                 return reply_storage_answer(reply, r, err.message);
 
-        r = sign_license(s, &e, &a, req->nonce, &text);
-        if (r < 0)
-                return reply_internal(reply, "sign the license", r, NULL);
-        o = json_object_new_object();
-        json_object_object_add(o, "license_id", json_object_new_string(license_id));
-        json_object_object_add(o, "license", json_object_new_string(text));
-        reply_ok(reply, o);
+        if (reply_license(s, &e, &a, req->nonce, reply) < 0)
+                return 0;
         snprintf(reply->note, sizeof(reply->note), "product %s, machine %s: trial license %s until %s",
                  req->product, req->machine_id, license_id, time_format_rfc3339(e.license.not_after, end));
         server_event(SERVER_EVENT_ACTIVATED, LOG_INFO,

@@ -135,9 +135,24 @@ int answer_deactivation(Server *s, const MachineRequest *req, Reply *reply);
 int answer_trial(Server *s, const MachineRequest *req, Reply *reply);
 /* The parts of answering a machine that a trial shares with an
  * activation (server-handlers.c). */
+/* Reads member (a string holding an armored machine document of type) from
+ * body and verifies it: 0, or negative after filling in the reply. */
+int read_document(json_object *body, const char *member, MachineRequestType type, MachineRequest *ret,
+                  Reply *reply);
+/* What a verified activation or trial request claims of the storage, for
+ * the key (a trial's: its offer's) and the license id derived from it. */
+#define ACTIVATION_CLAIM(req, k, id)                                                                        \
+        (ActivationClaim) {                                                                                 \
+                .key = (k), .product = (req)->product, .license_id = (id), .machine_id = (req)->machine_id,  \
+                .device_key = (req)->device_key, .hostname = (req)->hostname, .nonce = (req)->nonce,         \
+                .now = now_realtime(), .trial = (req)->type == MACHINE_REQUEST_TRIAL,                        \
+        }
 int license_id_for(const char *key, const char *machine_id, const char *device_key,
                    char out[static LICENSE_ID_MAX + 1]);
 int sign_license(Server *s, Entitlement *e, const Activation *a, const char *nonce, char **ret);
+/* Signs the license of activation a (sign_license()) and replies 200 with
+ * {"license_id", "license"}: 0, or negative after filling in a 500. */
+int reply_license(Server *s, Entitlement *e, const Activation *a, const char *nonce, Reply *reply);
 int reply_database(Server *s, Reply *r, const char *what, int error, const CoreError *err);
 int reply_internal(Reply *r, const char *what, int error, const CoreError *err);
 void reply_ok(Reply *r, json_object *body);

@@ -12,37 +12,13 @@ import shutil
 
 import pytest
 
-from conftest import binary, run, write_product
-from harness import Bus, Daemon, Polkit
+from conftest import write_product
 from licensed_server import LicensedServer
+from test_end_to_end import Machine
+from test_server import db  # noqa: F401 (the fixture: SQLite and PostgreSQL)
 from test_time import faked
 
 PRODUCT = "com.example.app"
-
-
-class Machine:
-    """A machine: its own bus, daemon and state; licensectl against it."""
-
-    def __init__(self, tmp, name, products, conf):
-        self.bus = Bus(str(tmp))
-        self.polkit = Polkit(self.bus)
-        self.daemon = Daemon(self.bus, str(tmp / f"state-{name}"), products, config=conf)
-
-    def ctl(self, *args, check=True):
-        return run([binary("licensectl"), f"--bus-address={self.bus.address}", "--no-pager", "--no-ask-password",
-                    *args], check=check, timeout=120)
-
-    def stop(self):
-        self.daemon.stop()
-        self.polkit.stop()
-        self.bus.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request, tmp_path):
-    if request.param == "sqlite":
-        return str(tmp_path / "server.db")
-    return request.getfixturevalue("postgres_db")
 
 
 @pytest.fixture
