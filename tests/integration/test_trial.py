@@ -7,7 +7,6 @@ page's route; its end under libfaketime on the daemon only; and a
 deactivation refused when maintenance is over, naming the date, while the
 vendor's release of a lost machine still works."""
 import json
-import os
 import shutil
 
 import pytest
