@@ -75,6 +75,12 @@ int storage_activation_checks(const ActivationClaim *c, const Entitlement *e, bo
 int storage_validation_checks(const ValidationClaim *c, const Activation *a, const Entitlement *e,
                               CoreError *err);
 
+/* A trial offer's key given to activate: STORAGE_UNKNOWN_KEY, as for a key
+ * the server does not know. The offer's key is the vendor's handle, not a
+ * customer's key, and activating with it would skip the one trial per
+ * machine. */
+int storage_not_a_key(const char *key, CoreError *err);
+
 /* STORAGE_TRIAL_USED with the sentence naming when the trial of product
  * started on this machine (same on every backend). */
 int storage_trial_used(int64_t started, const char *product, CoreError *err);

@@ -456,6 +456,8 @@ static int activate_locked(Tx *t, const ActivationClaim *c, Entitlement *e, Core
         r = entitlement_read(t, c->key, e, err);
         if (r != STORAGE_OK)
                 return r;
+        if (e->trial_days > 0 && !c->trial)
+                return storage_not_a_key(c->key, err);
         /* The same machine is the same machine id and device key. */
         r = query(t, &res, err,
                   "SELECT id, released FROM activation WHERE key = $1 AND machine_id = $2 AND device_key = $3",

@@ -701,6 +701,8 @@ static int activate_seat(SqlConn *c, const ActivationClaim *claim, Entitlement *
         r = entitlement_read(c, claim->key, e, err);
         if (r != STORAGE_OK)
                 return r;
+        if (e->trial_days > 0 && !claim->trial)
+                return storage_not_a_key(claim->key, err);
         if (!streq(e->license.product, claim->product))
                 return ANSWER(err, STORAGE_WRONG_PRODUCT, "the license key is for %s, not for %s",
                               e->license.product, claim->product);

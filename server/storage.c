@@ -245,6 +245,10 @@ int storage_deactivation_allowed(Storage *s, const char *key, int64_t now, CoreE
         return core_error_set(err, EPERM, "Deactivation needs active maintenance; it ended on %s.", day);
 }
 
+int storage_not_a_key(const char *key, CoreError *err) {
+        return STORAGE_ANSWER(err, STORAGE_UNKNOWN_KEY, "the license key %s is not known to this server", key);
+}
+
 int storage_trial_used(int64_t started, const char *product, CoreError *err) {
         char when[RFC3339_MAX];
 

@@ -78,6 +78,9 @@ def test_trial_once_per_machine_even_after_wiping_the_state(world):
     # one trial row, one activation of the offer
     acts = json.loads(world.vendor("--json", "activations", "--db", world.db, "--key", key).stdout)
     assert len(acts) == 1
+    # the offer's key is no customer's key: activating with it would skip the rule
+    p = m.ctl("activate", key, check=False)
+    assert p.returncode == 4 and "is not known to this server" in p.stderr, p.stderr
 
 
 def test_trial_ends_after_its_days(world):
