@@ -15,30 +15,6 @@
 #include "server.h"
 #include "timeutil.h"
 
-/* The key of product's trial offer: its newest entitlement with trial days
- * that is not revoked. 0, -ENOENT if the product has none, or negative
- * errno from the database. */
-static int find_offer(Server *s, const char *product, char key[static LICENSE_KEY_STRING_SIZE], CoreError *err) {
-        Entitlement *list = NULL;
-        size_t n = 0;
-        int r;
-
-        r = storage_entitlement_query(s->storage,
-                                      &(EntitlementQuery){.product = product, .state = ENTITLEMENT_STATE_ACTIVE},
-                                      &list, &n, err);
-        if (r < 0)
-                return r;
-        r = -ENOENT;
-        /* Oldest first: the last one with trial days wins. */
-        for (size_t i = 0; i < n; i++)
-                if (list[i].trial_days > 0) {
-                        strcpy(key, list[i].key);
-                        r = 0;
-                }
-        entitlement_array_free(list, n);
-        return r;
-}
-
 int api_trial(Server *s, json_object *body, Reply *reply) {
         _cleanup_(machine_request_done) MachineRequest req = MACHINE_REQUEST_INIT;
 
@@ -55,7 +31,7 @@ int answer_trial(Server *s, const MachineRequest *req, Reply *reply) {
         int r;
 
         assert(req->type == MACHINE_REQUEST_TRIAL);
-        r = find_offer(s, req->product, key, &err);
+        r = storage_trial_offer(s->storage, req->product, key, &err);
         if (r == -ENOENT)
                 return reply_error(reply, 404, "no-trial", "%s has no trial on this server; ask the vendor for a "
                                    "license key", req->product);

@@ -35,6 +35,8 @@ typedef struct StorageBackend {
                                   CoreError *err);
         int (*release_machine)(Storage *s, const char *key, const char *machine_id, int64_t now,
                                unsigned *ret_n, CoreError *err);
+        int (*trial_offer)(Storage *s, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
+                           CoreError *err);
         /* the admin API */
         int (*entitlement_query)(Storage *s, const EntitlementQuery *q, Entitlement **ret, size_t *ret_n,
                                  CoreError *err);

@@ -630,6 +630,30 @@ static int pg_release_machine(Storage *storage, const char *key, const char *mac
         return 0;
 }
 
+static int key_from_row(const PGresult *res, int row, void *ret, CoreError *err) {
+        const char *key = PQgetvalue(res, row, 0);
+
+        if (strlen(key) >= LICENSE_KEY_STRING_SIZE)
+                return core_error_set(err, EBADMSG, "database: a trial offer has a bad key");
+        strcpy(ret, key);
+        return 0;
+}
+
+static int pg_trial_offer(Storage *storage, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
+                          CoreError *err) {
+        _cleanup_(tx_abort) Tx t = {};
+        int r;
+
+        r = tx_begin(pg_storage(storage), &t, err);
+        if (r >= 0)
+                r = read_row(&t,
+                             "SELECT key FROM entitlement WHERE product = $1 AND trial_days > 0 AND NOT revoked "
+                             "ORDER BY created DESC, key COLLATE \"C\" DESC LIMIT 1",
+                             product, key_from_row, key, err);
+        r = tx_end(&t, r, true, err);
+        return r == 0 ? -ENOENT : r < 0 ? r : 0;
+}
+
 static int pg_pool_stats(Storage *storage, unsigned *ret_in_use, unsigned *ret_size) {
         PgStorage *s = pg_storage(storage);
         unsigned busy = 0;
@@ -662,6 +686,7 @@ const StorageBackend storage_backend_postgres = {
         .activation_seen = pg_activation_seen,
         .activation_release = pg_activation_release,
         .release_machine = pg_release_machine,
+        .trial_offer = pg_trial_offer,
         .entitlement_query = pg_entitlement_query,
         .product_list = pg_product_list,
         .token_create = pg_token_create,

@@ -155,6 +155,7 @@ enum {
         SQL_TOKEN_GET,
         SQL_TRIAL_GET,
         SQL_TRIAL_INSERT,
+        SQL_TRIAL_OFFER,
         _SQL_MAX,
 };
 
@@ -209,6 +210,8 @@ static const char *const statements[_SQL_MAX] = {
         [SQL_TOKEN_GET] = "SELECT " TOKEN_COLUMNS " FROM admin_token WHERE hash = ?",
         [SQL_TRIAL_GET] = "SELECT started FROM trial WHERE product = ? AND machine_id = ?",
         [SQL_TRIAL_INSERT] = "INSERT INTO trial (product, machine_id, license_id, started) VALUES (?, ?, ?, ?)",
+        [SQL_TRIAL_OFFER] = "SELECT key FROM entitlement WHERE product = ? AND trial_days > 0 AND revoked = 0 "
+                            "ORDER BY created DESC, key DESC LIMIT 1",
 };
 
 #define EXEC sql_conn_exec
@@ -1058,6 +1061,33 @@ static int sqlite_token_use(Storage *storage, const char *hash, int64_t now, Tok
                               &(TokenChange){.hash = hash, .now = now, .token = ret}, err);
 }
 
+static int key_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
+        const char *key = (const char *) sqlite3_column_text(st, 0);
+
+        if (!key || strlen(key) >= LICENSE_KEY_STRING_SIZE)
+                return core_error_set(err, EBADMSG, "database: a trial offer has a bad key");
+        strcpy(ret, key);
+        return 0;
+}
+
+typedef struct OfferRead {
+        const char *product;
+        char *key;
+} OfferRead;
+
+static int trial_offer_read(SqlConn *c, void *data, CoreError *err) {
+        OfferRead *o = data;
+        int r = read_row(c, SQL_TRIAL_OFFER, o->product, key_from_row, o->key, err);
+
+        return r == 0 ? -ENOENT : r < 0 ? r : 0;
+}
+
+static int sqlite_trial_offer(Storage *storage, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
+                              CoreError *err) {
+        return sql_pool_read(sqlite_storage(storage)->pool, trial_offer_read,
+                             &(OfferRead){.product = product, .key = key}, err);
+}
+
 const StorageBackend storage_backend_sqlite = {
         .name = "sqlite",
         .open = sqlite_open,
@@ -1075,6 +1105,7 @@ const StorageBackend storage_backend_sqlite = {
         .activation_seen = sqlite_activation_seen,
         .activation_release = sqlite_activation_release,
         .release_machine = sqlite_release_machine,
+        .trial_offer = sqlite_trial_offer,
         .entitlement_query = sqlite_entitlement_query,
         .product_list = sqlite_product_list,
         .token_create = sqlite_token_create,

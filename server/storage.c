@@ -228,6 +228,11 @@ int storage_activation_checks(const ActivationClaim *c, const Entitlement *e, bo
         return STORAGE_OK;
 }
 
+int storage_trial_offer(Storage *s, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
+                        CoreError *err) {
+        return s->backend->trial_offer(s, product, key, err);
+}
+
 int storage_deactivation_allowed(Storage *s, const char *key, int64_t now, CoreError *err) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
         char day[RFC3339_MAX];

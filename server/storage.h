@@ -224,6 +224,11 @@ int storage_activation_seen(Storage *s, int64_t id, uint32_t revision, int64_t n
  * failure. Releasing a released activation is not an error. */
 int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, int64_t now, CoreError *err);
 
+/* The key of product's trial offer: its newest entitlement with trial days
+ * that is not revoked. -ENOENT (no sentence) if it has none. */
+int storage_trial_offer(Storage *s, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
+                        CoreError *err);
+
 /* Whether a machine may give back its seat of key at now: -EPERM with the
  * sentence naming the date when the entitlement requires active
  * maintenance to deactivate and maintenance ended (a vendor's release of

@@ -623,6 +623,7 @@ static void test_migration_counts(void **state) {
 static void test_trial(void **state) {
         _cleanup_(entitlement_done) Entitlement offer = ENTITLEMENT_INIT, e = ENTITLEMENT_INIT;
         _cleanup_(activation_done) Activation a = {};
+        char found[LICENSE_KEY_STRING_SIZE];
         Fixture *f = *state;
         CoreError err = {};
         ActivationClaim c = {
@@ -644,6 +645,10 @@ static void test_trial(void **state) {
         offer.trial_days = 14;
         offer.deactivation_requires_maintenance = true;
         assert_int_equal(storage_entitlement_create(f->storage, &offer, &err), 0);
+        /* the fixture's key is no offer; this one is */
+        assert_int_equal(storage_trial_offer(f->storage, "com.example.other", found, &err), -ENOENT);
+        assert_int_equal(storage_trial_offer(f->storage, PRODUCT, found, &err), 0);
+        assert_string_equal(found, offer.key);
         assert_int_equal(storage_entitlement_get(f->storage, offer.key, &e, &err), 0);
         assert_int_equal(e.trial_days, 14);
         assert_true(e.deactivation_requires_maintenance);
