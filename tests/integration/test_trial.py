@@ -202,3 +202,41 @@ def test_offline_trial_in_chromium(world, request):
         assert state["error"].startswith("No trial: this machine had its trial of com.example.app already"), state
     finally:
         browser.close()
+
+
+def test_policies_through_the_admin_api(world):
+    """The admin API sets and checks both: a trial offer needs the trial
+    type and no not_after; a release by proof obeys the deactivation policy,
+    a release by machine id does not."""
+    from test_admin_api import Admin, make_token
+
+    admin = Admin(world.server, make_token(world.vendor, world.db, "write", "shop"))
+    base = {"product": PRODUCT, "licensee": "API Ltd", "features": ["reports"]}
+    r = admin.post("/v1/admin/entitlements", {**base, "trial_days": 30})
+    assert r.status == 400 and "must have the type trial, not perpetual" in r.error[1], r.body
+    r = admin.post("/v1/admin/entitlements", {**base, "type": "trial", "trial_days": 30,
+                                              "not_after": "2030-01-01T00:00:00Z"})
+    assert r.status == 400 and "a trial offer has no \"not_after\"" in r.error[1], r.body
+    r = admin.post("/v1/admin/entitlements", {**base, "trial_days": 0, "type": "trial"})
+    assert r.status == 400 and "\"trial_days\" must be a whole number from 1 to 3650" in r.error[1], r.body
+    r = admin.post("/v1/admin/entitlements", {**base, "deactivation_requires_maintenance": "yes"})
+    assert r.status == 400 and "must be true or false" in r.error[1], r.body
+
+    r = admin.post("/v1/admin/entitlements", {**base, "maintenance_until": "2026-03-01T00:00:00Z",
+                                              "deactivation_requires_maintenance": True})
+    assert r.status == 201 and r.json["deactivation_requires_maintenance"] is True, r.body
+    assert r.json["trial_days"] == 0
+    key = r.json["license_key"]
+    m = world.machine
+    m.ctl("activate", key)
+    lid = json.loads(m.ctl("--json", "list").stdout)[0]["id"]
+    proof = world.tmp / "proof"
+    m.ctl("deactivate", "--offline", "--qr=never", "--output", str(proof), lid)
+    r = admin.post(f"/v1/admin/entitlements/{key}/release", {"proof": proof.read_text()})
+    assert r.status == 403 and r.error == ("maintenance-expired",
+                                           "Deactivation needs active maintenance; it ended on 2026-03-01."), r.body
+    r = admin.post(f"/v1/admin/entitlements/{key}/upgrade", {"deactivation_requires_maintenance": False})
+    assert r.status == 200 and r.json["deactivation_requires_maintenance"] is False, r.body
+    # lifted: the same proof (its nonce was not used up) frees the seat now
+    r = admin.post(f"/v1/admin/entitlements/{key}/release", {"proof": proof.read_text()})
+    assert r.status == 200 and r.json["released"] == 1, r.body
