@@ -19,11 +19,12 @@ _licensectl() {
         local cur prev words cword
         _init_completion -n = || return
 
-        local verbs="status list show products activate install deactivate validate check export site borrow return"
+        local verbs="status list show products activate trial install deactivate validate check export site borrow return"
         local global="--help --version --json --no-ask-password --no-pager --no-legend --bus-address="
         local -A verb_opts=(
                 [list]="--product= --status= --sort= --columns= --grep="
                 [activate]="--product= --offline --output= --qr="
+                [trial]="--offline --output= --qr="
                 [deactivate]="--offline --output= --qr="
                 [validate]="--offline --output= --qr="
                 [check]="--quiet --release-date="
@@ -94,7 +95,7 @@ _licensectl() {
         case $verb in
         show | deactivate | export | validate)
                 ((nargs == 0)) && COMPREPLY=($(compgen -W "$(__licensectl_ids)" -- "$cur")) ;;
-        check | borrow | return)
+        check | trial | borrow | return)
                 ((nargs == 0)) && COMPREPLY=($(compgen -W "$(__licensectl_products)" -- "$cur")) ;;
         site)
                 ((nargs == 0)) && COMPREPLY=($(compgen -W "join leave status" -- "$cur")) ;;

@@ -77,11 +77,19 @@ int json_get_string(json_object *o, const char *name, bool required, const char 
         return 0;
 }
 
-const char *json_error_message(json_object *o) {
-        json_object *e, *msg;
+static const char *error_member(json_object *o, const char *name) {
+        json_object *e, *v;
 
-        if (o && json_object_object_get_ex(o, "error", &e) && json_object_object_get_ex(e, "message", &msg) &&
-            json_object_is_type(msg, json_type_string))
-                return json_object_get_string(msg);
+        if (o && json_object_object_get_ex(o, "error", &e) && json_object_object_get_ex(e, name, &v) &&
+            json_object_is_type(v, json_type_string))
+                return json_object_get_string(v);
         return NULL;
+}
+
+const char *json_error_message(json_object *o) {
+        return error_member(o, "message");
+}
+
+const char *json_error_code(json_object *o) {
+        return error_member(o, "code");
 }

@@ -31,3 +31,5 @@ int json_get_string(json_object *o, const char *name, bool required, const char 
 
 /* The message of an error answer {"error": {"message": "..."}}, or NULL. */
 const char *json_error_message(json_object *o);
+/* Its code {"error": {"code": "..."}}, or NULL. */
+const char *json_error_code(json_object *o);

@@ -20,6 +20,7 @@ static const char *const machine_request_type_table[_MACHINE_REQUEST_TYPE_MAX] =
         [MACHINE_REQUEST_ACTIVATION] = "activation",
         [MACHINE_REQUEST_VALIDATION] = "validation",
         [MACHINE_REQUEST_DEACTIVATION] = "deactivation",
+        [MACHINE_REQUEST_TRIAL] = "trial",
 };
 
 static const struct {
@@ -29,6 +30,7 @@ static const struct {
         [MACHINE_REQUEST_ACTIVATION] = {"ACTIVATION REQUEST", "activation request"},
         [MACHINE_REQUEST_VALIDATION] = {"VALIDATION REQUEST", "validation request"},
         [MACHINE_REQUEST_DEACTIVATION] = {"DEACTIVATION PROOF", "deactivation proof"},
+        [MACHINE_REQUEST_TRIAL] = {"TRIAL REQUEST", "trial request"},
 };
 
 static const char *const receipt_status_table[_RECEIPT_STATUS_MAX] = {
@@ -148,6 +150,8 @@ static const uint32_t request_required[_MACHINE_REQUEST_TYPE_MAX] = {
         [MACHINE_REQUEST_ACTIVATION] = RQ_COMMON | BIT(RQ_KEY),
         [MACHINE_REQUEST_VALIDATION] = RQ_COMMON | RQ_INSTALLED,
         [MACHINE_REQUEST_DEACTIVATION] = RQ_COMMON | RQ_INSTALLED,
+        /* No key: the product and the machine are all a trial names. */
+        [MACHINE_REQUEST_TRIAL] = RQ_COMMON,
 };
 #define RQ_OPTIONAL BIT(RQ_HOSTNAME)
 

@@ -6,6 +6,7 @@
  *   ACTIVATION REQUEST   machine -> vendor   signed by the device key
  *   VALIDATION REQUEST   machine -> vendor   signed by the device key
  *   DEACTIVATION PROOF   machine -> vendor   signed by the device key
+ *   TRIAL REQUEST        machine -> vendor   signed by the device key
  *   VALIDATION RECEIPT   vendor -> machine   signed by a product trust key
  *
  * They use the same armor as licenses and "name: value" bodies. A machine
@@ -26,6 +27,7 @@ typedef enum MachineRequestType {
         MACHINE_REQUEST_ACTIVATION,
         MACHINE_REQUEST_VALIDATION,
         MACHINE_REQUEST_DEACTIVATION,
+        MACHINE_REQUEST_TRIAL, /* a trial of the product for this machine, without a key */
         _MACHINE_REQUEST_TYPE_MAX,
         _MACHINE_REQUEST_TYPE_INVALID = -1,
 } MachineRequestType;

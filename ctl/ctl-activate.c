@@ -105,28 +105,33 @@ static int pick_products(Ctl *c, ProductRow **ret, size_t *ret_n, sd_bus_message
         return 0;
 }
 
+/* Offline activation step 1, or with key NULL an offline trial's. */
 static int activate_offline(Ctl *c, const char *product, const char *key) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *method = key ? "RequestOfflineActivation" : "RequestOfflineTrial";
+        const char *noun = key ? "activation request" : "trial request";
         const char *request, *url;
         json_object *o = NULL;
         FILE *f;
         int r;
 
-        r = ctl_call(c, "RequestOfflineActivation", CTL_TIMEOUT_LONG_USEC, &reply, "ssb", product, key,
-                     c->interactive);
+        if (key)
+                r = ctl_call(c, method, CTL_TIMEOUT_LONG_USEC, &reply, "ssb", product, key, c->interactive);
+        else
+                r = ctl_call(c, method, CTL_TIMEOUT_LONG_USEC, &reply, "sb", product, c->interactive);
         if (r == 0)
-                r = ctl_read_reply(reply, "RequestOfflineActivation", "ss", &request, &url);
+                r = ctl_read_reply(reply, method, "ss", &request, &url);
         if (r != 0)
                 return r;
 
         o = offline_json(c, NULL, *url ? url : NULL, request);
         if (o)
                 json_object_object_add(o, "product", json_object_new_string(product));
-        /* The request carries the full license key: 0600. */
-        r = ctl_emit_document(c, o, "request", request, "activation request", true);
+        /* An activation request carries the full license key: 0600. */
+        r = ctl_emit_document(c, o, "request", request, noun, true);
         if (r != 0 || c->json)
                 return r;
-        r = offline_print_way_out(c, *url ? url : NULL, request, "activation request");
+        r = offline_print_way_out(c, *url ? url : NULL, request, noun);
         if (r != 0)
                 return r;
 
@@ -293,6 +298,36 @@ int verb_activate(_unused_ int argc, char *argv[], void *userdata) {
         if (c->offline)
                 return activate_offline(c, products[0].id, key);
         return activate_online(c, products, n, key);
+}
+
+/* trial PRODUCT: the product's trial, from its server (or --offline
+ * through the offline page); the server gives one per machine. */
+int verb_trial(_unused_ int argc, char *argv[], void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        Ctl *c = userdata;
+        const char *path;
+        int r;
+
+        if (!c->offline && (c->output || c->qr != QR_AUTO))
+                return report_error(CTL_EXIT_USAGE, "--output and --qr go with --offline.");
+        if (c->offline)
+                return activate_offline(c, argv[1], NULL);
+        r = ctl_call_or_error(c, "StartTrial", CTL_TIMEOUT_LONG_USEC, &error, &reply, "sb", argv[1],
+                              c->interactive);
+        if (r > 0)
+                return r; /* licensed was not reached: said so */
+        if (r < 0) {
+                r = ctl_bus_error(&error, r);
+                if (sd_bus_error_has_names(&error, BUS_ERROR_SERVER_UNREACHABLE, BUS_ERROR_NOT_SUPPORTED))
+                        fprintf(stderr, "To start the trial without the network, run:\n"
+                                        "  licensectl trial --offline %s\n", argv[1]);
+                return r;
+        }
+        r = ctl_read_reply(reply, "StartTrial", "o", &path);
+        if (r != 0)
+                return r;
+        return print_installed(c, "Started the trial with", false, path);
 }
 
 int verb_install(_unused_ int argc, char *argv[], void *userdata) {

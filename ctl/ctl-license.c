@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading a license object's properties into a LicenseInfo. */
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ctl-bus.h"
 #include "ctl-license.h"
+#include "time-units.h"
 
 void license_info_done(LicenseInfo *l) {
         free(l->features.items);
@@ -88,4 +91,17 @@ static const CtlProperty license_properties[] = {
 
 int ctl_get_license_info(Ctl *c, const char *path, LicenseInfo *ret, sd_bus_message **ret_reply) {
         return ctl_get_all(c, path, LICENSED_LICENSE_INTERFACE, license_properties, ret, ret_reply);
+}
+
+const char *license_trial_left(const LicenseInfo *l, uint64_t now, char buf[static TRIAL_LEFT_MAX]) {
+        uint64_t day = 86400 * USEC_PER_SEC, left;
+
+        if (!l->type || !streq(l->type, "trial") || l->expires == 0)
+                return NULL;
+        if (l->expires <= now)
+                return "ended";
+        /* A day begun counts, as in the daemon's warnings (days_left()). */
+        left = (l->expires - now + day - 1) / day;
+        snprintf(buf, TRIAL_LEFT_MAX, "%" PRIu64 " day%s left", left, left == 1 ? "" : "s");
+        return buf;
 }

@@ -64,3 +64,8 @@ void license_info_done(LicenseInfo *l);
 /* GetAll on the license object at path. Strings point into *ret_reply,
  * which the caller keeps and unrefs. Returns an exit status. */
 int ctl_get_license_info(Ctl *c, const char *path, LicenseInfo *ret, sd_bus_message **ret_reply);
+
+/* For a trial license: "14 days left", "1 day left" or "ended", in buf;
+ * NULL for any other type (or a trial without an end). */
+#define TRIAL_LEFT_MAX 32
+const char *license_trial_left(const LicenseInfo *l, uint64_t now, char buf[static TRIAL_LEFT_MAX]);

@@ -27,6 +27,7 @@ static const char url_letters[_MACHINE_REQUEST_TYPE_MAX] = {
         [MACHINE_REQUEST_ACTIVATION] = 'a',
         [MACHINE_REQUEST_VALIDATION] = 'v',
         [MACHINE_REQUEST_DEACTIVATION] = 'd',
+        [MACHINE_REQUEST_TRIAL] = 't',
 };
 
 /* base64url without padding, in place of standard base64. */

@@ -7,6 +7,7 @@
 #include "ctl-bus.h"
 #include "ctl-license.h"
 #include "ctl-output.h"
+#include "time-units.h"
 
 #define SHOW_LABEL_WIDTH 19
 
@@ -98,15 +99,19 @@ static int print_features(const Ctl *c, const FeatureList *features) {
 }
 
 static int print_license(const Ctl *c, const LicenseInfo *l) {
-        char buf[CTL_TIME_MAX];
+        char buf[CTL_TIME_MAX], left_buf[TRIAL_LEFT_MAX];
         const char *description = l->status ? reason_description(l->status) : NULL;
+        const char *left = license_trial_left(l, now_usec(CLOCK_REALTIME), left_buf);
 
 #define FIELD(label, color, ...) print_field(SHOW_LABEL_WIDTH, label, color, __VA_ARGS__)
         FIELD("License", ansi_highlight(), "%s", l->id ?: "?");
         FIELD("Revision", NULL, "%" PRIu32, l->revision);
         FIELD("Product", NULL, "%s", l->product ?: "?");
         FIELD("Licensee", NULL, "%s", l->licensee ?: "?");
-        FIELD("Type", NULL, "%s", l->type ?: "?");
+        if (left)
+                FIELD("Type", NULL, "%s (%s)", l->type, left);
+        else
+                FIELD("Type", NULL, "%s", l->type ?: "?");
         if (description && !streq(l->status, "licensed"))
                 FIELD("Status", status_color(l->status), "%s (%s)", l->status, description);
         else

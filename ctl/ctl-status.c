@@ -5,8 +5,10 @@
 #include <stddef.h>
 
 #include "ctl-bus.h"
+#include "ctl-license.h"
 #include "ctl-list.h"
 #include "ctl-output.h"
+#include "time-units.h"
 
 #define STATUS_LABEL_WIDTH 15
 
@@ -50,6 +52,30 @@ static int print_status_json(const ManagerInfo *m, const LicenseRow *rows, size_
                 json_object_array_add(a, license_row_to_json(&rows[i]));
         json_object_object_add(o, "licenses", a);
         return json_print(o);
+}
+
+/* "Trial: com.example.app, 12 days left (license ID)" for each trial: the
+ * type is not in ListLicenses, so each license's properties are read
+ * (status is the overview of a machine, which holds a few licenses). */
+static int print_trials(Ctl *c, const LicenseRow *rows, size_t n) {
+        uint64_t now = now_usec(CLOCK_REALTIME);
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *props = NULL;
+                _cleanup_(license_info_done) LicenseInfo l = {};
+                char buf[TRIAL_LEFT_MAX];
+                const char *left;
+                int r;
+
+                r = ctl_get_license_info(c, rows[i].path, &l, &props);
+                if (r != 0)
+                        return r;
+                left = license_trial_left(&l, now, buf);
+                if (left)
+                        print_field(STATUS_LABEL_WIDTH, "Trial", NULL, "%s, %s (license %s)", rows[i].product,
+                                    left, rows[i].id);
+        }
+        return 0;
 }
 
 static int print_license_lines(const Ctl *c, const LicenseRow *rows, size_t n) {
@@ -101,6 +127,9 @@ int verb_status(_unused_ int argc, _unused_ char *argv[], void *userdata) {
         if (m.device_key && *m.device_key)
                 print_field(STATUS_LABEL_WIDTH, "Device key", NULL, "%s", m.device_key);
         print_field(STATUS_LABEL_WIDTH, "Daemon version", NULL, "%s", m.version ?: "unknown");
+        r = print_trials(c, rows, n);
+        if (r != 0)
+                return r;
 
         if (n > 0)
                 return print_license_lines(c, rows, n);

@@ -23,6 +23,7 @@ static const char help_text[] =
         "  show ID                  Show everything about one license\n"
         "  products                 List the products this machine knows\n"
         "  activate KEY             Activate a product with a license key\n"
+        "  trial PRODUCT            Start the product's trial (once per machine)\n"
         "  install FILE|-           Install a license or a validation receipt\n"
         "  deactivate ID            Remove a license, print the proof for the vendor\n"
         "  validate [ID]            Validate licenses with their server now\n"
@@ -49,12 +50,12 @@ static const char help_text[] =
         "     --columns=LIST        list: the columns, e.g. id,type,maintenance,usage,\n"
         "                           last-validation; +LIST adds to the usual ones\n"
         "     --grep=TEXT           list: only licenses with TEXT in a field (any case)\n"
-        "     --offline             activate, deactivate, validate: no network, a request\n"
+        "     --offline             activate, trial, deactivate, validate: no network, a request\n"
         "                           to carry to the vendor instead\n"
-        "  -o --output=FILE         activate/validate --offline, deactivate, export:\n"
+        "  -o --output=FILE         activate/trial/validate --offline, deactivate, export:\n"
         "                           write the document to FILE\n"
         "     --qr=auto|always|never\n"
-        "                           activate/validate/deactivate --offline: show the\n"
+        "                           activate/trial/validate/deactivate --offline: show the\n"
         "                           offline page's link with the request as a QR code\n"
         "  -q --quiet               check: print nothing, answer with the exit status\n"
         "     --release-date=DATE   check: release date of the asking version\n"
@@ -102,6 +103,7 @@ static const struct {
         {"show", 0},
         {"products", 0},
         {"activate", OPT_PRODUCT | OPT_OFFLINE | OPT_OUTPUT | OPT_QR},
+        {"trial", OPT_OFFLINE | OPT_OUTPUT | OPT_QR},
         {"install", 0},
         {"deactivate", OPT_OFFLINE | OPT_OUTPUT | OPT_QR},
         {"validate", OPT_OFFLINE | OPT_OUTPUT | OPT_QR},
@@ -335,6 +337,7 @@ static int run(int argc, char *argv[]) {
                 {"show", 2, 2, verb_show},
                 {"products", 1, 1, verb_products},
                 {"activate", 2, 2, verb_activate},
+                {"trial", 2, 2, verb_trial},
                 {"install", 2, 2, verb_install},
                 {"deactivate", 2, 2, verb_deactivate},
                 {"validate", 1, 2, verb_validate},

@@ -99,6 +99,7 @@ int verb_list(int argc, char *argv[], void *userdata);
 int verb_products(int argc, char *argv[], void *userdata);
 int verb_show(int argc, char *argv[], void *userdata);
 int verb_activate(int argc, char *argv[], void *userdata);
+int verb_trial(int argc, char *argv[], void *userdata);
 int verb_install(int argc, char *argv[], void *userdata);
 int verb_deactivate(int argc, char *argv[], void *userdata);
 int verb_export(int argc, char *argv[], void *userdata);

@@ -103,6 +103,20 @@ static void announce_status(Context *c, Entry *e, Reason old, const Verdict *v, 
                         e->warned_days_left = f.days_left;
                 }
                 return;
+        case REASON_LICENSED:
+                if (e->license.type != LICENSE_TRIAL || e->license.not_after == TIME_UNSET)
+                        break;
+                /* A trial warns before its end as grace does: within
+                 * grace_warning, once a day. */
+                f.days_left = days_left(now, e->license.not_after);
+                if (c->config.grace_warning > 0 && f.days_left * SEC_PER_DAY <= c->config.grace_warning &&
+                    f.days_left != e->warned_days_left) {
+                        event_emit(EVENT_TRIAL_WARNING, LOG_WARNING, &f,
+                                   "License %s of %s: the trial ends in %lld day%s; buy a license key to go on.",
+                                   e->id, e->license.product, (long long) f.days_left, f.days_left == 1 ? "" : "s");
+                        e->warned_days_left = f.days_left;
+                }
+                return;
         default:
                 for (size_t i = 0; i < ELEMENTSOF(status_events); i++)
                         if (status_events[i].reason == v->reason && old != v->reason)
@@ -184,7 +198,8 @@ void context_reevaluate(Context *c) {
                 evaluate(&e->license, &st, NULL, now, TIME_UNSET, &v);
                 int64_t warned = e->warned_days_left;
                 announce_status(c, e, e->status, &v, now);
-                if (v.reason == REASON_GRACE && (next == TIME_UNSET || now + SEC_PER_DAY < next))
+                if ((v.reason == REASON_GRACE || (v.reason == REASON_LICENSED && e->license.type == LICENSE_TRIAL)) &&
+                    (next == TIME_UNSET || now + SEC_PER_DAY < next))
                         next = now + SEC_PER_DAY; /* daily, for the warnings */
                 if (v.reason != e->status || e->warned_days_left != warned) {
                         changed = changed || v.reason != e->status;

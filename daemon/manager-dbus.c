@@ -290,6 +290,64 @@ static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return activation_method(m, userdata, activate_continue, error);
 }
 
+/* StartTrial and RequestOfflineTrial: Activate and RequestOfflineActivation
+ * without a key (the server knows the product's trial), under the same
+ * polkit action. */
+/* A continuation's first argument again, a string validated before
+ * authorization. */
+static int reread_string_arg(sd_bus_message *m, const char **ret) {
+        int r = sd_bus_message_rewind(m, true);
+        return r < 0 ? r : sd_bus_message_read(m, "s", ret);
+}
+
+static int start_trial_continue(Context *c, sd_bus_message *m) {
+        const char *product;
+        int r;
+
+        r = reread_string_arg(m, &product);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        return online_activate(c, m, product, NULL);
+}
+
+static int request_trial_continue(Context *c, sd_bus_message *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *request = NULL;
+        const char *product;
+        const Product *p;
+        int r;
+
+        r = reread_string_arg(m, &product);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        r = op_request_activation(c, product, NULL, true, &request, NULL, &error);
+        if (r < 0)
+                return reply_bus_error(m, r, &error);
+        p = product_set_find(&c->products, product);
+        return sd_bus_reply_method_return(m, "ss", request, p && p->offline_url ? p->offline_url : "");
+}
+
+static int trial_method(sd_bus_message *m, Context *c, AuthorizedFunc cont, sd_bus_error *error) {
+        const char *product;
+        int interactive, r;
+
+        r = sd_bus_message_read(m, "sb", &product, &interactive);
+        if (r < 0)
+                return r;
+        r = validate_product_arg(c, product, true, error);
+        if (r < 0)
+                return r;
+        return polkit_authorize(c, m, "activate", interactive, cont);
+}
+
+static int method_start_trial(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return trial_method(m, userdata, start_trial_continue, error);
+}
+
+static int method_request_offline_trial(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return trial_method(m, userdata, request_trial_continue, error);
+}
+
 static int request_activation_continue(Context *c, sd_bus_message *m) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *request = NULL;
@@ -392,9 +450,7 @@ static int validate_continue(Context *c, sd_bus_message *m) {
         const char *id;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "s", &id);
+        r = reread_string_arg(m, &id);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         return online_validate(c, m, id);
@@ -629,6 +685,11 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_NAMES("RequestOfflineActivation", "ssb", SD_BUS_PARAM(product) SD_BUS_PARAM(key)
                                  SD_BUS_PARAM(interactive), "ss", SD_BUS_PARAM(request) SD_BUS_PARAM(url),
                                  method_request_offline_activation, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("StartTrial", "sb", SD_BUS_PARAM(product) SD_BUS_PARAM(interactive), "o",
+                                 SD_BUS_PARAM(license), method_start_trial, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RequestOfflineTrial", "sb", SD_BUS_PARAM(product) SD_BUS_PARAM(interactive),
+                                 "ss", SD_BUS_PARAM(request) SD_BUS_PARAM(url), method_request_offline_trial,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("InstallLicense", "sb", SD_BUS_PARAM(text) SD_BUS_PARAM(interactive), "o",
                                  SD_BUS_PARAM(license), method_install_license, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Deactivate", "sbb", SD_BUS_PARAM(id) SD_BUS_PARAM(offline)

@@ -36,7 +36,10 @@ static int sign_request(Context *c, MachineRequest *rq, char **ret, sd_bus_error
 int op_request_activation(Context *c, const char *product, const char *key, bool record_pending, char **ret,
                           char *ret_nonce, sd_bus_error *error) {
         char nonce[33], hostname[256];
-        MachineRequest rq = {.type = MACHINE_REQUEST_ACTIVATION, .product = (char *) product, .key = (char *) key};
+        /* No key: a trial, which names only the product and this machine. */
+        MachineRequest rq = {.type = key ? MACHINE_REQUEST_ACTIVATION : MACHINE_REQUEST_TRIAL,
+                             .product = (char *) product,
+                             .key = (char *) key};
         int r;
 
         r = nonce_generate(nonce);
@@ -57,7 +60,7 @@ int op_request_activation(Context *c, const char *product, const char *key, bool
                 return sd_bus_error_setf(error, BUS_ERROR_STORAGE_FAILURE,
                                          "Could not record the request: %s. Nothing was changed.", strerror(-r));
         }
-        log_info("Created offline activation request %.8s... for %s.", nonce, product);
+        log_info("Created offline %s %.8s... for %s.", machine_request_noun(rq.type), nonce, product);
         return 0;
 }
 

@@ -135,6 +135,7 @@ typedef struct ActivateCall {
         PendingCall *call;
         char *url;
         char nonce[33];
+        bool trial;
 } ActivateCall;
 
 /* Also the call's cancel function (the HTTP client drops its request). */
@@ -167,7 +168,8 @@ static void activate_done(const HttpResult *res, void *userdata) {
         if (r >= 0) {
                 event_emit(EVENT_ACTIVATED, LOG_NOTICE,
                            &(EventFields) {.license_id = e->id, .product = e->license.product, .days_left = -1},
-                           "Activated license %s for %s online.", e->id, e->license.product);
+                           "%s license %s for %s online.", ac->trial ? "Started the trial with" : "Activated",
+                           e->id, e->license.product);
                 _cleanup_free_ char *path = entry_object_path(e);
                 r = path ? pending_call_return(ac->call, "o", path) : pending_call_errno(ac->call, -ENOMEM);
         } else
@@ -187,9 +189,10 @@ int online_activate(Context *c, sd_bus_message *m, const char *product, const ch
 
         if (!p->server_url)
                 return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
-                                                  "Product %s has no licensing server; activate offline "
-                                                  "(licensectl activate --offline KEY).",
-                                                  product);
+                                                  "Product %s has no licensing server; %s offline "
+                                                  "(licensectl %s --offline %s).",
+                                                  product, key ? "activate" : "start the trial",
+                                                  key ? "activate" : "trial", key ? "KEY" : product);
         r = op_request_activation(c, product, key, false, &request, nonce, &error);
         if (r < 0)
                 return sd_bus_reply_method_error(m, &error);
@@ -200,9 +203,10 @@ int online_activate(Context *c, sd_bus_message *m, const char *product, const ch
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         ac->c = c;
+        ac->trial = !key;
         memcpy(ac->nonce, nonce, sizeof(nonce));
         body = json_body("request", request);
-        ac->url = endpoint(p->server_url, "/v1/activate");
+        ac->url = endpoint(p->server_url, key ? "/v1/activate" : "/v1/trial");
         r = body && ac->url ? http_post_json(c->http, ac->url, body, activate_done, ac) : -ENOMEM;
         if (r < 0)
                 return pending_call_errno(ac->call, r);
@@ -626,6 +630,22 @@ static void deactivate_call_free(void *userdata) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(DeactivateCall *, deactivate_call_free);
 
+/* Whether the server refused a deactivation by the entitlement's policy
+ * (docs/protocol.md, "deactivation_requires_maintenance"): then an offline
+ * proof would be refused as well, and is not worth suggesting. */
+static bool refused_by_policy(const HttpResult *res) {
+        json_object *o = NULL;
+        const char *code;
+        bool policy;
+
+        if (res->error < 0 || res->status != 403 || json_parse_object(res->body, res->body_len, &o, NULL) < 0)
+                return false;
+        code = json_error_code(o);
+        policy = code && streq(code, "maintenance-expired");
+        json_object_put(o);
+        return policy;
+}
+
 static void deactivate_done(const HttpResult *res, void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(deactivate_call_freep) DeactivateCall *dc = userdata;
@@ -638,6 +658,10 @@ static void deactivate_done(const HttpResult *res, void *userdata) {
         o = parse_answer(res, dc->url, &error);
         if (o && !get_string(o, "status", true, &error))
                 o = (json_object_put(o), NULL);
+        if (!o && refused_by_policy(res)) {
+                r = pending_call_errorf(dc->call, error.name, "%s The license is still installed.", error.message);
+                goto finish;
+        }
         if (!o) {
                 /* Nothing removed: the seat is still taken on the server. */
                 r = pending_call_errorf(dc->call, error.name,

@@ -9,6 +9,7 @@
 
 #include "context.h"
 
+/* key NULL: ask for the product's trial (POST /v1/trial). */
 int online_activate(Context *c, sd_bus_message *m, const char *product, const char *key);
 /* id NULL or "" for every license. */
 int online_validate(Context *c, sd_bus_message *m, const char *id);

@@ -16,7 +16,8 @@ int op_install(Context *c, const char *text, const char *expected_nonce, Entry *
 
 /* Activation request, step 1. With record_pending (offline), its nonce
  * becomes the product's pending one; online activation keeps it to itself
- * (ret_nonce, 33 bytes) so a pending offline request stays valid. */
+ * (ret_nonce, 33 bytes) so a pending offline request stays valid. key
+ * NULL: a TRIAL REQUEST, answered by a license like an activation. */
 int op_request_activation(Context *c, const char *product, const char *key, bool record_pending, char **ret,
                           char *ret_nonce, sd_bus_error *error);
 

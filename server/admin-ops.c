@@ -34,6 +34,9 @@ json_object *entitlement_to_json(const Entitlement *e) {
         json_object_object_add(o, "seats", json_object_new_int64(e->seats));
         json_object_object_add(o, "active", json_object_new_int64(e->active));
         json_object_object_add(o, "revoked", json_object_new_boolean(e->revoked));
+        json_object_object_add(o, "trial_days", json_object_new_int64(e->trial_days));
+        json_object_object_add(o, "deactivation_requires_maintenance",
+                               json_object_new_boolean(e->deactivation_requires_maintenance));
         admin_json_add_time(o, "created", e->created);
         admin_json_add_time(o, "updated", e->updated);
         return o;
@@ -93,6 +96,41 @@ static int get_uint(json_object *in, const char *name, uint64_t min, uint64_t ma
                 return core_error_set(err, EINVAL, "\"%s\" must be a whole number from %" PRIu64 " to %" PRIu64,
                                       name, min, max);
         *ret = n;
+        return 0;
+}
+
+/* A member that is true or false; *ret unchanged when absent. */
+static int get_bool(json_object *in, const char *name, bool *ret, CoreError *err) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(in, name, &v) || !v)
+                return 0;
+        if (!json_object_is_type(v, json_type_boolean))
+                return core_error_set(err, EINVAL, "\"%s\" must be true or false", name);
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+/* The two policies of an entitlement beyond its license (create and
+ * upgrade): "deactivation_requires_maintenance", and "trial_days", which
+ * makes it its product's trial offer and wants a trial type. */
+static int apply_policies(Entitlement *e, json_object *in, CoreError *err) {
+        uint64_t days = e->trial_days;
+        int r;
+
+        r = get_bool(in, "deactivation_requires_maintenance", &e->deactivation_requires_maintenance, err);
+        if (r >= 0)
+                r = get_uint(in, "trial_days", 1, ADMIN_TRIAL_DAYS_MAX, &days, err);
+        if (r < 0)
+                return r;
+        if (days > 0 && e->license.type != LICENSE_TRIAL)
+                return core_error_set(err, EINVAL, "a trial offer (\"trial_days\") must have the type trial, not %s",
+                                      license_type_to_string(e->license.type));
+        if (days > 0 && e->license.not_after != TIME_UNSET)
+                return core_error_set(err, EINVAL,
+                                      "a trial offer has no \"not_after\": each machine's trial ends "
+                                      "\"trial_days\" after it started");
+        e->trial_days = (uint32_t) days;
         return 0;
 }
 
@@ -181,7 +219,9 @@ static int apply_fields(License *l, json_object *in, const char *const *names, C
 
 /* Checks an entitlement's template as the license it will become: what
  * 'licensed-vendor issue' checks before signing. */
-static int check_template(License *l, CoreError *err) {
+/* trial_days > 0: a trial offer, whose not-after each machine's license
+ * gets when it is signed (server-trial.c); checked with the first one's. */
+static int check_template(License *l, uint32_t trial_days, CoreError *err) {
         _cleanup_(license_done) License check = LICENSE_INIT;
         _cleanup_free_ char *body = NULL;
         size_t body_len;
@@ -195,6 +235,8 @@ static int check_template(License *l, CoreError *err) {
         if (!l->id)
                 return -ENOMEM;
         l->issued = now_realtime();
+        if (trial_days > 0)
+                l->not_after = l->issued + (int64_t) trial_days * SEC_PER_DAY;
         r = license_format_body(l, &body, &body_len);
         if (r < 0)
                 r = core_error_set(err, EINVAL, "the license fields are not valid (check the product id and the other fields)");
@@ -203,6 +245,8 @@ static int check_template(License *l, CoreError *err) {
         free(l->id);
         l->id = NULL;
         l->issued = TIME_UNSET;
+        if (trial_days > 0)
+                l->not_after = TIME_UNSET;
         return r < 0 ? (r == -ENOMEM ? r : -EINVAL) : 0;
 }
 
@@ -325,7 +369,8 @@ int admin_entitlement_create(Storage *s, const char *key, json_object *in, json_
         static const char *const allowed[] = {"product", "licensee", "type", "not_before", "not_after",
                                               "maintenance_until", "validation_interval", "grace_period",
                                               "server_url", "seats", "license_key", "features",
-                                              "properties", NULL};
+                                              "properties", "trial_days", "deactivation_requires_maintenance",
+                                              NULL};
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
         const char *typed = NULL;
         uint64_t seats = 1;
@@ -345,7 +390,9 @@ int admin_entitlement_create(Storage *s, const char *key, json_object *in, json_
         if (r >= 0)
                 r = apply_properties(&e.license, in, err);
         if (r >= 0)
-                r = check_template(&e.license, err);
+                r = apply_policies(&e, in, err);
+        if (r >= 0)
+                r = check_template(&e.license, e.trial_days, err);
         if (r >= 0)
                 r = typed ? license_key_normalize(typed, e.key, err) : license_key_generate(e.key);
         if (r < 0)
@@ -370,7 +417,8 @@ int admin_entitlement_show(Storage *s, const char *key, json_object *in, json_ob
 int admin_entitlement_upgrade(Storage *s, const char *key, json_object *in, json_object **ret, CoreError *err) {
         static const char *const fields[] = {"licensee", "not_after", "maintenance_until", NULL};
         static const char *const allowed[] = {"revision", "seats", "licensee", "not_after", "maintenance_until",
-                                              "features", "remove_features", "properties", NULL};
+                                              "features", "remove_features", "properties", "trial_days",
+                                              "deactivation_requires_maintenance", NULL};
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
         char canonical[LICENSE_KEY_STRING_SIZE];
         uint64_t seats = 0, revision = 0;
@@ -420,7 +468,9 @@ int admin_entitlement_upgrade(Storage *s, const char *key, json_object *in, json
         if (r >= 0)
                 r = apply_fields(&e.license, in, fields, err);
         if (r >= 0)
-                r = check_template(&e.license, err);
+                r = apply_policies(&e, in, err);
+        if (r >= 0)
+                r = check_template(&e.license, e.trial_days, err);
         if (r < 0)
                 return r == -ENOMEM ? r : -EINVAL;
         if (seats > 0)
@@ -497,6 +547,12 @@ static int release_by_proof(Storage *s, const char *key, const char *proof, int6
                                       req.license_id, key);
         if (!streq(a->machine_id, req.machine_id) || !streq(a->device_key, req.device_key))
                 return core_error_set(err, EINVAL, "the license %s is bound to another machine", a->license_id);
+        /* The machine's own deactivation, only carried by the vendor: the
+         * entitlement's policy holds as online (release by machine id,
+         * for a lost machine, is not bound by it). */
+        r = storage_deactivation_allowed(s, key, now, err);
+        if (r < 0)
+                return r;
         r = storage_activation_release(s, a->id, req.nonce, now, err);
         if (r < 0)
                 return r;

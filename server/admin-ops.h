@@ -57,3 +57,5 @@ json_object *activation_to_json(const Activation *a);
 #define ADMIN_LIST_LIMIT_DEFAULT 100
 #define ADMIN_LIST_LIMIT_MAX 1000
 #define ADMIN_SEATS_MAX 1000000
+/* The longest trial an offer may give, in days: ten years. */
+#define ADMIN_TRIAL_DAYS_MAX 3650

@@ -23,6 +23,7 @@ static const struct {
         {EEXIST, 409, "exists"},
         {ESTALE, 409, "conflict"},
         {EALREADY, 409, "proof-used"},
+        {EPERM, 403, "maintenance-expired"}, /* a deactivation proof, maintenance over */
 };
 
 static int reply_admin_error(Reply *reply, int r, const CoreError *err) {

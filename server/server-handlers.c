@@ -47,7 +47,7 @@ int reply_error(Reply *r, unsigned status, const char *code, const char *fmt, ..
         return 0;
 }
 
-static void reply_ok(Reply *r, json_object *body) {
+void reply_ok(Reply *r, json_object *body) {
         reply_done(r);
         r->status = 200;
         r->body = body;
@@ -57,7 +57,7 @@ static void reply_ok(Reply *r, json_object *body) {
  * about a restart of PostgreSQL, or a busy SQLite file. */
 #define RETRY_AFTER_SEC 5
 
-static int reply_internal(Reply *r, const char *what, int error, const CoreError *err) {
+int reply_internal(Reply *r, const char *what, int error, const CoreError *err) {
         /* The details are for the vendor's log, not for the client. */
         server_log_at(LOG_ERR, "%s: %s", what, core_error_message(err, error));
         /* The database could not be reached, nothing was written: the same
@@ -91,7 +91,7 @@ static void database_failed(Server *s, const char *what, int error, const CoreEr
 
 /* A request the database failed: counted, the event, and a 500 (a 503
  * when the database is only unreachable for now, see reply_internal()). */
-static int reply_database(Server *s, Reply *r, const char *what, int error, const CoreError *err) {
+int reply_database(Server *s, Reply *r, const char *what, int error, const CoreError *err) {
         database_failed(s, what, error, err);
         return reply_internal(r, what, error, err);
 }
@@ -108,6 +108,7 @@ static const struct {
         [STORAGE_NO_SEAT] = {409, "seat-limit"},
         [STORAGE_PROOF_USED] = {409, "proof-used"},
         [STORAGE_WRONG_MACHINE] = {403, "wrong-machine"},
+        [STORAGE_TRIAL_USED] = {409, "trial-used"},
 };
 
 int reply_storage_answer(Reply *r, StorageResult result, const char *message) {
@@ -138,7 +139,7 @@ static void revoked_seen(Server *s, const char *license_id, const char *masked_k
 /* Reads member (a string holding an armored machine document) from the
  * body and verifies it (verify_document()). Returns 0, or negative after
  * filling the reply. */
-static int read_document(json_object *body, const char *member, MachineRequestType type, MachineRequest *ret,
+int read_document(json_object *body, const char *member, MachineRequestType type, MachineRequest *ret,
                          Reply *reply) {
         json_object *v;
 
@@ -172,7 +173,7 @@ int verify_document(const char *text, size_t len, MachineRequestType type, Machi
  * group (as in the masked key) and 64 bits of SHA-256 over key, machine id
  * and device key. Stable, so the same machine gets the same id back; a
  * valid identifier of 22 characters. */
-static int license_id_for(const char *key, const char *machine_id, const char *device_key,
+int license_id_for(const char *key, const char *machine_id, const char *device_key,
                           char out[static LICENSE_ID_MAX + 1]) {
         _cleanup_free_ char *input = NULL;
         unsigned char md[EVP_MAX_MD_SIZE];
@@ -200,7 +201,9 @@ static int set_copy(char **dst, const char *v) {
 }
 
 /* Turns the entitlement's unbound template into the license of activation
- * a, answering the request with nonce, and signs it. */
+ * a, answering the request with nonce, and signs it. A trial offer's
+ * license ends trial_days after the machine's activation, whenever it is
+ * signed again (an upgrade through validation keeps that end). */
 int sign_license(Server *s, Entitlement *e, const Activation *a, const char *nonce, char **ret) {
         char masked[LICENSE_KEY_STRING_SIZE];
         License *l = &e->license;
@@ -219,7 +222,28 @@ int sign_license(Server *s, Entitlement *e, const Activation *a, const char *non
         if (r < 0)
                 return r;
         l->issued = now_realtime();
+        if (e->trial_days > 0) {
+                l->type = LICENSE_TRIAL;
+                l->not_after = a->activated + (int64_t) e->trial_days * SEC_PER_DAY;
+        }
         return license_sign(l, s->signing_key, ret);
+}
+
+int reply_license(Server *s, Entitlement *e, const Activation *a, const char *nonce, Reply *reply) {
+        _cleanup_free_ char *text = NULL;
+        json_object *o;
+        int r;
+
+        r = sign_license(s, e, a, nonce, &text);
+        if (r < 0) {
+                reply_internal(reply, "sign the license", r, NULL);
+                return r;
+        }
+        o = json_object_new_object();
+        add_string(o, "license_id", a->license_id);
+        add_string(o, "license", text);
+        reply_ok(reply, o);
+        return 0;
 }
 
 /* Finds the activation the license id of a verified machine document
@@ -257,10 +281,8 @@ int api_activate(Server *s, json_object *body, Reply *reply) {
 int answer_activation(Server *s, const MachineRequest *req, Reply *reply) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
         _cleanup_(activation_done) Activation a = {};
-        _cleanup_free_ char *text = NULL;
         char license_id[LICENSE_ID_MAX + 1], masked[LICENSE_KEY_STRING_SIZE];
         CoreError err = {};
-        json_object *o;
         int r;
 
         assert(req->type == MACHINE_REQUEST_ACTIVATION);
@@ -269,18 +291,7 @@ int answer_activation(Server *s, const MachineRequest *req, Reply *reply) {
         if (r < 0)
                 return reply_internal(reply, "derive a license id", r, NULL);
 
-        r = storage_activate(s->storage,
-                             &(ActivationClaim){
-                                     .key = req->key,
-                                     .product = req->product,
-                                     .license_id = license_id,
-                                     .machine_id = req->machine_id,
-                                     .device_key = req->device_key,
-                                     .hostname = req->hostname,
-                                     .nonce = req->nonce,
-                                     .now = now_realtime(),
-                             },
-                             &e, &a, &err);
+        r = storage_activate(s->storage, &ACTIVATION_CLAIM(req, req->key, license_id), &e, &a, &err);
         if (r < 0)
                 return reply_database(s, reply, "store the activation", r, &err);
         if (r == STORAGE_NO_SEAT) {
@@ -303,13 +314,8 @@ int answer_activation(Server *s, const MachineRequest *req, Reply *reply) {
         if (r > STORAGE_OK)
                 return reply_storage_answer(reply, r, err.message);
 
-        r = sign_license(s, &e, &a, req->nonce, &text);
-        if (r < 0)
-                return reply_internal(reply, "sign the license", r, NULL);
-        o = json_object_new_object();
-        add_string(o, "license_id", license_id);
-        add_string(o, "license", text);
-        reply_ok(reply, o);
+        if (reply_license(s, &e, &a, req->nonce, reply) < 0)
+                return 0;
         snprintf(reply->note, sizeof(reply->note),
                  "key %s, machine %s: license %s revision %" PRIu32 ", %" PRIu32 " of %" PRIu32 " seats",
                  masked, req->machine_id, license_id, e.license.revision, e.active, e.seats);
@@ -415,6 +421,11 @@ int answer_deactivation(Server *s, const MachineRequest *req, Reply *reply) {
         assert(req->type == MACHINE_REQUEST_DEACTIVATION);
         if (find_activation(s, req, &a, reply) < 0)
                 return 0;
+        r = storage_deactivation_allowed(s->storage, a.key, now_realtime(), &err);
+        if (r == -EPERM)
+                return reply_error(reply, 403, "maintenance-expired", "%s", err.message);
+        if (r < 0)
+                return reply_database(s, reply, "read the entitlement", r, &err);
         r = storage_activation_release(s->storage, a.id, req->nonce, now_realtime(), &err);
         if (r < 0)
                 return reply_database(s, reply, "release the seat", r, &err);

@@ -17,6 +17,7 @@ static const char *const page_section[_MACHINE_REQUEST_TYPE_MAX] = {
         [MACHINE_REQUEST_ACTIVATION] = "Offline activation",
         [MACHINE_REQUEST_VALIDATION] = "Offline validation",
         [MACHINE_REQUEST_DEACTIVATION] = "Offline deactivation",
+        [MACHINE_REQUEST_TRIAL] = "Offline trial",
 };
 
 /* The answers the vendor sends back, pasted here by mistake. */
@@ -46,7 +47,7 @@ static int read_kind(json_object *body, MachineRequestType *ret, Reply *reply) {
                         return 0;
         }
         reply_error(reply, 400, "bad-request",
-                    "\"kind\" is \"activation\", \"validation\" or \"deactivation\" (the default is "
+                    "\"kind\" is \"activation\", \"validation\", \"deactivation\" or \"trial\" (the default is "
                     "\"activation\")");
         return -EINVAL;
 }
@@ -112,6 +113,8 @@ int api_offline(Server *s, json_object *body, Reply *reply) {
                 answer_activation(s, &req, reply);
         else if (expected == MACHINE_REQUEST_VALIDATION)
                 answer_validation(s, &req, reply);
+        else if (expected == MACHINE_REQUEST_TRIAL)
+                answer_trial(s, &req, reply);
         else
                 answer_deactivation(s, &req, reply);
         /* The page names its download and says which license it was. */

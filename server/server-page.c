@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The offline page, GET / and GET /offline: for a machine without network,
- * the three round trips done by hand (docs/offline.md): paste or open from
- * a link the activation request, validation request or deactivation proof
- * licensectl prints, and get the license or receipt to carry back, or the
- * seat freed. One self-contained page, no external resources; its script
+ * the three round trips done by hand (docs/offline.md), and a trial: paste
+ * or open from a link the activation request, validation request,
+ * deactivation proof or trial request licensectl prints, and get the
+ * license or receipt to carry back, or the seat freed. One self-contained page, no external resources; its script
  * posts to /v1/offline (server-offline.c). The Content-Security-Policy allows exactly this page's own
  * script and style, by their SHA-256. */
 
@@ -43,6 +43,8 @@ static const char page_script[] =
         "  deactivation: {title: \"Offline deactivation\", label: \"Deactivation proof\", armor: \"DEACTIVATION PROOF\",\n"
         "                 noun: \"a deactivation proof\", submit: \"Free the seat\", letter: \"d\",\n"
         "                 fail: \"The seat was not freed: \"},\n"
+        "  trial: {title: \"Offline trial\", label: \"Trial request\", armor: \"TRIAL REQUEST\",\n"
+        "          noun: \"a trial request\", submit: \"Get the trial license\", letter: \"t\", fail: \"No trial: \"},\n"
         "};\n"
         "// What the vendor sends back, pasted here by mistake (as the server words it).\n"
         "const ANSWERS = {\n"
@@ -115,7 +117,7 @@ static const char page_script[] =
         "  // The request (an activation request holds the license key) stays out\n"
         "  // of the address bar and the history.\n"
         "  history.replaceState(null, \"\", location.pathname + location.search);\n"
-        "  const m = /^request=([avd])\\.([0-9a-f]{16})\\.([A-Za-z0-9_-]{86})\\.([A-Za-z0-9_-]+)$/.exec(hash);\n"
+        "  const m = /^request=([avdt])\\.([0-9a-f]{16})\\.([A-Za-z0-9_-]{86})\\.([A-Za-z0-9_-]+)$/.exec(hash);\n"
         "  if (!m) {\n"
         "    fail(\"The link does not hold a whole request (was it cut short?): paste the request text instead.\");\n"
         "    return;\n"
@@ -145,8 +147,8 @@ static const char page_script[] =
         "  blobUrls = [];\n"
         "  $(\"answer\").hidden = kind === \"deactivation\";\n"
         "  $(\"upgrade\").hidden = true;\n"
-        "  if (kind === \"activation\") {\n"
-        "    $(\"result-title\").textContent = \"Your license\";\n"
+        "  if (kind === \"activation\" || kind === \"trial\") {\n"
+        "    $(\"result-title\").textContent = kind === \"trial\" ? \"Your trial license\" : \"Your license\";\n"
         "    $(\"result-text\").textContent = \"Take this text back to the machine, save it as \" + id + \".lic, and run \" +\n"
         "      \"'licensectl install \" + id + \".lic'. It works only on the machine that made the request.\";\n"
         "    offer(data.license, \"license\", \"download\", id + \".lic\");\n"
@@ -223,6 +225,7 @@ static const char page_head[] =
         "<button type=\"button\" role=\"tab\" id=\"tab-activation\" aria-selected=\"true\">Activation</button>\n"
         "<button type=\"button\" role=\"tab\" id=\"tab-validation\" aria-selected=\"false\">Validation</button>\n"
         "<button type=\"button\" role=\"tab\" id=\"tab-deactivation\" aria-selected=\"false\">Deactivation</button>\n"
+        "<button type=\"button\" role=\"tab\" id=\"tab-trial\" aria-selected=\"false\">Trial</button>\n"
         "</nav>\n"
         "<h1 id=\"heading\">Offline activation</h1>\n"
         "<p id=\"help-activation\">On the machine without network, run <code>licensectl activate --offline KEY</code>. Open\n"
@@ -234,6 +237,9 @@ static const char page_head[] =
         "<p id=\"help-deactivation\" hidden>After <code>licensectl deactivate --offline ID</code> removed the license from\n"
         "the machine, open the link it prints (or scan its QR code), or paste the deactivation proof here: the seat it\n"
         "held is freed, so the key can be activated on another machine.</p>\n"
+        "<p id=\"help-trial\" hidden>On the machine without network, run <code>licensectl trial --offline PRODUCT</code>.\n"
+        "Open the link it prints (or scan its QR code), or paste the trial request here; you get a trial license to\n"
+        "install on the machine. A machine gets one trial of a product.</p>\n"
         "<form id=\"form\">\n"
         "<label for=\"request\" id=\"label\">Activation request</label>\n"
         "<textarea id=\"request\" name=\"request\" rows=\"12\" spellcheck=\"false\" required\n"
@@ -260,7 +266,7 @@ static const char page_head[] =
         "</div>\n"
         "</section>\n"
         "<noscript><p>This page needs JavaScript. Without it, send the request to your vendor, or POST it as\n"
-        "{\"kind\": \"activation\", \"request\": \"...\"} (or \"validation\", \"deactivation\") to /v1/offline (see the\n"
+        "{\"kind\": \"activation\", \"request\": \"...\"} (or \"validation\", \"deactivation\", \"trial\") to /v1/offline (see the\n"
         "protocol documentation).</p></noscript>\n"
         "</main>\n"
         "<script>%s</script>\n"

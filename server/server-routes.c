@@ -13,6 +13,7 @@ static const Route routes[] = {
         {"POST", "/v1/validate", .api = api_validate},
         {"POST", "/v1/deactivate", .api = api_deactivate},
         {"POST", "/v1/offline", .api = api_offline},
+        {"POST", "/v1/trial", .api = api_trial},
         {"GET", "/v1/health", .api = api_health},
         {"GET", "/v1/openapi.json", .api = api_openapi},
         {"GET", "/", .api = NULL},

@@ -120,6 +120,7 @@ typedef int (*ApiHandler)(Server *s, json_object *body, Reply *reply);
 int api_activate(Server *s, json_object *body, Reply *reply);
 int api_validate(Server *s, json_object *body, Reply *reply);
 int api_deactivate(Server *s, json_object *body, Reply *reply);
+int api_trial(Server *s, json_object *body, Reply *reply);
 int api_health(Server *s, json_object *body, Reply *reply);
 /* POST /v1/offline (server-offline.c): the offline page's three round
  * trips; says which kind of document was pasted when it is not the one
@@ -131,6 +132,32 @@ int api_offline(Server *s, json_object *body, Reply *reply);
 int answer_activation(Server *s, const MachineRequest *req, Reply *reply);
 int answer_validation(Server *s, const MachineRequest *req, Reply *reply);
 int answer_deactivation(Server *s, const MachineRequest *req, Reply *reply);
+/* A TRIAL REQUEST: the product's trial offer, once per machine
+ * (server-trial.c). */
+int answer_trial(Server *s, const MachineRequest *req, Reply *reply);
+/* The parts of answering a machine that a trial shares with an
+ * activation (server-handlers.c). */
+/* Reads member (a string holding an armored machine document of type) from
+ * body and verifies it: 0, or negative after filling in the reply. */
+int read_document(json_object *body, const char *member, MachineRequestType type, MachineRequest *ret,
+                  Reply *reply);
+/* What a verified activation or trial request claims of the storage, for
+ * the key (a trial's: its offer's) and the license id derived from it. */
+#define ACTIVATION_CLAIM(req, k, id)                                                                        \
+        (ActivationClaim) {                                                                                 \
+                .key = (k), .product = (req)->product, .license_id = (id), .machine_id = (req)->machine_id,  \
+                .device_key = (req)->device_key, .hostname = (req)->hostname, .nonce = (req)->nonce,         \
+                .now = now_realtime(), .trial = (req)->type == MACHINE_REQUEST_TRIAL,                        \
+        }
+int license_id_for(const char *key, const char *machine_id, const char *device_key,
+                   char out[static LICENSE_ID_MAX + 1]);
+int sign_license(Server *s, Entitlement *e, const Activation *a, const char *nonce, char **ret);
+/* Signs the license of activation a (sign_license()) and replies 200 with
+ * {"license_id", "license"}: 0, or negative after filling in a 500. */
+int reply_license(Server *s, Entitlement *e, const Activation *a, const char *nonce, Reply *reply);
+int reply_database(Server *s, Reply *r, const char *what, int error, const CoreError *err);
+int reply_internal(Reply *r, const char *what, int error, const CoreError *err);
+void reply_ok(Reply *r, json_object *body);
 /* Verifies an armored machine document of type: 0, or negative after
  * filling in the reply (400 invalid-signature or invalid-request). */
 int verify_document(const char *text, size_t len, MachineRequestType type, MachineRequest *ret, Reply *reply);

@@ -38,6 +38,8 @@ typedef struct StorageBackend {
         /* the customer portal */
         int (*portal_release)(Storage *s, const PortalReleaseClaim *c, unsigned *ret_n, int64_t *ret_oldest,
                               CoreError *err);
+        int (*trial_offer)(Storage *s, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
+                           CoreError *err);
         /* the admin API */
         int (*entitlement_query)(Storage *s, const EntitlementQuery *q, Entitlement **ret, size_t *ret_n,
                                  CoreError *err);
@@ -77,6 +79,16 @@ int storage_activation_checks(const ActivationClaim *c, const Entitlement *e, bo
  * STORAGE_WRONG_MACHINE or STORAGE_WRONG_PRODUCT. */
 int storage_validation_checks(const ValidationClaim *c, const Activation *a, const Entitlement *e,
                               CoreError *err);
+
+/* A trial offer's key given to activate: STORAGE_UNKNOWN_KEY, as for a key
+ * the server does not know. The offer's key is the vendor's handle, not a
+ * customer's key, and activating with it would skip the one trial per
+ * machine. */
+int storage_not_a_key(const char *key, CoreError *err);
+
+/* STORAGE_TRIAL_USED with the sentence naming when the trial of product
+ * started on this machine (same on every backend). */
+int storage_trial_used(int64_t started, const char *product, CoreError *err);
 
 /* For a StorageResult that is an answer, not a failure: the sentence goes
  * to err, the result is returned. */

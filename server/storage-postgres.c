@@ -86,6 +86,19 @@ static const char *const migrations[] = {
         "  released BIGINT NOT NULL"
         ");"
         "CREATE INDEX portal_release_by_key ON portal_release(key, released);",
+        /* 3 -> 4: trials and the deactivation policy, as SQLite's 4 -> 5.
+         * An entitlement with trial_days > 0 is its product's trial offer;
+         * trial holds one row per product and machine that ever started a
+         * trial, so that a second one is refused. */
+        "ALTER TABLE entitlement ADD COLUMN trial_days BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE entitlement ADD COLUMN deactivation_requires_maintenance BOOLEAN NOT NULL DEFAULT false;"
+        "CREATE TABLE trial ("
+        "  product TEXT NOT NULL,"
+        "  machine_id TEXT NOT NULL,"
+        "  license_id TEXT NOT NULL,"
+        "  started BIGINT NOT NULL,"
+        "  UNIQUE (product, machine_id)"
+        ");",
 };
 
 #define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
@@ -235,6 +248,8 @@ int pg_entitlement_from_row(const PGresult *res, int row, void *ret, CoreError *
         e.created = column_int(res, row, 15);
         e.updated = column_int(res, row, 16);
         e.active = (uint32_t) column_int(res, row, 17);
+        e.trial_days = (uint32_t) column_int(res, row, 18);
+        e.deactivation_requires_maintenance = column_bool(res, row, 19);
         r = storage_entitlement_check(&e, PQgetvalue(res, row, 7), PQgetvalue(res, row, 8), err);
         if (r < 0)
                 return r;
@@ -281,12 +296,14 @@ static int pg_entitlement_create(Storage *storage, const Entitlement *e, CoreErr
                 r = EXEC(&t, err,
                          "INSERT INTO entitlement (key, product, licensee, type, not_before, not_after, "
                          "maintenance_until, features, properties, validation_interval, grace_period, "
-                         "server_url, seats, revision, created, updated) "
-                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15)",
-                         "ttttiiittiitiii", e->key, l->product, l->licensee, license_type_to_string(l->type),
+                         "server_url, seats, revision, created, updated, trial_days, "
+                         "deactivation_requires_maintenance) "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15, $16, $17)",
+                         "ttttiiittiitiiiit", e->key, l->product, l->licensee, license_type_to_string(l->type),
                          l->not_before, l->not_after, l->maintenance_until, features, properties,
                          l->validation_interval, l->grace_period, l->server_url, (int64_t) e->seats, now,
-                         now);
+                         now, (int64_t) e->trial_days,
+                         e->deactivation_requires_maintenance ? "true" : "false");
         r = tx_end(&t, r, true, err);
         if (r == -EEXIST)
                 return core_error_set(err, EEXIST, "the license key %s exists already", e->key);
@@ -330,11 +347,13 @@ static int pg_entitlement_upgrade(Storage *storage, const Entitlement *e, CoreEr
                          "UPDATE entitlement SET licensee = $1, type = $2, not_before = $3, not_after = $4, "
                          "maintenance_until = $5, features = $6, properties = $7, validation_interval = $8, "
                          "grace_period = $9, server_url = $10, seats = $11, revision = revision + 1, "
-                         "updated = $12 WHERE key = $13 AND revision = $14",
-                         "ttiiittiitiiti", l->licensee, license_type_to_string(l->type), l->not_before,
+                         "updated = $12, trial_days = $15, deactivation_requires_maintenance = $16 "
+                         "WHERE key = $13 AND revision = $14",
+                         "ttiiittiitiitiit", l->licensee, license_type_to_string(l->type), l->not_before,
                          l->not_after, l->maintenance_until, features, properties, l->validation_interval,
                          l->grace_period, l->server_url, (int64_t) e->seats, now_realtime(), e->key,
-                         (int64_t) l->revision);
+                         (int64_t) l->revision, (int64_t) e->trial_days,
+                         e->deactivation_requires_maintenance ? "true" : "false");
         if (r == 0) {
                 r = entitlement_exists(&t, e->key, err);
                 if (r >= 0)
@@ -448,6 +467,8 @@ static int activate_locked(Tx *t, const ActivationClaim *c, Entitlement *e, Core
         r = entitlement_read(t, c->key, e, err);
         if (r != STORAGE_OK)
                 return r;
+        if (e->trial_days > 0 && !c->trial)
+                return storage_not_a_key(c->key, err);
         /* The same machine is the same machine id and device key. */
         r = query(t, &res, err,
                   "SELECT id, released FROM activation WHERE key = $1 AND machine_id = $2 AND device_key = $3",
@@ -457,6 +478,18 @@ static int activate_locked(Tx *t, const ActivationClaim *c, Entitlement *e, Core
         if (PQntuples(res) > 0) {
                 id = column_int(res, 0, 0);
                 has_seat = column_int(res, 0, 1) == TIME_UNSET;
+        }
+        if (c->trial) {
+                _cleanup_result_ PGresult *tr = NULL;
+
+                /* The offer's row lock serializes its trials; the unique
+                 * constraint stands behind it. */
+                r = query(t, &tr, err, "SELECT started FROM trial WHERE product = $1 AND machine_id = $2", "tt",
+                          c->product, c->machine_id);
+                if (r < 0)
+                        return r;
+                if (PQntuples(tr) > 0)
+                        return storage_trial_used(column_int(tr, 0, 0), c->product, err);
         }
         r = storage_activation_checks(c, e, has_seat, err);
         if (r != STORAGE_OK)
@@ -473,6 +506,9 @@ static int activate_locked(Tx *t, const ActivationClaim *c, Entitlement *e, Core
                          "revision, activated, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                          "ttttttiii", c->key, c->license_id, c->machine_id, c->device_key, c->hostname,
                          c->nonce, (int64_t) e->license.revision, c->now, c->now);
+        if (r >= 0 && c->trial)
+                r = EXEC(t, err, "INSERT INTO trial (product, machine_id, license_id, started) VALUES ($1, $2, $3, $4)",
+                         "ttti", c->product, c->machine_id, c->license_id, c->now);
         if (r < 0)
                 return r;
         if (!has_seat)
@@ -611,6 +647,30 @@ static int pg_release_machine(Storage *storage, const char *key, const char *mac
         return 0;
 }
 
+static int key_from_row(const PGresult *res, int row, void *ret, CoreError *err) {
+        const char *key = PQgetvalue(res, row, 0);
+
+        if (strlen(key) >= LICENSE_KEY_STRING_SIZE)
+                return core_error_set(err, EBADMSG, "database: a trial offer has a bad key");
+        strcpy(ret, key);
+        return 0;
+}
+
+static int pg_trial_offer(Storage *storage, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
+                          CoreError *err) {
+        _cleanup_(tx_abort) Tx t = {};
+        int r;
+
+        r = tx_begin(pg_storage(storage), &t, err);
+        if (r >= 0)
+                r = read_row(&t,
+                             "SELECT key FROM entitlement WHERE product = $1 AND trial_days > 0 AND NOT revoked "
+                             "ORDER BY created DESC, key COLLATE \"C\" DESC LIMIT 1",
+                             product, key_from_row, key, err);
+        r = tx_end(&t, r, true, err);
+        return r == 0 ? -ENOENT : r < 0 ? r : 0;
+}
+
 static int pg_pool_stats(Storage *storage, unsigned *ret_in_use, unsigned *ret_size) {
         PgStorage *s = pg_storage(storage);
         unsigned busy = 0;
@@ -644,6 +704,7 @@ const StorageBackend storage_backend_postgres = {
         .activation_release = pg_activation_release,
         .release_machine = pg_release_machine,
         .portal_release = pg_portal_release,
+        .trial_offer = pg_trial_offer,
         .entitlement_query = pg_entitlement_query,
         .product_list = pg_product_list,
         .token_create = pg_token_create,

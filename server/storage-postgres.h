@@ -15,7 +15,8 @@
 
 /* pg_advisory_xact_lock()'s key for migrations: "licensed" in ASCII. */
 #define MIGRATION_LOCK INT64_C(0x6c6963656e736564)
-#define PARAMS_MAX 16
+/* The most parameters of one statement (an entitlement insert has 17). */
+#define PARAMS_MAX 24
 
 typedef struct PgSlot {
         PGconn *conn; /* NULL until made, or after it broke */
@@ -111,7 +112,8 @@ int list_rows(PgStorage *s, const char *sql, const char *types, const char *arg,
         "e.key, e.product, e.licensee, e.type, e.not_before, e.not_after, e.maintenance_until, "            \
         "e.features, e.properties, e.validation_interval, e.grace_period, e.server_url, e.seats, "          \
         "e.revoked, e.revision, e.created, e.updated, "                                                     \
-        "(SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0)"
+        "(SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0), e.trial_days, "       \
+        "e.deactivation_requires_maintenance"
 int pg_entitlement_from_row(const PGresult *res, int row, void *ret, CoreError *err);
 void pg_entitlement_array_free(void *list, size_t n);
 

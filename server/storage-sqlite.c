@@ -105,6 +105,19 @@ static const char *const migrations[] = {
         "  released INTEGER NOT NULL"
         ") STRICT;"
         "CREATE INDEX portal_release_by_key ON portal_release(key, released);",
+        /* 4 -> 5: trials and the deactivation policy. An entitlement with
+         * trial_days > 0 is its product's trial offer; trial holds one row
+         * per product and machine that ever started a trial, so that a
+         * second one is refused (docs/protocol.md, "Trials"). */
+        "ALTER TABLE entitlement ADD COLUMN trial_days INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE entitlement ADD COLUMN deactivation_requires_maintenance INTEGER NOT NULL DEFAULT 0;"
+        "CREATE TABLE trial ("
+        "  product TEXT NOT NULL,"
+        "  machine_id TEXT NOT NULL,"
+        "  license_id TEXT NOT NULL,"
+        "  started INTEGER NOT NULL,"
+        "  UNIQUE (product, machine_id)"
+        ") STRICT;",
 };
 
 #define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
@@ -114,7 +127,8 @@ static const char *const migrations[] = {
 #define ENTITLEMENT_COLUMNS                                                                                 \
         "e.key, e.product, e.licensee, e.type, e.not_before, e.not_after, e.maintenance_until, "            \
         "e.features, e.properties, e.validation_interval, e.grace_period, e.server_url, e.seats, "          \
-        "e.revoked, e.revision, e.created, e.updated, e.active"
+        "e.revoked, e.revision, e.created, e.updated, e.active, e.trial_days, "                              \
+        "e.deactivation_requires_maintenance"
 
 #define ACTIVATION_COLUMNS                                                                                  \
         "id, key, license_id, machine_id, device_key, hostname, nonce, revision, activated, last_seen, "    \
@@ -150,6 +164,9 @@ enum {
         SQL_TOKEN_GET,
         SQL_PORTAL_RELEASES_SINCE,
         SQL_PORTAL_RELEASE_RECORD,
+        SQL_TRIAL_GET,
+        SQL_TRIAL_INSERT,
+        SQL_TRIAL_OFFER,
         _SQL_MAX,
 };
 
@@ -162,12 +179,13 @@ static const char *const statements[_SQL_MAX] = {
         [SQL_ENTITLEMENT_CREATE] =
                 "INSERT INTO entitlement (key, product, licensee, type, not_before, not_after, "
                 "maintenance_until, features, properties, validation_interval, grace_period, server_url, "
-                "seats, revision, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                "seats, revision, created, updated, trial_days, deactivation_requires_maintenance) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
         [SQL_ENTITLEMENT_UPGRADE] =
                 "UPDATE entitlement SET licensee = ?, type = ?, not_before = ?, not_after = ?, "
                 "maintenance_until = ?, features = ?, properties = ?, validation_interval = ?, "
-                "grace_period = ?, server_url = ?, seats = ?, revision = revision + 1, updated = ? "
-                "WHERE key = ? AND revision = ?",
+                "grace_period = ?, server_url = ?, seats = ?, revision = revision + 1, updated = ?, "
+                "trial_days = ?, deactivation_requires_maintenance = ? WHERE key = ? AND revision = ?",
         [SQL_ENTITLEMENT_REVOKE] = "UPDATE entitlement SET revoked = 1, updated = ? WHERE key = ?",
         [SQL_ACTIVATION_GET] = "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = ?",
         [SQL_ACTIVATION_LIST] = "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE ?1 IS NULL OR key = ?1 "
@@ -203,6 +221,10 @@ static const char *const statements[_SQL_MAX] = {
         [SQL_TOKEN_GET] = "SELECT " TOKEN_COLUMNS " FROM admin_token WHERE hash = ?",
         [SQL_PORTAL_RELEASES_SINCE] = "SELECT count(*), min(released) FROM portal_release WHERE key = ? AND released >= ?",
         [SQL_PORTAL_RELEASE_RECORD] = "INSERT INTO portal_release (key, machine_id, released) VALUES (?, ?, ?)",
+        [SQL_TRIAL_GET] = "SELECT started FROM trial WHERE product = ? AND machine_id = ?",
+        [SQL_TRIAL_INSERT] = "INSERT INTO trial (product, machine_id, license_id, started) VALUES (?, ?, ?, ?)",
+        [SQL_TRIAL_OFFER] = "SELECT key FROM entitlement WHERE product = ? AND trial_days > 0 AND revoked = 0 "
+                            "ORDER BY created DESC, key DESC LIMIT 1",
 };
 
 #define EXEC sql_conn_exec
@@ -392,6 +414,8 @@ static int entitlement_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
         e.created = sqlite3_column_int64(st, 15);
         e.updated = sqlite3_column_int64(st, 16);
         e.active = (uint32_t) sqlite3_column_int64(st, 17);
+        e.trial_days = (uint32_t) sqlite3_column_int64(st, 18);
+        e.deactivation_requires_maintenance = sqlite3_column_int64(st, 19) != 0;
         if (!l->product || !l->licensee || l->type < 0)
                 return core_error_set(err, EBADMSG,
                                       "database: entitlement %s has a bad product, licensee or type", key);
@@ -455,10 +479,10 @@ static int entitlement_create_write(SqlConn *c, void *data, CoreError *err) {
         const License *l = &e->license;
         int r;
 
-        r = EXEC(c, SQL_ENTITLEMENT_CREATE, err, "ttttiiittiitiii", e->key, l->product, l->licensee,
+        r = EXEC(c, SQL_ENTITLEMENT_CREATE, err, "ttttiiittiitiiiii", e->key, l->product, l->licensee,
                  license_type_to_string(l->type), l->not_before, l->not_after, l->maintenance_until, w->features,
                  w->properties, l->validation_interval, l->grace_period, l->server_url, (int64_t) e->seats,
-                 w->now, w->now);
+                 w->now, w->now, (int64_t) e->trial_days, (int64_t) e->deactivation_requires_maintenance);
         if (r == -EEXIST)
                 return core_error_set(err, EEXIST, "the license key %s exists already", e->key);
         return r < 0 ? r : 0;
@@ -529,9 +553,10 @@ static int entitlement_upgrade_write(SqlConn *c, void *data, CoreError *err) {
         const License *l = &e->license;
         int r;
 
-        r = EXEC(c, SQL_ENTITLEMENT_UPGRADE, err, "ttiiittiitiiti", l->licensee, license_type_to_string(l->type),
-                 l->not_before, l->not_after, l->maintenance_until, w->features, w->properties,
-                 l->validation_interval, l->grace_period, l->server_url, (int64_t) e->seats, w->now, e->key,
+        r = EXEC(c, SQL_ENTITLEMENT_UPGRADE, err, "ttiiittiitiiiiti", l->licensee,
+                 license_type_to_string(l->type), l->not_before, l->not_after, l->maintenance_until, w->features,
+                 w->properties, l->validation_interval, l->grace_period, l->server_url, (int64_t) e->seats, w->now,
+                 (int64_t) e->trial_days, (int64_t) e->deactivation_requires_maintenance, e->key,
                  (int64_t) l->revision);
         if (r == 0) {
                 r = entitlement_exists(c, e->key, err);
@@ -665,6 +690,22 @@ static void seat_write_done(SeatWrite *w) {
         activation_done(&w->a);
 }
 
+/* STORAGE_OK if the machine of claim never started a trial of its product,
+ * else STORAGE_TRIAL_USED naming when it did. */
+static int trial_check(SqlConn *c, const ActivationClaim *claim, CoreError *err) {
+        _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = sql_conn_stmt(c, SQL_TRIAL_GET, &st, err, "tt", claim->product, claim->machine_id);
+        if (r >= 0)
+                r = sql_conn_step(c, st, err);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return STORAGE_OK;
+        return storage_trial_used(sqlite3_column_int64(st, 0), claim->product, err);
+}
+
 /* The seat logic: STORAGE_OK with the seat taken, another StorageResult
  * before anything is written, or negative errno. */
 static int activate_seat(SqlConn *c, const ActivationClaim *claim, Entitlement *e, CoreError *err) {
@@ -676,6 +717,8 @@ static int activate_seat(SqlConn *c, const ActivationClaim *claim, Entitlement *
         r = entitlement_read(c, claim->key, e, err);
         if (r != STORAGE_OK)
                 return r;
+        if (e->trial_days > 0 && !claim->trial)
+                return storage_not_a_key(claim->key, err);
         if (!streq(e->license.product, claim->product))
                 return ANSWER(err, STORAGE_WRONG_PRODUCT, "the license key is for %s, not for %s",
                               e->license.product, claim->product);
@@ -693,6 +736,11 @@ static int activate_seat(SqlConn *c, const ActivationClaim *claim, Entitlement *
                 has_seat = sqlite3_column_int64(st, 1) == TIME_UNSET;
         }
         sql_stmt_resetp(&st);
+        if (claim->trial) {
+                r = trial_check(c, claim, err);
+                if (r != STORAGE_OK)
+                        return r;
+        }
         if (!has_seat && e->active >= e->seats)
                 return ANSWER(err, STORAGE_NO_SEAT,
                               "seat limit reached: %" PRIu32 " of %" PRIu32 " machines are active; "
@@ -706,6 +754,9 @@ static int activate_seat(SqlConn *c, const ActivationClaim *claim, Entitlement *
                 r = EXEC(c, SQL_ACTIVATION_INSERT, err, "ttttttiii", claim->key, claim->license_id,
                          claim->machine_id, claim->device_key, claim->hostname, claim->nonce,
                          (int64_t) e->license.revision, claim->now, claim->now);
+        if (r >= 0 && claim->trial)
+                r = EXEC(c, SQL_TRIAL_INSERT, err, "ttti", claim->product, claim->machine_id, claim->license_id,
+                         claim->now);
         if (r < 0)
                 return r;
         if (!has_seat)
@@ -1073,6 +1124,33 @@ static int sqlite_token_use(Storage *storage, const char *hash, int64_t now, Tok
                               &(TokenChange){.hash = hash, .now = now, .token = ret}, err);
 }
 
+static int key_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
+        const char *key = (const char *) sqlite3_column_text(st, 0);
+
+        if (!key || strlen(key) >= LICENSE_KEY_STRING_SIZE)
+                return core_error_set(err, EBADMSG, "database: a trial offer has a bad key");
+        strcpy(ret, key);
+        return 0;
+}
+
+typedef struct OfferRead {
+        const char *product;
+        char *key;
+} OfferRead;
+
+static int trial_offer_read(SqlConn *c, void *data, CoreError *err) {
+        OfferRead *o = data;
+        int r = read_row(c, SQL_TRIAL_OFFER, o->product, key_from_row, o->key, err);
+
+        return r == 0 ? -ENOENT : r < 0 ? r : 0;
+}
+
+static int sqlite_trial_offer(Storage *storage, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
+                              CoreError *err) {
+        return sql_pool_read(sqlite_storage(storage)->pool, trial_offer_read,
+                             &(OfferRead){.product = product, .key = key}, err);
+}
+
 const StorageBackend storage_backend_sqlite = {
         .name = "sqlite",
         .open = sqlite_open,
@@ -1091,6 +1169,7 @@ const StorageBackend storage_backend_sqlite = {
         .activation_release = sqlite_activation_release,
         .release_machine = sqlite_release_machine,
         .portal_release = sqlite_portal_release,
+        .trial_offer = sqlite_trial_offer,
         .entitlement_query = sqlite_entitlement_query,
         .product_list = sqlite_product_list,
         .token_create = sqlite_token_create,

@@ -233,6 +233,41 @@ int storage_activation_checks(const ActivationClaim *c, const Entitlement *e, bo
         return STORAGE_OK;
 }
 
+int storage_trial_offer(Storage *s, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
+                        CoreError *err) {
+        return s->backend->trial_offer(s, product, key, err);
+}
+
+int storage_deactivation_allowed(Storage *s, const char *key, int64_t now, CoreError *err) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        char day[RFC3339_MAX];
+        int r;
+
+        r = storage_entitlement_get(s, key, &e, err);
+        if (r < 0)
+                return r;
+        if (!e.deactivation_requires_maintenance || e.license.maintenance_until == TIME_UNSET ||
+            e.license.maintenance_until > now)
+                return 0;
+        /* The day is what a person remembers of a maintenance contract. */
+        time_format_rfc3339(e.license.maintenance_until, day);
+        day[10] = 0;
+        return core_error_set(err, EPERM, "Deactivation needs active maintenance; it ended on %s.", day);
+}
+
+int storage_not_a_key(const char *key, CoreError *err) {
+        return STORAGE_ANSWER(err, STORAGE_UNKNOWN_KEY, "the license key %s is not known to this server", key);
+}
+
+int storage_trial_used(int64_t started, const char *product, CoreError *err) {
+        char when[RFC3339_MAX];
+
+        return STORAGE_ANSWER(err, STORAGE_TRIAL_USED,
+                              "this machine had its trial of %s already: it started on %s, and there is one "
+                              "trial per machine; ask the vendor for a license key",
+                              product, time_format_rfc3339(started, when));
+}
+
 int storage_validation_checks(const ValidationClaim *c, const Activation *a, const Entitlement *e,
                               CoreError *err) {
         if (!streq(a->machine_id, c->machine_id) || !streq(a->device_key, c->device_key))

@@ -42,6 +42,7 @@ typedef enum StorageResult {
         STORAGE_NO_SEAT,         /* every seat of the key is taken */
         STORAGE_PROOF_USED,      /* the deactivation proof was acted on before */
         STORAGE_WRONG_MACHINE,   /* the license id is bound to another machine */
+        STORAGE_TRIAL_USED,      /* this machine started a trial of the product before */
         _STORAGE_RESULT_MAX,
 } StorageResult;
 
@@ -61,6 +62,12 @@ typedef struct Entitlement {
         int64_t created;
         int64_t updated;
         uint32_t active; /* active activations; filled in when read */
+        /* > 0: the product's trial offer, each machine's license lasting
+         * this many days from its activation (docs/protocol.md, "Trials") */
+        uint32_t trial_days;
+        /* a machine may give its seat back (online, or with an offline
+         * proof) only while maintenance_until has not passed */
+        bool deactivation_requires_maintenance;
 } Entitlement;
 
 #define ENTITLEMENT_INIT                                                                                    \
@@ -159,6 +166,10 @@ typedef struct ActivationClaim {
         const char *hostname; /* may be NULL */
         const char *nonce;
         int64_t now;
+        /* A trial: refused with STORAGE_TRIAL_USED when the machine id
+         * started a trial of the product before (the device key does not
+         * count: it is gone with the state directory), else recorded. */
+        bool trial;
 } ActivationClaim;
 
 /* Takes a seat of the key for the machine (machine id + device key), in
@@ -212,6 +223,18 @@ int storage_activation_seen(Storage *s, int64_t id, uint32_t revision, int64_t n
  * STORAGE_OK, or STORAGE_PROOF_USED if it was used before; negative errno on
  * failure. Releasing a released activation is not an error. */
 int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, int64_t now, CoreError *err);
+
+/* The key of product's trial offer: its newest entitlement with trial days
+ * that is not revoked. -ENOENT (no sentence) if it has none. */
+int storage_trial_offer(Storage *s, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
+                        CoreError *err);
+
+/* Whether a machine may give back its seat of key at now: -EPERM with the
+ * sentence naming the date when the entitlement requires active
+ * maintenance to deactivate and maintenance ended (a vendor's release of
+ * a lost machine is not bound by it), 0 if it may, negative errno from the
+ * database. */
+int storage_deactivation_allowed(Storage *s, const char *key, int64_t now, CoreError *err);
 
 /* The vendor frees the seats the machine machine_id holds of key (a lost
  * machine); *ret_n says how many. -ENOENT if it holds none. */

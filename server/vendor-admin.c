@@ -45,7 +45,13 @@ static const char *const entitlement_help =
         "  --product ID --licensee TEXT --type TYPE --not-before TIME --not-after TIME\n"
         "  --maintenance-until TIME --feature NAME[:limit=N,expires=TIME] --property NAME=VALUE\n"
         "  --validation-interval DURATION --grace-period DURATION --server-url URL\n"
-        "                             As for 'licensed-vendor issue --help'\n";
+        "                             As for 'licensed-vendor issue --help'\n"
+        "  --deactivation-requires-maintenance[=yes|no]\n"
+        "                             A machine may deactivate (give its seat back) only\n"
+        "                             while maintenance lasts (a vendor release may always)\n"
+        "  --trial-days N             The key is the product's trial offer: with --type\n"
+        "                             trial, 'licensectl trial' gets it for N days, once per\n"
+        "                             machine; --seats caps the trials at once\n";
 
 static const char *const upgrade_help =
         "licensed-vendor upgrade --db FILE|URI|--server URL --key KEY [CHANGES]\n"
@@ -58,7 +64,10 @@ static const char *const upgrade_help =
         "  --remove-feature NAME      Remove a feature\n"
         "  --maintenance-until TIME   --not-after TIME   --licensee TEXT\n"
         "  --property NAME=VALUE      Add or replace a property\n"
-        "  --seats N                  Machines at once\n";
+        "  --seats N                  Machines at once\n"
+        "  --deactivation-requires-maintenance[=yes|no]\n"
+        "                             Deactivating needs active maintenance (or not)\n"
+        "  --trial-days N             A trial offer's length in days\n";
 
 enum {
         ARG_DB = 0x100,
@@ -75,6 +84,8 @@ enum {
         ARG_FEATURE,
         ARG_PROPERTY,
         ARG_FILTER,
+        ARG_POLICY_FLAG,
+        ARG_TRIAL_DAYS,
         /* other license fields, by name */
         ARG_FIELD,
 };
@@ -151,6 +162,28 @@ static int add_option(AdminVerb *v, int c, const char *name, const char *value) 
         case ARG_FEATURE:
                 append_string(v->in, "features", value);
                 return 0;
+        case ARG_POLICY_FLAG: {
+                /* A flag that may say no: --NAME, --NAME=yes, --NAME=no. */
+                bool on = !value || streq(value, "yes");
+
+                if (value && !on && !streq(value, "no"))
+                        return report_error(-EINVAL, "%s: --%s: '%s' is not yes or no", v->name, name, value);
+                member_name(name, member, sizeof(member));
+                json_object_object_add(v->in, member, json_object_new_boolean(on));
+                return 0;
+        }
+        case ARG_TRIAL_DAYS: {
+                char *end;
+                unsigned long n;
+
+                errno = 0;
+                n = strtoul(value, &end, 10);
+                if (errno || !*value || *end || *value == '-' || n < 1 || n > ADMIN_TRIAL_DAYS_MAX)
+                        return report_error(-EINVAL, "%s: --trial-days: '%s' is not a number from 1 to %d",
+                                            v->name, value, ADMIN_TRIAL_DAYS_MAX);
+                json_object_object_add(v->in, "trial_days", json_object_new_int64((int64_t) n));
+                return 0;
+        }
         case ARG_REMOVE_FEATURE:
                 append_string(v->in, "remove_features", value);
                 return 0;
@@ -450,6 +483,8 @@ static int entitlement_create(int argc, char *argv[], VendorOptions *o) {
                 {"validation-interval", required_argument, NULL, ARG_FIELD},
                 {"grace-period", required_argument, NULL, ARG_FIELD},
                 {"server-url", required_argument, NULL, ARG_FIELD},
+                {"deactivation-requires-maintenance", optional_argument, NULL, ARG_POLICY_FLAG},
+                {"trial-days", required_argument, NULL, ARG_TRIAL_DAYS},
         };
         _cleanup_(admin_done) AdminVerb v = {
                 .name = "entitlement create",
@@ -525,7 +560,11 @@ static int entitlement_list(int argc, char *argv[], VendorOptions *o) {
 }
 
 static void print_entitlement(json_object *e) {
-        char features[256];
+        char features[256], trial[64] = "";
+
+        if (number(e, "trial_days") > 0)
+                snprintf(trial, sizeof(trial), "      Trial: %" PRId64 " days per machine, once\n",
+                         number(e, "trial_days"));
 
         feature_list(e, features, sizeof(features));
         printf("License key: %s\n"
@@ -538,13 +577,18 @@ static void print_entitlement(json_object *e) {
                "   Features: %s\n"
                "  Not after: %s\n"
                "Maintenance: %s\n"
+               "%s"
+               "%s"
                "    Created: %s\n"
                "    Updated: %s\n",
                text(e, "license_key"), text(e, "product"), text(e, "licensee"), text(e, "type"),
                json_object_get_boolean(json_object_object_get(e, "revoked")) ? "revoked" : "active",
                number(e, "active"), number(e, "seats"), number(e, "revision"), features,
-               text(e, "not_after") ?: "-", text(e, "maintenance_until") ?: "-", text(e, "created"),
-               text(e, "updated"));
+               text(e, "not_after") ?: "-", text(e, "maintenance_until") ?: "-",
+               json_object_get_boolean(json_object_object_get(e, "deactivation_requires_maintenance"))
+                       ? "     Policy: deactivation requires maintenance\n"
+                       : "",
+               trial, text(e, "created"), text(e, "updated"));
 }
 
 /* entitlement show --key K */
@@ -653,6 +697,8 @@ int verb_upgrade(int argc, char *argv[], void *userdata) {
                 {"maintenance-until", required_argument, NULL, ARG_FIELD},
                 {"not-after", required_argument, NULL, ARG_FIELD},
                 {"licensee", required_argument, NULL, ARG_FIELD},
+                {"deactivation-requires-maintenance", optional_argument, NULL, ARG_POLICY_FLAG},
+                {"trial-days", required_argument, NULL, ARG_TRIAL_DAYS},
         };
         _cleanup_(admin_done) AdminVerb v = {
                 .name = "upgrade",

@@ -117,7 +117,7 @@ def new_machine_id():
 # The request in the offline page's URL (docs/offline.md, "The request in a
 # URL"): "#request=K.KEYID.SIGNATURE.BODY", K the kind's letter, signature
 # and body base64url without padding.
-URL_LETTERS = {"ACTIVATION REQUEST": "a", "VALIDATION REQUEST": "v", "DEACTIVATION PROOF": "d"}
+URL_LETTERS = {"ACTIVATION REQUEST": "a", "VALIDATION REQUEST": "v", "DEACTIVATION PROOF": "d", "TRIAL REQUEST": "t"}
 
 
 def _b64url(data):

@@ -33,7 +33,7 @@ static void fill_request(MachineRequest *r, MachineRequestType type) {
         r->product = strdup("com.example.app");
         if (type == MACHINE_REQUEST_ACTIVATION)
                 r->key = strdup(test_key);
-        else {
+        else if (type != MACHINE_REQUEST_TRIAL) { /* a trial names only product and machine */
                 r->license_id = strdup("acme-0001");
                 r->revision = 3;
         }
@@ -90,6 +90,9 @@ static void test_request_round_trips(void **state) {
                 assert_string_equal(r.hostname, "build-01.example.com");
                 if (t == MACHINE_REQUEST_ACTIVATION) {
                         assert_string_equal(r.key, test_key);
+                        assert_null(r.license_id);
+                } else if (t == MACHINE_REQUEST_TRIAL) {
+                        assert_null(r.key);
                         assert_null(r.license_id);
                 } else {
                         assert_null(r.key);
@@ -288,8 +291,8 @@ static char *request_body(MachineRequestType t, const char *skip, const char *ex
                 {"type", machine_request_type_to_string(t)},
                 {"product", "com.example.app"},
                 {"key", t == MACHINE_REQUEST_ACTIVATION ? test_key : NULL},
-                {"license-id", t != MACHINE_REQUEST_ACTIVATION ? "acme-0001" : NULL},
-                {"revision", t != MACHINE_REQUEST_ACTIVATION ? "2" : NULL},
+                {"license-id", t != MACHINE_REQUEST_ACTIVATION && t != MACHINE_REQUEST_TRIAL ? "acme-0001" : NULL},
+                {"revision", t != MACHINE_REQUEST_ACTIVATION && t != MACHINE_REQUEST_TRIAL ? "2" : NULL},
                 {"machine-id", TEST_MACHINE_ID},
                 {"device-key", device_pub},
                 {"nonce", TEST_NONCE},

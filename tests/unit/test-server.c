@@ -232,6 +232,7 @@ static void test_storage_answers(void **state) {
                 {STORAGE_NO_SEAT, 409, "seat-limit"},
                 {STORAGE_PROOF_USED, 409, "proof-used"},
                 {STORAGE_WRONG_MACHINE, 403, "wrong-machine"},
+                {STORAGE_TRIAL_USED, 409, "trial-used"},
         };
 
         assert_int_equal(ELEMENTSOF(cases), _STORAGE_RESULT_MAX - 1); /* every answer has its reply */

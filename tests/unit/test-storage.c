@@ -522,6 +522,9 @@ static void downgrade_to_v1(const char *path) {
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db,
                                       "BEGIN;"
+                                      "DROP TABLE trial;"
+                                      "ALTER TABLE entitlement DROP COLUMN trial_days;"
+                                      "ALTER TABLE entitlement DROP COLUMN deactivation_requires_maintenance;"
                                       "DROP TRIGGER activation_takes_seat;"
                                       "DROP TRIGGER activation_seat_changed;"
                                       "DROP TRIGGER activation_frees_seat;"
@@ -615,6 +618,63 @@ static void test_migration_counts(void **state) {
         assert_int_equal(active_of(f), 3);
 }
 
+/* A trial offer: the policies read back; each machine id gets one trial
+ * of the product, whatever its device key; the offer's key does not
+ * activate as a key. */
+static void test_trial(void **state) {
+        _cleanup_(entitlement_done) Entitlement offer = ENTITLEMENT_INIT, e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        char found[LICENSE_KEY_STRING_SIZE];
+        Fixture *f = *state;
+        CoreError err = {};
+        ActivationClaim c = {
+                .product = PRODUCT,
+                .license_id = "trial-1",
+                .machine_id = MACHINE_A,
+                .device_key = "ZGV2aWNla2V5",
+                .nonce = "00112233445566778899aabbccddeeff",
+                .now = T0,
+                .trial = true,
+        };
+
+        assert_int_equal(license_key_generate(offer.key), 0);
+        offer.license.product = strdup(PRODUCT);
+        offer.license.licensee = strdup("Trial");
+        offer.license.type = LICENSE_TRIAL;
+        offer.license.revision = 1;
+        offer.seats = 10;
+        offer.trial_days = 14;
+        offer.deactivation_requires_maintenance = true;
+        assert_int_equal(storage_entitlement_create(f->storage, &offer, &err), 0);
+        /* the fixture's key is no offer; this one is */
+        assert_int_equal(storage_trial_offer(f->storage, "com.example.other", found, &err), -ENOENT);
+        assert_int_equal(storage_trial_offer(f->storage, PRODUCT, found, &err), 0);
+        assert_string_equal(found, offer.key);
+        assert_int_equal(storage_entitlement_get(f->storage, offer.key, &e, &err), 0);
+        assert_int_equal(e.trial_days, 14);
+        assert_true(e.deactivation_requires_maintenance);
+        entitlement_done(&e);
+
+        c.key = offer.key;
+        assert_int_equal(storage_activate(f->storage, &c, &e, &a, &err), STORAGE_OK);
+        entitlement_done(&e);
+        activation_done(&a);
+        /* the same machine id with a new device key (its state wiped) */
+        c.license_id = "trial-2";
+        c.device_key = "b3RoZXJrZXk=";
+        c.now = T0 + 100;
+        assert_int_equal(storage_activate(f->storage, &c, &e, &a, &err), STORAGE_TRIAL_USED);
+        assert_non_null(strstr(err.message, "this machine had its trial of " PRODUCT " already: it started on "));
+        entitlement_done(&e);
+        /* another machine may */
+        c.machine_id = MACHINE_B;
+        assert_int_equal(storage_activate(f->storage, &c, &e, &a, &err), STORAGE_OK);
+        entitlement_done(&e);
+        activation_done(&a);
+        /* the offer's key as a customer's key */
+        assert_int_equal(activate(f, offer.key, PRODUCT, MACHINE_C, &e, &a, &err), STORAGE_UNKNOWN_KEY);
+}
+
 /* The tests that run on any backend, first on SQLite in memory. */
 #define BACKEND_TESTS                                                                                       \
         cmocka_unit_test_setup_teardown(test_entitlement, setup, teardown),                                 \
@@ -625,7 +685,8 @@ static void test_migration_counts(void **state) {
         cmocka_unit_test_setup_teardown(test_release_machine, setup, teardown),                             \
         cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),                                     \
         cmocka_unit_test_setup_teardown(test_validate, setup, teardown),                                    \
-        cmocka_unit_test_setup_teardown(test_entitlement_query, setup, teardown)
+        cmocka_unit_test_setup_teardown(test_entitlement_query, setup, teardown),                           \
+        cmocka_unit_test_setup_teardown(test_trial, setup, teardown)
 
 int main(void) {
         const struct CMUnitTest sqlite_tests[] = {

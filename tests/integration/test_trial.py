@@ -1,0 +1,242 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Verified trials and the deactivation_requires_maintenance policy, with
+the real parts on loopback (licensed-server on SQLite and PostgreSQL,
+licensed, licensectl, licensed-vendor): a trial once per machine and
+product, also after the daemon's state was wiped; offline through the
+page's route; its end under libfaketime on the daemon only; and a
+deactivation refused when maintenance is over, naming the date, while the
+vendor's release of a lost machine still works."""
+import json
+import shutil
+
+import pytest
+
+from conftest import write_product
+from licensed_server import LicensedServer
+from test_end_to_end import Machine
+from test_server import db  # noqa: F401 (the fixture: SQLite and PostgreSQL)
+from test_time import faked
+
+PRODUCT = "com.example.app"
+
+
+@pytest.fixture
+def world(tmp_path, vendor_keys, vendor, db):
+    server = LicensedServer(db, vendor_keys[0])
+    products = str(tmp_path / "products")
+    write_product(products, PRODUCT, vendor_keys[1], server_url=server.url)
+    conf = str(tmp_path / "licensed.conf")
+    with open(conf, "w") as f:
+        f.write('idle_timeout = 0;\nhttp_timeout = "10s";\n')
+    w = type("World", (), {})()
+    w.db, w.server, w.tmp, w.vendor = db, server, tmp_path, vendor
+    w.machine = Machine(tmp_path, "a", products, conf)
+    try:
+        yield w
+    finally:
+        w.machine.stop()
+        server.stop()
+
+
+def offer(w, *extra):
+    return w.vendor("entitlement", "create", "--db", w.db, "--product", PRODUCT, "--licensee", "Trial",
+                    "--type", "trial", "--trial-days", "14", "--seats", "100", "--feature", "reports",
+                    *extra).stdout.strip()
+
+
+def test_trial_once_per_machine_even_after_wiping_the_state(world):
+    m = world.machine
+    p = m.ctl("trial", PRODUCT, check=False)
+    assert p.returncode == 4 and f"{PRODUCT} has no trial on this server" in p.stderr, p.stderr
+
+    key = offer(world)
+    shown = json.loads(world.vendor("--json", "entitlement", "show", "--db", world.db, "--key", key).stdout)
+    assert shown["trial_days"] == 14 and shown["type"] == "trial"
+
+    out = m.ctl("trial", PRODUCT).stdout
+    assert "Started the trial with license" in out and "trial" in out, out
+    assert m.ctl("check", PRODUCT, "reports").returncode == 0
+    lid = json.loads(m.ctl("--json", "list").stdout)[0]["id"]
+    assert json.loads(m.ctl("--json", "show", lid).stdout)["type"] == "trial"
+    shown = m.ctl("show", lid).stdout
+    assert "14 days left" in shown or "13 days left" in shown, shown
+
+    # a second trial: refused, naming when the first started
+    p = m.ctl("trial", PRODUCT, check=False)
+    assert p.returncode == 4, p.stderr
+    assert "had its trial of com.example.app already: it started on 20" in p.stderr, p.stderr
+
+    # the daemon's state wiped (a new device key): still the same machine
+    m.daemon.stop()
+    shutil.rmtree(m.daemon.state_dir)
+    m.daemon.start()
+    assert m.ctl("check", PRODUCT, "reports", check=False).returncode == 1
+    p = m.ctl("trial", PRODUCT, check=False)
+    assert p.returncode == 4 and "had its trial" in p.stderr, p.stderr
+    assert m.ctl("check", PRODUCT, "reports", check=False).returncode == 1
+
+    # one trial row, one activation of the offer
+    acts = json.loads(world.vendor("--json", "activations", "--db", world.db, "--key", key).stdout)
+    assert len(acts) == 1
+    # the offer's key is no customer's key: activating with it would skip the rule
+    p = m.ctl("activate", key, check=False)
+    assert p.returncode == 4 and "is not known to this server" in p.stderr, p.stderr
+
+
+def test_trial_ends_after_its_days(world):
+    offer(world, "--validation-interval", "30d")  # no grace on the way: the trial's end alone
+    m = world.machine
+    m.ctl("trial", PRODUCT)
+    assert m.ctl("check", PRODUCT, "reports").returncode == 0
+    # the daemon only lives 13 days on: the trial warns, then 15: it is over
+    m.daemon.stop()
+    m.daemon.extra_env = faked("+13d")
+    m.daemon.start()
+    assert m.ctl("check", PRODUCT, "reports").returncode == 0
+    assert "the trial ends in 1 day;" in m.daemon.read_log()
+    m.daemon.stop()
+    m.daemon.extra_env = faked("+15d")
+    m.daemon.start()
+    p = m.ctl("check", PRODUCT, "reports", check=False)
+    assert p.returncode == 1 and "expired" in p.stdout, p.stdout
+
+
+def test_offline_trial_through_the_page(world):
+    offer(world)
+    m = world.machine
+    req = world.tmp / "trial.req"
+    m.ctl("trial", "--offline", "--qr=never", "--output", str(req), PRODUCT)
+    text = req.read_text()
+    assert "BEGIN LICENSED TRIAL REQUEST" in text
+    # pasted on the page as an activation: told what it is
+    r = world.server.post("/v1/offline", {"kind": "activation", "request": text})
+    assert r.status == 400 and "This is a trial request; use Offline trial." in r.error[1]
+    r = world.server.post("/v1/offline", {"kind": "trial", "request": text})
+    assert r.status == 200, r.body
+    lic = world.tmp / "trial.lic"
+    lic.write_text(r.json["license"])
+    m.ctl("install", str(lic))
+    assert m.ctl("check", PRODUCT, "reports").returncode == 0
+    # the same rule offline: a second request from this machine is refused
+    m.ctl("trial", "--offline", "--qr=never", "--output", str(req), PRODUCT)
+    r = world.server.post("/v1/offline", {"kind": "trial", "request": req.read_text()})
+    assert r.status == 409 and r.error[0] == "trial-used"
+
+
+def test_deactivation_requires_maintenance(world):
+    v = world.vendor
+    key = v("entitlement", "create", "--db", world.db, "--product", PRODUCT, "--licensee", "Policy Ltd",
+            "--feature", "reports", "--maintenance-until", "2026-03-01T00:00:00Z",
+            "--deactivation-requires-maintenance").stdout.strip()
+    assert "deactivation requires maintenance" in v("entitlement", "show", "--db", world.db, "--key", key).stdout
+    m = world.machine
+    m.ctl("activate", key)
+    lid = json.loads(m.ctl("--json", "list").stdout)[0]["id"]
+
+    # online: refused, naming the date; the license stays
+    p = m.ctl("deactivate", lid, check=False)
+    assert p.returncode == 4, p.stderr
+    assert "Deactivation needs active maintenance; it ended on 2026-03-01." in p.stderr, p.stderr
+    assert "--offline" not in p.stderr
+    assert m.ctl("check", PRODUCT, "reports").returncode == 0
+
+    # offline: the proof is refused by the page and by release --proof
+    proof = world.tmp / "proof"
+    m.ctl("deactivate", "--offline", "--qr=never", "--output", str(proof), lid)
+    r = world.server.post("/v1/offline", {"kind": "deactivation", "request": proof.read_text()})
+    assert r.status == 403 and r.error == ("maintenance-expired",
+                                             "Deactivation needs active maintenance; it ended on 2026-03-01.")
+    p = v("release", "--db", world.db, "--key", key, "--proof", str(proof), check=False)
+    assert p.returncode != 0 and "it ended on 2026-03-01" in p.stderr, p.stderr
+    acts = json.loads(v("--json", "activations", "--db", world.db, "--key", key).stdout)
+    assert acts[0]["active"] is True
+
+    # the vendor's release of a lost machine is not bound by it
+    v("release", "--db", world.db, "--key", key, "--machine-id", acts[0]["machine_id"])
+    acts = json.loads(v("--json", "activations", "--db", world.db, "--key", key).stdout)
+    assert acts[0]["active"] is False
+
+    # with maintenance renewed, the machine's own deactivation works again
+    v("upgrade", "--db", world.db, "--key", key, "--maintenance-until", "2099-01-01T00:00:00Z")
+    m.ctl("activate", key)
+    lid = json.loads(m.ctl("--json", "list").stdout)[0]["id"]
+    m.ctl("deactivate", lid)
+    assert m.ctl("check", PRODUCT, "reports", check=False).returncode == 1
+    # and the policy can be lifted
+    v("upgrade", "--db", world.db, "--key", key, "--deactivation-requires-maintenance=no")
+    assert json.loads(v("--json", "entitlement", "show", "--db", world.db, "--key",
+                        key).stdout)["deactivation_requires_maintenance"] is False
+
+
+def test_offline_trial_in_chromium(world, request):
+    """The page's Trial tab, opened from the link that carries the request
+    (as licensectl prints it and its QR code holds), answers with the trial
+    license; the same machine's second request is refused with the
+    sentence naming when its trial started."""
+    if request.node.callspec.params["db"] != "sqlite":
+        pytest.skip("the page does not depend on the backend")
+    from machine import request_url
+    from test_server import Browser, open_page, submit
+
+    offer(world)
+    m = world.machine
+    req = world.tmp / "trial.req"
+    m.ctl("trial", "--offline", "--qr=never", "--output", str(req), PRODUCT)
+    page = world.server.url + "/offline"
+    browser = Browser(str(world.tmp))
+    try:
+        for domain in ("Page", "Network", "Log", "Runtime"):
+            browser.call(f"{domain}.enable")
+        state = open_page(browser, request_url(page, req.read_text()))
+        assert state["title"] == "Offline trial" and state["kind"] == "This is a trial request.", state
+        state = submit(browser)
+        assert state["result"] and state["resultTitle"] == "Your trial license", state
+        lic = world.tmp / state["download"]
+        lic.write_text(state["license"])
+        m.ctl("install", str(lic))
+        assert m.ctl("check", PRODUCT, "reports").returncode == 0
+
+        m.ctl("trial", "--offline", "--qr=never", "--output", str(req), PRODUCT)
+        state = open_page(browser, request_url(page, req.read_text()))
+        state = submit(browser)
+        assert state["error"].startswith("No trial: this machine had its trial of com.example.app already"), state
+    finally:
+        browser.close()
+
+
+def test_policies_through_the_admin_api(world):
+    """The admin API sets and checks both: a trial offer needs the trial
+    type and no not_after; a release by proof obeys the deactivation policy,
+    a release by machine id does not."""
+    from test_admin_api import Admin, make_token
+
+    admin = Admin(world.server, make_token(world.vendor, world.db, "write", "shop"))
+    base = {"product": PRODUCT, "licensee": "API Ltd", "features": ["reports"]}
+    r = admin.post("/v1/admin/entitlements", {**base, "trial_days": 30})
+    assert r.status == 400 and "must have the type trial, not perpetual" in r.error[1], r.body
+    r = admin.post("/v1/admin/entitlements", {**base, "type": "trial", "trial_days": 30,
+                                              "not_after": "2030-01-01T00:00:00Z"})
+    assert r.status == 400 and "a trial offer has no \"not_after\"" in r.error[1], r.body
+    r = admin.post("/v1/admin/entitlements", {**base, "trial_days": 0, "type": "trial"})
+    assert r.status == 400 and "\"trial_days\" must be a whole number from 1 to 3650" in r.error[1], r.body
+    r = admin.post("/v1/admin/entitlements", {**base, "deactivation_requires_maintenance": "yes"})
+    assert r.status == 400 and "must be true or false" in r.error[1], r.body
+
+    r = admin.post("/v1/admin/entitlements", {**base, "maintenance_until": "2026-03-01T00:00:00Z",
+                                              "deactivation_requires_maintenance": True})
+    assert r.status == 201 and r.json["deactivation_requires_maintenance"] is True, r.body
+    assert r.json["trial_days"] == 0
+    key = r.json["license_key"]
+    m = world.machine
+    m.ctl("activate", key)
+    lid = json.loads(m.ctl("--json", "list").stdout)[0]["id"]
+    proof = world.tmp / "proof"
+    m.ctl("deactivate", "--offline", "--qr=never", "--output", str(proof), lid)
+    r = admin.post(f"/v1/admin/entitlements/{key}/release", {"proof": proof.read_text()})
+    assert r.status == 403 and r.error == ("maintenance-expired",
+                                           "Deactivation needs active maintenance; it ended on 2026-03-01."), r.body
+    r = admin.post(f"/v1/admin/entitlements/{key}/upgrade", {"deactivation_requires_maintenance": False})
+    assert r.status == 200 and r.json["deactivation_requires_maintenance"] is False, r.body
+    # lifted: the same proof (its nonce was not used up) frees the seat now
+    r = admin.post(f"/v1/admin/entitlements/{key}/release", {"proof": proof.read_text()})
+    assert r.status == 200 and r.json["released"] == 1, r.body
