@@ -75,6 +75,31 @@ static const char *const migrations[] = {
         "  revoked BIGINT NOT NULL DEFAULT 0"
         ");"
         "CREATE INDEX entitlement_by_created ON entitlement(created, key COLLATE \"C\");",
+        /* 2 -> 3: the count of active activations kept in the entitlement,
+         * as SQLite's migration 3 does, so that reading one is not a
+         * count(*) over its activations (the most costly statement of an
+         * activation and of a validation before). A trigger keeps it in
+         * every transaction that changes an activation's seat, whoever
+         * writes. The row it updates is the entitlement's: an activation
+         * holds its lock already, a release takes it first (the order
+         * entitlement, then activation, everywhere: no deadlock). */
+        "ALTER TABLE entitlement ADD COLUMN active BIGINT NOT NULL DEFAULT 0;"
+        "UPDATE entitlement e SET active = "
+        "  (SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0);"
+        "CREATE FUNCTION activation_seat() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        "  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.released = 0 THEN"
+        "    UPDATE entitlement SET active = active - 1 WHERE key = OLD.key;"
+        "  END IF;"
+        "  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.released = 0 THEN"
+        "    UPDATE entitlement SET active = active + 1 WHERE key = NEW.key;"
+        "  END IF;"
+        "  RETURN NULL;"
+        "END $$;"
+        "CREATE TRIGGER activation_seat AFTER INSERT OR DELETE ON activation"
+        "  FOR EACH ROW EXECUTE FUNCTION activation_seat();"
+        "CREATE TRIGGER activation_seat_changed AFTER UPDATE OF released, key ON activation FOR EACH ROW"
+        "  WHEN ((OLD.released = 0) <> (NEW.released = 0) OR OLD.key <> NEW.key)"
+        "  EXECUTE FUNCTION activation_seat();",
 };
 
 #define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
@@ -580,9 +605,16 @@ static int pg_activation_seen(Storage *storage, int64_t id, uint32_t revision, i
         return r < 0 ? r : 0;
 }
 
+/* The seat's count is the entitlement's (migration 3): a release locks
+ * that row before it changes an activation, in the order an activation
+ * takes them, so that the two never wait for each other. */
+#define LOCK_ENTITLEMENT_OF_ACTIVATION                                                                      \
+        "SELECT 1 FROM entitlement WHERE key = (SELECT key FROM activation WHERE id = $1) FOR UPDATE"
+
 static int pg_activation_release(Storage *storage, int64_t id, const char *proof_nonce, int64_t now,
                                  CoreError *err) {
         _cleanup_(tx_abort) Tx t = {};
+        Stmt st[2] = {};
         int r;
 
         r = tx_begin(pg_storage(storage), &t, err);
@@ -591,15 +623,23 @@ static int pg_activation_release(Storage *storage, int64_t id, const char *proof
         /* The primary key decides which of two racing uses of one proof
          * wins; the loser waits for the winner's commit and inserts
          * nothing. */
-        r = EXEC(&t, err, "INSERT INTO used_nonce (nonce, used) VALUES ($1, $2) ON CONFLICT DO NOTHING", "ti",
-                 proof_nonce, now);
+        stmt_bind(&st[0], LOCK_ENTITLEMENT_OF_ACTIVATION, "i", id);
+        stmt_bind(&st[1], "INSERT INTO used_nonce (nonce, used) VALUES ($1, $2) ON CONFLICT DO NOTHING", "ti",
+                  proof_nonce, now);
+        r = tx_batch(&t, st, ELEMENTSOF(st), false, err);
+        if (r >= 0)
+                r = atoi(PQcmdTuples(st[1].res));
+        stmts_done(st, ELEMENTSOF(st));
         if (r == 0) {
                 tx_end(&t, 0, false, err);
                 return ANSWER(err, STORAGE_PROOF_USED, "this deactivation proof was used before");
         }
-        if (r >= 0)
-                r = EXEC(&t, err, "UPDATE activation SET released = $1 WHERE id = $2 AND released = 0", "ii", now,
-                         id);
+        if (r >= 0) {
+                stmt_bind(&st[0], "UPDATE activation SET released = $1 WHERE id = $2 AND released = 0", "ii",
+                          now, id);
+                r = tx_batch(&t, st, 1, true, err);
+                stmts_done(st, 1);
+        }
         r = tx_end(&t, r, true, err);
         return r < 0 ? r : STORAGE_OK;
 }
@@ -607,13 +647,21 @@ static int pg_activation_release(Storage *storage, int64_t id, const char *proof
 static int pg_release_machine(Storage *storage, const char *key, const char *machine_id, int64_t now,
                               unsigned *ret_n, CoreError *err) {
         _cleanup_(tx_abort) Tx t = {};
+        Stmt st[2] = {};
         int r;
 
         r = tx_begin(pg_storage(storage), &t, err);
+        if (r < 0)
+                return r;
+        /* The entitlement's row first, as in pg_activation_release(). */
+        stmt_bind(&st[0], "SELECT 1 FROM entitlement WHERE key = $1 FOR UPDATE", "t", key);
+        stmt_bind(&st[1],
+                  "UPDATE activation SET released = $1 WHERE key = $2 AND machine_id = $3 AND released = 0",
+                  "itt", now, key, machine_id);
+        r = tx_batch(&t, st, ELEMENTSOF(st), false, err);
         if (r >= 0)
-                r = EXEC(&t, err,
-                         "UPDATE activation SET released = $1 WHERE key = $2 AND machine_id = $3 AND released = 0",
-                         "itt", now, key, machine_id);
+                r = atoi(PQcmdTuples(st[1].res));
+        stmts_done(st, ELEMENTSOF(st));
         if (r == 0) {
                 r = entitlement_exists(&t, key, err);
                 if (r >= 0)

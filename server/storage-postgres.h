@@ -163,8 +163,7 @@ int list_rows(PgStorage *s, const char *sql, const char *types, const char *arg,
 #define PG_ENTITLEMENT_COLUMNS                                                                              \
         "e.key, e.product, e.licensee, e.type, e.not_before, e.not_after, e.maintenance_until, "            \
         "e.features, e.properties, e.validation_interval, e.grace_period, e.server_url, e.seats, "          \
-        "e.revoked, e.revision, e.created, e.updated, "                                                     \
-        "(SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0)"
+        "e.revoked, e.revision, e.created, e.updated, e.active"
 int pg_entitlement_from_row(const PGresult *res, int row, void *ret, CoreError *err);
 void pg_entitlement_array_free(void *list, size_t n);
 
