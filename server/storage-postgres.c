@@ -497,29 +497,30 @@ static int seat_transaction(Storage *storage, SeatStep step, const void *claim, 
 static int activate_step(Tx *t, const void *claim, Entitlement *e, Activation *a, Stmt *write,
                          CoreError *err) {
         const ActivationClaim *c = claim;
-        Stmt st[3] = {};
+        Stmt st[2] = {};
         bool has_seat = false;
         int64_t id = 0;
         int r;
 
         /* The entitlement's row lock serializes every activation of the key
          * across all instances: whoever holds it counts the seats and takes
-         * one. READ COMMITTED: the read of the entitlement (its count of
-         * active seats) and of the machine's activation, statements of
-         * their own after the lock, see every activation committed before;
-         * one round trip for the three. */
-        stmt_bind(&st[0], "SELECT 1 FROM entitlement WHERE key = $1 FOR UPDATE", "t", c->key);
-        stmt_bind(&st[1], "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e WHERE e.key = $1", "t", c->key);
+         * one. The count is a column of the locked row (migration 3), and
+         * FOR UPDATE answers the row as the last holder of the lock
+         * committed it; the machine's activation, read by a statement of
+         * its own after the lock (READ COMMITTED), is as committed then.
+         * One round trip for both. */
+        stmt_bind(&st[0], "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e WHERE e.key = $1 FOR UPDATE", "t",
+                  c->key);
         /* The same machine is the same machine id and device key. */
-        stmt_bind(&st[2],
+        stmt_bind(&st[1],
                   "SELECT id, released FROM activation WHERE key = $1 AND machine_id = $2 AND device_key = $3",
                   "ttt", c->key, c->machine_id, c->device_key);
         r = tx_batch(t, st, ELEMENTSOF(st), false, err);
         if (r >= 0)
-                r = entitlement_of(st[1].res, c->key, e, err);
-        if (r == STORAGE_OK && PQntuples(st[2].res) > 0) {
-                id = column_int(st[2].res, 0, 0);
-                has_seat = column_int(st[2].res, 0, 1) == TIME_UNSET;
+                r = entitlement_of(st[0].res, c->key, e, err);
+        if (r == STORAGE_OK && PQntuples(st[1].res) > 0) {
+                id = column_int(st[1].res, 0, 0);
+                has_seat = column_int(st[1].res, 0, 1) == TIME_UNSET;
         }
         stmts_done(st, ELEMENTSOF(st));
         if (r == STORAGE_OK)
