@@ -158,13 +158,18 @@ static void prepared_sweep(PgSlot *slot) {
 
 /* Batches (pipeline mode) ---------------------------------------------------- */
 
+/* Bounds the reads of a pipeline's results: a connection that broke
+ * midway must not keep a worker reading. */
+#define PIPELINE_READS_MAX 64
+
 /* The next command's result in the pipeline, with the NULL that ends it
  * read too; NULL if the connection broke. */
 static PGresult *pipeline_result(PGconn *c) {
         PGresult *res = PQgetResult(c), *extra;
 
         if (res && PQresultStatus(res) != PGRES_PIPELINE_SYNC)
-                while ((extra = PQgetResult(c))) /* one result per command: none expected */
+                /* one result per command: none expected */
+                for (int i = 0; i < PIPELINE_READS_MAX && (extra = PQgetResult(c)); i++)
                         PQclear(extra);
         return res;
 }
@@ -241,7 +246,7 @@ static int batch_run(Tx *t, Stmt *st, size_t n, bool commit, CoreError *err) {
                                 t->begun = false; /* committed */
                 }
                 /* Up to the sync; a connection that broke has nothing more. */
-                while ((res = PQgetResult(c))) {
+                for (int i = 0; i < PIPELINE_READS_MAX && (res = PQgetResult(c)); i++) {
                         bool sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
 
                         PQclear(res);
