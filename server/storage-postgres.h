@@ -58,9 +58,8 @@ typedef struct Tx {
         bool begun;  /* BEGIN was answered and no COMMIT yet */
 } Tx;
 
-/* One statement of a batch (tx_batch()): the SQL, a string that lives as
- * long as the storage (it names the prepared statement), and its
- * parameters as text. */
+/* One statement of a batch (tx_batch()): the SQL (its text finds the
+ * statement prepared on the connection) and its parameters as text. */
 typedef struct Stmt {
         const char *sql;
         int n;
