@@ -11,8 +11,14 @@
 # Rows (each on a database of its own, made by bench/make-requests):
 #   SQLite, old path   licensed-server built from BENCH_SERVER_OLD=COMMIT (a
 #                      git commit of this tree, built in a temp directory;
-#                      its database is taken back to schema version 1 first)
+#                      its database made by that commit's bench/make-requests,
+#                      or, if it has none, taken back to schema version 1)
 #   SQLite             this build
+#   PostgreSQL, 1 instance, old path
+#                      with BENCH_SERVER_OLD, its licensed-server on a
+#                      database its own bench/make-requests made (so of its
+#                      schema version); "not measured" if that commit has
+#                      no bench/make-requests
 #   PostgreSQL, 1 and 2 instances
 #                      a private cluster (initdb, pg_ctl, as the postgres
 #                      user when run as root) on a unix socket in a temp
@@ -106,6 +112,7 @@ fsync_before=$(fsync_ms)
 
 # The old path's server: BENCH_SERVER_OLD built in a temp directory.
 old_server=
+old_make=
 if [ -n "$old" ]; then
         say "Building licensed-server at $old (BENCH_SERVER_OLD)"
         mkdir "$work/old-src"
@@ -116,6 +123,8 @@ print({o["name"]: o["value"] for o in json.load(open(sys.argv[1]))}["buildtype"]
         meson setup --buildtype "$buildtype" "$work/old-build" "$work/old-src" >/dev/null
         ninja -C "$work/old-build" server/licensed-server >/dev/null
         old_server=$work/old-build/server/licensed-server
+        ninja -C "$work/old-build" bench/make-requests >/dev/null 2>&1 &&
+                old_make=$work/old-build/bench/make-requests
 fi
 
 # Schema version 2 (the active count) taken out again, for the old server.
@@ -149,9 +158,10 @@ has_postgres_backend() {
 }
 
 # A database for ROW with its requests: sets db_<ROW> (the --db argument),
-# or returns 1 with the reason in why_<ROW>.
-make_database() { # ROW KIND (sqlite|old|pg)
-        local d=$work/$1 uri
+# or returns 1 with the reason in why_<ROW>. MAKE: the make-requests
+# binary (default this build's).
+make_database() { # ROW KIND (sqlite|old|pg) [MAKE]
+        local d=$work/$1 uri make=${3:-$build/bench/make-requests}
         mkdir "$d"
         case $2 in
         pg)
@@ -160,12 +170,13 @@ make_database() { # ROW KIND (sqlite|old|pg)
                 ;;
         *) uri=$d/server.db ;;
         esac
-        if ! "$build/bench/make-requests" "$d" "$uri" "$n_requests" "$n_validate" >"$d/make.out" 2>"$d/make.err"; then
+        if ! "$make" "$d" "$uri" "$n_requests" "$n_validate" >"$d/make.out" 2>"$d/make.err"; then
                 printf -v "why_$1" '%s' "make-requests failed (below)"
                 notes+=("$(label_of "$1"): $(head -1 "$d/make.err")")
                 return 1
         fi
-        [ "$2" = old ] && downgrade_to_v1 "$uri"
+        # The old commit's make-requests made a database of its own schema.
+        [ "$2" = old ] && [ -z "${3:-}" ] && downgrade_to_v1 "$uri"
         printf -v "db_$1" '%s' "$uri"
 }
 
@@ -196,6 +207,18 @@ run_wrk() { # URL FILE PATH OFFSET CONNECTIONS
                 "$2" "$3" "$4" "$threads" | grep '^requests='
 }
 
+# CPU time (ticks) PostgreSQL used so far: the postmaster and its children
+# (the backends of the servers' connections, the WAL writer...); 0 without.
+db_ticks() {
+        local p t=0 pm
+        [ -n "$pg_data" ] || { echo 0; return; }
+        pm=$(head -1 "$pg_data/postmaster.pid")
+        for p in "$pm" $(pgrep -P "$pm"); do
+                t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+        done
+        echo "$t"
+}
+
 # CPU time (ticks) the servers of the row used so far.
 server_ticks() {
         local p t=0
@@ -209,9 +232,10 @@ field() { # NAME LINE
 
 # Measures one row: ROW's servers on its database, every concurrency, both
 # requests; sets res_<ROW>_<act|val>_<C> to "rate p50_us p99_us failed
-# cpu_us" (cpu_us: the servers' CPU time per request).
+# cpu_us db_us" (cpu_us: the servers' CPU time per request; db_us:
+# PostgreSQL's, 0 for SQLite, whose work is in the server's).
 measure() { # ROW BINARY INSTANCES
-        local row=$1 d=$work/$1 db=db_$1 urls=() c op file path off lines rate p50 p99 failed t0 cpu
+        local row=$1 d=$work/$1 db=db_$1 urls=() c op file path off lines rate p50 p99 failed t0 cpu d0 dbcpu
         server_pids=()
         for i in $(seq "$3"); do
                 start_server "$2" "${!db}" "$d" "server$i"
@@ -224,7 +248,7 @@ measure() { # ROW BINARY INSTANCES
                         c=${concurrencies[$i]}
                         off=$([ $op = act ] && echo $((i * n_requests / 3)) || echo 0)
                         say "  $row: $path, $c connections"
-                        t0=$(server_ticks)
+                        t0=$(server_ticks) d0=$(db_ticks)
                         if [ "$3" = 1 ] || [ "$c" = 1 ]; then
                                 lines=$(run_wrk "${urls[0]}" "$file" "$path" "$off" "$c")
                         else
@@ -240,7 +264,9 @@ measure() { # ROW BINARY INSTANCES
                                 END { printf "%.0f %d %d %d\n", r, a, b, f }')
                         cpu=$(awk -v t="$(($(server_ticks) - t0))" -v hz="$(getconf CLK_TCK)" -v r="$rate" -v s="$secs" \
                                 'BEGIN { printf "%.0f", (r > 0 ? t / hz * 1e6 / (r * s) : 0) }')
-                        printf -v "res_${row}_${op}_$c" '%s' "$rate $p50 $p99 $failed $cpu"
+                        dbcpu=$(awk -v t="$(($(db_ticks) - d0))" -v hz="$(getconf CLK_TCK)" -v r="$rate" -v s="$secs" \
+                                'BEGIN { printf "%.0f", (r > 0 ? t / hz * 1e6 / (r * s) : 0) }')
+                        printf -v "res_${row}_${op}_$c" '%s' "$rate $p50 $p99 $failed $cpu $dbcpu"
                 done
         done
         for p in "${server_pids[@]}"; do stop_pid "$p"; done
@@ -254,26 +280,35 @@ label_of() {
         sqlite) echo "SQLite" ;;
         pg1) echo "PostgreSQL, 1 instance" ;;
         pg2) echo "PostgreSQL, 2 instances" ;;
+        pgold) echo "PostgreSQL, 1 instance, old path ($old)" ;;
         esac
 }
 
 if [ -n "$old_server" ]; then
         say "SQLite, old path"
         rows+=(old)
-        make_database old old && measure old "$old_server" 1
+        make_database old old $old_make && measure old "$old_server" 1
 fi
 say "SQLite"
 rows+=(sqlite)
 make_database sqlite sqlite && measure sqlite "$build/server/licensed-server" 1
 
-rows+=(pg1 pg2)
+pg_rows=(pg1 pg2)
+[ -n "$old_server" ] && pg_rows=(pgold pg1 pg2)
+rows+=("${pg_rows[@]}")
 if ! has_postgres_backend; then
-        why_pg1="backend not built" why_pg2="backend not built"
+        for row in "${pg_rows[@]}"; do printf -v "why_$row" '%s' "backend not built"; done
 elif [ -z "$pg_bin" ]; then
-        why_pg1="PostgreSQL is not installed" why_pg2=$why_pg1
+        for row in "${pg_rows[@]}"; do printf -v "why_$row" '%s' "PostgreSQL is not installed"; done
 else
         say "PostgreSQL: a private cluster"
         start_postgres
+        if [ -n "$old_server" ] && [ -z "$old_make" ]; then
+                why_pgold="not measured: $old has no bench/make-requests"
+        elif [ -n "$old_server" ]; then
+                say "PostgreSQL, 1 instance, old path"
+                make_database pgold pg "$old_make" && measure pgold "$old_server" 1
+        fi
         for n in 1 2; do
                 say "PostgreSQL, $n instance(s)"
                 make_database "pg$n" pg && measure "pg$n" "$build/server/licensed-server" "$n"
@@ -285,7 +320,7 @@ fmt_rate() { awk -v r="$1" 'BEGIN { if (r >= 1e4) printf "%.1fk/s", r / 1e3; els
 ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 cell() { # ROW OP C
         local v=res_$1_$2_$3 rate p50 p99 failed cpu out
-        read -r rate p50 p99 failed cpu <<<"${!v}"
+        read -r rate p50 p99 failed cpu _ <<<"${!v}"
         out="$(fmt_rate "$rate") ($(ms "$p50") / $(ms "$p99") ms), $cpu µs CPU"
         [ "$2" = act ] && out+=", $(awk -v a="$rate" -v s="$sign_rate" 'BEGIN { printf "%.2fx", a / s }')"
         [ "$failed" = 0 ] || out+=", **$failed not 200**"
@@ -323,6 +358,20 @@ fdatasync of 4 KiB in the databases' directory, median: $fsync_before ms
 before the run, $(fsync_ms) ms after. Load average at the end:
 $(cut -d' ' -f1-3 /proc/loadavg).
 EOF
+# PostgreSQL's own CPU per request, beside the server's of the cells.
+for row in "${rows[@]}"; do
+        why=why_$row
+        [[ $row == pg* ]] && [ -z "${!why:-}" ] || continue
+        line="PostgreSQL's CPU per request (all its processes), $(label_of "$row"):"
+        for op in act val; do
+                for c in "${concurrencies[@]}"; do
+                        v=res_${row}_${op}_$c
+                        read -r _ _ _ _ _ dbcpu <<<"${!v}"
+                        line+=" $([ $op = act ] && echo activate || echo validate) c=$c ${dbcpu:-?} µs;"
+                done
+        done
+        echo "${line%;}."
+done
 [ -z "$old" ] && echo "SQLite, old path: not measured (BENCH_SERVER_OLD=COMMIT builds it)."
 for note in "${notes[@]}"; do echo "$note"; done
 exit 0

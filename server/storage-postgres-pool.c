@@ -3,8 +3,12 @@
  * needed, each with a statement timeout; transactions on them; and the
  * statement helpers with their errors (SQLSTATE to errno). A connection
  * that broke is dropped and made anew on next use; a transaction whose
- * BEGIN finds its connection dead (the database restarted meanwhile) is
- * retried once on a new one, since nothing of it reached the database. */
+ * first batch finds its connection dead (the database restarted
+ * meanwhile) is retried once on a new one, since nothing of it lasted.
+ *
+ * Statements are prepared once per connection and run in batches (pipeline
+ * mode, tx_batch()): a transaction is as many round trips as it has points
+ * where the server must look at an answer before it knows what to send. */
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -65,40 +69,236 @@ static int result_error(PGconn *c, const PGresult *res, CoreError *err) {
 
 /* Statements ------------------------------------------------------------- */
 
-/* Runs sql with parameters $1...: types has one letter per argument, 't'
- * text (NULL is NULL), 'i' int64. Returns 0 with the
- * result in *ret, or negative errno. */
-int query(Tx *t, PGresult **ret, CoreError *err, const char *sql, const char *types, ...) {
-        char numbers[PARAMS_MAX][24];
-        const char *values[PARAMS_MAX];
-        PGresult *res;
-        ExecStatusType st;
-        va_list ap;
-        int n = 0, r;
+static void stmt_bindv(Stmt *st, const char *sql, const char *types, va_list ap) {
+        PQclear(st->res);
+        *st = (Stmt){.sql = sql};
+        for (; types[st->n]; st->n++) {
+                int i = st->n;
 
-        va_start(ap, types);
-        for (; types[n]; n++) {
-                assert(n < PARAMS_MAX);
-                if (types[n] == 't')
-                        values[n] = va_arg(ap, const char *);
+                assert(i < PARAMS_MAX);
+                if (types[i] == 't')
+                        st->values[i] = va_arg(ap, const char *);
                 else {
-                        snprintf(numbers[n], sizeof(numbers[n]), "%" PRId64, va_arg(ap, int64_t));
-                        values[n] = numbers[n];
+                        snprintf(st->numbers[i], sizeof(st->numbers[i]), "%" PRId64, va_arg(ap, int64_t));
+                        st->values[i] = st->numbers[i];
                 }
         }
-        va_end(ap);
+}
 
-        res = PQexecParams(t->c, sql, n, NULL, values, NULL, NULL, 0);
-        st = PQresultStatus(res);
-        if (res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
-                *ret = res;
-                return 0;
+void stmt_bind(Stmt *st, const char *sql, const char *types, ...) {
+        va_list ap;
+
+        va_start(ap, types);
+        stmt_bindv(st, sql, types, ap);
+        va_end(ap);
+}
+
+void stmts_done(Stmt *st, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                PQclear(st[i].res);
+                st[i].res = NULL;
         }
-        r = result_error(t->c, res, err);
-        PQclear(res);
+}
+
+/* Prepared statements ------------------------------------------------------- */
+
+static void prepared_free(PgSlot *slot, size_t from) {
+        for (size_t i = from; i < slot->n_prepared; i++)
+                free(slot->prepared[i].sql);
+        slot->n_prepared = from;
+}
+
+void slot_drop(PgSlot *slot) {
+        if (slot->conn)
+                PQfinish(slot->conn);
+        slot->conn = NULL;
+        prepared_free(slot, 0);
+        free(slot->prepared);
+        slot->prepared = NULL;
+}
+
+/* The statement of sql on the slot's connection, or a new entry for it
+ * (ok false until the database answered its PREPARE); NULL on ENOMEM. */
+static PgPrepared *prepared_get(PgSlot *slot, const char *sql, bool *ret_new) {
+        PgPrepared *m;
+
+        /* A few dozen statements at most: a scan is cheaper than the round
+         * trip it saves by far. */
+        for (size_t i = 0; i < slot->n_prepared; i++)
+                if (streq(slot->prepared[i].sql, sql)) {
+                        *ret_new = false;
+                        return &slot->prepared[i];
+                }
+        m = realloc(slot->prepared, (slot->n_prepared + 1) * sizeof(PgPrepared));
+        if (!m)
+                return NULL;
+        slot->prepared = m;
+        m = &slot->prepared[slot->n_prepared];
+        *m = (PgPrepared){.sql = strdup(sql), .name = slot->next_name};
+        if (!m->sql)
+                return NULL;
+        slot->n_prepared++;
+        slot->next_name++;
+        *ret_new = true;
+        return m;
+}
+
+/* Forgets the entries whose PREPARE the database did not answer. */
+static void prepared_sweep(PgSlot *slot) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < slot->n_prepared; i++) {
+                if (slot->prepared[i].ok)
+                        slot->prepared[k++] = slot->prepared[i];
+                else
+                        free(slot->prepared[i].sql);
+        }
+        slot->n_prepared = k;
+}
+
+/* Batches (pipeline mode) ---------------------------------------------------- */
+
+/* Bounds the reads of a pipeline's results: a connection that broke
+ * midway must not keep a worker reading. */
+#define PIPELINE_READS_MAX 64
+
+/* The next command's result in the pipeline, with the NULL that ends it
+ * read too; NULL if the connection broke. */
+static PGresult *pipeline_result(PGconn *c) {
+        PGresult *res = PQgetResult(c), *extra;
+
+        if (res && PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+                /* one result per command: none expected */
+                for (int i = 0; i < PIPELINE_READS_MAX && (extra = PQgetResult(c)); i++)
+                        PQclear(extra);
+        return res;
+}
+
+/* Folds a command's result into r: the first failure of the batch wins
+ * (the commands after it are only "aborted"). Returns the new r; the
+ * result is kept in *keep if given and the command succeeded. */
+static int batch_take(PGconn *c, PGresult *res, int r, PGresult **keep, CoreError *err) {
+        ExecStatusType st = PQresultStatus(res);
+
+        if (r >= 0 && !(res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)))
+                r = result_error(c, res, err);
+        if (r >= 0 && keep)
+                *keep = res;
+        else
+                PQclear(res);
         return r;
 }
 
+static int batch_send(Tx *t, Stmt *st, size_t n, bool commit, bool *prepare, CoreError *err) {
+        PGconn *c = t->c;
+        char name[16];
+
+        if (!t->begun && !PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+                return result_error(c, NULL, err);
+        for (size_t i = 0; i < n; i++) {
+                PgPrepared *p = prepared_get(t->slot, st[i].sql, &prepare[i]);
+
+                if (!p)
+                        return -ENOMEM;
+                snprintf(name, sizeof(name), "s%u", p->name);
+                if (prepare[i] && !PQsendPrepare(c, name, st[i].sql, st[i].n, NULL))
+                        return result_error(c, NULL, err);
+                if (!PQsendQueryPrepared(c, name, st[i].n, st[i].values, NULL, NULL, 0))
+                        return result_error(c, NULL, err);
+        }
+        if (commit && !PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+                return result_error(c, NULL, err);
+        if (!PQpipelineSync(c))
+                return result_error(c, NULL, err);
+        return 0;
+}
+
+/* One try of tx_batch(). */
+static int batch_run(Tx *t, Stmt *st, size_t n, bool commit, CoreError *err) {
+        bool prepare[BATCH_MAX] = {}, begin = !t->begun;
+        size_t first_new = t->slot->n_prepared;
+        PGconn *c = t->c;
+        PGresult *res;
+        int r;
+
+        assert(n <= BATCH_MAX);
+        stmts_done(st, n);
+        if (!PQenterPipelineMode(c))
+                return result_error(c, NULL, err);
+        r = batch_send(t, st, n, commit, prepare, err);
+        if (r >= 0) {
+                /* The answers, in the order of the commands. */
+                if (begin) {
+                        r = batch_take(c, pipeline_result(c), r, NULL, err);
+                        t->begun = r >= 0;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        if (prepare[i]) {
+                                int q = batch_take(c, pipeline_result(c), r, NULL, err);
+                                t->slot->prepared[first_new++].ok = q >= 0;
+                                r = q;
+                        }
+                        r = batch_take(c, pipeline_result(c), r, &st[i].res, err);
+                }
+                if (commit) {
+                        r = batch_take(c, pipeline_result(c), r, NULL, err);
+                        if (r >= 0)
+                                t->begun = false; /* committed */
+                }
+                /* Up to the sync; a connection that broke has nothing more. */
+                for (int i = 0; i < PIPELINE_READS_MAX && (res = PQgetResult(c)); i++) {
+                        bool sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+
+                        PQclear(res);
+                        if (sync)
+                                break;
+                }
+        }
+        prepared_sweep(t->slot);
+        /* Fails only with results left unread: then the connection is
+         * not fit for the next user, and slot_give() drops it. */
+        (void) PQexitPipelineMode(c);
+        if (r < 0)
+                stmts_done(st, n);
+        return r;
+}
+
+static int connect_db(PgStorage *s, PGconn **ret, CoreError *err);
+
+int tx_batch(Tx *t, Stmt *st, size_t n, bool commit, CoreError *err) {
+        bool first = !t->begun;
+        int r;
+
+        r = batch_run(t, st, n, commit, err);
+        /* A kept connection found dead by the transaction's first batch:
+         * without a COMMIT in it, nothing the database may have run of it
+         * lasts, so one new connection gets a second try. */
+        if (r < 0 && first && !commit && t->reused && PQstatus(t->c) == CONNECTION_BAD) {
+                slot_drop(t->slot);
+                t->reused = false;
+                t->begun = false;
+                r = connect_db(t->s, &t->slot->conn, err);
+                if (r >= 0) {
+                        t->c = t->slot->conn;
+                        r = batch_run(t, st, n, commit, err);
+                }
+        }
+        return r;
+}
+
+int query(Tx *t, PGresult **ret, CoreError *err, const char *sql, const char *types, ...) {
+        Stmt st = {};
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        stmt_bindv(&st, sql, types, ap);
+        va_end(ap);
+        r = tx_batch(t, &st, 1, false, err);
+        if (r >= 0)
+                *ret = TAKE_PTR(st.res);
+        return r;
+}
 
 /* Runs statements without parameters (several, separated by ';'). */
 int exec_script(PGconn *c, const char *sql, CoreError *err) {
@@ -236,14 +436,13 @@ static int slot_take(PgStorage *s, PgSlot **ret, CoreError *err) {
 }
 
 /* Gives the slot back; a connection that broke, or that is still inside a
- * transaction (a ROLLBACK that failed), is dropped here, so the next user
- * makes a new one. */
+ * transaction (a ROLLBACK that failed) or a pipeline (results left
+ * unread), is dropped here, so the next user makes a new one. */
 static void slot_give(PgStorage *s, PgSlot *slot) {
         if (slot->conn &&
-            (PQstatus(slot->conn) != CONNECTION_OK || PQtransactionStatus(slot->conn) != PQTRANS_IDLE)) {
-                PQfinish(slot->conn);
-                slot->conn = NULL;
-        }
+            (PQstatus(slot->conn) != CONNECTION_OK || PQtransactionStatus(slot->conn) != PQTRANS_IDLE ||
+             PQpipelineStatus(slot->conn) != PQ_PIPELINE_OFF))
+                slot_drop(slot);
         pthread_mutex_lock(&s->lock);
         slot->busy = false;
         pthread_cond_signal(&s->freed);
@@ -256,9 +455,6 @@ static void tx_release(Tx *t) {
         *t = (Tx){};
 }
 
-/* Opens a transaction. A connection the pool kept may have died since its
- * last use (the database restarted): if BEGIN finds it so, nothing was
- * sent, so one new connection gets a second try. */
 int tx_begin(PgStorage *s, Tx *t, CoreError *err) {
         int r;
 
@@ -266,35 +462,27 @@ int tx_begin(PgStorage *s, Tx *t, CoreError *err) {
         r = slot_take(s, &t->slot, err);
         if (r < 0)
                 return r;
-        for (int attempt = 0;; attempt++) {
-                bool reused = t->slot->conn;
-
-                r = reused ? 0 : connect_db(s, &t->slot->conn, err);
-                if (r >= 0) {
-                        t->c = t->slot->conn;
-                        r = exec_script(t->c, "BEGIN", err);
-                }
-                if (r >= 0)
-                        return 0;
-                if (!(reused && attempt == 0 && PQstatus(t->slot->conn) == CONNECTION_BAD))
-                        break;
-                PQfinish(t->slot->conn);
-                t->slot->conn = NULL;
+        t->reused = t->slot->conn;
+        r = t->reused ? 0 : connect_db(s, &t->slot->conn, err);
+        if (r < 0) {
+                tx_release(t);
+                return r;
         }
-        tx_release(t);
-        return r;
+        t->c = t->slot->conn;
+        return 0;
 }
 
 /* Ends the transaction: commits if r >= 0 and commit, else rolls back.
- * Returns r, or the commit's error. */
+ * Returns r, or the commit's error. A transaction whose last batch
+ * committed, or that ran no statement, has nothing left to send. */
 int tx_end(Tx *t, int r, bool commit, CoreError *err) {
         if (!t->c)
                 return r;
         if (r >= 0 && commit) {
-                int q = exec_script(t->c, "COMMIT", err);
+                int q = t->begun ? exec_script(t->c, "COMMIT", err) : 0;
                 if (q < 0)
                         r = q;
-        } else if (PQstatus(t->c) == CONNECTION_OK)
+        } else if (PQstatus(t->c) == CONNECTION_OK && PQtransactionStatus(t->c) != PQTRANS_IDLE)
                 (void) exec_script(t->c, "ROLLBACK", NULL);
         tx_release(t);
         return r;

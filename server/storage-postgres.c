@@ -9,9 +9,9 @@
  *
  * Within a process: a bounded pool of connections, made when first needed,
  * each with a statement timeout. A connection that broke is dropped and
- * made anew on next use; a transaction whose BEGIN finds its connection
- * dead (the database restarted meanwhile) is retried once on a new one,
- * since nothing of it reached the database. Failures to reach the database
+ * made anew on next use; a transaction whose first batch finds its
+ * connection dead (the database restarted meanwhile) is retried once on a
+ * new one, since nothing of it lasted. Failures to reach the database
  * are the transient errnos of storage.h. Features and properties are JSON
  * in their columns, as in SQLite (storage_features_to_json()). */
 
@@ -75,10 +75,34 @@ static const char *const migrations[] = {
         "  revoked BIGINT NOT NULL DEFAULT 0"
         ");"
         "CREATE INDEX entitlement_by_created ON entitlement(created, key COLLATE \"C\");",
-        /* 2 -> 3: the releases customers made themselves in the portal, for
-         * the vendor's limit of so many per 30 days (docs/portal.md).
-         * (SQLite's step 2 -> 3, its seat-count triggers, has no PostgreSQL
-         * counterpart: the count is a subquery here.) */
+        /* 2 -> 3: the count of active activations kept in the entitlement,
+         * as SQLite's migration 3 does, so that reading one is not a
+         * count(*) over its activations (the most costly statement of an
+         * activation and of a validation before). A trigger keeps it in
+         * every transaction that changes an activation's seat, whoever
+         * writes. The row it updates is the entitlement's: an activation
+         * holds its lock already, a release takes it first (the order
+         * entitlement, then activation, everywhere: no deadlock). */
+        "ALTER TABLE entitlement ADD COLUMN active BIGINT NOT NULL DEFAULT 0;"
+        "UPDATE entitlement e SET active = "
+        "  (SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0);"
+        "CREATE FUNCTION activation_seat() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        "  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.released = 0 THEN"
+        "    UPDATE entitlement SET active = active - 1 WHERE key = OLD.key;"
+        "  END IF;"
+        "  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.released = 0 THEN"
+        "    UPDATE entitlement SET active = active + 1 WHERE key = NEW.key;"
+        "  END IF;"
+        "  RETURN NULL;"
+        "END $$;"
+        "CREATE TRIGGER activation_seat AFTER INSERT OR DELETE ON activation"
+        "  FOR EACH ROW EXECUTE FUNCTION activation_seat();"
+        "CREATE TRIGGER activation_seat_changed AFTER UPDATE OF released, key ON activation FOR EACH ROW"
+        "  WHEN ((OLD.released = 0) <> (NEW.released = 0) OR OLD.key <> NEW.key)"
+        "  EXECUTE FUNCTION activation_seat();",
+        /* 3 -> 4: the releases customers made themselves in the portal, for
+         * the vendor's limit of so many per 30 days (docs/portal.md), as
+         * SQLite's 3 -> 4. */
         "CREATE TABLE portal_release ("
         "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
         "  key TEXT NOT NULL REFERENCES entitlement(key),"
@@ -86,7 +110,7 @@ static const char *const migrations[] = {
         "  released BIGINT NOT NULL"
         ");"
         "CREATE INDEX portal_release_by_key ON portal_release(key, released);",
-        /* 3 -> 4: trials and the deactivation policy, as SQLite's 4 -> 5.
+        /* 4 -> 5: trials and the deactivation policy, as SQLite's 4 -> 5.
          * An entitlement with trial_days > 0 is its product's trial offer;
          * trial holds one row per product and machine that ever started a
          * trial, so that a second one is refused. */
@@ -142,8 +166,7 @@ static void pg_close(Storage *storage) {
         PgStorage *s = pg_storage(storage);
 
         for (size_t i = 0; i < s->n_slots; i++)
-                if (s->slots[i].conn)
-                        PQfinish(s->slots[i].conn);
+                slot_drop(&s->slots[i]);
         pthread_cond_destroy(&s->freed);
         pthread_mutex_destroy(&s->lock);
         free(s->conninfo);
@@ -410,15 +433,12 @@ static int activation_from_row(const PGresult *res, int row, void *ret, CoreErro
         return 0;
 }
 
-/* STORAGE_OK, STORAGE_UNKNOWN_LICENSE or negative errno. With lock, the
- * row stays locked until the transaction ends. */
-static int activation_read(Tx *t, const char *license_id, bool lock, Activation *ret, CoreError *err) {
+/* STORAGE_OK, STORAGE_UNKNOWN_LICENSE or negative errno. */
+static int activation_read(Tx *t, const char *license_id, Activation *ret, CoreError *err) {
         int r;
 
-        r = read_row(t,
-                     lock ? "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = $1 FOR UPDATE"
-                          : "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = $1",
-                     license_id, activation_from_row, ret, err);
+        r = read_row(t, "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = $1", license_id,
+                     activation_from_row, ret, err);
         if (r == 0)
                 return ANSWER(err, STORAGE_UNKNOWN_LICENSE, "no license %s was activated on this server",
                               license_id);
@@ -431,7 +451,7 @@ static int pg_activation_get(Storage *storage, const char *license_id, Activatio
 
         r = tx_begin(pg_storage(storage), &t, err);
         if (r >= 0)
-                r = activation_read(&t, license_id, false, ret, err);
+                r = activation_read(&t, license_id, ret, err);
         return tx_end(&t, r, true, err);
 }
 
@@ -448,93 +468,48 @@ static int pg_activation_list(Storage *storage, const char *key, Activation **re
                          ret_n, err);
 }
 
-/* The seat logic, inside the transaction pg_activate() opened: STORAGE_OK
- * with the seat taken, another StorageResult before anything is written,
- * or negative errno. */
-static int activate_locked(Tx *t, const ActivationClaim *c, Entitlement *e, CoreError *err) {
-        _cleanup_result_ PGresult *res = NULL;
-        bool has_seat = false;
-        int64_t id = 0;
-        int r;
-
-        /* The entitlement's row lock serializes every activation of the key
-         * across all instances: whoever holds it counts the seats and takes
-         * one. READ COMMITTED: the count below, a statement of its own after
-         * the lock, sees every activation committed before. */
-        r = EXEC(t, err, "SELECT 1 FROM entitlement WHERE key = $1 FOR UPDATE", "t", c->key);
-        if (r < 0)
-                return r;
-        r = entitlement_read(t, c->key, e, err);
-        if (r != STORAGE_OK)
-                return r;
-        if (e->trial_days > 0 && !c->trial)
-                return storage_not_a_key(c->key, err);
-        /* The same machine is the same machine id and device key. */
-        r = query(t, &res, err,
-                  "SELECT id, released FROM activation WHERE key = $1 AND machine_id = $2 AND device_key = $3",
-                  "ttt", c->key, c->machine_id, c->device_key);
-        if (r < 0)
-                return r;
-        if (PQntuples(res) > 0) {
-                id = column_int(res, 0, 0);
-                has_seat = column_int(res, 0, 1) == TIME_UNSET;
-        }
-        if (c->trial) {
-                _cleanup_result_ PGresult *tr = NULL;
-
-                /* The offer's row lock serializes its trials; the unique
-                 * constraint stands behind it. */
-                r = query(t, &tr, err, "SELECT started FROM trial WHERE product = $1 AND machine_id = $2", "tt",
-                          c->product, c->machine_id);
-                if (r < 0)
-                        return r;
-                if (PQntuples(tr) > 0)
-                        return storage_trial_used(column_int(tr, 0, 0), c->product, err);
-        }
-        r = storage_activation_checks(c, e, has_seat, err);
-        if (r != STORAGE_OK)
-                return r;
-        if (id > 0)
-                r = EXEC(t, err,
-                         "UPDATE activation SET hostname = $1, nonce = $2, revision = $3, last_seen = $4, "
-                         "released = 0, activated = CASE WHEN released = 0 THEN activated ELSE $5 END "
-                         "WHERE id = $6",
-                         "ttiiii", c->hostname, c->nonce, (int64_t) e->license.revision, c->now, c->now, id);
-        else
-                r = EXEC(t, err,
-                         "INSERT INTO activation (key, license_id, machine_id, device_key, hostname, nonce, "
-                         "revision, activated, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                         "ttttttiii", c->key, c->license_id, c->machine_id, c->device_key, c->hostname,
-                         c->nonce, (int64_t) e->license.revision, c->now, c->now);
-        if (r >= 0 && c->trial)
-                r = EXEC(t, err, "INSERT INTO trial (product, machine_id, license_id, started) VALUES ($1, $2, $3, $4)",
-                         "ttti", c->product, c->machine_id, c->license_id, c->now);
-        if (r < 0)
-                return r;
-        if (!has_seat)
-                e->active++;
-        return 0;
+/* The entitlement of a batch's result: STORAGE_OK, STORAGE_UNKNOWN_KEY or
+ * negative errno. */
+static int entitlement_of(const PGresult *res, const char *key, Entitlement *ret, CoreError *err) {
+        if (PQntuples(res) == 0)
+                return ANSWER(err, STORAGE_UNKNOWN_KEY, "the license key %s is not known to this server", key);
+        return pg_entitlement_from_row(res, 0, ret, err);
 }
 
-static int pg_activate(Storage *storage, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a,
-                       CoreError *err) {
+/* An activation and a validation have one shape: a transaction whose
+ * first batch reads under a row lock, checks in C that decide, and one
+ * batch that writes the activation and commits. A SeatStep does the reads
+ * and the checks: STORAGE_OK with the write bound in *write, another
+ * StorageResult before anything is written, or negative errno. */
+typedef int (*SeatStep)(Tx *t, const void *claim, Entitlement *e, Activation *a, Stmt *write,
+                        CoreError *err);
+
+/* Runs step and its write; with returning, the write's RETURNING row is
+ * the activation handed out, else the one step read. ret_e is filled in
+ * on STORAGE_OK and STORAGE_NO_SEAT, ret_a on STORAGE_OK. Only a write
+ * is committed; an answer writes nothing. */
+static int seat_transaction(Storage *storage, SeatStep step, const void *claim, bool returning,
+                            Entitlement *ret_e, Activation *ret_a, CoreError *err) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
         _cleanup_(activation_done) Activation a = {};
         _cleanup_(tx_abort) Tx t = {};
+        Stmt write = {};
         int r;
 
         r = tx_begin(pg_storage(storage), &t, err);
         if (r < 0)
                 return r;
-        r = activate_locked(&t, c, &e, err);
-        if (r == STORAGE_OK) {
-                r = activation_read(&t, c->license_id, false, &a, err);
-                /* Written a moment ago in this transaction: missing now means
-                 * a broken database, not an answer. */
-                if (r == STORAGE_UNKNOWN_LICENSE)
-                        r = -ENOENT;
+        r = step(&t, claim, &e, &a, &write, err);
+        if (r == STORAGE_OK)
+                r = tx_batch(&t, &write, 1, true, err);
+        if (r == STORAGE_OK && returning) {
+                activation_done(&a);
+                a = (Activation){};
+                /* Written by this very statement: no row means a broken
+                 * database, not an answer. */
+                r = PQntuples(write.res) == 1 ? activation_from_row(write.res, 0, &a, err) : -ENOENT;
         }
-        /* Only a seat taken is committed; an answer writes nothing. */
+        stmts_done(&write, 1);
         r = tx_end(&t, r, r == STORAGE_OK, err);
         if (r == STORAGE_OK || r == STORAGE_NO_SEAT) {
                 *ret_e = e;
@@ -547,40 +522,123 @@ static int pg_activate(Storage *storage, const ActivationClaim *c, Entitlement *
         return STORAGE_OK;
 }
 
-static int pg_validate(Storage *storage, const ValidationClaim *c, Activation *ret_a, Entitlement *ret_e,
-                       CoreError *err) {
-        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
-        _cleanup_(activation_done) Activation a = {};
-        _cleanup_(tx_abort) Tx t = {};
+/* The seat logic of an activation (a SeatStep). */
+static int activate_step(Tx *t, const void *claim, Entitlement *e, Activation *a, Stmt *write,
+                         CoreError *err) {
+        const ActivationClaim *c = claim;
+        Stmt st[3] = {};
+        bool has_seat = false;
+        int64_t id = 0;
         int r;
 
-        r = tx_begin(pg_storage(storage), &t, err);
-        if (r < 0)
+        /* The entitlement's row lock serializes every activation of the key
+         * across all instances: whoever holds it counts the seats and takes
+         * one. The count is a column of the locked row (migration 3), and
+         * FOR UPDATE answers the row as the last holder of the lock
+         * committed it; the machine's activation, read by a statement of
+         * its own after the lock (READ COMMITTED), is as committed then.
+         * One round trip for both. */
+        stmt_bind(&st[0], "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e WHERE e.key = $1 FOR UPDATE", "t",
+                  c->key);
+        /* The same machine is the same machine id and device key. */
+        stmt_bind(&st[1],
+                  "SELECT id, released FROM activation WHERE key = $1 AND machine_id = $2 AND device_key = $3",
+                  "ttt", c->key, c->machine_id, c->device_key);
+        /* A trial: whether this machine had one of the product. The offer's
+         * row lock serializes its trials; the unique constraint stands
+         * behind it. */
+        if (c->trial)
+                stmt_bind(&st[2], "SELECT started FROM trial WHERE product = $1 AND machine_id = $2", "tt",
+                          c->product, c->machine_id);
+        r = tx_batch(t, st, c->trial ? 3 : 2, false, err);
+        if (r >= 0)
+                r = entitlement_of(st[0].res, c->key, e, err);
+        /* A trial offer's key is not a customer's key. */
+        if (r == STORAGE_OK && e->trial_days > 0 && !c->trial)
+                r = storage_not_a_key(c->key, err);
+        if (r == STORAGE_OK && PQntuples(st[1].res) > 0) {
+                id = column_int(st[1].res, 0, 0);
+                has_seat = column_int(st[1].res, 0, 1) == TIME_UNSET;
+        }
+        if (r == STORAGE_OK && c->trial && PQntuples(st[2].res) > 0)
+                r = storage_trial_used(column_int(st[2].res, 0, 0), c->product, err);
+        stmts_done(st, ELEMENTSOF(st));
+        if (r == STORAGE_OK)
+                r = storage_activation_checks(c, e, has_seat, err);
+        if (r != STORAGE_OK)
                 return r;
+        if (c->trial) {
+                /* Before the activation's write: both or neither commit. */
+                r = EXEC(t, err, "INSERT INTO trial (product, machine_id, license_id, started) VALUES ($1, $2, $3, $4)",
+                         "ttti", c->product, c->machine_id, c->license_id, c->now);
+                if (r < 0)
+                        return r;
+        }
+        if (id > 0)
+                stmt_bind(write,
+                          "UPDATE activation SET hostname = $1, nonce = $2, revision = $3, last_seen = $4, "
+                          "released = 0, activated = CASE WHEN released = 0 THEN activated ELSE $5 END "
+                          "WHERE id = $6 RETURNING " ACTIVATION_COLUMNS,
+                          "ttiiii", c->hostname, c->nonce, (int64_t) e->license.revision, c->now, c->now, id);
+        else
+                stmt_bind(write,
+                          "INSERT INTO activation (key, license_id, machine_id, device_key, hostname, nonce, "
+                          "revision, activated, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+                          "RETURNING " ACTIVATION_COLUMNS,
+                          "ttttttiii", c->key, c->license_id, c->machine_id, c->device_key, c->hostname,
+                          c->nonce, (int64_t) e->license.revision, c->now, c->now);
+        if (!has_seat)
+                e->active++;
+        return STORAGE_OK;
+}
+
+static int pg_activate(Storage *storage, const ActivationClaim *c, Entitlement *ret_e, Activation *ret_a,
+                       CoreError *err) {
+        return seat_transaction(storage, activate_step, c, true, ret_e, ret_a, err);
+}
+
+/* The checks of a validation (a SeatStep). */
+static int validate_step(Tx *t, const void *claim, Entitlement *e, Activation *a, Stmt *write,
+                         CoreError *err) {
+        const ValidationClaim *c = claim;
+        Stmt st[2] = {};
+        int r;
+
         /* The activation's row lock orders this against a validation or
          * re-activation of the same machine through another instance, so
-         * the revision recorded never goes back. */
-        r = activation_read(&t, c->license_id, true, &a, err);
+         * the revision recorded never goes back. The entitlement, read by
+         * a statement of its own after the lock, is as committed then. */
+        stmt_bind(&st[0], "SELECT " ACTIVATION_COLUMNS " FROM activation WHERE license_id = $1 FOR UPDATE", "t",
+                  c->license_id);
+        stmt_bind(&st[1],
+                  "SELECT " ENTITLEMENT_COLUMNS " FROM entitlement e "
+                  "WHERE e.key = (SELECT key FROM activation WHERE license_id = $1)",
+                  "t", c->license_id);
+        r = tx_batch(t, st, ELEMENTSOF(st), false, err);
+        if (r >= 0 && PQntuples(st[0].res) == 0)
+                r = ANSWER(err, STORAGE_UNKNOWN_LICENSE, "no license %s was activated on this server",
+                           c->license_id);
+        if (r == STORAGE_OK)
+                r = activation_from_row(st[0].res, 0, a, err);
         if (r == STORAGE_OK) {
-                r = entitlement_read(&t, a.key, &e, err);
+                r = entitlement_of(st[1].res, a->key, e, err);
                 /* An activation names an existing key (a foreign key). */
                 if (r == STORAGE_UNKNOWN_KEY)
                         r = -ENOENT;
         }
+        stmts_done(st, ELEMENTSOF(st));
         if (r == STORAGE_OK)
-                r = storage_validation_checks(c, &a, &e, err);
+                r = storage_validation_checks(c, a, e, err);
         if (r != STORAGE_OK) /* an answer or a failure: nothing written */
-                return tx_end(&t, r, false, err);
-        r = EXEC(&t, err, "UPDATE activation SET revision = $1, last_seen = $2 WHERE id = $3", "iii",
-                 (int64_t) storage_revision_after_validation(&e, &a, c->revision), c->now, a.id);
-        r = tx_end(&t, r, true, err);
-        if (r < 0)
                 return r;
-        *ret_a = a;
-        a = (Activation){};
-        *ret_e = e;
-        e = (Entitlement) ENTITLEMENT_INIT;
+        stmt_bind(write, "UPDATE activation SET revision = $1, last_seen = $2 WHERE id = $3", "iii",
+                  (int64_t) storage_revision_after_validation(e, a, c->revision), c->now, a->id);
         return STORAGE_OK;
+}
+
+static int pg_validate(Storage *storage, const ValidationClaim *c, Activation *ret_a, Entitlement *ret_e,
+                       CoreError *err) {
+        return seat_transaction(storage, validate_step, c, false, ret_e, ret_a, err);
 }
 
 static int pg_activation_seen(Storage *storage, int64_t id, uint32_t revision, int64_t now, CoreError *err) {
@@ -595,9 +653,16 @@ static int pg_activation_seen(Storage *storage, int64_t id, uint32_t revision, i
         return r < 0 ? r : 0;
 }
 
+/* The seat's count is the entitlement's (migration 3): a release locks
+ * that row before it changes an activation, in the order an activation
+ * takes them, so that the two never wait for each other. */
+#define LOCK_ENTITLEMENT_OF_ACTIVATION                                                                      \
+        "SELECT 1 FROM entitlement WHERE key = (SELECT key FROM activation WHERE id = $1) FOR UPDATE"
+
 static int pg_activation_release(Storage *storage, int64_t id, const char *proof_nonce, int64_t now,
                                  CoreError *err) {
         _cleanup_(tx_abort) Tx t = {};
+        Stmt st[2] = {};
         int r;
 
         r = tx_begin(pg_storage(storage), &t, err);
@@ -606,24 +671,43 @@ static int pg_activation_release(Storage *storage, int64_t id, const char *proof
         /* The primary key decides which of two racing uses of one proof
          * wins; the loser waits for the winner's commit and inserts
          * nothing. */
-        r = EXEC(&t, err, "INSERT INTO used_nonce (nonce, used) VALUES ($1, $2) ON CONFLICT DO NOTHING", "ti",
-                 proof_nonce, now);
+        stmt_bind(&st[0], LOCK_ENTITLEMENT_OF_ACTIVATION, "i", id);
+        stmt_bind(&st[1], "INSERT INTO used_nonce (nonce, used) VALUES ($1, $2) ON CONFLICT DO NOTHING", "ti",
+                  proof_nonce, now);
+        r = tx_batch(&t, st, ELEMENTSOF(st), false, err);
+        if (r >= 0)
+                r = atoi(PQcmdTuples(st[1].res));
+        stmts_done(st, ELEMENTSOF(st));
         if (r == 0) {
                 tx_end(&t, 0, false, err);
                 return ANSWER(err, STORAGE_PROOF_USED, "this deactivation proof was used before");
         }
-        if (r >= 0)
-                r = EXEC(&t, err, "UPDATE activation SET released = $1 WHERE id = $2 AND released = 0", "ii", now,
-                         id);
+        if (r >= 0) {
+                stmt_bind(&st[0], "UPDATE activation SET released = $1 WHERE id = $2 AND released = 0", "ii",
+                          now, id);
+                r = tx_batch(&t, st, 1, true, err);
+                stmts_done(st, 1);
+        }
         r = tx_end(&t, r, true, err);
         return r < 0 ? r : STORAGE_OK;
 }
 
+/* Releases machine_id's seat of key inside t: the number of activations
+ * released (1), or -ENOENT when it holds none. The entitlement's row is
+ * locked first, as in pg_activation_release(): the seat count is that
+ * row's (migration 3). The portal's release calls it too. */
 int pg_release_machine_tx(Tx *t, const char *key, const char *machine_id, int64_t now, CoreError *err) {
+        Stmt st[2] = {};
         int r;
 
-        r = EXEC(t, err, "UPDATE activation SET released = $1 WHERE key = $2 AND machine_id = $3 AND released = 0",
-                 "itt", now, key, machine_id);
+        stmt_bind(&st[0], "SELECT 1 FROM entitlement WHERE key = $1 FOR UPDATE", "t", key);
+        stmt_bind(&st[1],
+                  "UPDATE activation SET released = $1 WHERE key = $2 AND machine_id = $3 AND released = 0",
+                  "itt", now, key, machine_id);
+        r = tx_batch(t, st, ELEMENTSOF(st), false, err);
+        if (r >= 0)
+                r = atoi(PQcmdTuples(st[1].res));
+        stmts_done(st, ELEMENTSOF(st));
         if (r == 0) {
                 r = entitlement_exists(t, key, err);
                 if (r >= 0)

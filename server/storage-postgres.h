@@ -18,9 +18,24 @@
 /* The most parameters of one statement (an entitlement insert has 17). */
 #define PARAMS_MAX 24
 
+/* A statement prepared on a connection: its SQL and the number in its
+ * name ("s<name>"). Names are never reused on a connection, so one whose
+ * PREPARE failed halfway can be prepared again under another. */
+typedef struct PgPrepared {
+        char *sql;
+        unsigned name;
+        bool ok; /* the database answered the PREPARE */
+} PgPrepared;
+
 typedef struct PgSlot {
         PGconn *conn; /* NULL until made, or after it broke */
         bool busy;
+        /* The statements prepared on conn: every statement is prepared
+         * once per connection and then only executed, which spares the
+         * database a parse and a plan per statement. Dropped with conn. */
+        PgPrepared *prepared;
+        size_t n_prepared;
+        unsigned next_name;
 } PgSlot;
 
 typedef struct PgStorage {
@@ -33,12 +48,28 @@ typedef struct PgStorage {
         PgSlot slots[];
 } PgStorage;
 
-/* One transaction on one connection of the pool. */
+/* One transaction on one connection of the pool. BEGIN is not a round
+ * trip of its own: it goes with the transaction's first statements
+ * (tx_batch()). */
 typedef struct Tx {
         PgStorage *s;
         PgSlot *slot;
         PGconn *c;
+        bool reused; /* the connection was kept from an earlier use of the slot */
+        bool begun;  /* BEGIN was answered and no COMMIT yet */
 } Tx;
+
+/* One statement of a batch (tx_batch()): the SQL (its text finds the
+ * statement prepared on the connection) and its parameters as text. */
+typedef struct Stmt {
+        const char *sql;
+        int n;
+        const char *values[PARAMS_MAX];
+        char numbers[PARAMS_MAX][24];
+        PGresult *res; /* after tx_batch() succeeded: its result */
+} Stmt;
+
+#define BATCH_MAX 4
 
 static inline PgStorage *pg_storage(Storage *s) {
         assert(s && s->backend == &storage_backend_postgres);
@@ -54,9 +85,25 @@ typedef int (*FromRow)(const PGresult *res, int row, void *ret, CoreError *err);
 /* libpq's messages end in a newline and may go on over several lines. */
 const char *first_line(const char *m, char *buf, size_t size);
 
-/* Runs sql with parameters $1...: types has one letter per argument, 't'
- * text (NULL is NULL), 'i' int64. Returns 0 with the
- * result in *ret, or negative errno. */
+/* Sets st to sql with parameters $1...: types has one letter per
+ * argument, 't' text (NULL is NULL), 'i' int64. */
+void stmt_bind(Stmt *st, const char *sql, const char *types, ...);
+
+/* Frees the results of n statements. */
+void stmts_done(Stmt *st, size_t n);
+
+/* Runs n statements in one round trip (libpq's pipeline mode): BEGIN
+ * first if the transaction has not begun, the PREPARE of a statement not
+ * yet prepared on this connection before its execution, and with commit
+ * COMMIT last. The database runs them one after the other as if sent one
+ * by one (READ COMMITTED: each sees what was committed before it
+ * started, a lock taken by one holds for those after it); the first that
+ * fails fails the batch and the rest are not run. 0 with each result in
+ * st[i].res, or negative errno. */
+int tx_batch(Tx *t, Stmt *st, size_t n, bool commit, CoreError *err);
+
+/* Runs sql with parameters $1... (types as stmt_bind()) as a batch of
+ * one. Returns 0 with the result in *ret, or negative errno. */
 int query(Tx *t, PGresult **ret, CoreError *err, const char *sql, const char *types, ...);
 
 /* Runs statements without parameters (several, separated by ';'). */
@@ -78,10 +125,15 @@ int collect_rows(const PGresult *res, size_t size, FromRow from_row, void **list
  * there is one, 0 if not. */
 int read_row(Tx *t, const char *sql, const char *arg, FromRow from_row, void *ret, CoreError *err);
 
-/* Opens a transaction. A connection the pool kept may have died since its
- * last use (the database restarted): if BEGIN finds it so, nothing was
- * sent, so one new connection gets a second try. */
+/* Opens a transaction: takes a connection of the pool, made anew if the
+ * slot has none. BEGIN goes with the first batch: a connection the pool
+ * kept may have died since its last use (the database restarted); if the
+ * first batch finds it so and had no COMMIT, nothing of the transaction
+ * can have been done, so it gets a second try on a new connection. */
 int tx_begin(PgStorage *s, Tx *t, CoreError *err);
+
+/* Closes the slot's connection and forgets what was prepared on it. */
+void slot_drop(PgSlot *slot);
 
 /* Ends the transaction: commits if r >= 0 and commit, else rolls back.
  * Returns r, or the commit's error. */
@@ -111,8 +163,7 @@ int list_rows(PgStorage *s, const char *sql, const char *types, const char *arg,
 #define PG_ENTITLEMENT_COLUMNS                                                                              \
         "e.key, e.product, e.licensee, e.type, e.not_before, e.not_after, e.maintenance_until, "            \
         "e.features, e.properties, e.validation_interval, e.grace_period, e.server_url, e.seats, "          \
-        "e.revoked, e.revision, e.created, e.updated, "                                                     \
-        "(SELECT count(*) FROM activation a WHERE a.key = e.key AND a.released = 0), e.trial_days, "       \
+        "e.revoked, e.revision, e.created, e.updated, e.active, e.trial_days, "                             \
         "e.deactivation_requires_maintenance"
 int pg_entitlement_from_row(const PGresult *res, int row, void *ret, CoreError *err);
 void pg_entitlement_array_free(void *list, size_t n);
