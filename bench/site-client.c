@@ -15,7 +15,8 @@
  * 4. heartbeat latency: SAMPLES heartbeats by one client in a row;
  * 5. load: CONCURRENCY threads, each its own connection and its share of
  *    the clients, heartbeat back to back for SECONDS: the sustained rate,
- *    its latency, and any answer but 200. */
+ *    its latency, and any answer but 200;
+ * and the number of requests of all of it (requests=). */
 
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -60,6 +61,9 @@ typedef struct Worker {
         uint64_t failed;
         pthread_t thread;
 } Worker;
+
+/* Every request posted, by all threads: the site's CPU time is divided by it. */
+static uint64_t n_requests;
 
 static uint64_t now_nsec(void) {
         struct timespec ts;
@@ -119,6 +123,7 @@ static long post(CURL *c, const Bench *b, const char *endpoint, Client *cl, Site
         curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, json_object_to_json_string(body));
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
         rc = curl_easy_perform(c);
+        __atomic_add_fetch(&n_requests, 1, __ATOMIC_RELAXED);
         json_object_put(body);
         curl_slist_free_all(headers);
         if (rc != CURLE_OK)
@@ -295,8 +300,9 @@ int main(int argc, char *argv[]) {
                 total += workers[i].n;
                 free(workers[i].ns);
         }
-        printf("clients=%zu\nconcurrency=%zu\nload_heartbeats=%zu\nload_failed=%" PRIu64 "\nload_rate=%.1f\n",
-               b.n_clients, n_threads, total, failed, total / (elapsed / 1e9));
+        printf("clients=%zu\nconcurrency=%zu\nrequests=%" PRIu64 "\nload_heartbeats=%zu\nload_failed=%" PRIu64
+               "\nload_rate=%.1f\n",
+               b.n_clients, n_threads, n_requests, total, failed, total / (elapsed / 1e9));
         if (total > 0)
                 print_percentiles("load", ns, total);
         free(ns);

@@ -24,6 +24,8 @@
 #   BENCH_SITE_SECONDS      of the load (default 5)
 #   BENCH_SITE_SAMPLES      latency samples (default 300)
 #   BENCH_SITE_QUICK=1      a few clients, 1 s: checks the script (tests)
+#   TMPDIR                  where the site's state and database go (default /tmp;
+#                           /dev/shm shows what the fsyncs cost)
 #
 # Loopback only; every process it starts is stopped by its PID at the end.
 set -euo pipefail
@@ -51,7 +53,7 @@ fi
 say "Building in $build"
 ninja -C "$build" bench/site-client site/licensed-site server/licensed-vendor >/dev/null
 
-work=$(mktemp -d /tmp/licensed-site-bench.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/licensed-site-bench.XXXXXX")
 pids=()
 
 # stop_pid, free_port, fsync_ms
@@ -108,6 +110,8 @@ fsync=$(fsync_ms "$work")
 say "$n_clients clients, load: $concurrency connections for ${secs}s"
 "$build/bench/site-client" "https://127.0.0.1:$port" "$site_id" "$product" cad "$work/tokens" "$concurrency" \
         "$secs" "$samples" >"$work/result"
+# user + system of all its threads, since its start (which did little
+# else): divided by every request of the run.
 cpu_ticks=$(awk '{ print $14 + $15 }' "/proc/$site_pid/stat")
 declare -A r
 while IFS='=' read -r k v; do r[$k]=$v; done <"$work/result"
@@ -123,11 +127,12 @@ licensed-site benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ): ${cpu:-unknown CPU}, $(
 | heartbeat, 1 client (p50 / p99) | ${r[heartbeat_p50_ms]} / ${r[heartbeat_p99_ms]} ms |
 | heartbeats sustained, ${r[concurrency]} connections over ${r[clients]} leases | $(fmt_rate "${r[load_rate]}") (${r[load_p50_ms]} / ${r[load_p99_ms]} ms), ${r[load_failed]} not 200 |
 | clients held at one heartbeat per ${heartbeat_every} s | $(awk -v r="${r[load_rate]}" -v e="$heartbeat_every" 'BEGIN { printf "%.0f", r * e }') |
-| site server CPU, whole run | $(awk -v t="$cpu_ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }') s |
+| site server CPU per request | $(awk -v t="$cpu_ticks" -v hz="$(getconf CLK_TCK)" -v n="${r[requests]}" 'BEGIN { printf "%.0f", t / hz / n * 1e6 }') µs |
 | ed25519 sign, openssl speed, 1 core | $(fmt_rate "$sign_rate") |
 | fdatasync of 4 KiB in the site's directory, median | $fsync ms |
 
-Clients = sustained heartbeats/s x ${heartbeat_every}. The client (bench/site-client) signs each
+Clients = sustained heartbeats/s x ${heartbeat_every}. CPU per request: the site's user + system
+time over all ${r[requests]} requests of the run (enrolments, grants, returns, heartbeats). The client (bench/site-client) signs each
 request with Ed25519 and runs on the same CPUs as the server. Load average at the end:
 $(cut -d' ' -f1-3 /proc/loadavg).
 EOF
