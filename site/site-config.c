@@ -197,13 +197,10 @@ int site_config_load(SiteConfig *c, const char *path, CoreError *err) {
         int r;
 
         config_init(&cfg);
-        r = conf_file_read(&cfg, path, /* missing_ok= */ true, err);
+        r = conf_file_read_settings(&cfg, path, /* missing_ok= */ true, settings, ELEMENTSOF(settings), &root,
+                                    err);
         if (r == -ENOENT)
                 return 0;
-        if (r < 0)
-                return r;
-        root = config_root_setting(&cfg);
-        r = conf_check_unknown_settings(root, settings, ELEMENTSOF(settings), path, err);
         if (r < 0)
                 return r;
 
