@@ -14,6 +14,10 @@
 #include "site.h"
 #include "timeutil.h"
 
+/* How long a nonce is remembered: 2 windows, so a request still inside
+ * the window is still remembered. */
+#define NONCE_KEEP (2 * SITE_REQUEST_WINDOW)
+
 /* The holders named in an all-in-use refusal, at most. */
 #define HOLDERS_SHOWN 20
 
@@ -30,6 +34,10 @@ static json_object *reply_object(SiteReply *reply) {
 
 static void add_string(json_object *o, const char *name, const char *value) {
         json_object_object_add(o, name, json_object_new_string(value));
+}
+
+static int reply_replay(const SiteRequest *rq, SiteReply *reply) {
+        return site_reply_error(reply, 409, "replay", "this request (nonce %s) was already received", rq->nonce);
 }
 
 static const SiteLicense *license_by_digest(const Site *s, const char *digest) {
@@ -225,7 +233,10 @@ static int handle_heartbeat(Site *s, const SiteRequest *rq, int64_t now, SiteRep
         CoreError err = {};
         int r;
 
-        r = site_storage_renew(s->storage, rq->lease, rq->machine_id, now, now + s->lease_ttl, &l, &err);
+        r = site_storage_heartbeat(s->storage, rq->nonce, NONCE_KEEP, rq->lease, rq->machine_id, now,
+                                   now + s->lease_ttl, &l, &err);
+        if (r == -EALREADY)
+                return reply_replay(rq, reply);
         if (r < 0)
                 return site_reply_error(reply, 503, "unavailable", "%s", core_error_message(&err, r));
         if (r == 0)
@@ -345,14 +356,15 @@ static int check_request(Site *s, const char *body, size_t len, SiteRequestType 
                                                 rq->machine_id),
                                -EPERM;
         }
-        /* 2 windows: a request still inside the window is still remembered. */
-        r = site_storage_use_nonce(s->storage, rq->nonce, now, 2 * SITE_REQUEST_WINDOW, &err);
+        /* A heartbeat records its nonce in the transaction of its renewal
+         * (handle_heartbeat()): the hot path pays one commit, not two. */
+        if (type == SITE_REQUEST_HEARTBEAT)
+                return 0;
+        r = site_storage_use_nonce(s->storage, rq->nonce, now, NONCE_KEEP, &err);
         if (r < 0)
                 return site_reply_error(reply, 503, "unavailable", "%s", core_error_message(&err, r)), r;
         if (r == 0)
-                return site_reply_error(reply, 409, "replay", "this request (nonce %s) was already received",
-                                        rq->nonce),
-                       -EALREADY;
+                return reply_replay(rq, reply), -EALREADY;
         return 0;
 }
 

@@ -271,17 +271,22 @@ int site_storage_client_is_enrolled(SiteStorage *s, const char *machine_id, cons
         return tx_end(s, r, err);
 }
 
+static int use_nonce_locked(SiteStorage *s, const char *nonce, int64_t now, int64_t keep, CoreError *err) {
+        int r = sql_do(s, err, "DELETE FROM nonce WHERE seen < ?", "n", now - keep);
+
+        if (r >= 0)
+                r = sql_do(s, err, "INSERT INTO nonce (nonce, seen) VALUES (?, ?) ON CONFLICT DO NOTHING", "sn",
+                           nonce, now);
+        return r;
+}
+
 int site_storage_use_nonce(SiteStorage *s, const char *nonce, int64_t now, int64_t keep, CoreError *err) {
         int r;
 
         r = tx_begin(s, err);
         if (r < 0)
                 return r;
-        r = sql_do(s, err, "DELETE FROM nonce WHERE seen < ?", "n", now - keep);
-        if (r >= 0)
-                r = sql_do(s, err, "INSERT INTO nonce (nonce, seen) VALUES (?, ?) ON CONFLICT DO NOTHING", "sn",
-                           nonce, now);
-        return tx_end(s, r, err);
+        return tx_end(s, use_nonce_locked(s, nonce, now, keep, err), err);
 }
 
 static int dup_column(sqlite3_stmt *st, int i, char **ret) {
@@ -547,14 +552,11 @@ int site_storage_release(SiteStorage *s, const char *id, Lease *ret, CoreError *
         return tx_end(s, r, err);
 }
 
-int site_storage_renew(SiteStorage *s, const char *id, const char *machine_id, int64_t now, int64_t expires,
-                       Lease *ret, CoreError *err) {
+static int renew_locked(SiteStorage *s, const char *id, const char *machine_id, int64_t now, int64_t expires,
+                        Lease *ret, CoreError *err) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         int r;
 
-        r = tx_begin(s, err);
-        if (r < 0)
-                return r;
         r = sql_do(s, err,
                    "UPDATE lease SET expires = max(expires, ?) WHERE id = ? AND machine_id = ? AND " LEASE_END
                    " > ?",
@@ -565,6 +567,31 @@ int site_storage_renew(SiteStorage *s, const char *id, const char *machine_id, i
                 r = sql_row(s, st, err);
         if (r > 0)
                 r = lease_from_row(st, ret) < 0 ? -ENOMEM : 1;
+        return r;
+}
+
+int site_storage_renew(SiteStorage *s, const char *id, const char *machine_id, int64_t now, int64_t expires,
+                       Lease *ret, CoreError *err) {
+        int r;
+
+        r = tx_begin(s, err);
+        if (r < 0)
+                return r;
+        return tx_end(s, renew_locked(s, id, machine_id, now, expires, ret, err), err);
+}
+
+int site_storage_heartbeat(SiteStorage *s, const char *nonce, int64_t keep, const char *id, const char *machine_id,
+                           int64_t now, int64_t expires, Lease *ret, CoreError *err) {
+        int r;
+
+        r = tx_begin(s, err);
+        if (r < 0)
+                return r;
+        r = use_nonce_locked(s, nonce, now, keep, err);
+        if (r == 0)
+                r = -EALREADY;
+        if (r > 0)
+                r = renew_locked(s, id, machine_id, now, expires, ret, err);
         return tx_end(s, r, err);
 }
 

@@ -116,6 +116,12 @@ int site_storage_release(SiteStorage *s, const char *id, Lease *ret, CoreError *
 int site_storage_renew(SiteStorage *s, const char *id, const char *machine_id, int64_t now, int64_t expires,
                        Lease *ret, CoreError *err);
 
+/* site_storage_use_nonce() and site_storage_renew() in one transaction,
+ * so a heartbeat costs one commit (one fsync), not two: 1 renewed, 0 no
+ * such lease, -EALREADY if the nonce was seen (a replay; nothing renewed). */
+int site_storage_heartbeat(SiteStorage *s, const char *nonce, int64_t keep, const char *id, const char *machine_id,
+                           int64_t now, int64_t expires, Lease *ret, CoreError *err);
+
 /* Removes machine_id's lease id: 1, or 0 if there is none. */
 int site_storage_return(SiteStorage *s, const char *id, const char *machine_id, CoreError *err);
 

@@ -210,3 +210,25 @@ def test_release_and_status_json(new_site):
 
     p = site.cli("release", lease, check=False)
     assert p.returncode != 0 and f"there is no lease {lease} at this site" in p.stderr
+
+
+def test_heartbeat_replay_refused(new_site):
+    """A heartbeat records its nonce in its renewal's transaction: a replay is
+    still refused, and renews nothing."""
+    site = new_site(1)
+    (a,) = clients(site, ("alice", "ws-1"))
+    lease = a.checkout().json["lease_id"]
+    doc = a.document("heartbeat", lease=lease)
+    first = a.post("heartbeat", doc)
+    assert first.status == 200
+    r = a.post("heartbeat", doc)
+    assert r.status == 409 and r.error == ("replay", f"this request (nonce {lease_nonce(doc)}) was already received")
+    # one for a lease that is gone is remembered too
+    doc = a.document("heartbeat", lease="0" * 32)
+    assert a.post("heartbeat", doc).error[0] == "unknown-lease"
+    assert a.post("heartbeat", doc).error[0] == "replay"
+
+
+def lease_nonce(document):
+    from machine import dearmor, fields
+    return fields(dearmor(document)[2])["nonce"]

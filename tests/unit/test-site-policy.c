@@ -118,6 +118,32 @@ static void test_max_and_release(void **state) {
         assert_int_equal(unlink(path), 0);
 }
 
+static void test_heartbeat_once(void **state) {
+        SitePool pool = {POOL_A, 1};
+        SiteStorage *s = open_db();
+        _cleanup_(lease_done) Lease got = LEASE_INIT, again = LEASE_INIT;
+        char machine[LEASE_ID_STRING_SIZE];
+        SiteDenial d;
+
+        assert_int_equal(take(s, &pool, 1, NULL, "bob", "ws-1", ",", &d, NULL), 1);
+        memcpy(machine, last_id, sizeof(machine)); /* take() gives the machine the lease's number */
+        assert_int_equal(site_storage_heartbeat(s, "00112233445566778899aabbccddeeff", 600, last_id, machine, T0 + 60,
+                                                T0 + 180, &got, NULL),
+                         1);
+        assert_int_equal(got.expires, T0 + 180);
+        /* the same nonce again: a replay, nothing renewed */
+        assert_int_equal(site_storage_heartbeat(s, "00112233445566778899aabbccddeeff", 600, last_id, machine, T0 + 61,
+                                                T0 + 300, &again, NULL),
+                         -EALREADY);
+        assert_null(again.id);
+        /* a fresh one renews; another machine's renews nothing */
+        assert_int_equal(site_storage_heartbeat(s, "ffeeddccbbaa99887766554433221100", 600, last_id,
+                                                "ffffffffffffffffffffffffffffffff", T0 + 62, T0 + 300, &again, NULL),
+                         0);
+        site_storage_close(s);
+        assert_int_equal(unlink(path), 0);
+}
+
 static void write_conf(const char *text) {
         FILE *f = fopen(conf, "we");
         assert_non_null(f);
@@ -182,6 +208,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_reserve),
                 cmocka_unit_test(test_max_and_release),
+                cmocka_unit_test(test_heartbeat_once),
                 cmocka_unit_test(test_config),
                 cmocka_unit_test(test_user_groups),
         };
