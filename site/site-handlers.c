@@ -3,7 +3,8 @@
  * SITE REQUEST signed by the client's device key. It is checked in one
  * order for all endpoints (a document, of the endpoint's type, for this
  * site, fresh, from an enrolled client, not seen before) and then handed
- * to the endpoint's function. */
+ * to the endpoint's function; a heartbeat's "not seen before" is checked
+ * in its renewal's transaction. */
 
 #include <stdio.h>
 #include <stdlib.h>
