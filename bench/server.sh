@@ -90,25 +90,7 @@ say "openssl speed ed25519, ${speed_secs}s"
 read -r sign_rate verify_rate < <(openssl speed -seconds "$speed_secs" ed25519 2>/dev/null |
         awk '/Ed25519/ && NF >= 4 { print $(NF - 1), $NF }' | tail -1)
 
-# What a commit waits for: the median of 200 fdatasync()s of one 4 KiB
-# write each, in the directory the databases live in (ms).
-fsync_ms() {
-        /usr/bin/python3 - "$work" <<'EOF'
-import os, statistics, sys, time
-path = os.path.join(sys.argv[1], "fsync-probe")
-fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-times = []
-for _ in range(200):
-    start = time.monotonic()
-    os.write(fd, b"x" * 4096)
-    os.fdatasync(fd)
-    times.append(time.monotonic() - start)
-os.close(fd)
-os.unlink(path)
-print(f"{statistics.median(times) * 1e3:.2f}")
-EOF
-}
-fsync_before=$(fsync_ms)
+fsync_before=$(fsync_ms "$work")
 
 # The old path's server: BENCH_SERVER_OLD built in a temp directory.
 old_server=
@@ -355,7 +337,7 @@ Cells: requests per second (p50 / p99 latency), the server's CPU time per
 request (user + system, all its threads), for activations also the rate
 over the sign floor (ed25519 signatures per second on one core, above).
 fdatasync of 4 KiB in the databases' directory, median: $fsync_before ms
-before the run, $(fsync_ms) ms after. Load average at the end:
+before the run, $(fsync_ms "$work") ms after. Load average at the end:
 $(cut -d' ' -f1-3 /proc/loadavg).
 EOF
 # PostgreSQL's own CPU per request, beside the server's of the cells.

@@ -52,6 +52,16 @@ int conf_file_read(config_t *cfg, const char *path, bool missing_ok, CoreError *
         return 0;
 }
 
+int conf_file_read_settings(config_t *cfg, const char *path, bool missing_ok, const char *const *known,
+                            size_t n_known, const config_setting_t **ret_root, CoreError *err) {
+        int r = conf_file_read(cfg, path, missing_ok, err);
+
+        if (r < 0)
+                return r;
+        *ret_root = config_root_setting(cfg);
+        return conf_check_unknown_settings(*ret_root, known, n_known, path, err);
+}
+
 const char *conf_setting_type_to_string(const config_setting_t *s) {
         switch (config_setting_type(s)) {
         case CONFIG_TYPE_GROUP:

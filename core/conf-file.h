@@ -21,6 +21,11 @@
  * gives -ENOENT without touching err. */
 int conf_file_read(config_t *cfg, const char *path, bool missing_ok, CoreError *err);
 
+/* conf_file_read(), then conf_check_unknown_settings() on its root, which
+ * it returns in *ret_root: what a reader of a whole file starts with. */
+int conf_file_read_settings(config_t *cfg, const char *path, bool missing_ok, const char *const *known,
+                            size_t n_known, const config_setting_t **ret_root, CoreError *err);
+
 /* "a string", "an integer"...: the type of s, for messages. */
 const char *conf_setting_type_to_string(const config_setting_t *s);
 

@@ -42,14 +42,10 @@ int licensed_config_load(Config *c, const char *path, CoreError *err) {
 
         config_init(&cfg);
 
-        r = conf_file_read(&cfg, path, /* missing_ok= */ true, err);
+        r = conf_file_read_settings(&cfg, path, /* missing_ok= */ true, config_settings,
+                                    ELEMENTSOF(config_settings), &root, err);
         if (r == -ENOENT)
                 return 0;
-        if (r < 0)
-                return r;
-
-        root = config_root_setting(&cfg);
-        r = conf_check_unknown_settings(root, config_settings, ELEMENTSOF(config_settings), path, err);
         if (r < 0)
                 return r;
 

@@ -3,14 +3,24 @@
  * SITE REQUEST signed by the client's device key. It is checked in one
  * order for all endpoints (a document, of the endpoint's type, for this
  * site, fresh, from an enrolled client, not seen before) and then handed
- * to the endpoint's function. */
+ * to the endpoint's function; a heartbeat's "not seen before" is checked
+ * in its renewal's transaction. */
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <syslog.h>
 
 #include "json-object.h"
 #include "request.h"
 #include "site.h"
 #include "timeutil.h"
+
+/* How long a nonce is remembered: 2 windows, so a request still inside
+ * the window is still remembered. */
+#define NONCE_KEEP (2 * SITE_REQUEST_WINDOW)
+
+/* The holders named in an all-in-use refusal, at most. */
+#define HOLDERS_SHOWN 20
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
@@ -25,6 +35,10 @@ static json_object *reply_object(SiteReply *reply) {
 
 static void add_string(json_object *o, const char *name, const char *value) {
         json_object_object_add(o, name, json_object_new_string(value));
+}
+
+static int reply_replay(const SiteRequest *rq, SiteReply *reply) {
+        return site_reply_error(reply, 409, "replay", "this request (nonce %s) was already received", rq->nonce);
 }
 
 static const SiteLicense *license_by_digest(const Site *s, const char *digest) {
@@ -83,13 +97,85 @@ static int handle_enrol(Site *s, const SiteRequest *rq, int64_t now, SiteReply *
         return 0;
 }
 
+/* The sentence of a denial, and the holders if site.conf shows them. */
+static int reply_denied(Site *s, const Lease *l, SiteDenial denial, const SiteRule *rule, unsigned used,
+                        unsigned seats, bool show_holders, int64_t now, SiteReply *reply) {
+        _cleanup_free_ char *holders = NULL, *why = NULL, *tail = NULL;
+        CoreError err = {};
+
+        if (show_holders && site_storage_holders(s->storage, l->product, l->feature, now, HOLDERS_SHOWN, &holders,
+                                                 &err) < 0)
+                holders = NULL;
+        if (holders && holders[0] && asprintf(&tail, "; held by %s", holders) < 0)
+                tail = NULL;
+        if (denial == SITE_DENIAL_MAX) {
+                site_event(SITE_EVENT_LIMITED, LOG_WARNING, l, used, seats,
+                           "Lease of %s feature %s denied to %s@%s: the limit of %u seat(s) for %s %s is reached",
+                           l->product, l->feature, l->user, l->host, rule->seats, site_who_to_string(rule->who),
+                           rule->name);
+                return site_reply_error(reply, 409, "limit-reached",
+                                        "the site limits %s %s to %u seat(s) of feature %s of %s, all taken%s",
+                                        site_who_to_string(rule->who), rule->name, rule->seats, l->feature,
+                                        l->product, tail ?: "");
+        }
+        if (denial == SITE_DENIAL_RESERVED) {
+                site_event(SITE_EVENT_LIMITED, LOG_WARNING, l, used, seats,
+                           "Lease of %s feature %s denied to %s@%s: the %u free seat(s) are reserved for others",
+                           l->product, l->feature, l->user, l->host, seats - used);
+                return site_reply_error(reply, 409, "all-in-use",
+                                        "all floating seats in use: %u of %u seats of feature %s of %s are taken "
+                                        "and the %u left are reserved for other users, hosts or groups%s",
+                                        used, seats, l->feature, l->product, seats - used, tail ?: "");
+        }
+        site_event(SITE_EVENT_ALL_IN_USE, LOG_WARNING, l, used, seats,
+                   "All floating seats of %s feature %s are in use (%u of %u): denied to %s@%s", l->product,
+                   l->feature, used, seats, l->user, l->host);
+        return site_reply_error(reply, 409, "all-in-use",
+                                "all floating seats in use: %u of %u seats of feature %s of %s are taken%s", used,
+                                seats, l->feature, l->product, tail ?: "");
+}
+
+/* Grants l under site.conf's rules for its feature: 1, or 0 with the
+ * reply filled (denied, or an error). */
+static int grant(Site *s, Lease *l, const SitePool *pools, size_t n, int64_t now, unsigned *used, unsigned *seats,
+                 SiteReply *reply) {
+        _cleanup_free_ char *groups = NULL;
+        const SiteFeatureConfig *f;
+        SitePolicy policy = {};
+        SiteDenial denial = SITE_DENIAL_NONE;
+        const SiteRule *rule = NULL;
+        CoreError err = {};
+        bool show_holders;
+        int r;
+
+        pthread_mutex_lock(&s->config_lock);
+        f = site_config_find(&s->config, l->product, l->feature);
+        if (f)
+                policy = (SitePolicy) {.reserve = f->reserve, .n_reserve = f->n_reserve, .max = f->max,
+                                       .n_max = f->n_max};
+        show_holders = s->config.show_holders;
+        r = s->config.any_group ? site_user_groups(l->user, &groups) : 0;
+        if (r >= 0)
+                r = site_storage_grant_policy(s->storage, l, groups, pools, n, f ? &policy : NULL, now,
+                                              site_event_expired, s, used, seats, &denial, &rule, &err);
+        if (r == 0) {
+                /* The rule belongs to the configuration: word the denial under the lock. */
+                free(l->id);
+                l->id = NULL;
+                reply_denied(s, l, denial, rule, *used, *seats, show_holders, now, reply);
+        }
+        pthread_mutex_unlock(&s->config_lock);
+        if (r < 0)
+                site_reply_error(reply, 503, "unavailable", "%s", core_error_message(&err, r));
+        return r;
+}
+
 static int handle_take(Site *s, const SiteRequest *rq, int64_t now, SiteReply *reply) {
         _cleanup_(lease_done) Lease l = LEASE_INIT;
         _cleanup_free_ SitePool *pools = NULL;
         char id[LICENSE_NONCE_STRING_SIZE], t[RFC3339_MAX];
         unsigned used = 0, seats = 0;
         size_t n = 0;
-        CoreError err = {};
         int r;
 
         if (rq->type == SITE_REQUEST_BORROW && (rq->borrow_until <= now || rq->borrow_until > now + s->borrow_max))
@@ -128,19 +214,9 @@ static int handle_take(Site *s, const SiteRequest *rq, int64_t now, SiteReply *r
         };
         if (!l.id || !l.product || !l.feature || !l.machine_id || !l.device_key || !l.user || !l.host)
                 return site_reply_error(reply, 500, "internal", "out of memory");
-        r = site_storage_grant(s->storage, &l, pools, n, now, site_event_expired, s, &used, &seats, &err);
-        if (r < 0)
-                return site_reply_error(reply, 503, "unavailable", "%s", core_error_message(&err, r));
-        if (r == 0) {
-                free(l.id);
-                l.id = NULL;
-                site_event(SITE_EVENT_ALL_IN_USE, LOG_WARNING, &l, used, seats,
-                           "All floating seats of %s feature %s are in use (%u of %u): denied to %s@%s",
-                           l.product, l.feature, used, seats, l.user, l.host);
-                return site_reply_error(reply, 409, "all-in-use",
-                                        "all floating seats in use: %u of %u seats of feature %s of %s are taken",
-                                        used, seats, l.feature, l.product);
-        }
+        r = grant(s, &l, pools, n, now, &used, &seats, reply);
+        if (r <= 0)
+                return 0;
         if (l.borrowed_until != TIME_UNSET)
                 site_event(SITE_EVENT_BORROWED, LOG_INFO, &l, used, seats,
                            "Lease %s of %s feature %s borrowed by %s@%s until %s (%u of %u seats in use)", l.id,
@@ -158,7 +234,10 @@ static int handle_heartbeat(Site *s, const SiteRequest *rq, int64_t now, SiteRep
         CoreError err = {};
         int r;
 
-        r = site_storage_renew(s->storage, rq->lease, rq->machine_id, now, now + s->lease_ttl, &l, &err);
+        r = site_storage_heartbeat(s->storage, rq->nonce, NONCE_KEEP, rq->lease, rq->machine_id, now,
+                                   now + s->lease_ttl, &l, &err);
+        if (r == -EALREADY)
+                return reply_replay(rq, reply);
         if (r < 0)
                 return site_reply_error(reply, 503, "unavailable", "%s", core_error_message(&err, r));
         if (r == 0)
@@ -278,14 +357,15 @@ static int check_request(Site *s, const char *body, size_t len, SiteRequestType 
                                                 rq->machine_id),
                                -EPERM;
         }
-        /* 2 windows: a request still inside the window is still remembered. */
-        r = site_storage_use_nonce(s->storage, rq->nonce, now, 2 * SITE_REQUEST_WINDOW, &err);
+        /* A heartbeat records its nonce in the transaction of its renewal
+         * (handle_heartbeat()): the hot path pays one commit, not two. */
+        if (type == SITE_REQUEST_HEARTBEAT)
+                return 0;
+        r = site_storage_use_nonce(s->storage, rq->nonce, now, NONCE_KEEP, &err);
         if (r < 0)
                 return site_reply_error(reply, 503, "unavailable", "%s", core_error_message(&err, r)), r;
         if (r == 0)
-                return site_reply_error(reply, 409, "replay", "this request (nonce %s) was already received",
-                                        rq->nonce),
-                       -EALREADY;
+                return reply_replay(rq, reply), -EALREADY;
         return 0;
 }
 

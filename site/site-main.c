@@ -27,6 +27,7 @@
 #define DEFAULT_LEASE_TTL (2 * SEC_PER_MINUTE)
 #define DEFAULT_BORROW_MAX (7 * SEC_PER_DAY)
 #define DEFAULT_TOKEN_VALID SEC_PER_DAY
+#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define PRODUCT_DIRS_MAX 8
 
 static const char *const help_text =
@@ -47,8 +48,13 @@ static const char *const help_text =
         "                               (- reads standard input)\n"
         "  check-lease LICENSE LEASE    Check a lease as a client does: vendor -> floating\n"
         "                               license -> site key -> lease -> this client\n"
+        "  release LEASE                Free a lease now, whoever holds it\n"
         "\n"
         "Options:\n"
+        "  --config FILE                The site configuration (default\n"
+        "                               " SITE_CONFIG_PATH "): options,\n"
+        "                               reservations and limits; the flags win\n"
+        "  --json                       status: print JSON\n"
         "  --state-dir DIR              Site id, keys, certificate, licenses, database\n"
         "                               (default " DEFAULT_STATE_DIR ")\n"
         "  --products-dir DIR           Product files (repeatable; default\n"
@@ -73,6 +79,8 @@ static const char *const help_text =
         "See licensed-site(8) and docs/floating.md.\n";
 
 typedef struct Options {
+        const char *config;
+        bool json;
         const char *state_dir;
         const char *product_dirs[PRODUCT_DIRS_MAX];
         size_t n_product_dirs;
@@ -113,6 +121,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_DEVICE_KEY,
                 ARG_SERVER,
                 ARG_CA_FILE,
+                ARG_CONFIG,
+                ARG_JSON,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -129,6 +139,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 {"device-key", required_argument, NULL, ARG_DEVICE_KEY},
                 {"server", required_argument, NULL, ARG_SERVER},
                 {"ca-file", required_argument, NULL, ARG_CA_FILE},
+                {"config", required_argument, NULL, ARG_CONFIG},
+                {"json", no_argument, NULL, ARG_JSON},
                 {}};
         int c, r = 0;
 
@@ -178,6 +190,12 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 case ARG_CA_FILE:
                         o->ca_file = optarg;
                         break;
+                case ARG_CONFIG:
+                        o->config = optarg;
+                        break;
+                case ARG_JSON:
+                        o->json = true;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -202,8 +220,17 @@ static int site_open(Site *s, const Options *o, bool create) {
         CoreError err = {};
         int r;
 
-        s->lease_ttl = o->lease_ttl;
-        s->borrow_max = o->borrow_max;
+        pthread_mutex_init(&s->config_lock, NULL);
+        s->config = (SiteConfig) SITE_CONFIG_INIT;
+        r = site_config_load(&s->config, o->config, &err);
+        if (r < 0)
+                return report_error(r, "%s", core_error_message(&err, r));
+        s->lease_ttl = o->lease_ttl != SITE_CONFIG_UNSET        ? o->lease_ttl
+                       : s->config.lease_ttl != SITE_CONFIG_UNSET ? s->config.lease_ttl
+                                                                  : DEFAULT_LEASE_TTL;
+        s->borrow_max = o->borrow_max != SITE_CONFIG_UNSET         ? o->borrow_max
+                        : s->config.borrow_max != SITE_CONFIG_UNSET ? s->config.borrow_max
+                                                                    : DEFAULT_BORROW_MAX;
         r = site_state_open(s, o->state_dir, create, &err);
         if (r >= 0)
                 r = product_set_load(&s->products, o->product_dirs, o->n_product_dirs, warn_product, NULL);
@@ -228,6 +255,32 @@ static void sweep(Site *s) {
                 log_warning("Expiring leases failed: %s", core_error_message(&err, r));
 }
 
+/* SIGHUP: site.conf's reservations, limits and show_holders again; a bad
+ * file keeps the ones in force. listen, lease_ttl and borrow_max need a
+ * restart (the socket, and leases already signed with the old TTL). */
+static void reload(Site *s, const Options *o) {
+        _cleanup_(site_config_done) SiteConfig n = SITE_CONFIG_INIT;
+        CoreError err = {};
+        SiteConfig old;
+        int r;
+
+        sd_notify(false, "RELOADING=1");
+        r = site_config_load(&n, o->config, &err);
+        if (r < 0)
+                log_error("Not reloading %s, keeping the configuration in force: %s", o->config,
+                          core_error_message(&err, r));
+        else {
+                pthread_mutex_lock(&s->config_lock);
+                old = s->config;
+                s->config = n;
+                n = old;
+                pthread_mutex_unlock(&s->config_lock);
+                log_info("Reloaded %s: %zu feature(s) with reservations or limits.", o->config,
+                         s->config.n_features);
+        }
+        sd_notify(false, "READY=1");
+}
+
 static int verb_run(int argc, char *argv[], void *userdata) {
         const Options *o = userdata;
         _cleanup_(site_done) Site s = {};
@@ -237,12 +290,12 @@ static int verb_run(int argc, char *argv[], void *userdata) {
         sigset_t mask;
         int r, sig;
 
-        r = site_parse_listen(o->listen, &s.listen, &err);
-        if (r < 0)
-                return report_error(r, "%s", core_error_message(&err, r));
         r = site_open(&s, o, true);
         if (r < 0)
                 return r;
+        r = site_parse_listen(o->listen ?: s.config.listen ?: DEFAULT_LISTEN, &s.listen, &err);
+        if (r < 0)
+                return report_error(r, "%s", core_error_message(&err, r));
         if (s.n_licenses == 0)
                 log_warning("No floating license is installed in %s/licenses: every checkout will be refused "
                             "(licensed-site activation-request, then install)",
@@ -252,6 +305,7 @@ static int verb_run(int argc, char *argv[], void *userdata) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
 
         r = site_http_start(&s, &err);
@@ -275,12 +329,92 @@ static int verb_run(int argc, char *argv[], void *userdata) {
                 sig = sigtimedwait(&mask, NULL, &ts);
                 if (sig == SIGTERM || sig == SIGINT)
                         break;
+                if (sig == SIGHUP)
+                        reload(&s, o);
                 sweep(&s);
         }
         sd_notify(false, "STOPPING=1");
         log_info("Stopping on signal %d.", sig);
         site_http_stop(&s);
         return 0;
+}
+
+static unsigned leases_of(const Lease *leases, size_t n, const char *digest, const char *feature) {
+        unsigned used = 0;
+
+        for (size_t k = 0; k < n; k++)
+                used += streq(leases[k].license, digest) && streq(leases[k].feature, feature);
+        return used;
+}
+
+static const char *time_or_null(int64_t t, char buf[static RFC3339_MAX]) {
+        return t != TIME_UNSET ? time_format_rfc3339(t, buf) : NULL;
+}
+
+/* status --json: the same as the table, for scripts. */
+static void print_status_json(const Site *s, unsigned clients, const Lease *leases, size_t n) {
+        json_object *o = json_object_new_object(), *features = json_object_new_array(),
+                    *list = json_object_new_array();
+
+        json_object_object_add(o, "site", json_object_new_string(s->id));
+        json_object_object_add(o, "key", json_object_new_string(s->key_base64));
+        json_object_object_add(o, "fingerprint", json_object_new_string(s->fingerprint));
+        json_object_object_add(o, "clients", json_object_new_int64(clients));
+        for (size_t i = 0; i < s->n_licenses; i++) {
+                const License *l = &s->licenses[i].license;
+                for (size_t j = 0; j < l->n_features; j++) {
+                        json_object *f = json_object_new_object();
+                        json_object_object_add(f, "product", json_object_new_string(l->product));
+                        json_object_object_add(f, "feature", json_object_new_string(l->features[j].name));
+                        json_object_object_add(f, "license", json_object_new_string(l->id));
+                        json_object_object_add(f, "seats", json_object_new_int64(l->features[j].limit));
+                        json_object_object_add(
+                                f, "used",
+                                json_object_new_int64(leases_of(leases, n, s->licenses[i].digest,
+                                                                l->features[j].name)));
+                        json_object_array_add(features, f);
+                }
+        }
+        for (size_t k = 0; k < n; k++) {
+                json_object *e = json_object_new_object();
+                char t[RFC3339_MAX];
+                const char *v;
+                json_object_object_add(e, "id", json_object_new_string(leases[k].id));
+                json_object_object_add(e, "product", json_object_new_string(leases[k].product));
+                json_object_object_add(e, "feature", json_object_new_string(leases[k].feature));
+                json_object_object_add(e, "host", json_object_new_string(leases[k].host));
+                json_object_object_add(e, "user", json_object_new_string(leases[k].user));
+                json_object_object_add(e, "machine_id", json_object_new_string(leases[k].machine_id));
+                json_object_object_add(e, "since", json_object_new_string(time_format_rfc3339(leases[k].granted, t)));
+                json_object_object_add(e, "expires", json_object_new_string(time_format_rfc3339(leases[k].expires, t)));
+                v = time_or_null(leases[k].borrowed_until, t);
+                json_object_object_add(e, "borrowed_until", v ? json_object_new_string(v) : NULL);
+                json_object_array_add(list, e);
+        }
+        json_object_object_add(o, "features", features);
+        json_object_object_add(o, "leases", list);
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_FLAGS));
+        json_object_put(o);
+}
+
+static void print_status_text(const Site *s, unsigned clients, const Lease *leases, size_t n) {
+        printf("Site: %s\nSite key: %s\nCertificate SHA-256: %s\nEnrolled clients: %u\n\n", s->id, s->key_base64,
+               s->fingerprint, clients);
+        printf("%-32s %-24s %-16s %5s %5s\n", "PRODUCT", "FEATURE", "LICENSE", "SEATS", "USED");
+        for (size_t i = 0; i < s->n_licenses; i++) {
+                const License *l = &s->licenses[i].license;
+                for (size_t j = 0; j < l->n_features; j++)
+                        printf("%-32s %-24s %-16s %5u %5u\n", l->product, l->features[j].name, l->id,
+                               l->features[j].limit, leases_of(leases, n, s->licenses[i].digest, l->features[j].name));
+        }
+        printf("\n%-32s %-16s %-16s %-12s %-20s %-20s %s\n", "LEASE", "FEATURE", "HOST", "USER", "SINCE",
+               "EXPIRES", "BORROWED UNTIL");
+        for (size_t k = 0; k < n; k++) {
+                char a[RFC3339_MAX], b[RFC3339_MAX], c[RFC3339_MAX];
+                printf("%-32s %-16s %-16s %-12s %-20s %-20s %s\n", leases[k].id, leases[k].feature, leases[k].host,
+                       leases[k].user, time_format_rfc3339(leases[k].granted, a),
+                       time_format_rfc3339(leases[k].expires, b), time_or_null(leases[k].borrowed_until, c) ?: "-");
+        }
 }
 
 static int verb_status(int argc, char *argv[], void *userdata) {
@@ -301,34 +435,39 @@ static int verb_status(int argc, char *argv[], void *userdata) {
                 r = site_storage_clients(s.storage, &clients, &err);
         if (r < 0)
                 return report_error(r, "%s", core_error_message(&err, r));
-
-        printf("Site: %s\nSite key: %s\nCertificate SHA-256: %s\nEnrolled clients: %u\n\n", s.id, s.key_base64,
-               s.fingerprint, clients);
-        printf("%-32s %-24s %-16s %5s %5s\n", "PRODUCT", "FEATURE", "LICENSE", "SEATS", "USED");
-        for (size_t i = 0; i < s.n_licenses; i++) {
-                const License *l = &s.licenses[i].license;
-                for (size_t j = 0; j < l->n_features; j++) {
-                        unsigned used = 0;
-                        for (size_t k = 0; k < n; k++)
-                                used += streq(leases[k].license, s.licenses[i].digest) &&
-                                        streq(leases[k].feature, l->features[j].name);
-                        printf("%-32s %-24s %-16s %5u %5u\n", l->product, l->features[j].name, l->id,
-                               l->features[j].limit, used);
-                }
-        }
-        printf("\n%-32s %-16s %-16s %-12s %-20s %-20s %s\n", "LEASE", "FEATURE", "HOST", "USER", "SINCE",
-               "EXPIRES", "BORROWED UNTIL");
-        for (size_t k = 0; k < n; k++) {
-                char a[RFC3339_MAX], b[RFC3339_MAX], c[RFC3339_MAX];
-                printf("%-32s %-16s %-16s %-12s %-20s %-20s %s\n", leases[k].id, leases[k].feature, leases[k].host,
-                       leases[k].user, time_format_rfc3339(leases[k].granted, a),
-                       time_format_rfc3339(leases[k].expires, b),
-                       leases[k].borrowed_until != TIME_UNSET ? time_format_rfc3339(leases[k].borrowed_until, c)
-                                                              : "-");
-        }
+        if (o->json)
+                print_status_json(&s, clients, leases, n);
+        else
+                print_status_text(&s, clients, leases, n);
         for (size_t k = 0; k < n; k++)
                 lease_done(&leases[k]);
         free(leases);
+        return 0;
+}
+
+/* Frees a lease in the database the running server shares: its next
+ * heartbeat is answered "unknown-lease", and its client checks out again
+ * (or is refused if the seat was taken meanwhile). */
+static int verb_release(int argc, char *argv[], void *userdata) {
+        const Options *o = userdata;
+        _cleanup_(site_done) Site s = {};
+        _cleanup_(lease_done) Lease l = LEASE_INIT;
+        CoreError err = {};
+        int r;
+
+        r = site_open(&s, o, false);
+        if (r < 0)
+                return r;
+        r = site_storage_release(s.storage, argv[1], &l, &err);
+        if (r < 0)
+                return report_error(r, "cannot release lease %s: %s", argv[1], core_error_message(&err, r));
+        if (r == 0)
+                return report_error(-ENOENT, "there is no lease %s at this site (see licensed-site status)",
+                                    argv[1]);
+        site_event(SITE_EVENT_RELEASED, LOG_NOTICE, &l, 0, 0,
+                   "Lease %s of %s feature %s held by %s@%s released by the administrator; its seat is free",
+                   l.id, l.product, l.feature, l.user, l.host);
+        printf("Released lease %s of %s feature %s (held by %s@%s).\n", l.id, l.product, l.feature, l.user, l.host);
         return 0;
 }
 
@@ -467,14 +606,15 @@ static int run(int argc, char *argv[]) {
                 {"activate", 2, 2, verb_activate},
                 {"install", 2, 2, verb_install},
                 {"check-lease", 3, 3, verb_check_lease},
+                {"release", 2, 2, verb_release},
                 {},
         };
         static char *run_verb[] = {(char *) "run", NULL};
         Options o = {
+                .config = SITE_CONFIG_PATH,
                 .state_dir = DEFAULT_STATE_DIR,
-                .listen = DEFAULT_LISTEN,
-                .lease_ttl = DEFAULT_LEASE_TTL,
-                .borrow_max = DEFAULT_BORROW_MAX,
+                .lease_ttl = SITE_CONFIG_UNSET,
+                .borrow_max = SITE_CONFIG_UNSET,
                 .token_valid = DEFAULT_TOKEN_VALID,
         };
         int r;

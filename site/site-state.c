@@ -212,6 +212,7 @@ void site_done(Site *s) {
                 free(s->licenses[i].text);
         }
         free(s->licenses);
+        site_config_done(&s->config);
         product_set_done(&s->products);
         site_storage_close(s->storage);
         EVP_PKEY_free(s->key);

@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -20,6 +22,11 @@ struct SiteStorage {
         sqlite3 *db;
         pthread_mutex_t lock;
 };
+
+/* A lease ends at borrowed-until if it is borrowed, else at expires; the
+ * queries use the very expression the index lease_by_end is made of. */
+#define LEASE_END_EXPR "CASE WHEN borrowed_until > 0 THEN borrowed_until ELSE expires END"
+#define LEASE_END "(" LEASE_END_EXPR ")"
 
 static const char *const migrations[] = {
         "CREATE TABLE client ("
@@ -44,10 +51,16 @@ static const char *const migrations[] = {
         "  borrowed_until INTEGER NOT NULL DEFAULT 0"
         ") STRICT;"
         "CREATE INDEX lease_by_pool ON lease(license, feature);",
+        /* 2: the groups of the lease's user on the site machine, ",a,b,",
+         * which group reservations and limits count (site.conf). */
+        "ALTER TABLE lease ADD COLUMN groups TEXT NOT NULL DEFAULT '';"
+        /* Every request forgets the nonces older than the window, and every
+         * grant the leases that ended: without these, both were a scan of
+         * the whole table per request (bench/site.sh, docs/performance.md). */
+        "CREATE INDEX nonce_by_seen ON nonce(seen);"
+        "CREATE INDEX lease_by_end ON lease(" LEASE_END_EXPR ");",
 };
 
-/* A lease ends at borrowed-until if it is borrowed, else at expires. */
-#define LEASE_END "(CASE WHEN borrowed_until > 0 THEN borrowed_until ELSE expires END)"
 #define LEASE_COLUMNS                                                                                       \
         "id, license, product, feature, machine_id, device_key, user, host, granted, expires, borrowed_until"
 
@@ -258,17 +271,22 @@ int site_storage_client_is_enrolled(SiteStorage *s, const char *machine_id, cons
         return tx_end(s, r, err);
 }
 
+static int use_nonce_locked(SiteStorage *s, const char *nonce, int64_t now, int64_t keep, CoreError *err) {
+        int r = sql_do(s, err, "DELETE FROM nonce WHERE seen < ?", "n", now - keep);
+
+        if (r >= 0)
+                r = sql_do(s, err, "INSERT INTO nonce (nonce, seen) VALUES (?, ?) ON CONFLICT DO NOTHING", "sn",
+                           nonce, now);
+        return r;
+}
+
 int site_storage_use_nonce(SiteStorage *s, const char *nonce, int64_t now, int64_t keep, CoreError *err) {
         int r;
 
         r = tx_begin(s, err);
         if (r < 0)
                 return r;
-        r = sql_do(s, err, "DELETE FROM nonce WHERE seen < ?", "n", now - keep);
-        if (r >= 0)
-                r = sql_do(s, err, "INSERT INTO nonce (nonce, seen) VALUES (?, ?) ON CONFLICT DO NOTHING", "sn",
-                           nonce, now);
-        return tx_end(s, r, err);
+        return tx_end(s, use_nonce_locked(s, nonce, now, keep, err), err);
 }
 
 static int dup_column(sqlite3_stmt *st, int i, char **ret) {
@@ -337,14 +355,98 @@ static int count_locked(SiteStorage *s, const char *digest, const char *feature,
         return 0;
 }
 
-int site_storage_grant(SiteStorage *s, Lease *l, const SitePool *pools, size_t n_pools, int64_t now,
-                       SiteExpiredFunc expired, void *userdata, unsigned *ret_used, unsigned *ret_seats,
-                       CoreError *err) {
+/* The condition a rule's who puts on a lease row; its one parameter is the name. */
+static const char *const who_condition[_SITE_WHO_MAX] = {
+        [SITE_WHO_USER] = "user = ?",
+        [SITE_WHO_HOST] = "host = ?",
+        [SITE_WHO_GROUP] = "instr(groups, ',' || ? || ',') > 0",
+};
+
+static bool rule_matches(const SiteRule *r, const Lease *l, const char *groups) {
+        switch (r->who) {
+        case SITE_WHO_USER:
+                return streq(r->name, l->user);
+        case SITE_WHO_HOST:
+                return streq(r->name, l->host);
+        case SITE_WHO_GROUP: {
+                size_t n = strlen(r->name);
+                for (const char *p = strstr(groups, r->name); p; p = strstr(p + 1, r->name))
+                        if (p > groups && p[-1] == ',' && p[n] == ',')
+                                return true;
+                return false;
+        }
+        default:
+                return false;
+        }
+}
+
+/* The leases of l's product and feature that hold at now and that r's who matches. */
+static int count_rule_locked(SiteStorage *s, const Lease *l, const SiteRule *r, int64_t now, unsigned *ret,
+                             CoreError *err) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *sql = NULL;
+        int k;
+
+        if (asprintf(&sql, "SELECT count(*) FROM lease WHERE product = ? AND feature = ? AND " LEASE_END
+                           " > ? AND %s",
+                     who_condition[r->who]) < 0)
+                return -ENOMEM;
+        k = sql_query(s, &st, err, sql, "ssns", l->product, l->feature, now, r->name);
+        if (k >= 0)
+                k = sql_row(s, st, err);
+        if (k < 0)
+                return k;
+        *ret = (unsigned) sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+/* Whether policy lets l have one of the free seats left (free of them):
+ * SITE_DENIAL_NONE, or why not. */
+static int policy_check_locked(SiteStorage *s, const Lease *l, const char *groups, const SitePolicy *policy,
+                               unsigned free, int64_t now, SiteDenial *ret, const SiteRule **ret_rule,
+                               CoreError *err) {
+        unsigned held, kept = 0;
+        int r;
+
+        *ret = SITE_DENIAL_NONE;
+        for (size_t i = 0; i < policy->n_max; i++) {
+                if (!rule_matches(&policy->max[i], l, groups))
+                        continue;
+                r = count_rule_locked(s, l, &policy->max[i], now, &held, err);
+                if (r < 0)
+                        return r;
+                if (held >= policy->max[i].seats) {
+                        *ret = SITE_DENIAL_MAX;
+                        *ret_rule = &policy->max[i];
+                        return 0;
+                }
+        }
+        /* A reservation keeps its seats not yet taken by those it is for. */
+        for (size_t i = 0; i < policy->n_reserve; i++) {
+                if (rule_matches(&policy->reserve[i], l, groups))
+                        continue;
+                r = count_rule_locked(s, l, &policy->reserve[i], now, &held, err);
+                if (r < 0)
+                        return r;
+                if (held < policy->reserve[i].seats)
+                        kept += policy->reserve[i].seats - held;
+        }
+        if (kept >= free)
+                *ret = SITE_DENIAL_RESERVED;
+        return 0;
+}
+
+int site_storage_grant_policy(SiteStorage *s, Lease *l, const char *groups, const SitePool *pools, size_t n_pools,
+                              const SitePolicy *policy, int64_t now, SiteExpiredFunc expired, void *userdata,
+                              unsigned *ret_used, unsigned *ret_seats, SiteDenial *ret_denial,
+                              const SiteRule **ret_rule, CoreError *err) {
         const SitePool *chosen = NULL;
+        SiteDenial denial = SITE_DENIAL_NONE;
+        const SiteRule *rule = NULL;
         unsigned used = 0, seats = 0;
         int r;
 
-        assert(l && l->id && l->feature);
+        assert(l && l->id && l->feature && l->product);
 
         r = tx_begin(s, err);
         if (r < 0)
@@ -355,39 +457,106 @@ int site_storage_grant(SiteStorage *s, Lease *l, const SitePool *pools, size_t n
                 r = count_locked(s, pools[i].digest, l->feature, now, &n, err);
                 if (r < 0)
                         break;
-                if (!chosen && n < pools[i].seats) {
+                if (!chosen && n < pools[i].seats)
                         chosen = &pools[i];
-                        n++;
-                }
                 used += n;
                 seats += pools[i].seats;
         }
-        if (r >= 0 && chosen) {
+        if (r >= 0 && !chosen)
+                denial = SITE_DENIAL_ALL_IN_USE;
+        if (r >= 0 && chosen && policy)
+                r = policy_check_locked(s, l, groups ?: "", policy, seats - used, now, &denial, &rule, err);
+        if (r >= 0 && denial == SITE_DENIAL_NONE) {
+                used++;
                 free(l->license);
                 l->license = strdup(chosen->digest);
                 r = l->license ? 0 : -ENOMEM;
                 if (r >= 0)
                         r = sql_do(s, err,
-                                   "INSERT INTO lease (" LEASE_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                   "ssssssssnnn", l->id, l->license, l->product, l->feature, l->machine_id,
-                                   l->device_key, l->user, l->host, l->granted, l->expires, l->borrowed_until);
+                                   "INSERT INTO lease (" LEASE_COLUMNS ", groups) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   "ssssssssnnns", l->id, l->license, l->product, l->feature, l->machine_id,
+                                   l->device_key, l->user, l->host, l->granted, l->expires, l->borrowed_until,
+                                   groups ?: "");
         }
         r = tx_end(s, r, err);
         if (r < 0)
                 return r;
         *ret_used = used;
         *ret_seats = seats;
-        return !!chosen;
+        if (ret_denial)
+                *ret_denial = denial;
+        if (ret_rule)
+                *ret_rule = rule;
+        return denial == SITE_DENIAL_NONE;
 }
 
-int site_storage_renew(SiteStorage *s, const char *id, const char *machine_id, int64_t now, int64_t expires,
-                       Lease *ret, CoreError *err) {
+int site_storage_grant(SiteStorage *s, Lease *l, const SitePool *pools, size_t n_pools, int64_t now,
+                       SiteExpiredFunc expired, void *userdata, unsigned *ret_used, unsigned *ret_seats,
+                       CoreError *err) {
+        return site_storage_grant_policy(s, l, NULL, pools, n_pools, NULL, now, expired, userdata, ret_used,
+                                         ret_seats, NULL, NULL, err);
+}
+
+int site_storage_holders(SiteStorage *s, const char *product, const char *feature, int64_t now, size_t max,
+                         char **ret, CoreError *err) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = tx_begin(s, err);
+        if (r < 0)
+                return r;
+        r = sql_query(s, &st, err,
+                      "SELECT user, host FROM lease WHERE product = ? AND feature = ? AND " LEASE_END
+                      " > ? ORDER BY granted, id",
+                      "ssn", product, feature, now);
+        while (r >= 0 && (r = sql_row(s, st, err)) > 0) {
+                char *m = NULL;
+                if (n++ == max) {
+                        r = asprintf(&m, "%s, ...", list ?: "");
+                        free(list);
+                        list = r < 0 ? NULL : m;
+                        r = list ? 0 : -ENOMEM;
+                        break;
+                }
+                r = asprintf(&m, "%s%s%s@%s", list ?: "", list ? ", " : "", sqlite3_column_text(st, 0),
+                             sqlite3_column_text(st, 1));
+                free(list);
+                list = r < 0 ? NULL : m;
+                if (!list)
+                        r = -ENOMEM;
+        }
+        r = tx_end(s, r, err);
+        if (r < 0)
+                return r;
+        *ret = list ? TAKE_PTR(list) : strdup("");
+        return *ret ? 0 : -ENOMEM;
+}
+
+int site_storage_release(SiteStorage *s, const char *id, Lease *ret, CoreError *err) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         int r;
 
         r = tx_begin(s, err);
         if (r < 0)
                 return r;
+        r = sql_query(s, &st, err, "SELECT " LEASE_COLUMNS " FROM lease WHERE id = ?", "s", id);
+        if (r >= 0)
+                r = sql_row(s, st, err);
+        if (r > 0)
+                r = lease_from_row(st, ret) < 0 ? -ENOMEM : 1;
+        if (r > 0)
+                r = sql_do(s, err, "DELETE FROM lease WHERE id = ?", "s", id);
+        return tx_end(s, r, err);
+}
+
+static int renew_locked(SiteStorage *s, const char *id, const char *machine_id, int64_t now, int64_t expires,
+                        Lease *ret, CoreError *err) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
         r = sql_do(s, err,
                    "UPDATE lease SET expires = max(expires, ?) WHERE id = ? AND machine_id = ? AND " LEASE_END
                    " > ?",
@@ -398,6 +567,31 @@ int site_storage_renew(SiteStorage *s, const char *id, const char *machine_id, i
                 r = sql_row(s, st, err);
         if (r > 0)
                 r = lease_from_row(st, ret) < 0 ? -ENOMEM : 1;
+        return r;
+}
+
+int site_storage_renew(SiteStorage *s, const char *id, const char *machine_id, int64_t now, int64_t expires,
+                       Lease *ret, CoreError *err) {
+        int r;
+
+        r = tx_begin(s, err);
+        if (r < 0)
+                return r;
+        return tx_end(s, renew_locked(s, id, machine_id, now, expires, ret, err), err);
+}
+
+int site_storage_heartbeat(SiteStorage *s, const char *nonce, int64_t keep, const char *id, const char *machine_id,
+                           int64_t now, int64_t expires, Lease *ret, CoreError *err) {
+        int r;
+
+        r = tx_begin(s, err);
+        if (r < 0)
+                return r;
+        r = use_nonce_locked(s, nonce, now, keep, err);
+        if (r == 0)
+                r = -EALREADY;
+        if (r > 0)
+                r = renew_locked(s, id, machine_id, now, expires, ret, err);
         return tx_end(s, r, err);
 }
 

@@ -57,11 +57,70 @@ int site_storage_grant(SiteStorage *s, Lease *l, const SitePool *pools, size_t n
                        SiteExpiredFunc expired, void *userdata, unsigned *ret_used, unsigned *ret_seats,
                        CoreError *err);
 
+/* Who a reservation or a limit of the site configuration is for
+ * (site-config.c reads them; the grant enforces them). */
+typedef enum SiteWho {
+        SITE_WHO_USER,
+        SITE_WHO_HOST,
+        SITE_WHO_GROUP,
+        _SITE_WHO_MAX,
+} SiteWho;
+
+typedef struct SiteRule {
+        SiteWho who;
+        char *name;
+        uint32_t seats;
+} SiteRule;
+
+/* The reservations and limits of one product's feature; the lease's user,
+ * host and groups (",a,b,": the groups of the user on the site machine)
+ * are matched against them. */
+typedef struct SitePolicy {
+        const SiteRule *reserve;
+        size_t n_reserve;
+        const SiteRule *max;
+        size_t n_max;
+} SitePolicy;
+
+typedef enum SiteDenial {
+        SITE_DENIAL_NONE,
+        SITE_DENIAL_ALL_IN_USE, /* every seat is held */
+        SITE_DENIAL_RESERVED,   /* the seats left are reserved for others */
+        SITE_DENIAL_MAX,        /* a limit the requester falls under is reached */
+} SiteDenial;
+
+/* site_storage_grant() under a policy (NULL: none), in the same
+ * transaction: the seats left free by the leases are first kept for the
+ * reservations the requester does not match (each reservation minus the
+ * leases its user/host/group holds), and a limit the requester matches
+ * must have a seat left. groups is stored with the lease, so that a later
+ * grant counts it against group rules. On 0, *ret_denial says why and, for
+ * SITE_DENIAL_MAX, *ret_rule which limit. */
+int site_storage_grant_policy(SiteStorage *s, Lease *l, const char *groups, const SitePool *pools, size_t n_pools,
+                              const SitePolicy *policy, int64_t now, SiteExpiredFunc expired, void *userdata,
+                              unsigned *ret_used, unsigned *ret_seats, SiteDenial *ret_denial,
+                              const SiteRule **ret_rule, CoreError *err);
+
+/* The holders of the leases of product's feature that hold at now, as
+ * "user@host, user@host" (at most max of them, then ", ..."). */
+int site_storage_holders(SiteStorage *s, const char *product, const char *feature, int64_t now, size_t max,
+                         char **ret, CoreError *err);
+
+/* Removes lease id whoever holds it (licensed-site release), reading it
+ * into ret first: 1, or 0 if there is no such lease. */
+int site_storage_release(SiteStorage *s, const char *id, Lease *ret, CoreError *err);
+
 /* Moves the expiry of machine_id's lease id on to expires, if it has not
  * ended by now, and reads it back into ret: 1, or 0 if there is no such
  * lease (ended, returned, another client's). */
 int site_storage_renew(SiteStorage *s, const char *id, const char *machine_id, int64_t now, int64_t expires,
                        Lease *ret, CoreError *err);
+
+/* site_storage_use_nonce() and site_storage_renew() in one transaction,
+ * so a heartbeat costs one commit (one fsync), not two: 1 renewed, 0 no
+ * such lease, -EALREADY if the nonce was seen (a replay; nothing renewed). */
+int site_storage_heartbeat(SiteStorage *s, const char *nonce, int64_t keep, const char *id, const char *machine_id,
+                           int64_t now, int64_t expires, Lease *ret, CoreError *err);
 
 /* Removes machine_id's lease id: 1, or 0 if there is none. */
 int site_storage_return(SiteStorage *s, const char *id, const char *machine_id, CoreError *err);

@@ -5,6 +5,7 @@
  * (docs/floating.md, licensed-site(8)).
  *
  *   site-main.c       options, verbs, signals, the expiry sweep
+ *   site-config.c     site.conf: options, reservations and limits
  *   site-state.c      the state directory: site id, site key, licenses
  *   site-tls.c        the self-signed certificate, its fingerprint
  *   site-http.c       libmicrohttpd with TLS: bodies, routes, replies
@@ -21,6 +22,9 @@
 #include "lease.h"
 #include "license.h"
 #include "product.h"
+#include <pthread.h>
+
+#include "site-config.h"
 #include "site-storage.h"
 
 #define SITE_BODY_MAX (64 * 1024)
@@ -49,6 +53,11 @@ typedef struct Site {
 
         int64_t lease_ttl;
         int64_t borrow_max;
+        /* site.conf's reservations, limits and show_holders: replaced on
+         * SIGHUP by the main thread while the HTTP thread reads it, so
+         * both hold config_lock. */
+        SiteConfig config;
+        pthread_mutex_t config_lock;
         struct sockaddr_storage listen;
         struct MHD_Daemon *httpd;
 } Site;
@@ -92,6 +101,8 @@ int site_tls_load(Site *s, bool create, CoreError *err);
 #define SITE_EVENT_ALL_IN_USE "9c2d4e6f80a14b3c95d7e8f9a0b1c2d3"
 #define SITE_EVENT_EXPIRED "2e4f6a8c0b1d4f3e8a7c6b5d4e3f2a10"
 #define SITE_EVENT_BORROWED "7a9c1e3f5b7d49e1a3c5e7f9b1d3f5a7"
+#define SITE_EVENT_RELEASED "c41e8d2a6f3b4c7d9e0a1b2c3d4e5f60"
+#define SITE_EVENT_LIMITED "d8f3a5c7e9b14d2f86a0c2e4f6a8b0c2"
 
 /* One event about a lease (or about the request l describes, for a
  * denial): LEASE_ID (if l->id), PRODUCT, FEATURE, CLIENT_HOST, CLIENT_USER,
