@@ -367,6 +367,11 @@ int http_site_request(HttpClient *h, const char *url, const char *body, const ch
         h->curl->easy_setopt(rq->easy, CURLOPT_PROTOCOLS_STR, "https");
         h->curl->easy_setopt(rq->easy, CURLOPT_PROXY, "");
         h->curl->easy_setopt(rq->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+        /* No CA bundle either: the pin is the whole check, and a machine
+         * without ca-certificates (a minimal install) has no bundle, which
+         * libcurl would fail to load before the handshake. */
+        h->curl->easy_setopt(rq->easy, CURLOPT_CAINFO, NULL);
+        h->curl->easy_setopt(rq->easy, CURLOPT_CAPATH, NULL);
         h->curl->easy_setopt(rq->easy, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
         h->curl->easy_setopt(rq->easy, CURLOPT_SSL_CTX_DATA, rq);
         h->curl->easy_setopt(rq->easy, CURLOPT_SSL_SESSIONID_CACHE, 0L);

@@ -5,8 +5,11 @@ floating license activated with the site's own request is served, a
 client (Python, speaking the protocol of docs/floating.md, in the
 container's network namespace) gets a lease, the lease and the count
 survive a restart of the service, `licensed-site release` frees it with a
-journal event, and the unit is sandboxed. The client side of licensed
-(licensectl site join) is not used: it is built on another branch."""
+journal event, and the unit is sandboxed. Then the client side under the
+same real systemd: licensed (bus-activated from its package) joins the
+site with `licensectl site join`, borrows the one seat, answers
+CheckFeature from the lease, refuses a second program's CheckOut while the
+seat is away, and gives it back."""
 import hashlib
 import json
 import os
@@ -161,4 +164,49 @@ def test_site_service(m, tmp_path, keys):
     # The database stays the service's after root's verbs.
     owners = m.sh("stat -c '%U %n' /var/lib/licensed-site/site.db*").stdout
     assert all(line.startswith("licensed-site ") for line in owners.splitlines()), owners
+    m.systemctl("disable", "--now", UNIT)
+
+
+def test_licensed_client_of_the_site(m):
+    """licensed from its package as a client of the site in the same
+    container, reached on 127.0.0.1 and pinned by the fingerprint that
+    `licensed-site status` shows."""
+    m.systemctl("enable", "--now", UNIT)
+    m.wait_for_state(UNIT, "active")
+    site = ContainerSite(m)
+    wait_until(lambda: answering(site), timeout=15, what="licensed-site to answer")
+    # The previous test's leases go, so the one seat is free.
+    for lease in json.loads(m.run("licensed-site", "--json", "status").stdout)["leases"]:
+        m.run("licensed-site", "release", lease["id"])
+
+    # Not joined yet: the feature is not licensed here.
+    assert m.check_feature(PRODUCT, "cad") == (False, "not-installed")
+    url = f"https://127.0.0.1:{PORT}"
+    out = m.run("licensectl", "site", "join", url, "--token", site.token(), "--fingerprint", site.fingerprint).stdout
+    assert f"Joined site {site.site_id}" in out, out
+    assert m.run("systemctl", "is-active", "licensed.service", check=False).stdout.strip() == "active"
+    # Joined, but no lease held: CheckFeature says so.
+    assert m.check_feature(PRODUCT, "cad") == (False, "no-lease")
+
+    # A borrowed lease: the seat is this machine's until it comes back.
+    out = m.run("licensectl", "borrow", PRODUCT, "cad", "--for", "2h").stdout
+    lease = re.search(r"\(lease ([0-9a-f]+)\)", out).group(1)
+    assert m.check_feature(PRODUCT, "cad") == (True, "licensed")
+    st = json.loads(m.run("licensectl", "--json", "site", "status").stdout)
+    assert st["site"] == site.site_id
+    assert [(l["id"], l["borrowed"]) for l in st["leases"]] == [(lease, True)]
+    (held,) = json.loads(m.run("licensed-site", "--json", "status").stdout)["leases"]
+    assert held["id"] == lease and held["borrowed_until"]
+
+    # The seat is away: another program's CheckOut is refused, with the reason.
+    r = m.call("CheckOut", "ss", PRODUCT, "cad")
+    assert r["data"][0] is False and r["data"][1] == "floating-in-use", r
+
+    # Given back: the site has the seat again, and the feature is no longer
+    # licensed here.
+    out = m.run("licensectl", "return", PRODUCT, "cad").stdout
+    assert f"Returned lease {lease}" in out
+    assert json.loads(m.run("licensed-site", "--json", "status").stdout)["leases"] == []
+    assert m.check_feature(PRODUCT, "cad") == (False, "no-lease")
+    m.run("licensectl", "site", "leave")
     m.systemctl("disable", "--now", UNIT)
