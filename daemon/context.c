@@ -34,6 +34,10 @@ static int context_connect_bus(Context *c) {
         return 0;
 }
 
+static void store_changed(void *userdata) {
+        context_image_changed(userdata);
+}
+
 static int context_load_clock(Context *c) {
         sd_id128_t boot;
         ClockMark m = {};
@@ -99,6 +103,8 @@ int context_new(const Options *o, Context **ret) {
         r = store_open(&c->store, o->state_dir);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the state directory %s: %m", o->state_dir);
+        c->store.changed = store_changed;
+        c->store.changed_userdata = c;
         r = context_load_device(c);
         if (r < 0)
                 return r;
@@ -177,6 +183,7 @@ Context *context_free(Context *c) {
         http_client_free(c->http);
         sd_event_source_unref(c->reevaluate_source);
         sd_event_source_unref(c->idle_source);
+        context_image_done(c);
         sd_bus_flush_close_unref(c->bus);
         sd_event_unref(c->event);
         EVP_PKEY_free(c->device_key);
@@ -336,6 +343,7 @@ int context_run(Context *c) {
         r = sd_event_loop(c->event);
         (void) context_now(c);
         context_save_clock(c);
+        context_image_flush(c);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return 0;

@@ -75,6 +75,14 @@ struct Context {
         unsigned defer_depth;
         bool owe_reevaluate;
         bool owe_state_changed;
+        /* The start image (start-image.c): rewritten debounced after a
+         * change; while image_check_dir is open, the files are being
+         * compared with the entries built from it. */
+        sd_event_source *image_write_source;
+        sd_event_source *image_check_source;
+        DIR *image_check_dir;
+        unsigned image_checked, image_changed;
+        bool image_dirty;
         Denial denials[DENIALS_MAX];
         size_t next_denial; /* ring index */
 };
