@@ -57,7 +57,7 @@ static void put_string(StartImageWriter *w, const char *s) {
         size_t n;
 
         if (!s) {
-                PUT(w, STRING_NULL);
+                PUT(w, (uint16_t) STRING_NULL);
                 return;
         }
         n = strlen(s);
