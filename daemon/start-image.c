@@ -318,6 +318,10 @@ int context_load_image(Context *c) {
                 if (r >= 0)
                         /* After the bus: a call waiting is answered first. */
                         r = sd_event_source_set_priority(c->image_check_source, SD_EVENT_PRIORITY_IDLE);
+                if (r >= 0)
+                        /* A chunk per iteration until check_done() turns it off (a
+                         * defer source is one-shot unless told). */
+                        r = sd_event_source_set_enabled(c->image_check_source, SD_EVENT_ON);
         }
         if (r < 0) {
                 log_internal(LOG_NOTICE, r,

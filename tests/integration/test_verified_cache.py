@@ -8,9 +8,10 @@ import base64
 import hashlib
 import os
 import struct
+import types
 
-from conftest import write_product
-from harness import wait_for
+from conftest import BUILD, run, write_product
+from harness import Bus, Daemon, wait_for
 from licensing import PRODUCT, activate, answer, dbus_error, request_activation
 from test_daemon import tamper
 
@@ -296,3 +297,35 @@ def test_a_damaged_or_foreign_image_means_a_full_load_and_is_rewritten(stack, ve
     assert verdicts(stack) == cold
     stack.daemon.stop()
     assert os.stat(image_path(stack)).st_mode & 0o777 == 0o600
+
+
+def test_more_files_than_one_chunk_are_all_checked(tmp_path):
+    """The check reads 256 files per event-loop iteration: all of them are
+    read, and a tampered one past the first chunk is found."""
+    d = str(tmp_path / "m")
+    run([os.path.join(BUILD, "bench", "make-licenses"), d, "600"])
+    bus = Bus(str(tmp_path))
+    daemon = None
+    try:
+        daemon = Daemon(bus, os.path.join(d, "state"), os.path.join(d, "products"),
+                        config=os.path.join(d, "licensed.conf"))
+        daemon.stop()  # writes the image
+        stack = types.SimpleNamespace(daemon=daemon)
+        for changed in (0, 1):
+            if changed:
+                path = os.path.join(d, "state", "licenses", "bench-00599.lic")
+                with open(path, "r+") as f:
+                    t = f.read()
+                    f.seek(0)
+                    f.write(tamper(t))
+            checks = log_count(stack, CHECKED)
+            before = start_counting(stack, IMAGE_LOADED)
+            assert log_count(stack, IMAGE_LOADED) == before + 1
+            assert wait_checked(stack, checks).endswith(
+                f"Checked 600 license files against the start image: {changed} changed.")
+            daemon.stop()
+        assert "bench-00599.lic" not in os.listdir(os.path.join(d, "state", "licenses"))
+    finally:
+        if daemon:
+            daemon.stop()
+        bus.stop()
