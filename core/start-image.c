@@ -171,7 +171,6 @@ int start_image_writer_finish(StartImageWriter *w, void **ret, size_t *ret_size)
 typedef struct Reader {
         const uint8_t *p;
         size_t left;
-        bool build; /* false: only check; true: also allocate what is read */
 } Reader;
 
 static bool get(Reader *r, void *out, size_t n) {
@@ -183,9 +182,13 @@ static bool get(Reader *r, void *out, size_t n) {
         return true;
 }
 
-/* A string: NULL allowed or not, at most max bytes, no NUL inside. Copied
- * to *ret (malloc'd) when building, and always to check (when given, of
- * check_size bytes) so the caller can judge it. */
+/* A string as it is in the file: n bytes at p, or NULL. */
+typedef struct View {
+        const char *p;
+        uint16_t n;
+        bool null;
+} View;
+
 typedef enum StringCheck {
         STRING_ANY,
         STRING_LICENSE_ID,
@@ -193,7 +196,9 @@ typedef enum StringCheck {
         STRING_NAME, /* a feature or property name */
 } StringCheck;
 
-static int get_string(Reader *r, bool nullable, size_t max, StringCheck kind, char **ret) {
+/* A string: NULL allowed or not, at most max bytes, no NUL inside, and
+ * of its kind. */
+static int get_string(Reader *r, bool nullable, size_t max, StringCheck kind, View *ret) {
         char small[LICENSE_ID_MAX + 128 + 2];
         uint16_t n;
 
@@ -202,8 +207,7 @@ static int get_string(Reader *r, bool nullable, size_t max, StringCheck kind, ch
         if (n == STRING_NULL) {
                 if (!nullable)
                         return -EBADMSG;
-                if (ret)
-                        *ret = NULL;
+                *ret = (View) {.null = true};
                 return 0;
         }
         if (n > max || n > START_IMAGE_STRING_MAX || r->left < n || memchr(r->p, 0, n))
@@ -221,37 +225,46 @@ static int get_string(Reader *r, bool nullable, size_t max, StringCheck kind, ch
                 if (!ok)
                         return -EBADMSG;
         }
-        if (r->build && ret) {
-                char *s = malloc(n + 1);
-                if (!s)
-                        return -ENOMEM;
-                memcpy(s, r->p, n);
-                s[n] = 0;
-                *ret = s;
-        }
+        *ret = (View) {.p = (const char *) r->p, .n = n};
         r->p += n;
         r->left -= n;
         return 0;
 }
 
-/* Into a fixed array of size bytes (never NULL). */
-static int get_inline(Reader *r, char *out, size_t size) {
-        const uint8_t *at = r->p + sizeof(uint16_t);
-        uint16_t n;
-        int k;
+/* The strings of a record, in file order. */
+enum {
+        S_ID, S_PRODUCT, S_LICENSEE, S_KEY, S_MACHINE_ID, S_DEVICE_KEY, S_NONCE, S_SERVER_URL,
+        S_VALIDATION_NONCE, S_LAST_ERROR, S_ANNOUNCED,
+        _S_MAX,
+};
 
-        if (r->left < sizeof(n))
-                return -EBADMSG;
-        memcpy(&n, r->p, sizeof(n));
-        k = get_string(r, false, size - 1, STRING_ANY, NULL);
-        if (k < 0)
-                return k;
-        memcpy(out, at, n);
-        out[n] = 0;
-        return 0;
-}
+typedef struct Record {
+        View strings[_S_MAX];
+        View feature_names[LICENSE_FEATURES_MAX];
+        View property_names[LICENSE_PROPERTIES_MAX], property_values[LICENSE_PROPERTIES_MAX];
+} Record;
 
-static int read_record(Reader *r, uint8_t digest[static START_IMAGE_DIGEST_SIZE], License *l, LicenseState *st) {
+/* Reads and checks one record: the scalars into l and st, the strings as
+ * views into rec. Allocates nothing. */
+static int read_record(Reader *r, uint8_t digest[static START_IMAGE_DIGEST_SIZE], License *l, LicenseState *st,
+                       Record *rec, LicenseFeature *features) {
+        static const struct {
+                bool nullable;
+                size_t max;
+                StringCheck kind;
+        } string_rules[_S_MAX] = {
+                [S_ID] = {false, LICENSE_ID_MAX, STRING_LICENSE_ID},
+                [S_PRODUCT] = {false, 128, STRING_PRODUCT_ID},
+                [S_LICENSEE] = {true, START_IMAGE_STRING_MAX, STRING_ANY},
+                [S_KEY] = {true, START_IMAGE_STRING_MAX, STRING_ANY},
+                [S_MACHINE_ID] = {true, START_IMAGE_STRING_MAX, STRING_ANY},
+                [S_DEVICE_KEY] = {true, START_IMAGE_STRING_MAX, STRING_ANY},
+                [S_NONCE] = {true, START_IMAGE_STRING_MAX, STRING_ANY},
+                [S_SERVER_URL] = {true, START_IMAGE_STRING_MAX, STRING_ANY},
+                [S_VALIDATION_NONCE] = {false, LICENSE_NONCE_HEX_LEN, STRING_ANY},
+                [S_LAST_ERROR] = {true, LICENSE_STATE_ERROR_MAX, STRING_ANY},
+                [S_ANNOUNCED] = {false, sizeof(st->announced) - 1, STRING_ANY},
+        };
         uint32_t type;
         uint16_t n_features, n_properties;
         uint8_t revoked;
@@ -273,76 +286,178 @@ static int read_record(Reader *r, uint8_t digest[static START_IMAGE_DIGEST_SIZE]
                 return -EBADMSG;
         l->type = (LicenseType) type;
         st->revoked = revoked;
+        l->n_features = n_features;
+        l->n_properties = n_properties;
 
-        if ((k = get_string(r, false, LICENSE_ID_MAX, STRING_LICENSE_ID, &l->id)) < 0 ||
-            (k = get_string(r, false, 128, STRING_PRODUCT_ID, &l->product)) < 0 ||
-            (k = get_string(r, true, START_IMAGE_STRING_MAX, STRING_ANY, &l->licensee)) < 0 ||
-            (k = get_string(r, true, START_IMAGE_STRING_MAX, STRING_ANY, &l->key)) < 0 ||
-            (k = get_string(r, true, START_IMAGE_STRING_MAX, STRING_ANY, &l->machine_id)) < 0 ||
-            (k = get_string(r, true, START_IMAGE_STRING_MAX, STRING_ANY, &l->device_key)) < 0 ||
-            (k = get_string(r, true, START_IMAGE_STRING_MAX, STRING_ANY, &l->nonce)) < 0 ||
-            (k = get_string(r, true, START_IMAGE_STRING_MAX, STRING_ANY, &l->server_url)) < 0 ||
-            (k = get_inline(r, st->validation_nonce, sizeof(st->validation_nonce))) < 0 ||
-            (k = get_string(r, true, LICENSE_STATE_ERROR_MAX, STRING_ANY, &st->last_error)) < 0 ||
-            (k = get_inline(r, st->announced, sizeof(st->announced))) < 0)
-                return k;
-
-        if (r->build && n_features > 0) {
-                l->features = calloc(n_features, sizeof(LicenseFeature));
-                if (!l->features)
-                        return -ENOMEM;
-                l->n_features = n_features; /* freed with what is filled in so far */
+        for (size_t i = 0; i < _S_MAX; i++) {
+                k = get_string(r, string_rules[i].nullable, string_rules[i].max, string_rules[i].kind,
+                               &rec->strings[i]);
+                if (k < 0)
+                        return k;
         }
         for (size_t i = 0; i < n_features; i++) {
-                LicenseFeature f = {};
-                if ((k = get_string(r, false, LICENSE_FEATURE_NAME_MAX, STRING_NAME, &f.name)) < 0)
+                k = get_string(r, false, LICENSE_FEATURE_NAME_MAX, STRING_NAME, &rec->feature_names[i]);
+                if (k < 0)
                         return k;
-                if (r->build)
-                        l->features[i].name = f.name;
-                if (!get(r, &f.expires, sizeof(f.expires)) || !get(r, &f.limit, sizeof(f.limit)))
+                if (!get(r, &features[i].expires, sizeof(features[i].expires)) ||
+                    !get(r, &features[i].limit, sizeof(features[i].limit)))
                         return -EBADMSG;
-                if (r->build) {
-                        l->features[i].expires = f.expires;
-                        l->features[i].limit = f.limit;
-                }
-        }
-        if (r->build && n_properties > 0) {
-                l->properties = calloc(n_properties, sizeof(LicenseProperty));
-                if (!l->properties)
-                        return -ENOMEM;
-                l->n_properties = n_properties;
         }
         for (size_t i = 0; i < n_properties; i++) {
-                LicenseProperty p = {};
-                if ((k = get_string(r, false, LICENSE_FEATURE_NAME_MAX, STRING_NAME, &p.name)) < 0)
+                k = get_string(r, false, LICENSE_FEATURE_NAME_MAX, STRING_NAME, &rec->property_names[i]);
+                if (k < 0)
                         return k;
-                if (r->build)
-                        l->properties[i].name = p.name;
-                if ((k = get_string(r, false, START_IMAGE_STRING_MAX, STRING_ANY, &p.value)) < 0)
+                k = get_string(r, false, START_IMAGE_STRING_MAX, STRING_ANY, &rec->property_values[i]);
+                if (k < 0)
                         return k;
-                if (r->build)
-                        l->properties[i].value = p.value;
         }
         return 0;
 }
 
-static int walk(const uint8_t *p, size_t size, uint64_t count, bool build, StartImageFunc f, void *userdata) {
-        Reader r = {.p = p + HEADER_SIZE, .left = size - HEADER_SIZE - CHECK_SIZE, .build = build};
+static const char *find_shared(const View *v, const char *const *shared) {
+        for (size_t i = 0; shared && shared[i]; i++)
+                if (strlen(shared[i]) == v->n && memcmp(shared[i], v->p, v->n) == 0)
+                        return shared[i];
+        return NULL;
+}
 
+static const Product *find_product(const ProductSet *products, const View *v) {
+        for (size_t i = 0; i < products->n_products; i++) {
+                const char *id = products->products[i].id;
+                if (strlen(id) == v->n && memcmp(id, v->p, v->n) == 0)
+                        return &products->products[i];
+        }
+        return NULL;
+}
+
+/* What license_compact() would have made, in one allocation and without
+ * a string allocated on the way: the arrays, then every string that is
+ * not shared. */
+typedef struct Arena {
+        char *base;
+        size_t off;
+} Arena;
+
+static char *place(Arena *a, const View *v, const char *const *shared, bool count_only) {
+        const char *s;
+        char *at;
+
+        if (v->null)
+                return NULL;
+        s = find_shared(v, shared);
+        if (s)
+                return (char *) s;
+        at = count_only ? NULL : a->base + a->off;
+        if (!count_only) {
+                memcpy(at, v->p, v->n);
+                at[v->n] = 0;
+        }
+        a->off += v->n + 1;
+        return at;
+}
+
+static char **license_slot(License *l, size_t i) {
+        switch (i) {
+        case S_ID: return &l->id;
+        case S_PRODUCT: return &l->product;
+        case S_LICENSEE: return &l->licensee;
+        case S_KEY: return &l->key;
+        case S_MACHINE_ID: return &l->machine_id;
+        case S_DEVICE_KEY: return &l->device_key;
+        case S_NONCE: return &l->nonce;
+        case S_SERVER_URL: return &l->server_url;
+        default: return NULL;
+        }
+}
+
+static int build(const Record *rec, const LicenseFeature *features, const StartImageShared *sh, License *l,
+                 LicenseState *st, const Product **ret_product) {
+        size_t arrays = l->n_features * sizeof(LicenseFeature) + l->n_properties * sizeof(LicenseProperty);
+        const Product *p = NULL;
+        Arena a = {.off = arrays};
+
+        if (sh->products) {
+                p = find_product(sh->products, &rec->strings[S_PRODUCT]);
+                if (!p)
+                        return -EBADMSG;
+        }
+        /* Twice: first the size, then the copy. */
+        for (int pass = 0; pass < 2; pass++) {
+                bool count_only = pass == 0;
+
+                a.off = arrays;
+                for (size_t i = 0; i < _S_MAX; i++) {
+                        char **slot = license_slot(l, i);
+                        char *s;
+
+                        if (!slot)
+                                continue;
+                        s = i == S_PRODUCT && p ? p->id : place(&a, &rec->strings[i], sh->shared, count_only);
+                        if (!count_only)
+                                *slot = s;
+                }
+                for (size_t i = 0; i < l->n_features; i++) {
+                        char *s = place(&a, &rec->feature_names[i], NULL, count_only);
+                        if (!count_only)
+                                l->features[i] = (LicenseFeature) {
+                                        .name = s, .expires = features[i].expires, .limit = features[i].limit};
+                }
+                for (size_t i = 0; i < l->n_properties; i++) {
+                        char *n = place(&a, &rec->property_names[i], NULL, count_only),
+                             *v = place(&a, &rec->property_values[i], NULL, count_only);
+                        if (!count_only)
+                                l->properties[i] = (LicenseProperty) {.name = n, .value = v};
+                }
+                if (count_only) {
+                        a.base = malloc(a.off ?: 1);
+                        if (!a.base)
+                                return -ENOMEM;
+                        l->arena = a.base;
+                        l->features = l->n_features ? (LicenseFeature *) a.base : NULL;
+                        l->properties = l->n_properties ? (LicenseProperty *) (a.base + l->n_features *
+                                                                                             sizeof(LicenseFeature))
+                                                        : NULL;
+                }
+        }
+        memcpy(st->validation_nonce, rec->strings[S_VALIDATION_NONCE].p, rec->strings[S_VALIDATION_NONCE].n);
+        st->validation_nonce[rec->strings[S_VALIDATION_NONCE].n] = 0;
+        memcpy(st->announced, rec->strings[S_ANNOUNCED].p, rec->strings[S_ANNOUNCED].n);
+        st->announced[rec->strings[S_ANNOUNCED].n] = 0;
+        if (!rec->strings[S_LAST_ERROR].null &&
+            !(st->last_error = strndup(rec->strings[S_LAST_ERROR].p, rec->strings[S_LAST_ERROR].n)))
+                return -ENOMEM;
+        *ret_product = p;
+        return 0;
+}
+
+static int walk(const uint8_t *p, size_t size, uint64_t count, const StartImageShared *sh, StartImageFunc f,
+                void *userdata) {
+        Reader r = {.p = p + HEADER_SIZE, .left = size - HEADER_SIZE - CHECK_SIZE};
+        _cleanup_free_ Record *rec = malloc(sizeof(Record));
+        LicenseFeature features[LICENSE_FEATURES_MAX];
+
+        if (!rec)
+                return -ENOMEM;
         for (uint64_t i = 0; i < count; i++) {
                 uint8_t digest[START_IMAGE_DIGEST_SIZE];
-                _cleanup_(license_done) License l = LICENSE_INIT;
+                License l = LICENSE_INIT;
                 LicenseState st = {};
+                const Product *product = NULL;
                 int k;
 
-                k = read_record(&r, digest, &l, &st);
-                if (k >= 0 && build) {
-                        k = f(digest, &l, &st, userdata);
-                        st.last_error = NULL; /* the callee's now, whatever it returned */
+                k = read_record(&r, digest, &l, &st, rec, features);
+                if (k < 0)
+                        return k;
+                if (!f)
+                        continue;
+                k = build(rec, features, sh, &l, &st, &product);
+                if (k < 0) {
+                        free(l.arena);
+                        free(st.last_error);
+                        return k;
                 }
-                if (!build)
-                        license_init(&l); /* nothing was allocated */
-                free(st.last_error);
+                /* Whatever f returns, l and st.last_error are its. */
+                k = f(digest, &l, product, &st, userdata);
                 if (k < 0)
                         return k;
         }
@@ -368,7 +483,7 @@ int start_image_peek(const void *data, size_t size, StartImageSource *ret) {
 }
 
 int start_image_parse(const void *data, size_t size, StartImageSource *ret_src, uint64_t *ret_count,
-                      StartImageFunc f, void *userdata) {
+                      const StartImageShared *shared, StartImageFunc f, void *userdata) {
         const uint8_t *p = data;
         uint8_t check[CHECK_SIZE];
         StartImageSource src = {};
@@ -387,11 +502,11 @@ int start_image_parse(const void *data, size_t size, StartImageSource *ret_src, 
         memcpy(&count, p + 40 + START_IMAGE_MADE_FROM_SIZE, 8);
         if (count > START_IMAGE_MAX_RECORDS)
                 return -EBADMSG;
-        r = walk(p, size, count, false, NULL, NULL);
+        r = walk(p, size, count, NULL, NULL, NULL);
         if (r < 0)
                 return r;
         if (f) {
-                r = walk(p, size, count, true, f, userdata);
+                r = walk(p, size, count, shared ?: &(StartImageShared) {}, f, userdata);
                 if (r < 0)
                         return r;
         }

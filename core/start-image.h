@@ -44,6 +44,7 @@
 
 #include "license-state.h"
 #include "license.h"
+#include "product.h"
 
 #define START_IMAGE_MAGIC "LICDSI01"
 #define START_IMAGE_DIGEST_SIZE 16
@@ -75,11 +76,21 @@ int start_image_writer_finish(StartImageWriter *w, void **ret, size_t *ret_size)
 void start_image_writer_done(StartImageWriter *w);
 
 /* Called for each record of a checked image, in file order, with a License
- * (plain malloc'd fields, LICENSE_INIT conventions) and a LicenseState
- * whose ownership passes to the callee. A negative return stops the walk
- * and is returned. */
+ * already compacted (license_compact(): one arena, shared strings pointing
+ * at shared), its product (NULL when no product set was given) and a
+ * LicenseState; ownership of l and st->last_error passes to the callee,
+ * whatever it returns. A negative return stops the walk and is returned. */
 typedef int (*StartImageFunc)(const uint8_t digest[static START_IMAGE_DIGEST_SIZE], License *l,
-                              LicenseState *st, void *userdata);
+                              const Product *p, LicenseState *st, void *userdata);
+
+typedef struct StartImageShared {
+        /* NULL-terminated, may be NULL: strings that point here instead of
+         * being copied, as license_compact()'s shared. */
+        const char *const *shared;
+        /* Given: each license's product is looked up, its product string
+         * is the product's id, and a product not in the set is -EBADMSG. */
+        const ProductSet *products;
+} StartImageShared;
 
 /* The header alone (magic and size only, no check): to tell whether the
  * image is worth parsing. -EBADMSG if it cannot be an image. */
@@ -89,4 +100,4 @@ int start_image_peek(const void *data, size_t size, StartImageSource *ret);
  * if f is given, calls it for each record. -EBADMSG for anything
  * start_image_writer_finish() did not write. */
 int start_image_parse(const void *data, size_t size, StartImageSource *ret_src, uint64_t *ret_count,
-                      StartImageFunc f, void *userdata);
+                      const StartImageShared *shared, StartImageFunc f, void *userdata);

@@ -260,20 +260,21 @@ static int on_check(sd_event_source *s, void *userdata) {
 
 /* Loading ---------------------------------------------------------------- */
 
-static int add_one(const uint8_t digest[static START_IMAGE_DIGEST_SIZE], License *l, LicenseState *st,
-                   void *userdata) {
+static int add_one(const uint8_t digest[static START_IMAGE_DIGEST_SIZE], License *l, const Product *p,
+                   LicenseState *st, void *userdata) {
+        _cleanup_(license_done) License owned = *l;
+        _cleanup_free_ char *last_error = st->last_error;
         Context *c = userdata;
-        const Product *p = product_set_find(&c->products, l->product);
         Entry *e;
         int r;
 
-        /* Same products as when it was written (made_from), so a missing
-         * one or a repeated id means the image is not what was written. */
-        if (!p || context_find_entry(c, l->id))
-                r = -EBADMSG;
-        else
-                r = context_add_entry_digest(c, digest, l, p, st, &e);
-        free(st->last_error);
+        /* Already compacted as context_add_entry() would (the arena, the
+         * shared strings): it only takes it over. A repeated id means the
+         * image is not what was written. */
+        license_init(l);
+        if (context_find_entry(c, owned.id))
+                return -EBADMSG;
+        r = context_add_entry_digest(c, digest, &owned, p, st, &e);
         if (r < 0)
                 return r;
         e->unchecked = true;
@@ -310,7 +311,12 @@ int context_load_image(Context *c) {
                          "written): every license file is loaded.");
                 return 0;
         }
-        r = start_image_parse(data, size, NULL, NULL, add_one, c);
+        r = start_image_parse(data, size, NULL, NULL,
+                              &(StartImageShared) {
+                                      .shared = (const char *const[]) {c->machine_id, c->device_key_b64, NULL},
+                                      .products = &c->products,
+                              },
+                              add_one, c);
         if (r >= 0)
                 r = store_open_licenses(&c->store, &c->image_check_dir);
         if (r >= 0) {

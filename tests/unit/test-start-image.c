@@ -58,8 +58,8 @@ typedef struct Collected {
         size_t n;
 } Collected;
 
-static int collect(const uint8_t digest[static START_IMAGE_DIGEST_SIZE], License *l, LicenseState *st,
-                   void *userdata) {
+static int collect(const uint8_t digest[static START_IMAGE_DIGEST_SIZE], License *l, const Product *p,
+                   LicenseState *st, void *userdata) {
         Collected *c = userdata;
 
         assert_true(c->n < 4);
@@ -88,7 +88,7 @@ static int parse_copy(const void *data, size_t size, Collected *c) {
 
         assert_non_null(copy);
         memcpy(copy, data, size);
-        r = start_image_parse(copy, size, &src, &count, collect, c);
+        r = start_image_parse(copy, size, &src, &count, NULL, collect, c);
         if (r >= 0) {
                 assert_memory_equal(&src, &source, sizeof(src));
                 assert_int_equal(count, c->n);
@@ -212,10 +212,63 @@ static void test_bad_fields_are_refused(void **state) {
         }
 }
 
-static int refuse_second(const uint8_t digest[static START_IMAGE_DIGEST_SIZE], License *l, LicenseState *st,
-                         void *userdata) {
+typedef struct Shared {
+        const Product *want;
+        const char *machine_id;
+        unsigned n;
+} Shared;
+
+static int check_shared(const uint8_t digest[static START_IMAGE_DIGEST_SIZE], License *l, const Product *p,
+                        LicenseState *st, void *userdata) {
+        Shared *sh = userdata;
+
+        assert_ptr_equal(p, sh->want);
+        assert_ptr_equal(l->product, sh->want->id);
+        if (l->machine_id)
+                assert_ptr_equal(l->machine_id, sh->machine_id);
+        assert_non_null(l->arena);
+        sh->n++;
+        license_done(l);
+        free(st->last_error);
+        return 0;
+}
+
+/* Strings equal to a shared one point there, the product is the set's, and
+ * a product missing from the set refuses the image. */
+static void test_shared_strings_and_products(void **state) {
+        static const char machine_id[] = "0123456789abcdef0123456789abcdef";
+        Product products[2] = {{.id = (char *) "com.example.other"}, {.id = (char *) "com.example.app"}};
+        ProductSet set = {.products = products, .n_products = 2}, other = {.products = products, .n_products = 1};
+        Shared sh = {.want = &products[1], .machine_id = machine_id};
+        License l[2];
+        LicenseState st[2];
+        _cleanup_free_ void *data = NULL;
+        size_t size;
+
+        make_licenses(l, st);
+        write_image(l, st, &data, &size);
+        assert_int_equal(start_image_parse(data, size, NULL, NULL,
+                                           &(StartImageShared) {.shared = (const char *const[]) {machine_id, NULL},
+                                                                .products = &set},
+                                           check_shared, &sh),
+                         0);
+        assert_int_equal(sh.n, 2);
+        sh.n = 0;
+        assert_int_equal(start_image_parse(data, size, NULL, NULL, &(StartImageShared) {.products = &other},
+                                           check_shared, &sh),
+                         -EBADMSG);
+        assert_int_equal(sh.n, 0);
+        for (size_t i = 0; i < 2; i++) {
+                license_done(&l[i]);
+                free(st[i].last_error);
+        }
+}
+
+static int refuse_second(const uint8_t digest[static START_IMAGE_DIGEST_SIZE], License *l, const Product *p,
+                         LicenseState *st, void *userdata) {
         unsigned *n = userdata;
 
+        license_done(l);
         free(st->last_error);
         return ++*n == 2 ? -EEXIST : 0;
 }
@@ -229,7 +282,7 @@ static void test_callback_failure_stops(void **state) {
 
         make_licenses(l, st);
         write_image(l, st, &data, &size);
-        assert_int_equal(start_image_parse(data, size, NULL, NULL, refuse_second, &n), -EEXIST);
+        assert_int_equal(start_image_parse(data, size, NULL, NULL, NULL, refuse_second, &n), -EEXIST);
         assert_int_equal(n, 2);
         for (size_t i = 0; i < 2; i++) {
                 license_done(&l[i]);
@@ -244,6 +297,7 @@ int main(void) {
                 cmocka_unit_test(test_every_truncation_and_flip_is_refused),
                 cmocka_unit_test(test_bad_fields_are_refused),
                 cmocka_unit_test(test_callback_failure_stops),
+                cmocka_unit_test(test_shared_strings_and_products),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
