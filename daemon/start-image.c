@@ -242,8 +242,14 @@ static int on_check(sd_event_source *s, void *userdata) {
                         return 0;
                 }
                 n = strlen(de->d_name);
-                if (de->d_name[0] == '.' || n <= 4 || !streq(de->d_name + n - 4, ".lic") ||
-                    strstr(de->d_name, ".#"))
+                if (de->d_name[0] == '.')
+                        continue;
+                if (strstr(de->d_name, ".#")) {
+                        /* A write's temporary: the loader removes it, as at a full start. */
+                        (void) context_load_license_at(c, dirfd(c->image_check_dir), de->d_name);
+                        continue;
+                }
+                if (n <= 4 || !streq(de->d_name + n - 4, ".lic"))
                         continue;
                 id = strndup(de->d_name, n - 4);
                 if (!id)
