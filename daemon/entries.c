@@ -47,6 +47,18 @@ const ProductEntries *context_product_entries(Context *c, const char *product) {
         return pe ?: &none;
 }
 
+/* An array of n pointers at least, doubled when full: growing by one at a
+ * time cost a realloc per license, and past malloc's mmap threshold each
+ * was an mremap() (a third of a 100,000-license start from the image).
+ * The capacity is what malloc gave, so no field keeps it. */
+static void *grow(void *p, size_t n) {
+        size_t want = n * sizeof(void *);
+
+        if (p && malloc_usable_size(p) >= want)
+                return p;
+        return realloc(p, want < 64 ? 64 : want * 2);
+}
+
 /* Index maintenance: every change to c->entries goes through these two. */
 static int index_add(Context *c, Entry *e) {
         ProductEntries *pe = hashmap_get(&c->by_product, e->license.product, product_entries_key);
@@ -66,7 +78,7 @@ static int index_add(Context *c, Entry *e) {
                         return r;
                 }
         }
-        n = realloc(pe->items, (pe->n + 1) * sizeof(Entry *));
+        n = grow(pe->items, pe->n + 1);
         if (!n)
                 return -ENOMEM;
         pe->items = n;
@@ -194,7 +206,7 @@ int context_add_entry_digest(Context *c, const uint8_t digest[static ENTRY_TEXT_
          * held, which license_compact() freed. */
         old = context_find_entry(c, e->id);
         if (!old) {
-                Entry **n = realloc(c->entries, (c->n_entries + 1) * sizeof(Entry *));
+                Entry **n = grow(c->entries, c->n_entries + 1);
                 if (!n) {
                         entry_free(e);
                         return -ENOMEM;
