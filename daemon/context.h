@@ -70,6 +70,10 @@ struct Context {
         bool exit_when_idle;      /* SIGUSR1 (a package upgrade): exit at the first idle moment */
         bool name_released;       /* the bus confirmed it: new calls go to a new licensed */
         bool announce;            /* false during start-up: the first evaluation is not news */
+        /* During start-up: the snapshot is written after the name is owned
+         * (first_snapshot_source), not by the first evaluation. */
+        bool snapshot_after_name;
+        sd_event_source *first_snapshot_source;
         /* Deferred announcements (announce.h): while defer_depth > 0,
          * re-evaluation and state announcements are only owed. */
         unsigned defer_depth;
