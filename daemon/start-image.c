@@ -8,6 +8,7 @@
  * again after changes (debounced) and at exit. The trust argument is in
  * docs/architecture.md, "The start image". */
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 
@@ -176,6 +177,7 @@ static void drop_entry(Context *c, Entry *e) {
 static void check_file(Context *c, int dir_fd, const char *name, const char *id) {
         _cleanup_free_ char *text = NULL;
         Entry *e = context_find_entry(c, id);
+        bool differs;
         size_t len;
 
         if (e && !e->unchecked)
@@ -186,8 +188,8 @@ static void check_file(Context *c, int dir_fd, const char *name, const char *id)
                 e->unchecked = false;
                 return;
         }
-        c->image_changed++;
-        if (e) {
+        differs = e != NULL;
+        if (differs) {
                 log_warning("License file %s/licenses/%s is not what the start image holds: it is verified "
                             "again.",
                             c->store.dir, name);
@@ -198,6 +200,11 @@ static void check_file(Context *c, int dir_fd, const char *name, const char *id)
         e = context_find_entry(c, id);
         if (e)
                 (void) license_dbus_emit_added(c, e);
+        /* A file the image did not know is a change if it became a license
+         * or was moved aside; not one that stays stored unused (its product
+         * is missing), as at every full start. */
+        if (differs || e || faccessat(dir_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+                c->image_changed++;
 }
 
 static void check_done(Context *c) {

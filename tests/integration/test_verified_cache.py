@@ -192,6 +192,22 @@ def wait_checked(stack, before):
     return [ln for ln in stack.daemon.read_log().splitlines() if CHECKED in ln][-1]
 
 
+def tamper_in_place(path):
+    """The same inode: licenses/ looks the same to the image's identity."""
+    with open(path, "r+") as f:
+        t = f.read()
+        f.seek(0)
+        f.write(tamper(t))
+
+
+def start_from_image(stack):
+    """Starts, insists it was from the image; returns the check lines before."""
+    checks = log_count(stack, CHECKED)
+    before = start_counting(stack, IMAGE_LOADED)
+    assert log_count(stack, IMAGE_LOADED) == before + 1
+    return checks
+
+
 def license_states(stack):
     return {lid: dict(stack.client.license_props(lid)) for lid in verdicts(stack)[0]}
 
@@ -221,13 +237,8 @@ def test_a_start_from_the_image_answers_as_a_full_one(stack, vendor):
 def test_a_file_tampered_in_place_is_refused_once_checked(stack, vendor):
     imaged_stack(stack, vendor)
     stack.daemon.stop()
-    with open(lic_path(stack, "lic-2"), "r+") as f:  # in place: licenses/ looks the same
-        t = f.read()
-        f.seek(0)
-        f.write(tamper(t))
-    checks = log_count(stack, CHECKED)
-    before = start_counting(stack, IMAGE_LOADED)
-    assert log_count(stack, IMAGE_LOADED) == before + 1
+    tamper_in_place(lic_path(stack, "lic-2"))
+    checks = start_from_image(stack)
     # Never handed out as lic-2, even before the check is done.
     assert str(stack.client.manager.Export("lic-1")).startswith("-----")
     dbus_error(stack.client.manager.Export, "lic-2")
@@ -313,14 +324,8 @@ def test_more_files_than_one_chunk_are_all_checked(tmp_path):
         stack = types.SimpleNamespace(daemon=daemon)
         for changed in (0, 1):
             if changed:
-                path = os.path.join(d, "state", "licenses", "bench-00599.lic")
-                with open(path, "r+") as f:
-                    t = f.read()
-                    f.seek(0)
-                    f.write(tamper(t))
-            checks = log_count(stack, CHECKED)
-            before = start_counting(stack, IMAGE_LOADED)
-            assert log_count(stack, IMAGE_LOADED) == before + 1
+                tamper_in_place(os.path.join(d, "state", "licenses", "bench-00599.lic"))
+            checks = start_from_image(stack)
             assert wait_checked(stack, checks).endswith(
                 f"Checked 600 license files against the start image: {changed} changed.")
             daemon.stop()
