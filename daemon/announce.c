@@ -214,8 +214,10 @@ void context_reevaluate(Context *c) {
         if (any_changed)
                 context_state_changed(c);
 
-        /* The fast path for clients: verdicts and until when they hold. */
-        (void) snapshot_write(c);
+        /* The fast path for clients: verdicts and until when they hold. At
+         * start, written once the bus name is owned (context.c). */
+        if (!c->snapshot_after_name)
+                (void) snapshot_write(c);
 
         /* Wake up when the next verdict may change (expiry, end of grace),
          * and at least every SNAPSHOT_REFRESH_INTERVAL, so the snapshot never

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "seats.h"
 #include "site-client.h"
+#include "snapshot.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -33,6 +34,10 @@ static int context_connect_bus(Context *c) {
         if (r < 0)
                 return log_error_errno(r, "Failed to keep the bus open until the end: %m");
         return 0;
+}
+
+static void store_changed(void *userdata) {
+        context_image_changed(userdata);
 }
 
 static int context_load_clock(Context *c) {
@@ -63,6 +68,20 @@ static int context_load_clock(Context *c) {
         else
                 c->hw_boottime = (int64_t) ts.tv_sec;
         (void) context_now(c);
+        return 0;
+}
+
+/* The first snapshot, once the name is ours and the calls already waiting
+ * are answered: it evaluates every feature of every product again (a
+ * third of a 100,000-license start). Until it is written a client finds
+ * the previous daemon's snapshot (written from the same state, its
+ * verdicts bounded in time as always) or none, and asks over D-Bus. */
+static int on_first_snapshot(sd_event_source *s, void *userdata) {
+        Context *c = userdata;
+
+        c->snapshot_after_name = false;
+        c->first_snapshot_source = sd_event_source_unref(c->first_snapshot_source);
+        (void) snapshot_write(c);
         return 0;
 }
 
@@ -100,6 +119,8 @@ int context_new(const Options *o, Context **ret) {
         r = store_open(&c->store, o->state_dir);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the state directory %s: %m", o->state_dir);
+        c->store.changed = store_changed;
+        c->store.changed_userdata = c;
         r = context_load_device(c);
         if (r < 0)
                 return r;
@@ -153,8 +174,10 @@ int context_new(const Options *o, Context **ret) {
         if (r < 0)
                 log_warning_errno(r, "Failed to enable the watchdog: %m");
 
-        /* The first evaluation writes the snapshot: a client that sees the
-         * name owned finds the fast path's file in place. */
+        /* The first evaluation comes before the name: a call finds every
+         * status current. The snapshot it would write comes after (see
+         * on_first_snapshot()). */
+        c->snapshot_after_name = true;
         context_reevaluate(c);
 
         /* Take the name last: once it is ours, calls arrive, and everything
@@ -164,6 +187,11 @@ int context_new(const Options *o, Context **ret) {
                 return log_error_errno(r, "Failed to acquire the bus name %s (is licensed running already?): %m",
                                        LICENSED_BUS_NAME);
         c->announce = true;
+        r = sd_event_add_defer(c->event, &c->first_snapshot_source, on_first_snapshot, c);
+        if (r >= 0)
+                r = sd_event_source_set_priority(c->first_snapshot_source, SD_EVENT_PRIORITY_IDLE);
+        if (r < 0)
+                (void) on_first_snapshot(NULL, c);
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -186,6 +214,8 @@ Context *context_free(Context *c) {
         http_client_free(c->http);
         sd_event_source_unref(c->reevaluate_source);
         sd_event_source_unref(c->idle_source);
+        sd_event_source_unref(c->first_snapshot_source);
+        context_image_done(c);
         sd_bus_flush_close_unref(c->bus);
         sd_event_unref(c->event);
         EVP_PKEY_free(c->device_key);
@@ -345,6 +375,7 @@ int context_run(Context *c) {
         r = sd_event_loop(c->event);
         (void) context_now(c);
         context_save_clock(c);
+        context_image_flush(c);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return 0;

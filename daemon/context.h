@@ -72,11 +72,23 @@ struct Context {
         bool exit_when_idle;      /* SIGUSR1 (a package upgrade): exit at the first idle moment */
         bool name_released;       /* the bus confirmed it: new calls go to a new licensed */
         bool announce;            /* false during start-up: the first evaluation is not news */
+        /* During start-up: the snapshot is written after the name is owned
+         * (first_snapshot_source), not by the first evaluation. */
+        bool snapshot_after_name;
+        sd_event_source *first_snapshot_source;
         /* Deferred announcements (announce.h): while defer_depth > 0,
          * re-evaluation and state announcements are only owed. */
         unsigned defer_depth;
         bool owe_reevaluate;
         bool owe_state_changed;
+        /* The start image (start-image.c): rewritten debounced after a
+         * change; while image_check_dir is open, the files are being
+         * compared with the entries built from it. */
+        sd_event_source *image_write_source;
+        sd_event_source *image_check_source;
+        DIR *image_check_dir;
+        unsigned image_checked, image_changed;
+        bool image_dirty;
         Denial denials[DENIALS_MAX];
         size_t next_denial; /* ring index */
 };

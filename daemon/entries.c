@@ -47,6 +47,18 @@ const ProductEntries *context_product_entries(Context *c, const char *product) {
         return pe ?: &none;
 }
 
+/* An array of n pointers at least, doubled when full: growing by one at a
+ * time cost a realloc per license, and past malloc's mmap threshold each
+ * was an mremap() (a third of a 100,000-license start from the image).
+ * The capacity is what malloc gave, so no field keeps it. */
+static void *grow(void *p, size_t n) {
+        size_t want = n * sizeof(void *);
+
+        if (p && malloc_usable_size(p) >= want)
+                return p;
+        return realloc(p, want < 64 ? 64 : want * 2);
+}
+
 /* Index maintenance: every change to c->entries goes through these two. */
 static int index_add(Context *c, Entry *e) {
         ProductEntries *pe = hashmap_get(&c->by_product, e->license.product, product_entries_key);
@@ -66,7 +78,7 @@ static int index_add(Context *c, Entry *e) {
                         return r;
                 }
         }
-        n = realloc(pe->items, (pe->n + 1) * sizeof(Entry *));
+        n = grow(pe->items, pe->n + 1);
         if (!n)
                 return -ENOMEM;
         pe->items = n;
@@ -140,15 +152,23 @@ void entry_set_feature_reason(Entry *e, size_t k, Reason r) {
 
 int context_add_entry(Context *c, const char *id, const char *text, License *l, const Product *p,
                       const LicenseState *st, Entry **ret) {
+        uint8_t digest[ENTRY_TEXT_DIGEST_SIZE];
+
+        assert(streq(id, l->id));
+        text_digest(text, digest);
+        return context_add_entry_digest(c, digest, l, p, st, ret);
+}
+
+int context_add_entry_digest(Context *c, const uint8_t digest[static ENTRY_TEXT_DIGEST_SIZE], License *l,
+                             const Product *p, const LicenseState *st, Entry **ret) {
         Entry *e, *old;
         int r;
 
         e = calloc(1, sizeof(*e));
         if (!e)
                 return -ENOMEM;
-        assert(streq(id, l->id));
         e->context = c;
-        text_digest(text, e->text_digest);
+        memcpy(e->text_digest, digest, ENTRY_TEXT_DIGEST_SIZE);
         if (l->n_features > ENTRY_INLINE_FEATURES &&
             !(e->feature_reasons.heap = malloc(l->n_features))) {
                 free(e);
@@ -186,7 +206,7 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
          * held, which license_compact() freed. */
         old = context_find_entry(c, e->id);
         if (!old) {
-                Entry **n = realloc(c->entries, (c->n_entries + 1) * sizeof(Entry *));
+                Entry **n = grow(c->entries, c->n_entries + 1);
                 if (!n) {
                         entry_free(e);
                         return -ENOMEM;
@@ -215,6 +235,17 @@ int context_add_entry(Context *c, const char *id, const char *text, License *l, 
         if (ret)
                 *ret = e;
         return 0;
+}
+
+void context_drop_entries(Context *c) {
+        for (size_t i = 0; i < c->n_entries; i++)
+                entry_free(c->entries[i]);
+        free(c->entries);
+        c->entries = NULL;
+        c->n_entries = 0;
+        context_index_done(c);
+        c->by_id = (Hashmap) {};
+        c->by_product = (Hashmap) {};
 }
 
 void context_remove_entry(Context *c, Entry *e) {
@@ -363,9 +394,21 @@ static void save_verified(LoadState *ls) {
                                   ls->c->store.dir);
 }
 
+int context_load_license_at(Context *c, int dir_fd, const char *name) {
+        LoadState ls = {.c = c};
+
+        /* Verified in full: this is the file that differs from the start
+         * image, or one it did not know. */
+        return store_load_license_at(&c->store, dir_fd, name, loaded_one, damaged_one, &ls);
+}
+
 int context_load_licenses(Context *c) {
         LoadState ls = {.c = c};
         int r;
+
+        r = context_load_image(c);
+        if (r > 0)
+                return 0;
 
         load_verified(&ls);
         r = store_load_licenses(&c->store, loaded_one, damaged_one, &ls);
@@ -381,5 +424,6 @@ int context_load_licenses(Context *c) {
         (void) malloc_trim(0);
         log_debug("%u license signature(s) checked, the rest known from verified.cache.", ls.verified);
         log_info("Loaded %u license(s)%s.", ls.loaded, ls.failed ? ", some could not be used (see above)" : "");
+        context_image_changed(c); /* written once the start has settled */
         return 0;
 }

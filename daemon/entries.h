@@ -48,6 +48,9 @@ struct Entry {
                 uint8_t *heap;
         } feature_reasons;
         Reason status;           /* last announced license-level status */
+        /* Built from the start image and not yet compared with its file
+         * (daemon/start-image.c): fits in the padding before the next field. */
+        bool unchecked;
         int64_t warned_days_left; /* last grace warning sent, -1 if none */
 };
 
@@ -65,7 +68,15 @@ const ProductEntries *context_product_entries(Context *c, const char *product);
  * or handed in; takes ownership of *l. */
 int context_add_entry(Context *c, const char *id, const char *text, License *l, const Product *p,
                       const LicenseState *st, Entry **ret);
+/* The same with the text's digest already known (the start image). */
+int context_add_entry_digest(Context *c, const uint8_t digest[static ENTRY_TEXT_DIGEST_SIZE], License *l,
+                             const Product *p, const LicenseState *st, Entry **ret);
 void context_remove_entry(Context *c, Entry *e);
+/* Frees every entry and both indexes (a start image that turned out
+ * unusable half-way). */
+void context_drop_entries(Context *c);
+/* Loads (verifying in full) one entry of licenses/, as the start does. */
+int context_load_license_at(Context *c, int dir_fd, const char *name);
 /* Whether text is, byte for byte, what e was installed from. */
 bool entry_text_is(const Entry *e, const char *text);
 /* The armored text e was installed from, read back from the store: -EBADMSG
@@ -73,3 +84,12 @@ bool entry_text_is(const Entry *e, const char *text);
 int entry_read_text(Context *c, const Entry *e, char **ret);
 void context_index_done(Context *c);
 int context_load_licenses(Context *c);
+
+/* The start image (start-image.c): 1 if the entries were built from it
+ * (a background check of the files follows), 0 if the caller must load. */
+int context_load_image(Context *c);
+/* Something in licenses/ changed: the image is written anew, debounced. */
+void context_image_changed(Context *c);
+/* At exit: written now if it is out of date. */
+void context_image_flush(Context *c);
+void context_image_done(Context *c);

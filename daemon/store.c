@@ -9,6 +9,7 @@
 #include "armor.h"
 #include "fields.h"
 #include "fileio.h"
+#include "start-image.h"
 #include "store.h"
 #include "strutil.h"
 #include "timeutil.h"
@@ -38,11 +39,15 @@ static void remove_temporaries_in(const char *path) {
         closedir(d);
 }
 
+/* Not licenses/: its loader removes them as it reads the directory (a full
+ * load, or the start image's check), and reading 100,000 names here was a
+ * tenth of a start from the image. */
 static void store_remove_temporaries(Store *s) {
         remove_temporaries_in(s->dir);
         for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
                 _cleanup_free_ char *p = NULL;
-                if (!streq(subdirs[i], "quarantine") && asprintf(&p, "%s/%s", s->dir, subdirs[i]) >= 0)
+                if (!streq(subdirs[i], "quarantine") && !streq(subdirs[i], "licenses") &&
+                    asprintf(&p, "%s/%s", s->dir, subdirs[i]) >= 0)
                         remove_temporaries_in(p);
         }
 }
@@ -153,6 +158,13 @@ static int state_parse(const char *text, size_t len, LicenseState *ret, CoreErro
         return 0;
 }
 
+/* Every change to licenses/ goes through the functions below, which tell
+ * the owner (the start image is then out of date, daemon/start-image.c). */
+static void changed(Store *s) {
+        if (s->changed)
+                s->changed(s->changed_userdata);
+}
+
 int store_save_state(Store *s, const char *id, const LicenseState *st) {
         _cleanup_free_ char *path = store_path(s, "licenses", id, ".state"), *text = NULL;
         size_t len;
@@ -163,6 +175,7 @@ int store_save_state(Store *s, const char *id, const LicenseState *st) {
         r = state_format(st, &text, &len);
         if (r < 0)
                 return r;
+        changed(s);
         return write_file_atomic(path, text, len, 0600);
 }
 
@@ -174,6 +187,7 @@ int store_save_license(Store *s, const char *id, const char *text, const License
         if (!path)
                 return -ENOMEM;
         existed = access(path, F_OK) >= 0;
+        changed(s);
         /* State first: the license is committed by its .lic rename, so a
          * failure before that changes nothing (an orphan .state of a new
          * license is removed here, or at the next load). */
@@ -195,6 +209,7 @@ int store_remove_license(Store *s, const char *id) {
 
         if (!lic || !state)
                 return -ENOMEM;
+        changed(s);
         if (unlink(lic) < 0 && errno != ENOENT)
                 return -errno;
         /* From here on the license is gone; a left-over state file is cleaned
@@ -213,6 +228,7 @@ int store_quarantine(Store *s, const char *path, char **ret_moved) {
         base = base ? base + 1 : copy;
         if (asprintf(&dest, "%s/quarantine/%s.%lld", s->dir, base, (long long) now_realtime()) < 0)
                 return -ENOMEM;
+        changed(s);
         if (rename(path, dest) < 0)
                 return -errno;
         (void) fsync_parent_dir(dest);
@@ -225,15 +241,11 @@ int store_quarantine(Store *s, const char *path, char **ret_moved) {
 /* read_file() relative to the licenses directory, without stdio: the
  * start reads two small files per license, and a path walk and a stdio
  * buffer each were a third of a start with 10,000 of them. */
-static int read_at(int dir_fd, const char *name, size_t max_size, char **ret, size_t *ret_len) {
+static int read_fd(int fd, size_t max_size, char **ret, size_t *ret_len) {
         _cleanup_free_ char *buf = NULL;
-        _cleanup_close_ int fd = -EBADF;
         size_t len = 0, cap;
         struct stat st;
 
-        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode))
@@ -276,6 +288,14 @@ static int read_at(int dir_fd, const char *name, size_t max_size, char **ret, si
         return 0;
 }
 
+static int read_at(int dir_fd, const char *name, size_t max_size, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return -errno;
+        return read_fd(fd, max_size, ret, ret_len);
+}
+
 static bool has_suffix(const char *s, const char *suffix, size_t *ret_stem) {
         size_t n = strlen(s), k = strlen(suffix);
         if (n <= k || !streq(s + n - k, suffix))
@@ -284,80 +304,117 @@ static bool has_suffix(const char *s, const char *suffix, size_t *ret_stem) {
         return true;
 }
 
-int store_load_licenses(Store *s, StoreLicenseFunc found, StoreDamagedFunc damaged, void *userdata) {
+int store_load_license_at(Store *s, int dir_fd, const char *name, StoreLicenseFunc found,
+                          StoreDamagedFunc damaged, void *userdata) {
+        _cleanup_free_ char *id = NULL, *lic = NULL, *statepath = NULL, *text = NULL, *stext = NULL;
+        LicenseState st = {};
+        struct stat sb;
+        size_t stem, len, slen;
+        CoreError err = {};
+        int r;
+
+        if (name[0] == '.')
+                return 0;
+        /* A crash during write_file_atomic() leaves "NAME.#random": the
+         * rename never happened, so the old file (if any) is intact. */
+        if (strstr(name, ".#")) {
+                (void) unlinkat(dir_fd, name, 0);
+                return 0;
+        }
+        if (has_suffix(name, ".state", &stem)) {
+                _cleanup_free_ char *l = NULL;
+                if (asprintf(&l, "%.*s.lic", (int) stem, name) < 0)
+                        l = NULL;
+                if (l && faccessat(dir_fd, l, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+                        (void) unlinkat(dir_fd, name, 0); /* orphan of a removal */
+                return 0;
+        }
+        if (!has_suffix(name, ".lic", &stem))
+                return 0;
+        id = strndup(name, stem);
+        lic = store_path(s, "licenses", name, NULL);
+        if (!id || !lic)
+                return -ENOMEM;
+        if (!identifier_is_valid(id, LICENSE_ID_MAX)) {
+                _cleanup_free_ char *moved = NULL;
+                if (store_quarantine(s, lic, &moved) >= 0 && damaged)
+                        damaged(lic, "file name is not a valid license id", moved, userdata);
+                return 0;
+        }
+        r = read_at(dir_fd, name, ARMOR_MAX_SIZE, &text, &len);
+        if (r < 0) {
+                _cleanup_free_ char *moved = NULL;
+                if (store_quarantine(s, lic, &moved) >= 0 && damaged)
+                        damaged(lic, strerror(-r), moved, userdata);
+                return 0;
+        }
+        statepath = store_path(s, "licenses", id, ".state");
+        if (!statepath)
+                return -ENOMEM;
+        r = read_at(dir_fd, strrchr(statepath, '/') + 1, STATE_FILE_MAX, &stext, &slen);
+        if (r >= 0)
+                r = state_parse(stext, slen, &st, &err);
+        if (r < 0 && r != -ENOENT) {
+                _cleanup_free_ char *moved = NULL;
+                if (store_quarantine(s, statepath, &moved) >= 0 && damaged)
+                        damaged(statepath, core_error_message(&err, r), moved, userdata);
+        }
+        if (r < 0) {
+                /* No usable state: installed when the file was written, never validated. */
+                st = (LicenseState) {};
+                st.installed = fstatat(dir_fd, name, &sb, 0) >= 0 ? (int64_t) sb.st_mtime : now_realtime();
+        }
+        found(id, text, len, &st, userdata);
+        license_state_done(&st);
+        return 0;
+}
+
+int store_read_license_at(int dir_fd, const char *name, char **ret, size_t *ret_len) {
+        return read_at(dir_fd, name, ARMOR_MAX_SIZE, ret, ret_len);
+}
+
+int store_open_licenses(Store *s, DIR **ret) {
         _cleanup_free_ char *dirpath = store_path(s, NULL, "licenses", NULL);
         DIR *d;
-        struct dirent *de;
 
         if (!dirpath)
                 return -ENOMEM;
         d = opendir(dirpath);
         if (!d)
                 return -errno;
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *id = NULL, *lic = NULL, *statepath = NULL, *text = NULL, *stext = NULL;
-                LicenseState st = {};
-                struct stat sb;
-                size_t stem, len, slen;
-                CoreError err = {};
-                int r;
+        *ret = d;
+        return 0;
+}
 
-                if (de->d_name[0] == '.')
-                        continue;
-                /* A crash during write_file_atomic() leaves "NAME.#random": the
-                 * rename never happened, so the old file (if any) is intact. */
-                if (strstr(de->d_name, ".#")) {
-                        (void) unlinkat(dirfd(d), de->d_name, 0);
-                        continue;
-                }
-                if (has_suffix(de->d_name, ".state", &stem)) {
-                        _cleanup_free_ char *l = NULL;
-                        if (asprintf(&l, "%.*s.lic", (int) stem, de->d_name) < 0)
-                                l = NULL;
-                        if (l && faccessat(dirfd(d), l, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
-                                (void) unlinkat(dirfd(d), de->d_name, 0); /* orphan of a removal */
-                        continue;
-                }
-                if (!has_suffix(de->d_name, ".lic", &stem))
-                        continue;
-                id = strndup(de->d_name, stem);
-                lic = store_path(s, "licenses", de->d_name, NULL);
-                if (!id || !lic)
-                        return closedir(d), -ENOMEM;
-                if (!identifier_is_valid(id, LICENSE_ID_MAX)) {
-                        _cleanup_free_ char *moved = NULL;
-                        if (store_quarantine(s, lic, &moved) >= 0 && damaged)
-                                damaged(lic, "file name is not a valid license id", moved, userdata);
-                        continue;
-                }
-                r = read_at(dirfd(d), de->d_name, ARMOR_MAX_SIZE, &text, &len);
-                if (r < 0) {
-                        _cleanup_free_ char *moved = NULL;
-                        if (store_quarantine(s, lic, &moved) >= 0 && damaged)
-                                damaged(lic, strerror(-r), moved, userdata);
-                        continue;
-                }
-                statepath = store_path(s, "licenses", id, ".state");
-                if (!statepath)
-                        return closedir(d), -ENOMEM;
-                r = read_at(dirfd(d), statepath + strlen(dirpath) + 1, STATE_FILE_MAX, &stext, &slen);
-                if (r >= 0)
-                        r = state_parse(stext, slen, &st, &err);
-                if (r < 0 && r != -ENOENT) {
-                        _cleanup_free_ char *moved = NULL;
-                        if (store_quarantine(s, statepath, &moved) >= 0 && damaged)
-                                damaged(statepath, core_error_message(&err, r), moved, userdata);
-                }
-                if (r < 0) {
-                        /* No usable state: installed when the file was written, never validated. */
-                        st = (LicenseState) {};
-                        st.installed = fstatat(dirfd(d), de->d_name, &sb, 0) >= 0 ? (int64_t) sb.st_mtime
-                                                                                  : now_realtime();
-                }
-                found(id, text, len, &st, userdata);
-                license_state_done(&st);
+int store_load_licenses(Store *s, StoreLicenseFunc found, StoreDamagedFunc damaged, void *userdata) {
+        struct dirent *de;
+        DIR *d;
+        int r;
+
+        r = store_open_licenses(s, &d);
+        if (r < 0)
+                return r;
+        while ((de = readdir(d))) {
+                r = store_load_license_at(s, dirfd(d), de->d_name, found, damaged, userdata);
+                if (r < 0)
+                        break;
         }
         closedir(d);
+        return r < 0 ? r : 0;
+}
+
+int store_licenses_identity(Store *s, StartImageSource *ret) {
+        _cleanup_free_ char *dirpath = store_path(s, NULL, "licenses", NULL);
+        struct stat st;
+
+        if (!dirpath)
+                return -ENOMEM;
+        if (stat(dirpath, &st) < 0)
+                return -errno;
+        ret->dev = st.st_dev;
+        ret->ino = st.st_ino;
+        ret->mtime_ns = (int64_t) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        ret->ctime_ns = (int64_t) st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
         return 0;
 }
 
@@ -507,35 +564,54 @@ int store_load_clock(Store *s, ClockMark *ret) {
         return 0;
 }
 
-int store_load_verified(Store *s, VerifiedCache *ret) {
-        _cleanup_free_ char *path = store_path(s, NULL, "verified.cache", NULL), *data = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
+/* A file of the state dir that spares work (verified.cache, the start
+ * image): only a regular file the daemon itself wrote may do that,
+ * whatever the directory's mode. -EBADMSG if larger than max. */
+static int read_owned(Store *s, const char *name, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *path = store_path(s, NULL, name, NULL);
+        _cleanup_close_ int fd = -EBADF;
         struct stat st;
-        size_t size;
-        int fd, r;
+        int r;
 
-        assert(ret);
         if (!path)
                 return -ENOMEM;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        f = fdopen(fd, "re");
-        if (!f) {
-                r = -errno;
-                close(fd);
-                return r;
-        }
-        /* The cache spares signature checks: only a file the daemon itself
-         * wrote may do that, whatever the directory's mode. */
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0022))
                 return -EPERM;
-        r = read_stream(f, VERIFIED_CACHE_MAX_SIZE, &data, &size);
+        r = read_fd(fd, max, ret, ret_size);
+        return r == -EFBIG ? -EBADMSG : r;
+}
+
+int store_load_verified(Store *s, VerifiedCache *ret) {
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r;
+
+        assert(ret);
+        r = read_owned(s, "verified.cache", VERIFIED_CACHE_MAX_SIZE, &data, &size);
         if (r < 0)
-                return r == -EFBIG ? -EBADMSG : r;
+                return r;
         return verified_cache_parse(data, size, ret);
+}
+
+int store_load_image(Store *s, char **ret, size_t *ret_size) {
+        return read_owned(s, START_IMAGE_FILE, START_IMAGE_MAX_SIZE + 32, ret, ret_size);
+}
+
+int store_save_image(Store *s, const void *data, size_t size) {
+        return save_bytes(s, NULL, START_IMAGE_FILE, NULL, data, size);
+}
+
+int store_remove_image(Store *s) {
+        _cleanup_free_ char *path = store_path(s, NULL, START_IMAGE_FILE, NULL);
+
+        if (!path)
+                return -ENOMEM;
+        return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int store_save_verified(Store *s, const VerifiedCache *c) {

@@ -6,6 +6,7 @@
  *   device.key                  this machine's Ed25519 key, 0600
  *   clock                       the time high-water mark
  *   verified.cache              digests of the licenses verified before (core/verified-cache.h)
+ *   licenses.image              the start image (core/start-image.h, daemon/start-image.c)
  *   licenses/ID.lic             a license exactly as installed (armored)
  *   licenses/ID.state           what this machine knows about it
  *   pending/PRODUCT.activation  nonce of the latest offline activation request
@@ -17,35 +18,27 @@
  * complete (installed at its mtime, never validated); a .state without .lic
  * is a leftover of a removal or a failed install and is deleted. */
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
 #include "license.h"
+#include "license-state.h"
+#include "start-image.h"
 #include "verified-cache.h"
-
-typedef struct LicenseState {
-        int64_t installed;
-        int64_t last_validation; /* TIME_UNSET: never */
-        int64_t last_attempt;    /* last validation attempt, successful or not */
-        bool revoked;
-        char validation_nonce[LICENSE_NONCE_STRING_SIZE]; /* pending offline validation request, "" if none */
-        /* The last validation failure, NULL if none. Owned, and rarely set:
-         * kept inline it was a fifth of what an installed license cost.
-         * Copies of a LicenseState share it until one of them sets it
-         * anew (and frees the old one where it stops being used). */
-        char *last_error;
-        char announced[24];        /* status last announced in the journal, "" for licensed */
-        int64_t warned_days_left;  /* last grace warning's days left, 0 if none */
-} LicenseState;
-
-#define LICENSE_STATE_ERROR_MAX 255
 
 void license_state_done(LicenseState *st);
 
 typedef struct Store {
         char *dir;
+        /* Told before every change to licenses/ (a .lic or .state written,
+         * removed or quarantined): the start image is then out of date. */
+        void (*changed)(void *userdata);
+        void *changed_userdata;
 } Store;
+
+#define START_IMAGE_FILE "licenses.image"
 
 int store_open(Store *s, const char *dir);
 void store_done(Store *s);
@@ -61,6 +54,16 @@ typedef void (*StoreLicenseFunc)(const char *id, const char *text, size_t len, c
                                  void *userdata);
 typedef void (*StoreDamagedFunc)(const char *path, const char *why, const char *moved_to, void *userdata);
 int store_load_licenses(Store *s, StoreLicenseFunc found, StoreDamagedFunc damaged, void *userdata);
+/* The same for one entry of licenses/ (opened with store_open_licenses()):
+ * a NAME.lic is loaded, anything else tidied or skipped. */
+int store_open_licenses(Store *s, DIR **ret);
+int store_load_license_at(Store *s, int dir_fd, const char *name, StoreLicenseFunc found,
+                          StoreDamagedFunc damaged, void *userdata);
+/* A license file's bytes, as the loader reads them. */
+int store_read_license_at(int dir_fd, const char *name, char **ret, size_t *ret_len);
+/* licenses/'s st_dev, st_ino, mtime and ctime: every file created, renamed
+ * or removed in it changes them (the daemon writes every file by rename). */
+int store_licenses_identity(Store *s, StartImageSource *ret);
 
 /* Commits the state, then the license text. */
 int store_save_license(Store *s, const char *id, const char *text, const LicenseState *st);
@@ -96,3 +99,9 @@ int store_load_clock(Store *s, ClockMark *ret);
  * can write. Any error means: verify everything, and write a new one. */
 int store_load_verified(Store *s, VerifiedCache *ret);
 int store_save_verified(Store *s, const VerifiedCache *c);
+
+/* The start image's bytes, with the same ownership rule and errors as
+ * verified.cache (not parsed here). */
+int store_load_image(Store *s, char **ret, size_t *ret_size);
+int store_save_image(Store *s, const void *data, size_t size);
+int store_remove_image(Store *s);
