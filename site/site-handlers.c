@@ -357,10 +357,11 @@ static int handle_release(Site *s, const SiteRequest *rq, int64_t now, SiteReply
                 return 0;
         r = site_storage_release_by(s->storage, rq->lease, admin ? NULL : rq->machine_id, &l, &err);
         if (r == -EPERM)
+                /* Who holds it is not told: show_holders decides that. */
                 return site_reply_error(reply, 403, "not-admin",
-                                        "lease %s is held by another machine (%s@%s); only an administrator of "
-                                        "the site can release it",
-                                        rq->lease, l.user, l.host);
+                                        "lease %s is held by another machine; only an administrator of the site "
+                                        "can release it",
+                                        rq->lease);
         if (r < 0)
                 return site_reply_error(reply, 503, "unavailable", "%s", core_error_message(&err, r));
         if (r == 0)

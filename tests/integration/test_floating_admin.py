@@ -7,7 +7,7 @@ release`; any other client sees and frees only its own."""
 import json
 import socket
 
-from site_server import PRODUCT
+from site_server import PRODUCT, SiteClient
 from test_floating import machines  # noqa: F401 (the fixture)
 from test_floating import site_used
 from test_site import make_site
@@ -93,5 +93,43 @@ def test_client_releases_only_its_own(tmp_path, vendor, vendor_keys, machines): 
 
         p = b.ctl("site", "release", "not-a-lease", check=False)
         assert p.returncode != 0 and "is not a lease id" in p.stderr
+    finally:
+        site.stop()
+
+
+def test_protocol_release_and_status(tmp_path, vendor, vendor_keys):
+    """The site's side alone, with hand-made SITE REQUESTs: the codes and
+    the answer's scope."""
+    site = make_site(tmp_path, vendor, vendor_keys, seats=3)
+    try:
+        admin, alice, bob = SiteClient(site, host="admin-ws"), SiteClient(site), SiteClient(site, user="bob")
+        admin.enrol(token=site.cli("--admin", "token").stdout.strip())
+        alice.enrol()
+        bob.enrol()
+        a_lease = json.loads(alice.checkout().body)["lease_id"]
+        b_lease = json.loads(bob.checkout().body)["lease_id"]
+
+        st = json.loads(alice.post("status", alice.document("status")).body)
+        assert (st["admin"], st["scope"]) == (False, "own")
+        assert [(l["id"], l["host"], l["user"]) for l in st["leases"]] == [(a_lease, alice.host, "alice")]
+        st = json.loads(admin.post("status", admin.document("status")).body)
+        assert (st["admin"], st["scope"]) == (True, "all")
+        assert sorted(l["id"] for l in st["leases"]) == sorted([a_lease, b_lease])
+
+        r = alice.post("release", alice.document("release", lease=b_lease, host=alice.host))
+        assert r.status == 403 and json.loads(r.body)["error"]["code"] == "not-admin"
+        assert bob.heartbeat(b_lease).status == 200
+        # A release needs the requesting host; a status request takes no lease.
+        r = alice.post("release", alice.document("release", lease=a_lease))
+        assert r.status == 400
+        r = alice.post("release", alice.document("release", lease=a_lease, host=alice.host))
+        assert r.status == 200 and json.loads(r.body)["released"] == a_lease
+        r = admin.post("release", admin.document("release", lease=b_lease, host=admin.host))
+        assert r.status == 200 and json.loads(r.body)["user"] == "bob"
+        event = site.events(RELEASED)[-1]
+        assert b_lease in event and "on admin-ws" in event
+        assert json.loads(bob.heartbeat(b_lease).body)["error"]["code"] == "unknown-lease"
+        r = admin.post("release", admin.document("release", lease=b_lease, host=admin.host))
+        assert r.status == 404 and json.loads(r.body)["error"]["code"] == "unknown-lease"
     finally:
         site.stop()
