@@ -116,6 +116,20 @@ static void json_putp(json_object **o) {
         json_object_put(*o);
 }
 
+/* {"id" (unless NULL), "product", "feature"}: the start of an entry of
+ * the three lists site status prints (NULL when out of memory). */
+static json_object *json_entry(const char *id, const char *product, const char *feature) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        if (id)
+                json_object_object_add(o, "id", json_object_new_string(id));
+        json_object_object_add(o, "product", json_object_new_string(product));
+        json_object_object_add(o, "feature", json_object_new_string(feature));
+        return o;
+}
+
 /* The site's list: every lease for an administrator, else this machine's
  * (the daemon reads it from POST /v1/status). */
 static int read_site_leases(Ctl *c, sd_bus_message *reply, json_object *o) {
@@ -138,13 +152,10 @@ static int read_site_leases(Ctl *c, sd_bus_message *reply, json_object *o) {
         while ((r = sd_bus_message_read(reply, "(sssssttt)", &id, &product, &feature, &host, &user, &since, &expires,
                                         &borrowed)) > 0) {
                 char a[CTL_TIME_MAX], b[CTL_TIME_MAX], d[CTL_TIME_MAX];
-                json_object *l = json_object_new_object();
+                json_object *l = json_entry(id, product, feature);
 
                 if (!l)
                         return ctl_oom();
-                json_object_object_add(l, "id", json_object_new_string(id));
-                json_object_object_add(l, "product", json_object_new_string(product));
-                json_object_object_add(l, "feature", json_object_new_string(feature));
                 json_object_object_add(l, "host", json_object_new_string(host));
                 json_object_object_add(l, "user", json_object_new_string(user));
                 json_object_object_add(l, "since", json_timestamp(since));
@@ -202,11 +213,9 @@ static int site_status(Ctl *c) {
         if (sd_bus_message_enter_container(reply, 'a', "(ssuu)") < 0)
                 return report_error(CTL_EXIT_FAILURE, "licensed's answer to SiteStatus cannot be read.");
         while ((r = sd_bus_message_read(reply, "(ssuu)", &product, &feature, &seats, &used)) > 0) {
-                json_object *f = json_object_new_object();
+                json_object *f = json_entry(NULL, product, feature);
                 if (!f)
                         return ctl_oom();
-                json_object_object_add(f, "product", json_object_new_string(product));
-                json_object_object_add(f, "feature", json_object_new_string(feature));
                 json_object_object_add(f, "seats", json_object_new_int64(seats));
                 json_object_object_add(f, "used", json_object_new_int64(used));
                 json_object_array_add(features, f);
@@ -219,12 +228,9 @@ static int site_status(Ctl *c) {
         if (!c->json)
                 printf("\nLeases held by this machine:\n");
         while ((r = sd_bus_message_read(reply, "(sssstb)", &id, &product, &feature, &holder, &until, &borrowed)) > 0) {
-                json_object *l = json_object_new_object();
+                json_object *l = json_entry(id, product, feature);
                 if (!l)
                         return ctl_oom();
-                json_object_object_add(l, "id", json_object_new_string(id));
-                json_object_object_add(l, "product", json_object_new_string(product));
-                json_object_object_add(l, "feature", json_object_new_string(feature));
                 json_object_object_add(l, "holder", json_string_or_null(*holder ? holder : NULL));
                 json_object_object_add(l, "until", json_timestamp(until));
                 json_object_object_add(l, "borrowed", json_object_new_boolean(borrowed));
