@@ -98,7 +98,7 @@ _licensectl() {
         check | trial | borrow | return)
                 ((nargs == 0)) && COMPREPLY=($(compgen -W "$(__licensectl_products)" -- "$cur")) ;;
         site)
-                ((nargs == 0)) && COMPREPLY=($(compgen -W "join leave status" -- "$cur")) ;;
+                ((nargs == 0)) && COMPREPLY=($(compgen -W "join leave status release" -- "$cur")) ;;
         install)
                 ((nargs == 0)) && _filedir ;;
         esac

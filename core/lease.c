@@ -240,6 +240,7 @@ static const char *const site_request_type_table[_SITE_REQUEST_TYPE_MAX] = {
         [SITE_REQUEST_RETURN] = "return",
         [SITE_REQUEST_BORROW] = "borrow",
         [SITE_REQUEST_STATUS] = "status",
+        [SITE_REQUEST_RELEASE] = "release",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(site_request_type, SiteRequestType);
@@ -288,6 +289,7 @@ static const uint32_t site_request_fields_of[_SITE_REQUEST_TYPE_MAX] = {
         [SITE_REQUEST_RETURN] = S_COMMON | BIT(S_LEASE),
         [SITE_REQUEST_BORROW] = S_COMMON | S_TAKE | BIT(S_BORROW_UNTIL),
         [SITE_REQUEST_STATUS] = S_COMMON,
+        [SITE_REQUEST_RELEASE] = S_COMMON | BIT(S_LEASE) | BIT(S_HOST),
 };
 
 static int site_request_check_decoded(const void *doc, uint32_t seen, const unsigned *lines, CoreError *err);

@@ -80,6 +80,7 @@ typedef enum SiteRequestType {
         SITE_REQUEST_RETURN,
         SITE_REQUEST_BORROW,
         SITE_REQUEST_STATUS,
+        SITE_REQUEST_RELEASE,
         _SITE_REQUEST_TYPE_MAX,
         _SITE_REQUEST_TYPE_INVALID = -1,
 } SiteRequestType;
@@ -92,11 +93,11 @@ typedef struct SiteRequest {
         char *nonce;
         int64_t created;
         char *token;          /* enrol */
-        char *lease;          /* heartbeat, return */
+        char *lease;          /* heartbeat, return, release */
         char *product;        /* checkout, borrow */
         char *feature;        /* checkout, borrow */
         char *user;           /* checkout, borrow */
-        char *host;           /* enrol, checkout, borrow */
+        char *host;           /* enrol, checkout, borrow, release */
         int64_t borrow_until; /* borrow */
 } SiteRequest;
 

@@ -3,6 +3,7 @@
  *   licensectl site join URL --token TOKEN [--fingerprint SHA256]
  *   licensectl site leave
  *   licensectl site status
+ *   licensectl site release LEASE
  *   licensectl borrow PRODUCT FEATURE --for DURATION
  *   licensectl return PRODUCT FEATURE | LEASE */
 
@@ -115,6 +116,78 @@ static void json_putp(json_object **o) {
         json_object_put(*o);
 }
 
+/* {"id" (unless NULL), "product", "feature"}: the start of an entry of
+ * the three lists site status prints (NULL when out of memory). */
+static json_object *json_entry(const char *id, const char *product, const char *feature) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        if (id)
+                json_object_object_add(o, "id", json_object_new_string(id));
+        json_object_object_add(o, "product", json_object_new_string(product));
+        json_object_object_add(o, "feature", json_object_new_string(feature));
+        return o;
+}
+
+/* The site's list: every lease for an administrator, else this machine's
+ * (the daemon reads it from POST /v1/status). */
+static int read_site_leases(Ctl *c, sd_bus_message *reply, json_object *o) {
+        const char *id, *product, *feature, *host, *user;
+        uint64_t since, expires, borrowed;
+        json_object *list = json_object_new_array();
+        int admin, r;
+
+        if (!list)
+                return ctl_oom();
+        json_object_object_add(o, "site_leases", list);
+        if (sd_bus_message_read(reply, "b", &admin) < 0 || sd_bus_message_enter_container(reply, 'a', "(sssssttt)") < 0)
+                return report_error(CTL_EXIT_FAILURE, "licensed's answer to SiteStatus cannot be read.");
+        json_object_object_add(o, "admin", json_object_new_boolean(admin));
+        if (!c->json)
+                printf("\n%s\n%-32s %-24s %-16s %-16s %-12s %-20s %-20s %s\n",
+                       admin ? "Leases at the site (all of them: this machine is an administrator of the site):"
+                             : "Leases of this machine at the site:",
+                       "LEASE", "PRODUCT", "FEATURE", "HOST", "USER", "SINCE", "EXPIRES", "BORROWED UNTIL");
+        while ((r = sd_bus_message_read(reply, "(sssssttt)", &id, &product, &feature, &host, &user, &since, &expires,
+                                        &borrowed)) > 0) {
+                char a[CTL_TIME_MAX], b[CTL_TIME_MAX], d[CTL_TIME_MAX];
+                json_object *l = json_entry(id, product, feature);
+
+                if (!l)
+                        return ctl_oom();
+                json_object_object_add(l, "host", json_object_new_string(host));
+                json_object_object_add(l, "user", json_object_new_string(user));
+                json_object_object_add(l, "since", json_timestamp(since));
+                json_object_object_add(l, "expires", json_timestamp(expires));
+                json_object_object_add(l, "borrowed_until", borrowed ? json_timestamp(borrowed) : NULL);
+                json_object_array_add(list, l);
+                if (!c->json)
+                        printf("%-32s %-24s %-16s %-16s %-12s %-20s %-20s %s\n", id, product, feature, host, user,
+                               format_timestamp(since, a, "-"), format_timestamp(expires, b, "-"),
+                               borrowed ? format_timestamp(borrowed, d, "-") : "-");
+        }
+        if (r < 0 || sd_bus_message_exit_container(reply) < 0)
+                return report_error(CTL_EXIT_FAILURE, "licensed's answer to SiteStatus cannot be read.");
+        return 0;
+}
+
+static int site_release(Ctl *c, const char *lease) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *id;
+        int r;
+
+        r = ctl_call(c, "ReleaseSiteLease", CTL_TIMEOUT_LONG_USEC, &reply, "sb", lease, c->interactive);
+        if (r == 0)
+                r = ctl_read_reply(reply, "ReleaseSiteLease", "s", &id);
+        if (r != 0)
+                return r;
+        if (c->json)
+                return print_json_pairs("released", json_object_new_string(id), NULL);
+        printf("Released lease %s at the site; its seat is free.\n", id);
+        return CTL_EXIT_SUCCESS;
+}
+
 static int site_status(Ctl *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(json_putp) json_object *o = NULL, *features = NULL, *leases = NULL;
@@ -140,11 +213,9 @@ static int site_status(Ctl *c) {
         if (sd_bus_message_enter_container(reply, 'a', "(ssuu)") < 0)
                 return report_error(CTL_EXIT_FAILURE, "licensed's answer to SiteStatus cannot be read.");
         while ((r = sd_bus_message_read(reply, "(ssuu)", &product, &feature, &seats, &used)) > 0) {
-                json_object *f = json_object_new_object();
+                json_object *f = json_entry(NULL, product, feature);
                 if (!f)
                         return ctl_oom();
-                json_object_object_add(f, "product", json_object_new_string(product));
-                json_object_object_add(f, "feature", json_object_new_string(feature));
                 json_object_object_add(f, "seats", json_object_new_int64(seats));
                 json_object_object_add(f, "used", json_object_new_int64(used));
                 json_object_array_add(features, f);
@@ -157,12 +228,9 @@ static int site_status(Ctl *c) {
         if (!c->json)
                 printf("\nLeases held by this machine:\n");
         while ((r = sd_bus_message_read(reply, "(sssstb)", &id, &product, &feature, &holder, &until, &borrowed)) > 0) {
-                json_object *l = json_object_new_object();
+                json_object *l = json_entry(id, product, feature);
                 if (!l)
                         return ctl_oom();
-                json_object_object_add(l, "id", json_object_new_string(id));
-                json_object_object_add(l, "product", json_object_new_string(product));
-                json_object_object_add(l, "feature", json_object_new_string(feature));
                 json_object_object_add(l, "holder", json_string_or_null(*holder ? holder : NULL));
                 json_object_object_add(l, "until", json_timestamp(until));
                 json_object_object_add(l, "borrowed", json_object_new_boolean(borrowed));
@@ -171,8 +239,11 @@ static int site_status(Ctl *c) {
                         printf("  %s %s %s %s until %s\n", id, product, feature, borrowed ? "borrowed" : holder,
                                format_timestamp(until, buf, "-"));
         }
-        if (r < 0)
+        if (r < 0 || sd_bus_message_exit_container(reply) < 0)
                 return report_error(CTL_EXIT_FAILURE, "licensed's answer to SiteStatus cannot be read.");
+        r = read_site_leases(c, reply, o);
+        if (r != 0)
+                return r;
         if (!c->json)
                 return CTL_EXIT_SUCCESS;
         json_object_object_add(o, "site", json_object_new_string(site));
@@ -192,13 +263,19 @@ int verb_site(int argc, char *argv[], void *userdata) {
                         return report_error(CTL_EXIT_USAGE, "site join needs the site server's URL.");
                 return site_join(c, argv[2]);
         }
+        if (streq(what, "release")) {
+                if (argc != 3)
+                        return report_error(CTL_EXIT_USAGE,
+                                            "site release needs a lease id, as 'licensectl site status' shows it.");
+                return site_release(c, argv[2]);
+        }
         if (argc != 2)
                 return report_error(CTL_EXIT_USAGE, "site %s takes no argument.", what);
         if (streq(what, "leave"))
                 return site_leave(c);
         if (streq(what, "status"))
                 return site_status(c);
-        return report_error(CTL_EXIT_USAGE, "site %s: use site join, site leave or site status.", what);
+        return report_error(CTL_EXIT_USAGE, "site %s: use site join, site leave, site status or site release.", what);
 }
 
 int verb_borrow(_unused_ int argc, char *argv[], void *userdata) {

@@ -607,6 +607,33 @@ static int method_site_status(sd_bus_message *m, void *userdata, sd_bus_error *e
         return leases_site_status(userdata, m);
 }
 
+static int release_site_lease_continue(Context *c, sd_bus_message *m) {
+        const char *id;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &id);
+        if (r < 0)
+                return sd_bus_reply_method_errno(m, r, NULL);
+        return leases_release_site_lease(c, m, id);
+}
+
+static int method_release_site_lease(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *id;
+        int interactive, r;
+
+        r = sd_bus_message_read(m, "sb", &id, &interactive);
+        if (r < 0)
+                return r;
+        if (strlen(id) != LEASE_ID_HEX_LEN || strspn(id, "0123456789abcdef") != LEASE_ID_HEX_LEN)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'%s' is not a lease id (%d lower-case hex digits, as 'licensectl site "
+                                         "status' shows them).",
+                                         id, LEASE_ID_HEX_LEN);
+        return polkit_authorize(userdata, m, "site", interactive, release_site_lease_continue);
+}
+
 /* Properties ------------------------------------------------------------------- */
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -707,9 +734,13 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_join_site, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("LeaveSite", "b", SD_BUS_PARAM(interactive), "s", SD_BUS_PARAM(site),
                                  method_leave_site, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("SiteStatus", NULL, , "sssa(ssuu)a(sssstb)", SD_BUS_PARAM(url) SD_BUS_PARAM(site)
-                                 SD_BUS_PARAM(fingerprint) SD_BUS_PARAM(features) SD_BUS_PARAM(leases),
+        SD_BUS_METHOD_WITH_NAMES("SiteStatus", NULL, , "sssa(ssuu)a(sssstb)ba(sssssttt)",
+                                 SD_BUS_PARAM(url) SD_BUS_PARAM(site) SD_BUS_PARAM(fingerprint)
+                                 SD_BUS_PARAM(features) SD_BUS_PARAM(leases) SD_BUS_PARAM(admin)
+                                 SD_BUS_PARAM(site_leases),
                                  method_site_status, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ReleaseSiteLease", "sb", SD_BUS_PARAM(lease) SD_BUS_PARAM(interactive), "s",
+                                 SD_BUS_PARAM(lease), method_release_site_lease, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Borrow", "sstb", SD_BUS_PARAM(product) SD_BUS_PARAM(feature) SD_BUS_PARAM(until)
                                  SD_BUS_PARAM(interactive), "st", SD_BUS_PARAM(lease) SD_BUS_PARAM(until),
                                  method_borrow, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -120,5 +120,8 @@ int leases_borrow(Context *c, sd_bus_message *m, const char *product, const char
 int leases_return_borrowed(Context *c, sd_bus_message *m, const char *what, const char *feature);
 /* Manager.SiteStatus. */
 int leases_site_status(Context *c, sd_bus_message *m);
+/* Manager.ReleaseSiteLease, once authorized: POST /v1/release; a lease
+ * this daemon holds under that id is forgotten once the site let it go. */
+int leases_release_site_lease(Context *c, sd_bus_message *m, const char *id);
 /* Drops (and gives back) every lease that is not borrowed: leaving a site. */
 void leases_return_all_taken(Context *c);

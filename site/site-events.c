@@ -16,18 +16,16 @@
 
 #define EVENT_FIELDS_MAX 12
 
-void site_event(const char *message_id, int priority, const Lease *l, unsigned used, unsigned seats,
-                const char *fmt, ...) {
+/* extra: one more "NAME=value" field, or NULL. */
+static void site_eventv(const char *message_id, int priority, const Lease *l, unsigned used, unsigned seats,
+                        const char *extra, const char *fmt, va_list ap) {
         char message[512], when[RFC3339_MAX];
         char *fields[EVENT_FIELDS_MAX] = {};
         struct iovec iov[EVENT_FIELDS_MAX];
         size_t n = 0;
-        va_list ap;
         int r;
 
-        va_start(ap, fmt);
         vsnprintf(message, sizeof(message), fmt, ap);
-        va_end(ap);
 
 #define FIELD(...)                                                                                          \
         do {                                                                                                \
@@ -50,6 +48,8 @@ void site_event(const char *message_id, int priority, const Lease *l, unsigned u
         }
         if (l->borrowed_until != TIME_UNSET)
                 FIELD("BORROWED_UNTIL=%s", time_format_rfc3339(l->borrowed_until, when));
+        if (extra)
+                FIELD("%s", extra);
 #undef FIELD
         for (size_t i = 0; i < n; i++)
                 iov[i] = (struct iovec) {.iov_base = fields[i], .iov_len = strlen(fields[i])};
@@ -59,6 +59,40 @@ void site_event(const char *message_id, int priority, const Lease *l, unsigned u
         /* Outside systemd (a terminal, the tests) stderr is where it is read. */
         if (r < 0 || !getenv("JOURNAL_STREAM"))
                 log_internal(priority, 0, "%s [MESSAGE_ID=%s]", message, message_id);
+}
+
+void site_event(const char *message_id, int priority, const Lease *l, unsigned used, unsigned seats,
+                const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        site_eventv(message_id, priority, l, used, seats, NULL, fmt, ap);
+        va_end(ap);
+}
+
+static void event_extra(const Lease *l, const char *extra, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        site_eventv(SITE_EVENT_RELEASED, LOG_NOTICE, l, 0, 0, extra, fmt, ap);
+        va_end(ap);
+}
+
+void site_event_released(const Lease *l, const char *by_host) {
+        _cleanup_free_ char *extra = NULL;
+
+        if (!by_host) {
+                event_extra(l, NULL,
+                            "Lease %s of %s feature %s held by %s@%s released by the administrator; its seat is "
+                            "free",
+                            l->id, l->product, l->feature, l->user, l->host);
+                return;
+        }
+        if (asprintf(&extra, "RELEASED_BY_HOST=%s", by_host) < 0)
+                extra = NULL;
+        event_extra(l, extra,
+                    "Lease %s of %s feature %s held by %s@%s released by the administrator on %s; its seat is free",
+                    l->id, l->product, l->feature, l->user, l->host, by_host);
 }
 
 void site_event_expired(const Lease *l, void *userdata) {

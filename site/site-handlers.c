@@ -261,10 +261,65 @@ static int handle_return(Site *s, const SiteRequest *rq, int64_t now, SiteReply 
         return 0;
 }
 
-static int handle_status(Site *s, const SiteRequest *rq, int64_t now, SiteReply *reply) {
-        json_object *list = json_object_new_array();
+static void add_time(json_object *o, const char *name, int64_t t) {
+        char buf[RFC3339_MAX];
+        json_object_object_add(o, name, t != TIME_UNSET ? json_object_new_string(time_format_rfc3339(t, buf)) : NULL);
+}
 
-        json_object_object_add(reply_object(reply), "features", list);
+/* 1 if the requesting machine is an administrator of the site, 0 if not;
+ * < 0 with the reply filled. */
+static int requester_is_admin(Site *s, const SiteRequest *rq, SiteReply *reply) {
+        CoreError err = {};
+        int r = site_storage_client_is_admin(s->storage, rq->machine_id, &err);
+
+        if (r < 0)
+                site_reply_error(reply, 503, "unavailable", "%s", core_error_message(&err, r));
+        return r;
+}
+
+/* The leases an administrator sees (every one), or a client (its own). */
+static int add_leases(Site *s, const SiteRequest *rq, bool admin, int64_t now, json_object *o, SiteReply *reply) {
+        json_object *list = json_object_new_array();
+        Lease *leases = NULL;
+        CoreError err = {};
+        size_t n = 0;
+        int r;
+
+        json_object_object_add(o, "leases", list);
+        add_string(o, "scope", admin ? "all" : "own");
+        r = site_storage_list_of(s->storage, now, admin ? NULL : rq->machine_id, &leases, &n, &err);
+        if (r < 0)
+                return site_reply_error(reply, 503, "unavailable", "%s", core_error_message(&err, r)), r;
+        for (size_t k = 0; k < n; k++) {
+                json_object *e = json_object_new_object();
+                add_string(e, "id", leases[k].id);
+                add_string(e, "product", leases[k].product);
+                add_string(e, "feature", leases[k].feature);
+                add_string(e, "host", leases[k].host);
+                add_string(e, "user", leases[k].user);
+                add_string(e, "machine_id", leases[k].machine_id);
+                add_time(e, "since", leases[k].granted);
+                add_time(e, "expires", leases[k].expires);
+                add_time(e, "borrowed_until", leases[k].borrowed_until);
+                json_object_array_add(list, e);
+                lease_done(&leases[k]);
+        }
+        free(leases);
+        return 0;
+}
+
+static int handle_status(Site *s, const SiteRequest *rq, int64_t now, SiteReply *reply) {
+        json_object *list = json_object_new_array(), *answer;
+        int admin;
+
+        admin = requester_is_admin(s, rq, reply);
+        if (admin < 0)
+                return json_object_put(list), 0;
+        answer = reply_object(reply);
+        json_object_object_add(answer, "features", list);
+        json_object_object_add(answer, "admin", json_object_new_boolean(admin));
+        if (add_leases(s, rq, admin, now, answer, reply) < 0)
+                return 0;
         for (size_t i = 0; i < s->n_licenses; i++) {
                 const License *l = &s->licenses[i].license;
                 for (size_t j = 0; j < l->n_features; j++) {
@@ -290,6 +345,37 @@ static int handle_status(Site *s, const SiteRequest *rq, int64_t now, SiteReply 
         return 0;
 }
 
+/* An administrator frees any lease, any client its own: the same as
+ * 'licensed-site release', and the holder's next heartbeat is refused. */
+static int handle_release(Site *s, const SiteRequest *rq, int64_t now, SiteReply *reply) {
+        _cleanup_(lease_done) Lease l = LEASE_INIT;
+        CoreError err = {};
+        int admin, r;
+
+        admin = requester_is_admin(s, rq, reply);
+        if (admin < 0)
+                return 0;
+        r = site_storage_release_by(s->storage, rq->lease, admin ? NULL : rq->machine_id, &l, &err);
+        if (r == -EPERM)
+                /* Who holds it is not told: show_holders decides that. */
+                return site_reply_error(reply, 403, "not-admin",
+                                        "lease %s is held by another machine; only an administrator of the site "
+                                        "can release it",
+                                        rq->lease);
+        if (r < 0)
+                return site_reply_error(reply, 503, "unavailable", "%s", core_error_message(&err, r));
+        if (r == 0)
+                return site_reply_error(reply, 404, "unknown-lease", "there is no lease %s at this site", rq->lease);
+        site_event_released(&l, rq->host);
+        json_object *o = reply_object(reply);
+        add_string(o, "released", l.id);
+        add_string(o, "product", l.product);
+        add_string(o, "feature", l.feature);
+        add_string(o, "host", l.host);
+        add_string(o, "user", l.user);
+        return 0;
+}
+
 static const struct {
         const char *path;
         SiteRequestType type;
@@ -301,6 +387,7 @@ static const struct {
         {"/v1/return", SITE_REQUEST_RETURN, handle_return},
         {"/v1/borrow", SITE_REQUEST_BORROW, handle_take},
         {"/v1/status", SITE_REQUEST_STATUS, handle_status},
+        {"/v1/release", SITE_REQUEST_RELEASE, handle_release},
 };
 
 /* GET /v1/site: public, what a client needs to check the leases. */

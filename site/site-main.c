@@ -66,6 +66,8 @@ static const char *const help_text =
         "                               (default 2m)\n"
         "  --borrow-max DURATION        Longest borrowing (default 7d)\n"
         "  --valid DURATION             token: how long the token works (default 1d)\n"
+        "  --admin                      token: enrol the machine as an administrator of\n"
+        "                               the site (sees every lease, releases any)\n"
         "  --product ID                 activation-request: the product\n"
         "  --server URL                 activate: the vendor's server (default: the\n"
         "                               product's server_url)\n"
@@ -88,6 +90,7 @@ typedef struct Options {
         int64_t lease_ttl;
         int64_t borrow_max;
         int64_t token_valid;
+        bool admin;
         const char *product;
         const char *machine_id;
         const char *device_key;
@@ -123,6 +126,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_CA_FILE,
                 ARG_CONFIG,
                 ARG_JSON,
+                ARG_ADMIN,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -141,6 +145,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 {"ca-file", required_argument, NULL, ARG_CA_FILE},
                 {"config", required_argument, NULL, ARG_CONFIG},
                 {"json", no_argument, NULL, ARG_JSON},
+                {"admin", no_argument, NULL, ARG_ADMIN},
                 {}};
         int c, r = 0;
 
@@ -195,6 +200,9 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         break;
                 case ARG_JSON:
                         o->json = true;
+                        break;
+                case ARG_ADMIN:
+                        o->admin = true;
                         break;
                 default:
                         return -EINVAL;
@@ -352,14 +360,22 @@ static const char *time_or_null(int64_t t, char buf[static RFC3339_MAX]) {
 }
 
 /* status --json: the same as the table, for scripts. */
-static void print_status_json(const Site *s, unsigned clients, const Lease *leases, size_t n) {
+static void print_status_json(const Site *s, unsigned clients, const SiteAdmin *admins, size_t n_admins,
+                              const Lease *leases, size_t n) {
         json_object *o = json_object_new_object(), *features = json_object_new_array(),
-                    *list = json_object_new_array();
+                    *list = json_object_new_array(), *admin_list = json_object_new_array();
 
         json_object_object_add(o, "site", json_object_new_string(s->id));
         json_object_object_add(o, "key", json_object_new_string(s->key_base64));
         json_object_object_add(o, "fingerprint", json_object_new_string(s->fingerprint));
         json_object_object_add(o, "clients", json_object_new_int64(clients));
+        for (size_t i = 0; i < n_admins; i++) {
+                json_object *a = json_object_new_object();
+                json_object_object_add(a, "machine_id", json_object_new_string(admins[i].machine_id));
+                json_object_object_add(a, "host", json_object_new_string(admins[i].host));
+                json_object_array_add(admin_list, a);
+        }
+        json_object_object_add(o, "admins", admin_list);
         for (size_t i = 0; i < s->n_licenses; i++) {
                 const License *l = &s->licenses[i].license;
                 for (size_t j = 0; j < l->n_features; j++) {
@@ -397,9 +413,13 @@ static void print_status_json(const Site *s, unsigned clients, const Lease *leas
         json_object_put(o);
 }
 
-static void print_status_text(const Site *s, unsigned clients, const Lease *leases, size_t n) {
-        printf("Site: %s\nSite key: %s\nCertificate SHA-256: %s\nEnrolled clients: %u\n\n", s->id, s->key_base64,
-               s->fingerprint, clients);
+static void print_status_text(const Site *s, unsigned clients, const SiteAdmin *admins, size_t n_admins,
+                              const Lease *leases, size_t n) {
+        printf("Site: %s\nSite key: %s\nCertificate SHA-256: %s\nEnrolled clients: %u\nAdministrators:", s->id,
+               s->key_base64, s->fingerprint, clients);
+        for (size_t i = 0; i < n_admins; i++)
+                printf("%s %s (%s)", i > 0 ? "," : "", admins[i].host, admins[i].machine_id);
+        printf("%s\n\n", n_admins > 0 ? "" : " none");
         printf("%-32s %-24s %-16s %5s %5s\n", "PRODUCT", "FEATURE", "LICENSE", "SEATS", "USED");
         for (size_t i = 0; i < s->n_licenses; i++) {
                 const License *l = &s->licenses[i].license;
@@ -423,6 +443,8 @@ static int verb_status(int argc, char *argv[], void *userdata) {
         Lease *leases = NULL;
         size_t n = 0;
         unsigned clients = 0;
+        SiteAdmin *admins = NULL;
+        size_t n_admins = 0;
         int64_t now = now_realtime();
         CoreError err = {};
         int r;
@@ -433,12 +455,15 @@ static int verb_status(int argc, char *argv[], void *userdata) {
         r = site_storage_list(s.storage, now, &leases, &n, &err);
         if (r >= 0)
                 r = site_storage_clients(s.storage, &clients, &err);
+        if (r >= 0)
+                r = site_storage_admins(s.storage, &admins, &n_admins, &err);
         if (r < 0)
                 return report_error(r, "%s", core_error_message(&err, r));
         if (o->json)
-                print_status_json(&s, clients, leases, n);
+                print_status_json(&s, clients, admins, n_admins, leases, n);
         else
-                print_status_text(&s, clients, leases, n);
+                print_status_text(&s, clients, admins, n_admins, leases, n);
+        site_admin_free_many(admins, n_admins);
         for (size_t k = 0; k < n; k++)
                 lease_done(&leases[k]);
         free(leases);
@@ -464,9 +489,7 @@ static int verb_release(int argc, char *argv[], void *userdata) {
         if (r == 0)
                 return report_error(-ENOENT, "there is no lease %s at this site (see licensed-site status)",
                                     argv[1]);
-        site_event(SITE_EVENT_RELEASED, LOG_NOTICE, &l, 0, 0,
-                   "Lease %s of %s feature %s held by %s@%s released by the administrator; its seat is free",
-                   l.id, l.product, l.feature, l.user, l.host);
+        site_event_released(&l, NULL);
         printf("Released lease %s of %s feature %s (held by %s@%s).\n", l.id, l.product, l.feature, l.user, l.host);
         return 0;
 }
@@ -484,12 +507,13 @@ static int verb_token(int argc, char *argv[], void *userdata) {
                 return r;
         r = nonce_generate(token);
         if (r >= 0)
-                r = site_storage_add_token(s.storage, token, expires, &err);
+                r = site_storage_add_token_admin(s.storage, token, expires, o->admin, &err);
         if (r < 0)
                 return report_error(r, "cannot make a join token: %s", core_error_message(&err, r));
         printf("%s\n", token);
-        fprintf(stderr, "Join token for site %s, usable once until %s. Certificate SHA-256: %s\n", s.id,
-                time_format_rfc3339(expires, t), s.fingerprint);
+        fprintf(stderr, "%s for site %s, usable once until %s. Certificate SHA-256: %s\n",
+                o->admin ? "Administrator join token" : "Join token", s.id, time_format_rfc3339(expires, t),
+                s.fingerprint);
         return 0;
 }
 

@@ -59,6 +59,11 @@ static const char *const migrations[] = {
          * the whole table per request (bench/site.sh, docs/performance.md). */
         "CREATE INDEX nonce_by_seen ON nonce(seen);"
         "CREATE INDEX lease_by_end ON lease(" LEASE_END_EXPR ");",
+        /* 3: administrator clients (licensed-site token --admin): the
+         * token says so, and the enrolment it makes keeps it, until the
+         * machine enrols again with a plain token. */
+        "ALTER TABLE token ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE client ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define LEASE_COLUMNS                                                                                       \
@@ -227,15 +232,20 @@ static int tx_begin_token(SiteStorage *s, const char *token, char digest[static 
         return r < 0 ? r : tx_begin(s, err);
 }
 
-int site_storage_add_token(SiteStorage *s, const char *token, int64_t expires, CoreError *err) {
+int site_storage_add_token_admin(SiteStorage *s, const char *token, int64_t expires, bool admin, CoreError *err) {
         char d[LEASE_DIGEST_STRING_SIZE];
         int r;
 
         r = tx_begin_token(s, token, d, err);
         if (r < 0)
                 return r;
-        r = sql_do(s, err, "INSERT INTO token (digest, expires) VALUES (?, ?)", "sn", d, expires);
+        r = sql_do(s, err, "INSERT INTO token (digest, expires, admin) VALUES (?, ?, ?)", "snn", d, expires,
+                   (int64_t) admin);
         return tx_end(s, r < 0 ? r : 0, err);
+}
+
+int site_storage_add_token(SiteStorage *s, const char *token, int64_t expires, CoreError *err) {
+        return site_storage_add_token_admin(s, token, expires, false, err);
 }
 
 int site_storage_enrol(SiteStorage *s, const char *token, const char *machine_id, const char *device_key,
@@ -246,13 +256,16 @@ int site_storage_enrol(SiteStorage *s, const char *token, const char *machine_id
         r = tx_begin_token(s, token, d, err);
         if (r < 0)
                 return r;
-        r = sql_do(s, err, "DELETE FROM token WHERE digest = ? AND expires > ?", "sn", d, now);
+        /* The client row takes the token's admin flag: re-enrolling with
+         * a plain token drops it. */
+        r = sql_do(s, err,
+                   "INSERT INTO client (machine_id, device_key, host, enrolled, admin) "
+                   "SELECT ?, ?, ?, ?, admin FROM token WHERE digest = ? AND expires > ? "
+                   "ON CONFLICT (machine_id) DO UPDATE SET device_key = excluded.device_key, "
+                   "host = excluded.host, enrolled = excluded.enrolled, admin = excluded.admin",
+                   "sssnsn", machine_id, device_key, host, now, d, now);
         if (r > 0)
-                r = sql_do(s, err,
-                           "INSERT INTO client (machine_id, device_key, host, enrolled) VALUES (?, ?, ?, ?) "
-                           "ON CONFLICT (machine_id) DO UPDATE SET device_key = excluded.device_key, "
-                           "host = excluded.host, enrolled = excluded.enrolled",
-                           "sssn", machine_id, device_key, host, now);
+                r = sql_do(s, err, "DELETE FROM token WHERE digest = ?", "s", d);
         return tx_end(s, r, err);
 }
 
@@ -535,7 +548,7 @@ int site_storage_holders(SiteStorage *s, const char *product, const char *featur
         return *ret ? 0 : -ENOMEM;
 }
 
-int site_storage_release(SiteStorage *s, const char *id, Lease *ret, CoreError *err) {
+int site_storage_release_by(SiteStorage *s, const char *id, const char *machine_id, Lease *ret, CoreError *err) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         int r;
 
@@ -547,9 +560,16 @@ int site_storage_release(SiteStorage *s, const char *id, Lease *ret, CoreError *
                 r = sql_row(s, st, err);
         if (r > 0)
                 r = lease_from_row(st, ret) < 0 ? -ENOMEM : 1;
+        /* Read first, so that a refusal can tell "not yours" from "none". */
+        if (r > 0 && machine_id && !streq(ret->machine_id, machine_id))
+                r = -EPERM;
         if (r > 0)
                 r = sql_do(s, err, "DELETE FROM lease WHERE id = ?", "s", id);
         return tx_end(s, r, err);
+}
+
+int site_storage_release(SiteStorage *s, const char *id, Lease *ret, CoreError *err) {
+        return site_storage_release_by(s, id, NULL, ret, err);
 }
 
 static int renew_locked(SiteStorage *s, const char *id, const char *machine_id, int64_t now, int64_t expires,
@@ -616,6 +636,11 @@ int site_storage_count(SiteStorage *s, const char *digest, const char *feature, 
 }
 
 int site_storage_list(SiteStorage *s, int64_t now, Lease **ret, size_t *ret_n, CoreError *err) {
+        return site_storage_list_of(s, now, NULL, ret, ret_n, err);
+}
+
+int site_storage_list_of(SiteStorage *s, int64_t now, const char *machine_id, Lease **ret, size_t *ret_n,
+                         CoreError *err) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         Lease *list = NULL;
         size_t n = 0;
@@ -625,7 +650,9 @@ int site_storage_list(SiteStorage *s, int64_t now, Lease **ret, size_t *ret_n, C
         if (r < 0)
                 return r;
         r = sql_query(s, &st, err,
-                      "SELECT " LEASE_COLUMNS " FROM lease WHERE " LEASE_END " > ? ORDER BY granted, id", "n", now);
+                      "SELECT " LEASE_COLUMNS " FROM lease WHERE " LEASE_END " > ? AND (? = '' OR machine_id = ?) "
+                      "ORDER BY granted, id",
+                      "nss", now, machine_id ?: "", machine_id ?: "");
         while (r >= 0 && (r = sql_row(s, st, err)) > 0) {
                 Lease *m = realloc(list, (n + 1) * sizeof(*list));
                 if (!m) {
@@ -662,4 +689,57 @@ int site_storage_clients(SiteStorage *s, unsigned *ret, CoreError *err) {
         if (r > 0)
                 *ret = (unsigned) sqlite3_column_int64(st, 0);
         return tx_end(s, r < 0 ? r : 0, err);
+}
+
+int site_storage_client_is_admin(SiteStorage *s, const char *machine_id, CoreError *err) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = tx_begin(s, err);
+        if (r < 0)
+                return r;
+        r = sql_query(s, &st, err, "SELECT 1 FROM client WHERE machine_id = ? AND admin != 0", "s", machine_id);
+        if (r >= 0)
+                r = sql_row(s, st, err);
+        return tx_end(s, r, err);
+}
+
+void site_admin_free_many(SiteAdmin *list, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(list[i].machine_id);
+                free(list[i].host);
+        }
+        free(list);
+}
+
+int site_storage_admins(SiteStorage *s, SiteAdmin **ret, size_t *ret_n, CoreError *err) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        SiteAdmin *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = tx_begin(s, err);
+        if (r < 0)
+                return r;
+        r = sql_query(s, &st, err, "SELECT machine_id, host FROM client WHERE admin != 0 ORDER BY host, machine_id",
+                      "");
+        while (r >= 0 && (r = sql_row(s, st, err)) > 0) {
+                SiteAdmin *m = realloc(list, (n + 1) * sizeof(*list));
+                if (!m) {
+                        r = -ENOMEM;
+                        break;
+                }
+                list = m;
+                list[n++] = (SiteAdmin) {};
+                if (dup_column(st, 0, &list[n - 1].machine_id) < 0 || dup_column(st, 1, &list[n - 1].host) < 0)
+                        r = -ENOMEM;
+        }
+        r = tx_end(s, r, err);
+        if (r < 0) {
+                site_admin_free_many(list, n);
+                return r;
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
 }

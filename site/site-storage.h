@@ -9,6 +9,7 @@
  * connection, serialized by a mutex (the HTTP thread and the expiry sweep
  * share it). See docs/floating.md, "Seat counting". */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -21,8 +22,12 @@ void site_storage_close(SiteStorage *s);
 
 /* Join tokens are kept as their SHA-256 only. */
 int site_storage_add_token(SiteStorage *s, const char *token, int64_t expires, CoreError *err);
+/* The same, for a token that enrols its machine as an administrator of
+ * the site (POST /v1/status shows it every lease, /v1/release frees any). */
+int site_storage_add_token_admin(SiteStorage *s, const char *token, int64_t expires, bool admin, CoreError *err);
 
-/* Uses the token up and enrols (or re-enrols) machine_id with device_key:
+/* Uses the token up and enrols (or re-enrols) machine_id with device_key,
+ * an administrator if the token says so (and no longer one if not):
  * 1, or 0 if the token is unknown, used or expired. */
 int site_storage_enrol(SiteStorage *s, const char *token, const char *machine_id, const char *device_key,
                        const char *host, int64_t now, CoreError *err);
@@ -109,6 +114,9 @@ int site_storage_holders(SiteStorage *s, const char *product, const char *featur
 /* Removes lease id whoever holds it (licensed-site release), reading it
  * into ret first: 1, or 0 if there is no such lease. */
 int site_storage_release(SiteStorage *s, const char *id, Lease *ret, CoreError *err);
+/* The same, but only if machine_id holds it (NULL: whoever does): -EPERM,
+ * with nothing removed and ret read, if another client holds it. */
+int site_storage_release_by(SiteStorage *s, const char *id, const char *machine_id, Lease *ret, CoreError *err);
 
 /* Moves the expiry of machine_id's lease id on to expires, if it has not
  * ended by now, and reads it back into ret: 1, or 0 if there is no such
@@ -132,6 +140,21 @@ int site_storage_count(SiteStorage *s, const char *digest, const char *feature, 
 /* Every lease that holds at now, oldest first (ret: an array of n, each
  * to be lease_done()'d, then freed). */
 int site_storage_list(SiteStorage *s, int64_t now, Lease **ret, size_t *ret_n, CoreError *err);
+/* The same, of machine_id's leases only (NULL: everyone's). */
+int site_storage_list_of(SiteStorage *s, int64_t now, const char *machine_id, Lease **ret, size_t *ret_n,
+                         CoreError *err);
 
 /* The number of enrolled clients. */
 int site_storage_clients(SiteStorage *s, unsigned *ret, CoreError *err);
+
+/* 1 if machine_id is enrolled as an administrator, 0 if not. */
+int site_storage_client_is_admin(SiteStorage *s, const char *machine_id, CoreError *err);
+
+typedef struct SiteAdmin {
+        char *machine_id;
+        char *host;
+} SiteAdmin;
+
+/* The administrator clients, by host (ret: to be site_admin_free_many()'d). */
+int site_storage_admins(SiteStorage *s, SiteAdmin **ret, size_t *ret_n, CoreError *err);
+void site_admin_free_many(SiteAdmin *list, size_t n);

@@ -9,7 +9,7 @@
  *   site-state.c      the state directory: site id, site key, licenses
  *   site-tls.c        the self-signed certificate, its fingerprint
  *   site-http.c       libmicrohttpd with TLS: bodies, routes, replies
- *   site-handlers.c   the protocol: enrol, checkout, heartbeat, return, borrow, status
+ *   site-handlers.c   the protocol: enrol, checkout, heartbeat, return, borrow, status, release
  *   site-storage.c    the database
  *   site-events.c     journal events */
 
@@ -109,6 +109,9 @@ int site_tls_load(Site *s, bool create, CoreError *err);
  * and SEATS_USED/SEATS when seats > 0, BORROWED_UNTIL when borrowed. */
 void site_event(const char *message_id, int priority, const Lease *l, unsigned used, unsigned seats,
                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A lease freed by 'licensed-site release' (by_host NULL) or by a
+ * client's POST /v1/release from by_host (RELEASED_BY_HOST=). */
+void site_event_released(const Lease *l, const char *by_host);
 /* The expiry callback of the storage: one event per expired lease. */
 void site_event_expired(const Lease *l, void *userdata);
 

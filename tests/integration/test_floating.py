@@ -115,7 +115,7 @@ def fixed_port(site):
 
 
 def site_used(m):
-    url, site_id, fp, features, leases = m.manager().SiteStatus(timeout=30)
+    url, site_id, fp, features, leases, *_ = m.manager().SiteStatus(timeout=30)
     return {str(f[1]): (int(f[3]), int(f[2])) for f in features}, leases
 
 

@@ -374,6 +374,10 @@ static void fill_request(SiteRequest *r, SiteRequestType type) {
         case SITE_REQUEST_RETURN:
                 r->lease = strdup(LEASE_ID);
                 break;
+        case SITE_REQUEST_RELEASE:
+                r->lease = strdup(LEASE_ID);
+                r->host = strdup("admin-ws");
+                break;
         default:
                 break;
         }
@@ -390,7 +394,8 @@ static void test_site_request_round_trip(void **state) {
                 assert_int_equal(site_request_verify(text, strlen(text), &back, &err), 0);
                 assert_int_equal(back.type, t);
                 assert_string_equal(back.site, SITE_ID);
-                assert_int_equal(!!back.lease, t == SITE_REQUEST_HEARTBEAT || t == SITE_REQUEST_RETURN);
+                assert_int_equal(!!back.lease, t == SITE_REQUEST_HEARTBEAT || t == SITE_REQUEST_RETURN ||
+                                                       t == SITE_REQUEST_RELEASE);
                 assert_int_equal(back.borrow_until, t == SITE_REQUEST_BORROW ? T0 + SEC_PER_DAY : 0);
         }
 }

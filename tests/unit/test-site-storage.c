@@ -179,12 +179,66 @@ static void test_tokens_and_nonces(void **state) {
         site_storage_close(s);
 }
 
+/* An administrator token enrols an administrator; a plain one, later,
+ * takes it away. A client releases its own lease only, an administrator
+ * any (site_storage_release_by(NULL)). */
+static void test_admins_and_release(void **state) {
+        SitePool pool = {.digest = POOL_A, .seats = 2};
+        _cleanup_(lease_done) Lease got = LEASE_INIT;
+        SiteAdmin *admins = NULL;
+        Lease *list = NULL;
+        size_t n_admins = 0, n_list = 0;
+        unsigned used, seats;
+        SiteStorage *s = fresh();
+
+        assert_int_equal(site_storage_add_token_admin(s, "abababababababababababababababab", T0 + 100, true, NULL), 0);
+        assert_int_equal(site_storage_enrol(s, "abababababababababababababababab", CLIENT, KEY, "ws", T0, NULL), 1);
+        assert_int_equal(site_storage_client_is_admin(s, CLIENT, NULL), 1);
+        assert_int_equal(site_storage_client_is_admin(s, "ffffffffffffffffffffffffffffffff", NULL), 0);
+        assert_int_equal(site_storage_admins(s, &admins, &n_admins, NULL), 0);
+        assert_int_equal(n_admins, 1);
+        assert_string_equal(admins[0].machine_id, CLIENT);
+        assert_string_equal(admins[0].host, "ws");
+        site_admin_free_many(admins, n_admins);
+        /* An expired administrator token changes nothing. */
+        assert_int_equal(site_storage_add_token(s, "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", T0 + 100, NULL), 0);
+        assert_int_equal(site_storage_enrol(s, "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", CLIENT, KEY, "ws", T0 + 100, NULL),
+                         0);
+        assert_int_equal(site_storage_client_is_admin(s, CLIENT, NULL), 1);
+        assert_int_equal(site_storage_add_token(s, "efefefefefefefefefefefefefefefef", T0 + 100, NULL), 0);
+        assert_int_equal(site_storage_enrol(s, "efefefefefefefefefefefefefefefef", CLIENT, KEY, "ws", T0, NULL), 1);
+        assert_int_equal(site_storage_client_is_admin(s, CLIENT, NULL), 0);
+        assert_int_equal(site_storage_admins(s, &admins, &n_admins, NULL), 0);
+        assert_int_equal(n_admins, 0);
+        free(admins);
+
+        assert_int_equal(take(s, &pool, 1, T0, 100, &used, &seats, NULL), 1);
+        assert_int_equal(site_storage_list_of(s, T0, CLIENT, &list, &n_list, NULL), 0);
+        assert_int_equal(n_list, 1);
+        assert_int_equal(site_storage_release_by(s, list[0].id, "ffffffffffffffffffffffffffffffff", &got, NULL),
+                         -EPERM);
+        lease_done(&got);
+        assert_int_equal(site_storage_count(s, POOL_A, "cad", T0, &used, NULL), 0);
+        assert_int_equal(used, 1);
+        assert_int_equal(site_storage_release_by(s, list[0].id, CLIENT, &got, NULL), 1);
+        assert_string_equal(got.host, "ws");
+        assert_int_equal(site_storage_release_by(s, list[0].id, NULL, &got, NULL), 0);
+        for (size_t i = 0; i < n_list; i++)
+                lease_done(&list[i]);
+        free(list);
+        assert_int_equal(site_storage_list_of(s, T0, "ffffffffffffffffffffffffffffffff", &list, &n_list, NULL), 0);
+        assert_int_equal(n_list, 0);
+        free(list);
+        site_storage_close(s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_seats_across_reopen),
                 cmocka_unit_test(test_pools),
                 cmocka_unit_test(test_renew_return_expire),
                 cmocka_unit_test(test_tokens_and_nonces),
+                cmocka_unit_test(test_admins_and_release),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
