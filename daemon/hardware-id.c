@@ -68,7 +68,7 @@ int hardware_id_derive(const char *uuid, char out[static HARDWARE_ID_HEX_LEN + 1
         return 0;
 }
 
-int hardware_id_write(const char *dmi_path, const char *path) {
+int hardware_id_write(const char *dmi_path, const char *path, int *ret_why) {
         _cleanup_free_ char *uuid = NULL;
         char id[HARDWARE_ID_HEX_LEN + 2];
         int r;
@@ -80,6 +80,8 @@ int hardware_id_write(const char *dmi_path, const char *path) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
+                if (ret_why)
+                        *ret_why = r;
                 if (unlink(path) < 0 && errno != ENOENT)
                         return -errno;
                 return 0;

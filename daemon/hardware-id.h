@@ -24,10 +24,12 @@ int hardware_id_derive(const char *uuid, char out[static HARDWARE_ID_HEX_LEN + 1
 
 /* Reads the UUID at dmi_path and writes its hardware id plus a newline to
  * path atomically, mode 0644: 1. Without a usable UUID (no such file, a
- * placeholder, junk) it removes path instead and returns 0, so that a
- * machine whose UUID went away does not keep sending an old id. Negative
- * errno if path could not be written or removed. */
-int hardware_id_write(const char *dmi_path, const char *path);
+ * placeholder, junk, unreadable) it removes path instead and returns 0,
+ * with why in *ret_why (a negative errno as hardware_id_derive() or
+ * reading dmi_path gave it), so that a machine whose UUID went away does
+ * not keep sending an old id. Negative errno if path could not be written
+ * or removed. */
+int hardware_id_write(const char *dmi_path, const char *path, int *ret_why);
 
 /* The hardware id in runtime_dir/hardware-id, strictly 32 lower-case hex
  * digits and a newline: 0, -ENOENT if there is none, -EBADMSG if the file

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "build-info.h"
 #include "context.h"
@@ -90,12 +91,18 @@ static int parse_argv(int argc, char *argv[], Options *o, const char **dirs, con
  * a machine without a usable UUID is no failure, it only has no hardware
  * id, so the daemon still starts. */
 static int write_hardware_id_file(const char *path) {
-        int r = hardware_id_write(DMI_PRODUCT_UUID_PATH, path);
+        int why = 0, r;
+
+        r = hardware_id_write(DMI_PRODUCT_UUID_PATH, path, &why);
         if (r < 0)
                 return report_error(r, "could not write the hardware id to %s: %m", path);
         if (r == 0)
-                log_info("No usable system UUID in %s: trial requests carry no hardware id.",
-                         DMI_PRODUCT_UUID_PATH);
+                log_info("No usable system UUID in %s (%s): trial requests carry no hardware id.",
+                         DMI_PRODUCT_UUID_PATH,
+                         why == -ENOENT    ? "there is none"
+                         : why == -ENODATA ? "a placeholder firmware writes when none was set"
+                         : why == -EINVAL  ? "not a UUID"
+                                           : strerror(-why));
         return 0;
 }
 

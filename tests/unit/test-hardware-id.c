@@ -74,10 +74,11 @@ static void test_write(void **state) {
         _cleanup_free_ char *dmi = test_write_tmp(st, "product_uuid", UUID "\n"), *out = NULL, *text = NULL;
         char id[HARDWARE_ID_HEX_LEN + 1];
         struct stat s;
+        int why = 0;
 
         assert_true(asprintf(&out, "%s/" HARDWARE_ID_FILE, st->tmpdir) > 0);
         umask(0077); /* as in licensed.service: the file is still for all to read */
-        assert_int_equal(hardware_id_write(dmi, out), 1);
+        assert_int_equal(hardware_id_write(dmi, out, &why), 1);
         text = read_back(out);
         assert_string_equal(text, UUID_ID "\n");
         assert_int_equal(stat(out, &s), 0);
@@ -88,16 +89,18 @@ static void test_write(void **state) {
         /* The UUID became a placeholder (a board swapped, a VM reconfigured):
          * the old id goes, and so does it when there is no DMI at all. */
         free(test_write_tmp(st, "product_uuid", "00000000-0000-0000-0000-000000000000\n"));
-        assert_int_equal(hardware_id_write(dmi, out), 0);
+        assert_int_equal(hardware_id_write(dmi, out, &why), 0);
+        assert_int_equal(why, -ENODATA);
         assert_int_equal(access(out, F_OK), -1);
         assert_int_equal(hardware_id_read(st->tmpdir, id), -ENOENT);
         free(test_write_tmp(st, "product_uuid", UUID "\n"));
-        assert_int_equal(hardware_id_write(dmi, out), 1);
+        assert_int_equal(hardware_id_write(dmi, out, &why), 1);
         assert_int_equal(unlink(dmi), 0);
-        assert_int_equal(hardware_id_write(dmi, out), 0);
+        assert_int_equal(hardware_id_write(dmi, out, &why), 0);
+        assert_int_equal(why, -ENOENT);
         assert_int_equal(access(out, F_OK), -1);
         /* nothing to remove: still fine */
-        assert_int_equal(hardware_id_write(dmi, out), 0);
+        assert_int_equal(hardware_id_write(dmi, out, &why), 0);
 }
 
 static void test_read_strict(void **state) {
