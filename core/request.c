@@ -71,6 +71,7 @@ void machine_request_done(MachineRequest *r) {
         free(r->device_key);
         free(r->nonce);
         free(r->hostname);
+        free(r->hardware_id);
         *r = (MachineRequest) MACHINE_REQUEST_INIT;
 }
 
@@ -106,7 +107,7 @@ _Static_assert(sizeof(MachineRequestType) == sizeof(int) && sizeof(ReceiptStatus
 
 enum {
         RQ_FORMAT, RQ_TYPE, RQ_PRODUCT, RQ_KEY, RQ_LICENSE_ID, RQ_REVISION, RQ_MACHINE_ID, RQ_DEVICE_KEY,
-        RQ_NONCE, RQ_CREATED, RQ_HOSTNAME,
+        RQ_NONCE, RQ_CREATED, RQ_HOSTNAME, RQ_HARDWARE_ID,
         _RQ_MAX,
 };
 
@@ -127,6 +128,7 @@ static const FieldSpec request_fields[_RQ_MAX] = {
         [RQ_NONCE] = {"nonce", FIELD_HEX, AT(nonce), .max = LICENSE_NONCE_HEX_LEN},
         [RQ_CREATED] = {"created", FIELD_TIME, AT(created)},
         [RQ_HOSTNAME] = {"hostname", FIELD_TEXT, AT(hostname), .max = MACHINE_REQUEST_HOSTNAME_MAX},
+        [RQ_HARDWARE_ID] = {"hardware-id", FIELD_HEX, AT(hardware_id), .max = MACHINE_REQUEST_HARDWARE_ID_HEX_LEN},
 };
 
 #undef AT
@@ -153,7 +155,14 @@ static const uint32_t request_required[_MACHINE_REQUEST_TYPE_MAX] = {
         /* No key: the product and the machine are all a trial names. */
         [MACHINE_REQUEST_TRIAL] = RQ_COMMON,
 };
-#define RQ_OPTIONAL BIT(RQ_HOSTNAME)
+/* What a type may carry besides: only a trial has a hardware id, as only
+ * a trial is refused by what the machine was before a reinstall. */
+static const uint32_t request_optional[_MACHINE_REQUEST_TYPE_MAX] = {
+        [MACHINE_REQUEST_ACTIVATION] = BIT(RQ_HOSTNAME),
+        [MACHINE_REQUEST_VALIDATION] = BIT(RQ_HOSTNAME),
+        [MACHINE_REQUEST_DEACTIVATION] = BIT(RQ_HOSTNAME),
+        [MACHINE_REQUEST_TRIAL] = BIT(RQ_HOSTNAME) | BIT(RQ_HARDWARE_ID),
+};
 
 enum {
         RC_FORMAT, RC_LICENSE_ID, RC_PRODUCT, RC_MACHINE_ID, RC_NONCE, RC_VALIDATED, RC_STATUS,
@@ -194,7 +203,7 @@ static int request_check_type(const void *doc, uint32_t seen, const unsigned *li
         r = document_check_required(&request_spec, seen, BIT(RQ_FORMAT) | BIT(RQ_TYPE), NULL, err);
         if (r < 0)
                 return r;
-        allowed = request_required[mr->type] | RQ_OPTIONAL;
+        allowed = request_required[mr->type] | request_optional[mr->type];
         for (size_t i = 0; i < _RQ_MAX; i++)
                 if ((seen & BIT(i)) && !(allowed & BIT(i)))
                         return core_error_set(err, EBADMSG, "line %u: '%s' is not a field of the %s", lines[i],
@@ -228,8 +237,10 @@ int machine_request_sign(const MachineRequest *r, EVP_PKEY *device_key, char **r
         /* Members the type has no field for must be empty, not silently dropped. */
         if (r->type == MACHINE_REQUEST_ACTIVATION ? r->license_id || r->revision : !!r->key)
                 return -EINVAL;
+        if (r->hardware_id && r->type != MACHINE_REQUEST_TRIAL)
+                return -EINVAL;
         /* Refuses to sign what the other side would reject. */
-        return document_sign(&request_type, r, request_required[r->type] | RQ_OPTIONAL, device_key, r->device_key,
+        return document_sign(&request_type, r, request_required[r->type] | request_optional[r->type], device_key, r->device_key,
                              request_types[r->type].kind, ret);
 }
 

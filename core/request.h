@@ -43,9 +43,13 @@ typedef struct MachineRequest {
         char *nonce;        /* LICENSE_NONCE_HEX_LEN hex digits, all types */
         int64_t created;    /* all types */
         char *hostname;     /* optional, informational only */
+        char *hardware_id;  /* trial, optional: MACHINE_REQUEST_HARDWARE_ID_HEX_LEN hex digits derived from
+                             * the firmware's system UUID, which outlives a reinstall (docs/protocol.md) */
 } MachineRequest;
 
 #define MACHINE_REQUEST_INIT {.type = _MACHINE_REQUEST_TYPE_INVALID}
+
+#define MACHINE_REQUEST_HARDWARE_ID_HEX_LEN 32
 
 /* Longest hostname a request may carry. */
 #define MACHINE_REQUEST_HOSTNAME_MAX 255

@@ -5,9 +5,11 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "build-info.h"
 #include "context.h"
+#include "hardware-id.h"
 #include "log.h"
 #include "report-error.h"
 
@@ -28,10 +30,16 @@ static const char *const help =
         "     --products-dir=DIR    Read products from DIR (repeatable, later wins);\n"
         "                           default: " VENDOR_PRODUCTS_DIR " then\n"
         "                           " ADMIN_PRODUCTS_DIR "\n"
-        "  -v --verbose             Log debug messages\n";
+        "  -v --verbose             Log debug messages\n"
+        "     --write-hardware-id=PATH\n"
+        "                           Only write the hardware id of trial requests,\n"
+        "                           derived from " DMI_PRODUCT_UUID_PATH ",\n"
+        "                           to PATH (or remove PATH if there is none) and exit;\n"
+        "                           needs root\n";
 
-static int parse_argv(int argc, char *argv[], Options *o, const char **dirs) {
-        enum { ARG_VERSION = 0x100, ARG_BUS, ARG_STATE, ARG_RUNTIME, ARG_CONFIG, ARG_PRODUCTS };
+static int parse_argv(int argc, char *argv[], Options *o, const char **dirs, const char **write_hardware_id) {
+        enum { ARG_VERSION = 0x100, ARG_BUS, ARG_STATE, ARG_RUNTIME, ARG_CONFIG, ARG_PRODUCTS,
+               ARG_WRITE_HARDWARE_ID };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, ARG_VERSION},
@@ -41,6 +49,7 @@ static int parse_argv(int argc, char *argv[], Options *o, const char **dirs) {
                 {"config", required_argument, NULL, ARG_CONFIG},
                 {"products-dir", required_argument, NULL, ARG_PRODUCTS},
                 {"verbose", no_argument, NULL, 'v'},
+                {"write-hardware-id", required_argument, NULL, ARG_WRITE_HARDWARE_ID},
                 {},
         };
         int c;
@@ -64,6 +73,7 @@ static int parse_argv(int argc, char *argv[], Options *o, const char **dirs) {
                         dirs[o->n_product_dirs++] = optarg;
                         break;
                 case 'v': log_set_max_level(LOG_DEBUG); break;
+                case ARG_WRITE_HARDWARE_ID: *write_hardware_id = optarg; break;
                 default: return -EINVAL;
                 }
         if (optind < argc) {
@@ -77,9 +87,28 @@ static int parse_argv(int argc, char *argv[], Options *o, const char **dirs) {
         return 1;
 }
 
+/* licensed.service runs this as root before the daemon (ExecStartPre=+):
+ * a machine without a usable UUID is no failure, it only has no hardware
+ * id, so the daemon still starts. */
+static int write_hardware_id_file(const char *path) {
+        int why = 0, r;
+
+        r = hardware_id_write(DMI_PRODUCT_UUID_PATH, path, &why);
+        if (r < 0)
+                return report_error(r, "could not write the hardware id to %s: %m", path);
+        if (r == 0)
+                log_info("No usable system UUID in %s (%s): trial requests carry no hardware id.",
+                         DMI_PRODUCT_UUID_PATH,
+                         why == -ENOENT    ? "there is none"
+                         : why == -ENODATA ? "a placeholder firmware writes when none was set"
+                         : why == -EINVAL  ? "not a UUID"
+                                           : strerror(-why));
+        return 0;
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(context_freep) Context *c = NULL;
-        const char *dirs[MAX_PRODUCT_DIRS];
+        const char *dirs[MAX_PRODUCT_DIRS], *write_hardware_id = NULL;
         Options o = {
                 .state_dir = STATE_DIR,
                 .runtime_dir = RUNTIME_DIR,
@@ -87,9 +116,11 @@ static int run(int argc, char *argv[]) {
         };
         int r;
 
-        r = parse_argv(argc, argv, &o, dirs);
+        r = parse_argv(argc, argv, &o, dirs, &write_hardware_id);
         if (r <= 0)
                 return r;
+        if (write_hardware_id)
+                return write_hardware_id_file(write_hardware_id);
         r = context_new(&o, &c);
         if (r < 0)
                 return r;

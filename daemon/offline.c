@@ -8,6 +8,7 @@
 #include "bus-contract.h"
 #include "license-key.h"
 #include "events.h"
+#include "hardware-id.h"
 #include "log.h"
 #include "operations.h"
 #include "request.h"
@@ -33,9 +34,25 @@ static int sign_request(Context *c, MachineRequest *rq, char **ret, sd_bus_error
         return 0;
 }
 
+/* A trial's hardware id, if licensed.service's ExecStartPre wrote one: the
+ * server refuses a second trial of a machine by it too, after a reinstall
+ * changed the machine id. A trial is still asked for without it (no DMI,
+ * a container), only by the machine id alone. */
+static const char *trial_hardware_id(Context *c, char out[static HARDWARE_ID_HEX_LEN + 1]) {
+        int r = hardware_id_read(c->options.runtime_dir, out);
+        if (r == -ENOENT)
+                return NULL;
+        if (r == -EBADMSG)
+                log_warning("Ignoring %s/" HARDWARE_ID_FILE ": not %d lower-case hex digits and a newline.",
+                            c->options.runtime_dir, HARDWARE_ID_HEX_LEN);
+        else if (r < 0)
+                log_warning_errno(r, "Ignoring %s/" HARDWARE_ID_FILE ": %m", c->options.runtime_dir);
+        return r < 0 ? NULL : out;
+}
+
 int op_request_activation(Context *c, const char *product, const char *key, bool record_pending, char **ret,
                           char *ret_nonce, sd_bus_error *error) {
-        char nonce[33], hostname[256];
+        char nonce[33], hostname[256], hardware_id[HARDWARE_ID_HEX_LEN + 1];
         /* No key: a trial, which names only the product and this machine. */
         MachineRequest rq = {.type = key ? MACHINE_REQUEST_ACTIVATION : MACHINE_REQUEST_TRIAL,
                              .product = (char *) product,
@@ -46,6 +63,8 @@ int op_request_activation(Context *c, const char *product, const char *key, bool
         if (r < 0)
                 return sd_bus_error_set_errno(error, r);
         fill_machine(c, &rq, nonce, hostname);
+        if (!key)
+                rq.hardware_id = (char *) trial_hardware_id(c, hardware_id);
         r = sign_request(c, &rq, ret, error);
         if (r < 0)
                 return r;

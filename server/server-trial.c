@@ -3,9 +3,10 @@
  * gets its product's trial offer (an entitlement the vendor marked with
  * trial days, docs/vendor-guide.md) as a license of type trial bound to
  * it, ending trial_days after it started. Once per machine and product,
- * ever: the database keeps (product, machine id), and the machine id is
- * what a wiped state directory keeps, unlike the device key
- * (docs/protocol.md, "Trials"). */
+ * ever: the database keeps (product, machine id, hardware id), and the
+ * machine id is what a wiped state directory keeps, unlike the device key,
+ * the hardware id (if the machine has one) what a reinstall keeps, unlike
+ * the machine id (docs/protocol.md, "Trials"). */
 
 #include <assert.h>
 #include <inttypes.h>

@@ -148,6 +148,7 @@ int read_document(json_object *body, const char *member, MachineRequestType type
                 .key = (k), .product = (req)->product, .license_id = (id), .machine_id = (req)->machine_id,  \
                 .device_key = (req)->device_key, .hostname = (req)->hostname, .nonce = (req)->nonce,         \
                 .now = now_realtime(), .trial = (req)->type == MACHINE_REQUEST_TRIAL,                        \
+                .hardware_id = (req)->hardware_id,                                                           \
         }
 int license_id_for(const char *key, const char *machine_id, const char *device_key,
                    char out[static LICENSE_ID_MAX + 1]);

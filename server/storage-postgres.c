@@ -123,6 +123,11 @@ static const char *const migrations[] = {
         "  started BIGINT NOT NULL,"
         "  UNIQUE (product, machine_id)"
         ");",
+        /* 5 -> 6: the hardware id of a trial, as SQLite's 5 -> 6: a
+         * reinstall makes a new machine id, not a new trial. NULL for
+         * machines without one; NULLs are distinct in a unique index. */
+        "ALTER TABLE trial ADD COLUMN hardware_id TEXT;"
+        "CREATE UNIQUE INDEX trial_by_hardware ON trial(product, hardware_id);",
 };
 
 #define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
@@ -544,12 +549,15 @@ static int activate_step(Tx *t, const void *claim, Entitlement *e, Activation *a
         stmt_bind(&st[1],
                   "SELECT id, released FROM activation WHERE key = $1 AND machine_id = $2 AND device_key = $3",
                   "ttt", c->key, c->machine_id, c->device_key);
-        /* A trial: whether this machine had one of the product. The offer's
-         * row lock serializes its trials; the unique constraint stands
-         * behind it. */
+        /* A trial: whether this machine had one of the product, by its
+         * machine id or its hardware id (NULL, without one, matches no
+         * row). The offer's row lock serializes its trials; the unique
+         * constraints stand behind it. */
         if (c->trial)
-                stmt_bind(&st[2], "SELECT started FROM trial WHERE product = $1 AND machine_id = $2", "tt",
-                          c->product, c->machine_id);
+                stmt_bind(&st[2],
+                          "SELECT started FROM trial WHERE product = $1 AND (machine_id = $2 OR hardware_id = $3) "
+                          "ORDER BY started LIMIT 1",
+                          "ttt", c->product, c->machine_id, c->hardware_id);
         r = tx_batch(t, st, c->trial ? 3 : 2, false, err);
         if (r >= 0)
                 r = entitlement_of(st[0].res, c->key, e, err);
@@ -569,8 +577,10 @@ static int activate_step(Tx *t, const void *claim, Entitlement *e, Activation *a
                 return r;
         if (c->trial) {
                 /* Before the activation's write: both or neither commit. */
-                r = EXEC(t, err, "INSERT INTO trial (product, machine_id, license_id, started) VALUES ($1, $2, $3, $4)",
-                         "ttti", c->product, c->machine_id, c->license_id, c->now);
+                r = EXEC(t, err,
+                         "INSERT INTO trial (product, machine_id, license_id, started, hardware_id) "
+                         "VALUES ($1, $2, $3, $4, $5)",
+                         "tttit", c->product, c->machine_id, c->license_id, c->now, c->hardware_id);
                 if (r < 0)
                         return r;
         }

@@ -107,6 +107,12 @@ static const char *const migrations[] = {
         "  started INTEGER NOT NULL,"
         "  UNIQUE (product, machine_id)"
         ") STRICT;",
+        /* 5 -> 6: the hardware id of a trial (derived from the firmware's
+         * system UUID), so that a reinstall, which makes a new machine id,
+         * does not make a new trial. NULL for machines without one (and the
+         * trials before); NULLs are distinct in a unique index. */
+        "ALTER TABLE trial ADD COLUMN hardware_id TEXT;"
+        "CREATE UNIQUE INDEX trial_by_hardware ON trial(product, hardware_id);",
 };
 
 #define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
@@ -176,8 +182,11 @@ static const char *const statements[_SQL_MAX] = {
         [SQL_TOKEN_GET] = "SELECT " TOKEN_COLUMNS " FROM admin_token WHERE hash = ?",
         [SQL_PORTAL_RELEASES_SINCE] = "SELECT count(*), min(released) FROM portal_release WHERE key = ? AND released >= ?",
         [SQL_PORTAL_RELEASE_RECORD] = "INSERT INTO portal_release (key, machine_id, released) VALUES (?, ?, ?)",
-        [SQL_TRIAL_GET] = "SELECT started FROM trial WHERE product = ? AND machine_id = ?",
-        [SQL_TRIAL_INSERT] = "INSERT INTO trial (product, machine_id, license_id, started) VALUES (?, ?, ?, ?)",
+        /* The hardware id = NULL of a machine without one matches no row. */
+        [SQL_TRIAL_GET] = "SELECT started FROM trial WHERE product = ? AND (machine_id = ? OR hardware_id = ?) "
+                          "ORDER BY started LIMIT 1",
+        [SQL_TRIAL_INSERT] = "INSERT INTO trial (product, machine_id, license_id, started, hardware_id) "
+                             "VALUES (?, ?, ?, ?, ?)",
         [SQL_TRIAL_OFFER] = "SELECT key FROM entitlement WHERE product = ? AND trial_days > 0 AND revoked = 0 "
                             "ORDER BY created DESC, key DESC LIMIT 1",
 };
@@ -474,12 +483,14 @@ static void seat_write_done(SeatWrite *w) {
 }
 
 /* STORAGE_OK if the machine of claim never started a trial of its product,
- * else STORAGE_TRIAL_USED naming when it did. */
+ * by its machine id or its hardware id, else STORAGE_TRIAL_USED naming when
+ * it did. */
 static int trial_check(SqlConn *c, const ActivationClaim *claim, CoreError *err) {
         _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = sql_conn_stmt(c, SQL_TRIAL_GET, &st, err, "tt", claim->product, claim->machine_id);
+        r = sql_conn_stmt(c, SQL_TRIAL_GET, &st, err, "ttt", claim->product, claim->machine_id,
+                          claim->hardware_id);
         if (r >= 0)
                 r = sql_conn_step(c, st, err);
         if (r < 0)
@@ -538,8 +549,8 @@ static int activate_seat(SqlConn *c, const ActivationClaim *claim, Entitlement *
                          claim->machine_id, claim->device_key, claim->hostname, claim->nonce,
                          (int64_t) e->license.revision, claim->now, claim->now);
         if (r >= 0 && claim->trial)
-                r = EXEC(c, SQL_TRIAL_INSERT, err, "ttti", claim->product, claim->machine_id, claim->license_id,
-                         claim->now);
+                r = EXEC(c, SQL_TRIAL_INSERT, err, "tttit", claim->product, claim->machine_id, claim->license_id,
+                         claim->now, claim->hardware_id);
         if (r < 0)
                 return r;
         if (!has_seat)

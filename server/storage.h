@@ -166,10 +166,13 @@ typedef struct ActivationClaim {
         const char *hostname; /* may be NULL */
         const char *nonce;
         int64_t now;
-        /* A trial: refused with STORAGE_TRIAL_USED when the machine id
-         * started a trial of the product before (the device key does not
-         * count: it is gone with the state directory), else recorded. */
+        /* A trial: refused with STORAGE_TRIAL_USED when the machine id, or
+         * the hardware id, started a trial of the product before (the
+         * device key does not count: it is gone with the state directory;
+         * the machine id goes with a reinstall, the hardware id stays),
+         * else recorded with both. */
         bool trial;
+        const char *hardware_id; /* a trial's, may be NULL */
 } ActivationClaim;
 
 /* Takes a seat of the key for the machine (machine id + device key), in

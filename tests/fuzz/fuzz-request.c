@@ -13,8 +13,12 @@ static void check_request(const MachineRequest *mr, MachineRequestType expected)
         fuzz_check(expected < 0 || mr->type == expected, "asked for %d, got %d", expected, mr->type);
         fuzz_check(mr->product && mr->machine_id && mr->device_key && mr->nonce && mr->created != 0,
                    "a common field is missing after a successful verify");
-        fuzz_check(mr->type == MACHINE_REQUEST_ACTIVATION ? !!mr->key : !!mr->license_id,
+        /* A trial names no key and no license: only the product and the machine. */
+        fuzz_check(mr->type == MACHINE_REQUEST_ACTIVATION ? !!mr->key
+                   : mr->type == MACHINE_REQUEST_TRIAL    ? !mr->key && !mr->license_id
+                                                          : !!mr->license_id,
                    "a field of the type is missing after a successful verify");
+        fuzz_check(!mr->hardware_id || mr->type == MACHINE_REQUEST_TRIAL, "a hardware id outside a trial");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

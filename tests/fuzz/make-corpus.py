@@ -73,6 +73,10 @@ for name, text in [("activation", activation), ("validation", validation), ("dea
     add("request", name, text)
     add("armor", name, text)
     add("fields", name, body_of(text))
+# a trial with the hardware id (docs/protocol.md, "Trials")
+trial = dev.sign("trial", kind="TRIAL REQUEST", license_id=None, revision=None, hardware_id="19e130f9dbe08d432e9b66a28f71e42b")
+add("request", "trial-hardware-id", trial)
+add("fields", "trial-hardware-id", body_of(trial))
 add("request", "activation-crlf-indented", "Hello,\r\n\r\n" + "".join(
     "    " + l + "\r\n" for l in activation.splitlines()) + "\r\nRegards\r\n")
 

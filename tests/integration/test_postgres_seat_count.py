@@ -68,7 +68,7 @@ def test_migration_3_counts_the_seats_taken_before(postgres_db, vendor_keys):
 
     server = LicensedServer(postgres_db, vendor_keys[0])
     try:
-        assert db_sql(postgres_db, "SELECT max(version) FROM schema_version") == [("5",)]
+        assert db_sql(postgres_db, "SELECT max(version) FROM schema_version") == [("6",)]
         assert counted(postgres_db, key) == (2, 2)
         (e,) = json.loads(admin(postgres_db, "entitlement", "list", "--json").stdout)
         assert e["active"] == 2

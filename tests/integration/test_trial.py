@@ -2,16 +2,20 @@
 """Verified trials and the deactivation_requires_maintenance policy, with
 the real parts on loopback (licensed-server on SQLite and PostgreSQL,
 licensed, licensectl, licensed-vendor): a trial once per machine and
-product, also after the daemon's state was wiped; offline through the
-page's route; its end under libfaketime on the daemon only; and a
+product, also after the daemon's state was wiped, and by the hardware id
+also after a reinstall (a new machine id); offline through the page's
+route; its end under libfaketime on the daemon only; and a
 deactivation refused when maintenance is over, naming the date, while the
 vendor's release of a lost machine still works."""
+import hashlib
+import hmac
 import json
+import os
 import shutil
 
 import pytest
 
-from conftest import write_product
+from conftest import binary, db_sql, run, write_product
 from licensed_server import LicensedServer
 from test_end_to_end import Machine
 from test_server import db  # noqa: F401 (the fixture: SQLite and PostgreSQL)
@@ -240,3 +244,118 @@ def test_policies_through_the_admin_api(world):
     # lifted: the same proof (its nonce was not used up) frees the seat now
     r = admin.post(f"/v1/admin/entitlements/{key}/release", {"proof": proof.read_text()})
     assert r.status == 200 and r.json["released"] == 1, r.body
+
+
+# The trial's hardware id (docs/protocol.md, "Trials"): licensed.service's
+# ExecStartPre writes it into the runtime directory; here the tests write
+# it there themselves, and give the daemon a machine id of its own with a
+# bind mount of /etc/machine-id in a private mount namespace (as
+# test_floating.py's machines), so that a "reinstall" is a new machine id
+# and a wiped state directory on the same hardware.
+HW1 = "11111111111111111111111111111111"
+HW2 = "22222222222222222222222222222222"
+
+
+def boot(w, machine_id, hardware_id, wipe=False):
+    """(Re)starts the machine's licensed as if the OS had this machine id and
+    the firmware gave this hardware id (None: no file; else the file's text)."""
+    d = w.machine.daemon
+    d.stop()
+    if wipe:
+        shutil.rmtree(d.state_dir)
+    os.makedirs(d.runtime_dir, exist_ok=True)
+    hw = os.path.join(d.runtime_dir, "hardware-id")
+    if hardware_id is None:
+        if os.path.exists(hw):
+            os.unlink(hw)
+    else:
+        with open(hw, "w") as f:
+            f.write(hardware_id)
+    mid = str(w.tmp / "machine-id")
+    with open(mid, "w") as f:
+        f.write(machine_id + "\n")
+    wrap = str(w.tmp / "wrap")
+    with open(wrap, "w") as f:
+        f.write(f"#!/bin/sh\nexec unshare -m sh -c 'mount --bind \"$0\" /etc/machine-id && exec \"$@\"' {mid} \"$@\"\n")
+    os.chmod(wrap, 0o755)
+    old = os.environ.get("LICENSED_DAEMON_WRAPPER")
+    os.environ["LICENSED_DAEMON_WRAPPER"] = f"{wrap} {old or ''}".strip()
+    try:
+        d.start()
+    finally:
+        if old is None:
+            del os.environ["LICENSED_DAEMON_WRAPPER"]
+        else:
+            os.environ["LICENSED_DAEMON_WRAPPER"] = old
+
+
+def trial_rows(w):
+    return sorted(db_sql(w.db, "SELECT machine_id, hardware_id FROM trial ORDER BY started, machine_id"))
+
+
+def test_trial_once_per_hardware_even_after_a_reinstall(world):
+    offer(world)
+    m = world.machine
+    first_mid = os.urandom(16).hex()  # /etc/machine-id's; the server sees licensed's app-specific id of it
+    boot(world, first_mid, HW1 + "\n")
+    assert "Started the trial with license" in m.ctl("trial", PRODUCT).stdout
+    ((_, hw),) = trial_rows(world)
+    assert hw == HW1
+
+    # reinstalled: the state gone, a new /etc/machine-id, the same firmware
+    boot(world, os.urandom(16).hex(), HW1 + "\n", wipe=True)
+    p = m.ctl("trial", PRODUCT, check=False)
+    assert p.returncode == 4 and "had its trial of com.example.app already: it started on 20" in p.stderr, \
+        p.stderr
+    assert m.ctl("check", PRODUCT, "reports", check=False).returncode == 1
+    # the same answer offline, through the page
+    req = world.tmp / "trial.req"
+    m.ctl("trial", "--offline", "--qr=never", "--output", str(req), PRODUCT)
+    r = world.server.post("/v1/offline", {"kind": "trial", "request": req.read_text()})
+    assert r.status == 409 and r.error[0] == "trial-used", r.body
+    assert len(trial_rows(world)) == 1
+
+    # other hardware, another machine id: another machine, its own trial
+    boot(world, os.urandom(16).hex(), HW2 + "\n", wipe=True)
+    assert "Started the trial with license" in m.ctl("trial", PRODUCT).stdout
+    assert m.ctl("check", PRODUCT, "reports").returncode == 0
+    rows = trial_rows(world)
+    assert len(rows) == 2 and sorted(r[1] for r in rows) == [HW1, HW2], rows
+
+    # a malformed file is ignored with a warning: the trial goes by the
+    # machine id alone, and its row has no hardware id
+    boot(world, os.urandom(16).hex(), "ABCDEF0123456789ABCDEF0123456789\n", wipe=True)
+    assert "Started the trial with license" in m.ctl("trial", PRODUCT).stdout
+    assert "Ignoring " in m.daemon.read_log() and "hardware-id: not 32 lower-case hex digits" in m.daemon.read_log()
+    rows = trial_rows(world)
+    assert len(rows) == 3 and sorted(r[1] for r in rows) == ["", HW1, HW2], rows
+    # the first machine id on other hardware (the disk moved over): refused
+    boot(world, first_mid, "33333333333333333333333333333333\n", wipe=True)
+    p = m.ctl("trial", PRODUCT, check=False)
+    assert p.returncode == 4 and "had its trial" in p.stderr, p.stderr
+    # no hardware id at all (no DMI): a new machine id is a new machine
+    boot(world, os.urandom(16).hex(), None, wipe=True)
+    assert "Started the trial with license" in m.ctl("trial", PRODUCT).stdout
+    assert len(trial_rows(world)) == 4
+
+
+def test_write_hardware_id(tmp_path):
+    """The unit's ExecStartPre mode: the id of this machine's DMI UUID, or
+    no file at all where there is none (here, perhaps: a container)."""
+    out = tmp_path / "hardware-id"
+    out.write_text("stale\n")
+    p = run([binary("licensed"), f"--write-hardware-id={out}"])
+    assert p.returncode == 0
+    try:
+        with open("/sys/class/dmi/id/product_uuid") as f:
+            uuid = f.read().strip().lower()
+    except OSError:
+        uuid = None
+    placeholders = ("00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff",
+                    "03000200-0400-0500-0006-000700080009")
+    if uuid is None or uuid in placeholders:
+        assert not out.exists() and "No usable system UUID" in p.stdout + p.stderr
+    else:
+        key = bytes.fromhex("6b1e0d5fa2934c7eb8513dc409e72af6")  # LICENSED_APP_ID
+        assert out.read_text() == hmac.new(key, uuid.encode(), hashlib.sha256).hexdigest()[:32] + "\n"
+        assert out.stat().st_mode & 0o777 == 0o644

@@ -384,6 +384,15 @@ def test_meson_install_at_the_default_prefix(keys):
             assert m.exists(path), path
         assert "/usr/local/libexec/licensed" in m.read("/lib/systemd/system/licensed.service")
         smoke(m, keys, "meson-1")
+        # the unit's ExecStartPre=+ (as root) left the trial's hardware id, or,
+        # in a container without DMI, none and said why (docs/protocol.md)
+        hw = "/run/licensed/hardware-id"
+        if m.exists(hw):
+            assert re.fullmatch(r"[0-9a-f]{32}\n", m.read(hw))
+            assert m.run("stat", "-c", "%a %U", hw).stdout.split() == ["644", "root"]
+        else:
+            msgs = [e.get("MESSAGE", "") for e in m.journal(unit="licensed.service")]
+            assert any(x.startswith("No usable system UUID in /sys/class/dmi/id/product_uuid") for x in msgs), msgs
         # the state is where the unit's StateDirectory= puts it
         assert "--state-dir" not in m.show("licensed.service", "ExecStart")["ExecStart"]
         assert m.run("ls", "/var/lib/licensed").stdout.strip()

@@ -465,6 +465,49 @@ static void test_sign_refuses_bad_requests(void **state) {
         assert_null(text);
 }
 
+/* A trial may carry a hardware id (32 lower-case hex digits); no other
+ * request may, neither when signed nor when parsed. */
+static void test_trial_hardware_id(void **state) {
+        _cleanup_(machine_request_done) MachineRequest r = MACHINE_REQUEST_INIT, back = MACHINE_REQUEST_INIT;
+        _cleanup_free_ char *text = NULL;
+
+        fill_request(&r, MACHINE_REQUEST_TRIAL);
+        r.hardware_id = strdup("00112233445566778899aabbccddeeff");
+        assert_int_equal(machine_request_sign(&r, device_key, &text), 0);
+        assert_int_equal(machine_request_verify(text, strlen(text), MACHINE_REQUEST_TRIAL, &back, NULL), 0);
+        assert_string_equal(back.hardware_id, "00112233445566778899aabbccddeeff");
+        free(TAKE_PTR(text));
+
+        for (int t = 0; t < _MACHINE_REQUEST_TYPE_MAX; t++) {
+                _cleanup_(machine_request_done) MachineRequest other = MACHINE_REQUEST_INIT;
+                _cleanup_free_ char *needle = NULL;
+
+                if (t == MACHINE_REQUEST_TRIAL)
+                        continue;
+                fill_request(&other, (MachineRequestType) t);
+                other.hardware_id = strdup("00112233445566778899aabbccddeeff");
+                assert_int_equal(machine_request_sign(&other, device_key, &text), -EINVAL);
+                assert_null(text);
+                assert_int_equal(asprintf(&needle, "'hardware-id' is not a field of the %s",
+                                          machine_request_noun((MachineRequestType) t)) > 0, 1);
+                expect_body_error((MachineRequestType) t, NULL, "hardware-id: 00112233445566778899aabbccddeeff\n",
+                                  needle);
+        }
+        expect_body_error(MACHINE_REQUEST_TRIAL, NULL, "hardware-id: 00112233445566778899AABBCCDDEEFF\n",
+                          "hardware-id must be 32 lower-case hex digits");
+        expect_body_error(MACHINE_REQUEST_TRIAL, NULL, "hardware-id: 0011\n",
+                          "hardware-id must be 32 lower-case hex digits");
+        /* Without one, a trial is as before. */
+        {
+                _cleanup_free_ char *body = request_body(MACHINE_REQUEST_TRIAL, NULL, NULL);
+                _cleanup_free_ char *plain = sign_body(device_key, "TRIAL REQUEST", body);
+                _cleanup_(machine_request_done) MachineRequest none = MACHINE_REQUEST_INIT;
+
+                assert_int_equal(machine_request_verify(plain, strlen(plain), MACHINE_REQUEST_TRIAL, &none, NULL), 0);
+                assert_null(none.hardware_id);
+        }
+}
+
 static void test_receipt_keys_and_products(void **state) {
         _cleanup_free_ char *text = sign_receipt(vendor_key, RECEIPT_REVOKED);
         TrustKey tk = {.key = vendor_key}, tk_other = {.key = other_key};
@@ -556,6 +599,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_request_round_trips),
                 cmocka_unit_test(test_request_without_hostname),
+                cmocka_unit_test(test_trial_hardware_id),
                 cmocka_unit_test(test_receipt_round_trip),
                 cmocka_unit_test(test_every_body_bit_flip_rejected),
                 cmocka_unit_test(test_key_id_must_match_device_key),

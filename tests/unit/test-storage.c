@@ -621,31 +621,38 @@ static void test_migration_counts(void **state) {
 /* A trial offer: the policies read back; each machine id gets one trial
  * of the product, whatever its device key; the offer's key does not
  * activate as a key. */
+#define TRIAL_CLAIM(k, id, machine)                                                                         \
+        (ActivationClaim) {                                                                                 \
+                .key = (k), .product = PRODUCT, .license_id = (id), .machine_id = (machine),                 \
+                .device_key = "ZGV2aWNla2V5", .nonce = "00112233445566778899aabbccddeeff", .now = T0,         \
+                .trial = true,                                                                              \
+        }
+
+/* Creates PRODUCT's trial offer (14 days, 10 seats) in offer. */
+static void create_trial_offer(Fixture *f, Entitlement *offer) {
+        CoreError err = {};
+
+        assert_int_equal(license_key_generate(offer->key), 0);
+        offer->license.product = strdup(PRODUCT);
+        offer->license.licensee = strdup("Trial");
+        offer->license.type = LICENSE_TRIAL;
+        offer->license.revision = 1;
+        offer->seats = 10;
+        offer->trial_days = 14;
+        offer->deactivation_requires_maintenance = true;
+        assert_int_equal(storage_entitlement_create(f->storage, offer, &err), 0);
+}
+
 static void test_trial(void **state) {
         _cleanup_(entitlement_done) Entitlement offer = ENTITLEMENT_INIT, e = ENTITLEMENT_INIT;
         _cleanup_(activation_done) Activation a = {};
         char found[LICENSE_KEY_STRING_SIZE];
         Fixture *f = *state;
         CoreError err = {};
-        ActivationClaim c = {
-                .product = PRODUCT,
-                .license_id = "trial-1",
-                .machine_id = MACHINE_A,
-                .device_key = "ZGV2aWNla2V5",
-                .nonce = "00112233445566778899aabbccddeeff",
-                .now = T0,
-                .trial = true,
-        };
+        ActivationClaim c;
 
-        assert_int_equal(license_key_generate(offer.key), 0);
-        offer.license.product = strdup(PRODUCT);
-        offer.license.licensee = strdup("Trial");
-        offer.license.type = LICENSE_TRIAL;
-        offer.license.revision = 1;
-        offer.seats = 10;
-        offer.trial_days = 14;
-        offer.deactivation_requires_maintenance = true;
-        assert_int_equal(storage_entitlement_create(f->storage, &offer, &err), 0);
+        create_trial_offer(f, &offer);
+        c = TRIAL_CLAIM(offer.key, "trial-1", MACHINE_A);
         /* the fixture's key is no offer; this one is */
         assert_int_equal(storage_trial_offer(f->storage, "com.example.other", found, &err), -ENOENT);
         assert_int_equal(storage_trial_offer(f->storage, PRODUCT, found, &err), 0);
@@ -655,7 +662,6 @@ static void test_trial(void **state) {
         assert_true(e.deactivation_requires_maintenance);
         entitlement_done(&e);
 
-        c.key = offer.key;
         assert_int_equal(storage_activate(f->storage, &c, &e, &a, &err), STORAGE_OK);
         entitlement_done(&e);
         activation_done(&a);
@@ -675,6 +681,49 @@ static void test_trial(void **state) {
         assert_int_equal(activate(f, offer.key, PRODUCT, MACHINE_C, &e, &a, &err), STORAGE_UNKNOWN_KEY);
 }
 
+/* Trials by hardware id: a machine reinstalled (a new machine id, the same
+ * hardware id) is refused; other hardware ids are other machines; machines
+ * without one (NULL) are told apart by their machine ids alone. */
+static void test_trial_hardware_id(void **state) {
+        static const char *const hw1 = "0123456789abcdef0123456789abcdef", *const hw2 =
+                "fedcba9876543210fedcba9876543210";
+        static const struct {
+                const char *license_id, *machine_id, *hardware_id;
+                int answer;
+        } steps[] = {
+                {"trial-1", MACHINE_A, hw1, STORAGE_OK},
+                /* reinstalled: new machine id, same hardware */
+                {"trial-2", MACHINE_B, hw1, STORAGE_TRIAL_USED},
+                /* the old machine id on new hardware (a disk moved over) */
+                {"trial-3", MACHINE_A, hw2, STORAGE_TRIAL_USED},
+                {"trial-4", MACHINE_B, hw2, STORAGE_OK},
+                /* no hardware id: two machines, two trials */
+                {"trial-5", MACHINE_C, NULL, STORAGE_OK},
+                {"trial-6", "dddddddddddddddddddddddddddddddd", NULL, STORAGE_OK},
+                {"trial-7", MACHINE_C, NULL, STORAGE_TRIAL_USED},
+                /* the machine without one, later with one: still its machine id */
+                {"trial-8", MACHINE_C, "00000000000000000000000000000001", STORAGE_TRIAL_USED},
+        };
+        _cleanup_(entitlement_done) Entitlement offer = ENTITLEMENT_INIT;
+        Fixture *f = *state;
+
+        create_trial_offer(f, &offer);
+        for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+                _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+                _cleanup_(activation_done) Activation a = {};
+                ActivationClaim c = TRIAL_CLAIM(offer.key, steps[i].license_id, steps[i].machine_id);
+                CoreError err = {};
+
+                c.hardware_id = steps[i].hardware_id;
+                c.device_key = "b3RoZXJrZXk="; /* a new one each time would change nothing */
+                c.now = T0 + (int64_t) i;
+                print_message("step %zu: %s\n", i, steps[i].license_id);
+                assert_int_equal(storage_activate(f->storage, &c, &e, &a, &err), steps[i].answer);
+                if (steps[i].answer == STORAGE_TRIAL_USED)
+                        assert_non_null(strstr(err.message, "this machine had its trial of " PRODUCT " already"));
+        }
+}
+
 /* The tests that run on any backend, first on SQLite in memory. */
 #define BACKEND_TESTS                                                                                       \
         cmocka_unit_test_setup_teardown(test_entitlement, setup, teardown),                                 \
@@ -686,7 +735,8 @@ static void test_trial(void **state) {
         cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),                                     \
         cmocka_unit_test_setup_teardown(test_validate, setup, teardown),                                    \
         cmocka_unit_test_setup_teardown(test_entitlement_query, setup, teardown),                           \
-        cmocka_unit_test_setup_teardown(test_trial, setup, teardown)
+        cmocka_unit_test_setup_teardown(test_trial, setup, teardown),                                       \
+        cmocka_unit_test_setup_teardown(test_trial_hardware_id, setup, teardown)
 
 int main(void) {
         const struct CMUnitTest sqlite_tests[] = {
