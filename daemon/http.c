@@ -200,6 +200,12 @@ static void check_done(HttpClient *h) {
                 if (msg->data.result == CURLE_OK) {
                         h->curl->easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &res.status);
                         h->curl->easy_getinfo(rq->easy, CURLINFO_CONTENT_TYPE, &res.content_type);
+                        /* Seconds or an HTTP date, as libcurl reads either;
+                         * not an answer to trust blindly: capped by whoever
+                         * waits for it. */
+                        curl_off_t after = 0;
+                        if (h->curl->easy_getinfo(rq->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
+                                res.retry_after = (int64_t) after;
                         res.body = rq->buf ?: "";
                         res.body_len = rq->len;
                 } else if (rq->pin && rq->fingerprint[0] && !streq(rq->pin, rq->fingerprint)) {

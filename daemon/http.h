@@ -36,6 +36,7 @@ typedef struct HttpResult {
         const char *body;     /* NUL-terminated, may be empty */
         size_t body_len;
         const char *fingerprint; /* site requests: SHA-256 of the peer's certificate, 64 hex, or NULL */
+        int64_t retry_after;     /* seconds from a Retry-After header (429, 503), 0 if none */
 } HttpResult;
 
 typedef void (*HttpDoneFunc)(const HttpResult *result, void *userdata);

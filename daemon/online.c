@@ -445,11 +445,20 @@ static void validate_answer(ValidateOne *one, const HttpResult *res) {
 
         /* Transient failures (refused, reset, 5xx) are tried again after 2 s
          * and 6 s, if the retry can end within the call's budget: the timer
-         * runs again tomorrow. */
-        if (transient(res) && one->attempt < RETRY_ATTEMPTS) {
+         * runs again tomorrow. A server that limits this machine's rate (429)
+         * is asked again when it says (Retry-After, 1 to 30 s), as often as
+         * the budget allows: a machine with more licenses than the server's
+         * burst then validates at the server's rate instead of failing the
+         * rest. */
+        bool limited = res->error == 0 && res->status == 429;
+        if ((transient(res) && one->attempt < RETRY_ATTEMPTS) || limited) {
                 uint64_t now, at;
                 (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
-                at = now + (one->attempt == 1 ? 2 : 6) * USEC_PER_SEC;
+                if (limited)
+                        at = now + (uint64_t) (res->retry_after < 1 ? 1 : res->retry_after > 30 ? 30 : res->retry_after) *
+                                           USEC_PER_SEC;
+                else
+                        at = now + (one->attempt == 1 ? 2 : 6) * USEC_PER_SEC;
                 if (validate_in_time(vc, at)) {
                         r = sd_event_add_time(c->event, &one->retry, CLOCK_MONOTONIC, at, 1000, on_retry, one);
                         if (r >= 0)

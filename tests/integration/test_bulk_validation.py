@@ -107,6 +107,24 @@ def test_many_licenses_in_one_call(tmp_path, machines):
         server.stop()
 
 
+def test_a_rate_limiting_server_is_asked_again_when_it_says(tmp_path, machines):
+    """More licenses than the server lets one address ask at once: the
+    daemon waits out each 429's Retry-After and validates every license at
+    the server's rate, instead of failing those beyond the burst."""
+    d = str(tmp_path / "m")
+    port = free_port()
+    make_licenses(d, 60, f"http://127.0.0.1:{port}")
+    server = LicensedServer(os.path.join(d, "server.db"), os.path.join(d, "vendor.key"),
+                            listen=f"127.0.0.1:{port}", extra=("--rate-limit", "20/s", "--rate-burst", "10"))
+    try:
+        m = machines(d)
+        results = m.client.manager.Validate("", False, timeout=120)
+        outcomes = {str(i): str(o) for i, o, _ in results}
+        assert len(outcomes) == 60 and set(outcomes.values()) == {"ok"}, outcomes
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def fake(tmp_path, machines):
     """40 online licenses on a machine whose server is a FakeServer (which
