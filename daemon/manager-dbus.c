@@ -3,6 +3,7 @@
  * method: parse -> validate -> authorize (polkit.c) -> mutate
  * (operations.h) -> emit -> reply. */
 
+#include <stdarg.h>
 #include <stdlib.h>
 
 #include "build-info.h"
@@ -245,14 +246,27 @@ static int method_export(sd_bus_message *m, void *userdata, sd_bus_error *error)
  * continuation (called directly for root, or after polkit answers) re-reads
  * the arguments, which were validated already, and does the work. */
 
+/* A continuation's arguments again (the leading ones, of types), which
+ * the handler validated before authorization. */
+static int reread_args(sd_bus_message *m, const char *types, ...) {
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r < 0)
+                return r;
+        va_start(ap, types);
+        r = sd_bus_message_readv(m, types, ap);
+        va_end(ap);
+        return r;
+}
+
 static int activate_continue(Context *c, sd_bus_message *m) {
         char canonical[LICENSE_KEY_STRING_SIZE];
         const char *product, *key;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "ss", &product, &key);
+        r = reread_args(m, "ss", &product, &key);
         if (r < 0 || license_key_normalize(key, canonical, NULL) < 0)
                 return sd_bus_reply_method_errno(m, r < 0 ? r : -EINVAL, NULL);
         return online_activate(c, m, product, canonical);
@@ -293,18 +307,11 @@ static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 /* StartTrial and RequestOfflineTrial: Activate and RequestOfflineActivation
  * without a key (the server knows the product's trial), under the same
  * polkit action. */
-/* A continuation's first argument again, a string validated before
- * authorization. */
-static int reread_string_arg(sd_bus_message *m, const char **ret) {
-        int r = sd_bus_message_rewind(m, true);
-        return r < 0 ? r : sd_bus_message_read(m, "s", ret);
-}
-
 static int start_trial_continue(Context *c, sd_bus_message *m) {
         const char *product;
         int r;
 
-        r = reread_string_arg(m, &product);
+        r = reread_args(m, "s", &product);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         return online_activate(c, m, product, NULL);
@@ -317,7 +324,7 @@ static int request_trial_continue(Context *c, sd_bus_message *m) {
         const Product *p;
         int r;
 
-        r = reread_string_arg(m, &product);
+        r = reread_args(m, "s", &product);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         r = op_request_activation(c, product, NULL, true, &request, NULL, &error);
@@ -356,9 +363,7 @@ static int request_activation_continue(Context *c, sd_bus_message *m) {
         const Product *p;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "ss", &product, &key);
+        r = reread_args(m, "ss", &product, &key);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         r = read_key_arg(key, canonical, &error);
@@ -380,9 +385,7 @@ static int install_continue(Context *c, sd_bus_message *m) {
         Entry *e;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "s", &text);
+        r = reread_args(m, "s", &text);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         r = op_install(c, text, NULL, &e, &error);
@@ -414,9 +417,7 @@ static int deactivate_continue(Context *c, sd_bus_message *m) {
         Entry *e;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "sb", &id, &offline);
+        r = reread_args(m, "sb", &id, &offline);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         /* Looked up again: it may have gone while polkit was asking. */
@@ -450,7 +451,7 @@ static int validate_continue(Context *c, sd_bus_message *m) {
         const char *id;
         int r;
 
-        r = reread_string_arg(m, &id);
+        r = reread_args(m, "s", &id);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         return online_validate(c, m, id);
@@ -480,9 +481,7 @@ static int request_validation_continue(Context *c, sd_bus_message *m) {
         Entry *e;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "s", &id);
+        r = reread_args(m, "s", &id);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         r = find_entry_arg(c, id, &e, &error);
@@ -514,9 +513,7 @@ static int join_site_continue(Context *c, sd_bus_message *m) {
         const char *url, *token, *fingerprint;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "sss", &url, &token, &fingerprint);
+        r = reread_args(m, "sss", &url, &token, &fingerprint);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         return site_client_join(c, m, url, token, fingerprint);
@@ -554,9 +551,7 @@ static int borrow_continue(Context *c, sd_bus_message *m) {
         uint64_t until;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "sst", &product, &feature, &until);
+        r = reread_args(m, "sst", &product, &feature, &until);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         return leases_borrow(c, m, product, feature, usec_to_sec(until));
@@ -583,9 +578,7 @@ static int return_borrowed_continue(Context *c, sd_bus_message *m) {
         const char *what, *feature;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "ss", &what, &feature);
+        r = reread_args(m, "ss", &what, &feature);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         return leases_return_borrowed(c, m, what, feature);
@@ -611,9 +604,7 @@ static int release_site_lease_continue(Context *c, sd_bus_message *m) {
         const char *id;
         int r;
 
-        r = sd_bus_message_rewind(m, true);
-        if (r >= 0)
-                r = sd_bus_message_read(m, "s", &id);
+        r = reread_args(m, "s", &id);
         if (r < 0)
                 return sd_bus_reply_method_errno(m, r, NULL);
         return leases_release_site_lease(c, m, id);
