@@ -58,7 +58,7 @@ static uint64_t mix(uint64_t h, uint64_t w) {
  * bytes): no byte-by-byte loop and no read outside the name. The length
  * goes in too, so ("ab", "c") and ("a", "bc") differ. Native byte order,
  * like the rest of the file. */
-static uint64_t hash_name(uint64_t h, const char *s, size_t len) {
+static inline __attribute__((always_inline)) uint64_t hash_name(uint64_t h, const char *s, size_t len) {
         const char *end = s + len;
         uint64_t last;
 
@@ -77,8 +77,13 @@ static uint64_t hash_name(uint64_t h, const char *s, size_t len) {
         return h ^ (h >> 29);
 }
 
-uint64_t snapshot_key_hash(const char *product, size_t product_len, const char *feature, size_t feature_len) {
+static inline __attribute__((always_inline)) uint64_t key_hash(const char *product, size_t product_len,
+                                                               const char *feature, size_t feature_len) {
         return hash_name(hash_name(FNV_OFFSET, product, product_len), feature, feature_len);
+}
+
+uint64_t snapshot_key_hash(const char *product, size_t product_len, const char *feature, size_t feature_len) {
+        return key_hash(product, product_len, feature, feature_len);
 }
 
 /* Buckets for n entries: a power of two at least twice n, so probes stay
@@ -332,15 +337,30 @@ int snapshot_open(const void *data, size_t size, Snapshot *ret) {
         return 0;
 }
 
-bool snapshot_superseded(const Snapshot *s) {
-        /* Written by the daemon while readers have the file mapped. */
-        return __atomic_load_n(&s->header->superseded, __ATOMIC_ACQUIRE) != 0;
+/* Whether len bytes at a and b are equal: eight bytes a step and the last
+ * word overlapping the one before, as hash_name() reads, instead of a call
+ * to memcmp() for names that are mostly shorter than 32 bytes. Reads only
+ * the len bytes of each. */
+static inline __attribute__((always_inline)) bool bytes_equal(const char *a, const char *b, size_t len) {
+        if (len >= 8) {
+                for (size_t i = 0; i + 8 < len; i += 8)
+                        if (load64(a + i) != load64(b + i))
+                                return false;
+                return load64(a + len - 8) == load64(b + len - 8);
+        }
+        if (len >= 4)
+                return load32(a) == load32(b) && load32(a + len - 4) == load32(b + len - 4);
+        for (size_t i = 0; i < len; i++)
+                if (a[i] != b[i])
+                        return false;
+        return true;
 }
 
 /* Whether the name at off is exactly name (len bytes and a NUL); bounded by
  * the table even if the mapped bytes changed after snapshot_open(). */
-static bool name_equal(const Snapshot *s, uint32_t off, const char *name, size_t len) {
-        return off < s->strings_size && len < s->strings_size - off && memcmp(s->strings + off, name, len) == 0 &&
+static inline __attribute__((always_inline)) bool name_equal(const Snapshot *s, uint32_t off, const char *name,
+                                                             size_t len) {
+        return off < s->strings_size && len < s->strings_size - off && bytes_equal(s->strings + off, name, len) &&
                s->strings[off + len] == 0;
 }
 
@@ -352,7 +372,7 @@ static int find_entry(const Snapshot *s, const char *product, const char *featur
 
         if (s->n_buckets == 0)
                 return -ENOENT;
-        b = snapshot_key_hash(product, plen, feature, flen) & mask;
+        b = key_hash(product, plen, feature, flen) & mask; /* inline: this is every check */
         for (size_t step = 0; step < s->n_buckets; step++, b = (b + 1) & mask) {
                 uint32_t i = s->buckets[b];
 

@@ -128,8 +128,12 @@ uint64_t snapshot_key_hash(const char *product, size_t product_len, const char *
  * wrong, -EPROTONOSUPPORT for another version. */
 int snapshot_open(const void *data, size_t size, Snapshot *ret);
 
-/* Whether the daemon has marked this file as replaced. */
-bool snapshot_superseded(const Snapshot *s);
+/* Whether the daemon has marked this file as replaced. Inline: every check
+ * asks it. */
+static inline bool snapshot_superseded(const Snapshot *s) {
+        /* Written by the daemon while readers have the file mapped. */
+        return __atomic_load_n(&s->header->superseded, __ATOMIC_ACQUIRE) != 0;
+}
 
 /* The verdict for (product, feature, release_date) at wall-clock now, from a
  * snapshot that passed snapshot_open(). 0 and *ret on an answer; otherwise

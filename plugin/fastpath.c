@@ -53,8 +53,14 @@ typedef struct Mapping {
 static pthread_mutex_t latest_lock = PTHREAD_MUTEX_INITIALIZER;
 static Mapping *latest; /* under latest_lock */
 
-static __thread Mapping *thread_mapping;
-static __thread int64_t thread_checked; /* the caller's second of this thread's last stat() */
+/* initial-exec: read at a fixed offset from the thread pointer, not through
+ * __tls_get_addr() on every check. A library dlopen()ed with such variables
+ * (pam_licensed pulls liblicensed in) takes them from the static TLS space
+ * glibc keeps spare for this (rtld.optional_static_tls, 512 bytes by
+ * default); these are 16. */
+#define THREAD_LOCAL __thread __attribute__((tls_model("initial-exec")))
+static THREAD_LOCAL Mapping *thread_mapping;
+static THREAD_LOCAL int64_t thread_checked; /* the caller's second of this thread's last stat() */
 
 static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_key;
@@ -177,9 +183,14 @@ int fastpath_check(FastpathLocate locate, const char *product, const char *featu
         const char *path;
         int r;
 
-        /* The steady state: this second's mapping, not superseded since. */
-        if (m && now == thread_checked && !snapshot_superseded(&m->snapshot))
-                return snapshot_lookup(&m->snapshot, product, feature, release_date, now, ret);
+        /* The steady state: this second's mapping. The lookup itself checks
+         * that it is not superseded since; -ESTALE (superseded, or too old)
+         * takes the slow path below, which tells the two apart. */
+        if (m && now == thread_checked) {
+                r = snapshot_lookup(&m->snapshot, product, feature, release_date, now, ret);
+                if (r != -ESTALE)
+                        return r;
+        }
 
         path = locate();
         if (!path)
