@@ -64,6 +64,10 @@ def test_trial_once_per_machine_even_after_wiping_the_state(world):
     assert json.loads(m.ctl("--json", "show", lid).stdout)["type"] == "trial"
     shown = m.ctl("show", lid).stdout
     assert "14 days left" in shown or "13 days left" in shown, shown
+    # the same days in the JSON of status and show
+    (row,) = status_json(world)["licenses"]
+    assert row["id"] == lid and row["trial_days_left"] in (13, 14), row
+    assert json.loads(m.ctl("--json", "show", lid).stdout)["trial_days_left"] == row["trial_days_left"]
 
     # a second trial: refused, naming when the first started
     p = m.ctl("trial", PRODUCT, check=False)
@@ -87,6 +91,13 @@ def test_trial_once_per_machine_even_after_wiping_the_state(world):
     assert p.returncode == 4 and "is not known to this server" in p.stderr, p.stderr
 
 
+def status_json(w, offset=None):
+    """licensectl --json status, its clock moved by offset (libfaketime)."""
+    env = {**os.environ, **faked(offset)} if offset else None
+    return json.loads(run([binary("licensectl"), f"--bus-address={w.machine.bus.address}", "--no-pager",
+                           "--json", "status"], env=env).stdout)
+
+
 def test_trial_ends_after_its_days(world):
     offer(world, "--validation-interval", "30d")  # no grace on the way: the trial's end alone
     m = world.machine
@@ -98,11 +109,17 @@ def test_trial_ends_after_its_days(world):
     m.daemon.start()
     assert m.ctl("check", PRODUCT, "reports").returncode == 0
     assert "the trial ends in 1 day;" in m.daemon.read_log()
+    assert status_json(world, "+13d")["licenses"][0]["trial_days_left"] == 1
     m.daemon.stop()
     m.daemon.extra_env = faked("+15d")
     m.daemon.start()
     p = m.ctl("check", PRODUCT, "reports", check=False)
     assert p.returncode == 1 and "expired" in p.stdout, p.stdout
+    # over: 0 days left, as the plain status's "ended"
+    assert status_json(world, "+15d")["licenses"][0]["trial_days_left"] == 0
+    assert "com.example.app, ended (license" in run(
+        [binary("licensectl"), f"--bus-address={m.bus.address}", "--no-pager", "status"],
+        env={**os.environ, **faked("+15d")}).stdout
 
 
 def test_offline_trial_through_the_page(world):
@@ -136,6 +153,9 @@ def test_deactivation_requires_maintenance(world):
     m = world.machine
     m.ctl("activate", key)
     lid = json.loads(m.ctl("--json", "list").stdout)[0]["id"]
+    # no trial: no days left in the JSON
+    assert status_json(world)["licenses"][0]["trial_days_left"] is None
+    assert json.loads(m.ctl("--json", "show", lid).stdout)["trial_days_left"] is None
 
     # online: refused, naming the date; the license stays
     p = m.ctl("deactivate", lid, check=False)
