@@ -38,6 +38,8 @@ typedef struct StorageBackend {
         /* the customer portal */
         int (*portal_release)(Storage *s, const PortalReleaseClaim *c, unsigned *ret_n, int64_t *ret_oldest,
                               CoreError *err);
+        int (*portal_releases)(Storage *s, const char *key, int64_t since, unsigned *ret_n, int64_t *ret_oldest,
+                               CoreError *err);
         int (*trial_offer)(Storage *s, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
                            CoreError *err);
         /* the admin API */

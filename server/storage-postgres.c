@@ -638,6 +638,7 @@ const StorageBackend storage_backend_postgres = {
         .activation_release = pg_activation_release,
         .release_machine = pg_release_machine,
         .portal_release = pg_portal_release,
+        .portal_releases = pg_portal_releases,
         .trial_offer = pg_trial_offer,
         .entitlement_query = pg_entitlement_query,
         .product_list = pg_product_list,

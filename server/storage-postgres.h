@@ -182,6 +182,8 @@ int pg_trial_offer(Storage *storage, const char *product, char key[static LICENS
 /* The customer portal's self-service release (storage-postgres-portal.c). */
 int pg_portal_release(Storage *storage, const PortalReleaseClaim *c, unsigned *ret_n, int64_t *ret_oldest,
                       CoreError *err);
+int pg_portal_releases(Storage *storage, const char *key, int64_t since, unsigned *ret_n, int64_t *ret_oldest,
+                       CoreError *err);
 
 /* The admin API's operations (storage-postgres-admin.c). */
 int pg_entitlement_query(Storage *storage, const EntitlementQuery *q, Entitlement **ret, size_t *ret_n,

@@ -576,6 +576,7 @@ const StorageBackend storage_backend_sqlite = {
         .activation_release = sqlite_activation_release,
         .release_machine = sqlite_release_machine,
         .portal_release = sqlite_portal_release,
+        .portal_releases = sqlite_portal_releases,
         .trial_offer = sqlite_trial_offer,
         .entitlement_query = sqlite_entitlement_query,
         .product_list = sqlite_product_list,

@@ -170,3 +170,5 @@ int sqlite_trial_offer(Storage *storage, const char *product, char key[static LI
 /* The customer portal (storage-sqlite-portal.c). */
 int sqlite_portal_release(Storage *storage, const PortalReleaseClaim *c, unsigned *ret_n,
                           int64_t *ret_oldest, CoreError *err);
+int sqlite_portal_releases(Storage *storage, const char *key, int64_t since, unsigned *ret_n,
+                           int64_t *ret_oldest, CoreError *err);

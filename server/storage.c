@@ -204,6 +204,11 @@ int storage_portal_release(Storage *s, const PortalReleaseClaim *c, unsigned *re
         return s->backend->portal_release(s, c, ret_n, ret_oldest, err);
 }
 
+int storage_portal_releases(Storage *s, const char *key, int64_t since, unsigned *ret_n, int64_t *ret_oldest,
+                            CoreError *err) {
+        return s->backend->portal_releases(s, key, since, ret_n, ret_oldest, err);
+}
+
 int storage_entitlement_check(Entitlement *e, const char *features, const char *properties, CoreError *err) {
         License *l = &e->license;
         int r;

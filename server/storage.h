@@ -263,6 +263,13 @@ typedef struct PortalReleaseClaim {
 int storage_portal_release(Storage *s, const PortalReleaseClaim *c, unsigned *ret_n, int64_t *ret_oldest,
                            CoreError *err);
 
+/* The self-service releases of key recorded since since, for the portal's
+ * page ("N of M releases used"): their number in *ret_n, the time of the
+ * oldest of them in *ret_oldest (0 when none), as storage_portal_release()
+ * counts them. */
+int storage_portal_releases(Storage *s, const char *key, int64_t since, unsigned *ret_n, int64_t *ret_oldest,
+                            CoreError *err);
+
 /* The admin API (docs/protocol.md, "Admin API") ----------------------------- */
 
 /* Which entitlements storage_entitlement_query() returns. */
