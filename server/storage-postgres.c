@@ -640,6 +640,7 @@ const StorageBackend storage_backend_postgres = {
         .portal_release = pg_portal_release,
         .portal_releases = pg_portal_releases,
         .trial_offer = pg_trial_offer,
+        .trial_reset = pg_trial_reset,
         .entitlement_query = pg_entitlement_query,
         .product_list = pg_product_list,
         .token_create = pg_token_create,

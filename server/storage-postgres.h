@@ -175,9 +175,12 @@ int pg_release_machine_tx(Tx *t, const char *key, const char *machine_id, int64_
 /* Brings the schema to this version's (storage-postgres-migrate.c). */
 int pg_migrate(PgStorage *s, CoreError *err);
 
-/* The product's trial offer (storage-postgres-trial.c). */
+/* The product's trial offer and the vendor's trial reset
+ * (storage-postgres-trial.c). */
 int pg_trial_offer(Storage *storage, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
                    CoreError *err);
+int pg_trial_reset(Storage *storage, const char *product, const char *machine_id, const char *hardware_id,
+                   int64_t now, unsigned *ret_trials, unsigned *ret_released, CoreError *err);
 
 /* The customer portal's self-service release (storage-postgres-portal.c). */
 int pg_portal_release(Storage *storage, const PortalReleaseClaim *c, unsigned *ret_n, int64_t *ret_oldest,

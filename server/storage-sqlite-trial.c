@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Trials on SQLite: whether a machine had one of a product (the seat
- * logic's check, in the activation's transaction, storage-sqlite.c) and
- * the product's trial offer (the public trial route). */
+ * logic's check, in the activation's transaction, storage-sqlite.c), the
+ * product's trial offer (the public trial route) and the vendor's reset
+ * of a machine's trial. */
+
+#include <inttypes.h>
 
 #include "storage-sqlite.h"
 
@@ -49,4 +52,40 @@ int sqlite_trial_offer(Storage *storage, const char *product, char key[static LI
                               CoreError *err) {
         return sql_pool_read(sqlite_storage(storage)->pool, trial_offer_read,
                              &(OfferRead){.product = product, .key = key}, err);
+}
+
+typedef struct TrialReset {
+        const char *product, *machine_id, *hardware_id;
+        int64_t now;
+        unsigned trials, released;
+} TrialReset;
+
+static int trial_reset_write(SqlConn *c, void *data, CoreError *err) {
+        TrialReset *w = data;
+        int r;
+
+        r = EXEC(c, SQL_TRIAL_RESET_RELEASE, err, "ittt", w->now, w->product, w->machine_id, w->hardware_id);
+        if (r < 0)
+                return r;
+        w->released = (unsigned) r;
+        r = EXEC(c, SQL_TRIAL_RESET, err, "ttt", w->product, w->machine_id, w->hardware_id);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return storage_trial_reset_none(w->product, w->machine_id, w->hardware_id, err);
+        w->trials = (unsigned) r;
+        return 0;
+}
+
+int sqlite_trial_reset(Storage *storage, const char *product, const char *machine_id, const char *hardware_id,
+                       int64_t now, unsigned *ret_trials, unsigned *ret_released, CoreError *err) {
+        TrialReset w = {.product = product, .machine_id = machine_id, .hardware_id = hardware_id, .now = now};
+        int r;
+
+        r = sql_pool_write(sqlite_storage(storage)->pool, trial_reset_write, &w, err);
+        if (r < 0)
+                return r;
+        *ret_trials = w.trials;
+        *ret_released = w.released;
+        return 0;
 }

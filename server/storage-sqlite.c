@@ -94,6 +94,13 @@ static const char *const statements[_SQL_MAX] = {
                              "VALUES (?, ?, ?, ?, ?)",
         [SQL_TRIAL_OFFER] = "SELECT key FROM entitlement WHERE product = ? AND trial_days > 0 AND revoked = 0 "
                             "ORDER BY created DESC, key DESC LIMIT 1",
+        /* The vendor's trial reset: the seats of the machine's trial
+         * licenses (the triggers of migration 3 count them), then the
+         * trials. A NULL id matches no row, as in SQL_TRIAL_GET. */
+        [SQL_TRIAL_RESET_RELEASE] =
+                "UPDATE activation SET released = ?1 WHERE released = 0 AND license_id IN "
+                "(SELECT license_id FROM trial WHERE product = ?2 AND (machine_id = ?3 OR hardware_id = ?4))",
+        [SQL_TRIAL_RESET] = "DELETE FROM trial WHERE product = ?1 AND (machine_id = ?2 OR hardware_id = ?3)",
 };
 
 /* Opening ------------------------------------------------------------------- */
@@ -578,6 +585,7 @@ const StorageBackend storage_backend_sqlite = {
         .portal_release = sqlite_portal_release,
         .portal_releases = sqlite_portal_releases,
         .trial_offer = sqlite_trial_offer,
+        .trial_reset = sqlite_trial_reset,
         .entitlement_query = sqlite_entitlement_query,
         .product_list = sqlite_product_list,
         .token_create = sqlite_token_create,

@@ -54,6 +54,8 @@ enum {
         SQL_TRIAL_GET,
         SQL_TRIAL_INSERT,
         SQL_TRIAL_OFFER,
+        SQL_TRIAL_RESET_RELEASE,
+        SQL_TRIAL_RESET,
         _SQL_MAX,
 };
 
@@ -166,6 +168,8 @@ int sqlite_release_machine_write(SqlConn *c, void *data, CoreError *err);
 int sqlite_trial_check(SqlConn *c, const ActivationClaim *claim, CoreError *err);
 int sqlite_trial_offer(Storage *storage, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
                        CoreError *err);
+int sqlite_trial_reset(Storage *storage, const char *product, const char *machine_id, const char *hardware_id,
+                       int64_t now, unsigned *ret_trials, unsigned *ret_released, CoreError *err);
 
 /* The customer portal (storage-sqlite-portal.c). */
 int sqlite_portal_release(Storage *storage, const PortalReleaseClaim *c, unsigned *ret_n,
