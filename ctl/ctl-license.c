@@ -93,15 +93,26 @@ int ctl_get_license_info(Ctl *c, const char *path, LicenseInfo *ret, sd_bus_mess
         return ctl_get_all(c, path, LICENSED_LICENSE_INTERFACE, license_properties, ret, ret_reply);
 }
 
-const char *license_trial_left(const LicenseInfo *l, uint64_t now, char buf[static TRIAL_LEFT_MAX]) {
-        uint64_t day = 86400 * USEC_PER_SEC, left;
+int64_t license_trial_days_left(const LicenseInfo *l, uint64_t now) {
+        uint64_t day = 86400 * USEC_PER_SEC;
 
         if (!l->type || !streq(l->type, "trial") || l->expires == 0)
-                return NULL;
+                return -1;
         if (l->expires <= now)
-                return "ended";
+                return 0;
         /* A day begun counts, as in the daemon's warnings (days_left()). */
-        left = (l->expires - now + day - 1) / day;
-        snprintf(buf, TRIAL_LEFT_MAX, "%" PRIu64 " day%s left", left, left == 1 ? "" : "s");
+        return (int64_t) ((l->expires - now + day - 1) / day);
+}
+
+const char *license_trial_left(const LicenseInfo *l, uint64_t now, char buf[static TRIAL_LEFT_MAX]) {
+        return trial_left_format(license_trial_days_left(l, now), buf);
+}
+
+const char *trial_left_format(int64_t left, char buf[static TRIAL_LEFT_MAX]) {
+        if (left < 0)
+                return NULL;
+        if (left == 0)
+                return "ended";
+        snprintf(buf, TRIAL_LEFT_MAX, "%" PRId64 " day%s left", left, left == 1 ? "" : "s");
         return buf;
 }

@@ -65,7 +65,14 @@ void license_info_done(LicenseInfo *l);
  * which the caller keeps and unrefs. Returns an exit status. */
 int ctl_get_license_info(Ctl *c, const char *path, LicenseInfo *ret, sd_bus_message **ret_reply);
 
+/* For a trial license: the whole days it has left, a day begun counting
+ * as one, 0 once over; -1 for any other type (or a trial without an end).
+ * The JSON's "trial_days_left". */
+int64_t license_trial_days_left(const LicenseInfo *l, uint64_t now);
+
 /* For a trial license: "14 days left", "1 day left" or "ended", in buf;
  * NULL for any other type (or a trial without an end). */
 #define TRIAL_LEFT_MAX 32
 const char *license_trial_left(const LicenseInfo *l, uint64_t now, char buf[static TRIAL_LEFT_MAX]);
+/* The same of the days license_trial_days_left() gave. */
+const char *trial_left_format(int64_t left, char buf[static TRIAL_LEFT_MAX]);

@@ -27,6 +27,7 @@ static json_object *feature_to_json(const Feature *f) {
 }
 
 static int print_license_json(const LicenseInfo *l, const char *path) {
+        int64_t left;
         json_object *o = json_object_new_object(), *features = json_object_new_array(),
                     *props = json_object_new_object();
 
@@ -50,6 +51,9 @@ static int print_license_json(const LicenseInfo *l, const char *path) {
         json_object_object_add(o, "installed", json_timestamp(l->installed));
         json_object_object_add(o, "last_validation", json_timestamp(l->last_validation));
         json_object_object_add(o, "grace_end", json_timestamp(l->grace_end));
+        /* As status's: the days a trial has left, null for other types. */
+        left = license_trial_days_left(l, now_usec(CLOCK_REALTIME));
+        json_object_object_add(o, "trial_days_left", left >= 0 ? json_object_new_int64(left) : NULL);
         json_object_object_add(o, "validation_interval_sec",
                                json_object_new_int64((int64_t) (l->validation_interval / USEC_PER_SEC)));
         json_object_object_add(o, "server_url",

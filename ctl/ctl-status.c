@@ -33,8 +33,25 @@ static const CtlProperty manager_properties[] = {
         {},
 };
 
-static int print_status_json(const ManagerInfo *m, const LicenseRow *rows, size_t n) {
+/* The days trial license row has left (license_trial_days_left()): the
+ * type is not in ListLicenses, so each license's properties are read
+ * (status is the overview of a machine, which holds a few licenses). */
+static int read_trial_days_left(Ctl *c, const LicenseRow *row, uint64_t now, int64_t *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *props = NULL;
+        _cleanup_(license_info_done) LicenseInfo l = {};
+        int r;
+
+        r = ctl_get_license_info(c, row->path, &l, &props);
+        if (r != 0)
+                return r;
+        *ret = license_trial_days_left(&l, now);
+        return 0;
+}
+
+static int print_status_json(Ctl *c, const ManagerInfo *m, const LicenseRow *rows, size_t n) {
+        uint64_t now = now_usec(CLOCK_REALTIME);
         json_object *o = json_object_new_object(), *a = json_object_new_array();
+        int r = 0;
 
         if (!o || !a) {
                 json_object_put(o);
@@ -48,32 +65,40 @@ static int print_status_json(const ManagerInfo *m, const LicenseRow *rows, size_
         json_object_object_add(o, "summary", json_string_or_null(m->summary));
         json_object_object_add(o, "license_count", json_object_new_int64(m->license_count));
         json_object_object_add(o, "next_validation", json_timestamp(m->next_validation));
-        for (size_t i = 0; i < n; i++)
-                json_object_array_add(a, license_row_to_json(&rows[i]));
         json_object_object_add(o, "licenses", a);
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                json_object *l = license_row_to_json(&rows[i]);
+                int64_t left = -1;
+
+                /* As the "Trial" lines: null for a license that is no trial. */
+                r = read_trial_days_left(c, &rows[i], now, &left);
+                if (l)
+                        json_object_object_add(l, "trial_days_left",
+                                               left >= 0 ? json_object_new_int64(left) : NULL);
+                json_object_array_add(a, l);
+        }
+        if (r != 0) {
+                json_object_put(o);
+                return r;
+        }
         return json_print(o);
 }
 
-/* "Trial: com.example.app, 12 days left (license ID)" for each trial: the
- * type is not in ListLicenses, so each license's properties are read
- * (status is the overview of a machine, which holds a few licenses). */
+/* "Trial: com.example.app, 12 days left (license ID)" for each trial. */
 static int print_trials(Ctl *c, const LicenseRow *rows, size_t n) {
         uint64_t now = now_usec(CLOCK_REALTIME);
 
         for (size_t i = 0; i < n; i++) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *props = NULL;
-                _cleanup_(license_info_done) LicenseInfo l = {};
                 char buf[TRIAL_LEFT_MAX];
-                const char *left;
+                int64_t left;
                 int r;
 
-                r = ctl_get_license_info(c, rows[i].path, &l, &props);
+                r = read_trial_days_left(c, &rows[i], now, &left);
                 if (r != 0)
                         return r;
-                left = license_trial_left(&l, now, buf);
-                if (left)
+                if (left >= 0)
                         print_field(STATUS_LABEL_WIDTH, "Trial", NULL, "%s, %s (license %s)", rows[i].product,
-                                    left, rows[i].id);
+                                    trial_left_format(left, buf), rows[i].id);
         }
         return 0;
 }
@@ -115,7 +140,7 @@ int verb_status(_unused_ int argc, _unused_ char *argv[], void *userdata) {
 
         pager_open(c);
         if (c->json)
-                return print_status_json(&m, rows, n);
+                return print_status_json(c, &m, rows, n);
 
         print_field(STATUS_LABEL_WIDTH, "State", status_color(m.state), "%s", m.state ?: "unknown");
         if (m.summary && *m.summary)

@@ -16,6 +16,7 @@
 #include "license-json.h"
 #include "license-key.h"
 #include "request.h"
+#include "text-check.h"
 #include "timeutil.h"
 
 /* Records as JSON ------------------------------------------------------------ */
@@ -592,6 +593,51 @@ int admin_release(Storage *s, const char *key, json_object *in, json_object **re
         json_object_object_add(o, "license_key", json_object_new_string(canonical));
         json_object_object_add(o, "machine_id", json_object_new_string(machine_id));
         json_object_object_add(o, "released", json_object_new_int64(n));
+        *ret = o;
+        return 0;
+}
+
+/* A member that is an id of 32 lower-case hex digits, or absent (NULL). */
+static int get_hex_id(json_object *in, const char *name, const char **ret, CoreError *err) {
+        int r = get_string(in, name, ret, err);
+
+        if (r >= 0 && *ret && !hex_is_valid(*ret, MACHINE_ID_HEX_LEN))
+                return core_error_set(err, EINVAL, "\"%s\" must be %d lower-case hex digits", name,
+                                      MACHINE_ID_HEX_LEN);
+        return r;
+}
+
+int admin_trial_reset(Storage *s, const char *key, json_object *in, json_object **ret, CoreError *err) {
+        static const char *const allowed[] = {"product", "machine_id", "hardware_id", NULL};
+        const char *product = NULL, *machine_id = NULL, *hardware_id = NULL;
+        unsigned trials = 0, released = 0;
+        json_object *o;
+        int r;
+
+        r = check_members(in, allowed, err);
+        if (r >= 0)
+                r = get_string(in, "product", &product, err);
+        if (r >= 0 && !product)
+                r = core_error_set(err, EINVAL, "\"product\" is required");
+        if (r >= 0 && !product_id_is_valid(product))
+                r = core_error_set(err, EINVAL, "\"product\" is not a product id (1-128 of a-z 0-9 . _ -)");
+        if (r >= 0)
+                r = get_hex_id(in, "machine_id", &machine_id, err);
+        if (r >= 0)
+                r = get_hex_id(in, "hardware_id", &hardware_id, err);
+        if (r >= 0 && !machine_id && !hardware_id)
+                r = core_error_set(err, EINVAL, "give \"machine_id\" or \"hardware_id\" (or both) of the machine");
+        if (r < 0)
+                return -EINVAL;
+        r = storage_trial_reset(s, product, machine_id, hardware_id, now_realtime(), &trials, &released, err);
+        if (r < 0)
+                return r;
+        o = json_object_new_object();
+        json_object_object_add(o, "product", json_object_new_string(product));
+        json_object_object_add(o, "machine_id", machine_id ? json_object_new_string(machine_id) : NULL);
+        json_object_object_add(o, "hardware_id", hardware_id ? json_object_new_string(hardware_id) : NULL);
+        json_object_object_add(o, "trials", json_object_new_int64(trials));
+        json_object_object_add(o, "released", json_object_new_int64(released));
         *ret = o;
         return 0;
 }

@@ -45,6 +45,12 @@ int admin_activation_list(Storage *s, const char *key, json_object *in, json_obj
  * deactivation proof of a machine holding the key}; ret = {"license_key",
  * "machine_id", "released": seats freed}. */
 int admin_release(Storage *s, const char *key, json_object *in, json_object **ret, CoreError *err);
+/* POST /v1/admin/trials/reset: in = {"product", "machine_id" and/or
+ * "hardware_id"}: forgets the machine's trial of the product so that it
+ * can start one again (storage_trial_reset()); ret = {"product",
+ * "machine_id", "hardware_id" (null when not given), "trials": trials
+ * forgotten, "released": seats of trial licenses freed}. */
+int admin_trial_reset(Storage *s, const char *key, json_object *in, json_object **ret, CoreError *err);
 /* GET /v1/admin/products; ret = {"products": [{product, entitlements, active}]}. */
 int admin_product_list(Storage *s, const char *key, json_object *in, json_object **ret, CoreError *err);
 

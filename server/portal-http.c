@@ -175,6 +175,8 @@ static void portal_home(const PortalRequest *rq, PortalReply *reply) {
         PortalSession session;
         Activation *a = NULL;
         size_t n = 0;
+        int64_t now = now_realtime(), oldest = 0;
+        unsigned used = 0;
         CoreError err = {};
         int r;
 
@@ -190,6 +192,10 @@ static void portal_home(const PortalRequest *rq, PortalReply *reply) {
         r = storage_entitlement_get(rq->server->storage, session.key, &e, &err);
         if (r >= 0)
                 r = storage_activation_list(rq->server->storage, session.key, &a, &n, &err);
+        /* How much of the release limit is used, counted as a release counts. */
+        if (r >= 0 && rq->portal->options.release_limit > 0)
+                r = storage_portal_releases(rq->server->storage, session.key, now - PORTAL_RELEASE_WINDOW_SEC,
+                                            &used, &oldest, &err);
         if (r == -ENOENT) {
                 /* The vendor deleted the key meanwhile. */
                 portal_session_remove(&rq->portal->sessions, session.id);
@@ -198,8 +204,8 @@ static void portal_home(const PortalRequest *rq, PortalReply *reply) {
         } else if (r < 0)
                 database_page(rq, reply, "read the entitlement", r, &err);
         else {
-                RENDER(reply, 200, portal_page_entitlement, rq->portal, _f_, &session, &e, a, n, NULL,
-                       now_realtime());
+                RENDER(reply, 200, portal_page_entitlement, rq->portal, _f_, &session, &e, a, n, used, oldest,
+                       NULL, now);
                 note(reply, "the entitlement's page, %zu machines", n);
         }
         activation_array_free(a, n);

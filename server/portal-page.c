@@ -259,7 +259,30 @@ static void features(FILE *f, const License *l) {
         fputs("</table>\n", f);
 }
 
-static void activations(const Portal *p, FILE *f, const PortalSession *session, const Activation *a, size_t n) {
+/* The release policy, and with a limit how much of it is used: used
+ * releases in the window, the oldest of them at oldest. */
+static void release_policy(const Portal *p, FILE *f, unsigned used, int64_t oldest) {
+        unsigned limit = p->options.release_limit;
+        char buf[32];
+
+        fputs("<p class=\"muted\" id=\"release-policy\">Releasing a machine frees its seat, so the key can be "
+              "activated on another machine; the released machine stops being licensed at its next validation.",
+              f);
+        if (limit > 0) {
+                fprintf(f, " You can release %u machine%s in any 30 days: <span id=\"releases-used\">%u of %u "
+                           "release%s used in the last 30 days</span>.",
+                        limit, limit == 1 ? "" : "s", used, limit, limit == 1 ? "" : "s");
+                /* As the refused release says: when the oldest leaves the window. */
+                if (used >= limit) {
+                        portal_format_time(oldest + PORTAL_RELEASE_WINDOW_SEC, buf);
+                        fprintf(f, " The next release is possible on <span id=\"next-release\">%s</span>.", buf);
+                }
+        }
+        fputs("</p>\n", f);
+}
+
+static void activations(const Portal *p, FILE *f, const PortalSession *session, const Activation *a, size_t n,
+                        unsigned used, int64_t oldest) {
         char buf[32];
 
         fputs("<h2>Machines</h2>\n", f);
@@ -303,20 +326,12 @@ static void activations(const Portal *p, FILE *f, const PortalSession *session, 
                 fputs("</td></tr>\n", f);
         }
         fputs("</table>\n", f);
-        if (p->options.release_limit > 0)
-                fprintf(f,
-                        "<p class=\"muted\">Releasing a machine frees its seat, so the key can be activated on "
-                        "another machine; the released machine stops being licensed at its next validation. "
-                        "You can release %u machine%s in any 30 days.</p>\n",
-                        p->options.release_limit, p->options.release_limit == 1 ? "" : "s");
-        else
-                fputs("<p class=\"muted\">Releasing a machine frees its seat, so the key can be activated on another "
-                      "machine; the released machine stops being licensed at its next validation.</p>\n",
-                      f);
+        release_policy(p, f, used, oldest);
 }
 
 void portal_page_entitlement(const Portal *p, FILE *f, const PortalSession *session, const Entitlement *e,
-                             const Activation *a, size_t n_a, const char *error, int64_t now) {
+                             const Activation *a, size_t n_a, unsigned releases_used, int64_t oldest_release,
+                             const char *error, int64_t now) {
         const License *l = &e->license;
         char masked[LICENSE_KEY_STRING_SIZE], seats[64];
 
@@ -344,7 +359,7 @@ void portal_page_entitlement(const Portal *p, FILE *f, const PortalSession *sess
         fact(f, "Seats", seats);
         fputs("</dl>\n", f);
         features(f, l);
-        activations(p, f, session, a, n_a);
+        activations(p, f, session, a, n_a, releases_used, oldest_release);
         fputs("<h2>Machines without network</h2>\n"
               "<p>A machine that cannot reach this server does each round trip through a page: "
               "<code>licensectl</code> prints a request (and a link and QR code) to carry here.</p>\n"

@@ -112,9 +112,12 @@ extern const char portal_css[];
 void portal_html_escape(FILE *f, const char *s);
 /* The sign-in page: error (a sentence, or NULL), the sign-in form's token. */
 void portal_page_sign_in(const Portal *p, FILE *f, const char *csrf, const char *error);
-/* The entitlement's page of a session. */
+/* The entitlement's page of a session; with a release limit, releases_used
+ * self-service releases in the window, the oldest at oldest_release
+ * (storage_portal_releases()). */
 void portal_page_entitlement(const Portal *p, FILE *f, const PortalSession *session, const Entitlement *e,
-                             const Activation *a, size_t n_a, const char *error, int64_t now);
+                             const Activation *a, size_t n_a, unsigned releases_used, int64_t oldest_release,
+                             const char *error, int64_t now);
 /* A page with only a sentence (and a link back). */
 void portal_page_message(const Portal *p, FILE *f, const char *title, const char *message);
 /* "2026-12-06 05:20 UTC" */

@@ -75,6 +75,8 @@ int server_admin(Server *s, const Route *route, const char *key, const char *aut
                 if (r < 0)
                         reply_admin_error(reply, r, &err);
                 else {
+                        if (route->event)
+                                route->event(answer, token.name);
                         reply_done(reply);
                         reply->status = route->status ?: 200;
                         reply->body = answer;
@@ -85,6 +87,32 @@ int server_admin(Server *s, const Route *route, const char *key, const char *aut
         snprintf(note, sizeof(note), "token '%.128s'%s%.600s", token.name, reply->note[0] ? ": " : "", reply->note);
         memcpy(reply->note, note, sizeof(note));
         return 0;
+}
+
+/* A member of an operation's answer, or NULL. */
+static const char *answer_string(json_object *answer, const char *name) {
+        json_object *v;
+
+        return json_object_object_get_ex(answer, name, &v) && json_object_is_type(v, json_type_string)
+                       ? json_object_get_string(v)
+                       : NULL;
+}
+
+/* A support case: the vendor let a machine have its trial again. Who did
+ * (the token's name) and for which machine, for an audit. */
+void admin_event_trial_reset(json_object *answer, const char *token_name) {
+        const char *product = answer_string(answer, "product"), *machine_id = answer_string(answer, "machine_id"),
+                   *hardware_id = answer_string(answer, "hardware_id");
+        json_object *trials = NULL;
+
+        json_object_object_get_ex(answer, "trials", &trials);
+        server_event(SERVER_EVENT_TRIAL_RESET, LOG_NOTICE,
+                     &(ServerEventFields){.product = product, .machine_id = machine_id, .hardware_id = hardware_id,
+                                          .token_name = token_name},
+                     "token '%s' reset the trial of %s on machine id %s, hardware id %s (%d trial%s forgotten): "
+                     "it can start a new trial",
+                     token_name ?: "?", product ?: "?", machine_id ?: "(not given)", hardware_id ?: "(not given)",
+                     json_object_get_int(trials), json_object_get_int(trials) == 1 ? "" : "s");
 }
 
 /* GET /v1/admin/keys */

@@ -53,6 +53,7 @@ static void emit(const char *message_id, int priority, const ServerEventFields *
                         journal_fields_add(&l, "LICENSE_KEY", f->license_key);
                         journal_fields_add(&l, "PRODUCT", f->product);
                         journal_fields_add(&l, "MACHINE_ID", f->machine_id);
+                        journal_fields_add(&l, "HARDWARE_ID", f->hardware_id);
                         journal_fields_add(&l, "CLIENT", f->client);
                         journal_fields_add(&l, "TOKEN_NAME", f->token_name);
                         journal_fields_add(&l, "ERROR", f->error);

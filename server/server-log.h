@@ -19,6 +19,8 @@
 #define SERVER_EVENT_TOKEN_REFUSED "ea28a2f7147941fc9786de84001497e5"
 /* The customer portal (docs/portal.md): a customer released a machine. */
 #define SERVER_EVENT_PORTAL_RELEASE "1f63f374cb184632b820f09aec71c22f"
+/* The vendor reset a machine's trial (licensed-vendor trial reset). */
+#define SERVER_EVENT_TRIAL_RESET "dd9b39d05f764fa79db54b6d736f0c7e"
 
 /* The fields of an event, each left out when NULL. */
 typedef struct ServerEventFields {
@@ -26,7 +28,8 @@ typedef struct ServerEventFields {
         const char *license_key; /* masked, never in clear */
         const char *product;
         const char *machine_id;
-        const char *client; /* the peer's address */
+        const char *hardware_id; /* a trial's (docs/protocol.md, "Trials") */
+        const char *client;      /* the peer's address */
         const char *token_name;
         const char *error; /* what failed, for "database unreachable" */
 } ServerEventFields;

@@ -38,6 +38,8 @@ static const Route routes[] = {
         {"POST", "/v1/admin/entitlements/{key}/release", .admin = admin_release, .access = ROUTE_ADMIN_WRITE},
         {"GET", "/v1/admin/activations", .admin = admin_activation_list, .access = ROUTE_ADMIN_READ},
         {"GET", "/v1/admin/products", .admin = admin_product_list, .access = ROUTE_ADMIN_READ},
+        {"POST", "/v1/admin/trials/reset", .admin = admin_trial_reset, .access = ROUTE_ADMIN_WRITE,
+         .event = admin_event_trial_reset},
         {"GET", "/v1/admin/keys", .api = api_admin_keys, .access = ROUTE_ADMIN_READ},
 };
 

@@ -170,6 +170,11 @@ int api_openapi(Server *s, json_object *body, Reply *reply);
 extern const char openapi_json[];
 /* GET /v1/admin/keys: the signing key's id and public key. */
 int api_admin_keys(Server *s, json_object *body, Reply *reply);
+/* The journal event of an admin operation that succeeded, from its answer
+ * and the name of the token that asked. */
+typedef void (*AdminEvent)(json_object *answer, const char *token_name);
+/* POST /v1/admin/trials/reset's event (SERVER_EVENT_TRIAL_RESET). */
+void admin_event_trial_reset(json_object *answer, const char *token_name);
 
 /* Who may call a route. */
 typedef enum RouteAccess {
@@ -187,6 +192,7 @@ typedef struct Route {
         RouteAccess access;
         unsigned status; /* of an admin operation's success: 200, or 201 for a creation */
         bool portal;     /* a page of the customer portal (portal-http.c) */
+        AdminEvent event; /* optional: the journal event of an admin operation's success */
 } Route;
 
 /* The longest {key} segment a route matches: a license key, typed. */

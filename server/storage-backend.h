@@ -38,8 +38,12 @@ typedef struct StorageBackend {
         /* the customer portal */
         int (*portal_release)(Storage *s, const PortalReleaseClaim *c, unsigned *ret_n, int64_t *ret_oldest,
                               CoreError *err);
+        int (*portal_releases)(Storage *s, const char *key, int64_t since, unsigned *ret_n, int64_t *ret_oldest,
+                               CoreError *err);
         int (*trial_offer)(Storage *s, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
                            CoreError *err);
+        int (*trial_reset)(Storage *s, const char *product, const char *machine_id, const char *hardware_id,
+                           int64_t now, unsigned *ret_trials, unsigned *ret_released, CoreError *err);
         /* the admin API */
         int (*entitlement_query)(Storage *s, const EntitlementQuery *q, Entitlement **ret, size_t *ret_n,
                                  CoreError *err);
@@ -89,6 +93,11 @@ int storage_not_a_key(const char *key, CoreError *err);
 /* STORAGE_TRIAL_USED with the sentence naming when the trial of product
  * started on this machine (same on every backend). */
 int storage_trial_used(int64_t started, const char *product, CoreError *err);
+
+/* -ENOENT with the sentence of a trial reset that found no trial (same on
+ * every backend). */
+int storage_trial_reset_none(const char *product, const char *machine_id, const char *hardware_id,
+                             CoreError *err);
 
 /* For a StorageResult that is an answer, not a failure: the sentence goes
  * to err, the result is returned. */

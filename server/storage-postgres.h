@@ -4,7 +4,7 @@
 /* Private to the PostgreSQL backend (storage-postgres*.c): its storage
  * object, the pool of connections and transactions on them
  * (storage-postgres-pool.c), and the statement helpers the operations
- * (storage-postgres.c, storage-postgres-admin.c) are written with. */
+ * (storage-postgres*.c) are written with. */
 
 #include <assert.h>
 #include <libpq-fe.h>
@@ -172,9 +172,21 @@ void pg_entitlement_array_free(void *list, size_t n);
  * or -ENOENT (none held, or the key is unknown). */
 int pg_release_machine_tx(Tx *t, const char *key, const char *machine_id, int64_t now, CoreError *err);
 
+/* Brings the schema to this version's (storage-postgres-migrate.c). */
+int pg_migrate(PgStorage *s, CoreError *err);
+
+/* The product's trial offer and the vendor's trial reset
+ * (storage-postgres-trial.c). */
+int pg_trial_offer(Storage *storage, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
+                   CoreError *err);
+int pg_trial_reset(Storage *storage, const char *product, const char *machine_id, const char *hardware_id,
+                   int64_t now, unsigned *ret_trials, unsigned *ret_released, CoreError *err);
+
 /* The customer portal's self-service release (storage-postgres-portal.c). */
 int pg_portal_release(Storage *storage, const PortalReleaseClaim *c, unsigned *ret_n, int64_t *ret_oldest,
                       CoreError *err);
+int pg_portal_releases(Storage *storage, const char *key, int64_t since, unsigned *ret_n, int64_t *ret_oldest,
+                       CoreError *err);
 
 /* The admin API's operations (storage-postgres-admin.c). */
 int pg_entitlement_query(Storage *storage, const EntitlementQuery *q, Entitlement **ret, size_t *ret_n,

@@ -5,7 +5,13 @@
  * migrations. Within a process, reads run on a pool of connections beside
  * each other and writes are group-committed on one writer connection
  * (sqlite-pool.h); every public function is one transaction. Features and
- * properties are JSON in their columns (storage_features_to_json()). */
+ * properties are JSON in their columns (storage_features_to_json()).
+ *
+ * This file: opening, the statements every connection prepares, and the
+ * seat logic (entitlements read, activate, validate, release). The
+ * migrations are in storage-sqlite-migrate.c, the trials in
+ * storage-sqlite-trial.c, the portal's releases in storage-sqlite-portal.c,
+ * the vendor's and admin API's operations in storage-sqlite-admin.c. */
 
 #include <assert.h>
 #include <fcntl.h>
@@ -15,107 +21,6 @@
 #include "storage-sqlite.h"
 #include "strutil.h"
 #include "timeutil.h"
-
-/* Migration N brings the schema from version N to N + 1. Append only. */
-static const char *const migrations[] = {
-        "CREATE TABLE entitlement ("
-        "  key TEXT PRIMARY KEY,"
-        "  product TEXT NOT NULL,"
-        "  licensee TEXT NOT NULL,"
-        "  type TEXT NOT NULL,"
-        "  not_before INTEGER NOT NULL DEFAULT 0,"
-        "  not_after INTEGER NOT NULL DEFAULT 0,"
-        "  maintenance_until INTEGER NOT NULL DEFAULT 0,"
-        "  features TEXT NOT NULL DEFAULT '[]',"
-        "  properties TEXT NOT NULL DEFAULT '{}',"
-        "  validation_interval INTEGER NOT NULL DEFAULT -1,"
-        "  grace_period INTEGER NOT NULL DEFAULT -1,"
-        "  server_url TEXT,"
-        "  seats INTEGER NOT NULL CHECK (seats >= 1),"
-        "  revoked INTEGER NOT NULL DEFAULT 0,"
-        "  revision INTEGER NOT NULL DEFAULT 1,"
-        "  created INTEGER NOT NULL,"
-        "  updated INTEGER NOT NULL"
-        ") STRICT;"
-        "CREATE TABLE activation ("
-        "  id INTEGER PRIMARY KEY,"
-        "  key TEXT NOT NULL REFERENCES entitlement(key),"
-        "  license_id TEXT NOT NULL UNIQUE,"
-        "  machine_id TEXT NOT NULL,"
-        "  device_key TEXT NOT NULL,"
-        "  hostname TEXT,"
-        "  nonce TEXT NOT NULL,"
-        "  revision INTEGER NOT NULL,"
-        "  activated INTEGER NOT NULL,"
-        "  last_seen INTEGER NOT NULL,"
-        "  released INTEGER NOT NULL DEFAULT 0"
-        ") STRICT;"
-        "CREATE INDEX activation_by_key ON activation(key, released);"
-        "CREATE UNIQUE INDEX activation_by_machine ON activation(key, machine_id, device_key);"
-        /* Nonces of deactivation proofs already acted on: a proof works once. */
-        "CREATE TABLE used_nonce (nonce TEXT PRIMARY KEY, used INTEGER NOT NULL) STRICT;",
-        /* 1 -> 2: admin API tokens, by the SHA-256 of the token (never the
-         * token); the admin list's order and cursor. */
-        "CREATE TABLE admin_token ("
-        "  id INTEGER PRIMARY KEY,"
-        "  name TEXT NOT NULL UNIQUE,"
-        "  scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),"
-        "  hash TEXT NOT NULL UNIQUE,"
-        "  created INTEGER NOT NULL,"
-        "  expires INTEGER NOT NULL DEFAULT 0,"
-        "  last_used INTEGER NOT NULL DEFAULT 0,"
-        "  revoked INTEGER NOT NULL DEFAULT 0"
-        ") STRICT;"
-        "CREATE INDEX entitlement_by_created ON entitlement(created, key);",
-        /* 2 -> 3: the count of active activations kept in the entitlement, so
-         * that reading one is not a count(*) over its activations. Triggers
-         * keep it in every transaction that changes an activation's seat,
-         * whoever writes (an older licensed-vendor included). */
-        "ALTER TABLE entitlement ADD COLUMN active INTEGER NOT NULL DEFAULT 0;"
-        "UPDATE entitlement SET active = "
-        "  (SELECT count(*) FROM activation a WHERE a.key = entitlement.key AND a.released = 0);"
-        "CREATE TRIGGER activation_takes_seat AFTER INSERT ON activation WHEN NEW.released = 0 BEGIN"
-        "  UPDATE entitlement SET active = active + 1 WHERE key = NEW.key;"
-        "END;"
-        "CREATE TRIGGER activation_seat_changed AFTER UPDATE OF released, key ON activation"
-        "  WHEN (OLD.released = 0) != (NEW.released = 0) OR OLD.key != NEW.key BEGIN"
-        "  UPDATE entitlement SET active = active - (OLD.released = 0) WHERE key = OLD.key;"
-        "  UPDATE entitlement SET active = active + (NEW.released = 0) WHERE key = NEW.key;"
-        "END;"
-        "CREATE TRIGGER activation_frees_seat AFTER DELETE ON activation WHEN OLD.released = 0 BEGIN"
-        "  UPDATE entitlement SET active = active - 1 WHERE key = OLD.key;"
-        "END;",
-        /* 3 -> 4: the releases customers made themselves in the portal, for
-         * the vendor's limit of so many per 30 days (docs/portal.md). */
-        "CREATE TABLE portal_release ("
-        "  id INTEGER PRIMARY KEY,"
-        "  key TEXT NOT NULL REFERENCES entitlement(key),"
-        "  machine_id TEXT NOT NULL,"
-        "  released INTEGER NOT NULL"
-        ") STRICT;"
-        "CREATE INDEX portal_release_by_key ON portal_release(key, released);",
-        /* 4 -> 5: trials and the deactivation policy. An entitlement with
-         * trial_days > 0 is its product's trial offer; trial holds one row
-         * per product and machine that ever started a trial, so that a
-         * second one is refused (docs/protocol.md, "Trials"). */
-        "ALTER TABLE entitlement ADD COLUMN trial_days INTEGER NOT NULL DEFAULT 0;"
-        "ALTER TABLE entitlement ADD COLUMN deactivation_requires_maintenance INTEGER NOT NULL DEFAULT 0;"
-        "CREATE TABLE trial ("
-        "  product TEXT NOT NULL,"
-        "  machine_id TEXT NOT NULL,"
-        "  license_id TEXT NOT NULL,"
-        "  started INTEGER NOT NULL,"
-        "  UNIQUE (product, machine_id)"
-        ") STRICT;",
-        /* 5 -> 6: the hardware id of a trial (derived from the firmware's
-         * system UUID), so that a reinstall, which makes a new machine id,
-         * does not make a new trial. NULL for machines without one (and the
-         * trials before); NULLs are distinct in a unique index. */
-        "ALTER TABLE trial ADD COLUMN hardware_id TEXT;"
-        "CREATE UNIQUE INDEX trial_by_hardware ON trial(product, hardware_id);",
-};
-
-#define SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
 
 /* Statements ------------------------------------------------------------- */
 
@@ -189,37 +94,16 @@ static const char *const statements[_SQL_MAX] = {
                              "VALUES (?, ?, ?, ?, ?)",
         [SQL_TRIAL_OFFER] = "SELECT key FROM entitlement WHERE product = ? AND trial_days > 0 AND revoked = 0 "
                             "ORDER BY created DESC, key DESC LIMIT 1",
+        /* The vendor's trial reset: the seats of the machine's trial
+         * licenses (the triggers of migration 3 count them), then the
+         * trials. A NULL id matches no row, as in SQL_TRIAL_GET. */
+        [SQL_TRIAL_RESET_RELEASE] =
+                "UPDATE activation SET released = ?1 WHERE released = 0 AND license_id IN "
+                "(SELECT license_id FROM trial WHERE product = ?2 AND (machine_id = ?3 OR hardware_id = ?4))",
+        [SQL_TRIAL_RESET] = "DELETE FROM trial WHERE product = ?1 AND (machine_id = ?2 OR hardware_id = ?3)",
 };
 
-/* Opening and migration ------------------------------------------------------ */
-
-static int migrate(SqlConn *c, void *data, CoreError *err) {
-        const char *path = data;
-        _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
-        int64_t version = 0;
-        int r;
-
-        r = sql_conn_script(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT",
-                            err);
-        if (r >= 0)
-                r = sql_conn_stmt(c, SQL_SCHEMA_VERSION, &st, err, "");
-        if (r >= 0)
-                r = sql_conn_step(c, st, err);
-        if (r > 0)
-                version = sqlite3_column_int64(st, 0);
-        sql_stmt_resetp(&st);
-        if (r >= 0 && version > SCHEMA_VERSION)
-                r = core_error_set(err, EPROTONOSUPPORT,
-                                   "database %s has schema version %" PRId64
-                                   ", this version knows up to %" PRId64 ": update licensed",
-                                   path, version, SCHEMA_VERSION);
-        for (int64_t v = version; r >= 0 && v < SCHEMA_VERSION; v++) {
-                r = sql_conn_script(c, migrations[v], err);
-                if (r >= 0)
-                        r = EXEC(c, SQL_SCHEMA_VERSION_ADD, err, "i", v + 1);
-        }
-        return r < 0 ? r : 0;
-}
+/* Opening ------------------------------------------------------------------- */
 
 static int sqlite_open(const char *path, Storage **ret, CoreError *err) {
         _cleanup_(storage_closep) Storage *storage = NULL;
@@ -249,7 +133,7 @@ static int sqlite_open(const char *path, Storage **ret, CoreError *err) {
         storage = &s->storage;
         r = sql_pool_open(path, statements, _SQL_MAX, &s->pool, err);
         if (r >= 0)
-                r = sql_pool_write(s->pool, migrate, (void *) path, err);
+                r = sql_pool_write(s->pool, sqlite_migrate, (void *) path, err);
         if (r < 0) {
                 if (!strstr(err ? err->message : "", path))
                         core_error_prefix(err, "%s: ", path);
@@ -482,24 +366,6 @@ static void seat_write_done(SeatWrite *w) {
         activation_done(&w->a);
 }
 
-/* STORAGE_OK if the machine of claim never started a trial of its product,
- * by its machine id or its hardware id, else STORAGE_TRIAL_USED naming when
- * it did. */
-static int trial_check(SqlConn *c, const ActivationClaim *claim, CoreError *err) {
-        _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        r = sql_conn_stmt(c, SQL_TRIAL_GET, &st, err, "ttt", claim->product, claim->machine_id,
-                          claim->hardware_id);
-        if (r >= 0)
-                r = sql_conn_step(c, st, err);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return STORAGE_OK;
-        return storage_trial_used(sqlite3_column_int64(st, 0), claim->product, err);
-}
-
 /* The seat logic: STORAGE_OK with the seat taken, another StorageResult
  * before anything is written, or negative errno. */
 static int activate_seat(SqlConn *c, const ActivationClaim *claim, Entitlement *e, CoreError *err) {
@@ -531,7 +397,7 @@ static int activate_seat(SqlConn *c, const ActivationClaim *claim, Entitlement *
         }
         sql_stmt_resetp(&st);
         if (claim->trial) {
-                r = trial_check(c, claim, err);
+                r = sqlite_trial_check(c, claim, err);
                 if (r != STORAGE_OK)
                         return r;
         }
@@ -641,14 +507,6 @@ static int sqlite_validate(Storage *storage, const ValidationClaim *c, Activatio
         return STORAGE_OK;
 }
 
-typedef struct ActivationChange {
-        int64_t id;
-        const char *key, *machine_id, *nonce;
-        int64_t revision;
-        int64_t now;
-        unsigned n;
-} ActivationChange;
-
 static int activation_seen_write(SqlConn *c, void *data, CoreError *err) {
         const ActivationChange *w = data;
         int r = EXEC(c, SQL_ACTIVATION_SEEN, err, "iii", w->revision, w->now, w->id);
@@ -679,7 +537,7 @@ static int sqlite_activation_release(Storage *storage, int64_t id, const char *p
                               &(ActivationChange){.id = id, .nonce = proof_nonce, .now = now}, err);
 }
 
-static int release_machine_write(SqlConn *c, void *data, CoreError *err) {
+int sqlite_release_machine_write(SqlConn *c, void *data, CoreError *err) {
         ActivationChange *w = data;
         int r;
 
@@ -700,89 +558,11 @@ static int sqlite_release_machine(Storage *storage, const char *key, const char 
         ActivationChange w = {.key = key, .machine_id = machine_id, .now = now};
         int r;
 
-        r = sql_pool_write(sqlite_storage(storage)->pool, release_machine_write, &w, err);
+        r = sql_pool_write(sqlite_storage(storage)->pool, sqlite_release_machine_write, &w, err);
         if (r < 0)
                 return r;
         *ret_n = w.n;
         return 0;
-}
-
-/* The customer portal's self-service release: the limit, the release and its
- * record in one write transaction, so two at once cannot both pass it. */
-typedef struct PortalReleaseWork {
-        const PortalReleaseClaim *claim;
-        unsigned n;
-        int64_t oldest;
-} PortalReleaseWork;
-
-static int portal_release_write(SqlConn *c, void *data, CoreError *err) {
-        PortalReleaseWork *w = data;
-        const PortalReleaseClaim *pc = w->claim;
-        ActivationChange release = {.key = pc->key, .machine_id = pc->machine_id, .now = pc->now};
-        int r;
-
-        if (pc->limit > 0) {
-                _cleanup_sql_stmt_ sqlite3_stmt *st = NULL;
-
-                r = sql_conn_stmt(c, SQL_PORTAL_RELEASES_SINCE, &st, err, "ti", pc->key, pc->since);
-                if (r >= 0)
-                        r = sql_conn_step(c, st, err);
-                if (r < 0)
-                        return r;
-                if (r > 0 && sqlite3_column_int64(st, 0) >= (int64_t) pc->limit) {
-                        w->oldest = sqlite3_column_int64(st, 1);
-                        return core_error_set(err, EDQUOT, "%u self-service releases in the window already",
-                                              pc->limit);
-                }
-        }
-        r = release_machine_write(c, &release, err);
-        if (r >= 0)
-                r = EXEC(c, SQL_PORTAL_RELEASE_RECORD, err, "tti", pc->key, pc->machine_id, pc->now);
-        if (r < 0)
-                return r;
-        w->n = release.n;
-        return 0;
-}
-
-static int sqlite_portal_release(Storage *storage, const PortalReleaseClaim *c, unsigned *ret_n,
-                                 int64_t *ret_oldest, CoreError *err) {
-        PortalReleaseWork w = {.claim = c};
-        int r;
-
-        r = sql_pool_write(sqlite_storage(storage)->pool, portal_release_write, &w, err);
-        *ret_oldest = w.oldest;
-        if (r < 0)
-                return r;
-        *ret_n = w.n;
-        return 0;
-}
-
-/* The public trial route's read: the product's trial offer. */
-static int key_from_row(sqlite3_stmt *st, void *ret, CoreError *err) {
-        const char *key = (const char *) sqlite3_column_text(st, 0);
-
-        if (!key || strlen(key) >= LICENSE_KEY_STRING_SIZE)
-                return core_error_set(err, EBADMSG, "database: a trial offer has a bad key");
-        strcpy(ret, key);
-        return 0;
-}
-
-typedef struct OfferRead {
-        const char *product;
-        char *key;
-} OfferRead;
-
-static int trial_offer_read(SqlConn *c, void *data, CoreError *err) {
-        OfferRead *o = data;
-        int r = read_row(c, SQL_TRIAL_OFFER, o->product, key_from_row, o->key, err);
-
-        return r == 0 ? -ENOENT : r < 0 ? r : 0;
-}
-
-static int sqlite_trial_offer(Storage *storage, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
-                              CoreError *err) {
-        return sql_pool_read(sqlite_storage(storage)->pool, trial_offer_read,
-                             &(OfferRead){.product = product, .key = key}, err);
 }
 
 const StorageBackend storage_backend_sqlite = {
@@ -803,7 +583,9 @@ const StorageBackend storage_backend_sqlite = {
         .activation_release = sqlite_activation_release,
         .release_machine = sqlite_release_machine,
         .portal_release = sqlite_portal_release,
+        .portal_releases = sqlite_portal_releases,
         .trial_offer = sqlite_trial_offer,
+        .trial_reset = sqlite_trial_reset,
         .entitlement_query = sqlite_entitlement_query,
         .product_list = sqlite_product_list,
         .token_create = sqlite_token_create,

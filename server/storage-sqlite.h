@@ -4,7 +4,7 @@
 /* Private to the SQLite backend (storage-sqlite*.c): its storage object,
  * the statements every connection prepares (their SQL is in
  * storage-sqlite.c) and the row helpers the operations
- * (storage-sqlite.c, storage-sqlite-admin.c) are written with. */
+ * (storage-sqlite*.c) are written with. */
 
 #include <assert.h>
 #include <stdlib.h>
@@ -54,6 +54,8 @@ enum {
         SQL_TRIAL_GET,
         SQL_TRIAL_INSERT,
         SQL_TRIAL_OFFER,
+        SQL_TRIAL_RESET_RELEASE,
+        SQL_TRIAL_RESET,
         _SQL_MAX,
 };
 
@@ -142,3 +144,35 @@ int sqlite_token_create(Storage *storage, const Token *t, CoreError *err);
 int sqlite_token_list(Storage *storage, Token **ret, size_t *ret_n, CoreError *err);
 int sqlite_token_revoke(Storage *storage, const char *name, int64_t now, CoreError *err);
 int sqlite_token_use(Storage *storage, const char *hash, int64_t now, Token *ret, CoreError *err);
+
+/* Brings the schema to this version's (storage-sqlite-migrate.c): a
+ * sql_pool_write() function, data the database's path for the errors. */
+int sqlite_migrate(SqlConn *c, void *data, CoreError *err);
+
+/* A write on an activation or on a machine's seats (storage-sqlite.c). */
+typedef struct ActivationChange {
+        int64_t id;
+        const char *key, *machine_id, *nonce;
+        int64_t revision;
+        int64_t now;
+        unsigned n;
+} ActivationChange;
+
+/* Frees the seats w->machine_id holds of w->key (a sql_pool_write()
+ * function on an ActivationChange): their number in w->n, or -ENOENT
+ * (none held, or the key is unknown). The portal's release calls it in
+ * its own transaction. */
+int sqlite_release_machine_write(SqlConn *c, void *data, CoreError *err);
+
+/* Trials (storage-sqlite-trial.c). */
+int sqlite_trial_check(SqlConn *c, const ActivationClaim *claim, CoreError *err);
+int sqlite_trial_offer(Storage *storage, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
+                       CoreError *err);
+int sqlite_trial_reset(Storage *storage, const char *product, const char *machine_id, const char *hardware_id,
+                       int64_t now, unsigned *ret_trials, unsigned *ret_released, CoreError *err);
+
+/* The customer portal (storage-sqlite-portal.c). */
+int sqlite_portal_release(Storage *storage, const PortalReleaseClaim *c, unsigned *ret_n,
+                          int64_t *ret_oldest, CoreError *err);
+int sqlite_portal_releases(Storage *storage, const char *key, int64_t since, unsigned *ret_n,
+                           int64_t *ret_oldest, CoreError *err);

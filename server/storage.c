@@ -204,6 +204,11 @@ int storage_portal_release(Storage *s, const PortalReleaseClaim *c, unsigned *re
         return s->backend->portal_release(s, c, ret_n, ret_oldest, err);
 }
 
+int storage_portal_releases(Storage *s, const char *key, int64_t since, unsigned *ret_n, int64_t *ret_oldest,
+                            CoreError *err) {
+        return s->backend->portal_releases(s, key, since, ret_n, ret_oldest, err);
+}
+
 int storage_entitlement_check(Entitlement *e, const char *features, const char *properties, CoreError *err) {
         License *l = &e->license;
         int r;
@@ -238,6 +243,12 @@ int storage_trial_offer(Storage *s, const char *product, char key[static LICENSE
         return s->backend->trial_offer(s, product, key, err);
 }
 
+int storage_trial_reset(Storage *s, const char *product, const char *machine_id, const char *hardware_id,
+                        int64_t now, unsigned *ret_trials, unsigned *ret_released, CoreError *err) {
+        assert(machine_id || hardware_id);
+        return s->backend->trial_reset(s, product, machine_id, hardware_id, now, ret_trials, ret_released, err);
+}
+
 int storage_deactivation_allowed(Storage *s, const char *key, int64_t now, CoreError *err) {
         _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
         char day[RFC3339_MAX];
@@ -266,6 +277,20 @@ int storage_trial_used(int64_t started, const char *product, CoreError *err) {
                               "this machine had its trial of %s already: it started on %s, and there is one "
                               "trial per machine; ask the vendor for a license key",
                               product, time_format_rfc3339(started, when));
+}
+
+int storage_trial_reset_none(const char *product, const char *machine_id, const char *hardware_id,
+                             CoreError *err) {
+        if (!hardware_id)
+                return core_error_set(err, ENOENT,
+                                      "no trial of %s was started with the machine id %s (a machine refused "
+                                      "after a reinstall is found by its hardware id)",
+                                      product, machine_id);
+        if (!machine_id)
+                return core_error_set(err, ENOENT, "no trial of %s was started with the hardware id %s", product,
+                                      hardware_id);
+        return core_error_set(err, ENOENT, "no trial of %s was started with the machine id %s or the hardware id %s",
+                              product, machine_id, hardware_id);
 }
 
 int storage_validation_checks(const ValidationClaim *c, const Activation *a, const Entitlement *e,

@@ -232,6 +232,17 @@ int storage_activation_release(Storage *s, int64_t id, const char *proof_nonce, 
 int storage_trial_offer(Storage *s, const char *product, char key[static LICENSE_KEY_STRING_SIZE],
                         CoreError *err);
 
+/* The vendor's trial reset (licensed-vendor trial reset): the trials of
+ * product that the machine id machine_id or the hardware id hardware_id
+ * started (either may be NULL, not both) are forgotten, and the seats of
+ * the offer their trial licenses hold are freed, so that the machine can
+ * start a new trial, which ends trial_days after its new start. In one
+ * transaction: 0 with the number of trials forgotten in *ret_trials and of
+ * seats freed in *ret_released, or -ENOENT with a sentence when the product
+ * has no such trial. */
+int storage_trial_reset(Storage *s, const char *product, const char *machine_id, const char *hardware_id,
+                        int64_t now, unsigned *ret_trials, unsigned *ret_released, CoreError *err);
+
 /* Whether a machine may give back its seat of key at now: -EPERM with the
  * sentence naming the date when the entitlement requires active
  * maintenance to deactivate and maintenance ended (a vendor's release of
@@ -262,6 +273,13 @@ typedef struct PortalReleaseClaim {
  * it leaves the window); -ENOENT if the machine holds no seat. */
 int storage_portal_release(Storage *s, const PortalReleaseClaim *c, unsigned *ret_n, int64_t *ret_oldest,
                            CoreError *err);
+
+/* The self-service releases of key recorded since since, for the portal's
+ * page ("N of M releases used"): their number in *ret_n, the time of the
+ * oldest of them in *ret_oldest (0 when none), as storage_portal_release()
+ * counts them. */
+int storage_portal_releases(Storage *s, const char *key, int64_t since, unsigned *ret_n, int64_t *ret_oldest,
+                            CoreError *err);
 
 /* The admin API (docs/protocol.md, "Admin API") ----------------------------- */
 

@@ -53,6 +53,19 @@ static const char *const entitlement_help =
         "                             trial, 'licensectl trial' gets it for N days, once per\n"
         "                             machine; --seats caps the trials at once\n";
 
+static const char *const trial_help =
+        "licensed-vendor [--json] trial reset --db FILE|URI|--server URL PRODUCT --machine-id ID|--hardware-id ID\n"
+        "\n"
+        "Lets a machine start a trial of PRODUCT again (a support case): forgets its\n"
+        "trial, found by its machine id or its hardware id (or either, given both),\n"
+        "and frees the seat its trial license holds. ID is the machine id that\n"
+        "'licensectl status' and 'licensed-vendor activations' show, or the hardware\n"
+        "id in /run/licensed/hardware-id on the machine (after a reinstall, the\n"
+        "only one that finds the old trial).\n"
+        "\n" CONNECT_HELP
+        "  --machine-id ID            The machine id (32 hex digits)\n"
+        "  --hardware-id ID           The hardware id (32 hex digits)\n";
+
 static const char *const upgrade_help =
         "licensed-vendor upgrade --db FILE|URI|--server URL --key KEY [CHANGES]\n"
         "\n"
@@ -86,6 +99,7 @@ enum {
         ARG_FILTER,
         ARG_POLICY_FLAG,
         ARG_TRIAL_DAYS,
+        ARG_HARDWARE_ID,
         /* other license fields, by name */
         ARG_FIELD,
 };
@@ -101,6 +115,7 @@ typedef struct AdminVerb {
         const struct option *extra;
         size_t n_extra;
         enum { KEY_NONE, KEY_OPTIONAL, KEY_REQUIRED } key_arg;
+        const char *positional; /* the name of the one argument the verb takes ("PRODUCT"), or NULL */
         /* filled in by admin_parse(): */
         const char *db;
         const char *server;
@@ -108,6 +123,7 @@ typedef struct AdminVerb {
         const char *ca_file;
         char key[LICENSE_KEY_STRING_SIZE]; /* canonical; "" if not given */
         json_object *in;                   /* the operation's input, from the options */
+        const char *argument;              /* the positional argument, if the verb takes one */
 } AdminVerb;
 
 static void admin_done(AdminVerb *v) {
@@ -271,8 +287,12 @@ static int admin_parse(int argc, char *argv[], AdminVerb *v, VendorOptions *o) {
                                 return r;
                         break;
                 }
+        if (v->positional && optind < argc)
+                v->argument = argv[optind++];
         if (optind < argc)
                 return report_error(-EINVAL, "%s: unexpected argument '%s'", v->name, argv[optind]);
+        if (v->positional && !v->argument)
+                return report_error(-EINVAL, "%s: %s is required", v->name, v->positional);
         if (!v->db && !v->server)
                 return report_error(-EINVAL,
                                     "%s: --db FILE|URI is required (the licensed-server database), or --server URL",
@@ -772,4 +792,51 @@ int verb_release(int argc, char *argv[], void *userdata) {
                text(answer, "machine_id"));
         json_object_put(answer);
         return 0;
+}
+
+/* trial reset PRODUCT --machine-id ID | --hardware-id ID */
+static int trial_reset(int argc, char *argv[], VendorOptions *o) {
+        static const struct option extra[] = {
+                {"machine-id", required_argument, NULL, ARG_MACHINE_ID},
+                {"hardware-id", required_argument, NULL, ARG_HARDWARE_ID},
+        };
+        _cleanup_(admin_done) AdminVerb v = {
+                .name = "trial reset",
+                .help = trial_help,
+                .extra = extra,
+                .n_extra = ELEMENTSOF(extra),
+                .positional = "PRODUCT",
+        };
+        json_object *answer = NULL;
+        int64_t trials, released;
+        int r;
+
+        r = admin_parse(argc, argv, &v, o);
+        if (r <= 0)
+                return r;
+        if (json_object_object_length(v.in) == 0)
+                return report_error(-EINVAL, "trial reset: --machine-id ID or --hardware-id ID is required (or both)");
+        json_object_object_add(v.in, "product", json_object_new_string(v.argument));
+        r = admin_call(&v, admin_trial_reset, "POST", "/v1/admin/trials/reset", &answer);
+        if (r < 0)
+                return r;
+        if (o->json)
+                print_json(answer);
+        else {
+                trials = number(answer, "trials");
+                released = number(answer, "released");
+                printf("%s: forgot %" PRId64 " trial%s of %s and freed %" PRId64 " seat%s of its trial license; "
+                       "it can start a new trial\n",
+                       text(answer, "machine_id") ?: text(answer, "hardware_id"), trials, trials == 1 ? "" : "s",
+                       v.argument, released, released == 1 ? "" : "s");
+        }
+        json_object_put(answer);
+        return 0;
+}
+
+int verb_trial(int argc, char *argv[], void *userdata) {
+        static const VendorSubverb table[] = {
+                {"reset", trial_reset},
+        };
+        return vendor_subverb("trial", table, ELEMENTSOF(table), trial_help, argc, argv, userdata);
 }

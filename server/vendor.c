@@ -53,6 +53,8 @@ static const char *const help_text =
         "                               Free the seat of a lost machine, or the one a\n"
         "                               deactivation proof gives up\n"
         "  products                     List the products the server has keys for\n"
+        "  trial reset PRODUCT --machine-id ID|--hardware-id ID\n"
+        "                               Let a machine start a trial again (a support case)\n"
         "  token create --db FILE|URI --scope read|write [--name NAME] [--expires TIME]\n"
         "  token list --db FILE|URI | token revoke --db FILE|URI --name NAME\n"
         "                               Tokens of the admin API\n"
@@ -155,6 +157,7 @@ int main(int argc, char *argv[]) {
                 {"upgrade", 1, VERB_ANY, verb_upgrade},
                 {"release", 1, VERB_ANY, verb_release},
                 {"products", 1, VERB_ANY, verb_products},
+                {"trial", 2, VERB_ANY, verb_trial},
                 {"token", 2, VERB_ANY, verb_token},
                 {},
         };

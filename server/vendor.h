@@ -31,6 +31,7 @@ int verb_revoke(int argc, char *argv[], void *userdata);
 int verb_upgrade(int argc, char *argv[], void *userdata);
 int verb_release(int argc, char *argv[], void *userdata);
 int verb_products(int argc, char *argv[], void *userdata);
+int verb_trial(int argc, char *argv[], void *userdata);
 /* Admin API tokens (vendor-token.c): token create, list, revoke. */
 int verb_token(int argc, char *argv[], void *userdata);
 

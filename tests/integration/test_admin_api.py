@@ -179,7 +179,7 @@ def test_token_matrix(site):
     revoked = make_token(v, site.db, "write", "revoked")
     v("token", "revoke", "--db", site.db, "--name", "revoked")
     routes = admin_routes()
-    assert len(routes) == 10
+    assert len(routes) == 11
     for method, pattern in routes:
         path = pattern.replace("{key}", key)
         for token, status in [("", 401), ("lsd_" + "A" * 43, 401), (expired, 401), (revoked, 401)]:

@@ -54,7 +54,8 @@ def test_every_server_event_has_a_catalog_entry():
     ids = server_ids()
     assert set(ids) == {"SERVER_EVENT_STARTED", "SERVER_EVENT_ACTIVATED", "SERVER_EVENT_SEAT_LIMIT",
                         "SERVER_EVENT_REVOKED_SEEN", "SERVER_EVENT_DATABASE_UNREACHABLE",
-                        "SERVER_EVENT_TOKEN_REFUSED", "SERVER_EVENT_PORTAL_RELEASE"}, ids
+                        "SERVER_EVENT_TOKEN_REFUSED", "SERVER_EVENT_PORTAL_RELEASE",
+                        "SERVER_EVENT_TRIAL_RESET"}, ids
     assert len(set(ids.values())) == len(ids), "two events share a MESSAGE_ID"
     assert not set(ids.values()) & set(daemon_ids().values()), "the server reuses a daemon's MESSAGE_ID"
     catalog = catalog_entries("licensed-server.catalog")

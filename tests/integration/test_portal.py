@@ -7,6 +7,7 @@ the sign-in rate limit, the release limit). The screenshots of the
 Chromium tests go to the test's directory, and to $LICENSED_SCREENSHOT_DIR
 when set (tools/portal-screenshots.sh: docs/images/)."""
 import base64
+import calendar
 import json
 import os
 import re
@@ -246,6 +247,58 @@ def test_release_limit(portal, entitlement, admin):
     other_client = Client(server)
     csrf, _ = other_client.sign_in(other)
     assert other_client.post("/portal/release", {"csrf": csrf, "license_id": c})[0] == 303
+
+
+def releases_used(body):
+    m = re.search(r'<span id="releases-used">(\d+) of (\d+) releases? used in the last 30 days</span>', body)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def test_the_page_shows_how_much_of_the_release_limit_is_used(portal, entitlement, admin):
+    server = portal("--portal-release-limit", "2")
+    key = entitlement("--seats", "4")
+    machines = [activate_machine(server, key, f"m{i}.example.com") for i in range(4)]
+    client = Client(server)
+    csrf, body = client.sign_in(key)
+    assert releases_used(body) == (0, 2) and 'id="next-release"' not in body, body
+    assert "You can release 2 machines in any 30 days" in body
+
+    assert client.post("/portal/release", {"csrf": csrf, "license_id": machines[0][1]})[0] == 303
+    body = client.get("/portal")[2]
+    assert releases_used(body) == (1, 2) and 'id="next-release"' not in body, body
+    # the vendor's release is not the customer's: it does not count
+    admin("release", "--key", key, "--machine-id", machines[1][0].machine_id)
+    body = client.get("/portal")[2]
+    assert releases_used(body) == (1, 2), body
+
+    before = time.time()
+    assert client.post("/portal/release", {"csrf": csrf, "license_id": machines[2][1]})[0] == 303
+    after = time.time()
+    body = client.get("/portal")[2]
+    assert releases_used(body) == (2, 2), body
+    # all used: the day of the next one, 30 days after the oldest (to the minute shown)
+    when = re.search(r'The next release is possible on <span id="next-release">'
+                     r'(\d\d\d\d-\d\d-\d\d \d\d:\d\d) UTC</span>', body)
+    assert when, body
+    shown = calendar.timegm(time.strptime(when.group(1), "%Y-%m-%d %H:%M"))
+    assert before + 30 * 86400 - 60 <= shown <= after + 30 * 86400, (when.group(1), before)
+    # and the release past the limit names the same day
+    status, _, refused = client.post("/portal/release", {"csrf": csrf, "license_id": machines[3][1]})
+    assert status == 409 and f"The next release is possible on {when.group(1)} UTC" in refused, refused
+
+    # another key: its own count
+    other = entitlement("--seats", "1")
+    activate_machine(server, other, "o.example.com")
+    assert releases_used(Client(server).sign_in(other)[1]) == (0, 2)
+
+
+@sqlite_only
+def test_without_a_release_limit_the_page_counts_nothing(portal, entitlement):
+    server = portal("--portal-release-limit", "0")
+    key = entitlement("--seats", "2")
+    activate_machine(server, key, "a.example.com")
+    _, body = Client(server).sign_in(key)
+    assert 'id="release-policy"' in body and "releases-used" not in body and "in any 30 days" not in body, body
 
 
 @sqlite_only

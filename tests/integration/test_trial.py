@@ -64,6 +64,10 @@ def test_trial_once_per_machine_even_after_wiping_the_state(world):
     assert json.loads(m.ctl("--json", "show", lid).stdout)["type"] == "trial"
     shown = m.ctl("show", lid).stdout
     assert "14 days left" in shown or "13 days left" in shown, shown
+    # the same days in the JSON of status and show
+    (row,) = status_json(world)["licenses"]
+    assert row["id"] == lid and row["trial_days_left"] in (13, 14), row
+    assert json.loads(m.ctl("--json", "show", lid).stdout)["trial_days_left"] == row["trial_days_left"]
 
     # a second trial: refused, naming when the first started
     p = m.ctl("trial", PRODUCT, check=False)
@@ -87,6 +91,13 @@ def test_trial_once_per_machine_even_after_wiping_the_state(world):
     assert p.returncode == 4 and "is not known to this server" in p.stderr, p.stderr
 
 
+def status_json(w, offset=None):
+    """licensectl --json status, its clock moved by offset (libfaketime)."""
+    env = {**os.environ, **faked(offset)} if offset else None
+    return json.loads(run([binary("licensectl"), f"--bus-address={w.machine.bus.address}", "--no-pager",
+                           "--json", "status"], env=env).stdout)
+
+
 def test_trial_ends_after_its_days(world):
     offer(world, "--validation-interval", "30d")  # no grace on the way: the trial's end alone
     m = world.machine
@@ -98,11 +109,17 @@ def test_trial_ends_after_its_days(world):
     m.daemon.start()
     assert m.ctl("check", PRODUCT, "reports").returncode == 0
     assert "the trial ends in 1 day;" in m.daemon.read_log()
+    assert status_json(world, "+13d")["licenses"][0]["trial_days_left"] == 1
     m.daemon.stop()
     m.daemon.extra_env = faked("+15d")
     m.daemon.start()
     p = m.ctl("check", PRODUCT, "reports", check=False)
     assert p.returncode == 1 and "expired" in p.stdout, p.stdout
+    # over: 0 days left, as the plain status's "ended"
+    assert status_json(world, "+15d")["licenses"][0]["trial_days_left"] == 0
+    assert "com.example.app, ended (license" in run(
+        [binary("licensectl"), f"--bus-address={m.bus.address}", "--no-pager", "status"],
+        env={**os.environ, **faked("+15d")}).stdout
 
 
 def test_offline_trial_through_the_page(world):
@@ -136,6 +153,9 @@ def test_deactivation_requires_maintenance(world):
     m = world.machine
     m.ctl("activate", key)
     lid = json.loads(m.ctl("--json", "list").stdout)[0]["id"]
+    # no trial: no days left in the JSON
+    assert status_json(world)["licenses"][0]["trial_days_left"] is None
+    assert json.loads(m.ctl("--json", "show", lid).stdout)["trial_days_left"] is None
 
     # online: refused, naming the date; the license stays
     p = m.ctl("deactivate", lid, check=False)
@@ -246,6 +266,79 @@ def test_policies_through_the_admin_api(world):
     assert r.status == 200 and r.json["released"] == 1, r.body
 
 
+TRIAL_RESET_EVENT = "dd9b39d05f764fa79db54b6d736f0c7e"
+
+
+def test_vendor_resets_a_machines_trial(world):
+    """licensed-vendor trial reset (a support case): through the admin API
+    with a journal event, and on the database; the machine then starts a
+    trial again, which runs its full days from the new start."""
+    from test_admin_api import make_token
+
+    key = offer(world)
+    m = world.machine
+    m.ctl("trial", PRODUCT)
+    mid = status_json(world)["machine_id"]
+    (row,) = trial_rows(world)
+    assert row[0] == mid, (row, mid)
+
+    def reset(*args, check=False):
+        return world.vendor("trial", "reset", "--db", world.db, *args, check=check)
+
+    # bad input, each a sentence; nothing changes
+    for args, message in (((PRODUCT,), "--machine-id ID or --hardware-id ID is required (or both)"),
+                          (("--machine-id", mid), "PRODUCT is required"),
+                          ((PRODUCT, "--machine-id", "XYZ"), '"machine_id" must be 32 lower-case hex digits'),
+                          ((PRODUCT, "--hardware-id", mid.upper()), '"hardware_id" must be 32 lower-case hex'),
+                          (("No Such/Product", "--machine-id", mid), '"product" is not a product id'),
+                          ((PRODUCT, "--machine-id", "0" * 32),
+                           f"no trial of {PRODUCT} was started with the machine id {'0' * 32} (a machine "
+                           "refused after a reinstall is found by its hardware id)"),
+                          (("com.other.tool", "--machine-id", mid),
+                           f"no trial of com.other.tool was started with the machine id {mid}")):
+        p = reset(*args)
+        assert p.returncode != 0 and message in p.stderr, (args, p.stderr)
+    assert len(trial_rows(world)) == 1
+    assert m.ctl("trial", PRODUCT, check=False).returncode == 4
+
+    # The trial began 10 days ago (as the database says): a new trial must
+    # not inherit that start, it gets its full 14 days.
+    db_sql(world.db, f"UPDATE activation SET activated = activated - 864000 WHERE machine_id = '{mid}'")
+
+    # through the admin API: a write token, the event names the token and the machine
+    token_file = world.tmp / "token"
+    token_file.write_text(make_token(world.vendor, world.db, "write", "support") + "\n")
+    remote = ["--server", world.server.url, "--token-file", str(token_file)]
+    out = world.vendor("trial", "reset", *remote, PRODUCT, "--machine-id", mid).stdout
+    assert out.strip() == (f"{mid}: forgot 1 trial of {PRODUCT} and freed 1 seat of its trial license; "
+                           "it can start a new trial"), out
+    log = world.server.read_log()
+    assert f"token 'support' reset the trial of {PRODUCT} on machine id {mid}, hardware id (not given) " \
+           f"(1 trial forgotten): it can start a new trial [MESSAGE_ID={TRIAL_RESET_EVENT}]" in log, log
+    assert trial_rows(world) == []
+    (act,) = json.loads(world.vendor("--json", "activations", "--db", world.db, "--key", key).stdout)
+    assert act["released"] is not None, act
+    # twice: there is nothing left to reset, a 404 through the API
+    p = world.vendor("trial", "reset", *remote, PRODUCT, "--machine-id", mid, check=False)
+    assert p.returncode != 0 and f"no trial of {PRODUCT} was started with the machine id {mid}" in p.stderr, \
+        p.stderr
+
+    # the machine starts its trial again, for the full days
+    assert "Started the trial with license" in m.ctl("trial", PRODUCT).stdout
+    assert m.ctl("check", PRODUCT, "reports").returncode == 0
+    assert status_json(world)["licenses"][0]["trial_days_left"] in (13, 14)
+    # and once again it is one trial: refused
+    p = m.ctl("trial", PRODUCT, check=False)
+    assert p.returncode == 4 and "had its trial" in p.stderr, p.stderr
+
+    # on the database, by the machine id and a hardware id together: --json answers
+    answer = json.loads(world.vendor("--json", "trial", "reset", "--db", world.db, PRODUCT, "--machine-id", mid,
+                                     "--hardware-id", "f" * 32).stdout)
+    assert answer == {"product": PRODUCT, "machine_id": mid, "hardware_id": "f" * 32, "trials": 1,
+                      "released": 1}, answer
+    assert trial_rows(world) == []
+
+
 # The trial's hardware id (docs/protocol.md, "Trials"): licensed.service's
 # ExecStartPre writes it into the runtime directory; here the tests write
 # it there themselves, and give the daemon a machine id of its own with a
@@ -337,6 +430,19 @@ def test_trial_once_per_hardware_even_after_a_reinstall(world):
     boot(world, os.urandom(16).hex(), None, wipe=True)
     assert "Started the trial with license" in m.ctl("trial", PRODUCT).stdout
     assert len(trial_rows(world)) == 4
+
+    # support: reinstalled on the first hardware again, refused; its new
+    # machine id finds no trial, the hardware id does, and after the reset
+    # it starts one
+    boot(world, os.urandom(16).hex(), HW1 + "\n", wipe=True)
+    assert m.ctl("trial", PRODUCT, check=False).returncode == 4
+    mid = status_json(world)["machine_id"]
+    p = world.vendor("trial", "reset", "--db", world.db, PRODUCT, "--machine-id", mid, check=False)
+    assert p.returncode != 0 and "is found by its hardware id" in p.stderr, p.stderr
+    out = world.vendor("trial", "reset", "--db", world.db, PRODUCT, "--hardware-id", HW1).stdout
+    assert f"{HW1}: forgot 1 trial of {PRODUCT} and freed 1 seat" in out, out
+    assert "Started the trial with license" in m.ctl("trial", PRODUCT).stdout
+    assert (mid, HW1) in trial_rows(world) and len(trial_rows(world)) == 4
 
 
 def test_write_hardware_id(tmp_path):

@@ -724,6 +724,124 @@ static void test_trial_hardware_id(void **state) {
         }
 }
 
+/* The vendor's trial reset: the machine's trial forgotten, by machine id or
+ * hardware id, and its trial license's seat freed, so that its next trial
+ * is one again, starting then; nothing found is -ENOENT and changes
+ * nothing. */
+static void test_trial_reset(void **state) {
+        static const char *const hw1 = "0123456789abcdef0123456789abcdef", *const hw2 =
+                "fedcba9876543210fedcba9876543210";
+        _cleanup_(entitlement_done) Entitlement offer = ENTITLEMENT_INIT, e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        unsigned trials = 99, released = 99;
+        Fixture *f = *state;
+        CoreError err = {};
+        ActivationClaim c;
+
+        create_trial_offer(f, &offer);
+        c = TRIAL_CLAIM(offer.key, "trial-a", MACHINE_A);
+        c.hardware_id = hw1;
+        assert_int_equal(storage_activate(f->storage, &c, &e, &a, &err), STORAGE_OK);
+        entitlement_done(&e);
+        activation_done(&a);
+        c = TRIAL_CLAIM(offer.key, "trial-b", MACHINE_B);
+        c.hardware_id = hw2;
+        assert_int_equal(storage_activate(f->storage, &c, &e, &a, &err), STORAGE_OK);
+        entitlement_done(&e);
+        activation_done(&a);
+
+        assert_int_equal(storage_trial_reset(f->storage, PRODUCT, MACHINE_C, NULL, T0 + 5, &trials, &released, &err),
+                         -ENOENT);
+        assert_string_equal(err.message, "no trial of " PRODUCT " was started with the machine id " MACHINE_C
+                                         " (a machine refused after a reinstall is found by its hardware id)");
+        assert_int_equal(storage_trial_reset(f->storage, "com.example.other", MACHINE_A, hw1, T0 + 5, &trials,
+                                             &released, &err),
+                         -ENOENT);
+        assert_int_equal(trials, 99);
+        assert_int_equal(storage_entitlement_get(f->storage, offer.key, &e, &err), 0);
+        assert_int_equal(e.active, 2);
+        entitlement_done(&e);
+
+        /* by the machine id: its seat is free, and it starts anew */
+        assert_int_equal(storage_trial_reset(f->storage, PRODUCT, MACHINE_A, NULL, T0 + 10, &trials, &released, &err),
+                         0);
+        assert_int_equal(trials, 1);
+        assert_int_equal(released, 1);
+        assert_int_equal(storage_activation_get(f->storage, "trial-a", &a, &err), STORAGE_OK);
+        assert_int_equal(a.released, T0 + 10);
+        activation_done(&a);
+        c = TRIAL_CLAIM(offer.key, "trial-a", MACHINE_A);
+        c.hardware_id = hw1;
+        c.now = T0 + 20;
+        assert_int_equal(storage_activate(f->storage, &c, &e, &a, &err), STORAGE_OK);
+        assert_int_equal(e.active, 2);
+        assert_int_equal(a.activated, T0 + 20); /* the trial's new start: its end is 14 days from it */
+        entitlement_done(&e);
+        activation_done(&a);
+        c.now = T0 + 30;
+        assert_int_equal(storage_activate(f->storage, &c, &e, &a, &err), STORAGE_TRIAL_USED);
+        entitlement_done(&e);
+
+        /* by the hardware id alone (a reinstalled machine's new id finds nothing) */
+        assert_int_equal(storage_trial_reset(f->storage, PRODUCT, NULL, hw2, T0 + 40, &trials, &released, &err), 0);
+        assert_int_equal(trials, 1);
+        assert_int_equal(released, 1);
+        /* both ids, each finding a trial of its own; the second's seat was free already */
+        c = TRIAL_CLAIM(offer.key, "trial-c", MACHINE_C);
+        c.hardware_id = hw2;
+        assert_int_equal(storage_activate(f->storage, &c, &e, &a, &err), STORAGE_OK);
+        entitlement_done(&e);
+        assert_int_equal(storage_activation_release(f->storage, a.id, "11112222333344445555666677778888", T0 + 45,
+                                                    &err),
+                         STORAGE_OK);
+        activation_done(&a);
+        assert_int_equal(storage_trial_reset(f->storage, PRODUCT, MACHINE_A, hw2, T0 + 50, &trials, &released, &err),
+                         0);
+        assert_int_equal(trials, 2);
+        assert_int_equal(released, 1);
+        assert_int_equal(storage_entitlement_get(f->storage, offer.key, &e, &err), 0);
+        assert_int_equal(e.active, 0);
+}
+
+/* The portal page's count of self-service releases in the window, as the
+ * release counts them. */
+static void test_portal_releases(void **state) {
+        _cleanup_(entitlement_done) Entitlement e = ENTITLEMENT_INIT;
+        _cleanup_(activation_done) Activation a = {};
+        Fixture *f = *state;
+        CoreError err = {};
+        int64_t oldest = -1;
+        unsigned n = 99;
+
+        assert_int_equal(storage_portal_releases(f->storage, f->key, T0 - 100, &n, &oldest, &err), 0);
+        assert_int_equal(n, 0);
+        assert_int_equal(oldest, 0);
+        for (const char *const *m = (const char *const[]){MACHINE_A, MACHINE_B, NULL}; *m; m++) {
+                assert_int_equal(activate(f, f->key, PRODUCT, *m, &e, &a, &err), STORAGE_OK);
+                entitlement_done(&e);
+                activation_done(&a);
+        }
+        for (int i = 0; i < 2; i++) {
+                PortalReleaseClaim c = {.key = f->key, .machine_id = i ? MACHINE_B : MACHINE_A, .now = T0 + 10 * i,
+                                        .since = T0 - 100, .limit = 3};
+                unsigned released = 0;
+
+                assert_int_equal(storage_portal_release(f->storage, &c, &released, &oldest, &err), 0);
+        }
+        assert_int_equal(storage_portal_releases(f->storage, f->key, T0 - 100, &n, &oldest, &err), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(oldest, T0);
+        /* the window moved past the first */
+        assert_int_equal(storage_portal_releases(f->storage, f->key, T0 + 1, &n, &oldest, &err), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(oldest, T0 + 10);
+        /* another key's count is its own */
+        assert_int_equal(storage_portal_releases(f->storage, "00000-00000-00000-00000-00000", T0 - 100, &n, &oldest,
+                                                 &err),
+                         0);
+        assert_int_equal(n, 0);
+}
+
 /* The tests that run on any backend, first on SQLite in memory. */
 #define BACKEND_TESTS                                                                                       \
         cmocka_unit_test_setup_teardown(test_entitlement, setup, teardown),                                 \
@@ -736,7 +854,9 @@ static void test_trial_hardware_id(void **state) {
         cmocka_unit_test_setup_teardown(test_validate, setup, teardown),                                    \
         cmocka_unit_test_setup_teardown(test_entitlement_query, setup, teardown),                           \
         cmocka_unit_test_setup_teardown(test_trial, setup, teardown),                                       \
-        cmocka_unit_test_setup_teardown(test_trial_hardware_id, setup, teardown)
+        cmocka_unit_test_setup_teardown(test_trial_hardware_id, setup, teardown),                           \
+        cmocka_unit_test_setup_teardown(test_trial_reset, setup, teardown),                                 \
+        cmocka_unit_test_setup_teardown(test_portal_releases, setup, teardown)
 
 int main(void) {
         const struct CMUnitTest sqlite_tests[] = {
