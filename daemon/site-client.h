@@ -2,7 +2,8 @@
 #pragma once
 
 /* The client side of floating licenses (docs/floating.md): the site this
- * machine joined (site-client.c) and the leases it holds (leases.c).
+ * machine joined (site-client.c) and the leases it holds (leases.c, and
+ * leases-borrow.c, leases-admin.c; leases-internal.h is what they share).
  *
  * The floating license lives on the site server, not here. What the daemon
  * keeps in its state directory:
@@ -93,7 +94,7 @@ void site_answer_done(SiteAnswer *a);
 /* Fills a bus error from an answer that is not SITE_OK. */
 int site_answer_to_bus_error(const SiteAnswer *a, sd_bus_error *error);
 
-/* leases.c ------------------------------------------------------------------ */
+/* leases.c, leases-borrow.c, leases-admin.c ------------------------------------ */
 
 typedef struct HeldLease HeldLease;
 
