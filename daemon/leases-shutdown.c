@@ -122,6 +122,7 @@ void leases_return_at_exit(Context *c) {
                                             .timeout = c->config.http_timeout,
                                             .max_host_connections = connections,
                                             .max_total_connections = connections,
+                                            .quick_exit = true,
                                     },
                                     &http);
         if (r >= 0)

@@ -2,6 +2,7 @@
 """Floating leases when licensed stops (docs/floating.md): the leases taken
 for programs go back to the site at once, within a short budget even when
 the site is down or never answers, and borrowed leases stay."""
+import os
 import socket
 import threading
 import time
@@ -147,4 +148,40 @@ def test_sigterm_with_a_stopped_or_hanging_site_is_bounded(tmp_path, vendor, ven
     finally:
         if listener:
             listener.close()
+        site.stop()
+
+
+def test_sigterm_with_a_site_name_that_does_not_resolve_is_bounded(tmp_path, vendor, vendor_keys, machines):
+    """The site joined by name, and the DNS server silent when licensed
+    stops: libcurl's lookup thread is left behind (CURLOPT_QUICK_EXIT),
+    not waited for (timeout:5 attempts:2, 10 s at least)."""
+    site = make_site(tmp_path, vendor, vendor_keys, seats=2, ttl="1h")
+    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        dns.bind(("127.0.0.77", 53))  # receives the queries, answers none
+        a = machines("a")
+        hosts, resolv = os.path.join(a.dir, "hosts"), os.path.join(a.dir, "resolv.conf")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n127.0.0.1 site.test\n")
+        with open(resolv, "w") as f:
+            f.write("nameserver 127.0.0.77\noptions timeout:5 attempts:2\n")
+        wrap = os.path.join(a.dir, "wrap")
+        mid = os.path.join(a.dir, "machine-id")
+        with open(wrap, "w") as f:
+            f.write("#!/bin/sh\nexec unshare -m sh -c 'mount --bind \"$0\" /etc/machine-id && "
+                    f"mount --bind {hosts} /etc/hosts && mount --bind {resolv} /etc/resolv.conf && "
+                    f"exec \"$@\"' {mid} \"$@\"\n")
+        a.restart()
+        a.manager().JoinSite(f"https://site.test:{site.port}", site.token(), site.fingerprint, False, timeout=60)
+        assert a.checkout()[:2] == (True, "licensed")
+        # The name is the DNS server's to answer now (the same file: the bind mount holds its inode).
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n")
+
+        took = stop_timed(a)
+        assert took < BUDGET + MARGIN, took
+        log = a.daemon.read_log()
+        assert "Could not return lease " in log and "Returned 0 of 1 lease(s)" in log
+    finally:
+        dns.close()
         site.stop()
