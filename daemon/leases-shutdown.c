@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "leases-internal.h"
 #include "log.h"
@@ -78,6 +79,13 @@ static void exit_return_done(const HttpResult *res, void *userdata) {
                 (void) sd_event_exit(all->event, 0);
 }
 
+static uint64_t monotonic_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
 static int on_budget_spent(sd_event_source *s, uint64_t usec, void *userdata) {
         ExitReturns *all = userdata;
 
@@ -96,7 +104,7 @@ void leases_return_at_exit(Context *c) {
         _cleanup_free_ ExitReturn *ers = NULL;
         _cleanup_free_ char *url = NULL;
         ExitReturns all = {};
-        uint64_t start = 0, end = 0;
+        uint64_t start = monotonic_usec(), deadline = start + LEASES_EXIT_BUDGET_USEC, at, left;
         int64_t now = context_now(c);
         unsigned n = 0, i = 0, connections;
         int r;
@@ -126,11 +134,8 @@ void leases_return_at_exit(Context *c) {
                                     },
                                     &http);
         if (r >= 0)
-                r = sd_event_now(event, CLOCK_MONOTONIC, &start);
-        if (r >= 0)
-                r = sd_event_add_time(event, NULL, CLOCK_MONOTONIC,
-                                      start + LEASES_EXIT_BUDGET_USEC + LEASES_EXIT_GRACE_USEC, 0, on_budget_spent,
-                                      &all);
+                r = sd_event_add_time(event, NULL, CLOCK_MONOTONIC, deadline + LEASES_EXIT_GRACE_USEC, 0,
+                                      on_budget_spent, &all);
         if (r < 0) {
                 log_warning_errno(r, "Cannot return the %u lease(s) taken for programs to site %s (%m); "
                                   "the site frees them after their TTL.", n, c->site->id);
@@ -147,12 +152,14 @@ void leases_return_at_exit(Context *c) {
                         continue;
                 er = &ers[i++];
                 *er = (ExitReturn) {.all = &all, .hl = hl};
-                r = site_request_body(c, &sr, &body);
+                /* What is left of the budget: signing takes its time too. */
+                at = monotonic_usec();
+                left = at + USEC_PER_MSEC < deadline ? deadline - at : 0;
+                r = left > 0 ? site_request_body(c, &sr, &body) : -ETIMEDOUT;
                 if (r >= 0)
-                        r = http_site_request(http, url, body, c->site->fingerprint, LEASES_EXIT_BUDGET_USEC,
-                                              exit_return_done, er);
+                        r = http_site_request(http, url, body, c->site->fingerprint, left, exit_return_done, er);
                 if (r < 0) {
-                        exit_return_failed(er, strerror(-r));
+                        exit_return_failed(er, r == -ETIMEDOUT ? "no time left" : strerror(-r));
                         er->answered = true;
                         continue;
                 }
@@ -164,10 +171,9 @@ void leases_return_at_exit(Context *c) {
                 if (r < 0)
                         log_warning_errno(r, "Returning leases at exit: the event loop failed: %m");
         }
-        (void) sd_event_now(event, CLOCK_MONOTONIC, &end);
         for (i = 0; i < n; i++)
                 if (!ers[i].answered)
                         exit_return_failed(&ers[i], "no answer in time");
         log_info("Returned %u of %u lease(s) taken for programs to site %s on exit, in %" PRIu64 " ms.",
-                 all.returned, n, c->site->id, (end - start) / USEC_PER_MSEC);
+                 all.returned, n, c->site->id, (monotonic_usec() - start) / USEC_PER_MSEC);
 }
