@@ -106,21 +106,12 @@ static void status_done(const HttpResult *res, void *userdata) {
 }
 
 int leases_site_status(Context *c, sd_bus_message *m) {
-        _cleanup_(site_call_freep) SiteCall *tc = NULL;
         SiteRequest sr = {.type = SITE_REQUEST_STATUS};
-        int r;
 
         if (!c->site)
                 return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
                                                   "This machine has joined no site (licensectl site join URL).");
-        tc = calloc(1, sizeof(*tc));
-        if (!tc || !(tc->url = site_endpoint(c->site, "/v1/status")))
-                return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
-        tc->c = c;
-        r = site_send(c, m, &tc->call, &sr, tc->url, SITE_REQUEST_TIMEOUT_USEC, status_done, site_call_free, tc);
-        if (r == 1)
-                TAKE_PTR(tc); /* status_done() frees it */
-        return r;
+        return site_call_send(c, m, "/v1/status", &sr, NULL, status_done);
 }
 
 /* ReleaseSiteLease ----------------------------------------------------------------- */
@@ -160,10 +151,8 @@ static void release_done(const HttpResult *res, void *userdata) {
 }
 
 int leases_release_site_lease(Context *c, sd_bus_message *m, const char *id) {
-        _cleanup_(site_call_freep) SiteCall *gc = NULL;
         char host[LEASE_TEXT_MAX + 1] = "";
         SiteRequest sr = {.type = SITE_REQUEST_RELEASE, .host = host};
-        int r;
 
         if (!c->site)
                 return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
@@ -171,13 +160,5 @@ int leases_release_site_lease(Context *c, sd_bus_message *m, const char *id) {
         (void) gethostname(host, sizeof(host) - 1);
         if (!host[0])
                 strcpy(host, "localhost");
-        gc = calloc(1, sizeof(*gc));
-        if (!gc || !(gc->id = strdup(id)) || !(gc->url = site_endpoint(c->site, "/v1/release")))
-                return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
-        gc->c = c;
-        sr.lease = gc->id;
-        r = site_send(c, m, &gc->call, &sr, gc->url, SITE_REQUEST_TIMEOUT_USEC, release_done, site_call_free, gc);
-        if (r == 1)
-                TAKE_PTR(gc); /* release_done() frees it */
-        return r;
+        return site_call_send(c, m, "/v1/release", &sr, id, release_done);
 }

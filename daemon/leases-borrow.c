@@ -95,10 +95,8 @@ static void give_done(const HttpResult *res, void *userdata) {
 }
 
 int leases_return_borrowed(Context *c, sd_bus_message *m, const char *what, const char *feature) {
-        _cleanup_(site_call_freep) SiteCall *gc = NULL;
         HeldLease *found = NULL;
         SiteRequest sr = {.type = SITE_REQUEST_RETURN};
-        int r;
 
         for (HeldLease *hl = c->leases; hl && !found; hl = hl->next)
                 if (held_borrowed(hl) && (isempty(feature) ? streq(hl->lease.id, what)
@@ -112,15 +110,7 @@ int leases_return_borrowed(Context *c, sd_bus_message *m, const char *what, cons
                 return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
                                                   "Lease %s is from site %s, which this machine is not joined to.",
                                                   found->lease.id, found->lease.site);
-        gc = calloc(1, sizeof(*gc));
-        if (!gc || !(gc->id = strdup(found->lease.id)) || !(gc->url = site_endpoint(c->site, "/v1/return")))
-                return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
-        gc->c = c;
-        sr.lease = gc->id;
-        r = site_send(c, m, &gc->call, &sr, gc->url, SITE_REQUEST_TIMEOUT_USEC, give_done, site_call_free, gc);
-        if (r == 1)
-                TAKE_PTR(gc); /* give_done() frees it */
-        return r;
+        return site_call_send(c, m, "/v1/return", &sr, found->lease.id, give_done);
 }
 
 /* Borrowed leases at start ------------------------------------------------------ */

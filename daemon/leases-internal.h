@@ -57,6 +57,11 @@ typedef struct SiteCall {
 
 void site_call_free(void *userdata);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SiteCall *, site_call_free);
+/* Sends sr (its lease set to id, or NULL) to path of the joined site for
+ * the bus call m, with a SiteCall that done() gets and frees. Returns as
+ * site_send(). */
+int site_call_send(Context *c, sd_bus_message *m, const char *path, SiteRequest *sr, const char *id,
+                   HttpDoneFunc done);
 
 /* leases-borrow.c ------------------------------------------------------------ */
 

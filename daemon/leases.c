@@ -521,3 +521,18 @@ void site_call_free(void *userdata) {
         free(gc->id);
         free(gc);
 }
+
+int site_call_send(Context *c, sd_bus_message *m, const char *path, SiteRequest *sr, const char *id,
+                   HttpDoneFunc done) {
+        _cleanup_(site_call_freep) SiteCall *gc = calloc(1, sizeof(*gc));
+        int r;
+
+        if (!gc || (id && !(gc->id = strdup(id))) || !(gc->url = site_endpoint(c->site, path)))
+                return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
+        gc->c = c;
+        sr->lease = gc->id;
+        r = site_send(c, m, &gc->call, sr, gc->url, SITE_REQUEST_TIMEOUT_USEC, done, site_call_free, gc);
+        if (r == 1)
+                TAKE_PTR(gc); /* done() frees it */
+        return r;
+}
