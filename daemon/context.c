@@ -376,6 +376,9 @@ int context_run(Context *c) {
         (void) context_now(c);
         context_save_clock(c);
         context_image_flush(c);
+        /* Last: it may wait on the site (2 s at most), and what is above
+         * is this machine's own state. */
+        leases_return_at_exit(c);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return 0;

@@ -38,6 +38,7 @@ struct HttpClient {
         char *ca_file;
         size_t response_max;
         unsigned max_host_connections, max_total_connections;
+        bool quick_exit;
         const CurlApi *curl; /* and multi: set up by the first request (client_start()) */
         CURLM *multi;
         sd_event_source *timer;
@@ -274,6 +275,8 @@ static int request_new(HttpClient *h, const char *url, const char *body, uint64_
         h->curl->easy_setopt(rq->easy, CURLOPT_FOLLOWLOCATION, 0L);
         h->curl->easy_setopt(rq->easy, CURLOPT_SSL_VERIFYPEER, 1L);
         h->curl->easy_setopt(rq->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (h->quick_exit)
+                h->curl->easy_setopt(rq->easy, CURLOPT_QUICK_EXIT, 1L);
         *ret = rq;
         return 0;
 }
@@ -408,6 +411,7 @@ int http_client_new(sd_event *event, const HttpOptions *options, HttpClient **re
         h->ca_file = options->ca_file ? strdup(options->ca_file) : NULL;
         h->max_host_connections = options->max_host_connections ?: HTTP_MAX_HOST_CONNECTIONS;
         h->max_total_connections = options->max_total_connections ?: HTTP_MAX_TOTAL_CONNECTIONS;
+        h->quick_exit = options->quick_exit;
         if ((options->proxy && !h->proxy) || (options->ca_file && !h->ca_file))
                 return -ENOMEM;
         *ret = TAKE_PTR(h);

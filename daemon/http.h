@@ -8,6 +8,7 @@
  * are spoken; TLS peers are always verified (and, independently, every
  * license the server sends is verified against the product's trust keys). */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
@@ -26,6 +27,12 @@ typedef struct HttpOptions {
          * and connections are kept alive for the next request. */
         unsigned max_host_connections;
         unsigned max_total_connections;
+        /* For requests made as the process exits: a request that ends
+         * (its timeout) while its host name is still being looked up
+         * leaves the lookup's thread behind instead of waiting for it
+         * (CURLOPT_QUICK_EXIT), which a DNS server that does not answer
+         * would make last many seconds. */
+        bool quick_exit;
 } HttpOptions;
 
 typedef struct HttpResult {

@@ -9,58 +9,33 @@
  * answering until its own `expires`, never after. A lease the site no
  * longer knows (404) is dropped at once.
  *
- * A borrowed lease (POST /v1/borrow) belongs to the machine, not to a
- * connection: it is kept in the state directory with the license it
- * draws on, checked again with lease_check_chain() at every start, and
- * answers until `borrowed-until` with no site at all.
+ * Borrowed leases (leases-borrow.c) share the set, the timers and the
+ * verification here, and are taken by the same request; the
+ * administrator's calls are in leases-admin.c.
  *
  * Every lease a site sends is checked with lease_check_chain() before it
  * is used: vendor -> floating license -> site key -> lease -> this
  * machine, now. */
 
-#include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bus-contract.h"
-#include "fileio.h"
 #include "json-object.h"
+#include "leases-internal.h"
 #include "log.h"
 #include "pending-call.h"
-#include "site-client.h"
 #include "strutil.h"
 
-#define LEASE_FILE_MAX (64 * 1024)
 /* A failed heartbeat is tried again this often (or sooner, for a short TTL). */
 #define HEARTBEAT_RETRY_MAX 30
 
-struct HeldLease {
-        HeldLease *next;
-        Context *c;
-        char *holder; /* unique bus name; NULL for a borrowed lease */
-        sd_bus_track *track;
-        char *lease_text;
-        char *license_text;
-        Lease lease;    /* as verified */
-        int64_t until;  /* the end: expires or borrowed-until, and never after the license's */
-        int64_t ttl;    /* seconds between grant and expiry the site works with */
-        uint32_t limit; /* the feature's seats */
-        sd_event_source *timer;
-        bool in_flight; /* a heartbeat is out: freed by its answer if dropped meanwhile */
-        bool dropped;
-};
-
-static bool held_borrowed(const HeldLease *hl) {
-        return hl->lease.borrowed_until != TIME_UNSET;
-}
-
-static void held_free(HeldLease *hl) {
+void held_free(HeldLease *hl) {
         if (!hl)
                 return;
         sd_bus_track_unref(hl->track);
@@ -105,26 +80,6 @@ void leases_free_all(Context *c) {
         }
 }
 
-static char *borrowed_path(Context *c, const char *id, const char *suffix) {
-        _cleanup_free_ char *site = store_path(&c->store, NULL, "site", NULL),
-                            *dir = store_path(&c->store, "site", "borrowed", NULL);
-
-        if (!site || !dir || (mkdir(site, 0700) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST))
-                return NULL;
-        return store_path(&c->store, "site/borrowed", id, suffix);
-}
-
-static void borrowed_remove(Context *c, const char *id) {
-        _cleanup_free_ char *lease = borrowed_path(c, id, ".lease"), *lic = borrowed_path(c, id, ".lic");
-
-        if (lease)
-                (void) unlink(lease);
-        if (lic)
-                (void) unlink(lic);
-        if (lease)
-                (void) fsync_parent_dir(lease);
-}
-
 /* Gives a taken lease back to the site, in the background: whatever the
  * answer, the seat is no longer this machine's to use (at worst the site
  * frees it after the TTL). */
@@ -147,8 +102,7 @@ static void give_back(Context *c, const Lease *l) {
                 log_warning("Could not give lease %s back to the site; it ends there after its TTL.", l->id);
 }
 
-/* Drops a lease from the set; a taken one is given back if give. */
-static void held_drop(Context *c, HeldLease *hl, bool give) {
+void held_drop(Context *c, HeldLease *hl, bool give) {
         if (give && !held_borrowed(hl))
                 give_back(c, &hl->lease);
         held_unlink(c, hl);
@@ -171,10 +125,8 @@ static int on_holder_gone(sd_bus_track *track, void *userdata) {
         return 0;
 }
 
-/* Checks a lease the site sent (or that was stored) and fills in hl. At
- * is the instant to check it at. */
-static int held_verify(Context *c, HeldLease *hl, const char *lease_text, const char *license_text, int64_t at,
-                       CoreError *err) {
+int held_verify(Context *c, HeldLease *hl, const char *lease_text, const char *license_text, int64_t at,
+                CoreError *err) {
         _cleanup_(license_done) License lic = LICENSE_INIT;
         Lease ls = LEASE_INIT;
         const LicenseFeature *f;
@@ -206,7 +158,7 @@ static int held_verify(Context *c, HeldLease *hl, const char *lease_text, const 
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-static void held_schedule(HeldLease *hl, int64_t at) {
+void held_schedule(HeldLease *hl, int64_t at) {
         Context *c = hl->c;
         int64_t delay = at - context_now(c);
         uint64_t when;
@@ -344,7 +296,7 @@ bool leases_check_feature(Context *c, const char *product, const char *feature, 
         return true;
 }
 
-/* CheckOut and Borrow ---------------------------------------------------------- */
+/* CheckOut (and Borrow) ---------------------------------------------------------- */
 
 typedef struct TakeCall {
         Context *c;
@@ -368,20 +320,6 @@ static void take_call_free(void *userdata) {
         free(tc);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(TakeCall *, take_call_free);
-
-static int borrowed_save(Context *c, const HeldLease *hl) {
-        _cleanup_free_ char *lease = borrowed_path(c, hl->lease.id, ".lease"),
-                            *lic = borrowed_path(c, hl->lease.id, ".lic");
-        int r;
-
-        if (!lease || !lic)
-                return -ENOMEM;
-        /* The license first: a .lease is complete only with its .lic. */
-        r = write_file_atomic(lic, hl->license_text, strlen(hl->license_text), 0600);
-        if (r >= 0)
-                r = write_file_atomic(lease, hl->lease_text, strlen(hl->lease_text), 0600);
-        return r;
-}
 
 static void take_refused(TakeCall *tc, const SiteAnswer *a) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -503,7 +441,7 @@ static void caller_name(sd_bus_message *m, char *buf, size_t size) {
                 snprintf(buf, size, "uid %u", (unsigned) uid);
 }
 
-static int take(Context *c, sd_bus_message *m, const char *product, const char *feature, int64_t borrow_until) {
+int leases_take(Context *c, sd_bus_message *m, const char *product, const char *feature, int64_t borrow_until) {
         _cleanup_(take_call_freep) TakeCall *tc = NULL;
         const SiteLicense *sl = site_client_find_license(c, product, feature);
         char user[LEASE_TEXT_MAX + 1], host[LEASE_TEXT_MAX + 1] = "";
@@ -551,7 +489,7 @@ int leases_check_out(Context *c, sd_bus_message *m, const char *product, const c
                                                   (uint32_t) leases_of(c, product, feature), hl->limit);
         if (hl)
                 held_drop(c, hl, false);
-        return take(c, m, product, feature, TIME_UNSET);
+        return leases_take(c, m, product, feature, TIME_UNSET);
 }
 
 int leases_return(Context *c, sd_bus_message *m, const char *product, const char *feature) {
@@ -571,28 +509,10 @@ void leases_return_all_taken(Context *c) {
         }
 }
 
-int leases_borrow(Context *c, sd_bus_message *m, const char *product, const char *feature, int64_t until) {
-        if (!c->site)
-                return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
-                                                  "This machine has joined no site (licensectl site join URL).");
-        if (!site_client_find_license(c, product, feature))
-                return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
-                                                  "Site %s has no floating license of %s with feature %s.",
-                                                  c->site->id, product, feature);
-        return take(c, m, product, feature, until);
-}
+/* Bus calls waiting on the site ------------------------------------------------- */
 
-/* Returning a borrowed lease ------------------------------------------------------ */
-
-typedef struct GiveCall {
-        Context *c;
-        PendingCall *call;
-        char *url;
-        char *id;
-} GiveCall;
-
-static void give_call_free(void *userdata) {
-        GiveCall *gc = userdata;
+void site_call_free(void *userdata) {
+        SiteCall *gc = userdata;
 
         if (!gc)
                 return;
@@ -601,297 +521,18 @@ static void give_call_free(void *userdata) {
         free(gc->id);
         free(gc);
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(GiveCall *, give_call_free);
 
-static void give_done(const HttpResult *res, void *userdata) {
-        _cleanup_(give_call_freep) GiveCall *gc = userdata;
-        _cleanup_(site_answer_done) SiteAnswer a;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        Context *c = gc->c;
-
-        site_answer_parse(res, gc->url, &a);
-        /* unknown-lease: the site has already let it go (it ended, or an
-         * administrator released it); either way it is back. */
-        if (a.outcome != SITE_OK && !(a.outcome == SITE_REFUSED && streq(a.code, "unknown-lease"))) {
-                site_answer_to_bus_error(&a, &error);
-                (void) pending_call_error(gc->call, &error);
-                return;
-        }
-        for (HeldLease *hl = c->leases; hl; hl = hl->next)
-                if (held_borrowed(hl) && streq(hl->lease.id, gc->id)) {
-                        borrowed_remove(c, hl->lease.id);
-                        held_drop(c, hl, false);
-                        break;
-                }
-        log_notice("Returned borrowed lease %s.", gc->id);
-        (void) pending_call_return(gc->call, "s", gc->id);
-}
-
-int leases_return_borrowed(Context *c, sd_bus_message *m, const char *what, const char *feature) {
-        _cleanup_(give_call_freep) GiveCall *gc = NULL;
-        HeldLease *found = NULL;
-        SiteRequest sr = {.type = SITE_REQUEST_RETURN};
+int site_call_send(Context *c, sd_bus_message *m, const char *path, SiteRequest *sr, const char *id,
+                   HttpDoneFunc done) {
+        _cleanup_(site_call_freep) SiteCall *gc = calloc(1, sizeof(*gc));
         int r;
 
-        for (HeldLease *hl = c->leases; hl && !found; hl = hl->next)
-                if (held_borrowed(hl) && (isempty(feature) ? streq(hl->lease.id, what)
-                                                           : streq(hl->lease.product, what) &&
-                                                                     streq(hl->lease.feature, feature)))
-                        found = hl;
-        if (!found)
-                return sd_bus_reply_method_errorf(m, BUS_ERROR_NO_SEAT, "No borrowed lease %s%s%s is held here.", what,
-                                                  isempty(feature) ? "" : "/", feature);
-        if (!c->site || !streq(c->site->id, found->lease.site))
-                return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
-                                                  "Lease %s is from site %s, which this machine is not joined to.",
-                                                  found->lease.id, found->lease.site);
-        gc = calloc(1, sizeof(*gc));
-        if (!gc || !(gc->id = strdup(found->lease.id)) || !(gc->url = site_endpoint(c->site, "/v1/return")))
+        if (!gc || (id && !(gc->id = strdup(id))) || !(gc->url = site_endpoint(c->site, path)))
                 return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
         gc->c = c;
-        sr.lease = gc->id;
-        r = site_send(c, m, &gc->call, &sr, gc->url, SITE_REQUEST_TIMEOUT_USEC, give_done, give_call_free, gc);
+        sr->lease = gc->id;
+        r = site_send(c, m, &gc->call, sr, gc->url, SITE_REQUEST_TIMEOUT_USEC, done, site_call_free, gc);
         if (r == 1)
-                TAKE_PTR(gc); /* give_done() frees it */
-        return r;
-}
-
-/* ReleaseSiteLease ----------------------------------------------------------------- */
-
-/* The site has let lease id go (released, or it was unknown there): a
- * lease this daemon holds under that id is forgotten, a borrowed one
- * removed from the state directory too. */
-static void forget_held(Context *c, const char *id) {
-        for (HeldLease *hl = c->leases; hl; hl = hl->next)
-                if (streq(hl->lease.id, id)) {
-                        log_notice("Lease %s of %s/%s was released at the site; forgetting it.", id,
-                                   hl->lease.product, hl->lease.feature);
-                        if (held_borrowed(hl))
-                                borrowed_remove(c, id);
-                        held_drop(c, hl, false);
-                        return;
-                }
-}
-
-static void release_done(const HttpResult *res, void *userdata) {
-        _cleanup_(give_call_freep) GiveCall *gc = userdata;
-        _cleanup_(site_answer_done) SiteAnswer a;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-        site_answer_parse(res, gc->url, &a);
-        if (a.outcome != SITE_OK) {
-                /* unknown-lease: whatever this daemon held under that id is gone at the site too. */
-                if (a.outcome == SITE_REFUSED && streq(a.code, "unknown-lease"))
-                        forget_held(gc->c, gc->id);
-                site_answer_to_bus_error(&a, &error);
-                (void) pending_call_error(gc->call, &error);
-                return;
-        }
-        forget_held(gc->c, gc->id);
-        log_notice("Released lease %s at site %s.", gc->id, gc->c->site ? gc->c->site->id : "?");
-        (void) pending_call_return(gc->call, "s", gc->id);
-}
-
-int leases_release_site_lease(Context *c, sd_bus_message *m, const char *id) {
-        _cleanup_(give_call_freep) GiveCall *gc = NULL;
-        char host[LEASE_TEXT_MAX + 1] = "";
-        SiteRequest sr = {.type = SITE_REQUEST_RELEASE, .host = host};
-        int r;
-
-        if (!c->site)
-                return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
-                                                  "This machine has joined no site (licensectl site join URL).");
-        (void) gethostname(host, sizeof(host) - 1);
-        if (!host[0])
-                strcpy(host, "localhost");
-        gc = calloc(1, sizeof(*gc));
-        if (!gc || !(gc->id = strdup(id)) || !(gc->url = site_endpoint(c->site, "/v1/release")))
-                return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
-        gc->c = c;
-        sr.lease = gc->id;
-        r = site_send(c, m, &gc->call, &sr, gc->url, SITE_REQUEST_TIMEOUT_USEC, release_done, give_call_free, gc);
-        if (r == 1)
-                TAKE_PTR(gc); /* release_done() frees it */
-        return r;
-}
-
-/* Borrowed leases at start ------------------------------------------------------ */
-
-static void load_borrowed_one(Context *c, const char *id) {
-        _cleanup_free_ char *lease_path = borrowed_path(c, id, ".lease"), *lic_path = borrowed_path(c, id, ".lic");
-        _cleanup_free_ char *lease = NULL, *lic = NULL;
-        HeldLease *hl;
-        CoreError err = {};
-        int64_t now = context_now(c), at;
-        size_t len;
-        int r;
-
-        if (!lease_path || !lic_path)
-                return;
-        r = read_file(lease_path, LEASE_FILE_MAX, &lease, &len);
-        if (r >= 0)
-                r = read_file(lic_path, LEASE_FILE_MAX, &lic, &len);
-        if (r < 0) {
-                log_warning_errno(r, "Cannot read borrowed lease %s: %m", lease_path);
-                return;
-        }
-        hl = calloc(1, sizeof(*hl));
-        if (!hl) {
-                log_oom();
-                return;
-        }
-        hl->c = c;
-        hl->lease = (Lease) LEASE_INIT;
-        /* Checked at the latest time trusted: a clock set back must neither
-         * drop a lease that still holds nor revive one that ended. */
-        at = c->time_high_water != TIME_UNSET && c->time_high_water > now ? c->time_high_water : now;
-        r = held_verify(c, hl, lease, lic, at, &err);
-        if (r < 0 || !held_borrowed(hl)) {
-                if (r == -ETIME) {
-                        log_notice("Borrowed lease %s has ended: %s", id, core_error_message(&err, r));
-                        borrowed_remove(c, id);
-                } else
-                        log_warning("Ignoring borrowed lease %s: %s", lease_path,
-                                    r < 0 ? core_error_message(&err, r) : "it is not borrowed");
-                held_free(hl);
-                return;
-        }
-        hl->next = c->leases;
-        c->leases = hl;
-        held_schedule(hl, hl->until);
-        log_debug("Borrowed lease %s of %s/%s holds until %" PRIi64 ".", id, hl->lease.product, hl->lease.feature,
-                  hl->until);
-}
-
-int leases_load_borrowed(Context *c) {
-        _cleanup_free_ char *probe = borrowed_path(c, "x", NULL);
-        _cleanup_free_ char *dir = store_path(&c->store, "site", "borrowed", NULL);
-        DIR *d;
-        struct dirent *de;
-
-        if (!probe || !dir)
-                return log_oom();
-        d = opendir(dir);
-        if (!d)
-                return 0;
-        while ((de = readdir(d))) {
-                size_t n = strlen(de->d_name);
-                char id[LEASE_ID_STRING_SIZE];
-
-                if (n != LEASE_ID_HEX_LEN + 6 || !streq(de->d_name + LEASE_ID_HEX_LEN, ".lease"))
-                        continue;
-                memcpy(id, de->d_name, LEASE_ID_HEX_LEN);
-                id[LEASE_ID_HEX_LEN] = 0;
-                load_borrowed_one(c, id);
-        }
-        closedir(d);
-        return 0;
-}
-
-/* SiteStatus --------------------------------------------------------------------- */
-
-static uint64_t json_usec(json_object *o, const char *name) {
-        const char *v = json_object_get_string(json_object_object_get(o, name));
-        int64_t t;
-
-        return v && time_parse_rfc3339(v, &t, NULL) >= 0 && t > 0 ? usec_from_sec(t) : 0;
-}
-
-/* The site's own list of leases: every one for an administrator ("admin":
- * true), else this machine's; b then a(sssssttt). */
-static int append_site_leases(sd_bus_message *reply, json_object *answer) {
-        json_object *leases = json_object_object_get(answer, "leases");
-        int r;
-
-        r = sd_bus_message_append(reply, "b", json_object_get_boolean(json_object_object_get(answer, "admin")));
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(sssssttt)");
-        for (size_t i = 0; r >= 0 && json_object_is_type(leases, json_type_array) && i < json_object_array_length(leases);
-             i++) {
-                json_object *e = json_object_array_get_idx(leases, i);
-                const char *id = json_object_get_string(json_object_object_get(e, "id")),
-                           *product = json_object_get_string(json_object_object_get(e, "product")),
-                           *feature = json_object_get_string(json_object_object_get(e, "feature")),
-                           *host = json_object_get_string(json_object_object_get(e, "host")),
-                           *user = json_object_get_string(json_object_object_get(e, "user"));
-
-                if (!id || !product || !feature)
-                        continue;
-                r = sd_bus_message_append(reply, "(sssssttt)", id, product, feature, host ?: "", user ?: "",
-                                          json_usec(e, "since"), json_usec(e, "expires"),
-                                          json_usec(e, "borrowed_until"));
-        }
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        return r;
-}
-
-static void status_done(const HttpResult *res, void *userdata) {
-        _cleanup_(take_call_freep) TakeCall *tc = userdata;
-        _cleanup_(site_answer_done) SiteAnswer a;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Context *c = tc->c;
-        json_object *features;
-        int r;
-
-        site_answer_parse(res, tc->url, &a);
-        if (a.outcome != SITE_OK) {
-                site_answer_to_bus_error(&a, &error);
-                (void) pending_call_error(tc->call, &error);
-                return;
-        }
-        features = json_object_object_get(a.json, "features");
-        r = sd_bus_message_new_method_return(pending_call_message(tc->call), &reply);
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "sss", c->site ? c->site->url : "", c->site ? c->site->id : "",
-                                          c->site ? c->site->fingerprint : "");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(ssuu)");
-        for (size_t i = 0; r >= 0 && json_object_is_type(features, json_type_array) &&
-                           i < json_object_array_length(features);
-             i++) {
-                json_object *f = json_object_array_get_idx(features, i);
-                const char *product = json_object_get_string(json_object_object_get(f, "product"));
-                const char *feature = json_object_get_string(json_object_object_get(f, "feature"));
-                int seats = json_object_get_int(json_object_object_get(f, "seats"));
-                int used = json_object_get_int(json_object_object_get(f, "used"));
-
-                if (!product || !feature)
-                        continue;
-                r = sd_bus_message_append(reply, "(ssuu)", product, feature, (uint32_t) seats, (uint32_t) used);
-        }
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(sssstb)");
-        for (HeldLease *hl = c->leases; r >= 0 && hl; hl = hl->next)
-                r = sd_bus_message_append(reply, "(sssstb)", hl->lease.id, hl->lease.product, hl->lease.feature,
-                                          hl->holder ?: "", usec_from_sec(hl->until), held_borrowed(hl));
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = append_site_leases(reply, a.json);
-        if (r < 0)
-                (void) pending_call_errno(tc->call, r);
-        else
-                (void) pending_call_send(tc->call, reply);
-}
-
-int leases_site_status(Context *c, sd_bus_message *m) {
-        _cleanup_(take_call_freep) TakeCall *tc = NULL;
-        SiteRequest sr = {.type = SITE_REQUEST_STATUS};
-        int r;
-
-        if (!c->site)
-                return sd_bus_reply_method_errorf(m, BUS_ERROR_NOT_SUPPORTED,
-                                                  "This machine has joined no site (licensectl site join URL).");
-        tc = calloc(1, sizeof(*tc));
-        if (!tc || !(tc->url = site_endpoint(c->site, "/v1/status")))
-                return sd_bus_reply_method_errno(m, -ENOMEM, NULL);
-        tc->c = c;
-        r = site_send(c, m, &tc->call, &sr, tc->url, SITE_REQUEST_TIMEOUT_USEC, status_done, take_call_free, tc);
-        if (r == 1)
-                TAKE_PTR(tc); /* status_done() frees it */
+                TAKE_PTR(gc); /* done() frees it */
         return r;
 }

@@ -2,7 +2,9 @@
 #pragma once
 
 /* The client side of floating licenses (docs/floating.md): the site this
- * machine joined (site-client.c) and the leases it holds (leases.c).
+ * machine joined (site-client.c) and the leases it holds (leases.c, and
+ * leases-borrow.c, leases-admin.c, leases-shutdown.c; leases-internal.h is
+ * what they share).
  *
  * The floating license lives on the site server, not here. What the daemon
  * keeps in its state directory:
@@ -12,7 +14,8 @@
  *   site/borrowed/ID.lease, ID.lic   a borrowed lease and the license it draws on
  *
  * Leases taken by CheckOut are held in memory only: each belongs to the bus
- * connection that asked (returned when it goes), and is kept by heartbeats. */
+ * connection that asked (returned when it goes, or when licensed stops),
+ * and is kept by heartbeats. */
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -93,7 +96,7 @@ void site_answer_done(SiteAnswer *a);
 /* Fills a bus error from an answer that is not SITE_OK. */
 int site_answer_to_bus_error(const SiteAnswer *a, sd_bus_error *error);
 
-/* leases.c ------------------------------------------------------------------ */
+/* leases.c, leases-borrow.c, leases-admin.c ------------------------------------ */
 
 typedef struct HeldLease HeldLease;
 
@@ -125,3 +128,8 @@ int leases_site_status(Context *c, sd_bus_message *m);
 int leases_release_site_lease(Context *c, sd_bus_message *m, const char *id);
 /* Drops (and gives back) every lease that is not borrowed: leaving a site. */
 void leases_return_all_taken(Context *c);
+
+/* leases-shutdown.c: once the event loop has ended, gives every lease taken
+ * for a program back to the site, waiting 2 s at most in all (borrowed
+ * leases stay). */
+void leases_return_at_exit(Context *c);
