@@ -247,3 +247,48 @@ def test_many_connections_that_go_away(site):
         conn.send(doc[: i * 7 % len(doc)])
         conn.close()
     assert_serving(site, c)
+
+
+BAD_RULES = {
+    "seats negative": ("max = ( { user = \"alice\"; seats = -1; } );", "needs seats, a whole number of 0 or more"),
+    "seats a string": ("max = ( { user = \"alice\"; seats = \"1\"; } );", "needs seats, a whole number of 0 or more"),
+    "seats a huge number": ("max = ( { user = \"alice\"; seats = 99999999999L; } );", "needs seats"),
+    "two names": ("max = ( { user = \"alice\"; host = \"ws-1\"; seats = 1; } );", "exactly one of user, host or group"),
+    "no name": ("max = ( { seats = 1; } );", "exactly one of user, host or group"),
+    "unknown who": ("max = ( { uid = 1000; seats = 1; } );", "uid"),
+    "a comma in a name": ("max = ( { group = \"a,b\"; seats = 1; } );", "without commas"),
+    "an empty name": ("max = ( { user = \"\"; seats = 1; } );", "without commas"),
+    "not a list": ("max = { user = \"alice\"; seats = 1; };", "must be a list"),
+    "not a product": ("", "is not a product id"),
+    "not a feature": ("", "is not a feature name"),
+}
+
+
+def feature_entry(rules, product=PRODUCT, feature="cad"):
+    return f'{{ product = "{product}"; feature = "{feature}"; {rules} }}'
+
+
+@pytest.mark.parametrize("what", sorted(BAD_RULES))
+def test_invalid_rules_on_sighup_keep_the_old_ones(tmp_path, vendor, vendor_keys, what):
+    import signal
+    from test_site_admin import configured, wait_log
+    site = make_site(tmp_path, vendor, vendor_keys, seats=2)
+    try:
+        bar_alice = 'max = ( { user = "alice"; seats = 0; } );'
+        good = f"features = ( {feature_entry(bar_alice)} );\n"
+        conf = configured(site, tmp_path, good)
+        a = SiteClient(site, user="alice")
+        a.enrol()
+        assert a.checkout().error[0] == "limit-reached"
+        rules, why = BAD_RULES[what]
+        entry = feature_entry(rules, product="not a product!") if what == "not a product" else \
+            feature_entry(rules, feature="cad feature") if what == "not a feature" else feature_entry(rules)
+        conf.write_text(f"features = ( {entry} );\n")
+        site.proc.send_signal(signal.SIGHUP)
+        wait_log(site, "Not reloading")
+        line = next(l for l in site.read_log().splitlines() if "Not reloading" in l)
+        assert f"{conf}:1:" in line and why in line, line
+        assert a.checkout().error[0] == "limit-reached"
+        assert site.proc.poll() is None
+    finally:
+        site.stop()
