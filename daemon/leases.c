@@ -794,6 +794,13 @@ static void load_borrowed_one(Context *c, const char *id) {
                 held_free(hl);
                 return;
         }
+        /* Files are found, returned and removed by the lease's id: a copy
+         * under another name would be held twice, and outlive a return. */
+        if (!streq(hl->lease.id, id)) {
+                log_warning("Ignoring borrowed lease %s: it holds lease %s, not %s.", lease_path, hl->lease.id, id);
+                held_free(hl);
+                return;
+        }
         hl->next = c->leases;
         c->leases = hl;
         held_schedule(hl, hl->until);
