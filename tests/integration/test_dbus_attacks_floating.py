@@ -216,3 +216,78 @@ def test_connection_that_vanishes_mid_call(joined):
     _, _, _, _, leases, *_ = m.manager().SiteStatus(timeout=30)
     assert list(leases) == []
     alive(m)
+
+
+def tree_digest(path):
+    """Names and contents under path, to see that nothing was touched."""
+    out = {}
+    for root, dirs, files in os.walk(path):
+        for f in files:
+            p = os.path.join(root, f)
+            if os.path.isfile(p) and not os.path.islink(p):
+                with open(p, "rb") as fh:
+                    out[os.path.relpath(p, path)] = fh.read()
+    return out
+
+
+def test_borrowed_files_that_do_not_hold(joined, tmp_path, vendor, vendor_keys):
+    """Whatever lies in site/borrowed/, licensed starts, logs why it ignores
+    a file, answers no-lease, and leaves the stored licenses alone."""
+    site, m = joined
+    req, _ = m.manager().RequestOfflineActivation(PRODUCT, "00001-00002-00003-00004-00005", False)
+    lic = tmp_path / "local.lic"
+    vendor("answer", "--signing-key", vendor_keys[0], "--request", "-", "--id", "local-1", "--licensee", "T",
+           "--feature", "view", "--output", str(lic), input=str(req))
+    m.manager().InstallLicense(lic.read_text(), False)
+    m.ctl("borrow", PRODUCT, "cad", "--for", "1d")
+    lease_path = [p for p in borrowed_files(m) if p.endswith(".lease")][0]
+    lic_path = lease_path[:-6] + ".lic"
+    folder, lease_id = os.path.dirname(lease_path), os.path.basename(lease_path)[:-6]
+    good_lease, good_lic = open(lease_path).read(), open(lic_path).read()
+    licenses = os.path.join(m.daemon.state_dir, "licenses")
+    stored = tree_digest(licenses)
+    other_id = "f" * 32
+
+    def put(name, text):
+        with open(os.path.join(folder, name), "w") as f:
+            f.write(text)
+
+    cases = {
+        "truncated": (lambda: put(lease_id + ".lease", good_lease[:len(good_lease) // 2]), "Ignoring borrowed lease"),
+        "empty": (lambda: put(lease_id + ".lease", ""), "Ignoring borrowed lease"),
+        "garbage": (lambda: put(lease_id + ".lease", "\x00\x01garbage" * 100), "Ignoring borrowed lease"),
+        "the license truncated": (lambda: put(lease_id + ".lic", good_lic[:100]), "Ignoring borrowed lease"),
+        "the license missing": (lambda: os.unlink(lic_path), "Cannot read borrowed lease"),
+        "the license of another product": (lambda: put(lease_id + ".lic", lic.read_text()), "Ignoring borrowed lease"),
+        "oversized": (lambda: put(lease_id + ".lease", good_lease + " " * (2 << 20)), "Cannot read borrowed lease"),
+        "a directory": (lambda: (os.unlink(lease_path), os.mkdir(lease_path)), "not a regular file"),
+        "a FIFO": (lambda: (os.unlink(lease_path), os.mkfifo(lease_path)), "not a regular file"),
+        "a link to /dev/zero": (lambda: (os.unlink(lease_path), os.symlink("/dev/zero", lease_path)),
+                                "not a regular file"),
+        "renamed (another lease id's file name)": (
+            lambda: (os.rename(lease_path, os.path.join(folder, other_id + ".lease")),
+                     os.rename(lic_path, os.path.join(folder, other_id + ".lic"))), f"holds lease {lease_id}"),
+    }
+    for what, (damage, why) in cases.items():
+        for p in os.listdir(folder):
+            p = os.path.join(folder, p)
+            os.rmdir(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
+        put(lease_id + ".lease", good_lease)
+        put(lease_id + ".lic", good_lic)
+        damage()
+        seen = len(m.daemon.read_log())
+        m.restart()
+        assert m.daemon.proc.poll() is None, what
+        assert m.check()[:2] == (False, "no-lease"), what
+        log = m.daemon.read_log()[seen:]
+        assert why in log, (what, log[-2000:])
+        assert tree_digest(licenses) == stored, what
+        assert m.check("view")[:2] == (True, "licensed"), what
+    # the genuine files, back in place, hold again
+    for p in os.listdir(folder):
+        p = os.path.join(folder, p)
+        os.rmdir(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
+    put(lease_id + ".lease", good_lease)
+    put(lease_id + ".lic", good_lic)
+    m.restart()
+    assert m.check()[:2] == (True, "licensed")
