@@ -291,3 +291,24 @@ def test_borrowed_files_that_do_not_hold(joined, tmp_path, vendor, vendor_keys):
     put(lease_id + ".lic", good_lic)
     m.restart()
     assert m.check()[:2] == (True, "licensed")
+
+
+@pytest.mark.parametrize("name", ["site/site.conf", "site/licenses", "licenses/planted.lic"])
+def test_a_fifo_in_the_state_directory_does_not_hang_the_start(joined, name):
+    site, m = joined
+    path = os.path.join(m.daemon.state_dir, name)
+    if os.path.exists(path):
+        os.unlink(path)
+    os.mkfifo(path)
+    seen = len(m.daemon.read_log())
+    m.restart()
+    assert m.daemon.proc.poll() is None
+    assert m.ctl("list").returncode == 0
+    log = m.daemon.read_log()[seen:]
+    if name.startswith("site/"):
+        # the site is not used, and the log says why
+        assert m.check()[:2] == (False, "not-installed")
+        assert "join the site again" in log or "Failed to read the floating licenses" in log, log
+    else:
+        assert m.check()[:2] == (False, "no-lease")
+        assert "planted" in log, log
