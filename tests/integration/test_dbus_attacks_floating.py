@@ -207,11 +207,13 @@ def test_connection_that_vanishes_mid_call(joined):
         conn.send_message(msg)
         conn.flush()
         conn.close()
+    # the leases the site granted them meanwhile are given back
+    wait_for(lambda: site_used(m)[0] == {"cad": (0, 2)}, timeout=20, what="the vanished callers' leases back")
     # a holder that takes a lease and then goes
     conn = m.bus.connect()
     assert m.checkout(conn)[:2] == (True, "licensed")
     conn.close()
-    wait_for(lambda: site_used(m)[0] == {"cad": (0, 2)}, timeout=20, what="the vanished callers' leases back")
+    wait_for(lambda: site_used(m)[0] == {"cad": (0, 2)}, timeout=20, what="the vanished holder's lease back")
     # nothing is held for them on this machine either
     _, _, _, _, leases, *_ = m.manager().SiteStatus(timeout=30)
     assert list(leases) == []
