@@ -141,6 +141,8 @@ def test_borrow_durations(joined):
         p = m.ctl("borrow", PRODUCT, "cad", "--for", value, check=False)
         assert p.returncode != 0 and p.stderr.strip(), (value, p.returncode, p.stderr)
         assert "Traceback" not in p.stderr and "Borrowed" not in p.stdout
+    p = m.ctl("borrow", PRODUCT, "cad", "--for", "0", check=False)
+    assert "a lease is borrowed for some time" in p.stderr, p.stderr
     p = m.ctl("borrow", PRODUCT, "cad", "--for", "99999d", check=False)
     assert p.returncode == 4 and "borrow" in p.stderr, p.stderr
     alive(m)
