@@ -311,9 +311,13 @@ static int parse_argv(int argc, char *argv[], Ctl *c, unsigned *ret_given) {
                         break;
                 case ARG_FOR:
                         r = duration_parse(optarg, &t, &err);
-                        if (r < 0 || t <= 0)
-                                return report_error(-EINVAL, "--for=%s: not a duration such as 3d or 12h%s%s.",
-                                                    optarg, r < 0 ? ": " : "", r < 0 ? core_error_message(&err, r) : "");
+                        if (r < 0)
+                                return report_error(-EINVAL, "--for=%s: not a duration such as 3d or 12h: %s.",
+                                                    optarg, core_error_message(&err, r));
+                        if (t <= 0)
+                                return report_error(-EINVAL, "--for=%s: a lease is borrowed for some time, such as 3d "
+                                                             "or 12h, not for none.",
+                                                    optarg);
                         c->borrow_for = t;
                         given |= OPT_FOR;
                         break;

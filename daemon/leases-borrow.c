@@ -126,6 +126,16 @@ static void load_borrowed_one(Context *c, const char *id) {
 
         if (!lease_path || !lic_path)
                 return;
+        /* licensed writes both as regular files; anything else put there
+         * (a FIFO would block the start in open()) is not read. */
+        for (size_t i = 0; i < 2; i++) {
+                const char *path = i == 0 ? lease_path : lic_path;
+                struct stat st;
+                if (lstat(path, &st) >= 0 && !S_ISREG(st.st_mode)) {
+                        log_warning("Ignoring borrowed lease %s: %s is not a regular file.", lease_path, path);
+                        return;
+                }
+        }
         r = read_file(lease_path, LEASE_FILE_MAX, &lease, &len);
         if (r >= 0)
                 r = read_file(lic_path, LEASE_FILE_MAX, &lic, &len);
@@ -151,6 +161,13 @@ static void load_borrowed_one(Context *c, const char *id) {
                 } else
                         log_warning("Ignoring borrowed lease %s: %s", lease_path,
                                     r < 0 ? core_error_message(&err, r) : "it is not borrowed");
+                held_free(hl);
+                return;
+        }
+        /* Files are found, returned and removed by the lease's id: a copy
+         * under another name would be held twice, and outlive a return. */
+        if (!streq(hl->lease.id, id)) {
+                log_warning("Ignoring borrowed lease %s: it holds lease %s, not %s.", lease_path, hl->lease.id, id);
                 held_free(hl);
                 return;
         }

@@ -321,10 +321,33 @@ static void take_call_free(void *userdata) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(TakeCall *, take_call_free);
 
+static HeldLease *held_find(Context *c, const char *holder, const char *product, const char *feature);
+
+/* A CheckOut answered while another CheckOut of the same feature from the
+ * same connection was with the site, and got its lease first: the
+ * connection holds one lease per feature, so this one answers with that
+ * lease, whatever the site said to it. True if it answered. */
+static bool take_answer_held(TakeCall *tc) {
+        Context *c = tc->c;
+        HeldLease *held;
+
+        if (tc->borrow)
+                return false;
+        held = held_find(c, sd_bus_message_get_sender(pending_call_message(tc->call)), tc->product, tc->feature);
+        if (!held || context_now(c) >= held->until)
+                return false;
+        (void) pending_call_return(tc->call, "bsuu", true, reason_to_string(REASON_LICENSED),
+                                   (uint32_t) leases_of(c, tc->product, tc->feature), held->limit);
+        return true;
+}
+
 static void take_refused(TakeCall *tc, const SiteAnswer *a) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Context *c = tc->c;
         Reason reason;
+
+        if (take_answer_held(tc))
+                return;
 
         /* CheckOut answers "no" with a reason for the two refusals a
          * program must expect; the rest are errors to fix. */
@@ -393,6 +416,11 @@ static void take_done(const HttpResult *res, void *userdata) {
                         return;
                 }
         } else {
+                if (take_answer_held(tc)) {
+                        give_back(c, &hl->lease);
+                        held_free(hl);
+                        return;
+                }
                 sender = sd_bus_message_get_sender(pending_call_message(tc->call));
                 hl->holder = sender ? strdup(sender) : NULL;
                 r = hl->holder ? sd_bus_track_new(c->bus, &hl->track, on_holder_gone, hl) : -ENOMEM;

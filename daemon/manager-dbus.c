@@ -88,6 +88,14 @@ static int method_check_feature(sd_bus_message *m, void *userdata, sd_bus_error 
                                           usec_from_sec(v.expires), usec_from_sec(v.grace_end));
 }
 
+static int validate_feature_arg(const char *feature, sd_bus_error *error) {
+        if (!license_name_is_valid(feature))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'%.64s' is not a feature name (a-z 0-9 . _ -, up to 64 characters).",
+                                         feature);
+        return 0;
+}
+
 static int read_product_feature(sd_bus_message *m, Context *c, const char **product, const char **feature,
                                 sd_bus_error *error) {
         int r = sd_bus_message_read(m, "ss", product, feature);
@@ -96,10 +104,16 @@ static int read_product_feature(sd_bus_message *m, Context *c, const char **prod
         r = validate_product_arg(c, *product, false, error);
         if (r < 0)
                 return r;
-        if (!license_name_is_valid(*feature))
+        return validate_feature_arg(*feature, error);
+}
+
+/* A lease id as the site makes them; quoted at most in part, whatever was sent. */
+static int validate_lease_id_arg(const char *id, sd_bus_error *error) {
+        if (strlen(id) != LEASE_ID_HEX_LEN || strspn(id, "0123456789abcdef") != LEASE_ID_HEX_LEN)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "'%.64s' is not a feature name (a-z 0-9 . _ -, up to 64 characters).",
-                                         *feature);
+                                         "'%.64s' is not a lease id (%d lower-case hex digits, as 'licensectl site "
+                                         "status' shows them).",
+                                         id, LEASE_ID_HEX_LEN);
         return 0;
 }
 
@@ -593,6 +607,12 @@ static int method_return_borrowed(sd_bus_message *m, void *userdata, sd_bus_erro
                 return r;
         if (isempty(what))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Name a product and feature, or a lease id.");
+        /* Checked as every other method checks its names, before polkit. */
+        r = isempty(feature) ? validate_lease_id_arg(what, error) : validate_product_arg(userdata, what, false, error);
+        if (r >= 0 && !isempty(feature))
+                r = validate_feature_arg(feature, error);
+        if (r < 0)
+                return r;
         return polkit_authorize(userdata, m, "borrow", interactive, return_borrowed_continue);
 }
 
@@ -617,11 +637,9 @@ static int method_release_site_lease(sd_bus_message *m, void *userdata, sd_bus_e
         r = sd_bus_message_read(m, "sb", &id, &interactive);
         if (r < 0)
                 return r;
-        if (strlen(id) != LEASE_ID_HEX_LEN || strspn(id, "0123456789abcdef") != LEASE_ID_HEX_LEN)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "'%s' is not a lease id (%d lower-case hex digits, as 'licensectl site "
-                                         "status' shows them).",
-                                         id, LEASE_ID_HEX_LEN);
+        r = validate_lease_id_arg(id, error);
+        if (r < 0)
+                return r;
         return polkit_authorize(userdata, m, "site", interactive, release_site_lease_continue);
 }
 

@@ -289,7 +289,9 @@ static int read_fd(int fd, size_t max_size, char **ret, size_t *ret_len) {
 }
 
 static int read_at(int dir_fd, const char *name, size_t max_size, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO planted here must not hang the start in
+         * open(); it reads as empty, a damaged file. */
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
         if (fd < 0)
                 return -errno;

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "conf-file.h"
+#include "license.h"
+#include "product.h"
 #include "macro.h"
 #include "site-config.h"
 #include "text-check.h"
@@ -146,13 +148,21 @@ static int parse_feature(const config_setting_t *e, const char *path, SiteFeatur
         r = conf_check_unknown_settings(e, feature_settings, ELEMENTSOF(feature_settings), path, err);
         if (r < 0)
                 return r;
+        /* A name that cannot be a product's or a feature's would make a
+         * rule that never matches: refused like any other mistake. */
         r = conf_get_string(e, "product", true, path, &s, &v, err);
         if (r < 0)
                 return r;
+        if (!product_id_is_valid(v))
+                return conf_setting_error(err, EINVAL, path, s, "'%.80s' is not a product id (like com.example.cad)",
+                                          conf_printable_value(v));
         f->product = strdup(v);
         r = conf_get_string(e, "feature", true, path, &s, &v, err);
         if (r < 0)
                 return r;
+        if (!license_name_is_valid(v))
+                return conf_setting_error(err, EINVAL, path, s, "'%.80s' is not a feature name",
+                                          conf_printable_value(v));
         f->feature = strdup(v);
         if (!f->product || !f->feature)
                 return -ENOMEM;

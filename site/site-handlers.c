@@ -58,8 +58,17 @@ static uint32_t license_seats(const License *l, const char *feature, int64_t now
         return f->limit;
 }
 
-/* Signs l and answers with it and the license it draws on. */
-static int reply_lease(Site *s, Lease *l, SiteReply *reply) {
+/* lease_ttl and borrow_max, which SIGHUP may change: one request uses
+ * the values it read once. */
+static void site_durations(Site *s, int64_t *lease_ttl, int64_t *borrow_max) {
+        pthread_mutex_lock(&s->config_lock);
+        *lease_ttl = s->lease_ttl;
+        *borrow_max = s->borrow_max;
+        pthread_mutex_unlock(&s->config_lock);
+}
+
+/* Signs l and answers with it, the license it draws on and the TTL it was given. */
+static int reply_lease(Site *s, Lease *l, int64_t ttl, SiteReply *reply) {
         _cleanup_free_ char *text = NULL;
         const SiteLicense *sl = license_by_digest(s, l->license);
         char t[RFC3339_MAX];
@@ -78,7 +87,7 @@ static int reply_lease(Site *s, Lease *l, SiteReply *reply) {
         add_string(o, "license", sl->text);
         add_string(o, "lease_id", l->id);
         add_string(o, "expires", time_format_rfc3339(l->expires, t));
-        json_object_object_add(o, "ttl", json_object_new_int64(s->lease_ttl));
+        json_object_object_add(o, "ttl", json_object_new_int64(ttl));
         return 0;
 }
 
@@ -175,13 +184,15 @@ static int handle_take(Site *s, const SiteRequest *rq, int64_t now, SiteReply *r
         _cleanup_free_ SitePool *pools = NULL;
         char id[LICENSE_NONCE_STRING_SIZE], t[RFC3339_MAX];
         unsigned used = 0, seats = 0;
+        int64_t ttl, borrow_max;
         size_t n = 0;
         int r;
 
-        if (rq->type == SITE_REQUEST_BORROW && (rq->borrow_until <= now || rq->borrow_until > now + s->borrow_max))
+        site_durations(s, &ttl, &borrow_max);
+        if (rq->type == SITE_REQUEST_BORROW && (rq->borrow_until <= now || rq->borrow_until > now + borrow_max))
                 return site_reply_error(reply, 400, "borrow-too-long",
                                         "a lease can be borrowed until a time in the next %s, not until %s",
-                                        duration_format(s->borrow_max, (char[32]) {}),
+                                        duration_format(borrow_max, (char[32]) {}),
                                         time_format_rfc3339(rq->borrow_until, t));
         pools = calloc(s->n_licenses ?: 1, sizeof(*pools));
         if (!pools)
@@ -209,7 +220,7 @@ static int handle_take(Site *s, const SiteRequest *rq, int64_t now, SiteReply *r
                 .user = strdup(rq->user),
                 .host = strdup(rq->host),
                 .granted = now,
-                .expires = now + s->lease_ttl,
+                .expires = now + ttl,
                 .borrowed_until = rq->type == SITE_REQUEST_BORROW ? rq->borrow_until : TIME_UNSET,
         };
         if (!l.id || !l.product || !l.feature || !l.machine_id || !l.device_key || !l.user || !l.host)
@@ -226,16 +237,18 @@ static int handle_take(Site *s, const SiteRequest *rq, int64_t now, SiteReply *r
                 site_event(SITE_EVENT_GRANTED, LOG_INFO, &l, used, seats,
                            "Lease %s of %s feature %s granted to %s@%s (%u of %u seats in use)", l.id, l.product,
                            l.feature, l.user, l.host, used, seats);
-        return reply_lease(s, &l, reply);
+        return reply_lease(s, &l, ttl, reply);
 }
 
 static int handle_heartbeat(Site *s, const SiteRequest *rq, int64_t now, SiteReply *reply) {
         _cleanup_(lease_done) Lease l = LEASE_INIT;
+        int64_t ttl, borrow_max;
         CoreError err = {};
         int r;
 
-        r = site_storage_heartbeat(s->storage, rq->nonce, NONCE_KEEP, rq->lease, rq->machine_id, now,
-                                   now + s->lease_ttl, &l, &err);
+        site_durations(s, &ttl, &borrow_max);
+        r = site_storage_heartbeat(s->storage, rq->nonce, NONCE_KEEP, rq->lease, rq->machine_id, now, now + ttl,
+                                   &l, &err);
         if (r == -EALREADY)
                 return reply_replay(rq, reply);
         if (r < 0)
@@ -245,7 +258,7 @@ static int handle_heartbeat(Site *s, const SiteRequest *rq, int64_t now, SiteRep
                                         "this client holds no lease %s (it ended, was returned, or is not "
                                         "yours): check out again",
                                         rq->lease);
-        return reply_lease(s, &l, reply);
+        return reply_lease(s, &l, ttl, reply);
 }
 
 static int handle_return(Site *s, const SiteRequest *rq, int64_t now, SiteReply *reply) {

@@ -221,6 +221,11 @@ static void warn_product(const char *path, const char *message, void *userdata) 
         log_warning("Skipping product file %s: %s", path, message);
 }
 
+/* A duration in force: the flag wins, then site.conf, then the default. */
+static int64_t effective(int64_t flag, int64_t conf, int64_t fallback) {
+        return flag != SITE_CONFIG_UNSET ? flag : conf != SITE_CONFIG_UNSET ? conf : fallback;
+}
+
 /* The state every verb but activation-request needs: products, licenses,
  * the database. create: the server's first start makes what is missing. */
 static int site_open(Site *s, const Options *o, bool create) {
@@ -233,12 +238,8 @@ static int site_open(Site *s, const Options *o, bool create) {
         r = site_config_load(&s->config, o->config, &err);
         if (r < 0)
                 return report_error(r, "%s", core_error_message(&err, r));
-        s->lease_ttl = o->lease_ttl != SITE_CONFIG_UNSET        ? o->lease_ttl
-                       : s->config.lease_ttl != SITE_CONFIG_UNSET ? s->config.lease_ttl
-                                                                  : DEFAULT_LEASE_TTL;
-        s->borrow_max = o->borrow_max != SITE_CONFIG_UNSET         ? o->borrow_max
-                        : s->config.borrow_max != SITE_CONFIG_UNSET ? s->config.borrow_max
-                                                                    : DEFAULT_BORROW_MAX;
+        s->lease_ttl = effective(o->lease_ttl, s->config.lease_ttl, DEFAULT_LEASE_TTL);
+        s->borrow_max = effective(o->borrow_max, s->config.borrow_max, DEFAULT_BORROW_MAX);
         r = site_state_open(s, o->state_dir, create, &err);
         if (r >= 0)
                 r = product_set_load(&s->products, o->product_dirs, o->n_product_dirs, warn_product, NULL);
@@ -263,9 +264,37 @@ static void sweep(Site *s) {
                 log_warning("Expiring leases failed: %s", core_error_message(&err, r));
 }
 
-/* SIGHUP: site.conf's reservations, limits and show_holders again; a bad
- * file keeps the ones in force. listen, lease_ttl and borrow_max need a
- * restart (the socket, and leases already signed with the old TTL). */
+/* The sweep's period: often enough that an ended lease is told soon after
+ * its end, at most every 5 s. */
+static int64_t sweep_interval(int64_t lease_ttl) {
+        return lease_ttl / 4 > 5 ? 5 : lease_ttl / 4 ?: 1;
+}
+
+/* One duration of site.conf on SIGHUP: *value (read by the HTTP thread
+ * under config_lock) becomes the one in force, logged if it changed.
+ * Leases already granted keep their expiry: the new value is used from
+ * the next grant or heartbeat on. */
+static void reload_duration(Site *s, const char *name, const char *flag, int64_t flag_value, int64_t conf_value,
+                            int64_t fallback, int64_t *value) {
+        int64_t v = effective(flag_value, conf_value, fallback), old;
+        char a[32], b[32];
+
+        if (flag_value != SITE_CONFIG_UNSET && conf_value != SITE_CONFIG_UNSET && conf_value != flag_value)
+                log_warning("%s = %s in site.conf is not used: %s %s on the command line wins.", name,
+                            duration_format(conf_value, a), flag, duration_format(flag_value, b));
+        pthread_mutex_lock(&s->config_lock);
+        old = *value;
+        *value = v;
+        pthread_mutex_unlock(&s->config_lock);
+        if (v != old)
+                log_info("%s is now %s (was %s): new leases and heartbeats use it, leases already granted keep "
+                         "their expiry.",
+                         name, duration_format(v, a), duration_format(old, b));
+}
+
+/* SIGHUP: site.conf's reservations, limits, show_holders, lease_ttl and
+ * borrow_max again; a bad file keeps the ones in force. listen needs a
+ * restart (the socket is bound once): a change is only warned about. */
 static void reload(Site *s, const Options *o) {
         _cleanup_(site_config_done) SiteConfig n = SITE_CONFIG_INIT;
         CoreError err = {};
@@ -278,6 +307,14 @@ static void reload(Site *s, const Options *o) {
                 log_error("Not reloading %s, keeping the configuration in force: %s", o->config,
                           core_error_message(&err, r));
         else {
+                if (!o->listen && !streq_ptr(n.listen, s->config.listen))
+                        log_warning("listen changed in %s to %s: licensed-site keeps listening where it does "
+                                    "until it is restarted.",
+                                    o->config, n.listen ?: "the default " DEFAULT_LISTEN);
+                reload_duration(s, "lease_ttl", "--lease-ttl", o->lease_ttl, n.lease_ttl, DEFAULT_LEASE_TTL,
+                                &s->lease_ttl);
+                reload_duration(s, "borrow_max", "--borrow-max", o->borrow_max, n.borrow_max, DEFAULT_BORROW_MAX,
+                                &s->borrow_max);
                 pthread_mutex_lock(&s->config_lock);
                 old = s->config;
                 s->config = n;
@@ -330,15 +367,17 @@ static int verb_run(int argc, char *argv[], void *userdata) {
 
         /* The sweep only turns ended leases into journal events and frees
          * their rows: a grant never counts an ended lease either way. */
-        interval = s.lease_ttl / 4 > 5 ? 5 : s.lease_ttl / 4 ?: 1;
+        interval = sweep_interval(s.lease_ttl);
         for (;;) {
                 struct timespec ts = {.tv_sec = interval};
 
                 sig = sigtimedwait(&mask, NULL, &ts);
                 if (sig == SIGTERM || sig == SIGINT)
                         break;
-                if (sig == SIGHUP)
+                if (sig == SIGHUP) {
                         reload(&s, o);
+                        interval = sweep_interval(s.lease_ttl);
+                }
                 sweep(&s);
         }
         sd_notify(false, "STOPPING=1");

@@ -51,11 +51,12 @@ typedef struct Site {
         char *tls_key;  /* PEM */
         char fingerprint[96]; /* SHA-256 of the certificate, hex pairs with colons */
 
+        /* site.conf's reservations, limits, show_holders, and the two
+         * durations (flag, else site.conf, else the default): replaced on
+         * SIGHUP by the main thread while the HTTP thread reads them, so
+         * both hold config_lock. */
         int64_t lease_ttl;
         int64_t borrow_max;
-        /* site.conf's reservations, limits and show_holders: replaced on
-         * SIGHUP by the main thread while the HTTP thread reads it, so
-         * both hold config_lock. */
         SiteConfig config;
         pthread_mutex_t config_lock;
         struct sockaddr_storage listen;

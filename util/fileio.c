@@ -118,17 +118,30 @@ int read_stream(FILE *f, size_t max_size, char **ret, size_t *ret_len) {
 
 int read_file(const char *path, size_t max_size, char **ret, size_t *ret_len) {
         _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_close_ int fd = -1;
         struct stat st;
+        int flags;
 
         assert(path);
-        f = fopen(path, "re");
-        if (!f)
+        /* Opening a FIFO that no one writes to waits for a writer forever
+         * (one left in the state directory hung licensed's start): opened
+         * without waiting, it reads as empty; a pipe with a writer, such as
+         * <(command), reads as before, blocking once open. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
                 return -errno;
-        if (fstat(fileno(f), &st) < 0)
+        if (fstat(fd, &st) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
         if (S_ISREG(st.st_mode) && (size_t) st.st_size > max_size)
                 return -EFBIG;
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+                return -errno;
+        f = fdopen(fd, "r");
+        if (!f)
+                return -errno;
+        TAKE_FD(fd);
         return read_stream(f, max_size, ret, ret_len);
 }

@@ -48,6 +48,7 @@ class SiteServer:
         self.args = ["--lease-ttl", ttl, *extra]
         self.proc = None
         self.log_path = state_dir + ".log"
+        self.listen = "127.0.0.1:0"  # None: site.conf's listen (on 127.0.0.1)
 
     def cli(self, *args, check=True, input=None):
         return run([binary("licensed-site"), "--state-dir", self.state_dir, "--products-dir", self.products_dir,
@@ -57,7 +58,7 @@ class SiteServer:
         self.offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
         self.log = open(self.log_path, "a")
         args = [binary("licensed-site"), "--state-dir", self.state_dir, "--products-dir", self.products_dir,
-                "--listen", "127.0.0.1:0", *self.args]
+                *(["--listen", self.listen] if self.listen else []), *self.args]
         wrapper = os.environ.get("LICENSED_DAEMON_WRAPPER")
         if wrapper:
             args = wrapper.split() + args
