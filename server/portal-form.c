@@ -9,7 +9,7 @@
 #include "macro.h"
 #include "portal.h"
 
-static int hex_digit(char c) {
+int url_hex_digit(char c) {
         if (c >= '0' && c <= '9')
                 return c - '0';
         if (c >= 'a' && c <= 'f')
@@ -32,8 +32,8 @@ static int decode(const char *p, size_t n, char **ret) {
                 else if (p[i] != '%')
                         *o++ = p[i];
                 else {
-                        int hi = i + 2 < n ? hex_digit(p[i + 1]) : -1;
-                        int lo = hi >= 0 ? hex_digit(p[i + 2]) : -1;
+                        int hi = i + 2 < n ? url_hex_digit(p[i + 1]) : -1;
+                        int lo = hi >= 0 ? url_hex_digit(p[i + 2]) : -1;
 
                         if (lo < 0 || (hi == 0 && lo == 0)) {
                                 free(out);

@@ -56,6 +56,27 @@ void server_mhd_log(void *cls, const char *fmt, va_list ap) {
         server_log_at(LOG_WARNING, "microhttpd: %s", line);
 }
 
+/* Decodes the %XX escapes of a path or a query argument in place, as
+ * libmicrohttpd would, except %00: decoded, it would end the C string
+ * early, so that "/v1/health%00x" reached /v1/health and a query argument
+ * lost what followed it. Left as it is, it is text, found by no route and
+ * matching no key. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+        char *w = s;
+
+        for (const char *r = s; *r; r++) {
+                int hi = r[0] == '%' ? url_hex_digit(r[1]) : -1, lo = hi >= 0 ? url_hex_digit(r[2]) : -1;
+
+                if (lo >= 0 && (hi | lo) != 0) {
+                        *w++ = (char) (hi << 4 | lo);
+                        r += 2;
+                } else
+                        *w++ = *r;
+        }
+        *w = 0;
+        return (size_t) (w - s);
+}
+
 /* Takes a token from the client's bucket; without one, the answer is a 429
  * (in place of any other early error), sent once the body is read. */
 static void check_rate(Server *s, struct MHD_Connection *c, Request *rq) {
@@ -337,6 +358,7 @@ static struct MHD_Daemon *start_daemon(Server *s, ServerListener *l, const struc
         OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL);
         OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
         OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, s);
+        OPT(MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL);
         if (s->threads > 1)
                 OPT(MHD_OPTION_THREAD_POOL_SIZE, s->threads, NULL);
         if (cert) {
