@@ -18,6 +18,7 @@
 #include "portal.h"
 #include "report-error.h"
 #include "server.h"
+#include "text-check.h"
 
 /* A body larger than SERVER_BODY_MAX is read and dropped up to this much,
  * so the client reads the 413 reply; beyond it the connection is closed. */
@@ -216,18 +217,48 @@ static enum MHD_Result send_reply(const ServerListener *l, struct MHD_Connection
                              NULL, allow, reply->retry_after, reply->challenge);
 }
 
+typedef struct QueryArguments {
+        json_object *object;
+        const char *bad; /* the name of the first argument that is not printable UTF-8 */
+        bool bad_name;   /* ... in its name, not only in its value */
+} QueryArguments;
+
+static bool printable(const char *s) {
+        return utf8_is_printable(s, strlen(s), false);
+}
+
 static enum MHD_Result add_query_argument(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
-        json_object_object_add(cls, key, json_object_new_string(value ?: ""));
+        QueryArguments *q = cls;
+
+        /* A JSON body is UTF-8 by the parser's check; a query string is
+         * whatever bytes its %XX escapes make, which PostgreSQL refuses
+         * as a query parameter with an error (it was a 500). */
+        if (!printable(key) || !printable(value ?: "")) {
+                q->bad = key;
+                q->bad_name = !printable(key);
+                return MHD_NO;
+        }
+        json_object_object_add(q->object, key, json_object_new_string(value ?: ""));
         return MHD_YES;
 }
 
-/* The query string as an object of strings: the input of an admin GET. */
-static json_object *query_object(struct MHD_Connection *c) {
-        json_object *o = json_object_new_object();
+/* The query string as an object of strings: the input of an admin GET.
+ * NULL for no memory, or after filling in the reply for an argument that
+ * is not printable UTF-8. */
+static json_object *query_object(struct MHD_Connection *c, Reply *reply) {
+        QueryArguments q = {.object = json_object_new_object()};
 
-        if (o)
-                MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_argument, o);
-        return o;
+        if (q.object)
+                MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_argument, &q);
+        if (q.object && q.bad) {
+                json_object_put(TAKE_PTR(q.object));
+                if (q.bad_name)
+                        reply_error(reply, 400, "bad-request", "a query parameter's name is not printable UTF-8");
+                else
+                        reply_error(reply, 400, "bad-request", "the query parameter \"%s\" is not printable UTF-8",
+                                    q.bad);
+        }
+        return q.object;
 }
 
 /* The request is complete: answer it. */
@@ -270,8 +301,8 @@ static enum MHD_Result dispatch(const ServerListener *l, struct MHD_Connection *
         if (streq(rq->route->method, "POST") && parse_body(rq, &body, &reply) < 0)
                 return reply.status ? send_reply(l, c, rq, method, url, &reply) : MHD_NO;
         if (rq->route->access != ROUTE_PUBLIC) {
-                if (!body && !(body = query_object(c)))
-                        return MHD_NO;
+                if (!body && !(body = query_object(c, &reply)))
+                        return reply.status ? send_reply(l, c, rq, method, url, &reply) : MHD_NO;
                 server_admin(s, rq->route, rq->param,
                              MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), body,
                              &reply);
