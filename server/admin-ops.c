@@ -135,7 +135,10 @@ static int apply_policies(Entitlement *e, json_object *in, CoreError *err) {
 }
 
 /* Rejects members of in not in allowed (NULL-terminated): a typo is an
- * error, not a silently ignored change. */
+ * error, not a silently ignored change (or, in the query string of a GET,
+ * a filter silently not applied). */
+static const char *const no_members[] = {NULL};
+
 static int check_members(json_object *in, const char *const *allowed, CoreError *err) {
         if (!in)
                 return 0;
@@ -409,6 +412,8 @@ int admin_entitlement_show(Storage *s, const char *key, json_object *in, json_ob
         int r;
 
         r = canonical_key(key, canonical, err);
+        if (r >= 0)
+                r = check_members(in, no_members, err);
         if (r < 0)
                 return -EINVAL;
         return reply_entitlement(s, canonical, ret, err);
@@ -482,13 +487,12 @@ int admin_entitlement_upgrade(Storage *s, const char *key, json_object *in, json
 }
 
 int admin_entitlement_revoke(Storage *s, const char *key, json_object *in, json_object **ret, CoreError *err) {
-        static const char *const allowed[] = {NULL};
         char canonical[LICENSE_KEY_STRING_SIZE];
         int r;
 
         r = canonical_key(key, canonical, err);
         if (r >= 0)
-                r = check_members(in, allowed, err);
+                r = check_members(in, no_members, err);
         if (r < 0)
                 return -EINVAL;
         r = storage_entitlement_revoke(s, canonical, err);
@@ -507,6 +511,9 @@ int admin_activation_list(Storage *s, const char *key, json_object *in, json_obj
         size_t n = 0;
         int r;
 
+        r = check_members(in, no_members, err);
+        if (r < 0)
+                return r;
         if (key) {
                 r = canonical_key(key, canonical, err);
                 if (r < 0)
@@ -602,6 +609,9 @@ int admin_product_list(Storage *s, const char *key, json_object *in, json_object
         size_t n = 0;
         int r;
 
+        r = check_members(in, no_members, err);
+        if (r < 0)
+                return r;
         r = storage_product_list(s, &list, &n, err);
         if (r < 0)
                 return r;

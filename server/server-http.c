@@ -301,6 +301,15 @@ static enum MHD_Result dispatch(const ServerListener *l, struct MHD_Connection *
         if (streq(rq->route->method, "POST") && parse_body(rq, &body, &reply) < 0)
                 return reply.status ? send_reply(l, c, rq, method, url, &reply) : MHD_NO;
         if (rq->route->access != ROUTE_PUBLIC) {
+                /* An admin POST reads its body only: a parameter in its URL
+                 * would be a change silently not made. */
+                if (body && MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0) {
+                        json_object_put(body);
+                        reply_error(&reply, 400, "bad-request",
+                                    "%s %s takes its input as a JSON body, not in the query string", method,
+                                    rq->route->path);
+                        return send_reply(l, c, rq, method, url, &reply);
+                }
                 if (!body && !(body = query_object(c, &reply)))
                         return reply.status ? send_reply(l, c, rq, method, url, &reply) : MHD_NO;
                 server_admin(s, rq->route, rq->param,
