@@ -453,14 +453,19 @@ int admin_entitlement_upgrade(Storage *s, const char *key, json_object *in, json
                 if (!json_object_is_type(rm, json_type_array))
                         return core_error_set(err, EINVAL, "\"remove_features\" must be an array of names");
                 for (size_t i = 0; i < json_object_array_length(rm); i++) {
-                        const char *name = json_object_get_string(json_object_array_get_idx(rm, i));
+                        json_object *f = json_object_array_get_idx(rm, i);
+                        const char *name = json_object_get_string(f);
                         size_t k;
 
-                        for (k = 0; name && k < e.license.n_features; k++)
+                        /* Not a name is a bad request, not a feature 5 or
+                         * '{ "a": 1 }' the key lacks. */
+                        if (!json_object_is_type(f, json_type_string))
+                                return core_error_set(err, EINVAL, "\"remove_features\" must be an array of names");
+                        for (k = 0; k < e.license.n_features; k++)
                                 if (streq(e.license.features[k].name, name))
                                         break;
-                        if (!name || k == e.license.n_features)
-                                return core_error_set(err, ENOENT, "the key has no feature '%s'", name ?: "");
+                        if (k == e.license.n_features)
+                                return core_error_set(err, ENOENT, "the key has no feature '%s'", name);
                         free(e.license.features[k].name);
                         memmove(e.license.features + k, e.license.features + k + 1,
                                 (e.license.n_features - k - 1) * sizeof(*e.license.features));
