@@ -216,6 +216,7 @@ static void sign_in(const PortalRequest *rq, PortalReply *reply) {
         unsigned retry_after = 1;
         PortalSession session;
         CoreError err = {};
+        bool bad_form;
         int r;
 
         /* Every attempt counts, before anything is checked: each is a guess. */
@@ -235,12 +236,15 @@ static void sign_in(const PortalRequest *rq, PortalReply *reply) {
                 return;
         }
         r = portal_form_get(rq->body, rq->len, "key", &key);
+        bad_form = r == -EINVAL;
         if (r >= 0)
                 r = license_key_normalize(key, canonical, &err);
         if (r < 0) {
                 snprintf(sentence, sizeof(sentence),
                          "That is not a license key: %s. A key is five groups of five letters and digits.",
-                         key ? core_error_message(&err, r) : "the form had no key");
+                         key        ? core_error_message(&err, r)
+                         : bad_form ? "it is not valid in a form (a bad %-escape or a NUL character)"
+                                    : "the form had no key");
                 sign_in_page(rq, reply, 400, sentence);
                 note(reply, "sign-in: malformed key");
                 return;
