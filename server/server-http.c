@@ -337,10 +337,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 rq->start_usec = server_now_usec();
                 check_headers(l, c, rq, method, url);
                 check_rate(l->server, c, rq);
-                /* A body too large to even read through: answer now, MHD
-                 * closes the connection after the reply. */
+                /* A body too large to even read through: answer now (a
+                 * page for the portal's forms), MHD closes the connection
+                 * after the reply. */
                 if (rq->early.status == 413)
-                        return send_reply(l, c, rq, method, url, &rq->early);
+                        return dispatch(l, c, rq, method, url);
                 return MHD_YES;
         }
 
