@@ -599,3 +599,16 @@ def test_branding_cannot_inject(db, vendor_keys):
         assert all("\n" not in v for v in headers.values())
     finally:
         s.stop()
+
+
+@sqlite_only
+def test_a_path_cannot_forge_log_lines(site):
+    """The path is logged: %0a, %0d and %1b in it are no new line and no
+    terminal escape in the log."""
+    for path in ("/v1/health%0aFORGED:%20200%20ok", "/nothing%0d%0aFORGED:%20200%20ok", "/x%1b[2JFORGED"):
+        r = site.server.request("GET", path)
+        assert r.status in (200, 404)
+    log = site.server.read_log()
+    assert "\x1b" not in log
+    assert not [line for line in log.splitlines() if line.startswith("FORGED")], log[-2000:]
+    assert "?FORGED: 200 ok" in log
