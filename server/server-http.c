@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <strings.h>
 
 #include "json-object.h"
 #include "portal.h"
@@ -37,6 +38,7 @@ typedef struct Request {
         size_t len;
         size_t dropped;
         uint64_t start_usec; /* for the latency histogram */
+        bool close;          /* answer at once, and close the connection */
 } Request;
 
 uint64_t server_now_usec(void) {
@@ -97,12 +99,35 @@ static void check_rate(Server *s, struct MHD_Connection *c, Request *rq) {
         rq->early.retry_after = retry_after;
 }
 
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        unsigned *n = cls;
+
+        if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0 ||
+            strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+                (*n)++;
+        return MHD_YES;
+}
+
 /* Checks what the headers say, before any body is read. */
 static void check_headers(const ServerListener *l, struct MHD_Connection *c, Request *rq, const char *method,
                           const char *url) {
         const char *length, *type;
+        unsigned framing = 0;
         bool known;
 
+        /* Two Content-Length headers, or one beside Transfer-Encoding:
+         * libmicrohttpd picks one length, a proxy in front may have picked
+         * the other, and the rest of the body would be read as the next
+         * request on the connection (request smuggling). RFC 9112 6.3:
+         * refused, and the connection closed. */
+        MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &framing);
+        if (framing > 1) {
+                rq->close = true;
+                reply_error(&rq->early, 400, "bad-request",
+                            "the request has more than one Content-Length or Transfer-Encoding header: the length "
+                            "of its body is ambiguous");
+                return;
+        }
         rq->route = route_find(method, url, l->routes, rq->param, &known);
         if (!rq->route) {
                 if (known)
@@ -340,7 +365,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 /* A body too large to even read through: answer now (a
                  * page for the portal's forms), MHD closes the connection
                  * after the reply. */
-                if (rq->early.status == 413)
+                if (rq->early.status == 413 || rq->close)
                         return dispatch(l, c, rq, method, url);
                 return MHD_YES;
         }

@@ -612,3 +612,31 @@ def test_a_path_cannot_forge_log_lines(site):
     assert "\x1b" not in log
     assert not [line for line in log.splitlines() if line.startswith("FORGED")], log[-2000:]
     assert "?FORGED: 200 ok" in log
+
+
+@sqlite_only
+def test_ambiguous_body_length_is_refused_and_closed(site):
+    """Two Content-Length headers, or one with Transfer-Encoding: a proxy
+    and the server could split the bytes into requests differently
+    (request smuggling). Refused with 400, the connection closed, and the
+    bytes after the first body never read as a request."""
+    before = state(site)
+    smuggled = (b"POST /v1/admin/entitlements HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + site.write.encode() +
+                b"\r\nContent-Type: application/json\r\nContent-Length: 47\r\n\r\n"
+                b'{"product": "com.example.app", "licensee": "S"}')
+    chunked = b"2\r\n{}\r\n0\r\n\r\n"
+    for framing, body in ((b"Content-Length: 2\r\nContent-Length: %d\r\n" % (2 + len(smuggled)), b"{}"),
+                          (b"Content-Length: 2\r\nContent-Length: 2\r\n", b"{}"),
+                          (b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n" % len(chunked), chunked),
+                          (b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n", chunked)):
+        out = raw(site.server, b"POST /v1/activate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+                  framing + b"\r\n" + body + smuggled)
+        assert out.count(b"HTTP/1.1 ") == 1, out
+        status, head, reply = raw_reply(site.server, b"POST /v1/activate HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                        b"application/json\r\n" + framing + b"\r\n" + body)
+        assert status == 400 and "Connection: close" in head
+        assert "ambiguous" in json.loads(reply)["error"]["message"]
+    # one Content-Length, and a second request after it: both answered
+    out = raw(site.server, b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert out.count(b"HTTP/1.1 200 ") == 2
+    assert site.server.alive() and state(site) == before
