@@ -285,6 +285,9 @@ def test_public_json_of_every_wrong_type(site):
                      b'{"' + member.encode() + b'": 1' + b"0" * 400 + b"}"):
             r = site.server.post(path, body)
             assert r.status == 400 and r.headers["Content-Type"] == "application/json", (path, body[:40], r.body)
+    for value in WRONG_TYPES + ["", "ACTIVATION", "activation\n", "license"]:
+        r = site.server.post("/v1/offline", {"kind": value, "request": "x"})
+        assert_json_error(r, 400, "bad-request", '"kind" is "activation"')
     assert site.server.alive() and state(site) == before
 
 
@@ -362,8 +365,15 @@ def test_admin_json_of_every_wrong_type(site):
 # Admin tokens ---------------------------------------------------------------------
 
 
+def vendor_view(site):
+    """The licenses as licensed-vendor reads them from the database itself."""
+    ents = json.loads(site.vendor("--json", "entitlement", "list", "--db", site.db).stdout)
+    acts = json.loads(site.vendor("--json", "activations", "--db", site.db).stdout)
+    return ents, [{k: v for k, v in a.items() if k != "last_seen"} for a in acts]
+
+
 def test_tokens_that_may_not_write_change_nothing(site):
-    before = state(site)
+    before, on_disk = state(site), vendor_view(site)
     expired = make_token(site.vendor, site.db, "write", "old", "--expires", "2020-01-01T00:00:00Z")
     writes = [("/v1/admin/entitlements", {"product": PRODUCT, "licensee": "X"}),
               (f"/v1/admin/entitlements/{site.key}/upgrade", {"seats": 9}),
@@ -381,7 +391,7 @@ def test_tokens_that_may_not_write_change_nothing(site):
             else:
                 assert_json_error(r, 401, "unauthorized")
                 assert r.headers["WWW-Authenticate"].startswith("Bearer")
-    assert site.server.alive() and state(site) == before
+    assert site.server.alive() and state(site) == before and vendor_view(site) == on_disk
 
 
 # The portal -------------------------------------------------------------------------
@@ -640,3 +650,42 @@ def test_ambiguous_body_length_is_refused_and_closed(site):
     out = raw(site.server, b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
     assert out.count(b"HTTP/1.1 200 ") == 2
     assert site.server.alive() and state(site) == before
+
+
+def concurrently(n, fn):
+    """fn(i) for i in range(n) on n threads released at once; the results."""
+    go = threading.Barrier(n)
+    results = [None] * n
+
+    def run(i):
+        go.wait(10)
+        results[i] = fn(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+def test_racing_admin_writes(site):
+    """The same new key created by eight callers at once: one 201, the rest
+    409 `exists`; eight upgrades at the same revision: one 200, the rest
+    409 `conflict`. Never a 500 from a unique index or a lost update."""
+    key = site.vendor("key", "new").stdout.strip()
+    rs = concurrently(8, lambda i: site.admin.post("/v1/admin/entitlements", {
+        "product": PRODUCT, "licensee": f"Racer {i}", "license_key": key}))
+    assert sorted(r.status for r in rs) == [201] + [409] * 7, [(r.status, r.body) for r in rs]
+    assert all(r.error[0] == "exists" for r in rs if r.status == 409)
+    revision = site.admin.get(f"/v1/admin/entitlements/{key}").json["revision"]
+    rs = concurrently(8, lambda i: site.admin.post(f"/v1/admin/entitlements/{key}/upgrade", {
+        "revision": revision, "seats": i + 2}))
+    assert sorted(r.status for r in rs) == [200] + [409] * 7, [(r.status, r.body) for r in rs]
+    (won,) = [r for r in rs if r.status == 200]
+    now = site.admin.get(f"/v1/admin/entitlements/{key}").json
+    assert now["revision"] == revision + 1 and now["seats"] == won.json["seats"]
+    # and revokes at once: each answers the revoked entitlement
+    rs = concurrently(4, lambda i: site.admin.post(f"/v1/admin/entitlements/{key}/revoke"))
+    assert all(r.status == 200 and r.json["revoked"] for r in rs), [(r.status, r.body) for r in rs]
+    assert site.server.alive()
