@@ -689,3 +689,36 @@ def test_racing_admin_writes(site):
     rs = concurrently(4, lambda i: site.admin.post(f"/v1/admin/entitlements/{key}/revoke"))
     assert all(r.status == 200 and r.json["revoked"] for r in rs), [(r.status, r.body) for r in rs]
     assert site.server.alive()
+
+
+def test_hostile_signed_requests(site):
+    """A machine signs its requests with its own key, so every field of one
+    is the attacker's: each hostile value is a 400 `invalid-request` (or
+    taken as harmless text), never a 500 on either backend."""
+    from machine import KINDS, armor
+    kinds = {**KINDS, "trial": "TRIAL REQUEST"}
+    d = machine()
+
+    def signed(kind, replace, over):
+        base = {"key": site.key} if kind == "activation" else {"license_id": None, "revision": None} \
+            if kind == "trial" else {}
+        body = d.body(kind, **{**base, **over})
+        if replace:
+            body = body.replace(*replace)
+        return armor(kinds[kind], d.key_id, d.key.sign(body), body)
+
+    before = state(site)
+    for kind, path, member in (("activation", "/v1/activate", "request"), ("validation", "/v1/validate", "request"),
+                               ("deactivation", "/v1/deactivate", "proof"), ("trial", "/v1/trial", "request")):
+        for replace, over in [((b"build-01.example.com", b"\xff\xfe.example.com"), {}),
+                              ((b"build-01.example.com", b"a\x1b[31mb"), {}),
+                              ((b"build-01.example.com", b"a\x00b"), {}),
+                              (None, {"hostname": "h" * 5000}), (None, {"nonce": "zz" * 16}),
+                              (None, {"machine_id": "0" * 31}), (None, {"created": "9999-99-99T99:99:99Z"}),
+                              (None, {"revision": "4294967296"}), (None, {"license_id": "x" * 500}),
+                              (None, {"license_id": "'; DROP TABLE activation; --"}),
+                              (None, {"product": "com.example.app\u00e9"}), (None, {"hardware_id": "g" * 64}),
+                              ((b"\ntype: ", b"\ntype: \x01"), {}), (None, {"nonce": new_nonce() + "\t"})]:
+            r = site.server.post(path, {member: signed(kind, replace, over)})
+            assert r.status == 400 and r.error[0] in ("invalid-request", "invalid-signature"), (kind, over, r.body)
+    assert site.server.alive() and state(site) == before
