@@ -24,6 +24,7 @@ pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
 from licensed_server import LicensedServer  # noqa: E402
 from machine import PRODUCT, new_nonce  # noqa: E402
 from test_admin_api import Admin, make_token  # noqa: E402
+from test_portal import Client  # noqa: E402
 from test_server import activate, db, machine, raw, sqlite_only  # noqa: F401,E402
 
 SOURCES = iter(range(2, 250))
@@ -397,40 +398,17 @@ def test_tokens_that_may_not_write_change_nothing(site):
 # The portal -------------------------------------------------------------------------
 
 
-class Browser:
-    """Cookies and one loopback source address of its own (so that each
-    test's sign-ins have their own rate limit bucket); redirects not
-    followed."""
+class Browser(Client):
+    """test_portal's Client from a loopback source address of its own (so
+    that each test's sign-ins have their own rate limit bucket)."""
 
     def __init__(self, server, source=None):
-        self.server = server
+        super().__init__(server)
         self.source = source or f"127.0.0.{next(SOURCES)}"
-        self.cookies = {}
 
-    def request(self, method, path, body=None, content_type="application/x-www-form-urlencoded", headers=None):
-        h = dict(headers or {})
-        if self.cookies:
-            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if isinstance(body, dict):
-            body = urllib.parse.urlencode(body)
-        if isinstance(body, str):
-            body = body.encode()
-        if body is not None:
-            h["Content-Type"] = content_type
-        c = http.client.HTTPConnection(self.server.host, self.server.port, timeout=10,
-                                       source_address=(self.source, 0))
-        try:
-            c.request(method, path, body=body, headers=h)
-            r = c.getresponse()
-            for line in r.headers.get_all("Set-Cookie") or []:
-                name, value = line.split(";")[0].split("=", 1)
-                if "Max-Age=0" in line:
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = value
-            return r.status, r.headers, r.read().decode()
-        finally:
-            c.close()
+    def connection(self):
+        return http.client.HTTPConnection(self.server.host, self.server.port, timeout=10,
+                                          source_address=(self.source, 0))
 
     def token(self, path="/portal"):
         status, _, body = self.request("GET", path)
