@@ -404,6 +404,12 @@ static void download(const PortalRequest *rq, PortalReply *reply) {
         r = storage_entitlement_get(rq->server->storage, a.key, &e, &err);
         if (r < 0)
                 return database_page(rq, reply, "read the entitlement", r, &err);
+        /* What the server would send the machine now: for a revoked key,
+         * an activation is refused and a validation answers "revoked". */
+        if (e.revoked)
+                return message_page(rq, reply, 403, "No license",
+                                    "The vendor revoked this license key: its machines have no license to "
+                                    "download any more. Contact the vendor.");
         r = sign_license(rq->server, &e, &a, a.nonce, &text);
         if (r < 0)
                 return message_page(rq, reply, 500, "Something went wrong", "The license could not be signed. Try again.");

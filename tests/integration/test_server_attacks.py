@@ -700,3 +700,21 @@ def test_hostile_signed_requests(site):
             r = site.server.post(path, {member: signed(kind, replace, over)})
             assert r.status == 400 and r.error[0] in ("invalid-request", "invalid-signature"), (kind, over, r.body)
     assert site.server.alive() and state(site) == before
+
+
+def test_a_revoked_key_has_no_license_to_download(site):
+    """The download is "the license the server would send that machine
+    now": for a revoked key, none (an activation is refused, a validation
+    answers revoked), so a customer cannot keep fetching fresh licenses
+    for a key the vendor revoked."""
+    b = Browser(site.server)
+    b.sign_in(site.key)
+    status, _, text = b.request("GET", f"/portal/license/{site.license_id}")
+    assert status == 200 and text.startswith("-----BEGIN LICENSED LICENSE-----")
+    assert site.admin.post(f"/v1/admin/entitlements/{site.key}/revoke").status == 200
+    status, headers, body = b.request("GET", f"/portal/license/{site.license_id}")
+    assert status == 403 and headers["Content-Type"] == "text/html; charset=utf-8", body[:300]
+    page_says(body, "revoked")
+    assert "BEGIN LICENSED" not in body
+    status, _, body = b.request("GET", "/portal")
+    assert status == 200 and "revoked by the vendor" in body
