@@ -80,18 +80,27 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
         return (size_t) (w - s);
 }
 
+static const struct sockaddr *client_address(struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+        return ci ? ci->client_addr : NULL;
+}
+
 /* Takes a token from the client's bucket; without one, the answer is a 429
  * (in place of any other early error), sent once the body is read. */
 static void check_rate(Server *s, struct MHD_Connection *c, Request *rq) {
-        const union MHD_ConnectionInfo *ci;
         unsigned retry_after = 1;
+        bool admin = rq->route && rq->route->access != ROUTE_PUBLIC;
 
-        /* The public routes (and paths that are none): what machines and
-         * strangers call. Admin calls are authenticated by their token. */
-        if (!s->ratelimit || (rq->route && rq->route->access != ROUTE_PUBLIC))
+        if (!s->ratelimit)
                 return;
-        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        if (ratelimit_take(s->ratelimit, ci ? ci->client_addr : NULL, rq->start_usec, &retry_after))
+        /* The public routes (and paths that are none): what machines and
+         * strangers call, a token each. An admin call with a good token
+         * costs none (a shop may call in bulk); one whose token is refused
+         * costs one after the fact (dispatch()), so that guessing, or a
+         * flood of database lookups, is limited like any stranger's. */
+        if (admin ? ratelimit_check(s->ratelimit, client_address(c), rq->start_usec, &retry_after)
+                  : ratelimit_take(s->ratelimit, client_address(c), rq->start_usec, &retry_after))
                 return;
         server_metrics_count(&s->metrics, COUNTER_RATE_LIMITED);
         reply_error(&rq->early, 429, "rate-limited",
@@ -340,6 +349,11 @@ static enum MHD_Result dispatch(const ServerListener *l, struct MHD_Connection *
                 server_admin(s, rq->route, rq->param,
                              MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), body,
                              &reply);
+                if (reply.status == 401 && s->ratelimit) {
+                        unsigned retry_after;
+
+                        (void) ratelimit_take(s->ratelimit, client_address(c), rq->start_usec, &retry_after);
+                }
         } else
                 rq->route->api(s, body, &reply);
         json_object_put(body);

@@ -718,3 +718,26 @@ def test_a_revoked_key_has_no_license_to_download(site):
     assert "BEGIN LICENSED" not in body
     status, _, body = b.request("GET", "/portal")
     assert status == 200 and "revoked by the vendor" in body
+
+
+def test_refused_admin_tokens_count_against_the_rate_limit(site, vendor_keys, tmp_path):
+    """A good admin token is never rate limited (a shop calls in bulk); a
+    refused one costs the address a token of its bucket, so that a
+    stranger cannot flood the admin routes with lookups: after the burst,
+    429 with Retry-After, a good token from that address too, until the
+    bucket refills."""
+    site.server.stop()
+    site.server = LicensedServer(site.db, vendor_keys[0], extra=("--rate-limit", "2/s", "--rate-burst", "5"),
+                                 log_path=str(tmp_path / "limited.log"))
+    site.admin = Admin(site.server, site.write)
+    for _ in range(20):
+        assert site.admin.get("/v1/admin/products").status == 200
+    for _ in range(5):
+        assert site.admin.get("/v1/admin/products", token="lsd_" + "A" * 43).status == 401
+    r = site.admin.get("/v1/admin/products", token="lsd_" + "A" * 43)
+    assert_json_error(r, 429, "rate-limited")
+    assert int(r.headers["Retry-After"]) >= 1
+    r = site.admin.get("/v1/admin/products")
+    assert_json_error(r, 429, "rate-limited")
+    time.sleep(1.2)
+    assert site.admin.get("/v1/admin/products").status == 200
