@@ -6,6 +6,21 @@
 
 #include "json-object.h"
 
+/* Whether body has the escape \u0000 in it. json-c decodes it into the
+ * string, where every C reader of the string stops early: a licensee
+ * "A\u0000B" would become "A". A backslash escapes the character after it
+ * (so "\\u0000" is no NUL); outside a string a backslash is a syntax
+ * error the parser reports anyway. */
+static bool has_escaped_nul(const char *body, size_t len) {
+        for (size_t i = 0; i + 1 < len; i++)
+                if (body[i] == '\\') {
+                        if (body[i + 1] == 'u' && len - i >= 6 && memcmp(body + i + 2, "0000", 4) == 0)
+                                return true;
+                        i++;
+                }
+        return false;
+}
+
 int json_parse_object(const char *body, size_t len, json_object **ret, CoreError *err) {
         enum json_tokener_error e;
         json_tokener *tok;
@@ -19,6 +34,8 @@ int json_parse_object(const char *body, size_t len, json_object **ret, CoreError
                 return core_error_set(err, EBADMSG, "the body is empty, not a JSON object");
         if (memchr(body, 0, len))
                 return core_error_set(err, EBADMSG, "the body contains a NUL byte");
+        if (has_escaped_nul(body, len))
+                return core_error_set(err, EBADMSG, "the body contains a NUL character (\\u0000)");
         if (len > INT32_MAX)
                 return core_error_set(err, EBADMSG, "the body is too large");
 

@@ -16,11 +16,12 @@
  * three levels, and json-c recurses once per level. */
 #define JSON_DEPTH_MAX 16
 
-/* Parses body (len bytes; a NUL inside is refused) as exactly one JSON
- * value, strict RFC 8259 with valid UTF-8 strings, followed by nothing but
- * whitespace. Returns 0 and *ret (the caller puts it) if it is an object;
- * -EDOM if it is valid JSON but not an object; -EBADMSG if it is not JSON
- * (empty, cut short, bad syntax or UTF-8, too deep, text after it);
+/* Parses body (len bytes; a NUL inside is refused, raw or as \u0000) as
+ * exactly one JSON value, strict RFC 8259 with valid UTF-8 strings,
+ * followed by nothing but whitespace. Returns 0 and *ret (the caller puts
+ * it) if it is an object; -EDOM if it is valid JSON but not an object;
+ * -EBADMSG if it is not JSON (empty, cut short, bad syntax or UTF-8, a NUL,
+ * too deep, text after it);
  * -ENOMEM. err says which, naming the byte offset. */
 int json_parse_object(const char *body, size_t len, json_object **ret, CoreError *err);
 

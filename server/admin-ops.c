@@ -136,7 +136,10 @@ static int apply_policies(Entitlement *e, json_object *in, CoreError *err) {
 }
 
 /* Rejects members of in not in allowed (NULL-terminated): a typo is an
- * error, not a silently ignored change. */
+ * error, not a silently ignored change (or, in the query string of a GET,
+ * a filter silently not applied). */
+static const char *const no_members[] = {NULL};
+
 static int check_members(json_object *in, const char *const *allowed, CoreError *err) {
         if (!in)
                 return 0;
@@ -410,6 +413,8 @@ int admin_entitlement_show(Storage *s, const char *key, json_object *in, json_ob
         int r;
 
         r = canonical_key(key, canonical, err);
+        if (r >= 0)
+                r = check_members(in, no_members, err);
         if (r < 0)
                 return -EINVAL;
         return reply_entitlement(s, canonical, ret, err);
@@ -449,14 +454,19 @@ int admin_entitlement_upgrade(Storage *s, const char *key, json_object *in, json
                 if (!json_object_is_type(rm, json_type_array))
                         return core_error_set(err, EINVAL, "\"remove_features\" must be an array of names");
                 for (size_t i = 0; i < json_object_array_length(rm); i++) {
-                        const char *name = json_object_get_string(json_object_array_get_idx(rm, i));
+                        json_object *f = json_object_array_get_idx(rm, i);
+                        const char *name = json_object_get_string(f);
                         size_t k;
 
-                        for (k = 0; name && k < e.license.n_features; k++)
+                        /* Not a name is a bad request, not a feature 5 or
+                         * '{ "a": 1 }' the key lacks. */
+                        if (!json_object_is_type(f, json_type_string))
+                                return core_error_set(err, EINVAL, "\"remove_features\" must be an array of names");
+                        for (k = 0; k < e.license.n_features; k++)
                                 if (streq(e.license.features[k].name, name))
                                         break;
-                        if (!name || k == e.license.n_features)
-                                return core_error_set(err, ENOENT, "the key has no feature '%s'", name ?: "");
+                        if (k == e.license.n_features)
+                                return core_error_set(err, ENOENT, "the key has no feature '%s'", name);
                         free(e.license.features[k].name);
                         memmove(e.license.features + k, e.license.features + k + 1,
                                 (e.license.n_features - k - 1) * sizeof(*e.license.features));
@@ -483,13 +493,12 @@ int admin_entitlement_upgrade(Storage *s, const char *key, json_object *in, json
 }
 
 int admin_entitlement_revoke(Storage *s, const char *key, json_object *in, json_object **ret, CoreError *err) {
-        static const char *const allowed[] = {NULL};
         char canonical[LICENSE_KEY_STRING_SIZE];
         int r;
 
         r = canonical_key(key, canonical, err);
         if (r >= 0)
-                r = check_members(in, allowed, err);
+                r = check_members(in, no_members, err);
         if (r < 0)
                 return -EINVAL;
         r = storage_entitlement_revoke(s, canonical, err);
@@ -508,6 +517,9 @@ int admin_activation_list(Storage *s, const char *key, json_object *in, json_obj
         size_t n = 0;
         int r;
 
+        r = check_members(in, no_members, err);
+        if (r < 0)
+                return r;
         if (key) {
                 r = canonical_key(key, canonical, err);
                 if (r < 0)
@@ -648,6 +660,9 @@ int admin_product_list(Storage *s, const char *key, json_object *in, json_object
         size_t n = 0;
         int r;
 
+        r = check_members(in, no_members, err);
+        if (r < 0)
+                return r;
         r = storage_product_list(s, &list, &n, err);
         if (r < 0)
                 return r;

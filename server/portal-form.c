@@ -9,7 +9,7 @@
 #include "macro.h"
 #include "portal.h"
 
-static int hex_digit(char c) {
+int url_hex_digit(char c) {
         if (c >= '0' && c <= '9')
                 return c - '0';
         if (c >= 'a' && c <= 'f')
@@ -20,7 +20,7 @@ static int hex_digit(char c) {
 }
 
 /* Decodes n bytes of p into a new string; -EINVAL for a bad escape or a
- * NUL byte. */
+ * NUL byte, escaped (%00) or sent as it is: C would end the value there. */
 static int decode(const char *p, size_t n, char **ret) {
         char *out = malloc(n + 1), *o = out;
 
@@ -32,15 +32,19 @@ static int decode(const char *p, size_t n, char **ret) {
                 else if (p[i] != '%')
                         *o++ = p[i];
                 else {
-                        int hi = i + 2 < n ? hex_digit(p[i + 1]) : -1;
-                        int lo = hi >= 0 ? hex_digit(p[i + 2]) : -1;
+                        int hi = i + 2 < n ? url_hex_digit(p[i + 1]) : -1;
+                        int lo = hi >= 0 ? url_hex_digit(p[i + 2]) : -1;
 
-                        if (lo < 0 || (hi == 0 && lo == 0)) {
+                        if (lo < 0) {
                                 free(out);
                                 return -EINVAL;
                         }
                         *o++ = (char) (hi << 4 | lo);
                         i += 2;
+                }
+                if (o[-1] == 0) {
+                        free(out);
+                        return -EINVAL;
                 }
         }
         *o = 0;

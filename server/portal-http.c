@@ -222,6 +222,7 @@ static void sign_in(const PortalRequest *rq, PortalReply *reply) {
         unsigned retry_after = 1;
         PortalSession session;
         CoreError err = {};
+        bool bad_form;
         int r;
 
         /* Every attempt counts, before anything is checked: each is a guess. */
@@ -241,12 +242,15 @@ static void sign_in(const PortalRequest *rq, PortalReply *reply) {
                 return;
         }
         r = portal_form_get(rq->body, rq->len, "key", &key);
+        bad_form = r == -EINVAL;
         if (r >= 0)
                 r = license_key_normalize(key, canonical, &err);
         if (r < 0) {
                 snprintf(sentence, sizeof(sentence),
                          "That is not a license key: %s. A key is five groups of five letters and digits.",
-                         key ? core_error_message(&err, r) : "the form had no key");
+                         key        ? core_error_message(&err, r)
+                         : bad_form ? "it is not valid in a form (a bad %-escape or a NUL character)"
+                                    : "the form had no key");
                 sign_in_page(rq, reply, 400, sentence);
                 note(reply, "sign-in: malformed key");
                 return;
@@ -406,6 +410,12 @@ static void download(const PortalRequest *rq, PortalReply *reply) {
         r = storage_entitlement_get(rq->server->storage, a.key, &e, &err);
         if (r < 0)
                 return database_page(rq, reply, "read the entitlement", r, &err);
+        /* What the server would send the machine now: for a revoked key,
+         * an activation is refused and a validation answers "revoked". */
+        if (e.revoked)
+                return message_page(rq, reply, 403, "No license",
+                                    "The vendor revoked this license key: its machines have no license to "
+                                    "download any more. Contact the vendor.");
         r = sign_license(rq->server, &e, &a, a.nonce, &text);
         if (r < 0)
                 return message_page(rq, reply, 500, "Something went wrong", "The license could not be signed. Try again.");

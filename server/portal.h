@@ -102,8 +102,11 @@ int portal_new(const PortalOptions *o, Portal **ret);
 Portal *portal_free(Portal *p);
 
 /* portal-form.c: the value of name in an application/x-www-form-urlencoded
- * body, decoded (NULL if absent); -EINVAL for a bad %-escape. */
+ * body, decoded (NULL if absent); -EINVAL for a bad %-escape or a NUL
+ * (escaped or not). The first field of that name counts. */
 int portal_form_get(const char *body, size_t len, const char *name, char **ret);
+/* The value of a hex digit of a %XX escape, or -1. */
+int url_hex_digit(char c);
 /* Whether a Content-Type value is application/x-www-form-urlencoded. */
 bool portal_content_type_is_form(const char *v);
 

@@ -122,6 +122,10 @@ int api_admin_keys(Server *s, json_object *body, Reply *reply) {
         json_object *o, *keys, *k;
         int r;
 
+        json_object_object_foreach(body, name, value) {
+                (void) value;
+                return reply_error(reply, 400, "bad-request", "unknown member \"%s\"", name);
+        }
         r = key_id_from_key(s->signing_key, key_id);
         if (r >= 0)
                 r = ed25519_public_base64(s->signing_key, &public_key);

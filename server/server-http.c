@@ -13,11 +13,13 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <strings.h>
 
 #include "json-object.h"
 #include "portal.h"
 #include "report-error.h"
 #include "server.h"
+#include "text-check.h"
 
 /* A body larger than SERVER_BODY_MAX is read and dropped up to this much,
  * so the client reads the 413 reply; beyond it the connection is closed. */
@@ -36,6 +38,7 @@ typedef struct Request {
         size_t len;
         size_t dropped;
         uint64_t start_usec; /* for the latency histogram */
+        bool close;          /* answer at once, and close the connection */
 } Request;
 
 uint64_t server_now_usec(void) {
@@ -56,18 +59,48 @@ void server_mhd_log(void *cls, const char *fmt, va_list ap) {
         server_log_at(LOG_WARNING, "microhttpd: %s", line);
 }
 
+/* Decodes the %XX escapes of a path or a query argument in place, as
+ * libmicrohttpd would, except %00: decoded, it would end the C string
+ * early, so that "/v1/health%00x" reached /v1/health and a query argument
+ * lost what followed it. Left as it is, it is text, found by no route and
+ * matching no key. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+        char *w = s;
+
+        for (const char *r = s; *r; r++) {
+                int hi = r[0] == '%' ? url_hex_digit(r[1]) : -1, lo = hi >= 0 ? url_hex_digit(r[2]) : -1;
+
+                if (lo >= 0 && (hi | lo) != 0) {
+                        *w++ = (char) (hi << 4 | lo);
+                        r += 2;
+                } else
+                        *w++ = *r;
+        }
+        *w = 0;
+        return (size_t) (w - s);
+}
+
+static const struct sockaddr *client_address(struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+        return ci ? ci->client_addr : NULL;
+}
+
 /* Takes a token from the client's bucket; without one, the answer is a 429
  * (in place of any other early error), sent once the body is read. */
 static void check_rate(Server *s, struct MHD_Connection *c, Request *rq) {
-        const union MHD_ConnectionInfo *ci;
         unsigned retry_after = 1;
+        bool admin = rq->route && rq->route->access != ROUTE_PUBLIC;
 
-        /* The public routes (and paths that are none): what machines and
-         * strangers call. Admin calls are authenticated by their token. */
-        if (!s->ratelimit || (rq->route && rq->route->access != ROUTE_PUBLIC))
+        if (!s->ratelimit)
                 return;
-        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        if (ratelimit_take(s->ratelimit, ci ? ci->client_addr : NULL, rq->start_usec, &retry_after))
+        /* The public routes (and paths that are none): what machines and
+         * strangers call, a token each. An admin call with a good token
+         * costs none (a shop may call in bulk); one whose token is refused
+         * costs one after the fact (dispatch()), so that guessing, or a
+         * flood of database lookups, is limited like any stranger's. */
+        if (admin ? ratelimit_check(s->ratelimit, client_address(c), rq->start_usec, &retry_after)
+                  : ratelimit_take(s->ratelimit, client_address(c), rq->start_usec, &retry_after))
                 return;
         server_metrics_count(&s->metrics, COUNTER_RATE_LIMITED);
         reply_error(&rq->early, 429, "rate-limited",
@@ -75,12 +108,35 @@ static void check_rate(Server *s, struct MHD_Connection *c, Request *rq) {
         rq->early.retry_after = retry_after;
 }
 
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        unsigned *n = cls;
+
+        if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0 ||
+            strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+                (*n)++;
+        return MHD_YES;
+}
+
 /* Checks what the headers say, before any body is read. */
 static void check_headers(const ServerListener *l, struct MHD_Connection *c, Request *rq, const char *method,
                           const char *url) {
         const char *length, *type;
+        unsigned framing = 0;
         bool known;
 
+        /* Two Content-Length headers, or one beside Transfer-Encoding:
+         * libmicrohttpd picks one length, a proxy in front may have picked
+         * the other, and the rest of the body would be read as the next
+         * request on the connection (request smuggling). RFC 9112 6.3:
+         * refused, and the connection closed. */
+        MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &framing);
+        if (framing > 1) {
+                rq->close = true;
+                reply_error(&rq->early, 400, "bad-request",
+                            "the request has more than one Content-Length or Transfer-Encoding header: the length "
+                            "of its body is ambiguous");
+                return;
+        }
         rq->route = route_find(method, url, l->routes, rq->param, &known);
         if (!rq->route) {
                 if (known)
@@ -195,18 +251,48 @@ static enum MHD_Result send_reply(const ServerListener *l, struct MHD_Connection
                              NULL, allow, reply->retry_after, reply->challenge);
 }
 
+typedef struct QueryArguments {
+        json_object *object;
+        const char *bad; /* the name of the first argument that is not printable UTF-8 */
+        bool bad_name;   /* ... in its name, not only in its value */
+} QueryArguments;
+
+static bool printable(const char *s) {
+        return utf8_is_printable(s, strlen(s), false);
+}
+
 static enum MHD_Result add_query_argument(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
-        json_object_object_add(cls, key, json_object_new_string(value ?: ""));
+        QueryArguments *q = cls;
+
+        /* A JSON body is UTF-8 by the parser's check; a query string is
+         * whatever bytes its %XX escapes make, which PostgreSQL refuses
+         * as a query parameter with an error (it was a 500). */
+        if (!printable(key) || !printable(value ?: "")) {
+                q->bad = key;
+                q->bad_name = !printable(key);
+                return MHD_NO;
+        }
+        json_object_object_add(q->object, key, json_object_new_string(value ?: ""));
         return MHD_YES;
 }
 
-/* The query string as an object of strings: the input of an admin GET. */
-static json_object *query_object(struct MHD_Connection *c) {
-        json_object *o = json_object_new_object();
+/* The query string as an object of strings: the input of an admin GET.
+ * NULL for no memory, or after filling in the reply for an argument that
+ * is not printable UTF-8. */
+static json_object *query_object(struct MHD_Connection *c, Reply *reply) {
+        QueryArguments q = {.object = json_object_new_object()};
 
-        if (o)
-                MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_argument, o);
-        return o;
+        if (q.object)
+                MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_argument, &q);
+        if (q.object && q.bad) {
+                json_object_put(TAKE_PTR(q.object));
+                if (q.bad_name)
+                        reply_error(reply, 400, "bad-request", "a query parameter's name is not printable UTF-8");
+                else
+                        reply_error(reply, 400, "bad-request", "the query parameter \"%s\" is not printable UTF-8",
+                                    q.bad);
+        }
+        return q.object;
 }
 
 /* The request is complete: answer it. */
@@ -249,11 +335,25 @@ static enum MHD_Result dispatch(const ServerListener *l, struct MHD_Connection *
         if (streq(rq->route->method, "POST") && parse_body(rq, &body, &reply) < 0)
                 return reply.status ? send_reply(l, c, rq, method, url, &reply) : MHD_NO;
         if (rq->route->access != ROUTE_PUBLIC) {
-                if (!body && !(body = query_object(c)))
-                        return MHD_NO;
+                /* An admin POST reads its body only: a parameter in its URL
+                 * would be a change silently not made. */
+                if (body && MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0) {
+                        json_object_put(body);
+                        reply_error(&reply, 400, "bad-request",
+                                    "%s %s takes its input as a JSON body, not in the query string", method,
+                                    rq->route->path);
+                        return send_reply(l, c, rq, method, url, &reply);
+                }
+                if (!body && !(body = query_object(c, &reply)))
+                        return reply.status ? send_reply(l, c, rq, method, url, &reply) : MHD_NO;
                 server_admin(s, rq->route, rq->param,
                              MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), body,
                              &reply);
+                if (reply.status == 401 && s->ratelimit) {
+                        unsigned retry_after;
+
+                        (void) ratelimit_take(s->ratelimit, client_address(c), rq->start_usec, &retry_after);
+                }
         } else
                 rq->route->api(s, body, &reply);
         json_object_put(body);
@@ -276,10 +376,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 rq->start_usec = server_now_usec();
                 check_headers(l, c, rq, method, url);
                 check_rate(l->server, c, rq);
-                /* A body too large to even read through: answer now, MHD
-                 * closes the connection after the reply. */
-                if (rq->early.status == 413)
-                        return send_reply(l, c, rq, method, url, &rq->early);
+                /* A body too large to even read through: answer now (a
+                 * page for the portal's forms), MHD closes the connection
+                 * after the reply. */
+                if (rq->early.status == 413 || rq->close)
+                        return dispatch(l, c, rq, method, url);
                 return MHD_YES;
         }
 
@@ -337,6 +438,7 @@ static struct MHD_Daemon *start_daemon(Server *s, ServerListener *l, const struc
         OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL);
         OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
         OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, s);
+        OPT(MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL);
         if (s->threads > 1)
                 OPT(MHD_OPTION_THREAD_POOL_SIZE, s->threads, NULL);
         if (cert) {

@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "report-error.h"
 #include "server-log.h"
+#include "text-check.h"
 
 static bool to_journal;
 
@@ -75,6 +76,10 @@ static void vlog(const char *message_id, int priority, const ServerEventFields *
         char message[1024];
 
         vsnprintf(message, sizeof(message), fmt, ap);
+        /* A request's path is the client's text, %0a and %1b included: one
+         * request is one line, which no client can make look like another
+         * (nor a terminal's escape sequence). */
+        utf8_make_printable(message);
         emit(message_id, priority, f, message);
 }
 

@@ -140,7 +140,9 @@ static Bucket *find(RateLimit *rl, const uint8_t key[static 16], uint64_t now_us
         return victim;
 }
 
-bool ratelimit_take(RateLimit *rl, const struct sockaddr *sa, uint64_t now_usec, unsigned *ret_retry_after) {
+/* Whether the client at sa has a token; if so, takes cost of them (0 or 1). */
+static bool take(RateLimit *rl, const struct sockaddr *sa, uint64_t now_usec, unsigned cost,
+                 unsigned *ret_retry_after) {
         uint8_t key[16];
         Bucket *b;
         bool ok;
@@ -151,11 +153,19 @@ bool ratelimit_take(RateLimit *rl, const struct sockaddr *sa, uint64_t now_usec,
         b = find(rl, key, now_usec);
         ok = b->tokens >= 1;
         if (ok)
-                b->tokens -= 1;
+                b->tokens -= cost;
         else
                 *ret_retry_after = (unsigned) fmax(1, ceil((1 - b->tokens) / rl->rate));
         pthread_mutex_unlock(&rl->lock);
         return ok;
+}
+
+bool ratelimit_take(RateLimit *rl, const struct sockaddr *sa, uint64_t now_usec, unsigned *ret_retry_after) {
+        return take(rl, sa, now_usec, 1, ret_retry_after);
+}
+
+bool ratelimit_check(RateLimit *rl, const struct sockaddr *sa, uint64_t now_usec, unsigned *ret_retry_after) {
+        return take(rl, sa, now_usec, 0, ret_retry_after);
 }
 
 size_t ratelimit_used(RateLimit *rl) {

@@ -29,6 +29,8 @@ RateLimit *ratelimit_free(RateLimit *rl);
  * of seconds (>= 1) until a token is back. An address of another family
  * (none) is allowed. Thread-safe. */
 bool ratelimit_take(RateLimit *rl, const struct sockaddr *sa, uint64_t now_usec, unsigned *ret_retry_after);
+/* As ratelimit_take(), but takes nothing: whether a token is there. */
+bool ratelimit_check(RateLimit *rl, const struct sockaddr *sa, uint64_t now_usec, unsigned *ret_retry_after);
 
 /* How many addresses the table holds now, and at most. */
 size_t ratelimit_used(RateLimit *rl);

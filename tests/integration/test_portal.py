@@ -55,27 +55,35 @@ class Client:
         self.set_cookie = []
 
     def request(self, method, path, fields=None, content_type="application/x-www-form-urlencoded"):
+        """fields: a dict to encode, or the body as it is (str)."""
         headers = {}
         body = None
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if fields is not None:
-            body = urllib.parse.urlencode(fields).encode()
+            body = (fields if isinstance(fields, str) else urllib.parse.urlencode(fields)).encode()
             headers["Content-Type"] = content_type
-        c = self.server.connection()
+        c = self.connection()
         try:
             c.request(method, path, body=body, headers=headers)
             r = c.getresponse()
-            self.set_cookie = r.headers.get_all("Set-Cookie") or []
-            for line in self.set_cookie:
-                name, value = line.split(";")[0].split("=", 1)
-                if "Max-Age=0" in line:
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = value
+            self.remember(r)
             return r.status, r.headers, r.read().decode()
         finally:
             c.close()
+
+    def connection(self):
+        return self.server.connection()
+
+    def remember(self, r):
+        """Keeps the cookies a response sets, forgets those it deletes."""
+        self.set_cookie = r.headers.get_all("Set-Cookie") or []
+        for line in self.set_cookie:
+            name, value = line.split(";")[0].split("=", 1)
+            if "Max-Age=0" in line:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
 
     def get(self, path):
         return self.request("GET", path)

@@ -21,6 +21,10 @@ static void test_parse_table(void **state) {
                 {"{\"a\": 1,}", 0, -EBADMSG, "not valid JSON"},   /* strict: no trailing comma */
                 {"{\"a\": \"\xff\xfe\"}", 0, -EBADMSG, "not valid JSON"},
                 {"{\"a\": \"b\0c\"}", 12, -EBADMSG, "NUL byte"},
+                {"{\"a\": \"b\\u0000c\"}", 0, -EBADMSG, "NUL character"},
+                {"{\"a\\u0000\": \"b\"}", 0, -EBADMSG, "NUL character"},
+                {"{\"a\": \"\\\\u0000\"}", 0, 0, NULL}, /* an escaped backslash, then text */
+                {"{\"a\": \"\\u00001\"}", 0, -EBADMSG, "NUL character"},
                 {"[1, 2]", 0, -EDOM, "not an object"},
                 {"\"text\"", 0, -EDOM, "not an object"},
                 {"<html>proxy error</html>", 0, -EBADMSG, "not valid JSON"},

@@ -59,6 +59,23 @@ static void test_burst_then_refill(void **state) {
         ratelimit_free(rl);
 }
 
+static void test_check_takes_nothing(void **state) {
+        struct sockaddr_storage a = v4("192.0.2.7");
+        RateLimit *rl = NULL;
+        unsigned retry = 0;
+        uint64_t t = 1000 * SEC;
+
+        assert_int_equal(ratelimit_new(1, 2, 64, &rl), 0);
+        for (int i = 0; i < 10; i++)
+                assert_true(ratelimit_check(rl, (struct sockaddr *) &a, t, &retry));
+        assert_true(take(rl, a, t, &retry));
+        assert_true(take(rl, a, t, &retry));
+        assert_false(ratelimit_check(rl, (struct sockaddr *) &a, t, &retry));
+        assert_int_equal(retry, 1);
+        assert_true(ratelimit_check(rl, (struct sockaddr *) &a, t + SEC, &retry));
+        ratelimit_free(rl);
+}
+
 static void test_retry_after_slow_rate(void **state) {
         RateLimit *rl = NULL;
         unsigned retry = 0;
@@ -209,6 +226,7 @@ static void test_metrics_text(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_burst_then_refill),
+                cmocka_unit_test(test_check_takes_nothing),
                 cmocka_unit_test(test_retry_after_slow_rate),
                 cmocka_unit_test(test_ipv6_per_64),
                 cmocka_unit_test(test_flood_of_addresses_is_bounded),
