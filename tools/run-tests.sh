@@ -76,8 +76,7 @@ fi
 # and cached outside the tree. In CI (CI=true) not being able to boot one is
 # a failure.
 if want system; then
-        if build build-system -Dwerror=true -Dbuildtype=debugoptimized --prefix=/usr/local --sysconfdir=etc \
-                --localstatedir=var &&
+        if build build-system -Dwerror=true -Dbuildtype=debugoptimized --prefix=/usr/local &&
                 DEB_BUILD_OPTIONS=nocheck tools/build-debs.sh build-deb >/dev/null &&
                 DEB_BUILD_OPTIONS=nocheck tools/build-debs.sh build-deb-old 0.0.9 >/dev/null; then
                 tests/system/rootfs.sh >/dev/null || echo "system: the rootfs could not be built (see above)"
