@@ -264,14 +264,22 @@ int site_send(Context *c, sd_bus_message *m, PendingCall **ret_call, SiteRequest
         _cleanup_free_ char *body = NULL;
         int r;
 
+        /* Answered here: 0 (or the reply's error), never 1, which a
+         * successful reply also returns and which tells the caller that
+         * done() now owns userdata (it did not: a borrow whose request
+         * could not be built leaked its call). */
         r = pending_call_new(&c->calls, m, ret_call);
-        if (r < 0)
-                return sd_bus_reply_method_errno(m, r, NULL);
+        if (r < 0) {
+                r = sd_bus_reply_method_errno(m, r, NULL);
+                return r < 0 ? r : 0;
+        }
         r = site_request_body(c, sr, &body);
         if (r >= 0)
                 r = http_site_request(c->http, url, body, c->site->fingerprint, timeout_usec, done, userdata);
-        if (r < 0)
-                return pending_call_errno(*ret_call, r);
+        if (r < 0) {
+                r = pending_call_errno(*ret_call, r);
+                return r < 0 ? r : 0;
+        }
         pending_call_set_cancel(*ret_call, cancel, userdata);
         return 1;
 }

@@ -69,8 +69,9 @@ int site_client_leave(Context *c, sd_bus_message *m);
 int site_request_body(Context *c, SiteRequest *r, char **ret_body);
 /* Takes over answering m (*ret_call), sends the signed request sr to url
  * of the joined site, and arranges for cancel(userdata) on shutdown;
- * done(userdata) gets the answer. Returns 1 when sent; otherwise m is
- * answered with the error (the call is ended) and that result returned. */
+ * done(userdata) gets the answer. Returns 1 when sent (done() then owns
+ * userdata); otherwise m is answered with the error (the call is ended)
+ * and 0 or a negative errno returned, and userdata stays the caller's. */
 int site_send(Context *c, sd_bus_message *m, PendingCall **ret_call, SiteRequest *sr, const char *url,
               uint64_t timeout_usec, HttpDoneFunc done, PendingCallCancel cancel, void *userdata);
 /* URL of an endpoint ("/v1/checkout") of the joined site. */
