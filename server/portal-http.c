@@ -14,6 +14,7 @@
  * answers 303 to GET /portal, which shows what happened (once). */
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
@@ -32,6 +33,7 @@ typedef struct PortalReply {
         char cookies[2][160];
         char disposition[128];
         const char *location;
+        const char *allow; /* of a 405 */
         unsigned retry_after;
         char note[256]; /* for the log line */
 } PortalReply;
@@ -447,6 +449,8 @@ static enum MHD_Result send_portal_reply(const PortalRequest *rq, PortalReply *r
                         MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, reply->cookies[i]);
         if (reply->location)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, reply->location);
+        if (reply->allow)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
         if (reply->disposition[0])
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, reply->disposition);
         if (reply->retry_after > 0) {
@@ -460,17 +464,41 @@ static enum MHD_Result send_portal_reply(const PortalRequest *rq, PortalReply *r
         return ret;
 }
 
-/* A refusal known from the headers (Request.early), as a page for a person. */
-static void refusal(const PortalRequest *rq, PortalReply *reply, unsigned status, unsigned retry_after) {
+bool portal_path(const char *url) {
+        return url && strncmp(url, "/portal", 7) == 0 && (url[7] == 0 || url[7] == '/');
+}
+
+/* A refusal known from the headers (Request.early), as a page for a person:
+ * also a path under /portal that is none of the portal's (404), or one
+ * asked with a method it does not answer (405). */
+static void refusal(const PortalRequest *rq, PortalReply *reply, unsigned status, unsigned retry_after,
+                    const char *method, const char *url) {
+        const char *title = "This did not work";
         char sentence[160];
 
-        if (status == 429)
+        switch (status) {
+        case 429:
                 snprintf(sentence, sizeof(sentence), "Too many requests from your address. Try again in %u seconds.",
                          retry_after);
-        else
+                break;
+        case 404:
+                title = "Page not found";
+                snprintf(sentence, sizeof(sentence),
+                         "The portal has no page at this address. Check the address, or start again from the "
+                         "portal.");
+                break;
+        case 405:
+                title = "This page cannot be used this way";
+                /* The method is the client's text: the page escapes it. */
+                snprintf(sentence, sizeof(sentence), "This address of the portal does not answer %.20s requests.",
+                         method);
+                reply->allow = route_allow(url, ROUTES_PUBLIC);
+                break;
+        default:
                 snprintf(sentence, sizeof(sentence), "%s",
                          status == 413 ? "The form was too large." : "The form was not sent by this portal's page.");
-        message_page(rq, reply, status, "This did not work", sentence);
+        }
+        message_page(rq, reply, status, title, sentence);
         reply->retry_after = retry_after;
 }
 
@@ -490,8 +518,9 @@ int portal_dispatch(Server *s, struct MHD_Connection *c, const Route *route, con
         _cleanup_(portal_reply_done) PortalReply reply = {};
         int ret;
 
+        assert(route || refused);
         if (refused)
-                refusal(&rq, &reply, refused, retry_after);
+                refusal(&rq, &reply, refused, retry_after, method, url);
         else if (streq(route->path, "/portal"))
                 portal_home(&rq, &reply);
         else if (streq(route->path, "/portal/sign-in"))

@@ -107,6 +107,9 @@ Portal *portal_free(Portal *p);
 int portal_form_get(const char *body, size_t len, const char *name, char **ret);
 /* The value of a hex digit of a %XX escape, or -1. */
 int url_hex_digit(char c);
+/* portal-http.c: whether a request path is the portal's: /portal, or
+ * under /portal/. */
+bool portal_path(const char *url);
 /* Whether a Content-Type value is application/x-www-form-urlencoded. */
 bool portal_content_type_is_form(const char *v);
 

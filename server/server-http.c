@@ -39,6 +39,7 @@ typedef struct Request {
         size_t dropped;
         uint64_t start_usec; /* for the latency histogram */
         bool close;          /* answer at once, and close the connection */
+        bool portal_page;    /* a 404/405 under /portal: the portal's page, not JSON */
 } Request;
 
 uint64_t server_now_usec(void) {
@@ -139,6 +140,12 @@ static void check_headers(const ServerListener *l, struct MHD_Connection *c, Req
         }
         rq->route = route_find(method, url, l->routes, rq->param, &known);
         if (!rq->route) {
+                /* Under /portal a person's browser asks: the portal's page
+                 * says it. With --no-portal, no method has a route there. */
+                if (portal_path(url)) {
+                        rq->portal_page = l->server->portal && (l->routes & ROUTES_PUBLIC);
+                        known = known && l->server->portal;
+                }
                 if (known)
                         reply_error(&rq->early, 405, "method-not-allowed", "%s is not allowed on %s", method,
                                     url);
@@ -302,7 +309,7 @@ static enum MHD_Result dispatch(const ServerListener *l, struct MHD_Connection *
         _cleanup_(reply_done) Reply reply = {};
         json_object *body = NULL;
 
-        if (rq->route && rq->route->portal && (rq->early.status || rq->dropped > 0)) {
+        if (((rq->route && rq->route->portal) || rq->portal_page) && (rq->early.status || rq->dropped > 0)) {
                 char peer[INET6_ADDRSTRLEN];
 
                 peer_name(c, peer, sizeof(peer));

@@ -158,6 +158,13 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
         return ret;
 }
 
+/* Leaves every %XX escape of the path as it is. Decoded, %00 ended the C
+ * string early, so that "/metrics%00x" was served as /metrics; the one path
+ * here needs no escape, so an escaped one is simply not it (404). */
+static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s) {
+        return strlen(s);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
@@ -184,7 +191,8 @@ int server_metrics_start(ServerMetrics *m, CoreError *err) {
         m->httpd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_EXTERNAL_LOGGER,
                                     server_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &m->listen,
                                     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT, 16u,
-                                    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+                                    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_UNESCAPE_CALLBACK,
+                                    unescape_none, NULL, MHD_OPTION_END);
         if (!m->httpd)
                 return core_error_set(err, EADDRNOTAVAIL,
                                       "cannot listen for /metrics (address in use or not local?)");

@@ -216,7 +216,8 @@ size_t route_index(const Route *r);
 /* portal-http.c: answers a route of the customer portal (Route.portal)
  * once its body is read; peer is the client's address for the log;
  * refused: the status of an error known from the headers (413, 415, 429
- * with retry_after), answered as a page, or 0. Returns what
+ * with retry_after), answered as a page, or 0; route is NULL for a path
+ * under /portal that has none (refused 404, 405, or 429). Returns what
  * MHD_queue_response() did (an enum MHD_Result). */
 struct MHD_Connection;
 int portal_dispatch(Server *s, struct MHD_Connection *c, const Route *route, const char *param, const char *method,

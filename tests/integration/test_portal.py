@@ -343,6 +343,81 @@ def test_options_are_checked_and_escaped(portal, db, vendor_keys, entitlement):
     assert "customer portal: off" in off.read_log()
 
 
+def api_error(status, headers, body):
+    """The licensing API's JSON error: (status, code), or None for a page."""
+    if not headers["Content-Type"].startswith("application/json"):
+        return None
+    return status, json.loads(body)["error"]["code"]
+
+
+@sqlite_only
+def test_unknown_portal_urls_are_the_portals_pages(portal):
+    server = portal()
+    client = Client(server)
+    _, home, _ = client.get("/portal")
+    security = ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy", "X-Content-Type-Options",
+                "Cache-Control")
+
+    def page(method, path, status, title, fields=None):
+        got, headers, body = client.request(method, path, fields)
+        assert got == status, (method, path, got, body)
+        assert headers["Content-Type"] == "text/html; charset=utf-8", (method, path, headers)
+        for name in security:
+            assert headers[name] == home[name], (method, path, name)
+        assert "<!DOCTYPE html>" in body and f"<h1>{title}</h1>" in body, body
+        assert '<a class="action" href="/portal">Back to the portal</a>' in body, body
+        assert "<script" not in body
+        return headers, body
+
+    for path in ("/portal/nosuch", "/portal/", "/portal/license/", "/portal/license/a/b", "/portal/sign-in/x",
+                 "/portal/license/" + "A" * 65):
+        _, body = page("GET", path, 404, "Page not found")
+        assert "The portal has no page at this address." in body
+    # a form posted to no page: the body is read past, the page still says it
+    page("POST", "/portal/nosuch", 404, "Page not found", {"csrf": "x", "key": "y"})
+
+    for method, path, allow in (("PUT", "/portal", "GET, HEAD"), ("DELETE", "/portal", "GET, HEAD"),
+                                ("POST", "/portal", "GET, HEAD"), ("GET", "/portal/release", "POST"),
+                                ("GET", "/portal/sign-in", "POST"), ("PATCH", "/portal/sign-out", "POST"),
+                                ("POST", "/portal/license/L-1", "GET, HEAD")):
+        headers, body = page(method, path, 405, "This page cannot be used this way",
+                             {"a": "b"} if method != "GET" else None)
+        assert headers["Allow"] == allow, (method, path, headers["Allow"])
+        assert f"This address of the portal does not answer {method} requests." in body
+
+    # HEAD: the page's status and headers, no body
+    c = server.connection()
+    try:
+        c.request("HEAD", "/portal/nosuch")
+        r = c.getresponse()
+        assert r.status == 404 and r.getheader("Content-Security-Policy") == home["Content-Security-Policy"]
+        assert r.read() == b""
+    finally:
+        c.close()
+
+    # outside /portal the API answers as ever, in JSON
+    for method, path, status, code in (("GET", "/nosuch", 404, "not-found"), ("GET", "/portalx", 404, "not-found"),
+                                       ("GET", "/portal%00x", 404, "not-found"),
+                                       ("PUT", "/v1/health", 405, "method-not-allowed"),
+                                       ("GET", "/v1/activate", 405, "method-not-allowed")):
+        got = client.request(method, path)
+        assert api_error(*got) == (status, code), (method, path, got)
+    log = server.read_log()
+    assert "GET /portal/nosuch: 404 portal: The portal has no page at this address." in log, log
+
+
+@sqlite_only
+def test_without_the_portal_every_portal_url_is_the_apis_404(portal):
+    client = Client(portal("--no-portal"))
+    for method, path in (("GET", "/portal"), ("PUT", "/portal"), ("POST", "/portal"), ("HEAD", "/portal"),
+                         ("GET", "/portal/release"), ("POST", "/portal/sign-in"), ("GET", "/portal/nosuch"),
+                         ("GET", "/portal/license/L-1")):
+        status, headers, body = client.request(method, path, {"a": "b"} if method == "POST" else None)
+        assert status == 404 and "Allow" not in headers, (method, path, status, headers)
+        if method != "HEAD":
+            assert api_error(status, headers, body) == (404, "not-found"), (method, path, body)
+
+
 # In a browser -----------------------------------------------------------------------
 
 

@@ -66,6 +66,15 @@ def state(site):
     return ents.json["entitlements"], acts.json["activations"]
 
 
+def assert_portal_page(r, status, sentence):
+    """Under /portal an error is the portal's page for a person, not JSON
+    (docs/portal.md, "Security")."""
+    assert r.status == status, (status, r.body)
+    assert r.headers["Content-Type"] == "text/html; charset=utf-8", r.headers
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"], r.headers
+    assert sentence in r.body.decode() and 'href="/portal"' in r.body.decode(), r.body
+
+
 def assert_json_error(r, status, code=None, message=None):
     assert r.status == status, (status, r.body)
     assert r.headers["Content-Type"] == "application/json", r.headers
@@ -194,7 +203,10 @@ def test_wrong_methods_on_every_route(site):
                 continue
             r = site.server.request(wrong, path, b"{}" if wrong in ("POST", "PUT", "PATCH") else None,
                                     headers={"Authorization": "Bearer " + site.write})
-            assert_json_error(r, 405, "method-not-allowed", f"{wrong} is not allowed on {path}")
+            if path.startswith("/portal"):
+                assert_portal_page(r, 405, f"does not answer {wrong} requests")
+            else:
+                assert_json_error(r, 405, "method-not-allowed", f"{wrong} is not allowed on {path}")
             assert r.headers["Allow"] == allow, (path, r.headers)
     assert site.server.alive() and state(site) == before
 
@@ -215,7 +227,10 @@ def test_path_tricks_are_not_found(site):
         for method in ("GET", "POST"):
             r = site.server.request(method, path, b"{}" if method == "POST" else None,
                                     headers={"Authorization": "Bearer " + site.write})
-            assert_json_error(r, 404, "not-found", "there is nothing at ")
+            if path.startswith("/portal/"):
+                assert_portal_page(r, 404, "The portal has no page at this address.")
+            else:
+                assert_json_error(r, 404, "not-found", "there is nothing at ")
     # A key in the path with a NUL after it is not the key.
     r = site.admin.get(f"/v1/admin/entitlements/{site.key}%00/activations")
     assert r.status in (400, 404), r.body

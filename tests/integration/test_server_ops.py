@@ -231,6 +231,12 @@ def test_metrics_only_on_their_listener(server):
     assert r.status == 404 and r.error[0] == "not-found"
     status, _, _ = scrape(server, "/v1/health")
     assert status == 404
+    # only the exact path: an escape is not decoded into it, %00 least of all
+    # (decoded, it ended the path, and /metrics%00x was served as /metrics)
+    for path in ("/metrics%00x", "/metrics%00", "/%6detrics", "/metrics%2f", "/metrics/", "/metricsx", "/"):
+        status, ctype, text = scrape(server, path)
+        assert status == 404 and text == "only /metrics is here\n", (path, status, text)
+    assert scrape(server, "/metrics?x=1")[0] == 200  # a query string is not the path
     # a collector polls: the listener carries on
     assert metrics(server)
 

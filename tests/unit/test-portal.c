@@ -38,6 +38,17 @@ static void test_form(void **state) {
         assert_false(portal_content_type_is_form("application/x-www-form-urlencodedx"));
         assert_false(portal_content_type_is_form("multipart/form-data"));
         assert_false(portal_content_type_is_form(NULL));
+
+        /* The paths whose 404/405 is the portal's page, not the API's JSON. */
+        assert_true(portal_path("/portal"));
+        assert_true(portal_path("/portal/"));
+        assert_true(portal_path("/portal/nosuch"));
+        assert_false(portal_path("/portalx"));
+        assert_false(portal_path("/portal%00x"));
+        assert_false(portal_path("/Portal"));
+        assert_false(portal_path("/v1/portal"));
+        assert_false(portal_path("/"));
+        assert_false(portal_path(NULL));
 }
 
 static void test_options(void **state) {
