@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "context.h"
+#include "event-timer.h"
 #include "events.h"
 #include "log.h"
 #include "snapshot.h"
@@ -224,23 +225,15 @@ void context_reevaluate(Context *c) {
          * grows old enough for clients to refuse it; the delay runs on
          * CLOCK_MONOTONIC, so a wall clock that jumps is noticed too. */
         int64_t delay = next == TIME_UNSET ? REEVALUATE_MAX_DELAY : next - now;
-        uint64_t mono;
 
         if (delay > REEVALUATE_MAX_DELAY)
                 delay = REEVALUATE_MAX_DELAY;
         if (delay < 1)
                 delay = 1;
-        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &mono);
-        mono += (uint64_t) delay * USEC_PER_SEC;
-        if (!c->reevaluate_source) {
-                r = sd_event_add_time(c->event, &c->reevaluate_source, CLOCK_MONOTONIC, mono,
-                                      USEC_PER_SEC /* 1 s accuracy */, on_reevaluate_timer, c);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to arm the re-evaluation timer: %m");
-                return;
-        }
-        (void) sd_event_source_set_time(c->reevaluate_source, mono);
-        (void) sd_event_source_set_enabled(c->reevaluate_source, SD_EVENT_ONESHOT);
+        r = event_timer_arm(c->event, &c->reevaluate_source, (uint64_t) delay * USEC_PER_SEC,
+                            USEC_PER_SEC /* 1 s accuracy */, on_reevaluate_timer, c);
+        if (r < 0)
+                log_warning_errno(r, "Failed to arm the re-evaluation timer: %m");
 }
 
 void context_state_changed(Context *c) {

@@ -7,6 +7,7 @@
 
 #include "build-info.h"
 #include "context.h"
+#include "event-timer.h"
 #include "http.h"
 #include "seats.h"
 #include "site-client.h"
@@ -291,7 +292,6 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 void context_idle_touch(Context *c) {
-        uint64_t now;
         int r;
 
         if (c->exiting || (c->config.idle_timeout <= 0 && !c->exit_when_idle))
@@ -303,17 +303,12 @@ void context_idle_touch(Context *c) {
                 if (sd_event_source_get_enabled(c->idle_source, &enabled) >= 0 && enabled != SD_EVENT_OFF)
                         return;
         }
-        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
-        now += c->exit_when_idle ? EXIT_WHEN_IDLE_RETRY_USEC : (uint64_t) c->config.idle_timeout * USEC_PER_SEC;
-        if (!c->idle_source) {
-                r = sd_event_add_time(c->event, &c->idle_source, CLOCK_MONOTONIC, now, UINT64_C(100000), on_idle,
-                                      c);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to arm the idle timer, staying up: %m");
-                return;
-        }
-        (void) sd_event_source_set_time(c->idle_source, now);
-        (void) sd_event_source_set_enabled(c->idle_source, SD_EVENT_ONESHOT);
+        r = event_timer_arm(c->event, &c->idle_source,
+                            c->exit_when_idle ? EXIT_WHEN_IDLE_RETRY_USEC
+                                              : (uint64_t) c->config.idle_timeout * USEC_PER_SEC,
+                            UINT64_C(100000), on_idle, c);
+        if (r < 0)
+                log_warning_errno(r, "Failed to arm the idle timer, staying up: %m");
 }
 
 static int on_bus_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {

@@ -10,6 +10,7 @@
 
 #include "build-info.h"
 #include "curl-api.h"
+#include "event-timer.h"
 #include "http.h"
 #include "log.h"
 #include "time-units.h"
@@ -105,7 +106,6 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static int on_timer_change(CURLM *multi, long timeout_ms, void *userdata) {
         HttpClient *h = userdata;
-        uint64_t now;
         int r;
 
         if (timeout_ms < 0) {
@@ -113,15 +113,8 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userdata) {
                         (void) sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
                 return 0;
         }
-        (void) sd_event_now(h->event, CLOCK_MONOTONIC, &now);
-        now += (uint64_t) timeout_ms * 1000;
-        if (!h->timer) {
-                r = sd_event_add_time(h->event, &h->timer, CLOCK_MONOTONIC, now, 1000, on_timer, h);
-                return r < 0 ? -1 : 0;
-        }
-        (void) sd_event_source_set_time(h->timer, now);
-        (void) sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
-        return 0;
+        r = event_timer_arm(h->event, &h->timer, (uint64_t) timeout_ms * 1000, 1000, on_timer, h);
+        return r < 0 ? -1 : 0;
 }
 
 /* Requests ------------------------------------------------------------------- */

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "bus-contract.h"
+#include "event-timer.h"
 #include "json-object.h"
 #include "leases-internal.h"
 #include "log.h"
@@ -161,16 +162,10 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void held_schedule(HeldLease *hl, int64_t at) {
         Context *c = hl->c;
         int64_t delay = at - context_now(c);
-        uint64_t when;
 
         if (delay < 1)
                 delay = 1;
-        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &when);
-        when += (uint64_t) delay * USEC_PER_SEC;
-        if (hl->timer) {
-                (void) sd_event_source_set_time(hl->timer, when);
-                (void) sd_event_source_set_enabled(hl->timer, SD_EVENT_ONESHOT);
-        } else if (sd_event_add_time(c->event, &hl->timer, CLOCK_MONOTONIC, when, USEC_PER_SEC / 10, on_timer, hl) < 0)
+        if (event_timer_arm(c->event, &hl->timer, (uint64_t) delay * USEC_PER_SEC, USEC_PER_SEC / 10, on_timer, hl) < 0)
                 log_warning("Cannot arm the timer of lease %s; it will not be renewed.", hl->lease.id);
 }
 

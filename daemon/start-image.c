@@ -14,6 +14,7 @@
 
 #include "build-info.h"
 #include "context.h"
+#include "event-timer.h"
 #include "log.h"
 #include "text-check.h"
 
@@ -131,23 +132,14 @@ static int on_write_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 void context_image_changed(Context *c) {
-        uint64_t when;
         int r;
 
         c->image_dirty = true;
         if (!c->event)
                 return;
-        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &when);
-        when += WRITE_DELAY_USEC;
-        if (!c->image_write_source) {
-                r = sd_event_add_time(c->event, &c->image_write_source, CLOCK_MONOTONIC, when, 0, on_write_timer,
-                                      c);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to arm the start image's timer, written at exit: %m");
-                return;
-        }
-        (void) sd_event_source_set_time(c->image_write_source, when);
-        (void) sd_event_source_set_enabled(c->image_write_source, SD_EVENT_ONESHOT);
+        r = event_timer_arm(c->event, &c->image_write_source, WRITE_DELAY_USEC, 0, on_write_timer, c);
+        if (r < 0)
+                log_warning_errno(r, "Failed to arm the start image's timer, written at exit: %m");
 }
 
 void context_image_flush(Context *c) {
